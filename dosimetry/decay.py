@@ -1,0 +1,160 @@
+"""Radioactive decay of Y-90 (or any nuclide): activity at a time, decay factors, cumulated activity.
+
+All functions broadcast over numpy arrays inside Quantities. Times are pint Quantities; a negative
+elapsed time means a time *before* the reference (decay backwards, e.g. from administration to
+calibration). Formulae: A(t) = A0 exp(-lambda t), lambda = ln 2 / T1/2;
+cumulated activity A~(t) = A0 (1 - exp(-lambda t)) / lambda (MIRD primer, Loevinger et al. 1991).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+
+import numpy as np
+import pint
+
+from .errors import InputError
+from .isotope import Y90
+from .units import Q_, quantity
+
+__all__ = [
+    "decay_factor",
+    "activity_at",
+    "time_to_activity",
+    "cumulated_activity",
+    "fraction_delivered",
+    "elapsed_between",
+]
+
+
+def _half_life(half_life) -> pint.Quantity:
+    if half_life is None:
+        return Y90.half_life
+    return quantity(half_life, "h", "half_life", minimum=0, include_minimum=False)
+
+
+def decay_factor(elapsed, half_life=None) -> np.ndarray | float:
+    """Fraction of activity remaining after ``elapsed``: exp(-ln 2 * t / T1/2).
+
+    Parameters
+    ----------
+    elapsed : pint.Quantity or str
+        Time since the reference [time]; negative values give factors above 1.
+    half_life : pint.Quantity, optional
+        Half-life [time]; default Y-90, 64.1 h.
+
+    Returns
+    -------
+    float or numpy.ndarray
+        Dimensionless decay factor.
+    """
+    t = quantity(elapsed, "h", "elapsed")
+    th = _half_life(half_life)
+    out = np.exp(-np.log(2) * (t / th).to("dimensionless").magnitude)
+    return float(out) if np.ndim(out) == 0 else out
+
+
+def activity_at(activity, elapsed, half_life=None) -> pint.Quantity:
+    """Activity after ``elapsed`` (before it, when negative).
+
+    Parameters
+    ----------
+    activity : pint.Quantity or str
+        Activity at the reference time [activity], >= 0.
+    elapsed : pint.Quantity or str
+        Time since the reference [time].
+    half_life : pint.Quantity, optional
+        Half-life [time]; default Y-90, 64.1 h.
+
+    Returns
+    -------
+    pint.Quantity
+        Activity in the unit of ``activity``.
+    """
+    a0 = quantity(activity, "Bq", "activity", minimum=0, convert=False)
+    return a0 * decay_factor(elapsed, half_life)
+
+
+def time_to_activity(activity, target, half_life=None) -> pint.Quantity:
+    """Time for ``activity`` to decay to ``target``: t = T1/2 * log2(A0 / A).
+
+    Parameters
+    ----------
+    activity : pint.Quantity or str
+        Activity at the reference time [activity], > 0.
+    target : pint.Quantity or str
+        Activity sought [activity], > 0. A target above ``activity`` gives a negative time
+        (the moment before the reference when the activity was that high).
+    half_life : pint.Quantity, optional
+        Half-life [time]; default Y-90, 64.1 h.
+
+    Returns
+    -------
+    pint.Quantity
+        Time [h].
+    """
+    a0 = quantity(activity, "GBq", "activity", minimum=0, include_minimum=False)
+    a1 = quantity(target, "GBq", "target", minimum=0, include_minimum=False)
+    th = _half_life(half_life)
+    return (th * np.log2((a0 / a1).to("dimensionless").magnitude)).to("h")
+
+
+def fraction_delivered(elapsed, half_life=None) -> np.ndarray | float:
+    """Fraction of the complete-decay dose delivered by ``elapsed``: 1 - exp(-lambda t).
+
+    Parameters
+    ----------
+    elapsed : pint.Quantity or str
+        Time since administration [time], >= 0.
+    half_life : pint.Quantity, optional
+        Half-life [time]; default Y-90, 64.1 h.
+
+    Returns
+    -------
+    float or numpy.ndarray
+        Dimensionless fraction in [0, 1).
+    """
+    quantity(elapsed, "h", "elapsed", minimum=0)
+    out = -np.expm1(-np.log(2) * (quantity(elapsed, "h", "elapsed") / _half_life(half_life)).to("dimensionless").magnitude)
+    return float(out) if np.ndim(out) == 0 else out
+
+
+def cumulated_activity(activity, duration=None, half_life=None) -> pint.Quantity:
+    """Number of decays (time-integrated activity) from the reference time on.
+
+    Parameters
+    ----------
+    activity : pint.Quantity or str
+        Activity at the reference time [activity], >= 0.
+    duration : pint.Quantity or str, optional
+        Integration time [time], >= 0; default: complete decay (infinity).
+    half_life : pint.Quantity, optional
+        Half-life [time]; default Y-90, 64.1 h.
+
+    Returns
+    -------
+    pint.Quantity
+        Cumulated activity [GBq h]. For complete decay A0 * T1/2 / ln 2.
+    """
+    a0 = quantity(activity, "GBq", "activity", minimum=0)
+    th = _half_life(half_life)
+    tau = th / np.log(2)
+    if duration is None:
+        return (a0 * tau).to("GBq * h")
+    return (a0 * tau * fraction_delivered(duration, th)).to("GBq * h")
+
+
+def elapsed_between(start: _dt.datetime, end: _dt.datetime, field: str = "time") -> pint.Quantity:
+    """Elapsed time from ``start`` to ``end`` [h]; both must carry a time zone.
+
+    Raises
+    ------
+    InputError
+        A naive datetime (no UTC offset), which would make the interval ambiguous.
+    """
+    for name, t in (("start", start), ("end", end)):
+        if not isinstance(t, _dt.datetime):
+            raise InputError(f"{field}.{name}", f"expected a date-time, got {t!r}")
+        if t.tzinfo is None or t.utcoffset() is None:
+            raise InputError(f"{field}.{name}", f"{t.isoformat()} has no UTC offset; write e.g. 2026-11-25T10:00:00-05:00")
+    return Q_((end - start).total_seconds() / 3600.0, "h")
