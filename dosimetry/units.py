@@ -12,6 +12,7 @@ defines the becquerel as one per second.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -189,6 +190,8 @@ def unit_string(unit: pint.Unit | pint.Quantity) -> str:
     """Short, parseable text for a unit, e.g. ``"GBq"`` or ``"Gy * kg / GBq"``."""
     u = unit.units if isinstance(unit, pint.Quantity) else unit
     text = f"{u:~C}"
+    # pint abbreviates litre as "l"; clinical convention (and SI brochure) writes "L" / "mL".
+    text = re.sub(r"(?<![A-Za-z])([munpkdc]?)l(?![A-Za-z])", lambda m: m.group(1) + "L", text)
     return text or "dimensionless"
 
 
@@ -207,7 +210,11 @@ def to_json(q: pint.Quantity) -> dict:
     """
     mag = q.magnitude
     if isinstance(mag, np.ndarray):
-        value = mag.tolist()
+        arr = np.asarray(mag, dtype=float)
+        # JSON has no NaN or infinity: encode them as null.
+        value = np.where(np.isfinite(arr), arr, np.nan).astype(object)
+        value[~np.isfinite(arr)] = None
+        value = value.tolist()
     else:
         value = float(mag)
         if math.isnan(value) or math.isinf(value):

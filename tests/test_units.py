@@ -97,3 +97,10 @@ def test_json_array_and_bad_objects():
     with pytest.raises(InputError, match="unknown unit"):
         from_json({"value": 1, "unit": "zorkmids"}, "dose")
     assert quantity({"value": 81, "unit": "mCi"}, "GBq", "a").magnitude == pytest.approx(2.997)
+
+
+def test_json_writes_litre_as_capital_L_and_nonfinite_as_null():
+    assert to_json(Q_(1456, "mL"))["unit"] == "mL"
+    assert to_json(Q_(3, "Bq/mL"))["unit"] == "Bq/mL"
+    assert to_json(Q_(np.array([1.0, np.inf, np.nan]), "Gy"))["value"] == [1.0, None, None]
+    assert json.loads(json.dumps(to_json(Q_(np.array([np.nan]), "Gy")), allow_nan=False))["value"] == [None]

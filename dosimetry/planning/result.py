@@ -1,0 +1,233 @@
+"""Result types shared by the planning models: :class:`Plan` and :class:`LimitCheck`.
+
+A :class:`Plan` is a frozen record of one prescription (or of 10^5 of them, when the inputs were
+arrays): the prescribed activity, every intermediate figure, the dose coefficient used, each
+checked limit and the warnings. :meth:`Plan.to_json` gives the JSON contract of docs/cli.md.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Mapping
+
+import math
+
+import numpy as np
+import pint
+
+from ..units import to_json as _q_json
+
+__all__ = ["LimitCheck", "Plan"]
+
+
+def _finite(x: Any) -> Any:
+    """Replace NaN and infinities (not valid JSON) by None, recursively."""
+    if isinstance(x, float):
+        return x if math.isfinite(x) else None
+    if isinstance(x, list):
+        return [_finite(v) for v in x]
+    if isinstance(x, dict):
+        return {k: _finite(v) for k, v in x.items()}
+    return x
+
+
+def _plain(x: Any) -> Any:
+    """JSON-friendly value: Quantities as {"value","unit"}, arrays as lists, numpy scalars as Python."""
+    if isinstance(x, pint.Quantity):
+        return _q_json(x)
+    if isinstance(x, np.ndarray):
+        return x.tolist()
+    if isinstance(x, np.generic):
+        return x.item()
+    if isinstance(x, (tuple, list)):
+        return [_plain(v) for v in x]
+    if isinstance(x, Mapping):
+        return {k: _plain(v) for k, v in x.items()}
+    return x
+
+
+@dataclass(frozen=True)
+class LimitCheck:
+    """One dose (or other) figure of a plan checked against one threshold.
+
+    Parameters
+    ----------
+    name : str
+        The figure checked: ``"lung_dose"``, ``"cumulative_lung_dose"``, ``"normal_liver_dose"``,
+        ``"tumour_dose"``, ``"target_dose"`` or ``"lung_shunt_fraction"``.
+    description : str
+        Human-readable threshold, e.g. ``"lung dose per treatment <= 30 Gy"``.
+    value : pint.Quantity
+        The plan's figure [Gy, or dimensionless for a fraction].
+    limit : pint.Quantity
+        The threshold, same dimension as ``value``.
+    bound : str
+        ``"max"`` (the value must not exceed the limit) or ``"min"`` (it must reach it).
+    safety : bool
+        True for a safety limit (a failure blocks the plan: CLI exit status 1); False for an
+        efficacy threshold (a failure only warns).
+    passed : bool or numpy.ndarray
+        Whether the value meets the threshold (element-wise for array plans).
+    source : str
+        Publication or instructions for use the threshold comes from.
+    """
+
+    name: str
+    description: str
+    value: pint.Quantity
+    limit: pint.Quantity
+    bound: str
+    safety: bool
+    passed: Any
+    source: str
+
+    def to_json(self) -> dict:
+        """``{"name", "description", "value", "limit", "bound", "kind", "pass", "source"}``."""
+        return _finite({
+            "name": self.name,
+            "description": self.description,
+            "value": _q_json(self.value),
+            "limit": _q_json(self.limit),
+            "bound": self.bound,
+            "kind": "safety" if self.safety else "efficacy",
+            "pass": _plain(self.passed),
+            "source": self.source,
+        })
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A prescription and everything it was derived from.
+
+    Activities are at the administration time. ``prescribed_activity`` is what is prepared
+    (the vial or syringe); the patient receives ``delivered_activity`` = prescribed * (1 - R),
+    R the residual fraction left in vial and tubing. Of the delivered activity the fraction LSF
+    goes to the lungs and (1 - LSF) to the liver.
+
+    Parameters
+    ----------
+    method : str
+        ``"mird"``, ``"bsa"``, ``"empirical"`` or ``"partition"``.
+    device : str
+        ``"glass"`` or ``"resin"``.
+    scenario : str
+        Threshold scenario (see :mod:`dosimetry.planning.limits`).
+    prescribed_activity : pint.Quantity
+        Activity to prepare [GBq].
+    delivered_activity : pint.Quantity
+        Activity reaching the patient, prescribed * (1 - R) [GBq].
+    dose_coefficient : pint.Quantity
+        K used for every dose of the plan [Gy kg/GBq].
+    lung_shunt_fraction, residual_fraction : float or numpy.ndarray
+        LSF and R, dimensionless.
+    lung_mass : pint.Quantity
+        [kg].
+    lung_dose : pint.Quantity
+        Lung dose of this treatment [Gy].
+    prior_lung_dose : pint.Quantity
+        Lung dose of earlier treatments [Gy].
+    cumulative_lung_dose : pint.Quantity
+        prior + this treatment [Gy].
+    max_safe_activity : pint.Quantity
+        Largest prescribed activity within every safety limit [GBq] (inf when nothing limits).
+    binding_constraint : str or numpy.ndarray
+        The safety limit that sets ``max_safe_activity``.
+    limits : tuple of LimitCheck
+        Every checked threshold.
+    warnings : tuple of str
+        Everything the physicist should read (failed thresholds, reductions applied, ...).
+    target_mass, target_dose : pint.Quantity or None
+        Perfused (treated) mass [kg] and its mean dose [Gy].
+    normal_liver_mass, normal_liver_dose : pint.Quantity or None
+        Non-tumoral perfused liver [kg] and its dose [Gy] (partition model).
+    tumour_mass, tumour_dose : pint.Quantity or None
+        Tumour mass [kg] and dose [Gy]; for several tumours the first axis indexes the tumour.
+    tumour_to_normal : float, numpy.ndarray or None
+        Tumour-to-normal uptake ratio(s) used.
+    details : Mapping[str, Any]
+        Model-specific intermediate figures (BSA, perfused fraction, shunt reduction, ...).
+    """
+
+    method: str
+    device: str
+    scenario: str
+    prescribed_activity: pint.Quantity
+    delivered_activity: pint.Quantity
+    dose_coefficient: pint.Quantity
+    lung_shunt_fraction: Any
+    residual_fraction: Any
+    lung_mass: pint.Quantity
+    lung_dose: pint.Quantity
+    prior_lung_dose: pint.Quantity
+    cumulative_lung_dose: pint.Quantity
+    max_safe_activity: pint.Quantity
+    binding_constraint: Any
+    limits: tuple = ()
+    warnings: tuple = ()
+    target_mass: pint.Quantity | None = None
+    target_dose: pint.Quantity | None = None
+    normal_liver_mass: pint.Quantity | None = None
+    normal_liver_dose: pint.Quantity | None = None
+    tumour_mass: pint.Quantity | None = None
+    tumour_dose: pint.Quantity | None = None
+    tumour_to_normal: Any = None
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self):
+        object.__setattr__(self, "limits", tuple(self.limits))
+        object.__setattr__(self, "warnings", tuple(self.warnings))
+        object.__setattr__(self, "details", MappingProxyType(dict(self.details)))
+
+    @property
+    def within_limits(self) -> Any:
+        """True where every *safety* limit passes (bool, or bool array for array plans)."""
+        ok = np.asarray(True)
+        for c in self.limits:
+            if c.safety:
+                ok = ok & np.asarray(c.passed, dtype=bool)
+        return bool(ok) if ok.ndim == 0 else ok
+
+    @property
+    def failed_limits(self) -> tuple:
+        """The safety checks that fail for at least one plan."""
+        return tuple(c for c in self.limits if c.safety and not np.all(c.passed))
+
+    def to_json(self) -> dict:
+        """The plan in the JSON contract: quantities as ``{"value", "unit"}``.
+
+        Keys always present: ``method``, ``device``, ``scenario``, ``prescribed_activity``,
+        ``delivered_activity``, ``dose_coefficient``, ``lung_shunt_fraction``,
+        ``residual_fraction``, ``lung_mass``, ``lung_dose``, ``prior_lung_dose``,
+        ``cumulative_lung_dose``, ``max_safe_activity``, ``binding_constraint``,
+        ``within_limits``, ``limits``, ``warnings``, ``details``; and, where the model has them,
+        ``target_mass``, ``target_dose``, ``normal_liver_mass``, ``normal_liver_dose``,
+        ``tumour_mass``, ``tumour_dose``, ``tumour_to_normal``. Non-finite numbers (an
+        unbounded ``max_safe_activity``, the NaN shunt reduction of a refused resin plan) become
+        ``null``.
+        """
+        out = {
+            "method": self.method,
+            "device": self.device,
+            "scenario": self.scenario,
+            "prescribed_activity": _q_json(self.prescribed_activity),
+            "delivered_activity": _q_json(self.delivered_activity),
+            "dose_coefficient": _q_json(self.dose_coefficient),
+            "lung_shunt_fraction": _plain(self.lung_shunt_fraction),
+            "residual_fraction": _plain(self.residual_fraction),
+            "lung_mass": _q_json(self.lung_mass),
+            "lung_dose": _q_json(self.lung_dose),
+            "prior_lung_dose": _q_json(self.prior_lung_dose),
+            "cumulative_lung_dose": _q_json(self.cumulative_lung_dose),
+            "max_safe_activity": _q_json(self.max_safe_activity),
+            "binding_constraint": _plain(self.binding_constraint),
+            "within_limits": _plain(self.within_limits),
+            "limits": [c.to_json() for c in self.limits],
+            "warnings": list(self.warnings),
+        }
+        for key in ("target_mass", "target_dose", "normal_liver_mass", "normal_liver_dose", "tumour_mass", "tumour_dose", "tumour_to_normal"):
+            v = getattr(self, key)
+            if v is not None:
+                out[key] = _plain(v)
+        out["details"] = _plain(dict(self.details))
+        return _finite(out)
