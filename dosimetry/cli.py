@@ -1,10 +1,197 @@
-"""The ``y90`` command (placeholder; filled in by the planning-core work)."""
+"""The ``y90`` command-line tool.
+
+Exit status (design brief, "CLI contract"): 0 the plan is within every limit; 1 the plan was
+computed but a safety limit blocks it (the output names the limit and the largest safe
+activity); 2 invalid input (one line on stderr naming the field and what is allowed).
+"""
 
 from __future__ import annotations
 
+import argparse
+import json
 import sys
+import traceback
+from pathlib import Path
+
+from . import __version__
+from .errors import InputError
+
+EXIT_OK, EXIT_BLOCKED, EXIT_INVALID, EXIT_INTERNAL = 0, 1, 2, 3
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors and exit status 2."""
+
+    def error(self, message):  # noqa: D401 - argparse API
+        raise InputError("command line", message)
+
+
+def _emit(text: str, output: str | None, inputs=()) -> None:
+    """Print ``text`` or write it atomically to ``output``."""
+    if output:
+        from .io.files import write_atomic
+
+        write_atomic(output, text if text.endswith("\n") else text + "\n", inputs=inputs, field="-o")
+    else:
+        print(text)
+
+
+# -- decay --------------------------------------------------------------------------------------
+def _cmd_decay(args) -> int:
+    from .decay import activity_at, decay_factor, elapsed_between, time_to_activity
+    from .units import quantity, to_json
+
+    half_life = args.half_life
+    a0 = quantity(args.activity, "GBq", "activity", minimum=0, convert=False)
+    if args.to_activity is not None:
+        if args.elapsed or args.start or args.end:
+            raise InputError("--to-activity", "give either --to-activity or a time (--elapsed, --from/--to), not both")
+        t = time_to_activity(a0, quantity(args.to_activity, "GBq", "--to-activity", minimum=0, include_minimum=False), half_life)
+        result = {"activity": to_json(a0), "target_activity": to_json(quantity(args.to_activity, "GBq", "--to-activity")), "elapsed": to_json(t)}
+        text = f"{a0:.4g~P} decays to {args.to_activity} after {t.to('h'):.2f~P} ({t.to('day'):.3f~P})"
+    else:
+        if args.elapsed and (args.start or args.end):
+            raise InputError("--elapsed", "give --elapsed or --from/--to, not both")
+        if args.elapsed:
+            t = quantity(args.elapsed, "h", "--elapsed")
+        elif args.start and args.end:
+            from .io.patient import _datetime
+
+            t = elapsed_between(_datetime(args.start, "--from"), _datetime(args.end, "--to"), "time")
+        else:
+            raise InputError("--elapsed", "missing; give --elapsed '24 h', or --from and --to date-times, or --to-activity")
+        f = decay_factor(t, half_life)
+        a1 = activity_at(a0, t, half_life)
+        result = {"activity": to_json(a0), "elapsed": to_json(t), "decay_factor": f, "activity_at": to_json(a1)}
+        text = f"{a0:.4g~P} after {t.to('h'):.2f~P}: {a1:.4g~P} (decay factor {f:.5f})"
+    if half_life:
+        result["half_life"] = to_json(quantity(half_life, "h", "--half-life"))
+    _emit(json.dumps(result, indent=2) if args.format == "json" else text, args.output)
+    return EXIT_OK
+
+
+# -- plan ---------------------------------------------------------------------------------------
+def _cmd_plan(args) -> int:
+    from .io.patient import load_patient
+    from .report.text import compare_text, plan_text
+    from .workflow import compare_devices, plan_patient
+
+    pf = load_patient(args.patient)
+    if args.compare:
+        plans = compare_devices(pf)
+        text = compare_text(*plans) if args.format == "text" else json.dumps({"glass": plans[0].to_json(), "resin": plans[1].to_json()}, indent=2)
+    else:
+        plans = (plan_patient(pf),)
+        text = plan_text(plans[0]) if args.format == "text" else json.dumps(plans[0].to_json(), indent=2)
+    _emit(text, args.output, inputs=[args.patient])
+    return EXIT_OK if all(p.within_limits for p in plans) else EXIT_BLOCKED
+
+
+# -- schedule -----------------------------------------------------------------------------------
+def _cmd_schedule(args) -> int:
+    from .io.patient import _datetime
+    from .report.text import fmt, when
+    from .schedule import choose_glass_vial, glass_calibration_activity, resin_draw
+    from .units import to_json
+
+    def t(value, name):
+        return _datetime(value, name) if value is not None else None
+
+    cal = t(args.calibration, "--calibration")
+    adm = t(args.administration, "--administration")
+    if cal is None:
+        raise InputError("--calibration", "missing; give the vial calibration date-time with UTC offset")
+    if args.device == "glass":
+        if args.vial_volume or args.vial_activity:
+            raise InputError("--vial-activity", "glass vials are chosen from the standard sizes; --vial-activity/--vial-volume are for resin")
+        if adm is not None:
+            need = glass_calibration_activity(args.activity, cal, adm)
+            result = {"device": "glass", "administration_time": adm.isoformat(), "calibration_time": cal.isoformat(), "calibration_activity": to_json(need)}
+            text = f"Glass: {args.activity} at {when(adm)} needs {fmt(need)} at calibration ({when(cal)})"
+        else:
+            choice = choose_glass_vial(args.activity, cal, t(args.earliest, "--earliest"), t(args.latest, "--latest"))
+            result = choice.to_json()
+            alts = "; ".join(f"{fmt(v)} at {when(w)}" for v, w in choice.alternatives)
+            text = (
+                f"Glass: vial {fmt(choice.vial)} (calibrated {when(cal)}) holds {fmt(choice.prescribed_activity)} at "
+                f"{when(choice.administration_time)} ({fmt(choice.elapsed_since_calibration)} after calibration); "
+                f"{choice.sphere_count / 1e6:.3g} million spheres.\nVials that fit: {alts}"
+            )
+    else:
+        if adm is None:
+            raise InputError("--administration", "missing; the resin volume to draw depends on the administration time")
+        draw = resin_draw(args.activity, cal, adm, vial_activity=args.vial_activity, vial_volume=args.vial_volume)
+        result = draw.to_json()
+        text = (
+            f"Resin: draw {fmt(draw.volume, 3)} from the vial ({fmt(draw.vial_activity)} in {fmt(draw.vial_volume)} at {when(cal)}; "
+            f"{fmt(draw.concentration)} at {when(adm)}) for {fmt(draw.prescribed_activity)}; {draw.sphere_count / 1e6:.3g} million spheres."
+        )
+        text += "".join(f"\nWarning: {w}" for w in draw.warnings)
+    _emit(json.dumps(result, indent=2) if args.format == "json" else text, args.output)
+    return EXIT_OK
+
+
+# -- parser -------------------------------------------------------------------------------------
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="y90", description="Y-90 radioembolization planning and dosimetry (glass and resin microspheres).")
+    p.add_argument("--version", action="version", version=f"y90-dosimetry {__version__}")
+    p.add_argument("--verbose", action="store_true", help="more detail; show tracebacks of internal errors")
+    p.add_argument("--quiet", action="store_true", help="no progress indication")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    d = sub.add_parser("decay", help="Y-90 decay: activity after a time, or time to reach an activity")
+    d.add_argument("activity", help="activity at the reference time, e.g. '3 GBq' or '81 mCi'")
+    d.add_argument("--elapsed", help="time since the reference, e.g. '24 h' (negative: before)")
+    d.add_argument("--from", dest="start", help="reference date-time with UTC offset, e.g. 2026-11-22T12:00:00-05:00")
+    d.add_argument("--to", dest="end", help="later date-time with UTC offset")
+    d.add_argument("--to-activity", help="activity to reach: prints the time it takes")
+    d.add_argument("--half-life", default=None, help="override the Y-90 half-life (default 64.1 h)")
+    d.add_argument("--format", choices=("text", "json"), default="text")
+    d.add_argument("-o", "--output", help="write to FILE instead of the terminal")
+    d.set_defaults(func=_cmd_decay)
+
+    pl = sub.add_parser("plan", help="prescribed activity for the patient file's device and method")
+    pl.add_argument("patient", help="patient TOML file (docs/patient-file.md)")
+    pl.add_argument("--compare", action="store_true", help="plan with glass and with resin side by side")
+    pl.add_argument("--format", choices=("text", "json"), default="text")
+    pl.add_argument("-o", "--output", help="write to FILE instead of the terminal")
+    pl.set_defaults(func=_cmd_plan)
+
+    sc = sub.add_parser("schedule", help="glass vial and time, or resin volume to draw")
+    sc.add_argument("device", choices=("glass", "resin"))
+    sc.add_argument("--activity", required=True, help="prescribed activity at administration, e.g. '3.8 GBq'")
+    sc.add_argument("--calibration", help="vial calibration date-time with UTC offset")
+    sc.add_argument("--administration", help="administration date-time with UTC offset")
+    sc.add_argument("--earliest", help="glass: earliest acceptable administration time")
+    sc.add_argument("--latest", help="glass: latest acceptable administration time")
+    sc.add_argument("--vial-activity", help="resin: vial activity at calibration (default 3 GBq)")
+    sc.add_argument("--vial-volume", help="resin: vial volume (default 5 mL)")
+    sc.add_argument("--format", choices=("text", "json"), default="text")
+    sc.add_argument("-o", "--output", help="write to FILE instead of the terminal")
+    sc.set_defaults(func=_cmd_schedule)
+    return p
 
 
 def main(argv=None) -> int:
-    print("y90: not implemented yet", file=sys.stderr)
-    return 2
+    """Entry point of the ``y90`` command; returns the exit status."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    verbose = "--verbose" in argv
+    try:
+        args = build_parser().parse_args(argv)
+        if not getattr(args, "func", None):
+            build_parser().print_help()
+            return EXIT_INVALID
+        return args.func(args)
+    except InputError as exc:
+        print(f"y90: error: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+    except KeyboardInterrupt:
+        print("y90: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return EXIT_OK
+    except Exception as exc:  # a bug, not a user error: still one line unless --verbose
+        if verbose:
+            traceback.print_exc()
+        print(f"y90: internal error: {type(exc).__name__}: {exc} (run with --verbose for details; please report it)", file=sys.stderr)
+        return EXIT_INTERNAL

@@ -1,0 +1,79 @@
+"""What a per-patient report shows, independent of how it is rendered (text, JSON, PDF)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["CheckRow", "DVHCurve", "SliceImage", "ReportContent"]
+
+
+@dataclass(frozen=True)
+class CheckRow:
+    """One figure against one limit, as shown to the physicist.
+
+    Parameters
+    ----------
+    label : str
+        What is checked, e.g. ``"Lung dose (this treatment)"``.
+    value : str
+        The figure with its unit, e.g. ``"9.5 Gy"``.
+    limit : str
+        The threshold with its sense, e.g. ``"<= 30 Gy"``.
+    passed : bool
+        Whether the figure meets the threshold.
+    safety : bool
+        A safety limit (failure blocks the plan) or an efficacy threshold (failure warns).
+    source : str
+        Where the threshold comes from.
+    """
+
+    label: str
+    value: str
+    limit: str
+    passed: bool
+    safety: bool
+    source: str = ""
+
+
+@dataclass(frozen=True)
+class DVHCurve:
+    """A cumulative DVH: ``volume_pct[i]`` % of the region receives at least ``dose_gy[i]`` Gy."""
+
+    name: str
+    dose_gy: np.ndarray
+    volume_pct: np.ndarray
+
+
+@dataclass(frozen=True)
+class SliceImage:
+    """One axial slice of dose [Gy] fused on CT [HU], with region outlines.
+
+    ``extent_mm`` is (left, right, bottom, top) in patient millimetres for ``imshow``.
+    """
+
+    title: str
+    dose_gy: np.ndarray
+    extent_mm: tuple
+    ct_hu: np.ndarray | None = None
+    outlines: tuple = ()  # (name, 2-D boolean mask) pairs
+
+
+@dataclass(frozen=True)
+class ReportContent:
+    """Everything one patient report shows."""
+
+    patient_id: str
+    title: str
+    status: str
+    blocked: bool
+    summary: tuple  # (label, value) pairs, page 1
+    checks: tuple  # CheckRow
+    warnings: tuple  # str
+    audit: tuple  # (label, value) pairs, last page
+    dvh: tuple = ()  # DVHCurve
+    dvh_markers: tuple = ()  # (label, dose in Gy)
+    slices: tuple = ()  # SliceImage
+    voxel_rows: tuple = ()  # per-ROI table rows: (ROI, volume, mean, D95, D50, D2, V100...) as text
+    voxel_header: tuple = ()

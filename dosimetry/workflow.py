@@ -1,0 +1,205 @@
+"""The main job, as library calls: a validated patient file -> plan -> vial and timing.
+
+The command line (:mod:`dosimetry.cli`) and the report (:mod:`dosimetry.report`) are thin layers
+over these functions, so treatment-planning code gets exactly what the CLI prints.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import planning
+from .devices import device as _device
+from .devices import sphere_count
+from .errors import InputError
+from .io.patient import PatientFile
+from .planning.result import Plan
+from .schedule import GlassVialChoice, ResinDraw, choose_glass_vial, glass_calibration_activity, resin_draw
+from .units import to_json
+
+__all__ = ["PatientPlan", "plan_patient", "compare_devices", "METHOD_NAMES"]
+
+METHOD_NAMES = {
+    "mird": "MIRD single compartment",
+    "bsa": "BSA method",
+    "empirical": "empirical method",
+    "partition": "partition model",
+}
+
+
+@dataclass(frozen=True)
+class PatientPlan:
+    """A patient's plan with its vial and timing.
+
+    Parameters
+    ----------
+    patient : PatientFile
+        The validated inputs.
+    plan : Plan
+        The prescription and every figure behind it.
+    vial : GlassVialChoice or ResinDraw or None
+        Vial and timing, when the patient file gives the calibration (and administration) time.
+    calibration_activity : pint.Quantity or None
+        Glass: activity needed at calibration for the planned administration time [GBq].
+    sphere_count : float or None
+        Spheres administered (at the administration time when known, else at calibration).
+    notes : tuple of str
+        Why a vial or timing figure is missing.
+    schedule_warnings : tuple of str
+        Why the vial or timing cannot deliver the prescription (the plan itself stands).
+    """
+
+    patient: PatientFile
+    plan: Plan
+    vial: GlassVialChoice | ResinDraw | None = None
+    calibration_activity: object = None
+    sphere_count: float | None = None
+    notes: tuple = ()
+    schedule_warnings: tuple = ()
+
+    @property
+    def within_limits(self) -> bool:
+        return bool(self.plan.within_limits)
+
+    @property
+    def warnings(self) -> tuple:
+        extra = tuple(getattr(self.vial, "warnings", ()) or ())
+        return tuple(self.plan.warnings) + extra + tuple(self.schedule_warnings)
+
+    def to_json(self) -> dict:
+        """The JSON contract of docs/cli.md: the plan's keys plus patient, vial and timing."""
+        out = {"patient_id": self.patient.patient.id}
+        out.update(self.plan.to_json())
+        out["warnings"] = list(self.warnings)
+        out["vial"] = self.vial.to_json() if self.vial is not None else None
+        if self.calibration_activity is not None:
+            out["calibration_activity"] = to_json(self.calibration_activity)
+        out["sphere_count"] = self.sphere_count
+        if self.patient.treatment.administration is not None:
+            out["administration_time"] = self.patient.treatment.administration.isoformat()
+        out["notes"] = list(self.notes)
+        return out
+
+
+def _model(pf: PatientFile, device: str, method: str) -> Plan:
+    t, lung, liver, tr = pf.target, pf.lung, pf.liver, pf.treatment
+    common = dict(
+        device=device,
+        density=liver.density,
+        residual_fraction=t.residual_fraction,
+        dose_coefficient=tr.dose_coefficient,
+        lung_mass=lung.mass,
+        prior_lung_dose=lung.prior_dose,
+        scenario=tr.scenario or "standard",
+    )
+    if method == "mird":
+        if t.dose is None:
+            raise InputError("target.dose", "missing required key (the mird method prescribes a mean dose to the perfused volume)")
+        return planning.mird(t.dose, t.mass, lung.shunt_fraction, **common)
+    if method == "bsa":
+        return planning.bsa(pf.patient.height, pf.patient.weight, liver.volume, t.tumour_volume, lung.shunt_fraction, target=t.volume, **common)
+    if method == "empirical":
+        return planning.empirical(liver.volume, t.tumour_volume, lung.shunt_fraction, **common)
+    if method == "partition":
+        tumours = [x.volume for x in t.tumours]
+        ratios = [x.tumour_to_normal for x in t.tumours]
+        if len(tumours) == 1:
+            tumours, ratios = tumours[0], ratios[0]
+        return planning.partition(
+            t.volume, tumours, ratios, lung.shunt_fraction, normal_liver_dose=t.normal_liver_dose, tumour_dose=t.tumour_dose, **common
+        )
+    raise InputError("treatment.method", f"unknown method {method!r}")
+
+
+def _schedule(pf: PatientFile, plan: Plan):
+    """Vial, calibration activity, sphere count and notes for a computed plan."""
+    tr = pf.treatment
+    a = plan.prescribed_activity
+    notes = []
+    vial = cal_activity = None
+    if not np.isfinite(a.magnitude) or a.magnitude <= 0:
+        return None, None, None, ("no activity to schedule",), ()
+    warnings = []
+    try:
+        if plan.device == "glass":
+            if tr.calibration is not None:
+                # The smallest standard vial that holds the prescription at or after the planned time.
+                vial = choose_glass_vial(a, tr.calibration, earliest=tr.administration)
+                if tr.administration is not None:
+                    cal_activity = glass_calibration_activity(a, tr.calibration, tr.administration)
+            else:
+                notes.append("vial choice needs treatment.calibration (the vial calibration date-time)")
+        else:
+            if tr.calibration is not None and tr.administration is not None:
+                vial = resin_draw(a, tr.calibration, tr.administration, vial_activity=tr.vial_activity)
+            else:
+                notes.append("volume to draw needs treatment.calibration and treatment.administration")
+    except InputError as exc:
+        # The prescription stands; the vial or timing cannot deliver it. Say so loudly.
+        warnings.append(f"VIAL: {exc}")
+    if vial is not None:
+        spheres = vial.sphere_count
+    else:
+        spheres = float(sphere_count(_device(plan.device), a))
+        notes.append("sphere count assumes administration at calibration")
+    return vial, cal_activity, spheres, tuple(notes), tuple(warnings)
+
+
+def plan_patient(pf: PatientFile, *, device: str | None = None, method: str | None = None) -> PatientPlan:
+    """Plan a patient with the device and method of the patient file (or those given).
+
+    Parameters
+    ----------
+    pf : PatientFile
+        Validated inputs (:func:`dosimetry.io.patient.load_patient`).
+    device, method : str, optional
+        Override ``treatment.device`` / ``treatment.method`` (used by :func:`compare_devices`).
+
+    Returns
+    -------
+    PatientPlan
+        The plan, vial and timing.
+
+    Raises
+    ------
+    InputError
+        Missing or invalid inputs for the chosen model, or no vial that fits the window.
+    """
+    device = device or pf.treatment.device
+    method = method or pf.treatment.method
+    plan = _model(pf, device, method)
+    vial, cal, spheres, notes, warnings = _schedule(pf, plan)
+    return PatientPlan(pf, plan, vial, cal, spheres, notes, warnings)
+
+
+def compare_devices(pf: PatientFile) -> tuple[PatientPlan, PatientPlan]:
+    """Plan the same patient with glass and with resin microspheres.
+
+    Both devices use the patient file's method where both support it (mird, partition). A
+    resin-only method (bsa, empirical) is compared against glass MIRD at ``target.dose``; the
+    dose coefficient override, if any, is not carried across devices (each uses its own K), nor
+    are the vial calibration time and vial activity, which belong to the patient file's product.
+
+    Returns
+    -------
+    tuple of PatientPlan
+        (glass, resin).
+    """
+    method = pf.treatment.method
+    from dataclasses import replace
+
+    def for_device(dev: str) -> PatientFile:
+        if dev == pf.treatment.device:
+            return replace(pf, treatment=replace(pf.treatment, dose_coefficient=None))
+        return replace(pf, treatment=replace(pf.treatment, dose_coefficient=None, calibration=None, vial_activity=None))
+
+    if method in ("bsa", "empirical"):
+        if pf.target.dose is None:
+            raise InputError("target.dose", f"--compare with the resin {method} method needs target.dose for the glass MIRD plan")
+        glass = plan_patient(for_device("glass"), device="glass", method="mird")
+    else:
+        glass = plan_patient(for_device("glass"), device="glass", method=method)
+    resin = plan_patient(for_device("resin"), device="resin", method=method)
+    return glass, resin
