@@ -131,6 +131,19 @@ def _cmd_schedule(args) -> int:
     return EXIT_OK
 
 
+# -- demo ---------------------------------------------------------------------------------------
+def _cmd_demo(args) -> int:
+    from .io.patient import load_patient
+    from .report.text import compare_text
+    from .workflow import compare_devices
+
+    example = Path(__file__).parent / "examples" / "glass.toml"
+    print(f"Demo patient: {example}\n")
+    glass, resin = compare_devices(load_patient(example))
+    print(compare_text(glass, resin))
+    return EXIT_OK if glass.within_limits and resin.within_limits else EXIT_BLOCKED
+
+
 # -- parser -------------------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="y90", description="Y-90 radioembolization planning and dosimetry (glass and resin microspheres).")
@@ -169,6 +182,9 @@ def build_parser() -> argparse.ArgumentParser:
     sc.add_argument("--format", choices=("text", "json"), default="text")
     sc.add_argument("-o", "--output", help="write to FILE instead of the terminal")
     sc.set_defaults(func=_cmd_schedule)
+
+    dm = sub.add_parser("demo", help="plan the bundled demo patient with glass and with resin")
+    dm.set_defaults(func=_cmd_demo)
     return p
 
 

@@ -1,0 +1,144 @@
+"""The y90 command: exit status contract, JSON keys, one-line refusals, safe output."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import dosimetry
+from dosimetry.cli import main
+
+EXAMPLES = Path(dosimetry.__file__).parent / "examples"
+GLASS = EXAMPLES / "glass.toml"
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def write_patient(tmp_path, text=None, **replace):
+    text = text or GLASS.read_text()
+    for old, new in replace.items():
+        old = old.replace("__", " ")
+        assert old in text, old
+        text = text.replace(old, new)
+    p = tmp_path / "patient.toml"
+    p.write_text(text)
+    return p
+
+
+def test_plan_within_limits_exit_0_and_hand_value(capsys):
+    code, out, err = run(capsys, "plan", str(GLASS), "--format", "json")
+    assert code == 0 and err == ""
+    data = json.loads(out)
+    # 120 Gy * 1456 mL * 1.03 g/mL / (50 Gy kg/GBq * 0.95) = 179.9616 / 47.5 = 3.78866 GBq
+    assert data["prescribed_activity"] == {"value": pytest.approx(3.78866, abs=1e-5), "unit": "GBq"}
+    # lung dose = 50 * 3.78866 * 0.05 / 1 kg = 9.4717 Gy
+    assert data["lung_dose"]["value"] == pytest.approx(9.4717, abs=1e-4)
+    for key in ("prescribed_activity", "lung_dose", "warnings", "target_dose", "binding_constraint", "max_safe_activity", "vial", "dose_coefficient"):
+        assert key in data
+    assert data["dose_coefficient"] == {"value": 50.0, "unit": "Gy*kg/GBq"}
+    assert data["vial"]["vial"] == {"value": 10.0, "unit": "GBq"}
+
+
+def test_blocked_plan_exit_1_names_limit_and_max_safe_activity(tmp_path, capsys):
+    p = write_patient(tmp_path, **{"shunt_fraction = 0.05": "shunt_fraction = 0.20"})
+    code, out, _ = run(capsys, "plan", str(p))
+    assert code == 1
+    # A = 120 * 1.49968 / (50 * 0.8) = 4.4990 GBq; lung dose = 50 * 4.499 * 0.2 = 44.99 Gy > 30 Gy
+    # largest safe activity = 30 Gy / (50 Gy kg/GBq * 0.2 / 1 kg) = 3.0 GBq
+    assert "BLOCKED by lung dose per treatment <= 30 Gy" in out
+    assert "Largest safe activity 3 GBq" in out
+    code, out, _ = run(capsys, "plan", str(p), "--format", "json")
+    data = json.loads(out)
+    assert code == 1 and data["within_limits"] is False
+    assert data["max_safe_activity"]["value"] == pytest.approx(3.0)
+    assert data["lung_dose"]["value"] == pytest.approx(44.9904, abs=1e-3)
+
+
+def test_prior_lung_dose_counts(tmp_path, capsys):
+    p = write_patient(tmp_path, **{'prior_dose = "0 Gy"': 'prior_dose = "45 Gy"'})
+    code, out, _ = run(capsys, "plan", str(p), "--format", "json")
+    # cumulative 45 + 9.47 = 54.47 Gy > 50 Gy; largest safe = (50 - 45) / (50 * 0.05) = 2.0 GBq
+    assert code == 1
+    data = json.loads(out)
+    assert data["cumulative_lung_dose"]["value"] == pytest.approx(54.4717, abs=1e-3)
+    assert data["max_safe_activity"]["value"] == pytest.approx(2.0)
+
+
+@pytest.mark.parametrize(
+    "old, new, field",
+    [
+        ("shunt_fraction = 0.05", "shunt_fraction = 1.2", "lung.shunt_fraction"),
+        ('volume = "1456 mL"', 'volume = "-1456 mL"', "target.volume"),
+        ('device = "glass"', 'device = "ceramic"', "treatment.device"),
+        ('dose = "120 Gy"', 'dose = "120 GBq"', "target.dose"),
+        ('tumour_volume = "300 mL"', 'tumour_volume = "1500 mL"', "target.tumour_volume"),
+    ],
+)
+def test_invalid_input_exit_2_one_line(tmp_path, capsys, old, new, field):
+    p = write_patient(tmp_path, **{old.replace(" ", "__"): new})
+    code, out, err = run(capsys, "plan", str(p))
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1 and err.startswith(f"y90: error: {field}: ")
+
+
+def test_compare_side_by_side(capsys):
+    code, out, _ = run(capsys, "plan", str(GLASS), "--compare", "--format", "json")
+    data = json.loads(out)
+    assert code == 0
+    # resin MIRD with K = 49.67: 179.9616 / (49.67 * 0.95) = 3.81384 GBq
+    assert data["resin"]["prescribed_activity"]["value"] == pytest.approx(3.81384, abs=1e-5)
+    assert data["glass"]["prescribed_activity"]["value"] == pytest.approx(3.78866, abs=1e-5)
+    code, out, _ = run(capsys, "plan", str(GLASS), "--compare")
+    assert "GLASS" in out and "RESIN" in out and "Spheres" in out
+
+
+def test_output_file_written_and_input_protected(tmp_path, capsys):
+    out_file = tmp_path / "plan.json"
+    assert run(capsys, "plan", str(GLASS), "--format", "json", "-o", str(out_file))[0] == 0
+    assert json.loads(out_file.read_text())["patient_id"] == "EX-001"
+    p = write_patient(tmp_path)
+    before = p.read_text()
+    code, _, err = run(capsys, "plan", str(p), "-o", str(p))
+    assert code == 2 and "would overwrite the input" in err
+    assert p.read_text() == before
+
+
+def test_decay_and_schedule(capsys):
+    code, out, _ = run(capsys, "decay", "5 GBq", "--elapsed", "24 h", "--format", "json")
+    assert code == 0
+    # 5 GBq * exp(-ln2 * 24 / 64.1) = 5 * 0.771418 = 3.85709 GBq
+    assert json.loads(out)["activity_at"]["value"] == pytest.approx(3.85709, abs=1e-5)
+    code, out, _ = run(capsys, "schedule", "resin", "--activity", "1.5 GBq", "--calibration", "2026-11-25T10:00:00-05:00",
+                       "--administration", "2026-11-25T10:00:00-05:00", "--format", "json")
+    # at calibration: 3 GBq in 5 mL = 0.6 GBq/mL; 1.5 GBq -> 2.5 mL
+    assert code == 0 and json.loads(out)["volume"]["value"] == pytest.approx(2.5)
+
+
+@pytest.mark.parametrize(
+    "argv, field",
+    [
+        (["decay", "5 kg", "--elapsed", "1 h"], "activity"),
+        (["decay", "5 GBq"], "--elapsed"),
+        (["schedule", "glass", "--activity", "3 GBq"], "--calibration"),
+        (["schedule", "resin", "--activity", "3 GBq", "--calibration", "2026-11-25T10:00:00"], "--calibration"),
+        (["plan", "does-not-exist.toml"], "patient file"),
+        (["frobnicate"], "command line"),
+    ],
+)
+def test_cli_refusals(capsys, argv, field):
+    code, out, err = run(capsys, *argv)
+    assert code == 2
+    assert err.startswith(f"y90: error: {field}: ") and err.count("\n") == 1
+
+
+def test_module_entry_point_no_traceback(tmp_path):
+    p = write_patient(tmp_path, **{"shunt_fraction = 0.05": "shunt_fraction = 1.2"})
+    r = subprocess.run([sys.executable, "-m", "dosimetry", "plan", str(p)], capture_output=True, text=True)
+    assert r.returncode == 2
+    assert "Traceback" not in r.stderr and r.stderr.startswith("y90: error: lung.shunt_fraction:")
