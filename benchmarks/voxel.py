@@ -1,6 +1,6 @@
 """Speed and memory of the voxel dose convolution against scipy baselines run alongside.
 
-Run: ``python benchmarks/voxel.py``. Prints, for 128^3 and 256^3 activity grids (4 mm voxels,
+Run after ``pip install .``: ``python benchmarks/voxel.py``. Prints, for 128^3 and 256^3 activity grids (4 mm voxels,
 Y-90 kernel 9 x 9 x 9):
 
 * ``convolve_dose`` (float32 default and float64), best of 3 runs, kernel already cached;
