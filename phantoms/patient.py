@@ -1,0 +1,458 @@
+"""Build a phantom patient in memory (anatomy, grids, label maps, CT numbers, activity, images,
+truth) and write it to disk.
+
+Activity model (continuous, exact):
+
+* lungs: ``A_lungs = LSF * A``, split between the lungs by volume (one uniform concentration);
+* liver: ``(1 - LSF) * A`` shared by normal liver and tumours with concentration ratio
+  ``r_i`` (tumour i to normal liver): ``A_N = (1 - LSF) A V_N / D`` and
+  ``A_Ti = (1 - LSF) A r_i V_Ti / D`` with ``D = V_N + sum_i r_i V_Ti`` (the partition model,
+  Ho et al., Eur J Nucl Med 1996; EANM 2022 guideline, Weber et al.), volumes analytic;
+* nothing elsewhere (body, spine).
+
+The activity map on the emission grid gives each region's activity uniformly to the region's
+voxels (voxel-centre rule), so that region sums equal the continuous truth exactly.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import math
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+from scipy import ndimage
+
+from dosimetry.decay import decay_factor
+from dosimetry.errors import InputError
+from dosimetry.isotope import Y90
+from dosimetry.units import Q_
+from dosimetry.voxel.geometry import Volume
+
+from . import write as w
+from .anatomy import (
+    LABEL_BODY,
+    LABEL_LUNG_L,
+    LABEL_LUNG_R,
+    LABEL_NORMAL_LIVER,
+    LABEL_SPINE,
+    LABEL_TUMOUR_BASE,
+    Anatomy,
+    Ellipsoid,
+    default_anatomy,
+    label_map,
+)
+from .spec import _EMISSION, _GRID_CENTRE_Z, _SIZES, PhantomSpec, make_spec
+from .truth import GridInfo, RegionTruth, Truth
+
+__all__ = ["PhantomArrays", "make_arrays", "make_patient", "analytic_volumes_mm3"]
+
+def _grid(n: int, pixel: float, nz: int, dz: float) -> GridInfo:
+    """Axial grid of n x n pixels, nz slices, centred on (0, 0, _GRID_CENTRE_Z)."""
+    x0 = -(n - 1) / 2.0 * pixel
+    z0 = _GRID_CENTRE_Z - (nz - 1) / 2.0 * dz
+    return GridInfo((nz, n, n), (float(dz), float(pixel), float(pixel)), (x0, x0, z0))
+
+
+def _axes(g: GridInfo):
+    (nk, nj, ni), (dz, dy, dx), (x0, y0, z0) = g.shape, g.spacing_mm, g.origin_mm
+    return x0 + dx * np.arange(ni), y0 + dy * np.arange(nj), z0 + dz * np.arange(nk)
+
+
+def _volume(g: GridInfo, array, unit) -> Volume:
+    return Volume(array, g.spacing_mm, g.origin_mm, unit=unit)
+
+
+@dataclass(frozen=True)
+class PhantomArrays:
+    """The in-memory voxel model.
+
+    Attributes
+    ----------
+    spec : PhantomSpec
+    anatomy : Anatomy
+        The analytic shapes.
+    labels_ct : Volume
+        uint8 labels on the CT grid (see :mod:`phantoms.anatomy` for the codes).
+    hu : Volume
+        CT numbers (int16, HU, dimensionless) on the CT grid.
+    labels : Volume
+        uint8 labels on the emission grid.
+    activity : Volume
+        Activity per voxel at administration [MBq], emission grid, noise-free and unblurred.
+    image : Volume
+        The emission image as written: NM counts [cts] or PT activity concentration at the
+        acquisition start [Bq/mL] (blurred, noisy if asked), float64.
+    truth : Truth
+    """
+
+    spec: PhantomSpec
+    anatomy: Anatomy
+    labels_ct: Volume
+    hu: Volume
+    labels: Volume
+    activity: Volume
+    image: Volume
+    truth: Truth
+
+
+def _region_defs(anatomy: Anatomy):
+    """(name, labels, interpreted type, tissue) of every ROI, in RTSTRUCT order."""
+    tum_labels = tuple(LABEL_TUMOUR_BASE + i for i in range(1, len(anatomy.tumours) + 1))
+    defs = [
+        ("Body", None, "EXTERNAL", None),
+        ("Liver", (LABEL_NORMAL_LIVER,) + tum_labels, "ORGAN", "liver"),
+        ("Normal Liver", (LABEL_NORMAL_LIVER,), "ORGAN", "liver"),
+    ]
+    defs += [(f"Tumour {i}", (LABEL_TUMOUR_BASE + i,), "GTV", "tumour") for i in range(1, len(anatomy.tumours) + 1)]
+    defs += [
+        ("Lung L", (LABEL_LUNG_L,), "ORGAN", "lung"),
+        ("Lung R", (LABEL_LUNG_R,), "ORGAN", "lung"),
+        ("Lungs", (LABEL_LUNG_L, LABEL_LUNG_R), "ORGAN", "lung"),
+    ]
+    if anatomy.spine is not None:
+        defs.append(("Spine", (LABEL_SPINE,), "ORGAN", None))
+    return defs
+
+
+def analytic_volumes_mm3(anatomy: Anatomy) -> dict:
+    """Analytic volume of every ROI [mm^3], keyed by ROI name."""
+    zl, zh = anatomy.z_lo, anatomy.z_hi
+    v_t = [t.volume_mm3 for t in anatomy.tumours]
+    out = {
+        "Body": anatomy.body.volume_between_mm3(zl, zh),
+        "Liver": anatomy.liver.volume_mm3,
+        "Normal Liver": anatomy.liver.volume_mm3 - sum(v_t),
+        "Lung L": anatomy.lung_l.volume_mm3,
+        "Lung R": anatomy.lung_r.volume_mm3,
+        "Lungs": anatomy.lung_l.volume_mm3 + anatomy.lung_r.volume_mm3,
+    }
+    for i, v in enumerate(v_t, 1):
+        out[f"Tumour {i}"] = v
+    if anatomy.spine is not None:
+        out["Spine"] = anatomy.spine.volume_between_mm3(zl, zh)
+    return out
+
+
+def _partition_gbq(spec: PhantomSpec, vols: dict) -> dict:
+    """True activity per label group at administration [GBq] (module docstring)."""
+    a = float(spec.administered.to("GBq").magnitude)
+    lsf = spec.lung_shunt_fraction
+    d = vols["Normal Liver"] + sum(t.ratio * vols[f"Tumour {i}"] for i, t in enumerate(spec.tumours, 1))
+    out = {
+        "Normal Liver": (1 - lsf) * a * vols["Normal Liver"] / d,
+        "Lung L": lsf * a * vols["Lung L"] / vols["Lungs"],
+        "Lung R": lsf * a * vols["Lung R"] / vols["Lungs"],
+    }
+    for i, t in enumerate(spec.tumours, 1):
+        out[f"Tumour {i}"] = (1 - lsf) * a * t.ratio * vols[f"Tumour {i}"] / d
+    return out
+
+
+def _shapes_json(anatomy: Anatomy) -> dict:
+    """Analytic shapes of every ROI (outer and hole surfaces), for independent checks."""
+    def ell(e):
+        return {"type": "ellipsoid", "centre_mm": list(e.centre_mm), "semi_axes_mm": list(e.semi_axes_mm)}
+
+    out = {}
+    for name, _itype, outers, holes in _rois(anatomy):
+        items = []
+        for shape, is_hole in [(o, False) for o in outers] + [(h, True) for h in holes]:
+            base = shape.shape if isinstance(shape, _Clipped) else shape
+            if isinstance(base, Ellipsoid):
+                d = ell(base)
+            else:  # the spine
+                d = {"type": "elliptic_cylinder", "centre_mm": list(base.centre_mm), "semi_axes_mm": list(base.semi_axes_mm)}
+            if isinstance(shape, _Clipped):
+                d["z_range_mm"] = [shape.z_lo, shape.z_hi]
+            d["hole"] = is_hole
+            items.append(d)
+        out[name] = items
+    return out
+
+
+def make_arrays(**kwargs) -> PhantomArrays:
+    """Build the phantom in memory, without writing files.
+
+    Parameters
+    ----------
+    **kwargs
+        The keyword arguments of :func:`make_spec` (seed, modality, size, tumours,
+        lung_shunt_fraction, administered, ...).
+
+    Returns
+    -------
+    PhantomArrays
+        Label maps, CT numbers, activity map, emission image and the ground truth
+        (``truth.uids`` and ``truth.files`` empty).
+    """
+    spec = make_spec(**kwargs)
+    return _build(spec)
+
+
+def _build(spec: PhantomSpec) -> PhantomArrays:
+    n, px, nz, dz = _SIZES[spec.size]
+    ct = _grid(n, px, nz, dz)
+    if spec.emission_grid == "ct":
+        em = ct
+    else:
+        en, epx, enz = _EMISSION[spec.modality]
+        em = _grid(en, epx, enz, epx)
+    z_lo = ct.origin_mm[2] - dz / 2.0
+    z_hi = ct.origin_mm[2] + (nz - 0.5) * dz
+    anatomy = default_anatomy(tuple(t.shape for t in spec.tumours), z_lo, z_hi, bone=spec.bone)
+    try:
+        anatomy.validate()
+    except ValueError as exc:
+        msg = str(exc)
+        field = msg.split(":", 1)[0] if msg.startswith("tumours[") else "tumours"
+        raise InputError(field, msg.split(": ", 1)[-1]) from exc
+
+    # --- CT ---
+    lab_ct = label_map(anatomy, *_axes(ct))
+    hu_lut = np.full(256, spec.hu["air"], dtype=np.int16)
+    hu_lut[LABEL_BODY] = spec.hu["body"]
+    hu_lut[LABEL_SPINE] = spec.hu["bone"]
+    hu_lut[LABEL_LUNG_L] = hu_lut[LABEL_LUNG_R] = spec.hu["lung"]
+    hu_lut[LABEL_NORMAL_LIVER] = spec.hu["liver"]
+    hu_lut[LABEL_TUMOUR_BASE + 1 : LABEL_TUMOUR_BASE + 1 + len(spec.tumours)] = spec.hu["tumour"]
+    hu = hu_lut[lab_ct]
+
+    # --- activity on the emission grid ---
+    lab_em = label_map(anatomy, *_axes(em))
+    vols = analytic_volumes_mm3(anatomy)
+    part = _partition_gbq(spec, vols)
+    label_of = {"Normal Liver": LABEL_NORMAL_LIVER, "Lung L": LABEL_LUNG_L, "Lung R": LABEL_LUNG_R}
+    label_of.update({f"Tumour {i}": LABEL_TUMOUR_BASE + i for i in range(1, len(spec.tumours) + 1)})
+    counts_em = np.bincount(lab_em.ravel(), minlength=256)
+    counts_ct = np.bincount(lab_ct.ravel(), minlength=256)
+    per_voxel = np.zeros(256)
+    for name, lab in label_of.items():
+        if counts_em[lab] == 0:
+            raise InputError("tumours", f"{name} contains no voxel centre of the emission grid; make it larger")
+        per_voxel[lab] = part[name] * 1000.0 / counts_em[lab]  # MBq per voxel
+    activity = per_voxel[lab_em]
+
+    # --- emission image ---
+    delay = spec.acquisition_delay
+    df = decay_factor(delay, Y90.half_life)
+    vvox_ml = float(np.prod(em.spacing_mm)) / 1000.0
+    sens = float(spec.sensitivity.to("cts/MBq").magnitude)
+    counts = activity * df * sens  # expected counts per voxel, whole acquisition
+    if spec.fwhm_mm > 0:
+        sigma = [spec.fwhm_mm / (2.0 * math.sqrt(2.0 * math.log(2.0))) / s for s in em.spacing_mm]
+        counts = ndimage.gaussian_filter(counts, sigma=sigma, mode="constant", cval=0.0, truncate=4.0)
+        counts = np.clip(counts, 0.0, None)
+    if spec.noise:
+        rng = np.random.default_rng([spec.seed, 0x59390])
+        counts = rng.poisson(counts).astype(np.float64)
+    if spec.modality == "NM":
+        image, image_unit = counts, "cts"
+    else:
+        image, image_unit = counts / sens * 1e6 / vvox_ml, "Bq/mL"  # MBq -> Bq, per mL
+
+    # --- truth ---
+    k = Y90.dose_coefficient.to("Gy*kg/GBq")
+    regions = {}
+    tum_conc = {}
+    normal_vox_conc = part["Normal Liver"] / (counts_em[LABEL_NORMAL_LIVER] * vvox_ml)
+    for name, labels, itype, tissue in _region_defs(anatomy):
+        if labels is None:  # Body: everything inside the outer contour
+            labels_t = tuple(int(v) for v in np.nonzero(counts_em[1:] + counts_ct[1:])[0] + 1)
+            gbq = float(sum(part.values()))
+        else:
+            labels_t = labels
+            gbq = float(sum(part[nm] for nm, lab in label_of.items() if lab in labels))
+        vol = Q_(vols[name] / 1000.0, "mL")
+        vvox = Q_(float(sum(counts_em[lab] for lab in labels_t)) * vvox_ml, "mL")
+        vvox_ct = Q_(float(sum(counts_ct[lab] for lab in labels_t)) * float(np.prod(ct.spacing_mm)) / 1000.0, "mL")
+        act = Q_(gbq, "GBq")
+        kw = {}
+        if tissue is not None:
+            rho = spec.density[tissue].to("g/mL")
+            kw = dict(
+                density=rho,
+                mass=(rho * vol).to("kg"),
+                mean_dose=(k * act / (rho * vol)).to("Gy"),
+                mean_dose_voxels=(k * act / (rho * vvox)).to("Gy"),
+            )
+        if name.startswith("Tumour "):
+            i = int(name.split()[1])
+            kw["tumour_to_normal"] = spec.tumours[i - 1].ratio
+            kw["tumour_to_normal_voxels"] = float(gbq / (vvox.magnitude) / normal_vox_conc)
+        regions[name] = RegionTruth(
+            name=name, labels=tuple(int(v) for v in labels_t), interpreted_type=itype, volume=vol,
+            volume_voxels=vvox, volume_voxels_ct=vvox_ct, activity=act, concentration=(act / vol).to("MBq/mL"), **kw,
+        )
+    truth = Truth(
+        patient_id=spec.patient_id,
+        patient_name=spec.patient_name,
+        seed=spec.seed,
+        modality=spec.modality,
+        size=spec.size,
+        administered=spec.administered.to("GBq"),
+        lung_shunt_fraction=spec.lung_shunt_fraction,
+        administration_datetime=spec.administration_datetime,
+        acquisition_datetime=spec.administration_datetime + _dt.timedelta(hours=float(delay.to("h").magnitude)),
+        acquisition_delay=delay.to("h"),
+        acquisition_duration=spec.acquisition_duration.to("min"),
+        decay_factor_at_acquisition=float(df),
+        activity_at_acquisition=(spec.administered * df).to("GBq"),
+        half_life=Y90.half_life.to("h"),
+        dose_coefficient=k,
+        fwhm_mm=spec.fwhm_mm,
+        noise=spec.noise,
+        sensitivity=spec.sensitivity.to("cts/MBq"),
+        image_unit=image_unit,
+        ct_grid=ct,
+        emission_grid=em,
+        hu=dict(spec.hu),
+        regions=regions,
+        shapes=_shapes_json(anatomy),
+        density={k: v.to("g/mL") for k, v in spec.density.items()},
+    )
+    return PhantomArrays(
+        spec=spec,
+        anatomy=anatomy,
+        labels_ct=_volume(ct, lab_ct, "dimensionless"),
+        hu=_volume(ct, hu, "dimensionless"),
+        labels=_volume(em, lab_em, "dimensionless"),
+        activity=_volume(em, activity, "MBq"),
+        image=_volume(em, image, image_unit),
+        truth=truth,
+    )
+
+
+def _rois(anatomy: Anatomy) -> list:
+    """(name, interpreted type, outer shapes, hole shapes) for the RTSTRUCT, same order as truth."""
+    tumours = list(anatomy.tumours)
+    out = []
+    for name, _labels, itype, _tissue in _region_defs(anatomy):
+        if name == "Body":
+            outers, holes = [_Clipped(anatomy.body, anatomy.z_lo, anatomy.z_hi)], []
+        elif name == "Liver":
+            outers, holes = [anatomy.liver], []
+        elif name == "Normal Liver":
+            outers, holes = [anatomy.liver], tumours
+        elif name.startswith("Tumour "):
+            outers, holes = [tumours[int(name.split()[1]) - 1]], []
+        elif name == "Lung L":
+            outers, holes = [anatomy.lung_l], []
+        elif name == "Lung R":
+            outers, holes = [anatomy.lung_r], []
+        elif name == "Lungs":
+            outers, holes = [anatomy.lung_l, anatomy.lung_r], []
+        else:  # Spine
+            outers, holes = [_Clipped(anatomy.spine, anatomy.z_lo, anatomy.z_hi)], []
+        out.append((name, itype, outers, holes))
+    return out
+
+
+@dataclass(frozen=True)
+class _Clipped:
+    """A shape restricted to z_lo <= z <= z_hi (body and spine end at the scanned range)."""
+
+    shape: object
+    z_lo: float
+    z_hi: float
+
+    def section(self, z):
+        return self.shape.section(z) if self.z_lo <= z <= self.z_hi else None
+
+
+def make_patient(out_dir, **kwargs) -> Truth:
+    """Write a phantom patient as DICOM plus ``truth.json``; return the truth.
+
+    Layout of ``out_dir`` (created; it must not exist or be an empty folder)::
+
+        ct/CT_0001.dcm ... CT_nnnn.dcm   one CT Image per axial slice, increasing z
+        nm/NM_0001.dcm                   (modality "NM") one multi-frame NM RECON TOMO image, counts
+        pt/PT_0001.dcm ... PT_nnnn.dcm   (modality "PT") one PET Image per slice, BQML, START
+        rtstruct.dcm                     RT Structure Set on the CT
+        truth.json                       Truth.to_json()
+
+    The patient is written into a temporary sibling folder renamed into place at the end, so a
+    failure leaves nothing behind.
+
+    Parameters
+    ----------
+    out_dir : str or os.PathLike
+        Folder to create.
+    **kwargs
+        The keyword arguments of :func:`make_spec` (seed, modality, size, tumours,
+        lung_shunt_fraction, administered, acquisition_delay, fwhm_mm, noise, sensitivity, ...).
+
+    Returns
+    -------
+    Truth
+        With ``uids`` and ``files`` filled in.
+
+    Raises
+    ------
+    InputError
+        Invalid parameters, or ``out_dir`` exists and is not an empty folder.
+    """
+    out = Path(os.fspath(out_dir)).absolute()
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise InputError("out_dir", f"{out} exists and is not an empty folder; refusing to overwrite it")
+    if not out.parent.is_dir():
+        raise InputError("out_dir", f"parent folder {out.parent} does not exist")
+    spec = make_spec(**kwargs)
+    arrays = _build(spec)
+    truth = arrays.truth
+    n_em = 1 if spec.modality == "NM" else truth.emission_grid.shape[0]
+    uids = w.make_uids(spec.anatomy_key(), spec.emission_key(), truth.ct_grid.shape[0], n_em)
+    hdr = {
+        "patient_id": spec.patient_id,
+        "patient_name": spec.patient_name,
+        "uids": uids,
+        "study_datetime": truth.acquisition_datetime,
+        "acquisition_datetime": truth.acquisition_datetime,
+        "administration_datetime": spec.administration_datetime,
+        "administered_bq": float(spec.administered.to("Bq").magnitude),
+        "half_life_s": float(Y90.half_life.to("s").magnitude),
+        "duration_s": float(spec.acquisition_duration.to("s").magnitude),
+    }
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
+    try:
+        (tmp / "ct").mkdir()
+        ct_files = w.write_ct(tmp / "ct", arrays.hu.array, truth.ct_grid, hdr)
+        if spec.modality == "NM":
+            (tmp / "nm").mkdir()
+            w.write_nm(tmp / "nm" / "NM_0001.dcm", arrays.image.array, truth.emission_grid, hdr)
+            em_files = ["nm/NM_0001.dcm"]
+        else:
+            (tmp / "pt").mkdir()
+            em_files = ["pt/" + f for f in w.write_pt(tmp / "pt", arrays.image.array, truth.emission_grid, hdr)]
+        w.write_rtstruct(tmp / "rtstruct.dcm", _rois(arrays.anatomy), truth.ct_grid, hdr)
+        files = {
+            "ct": ["ct/" + f for f in ct_files],
+            "emission": em_files,
+            "rtstruct": "rtstruct.dcm",
+            "truth": "truth.json",
+        }
+        uid_info = {
+            "study_instance_uid": uids["study"],
+            "frame_of_reference_uid": uids["frame_of_reference"],
+            "ct_series_instance_uid": uids["ct_series"],
+            "emission_series_instance_uid": uids["emission_series"],
+            "rtstruct_series_instance_uid": uids["rtstruct_series"],
+            "rtstruct_sop_instance_uid": uids["rtstruct_instance"],
+        }
+        truth = replace(truth, uids=uid_info, files=files)
+        with open(tmp / "truth.json", "w", encoding="utf-8") as fh:
+            json.dump(truth.to_json(), fh, indent=2)
+            fh.write("\n")
+        tmp.chmod(0o755)
+        if out.exists():
+            out.rmdir()  # empty (checked above); rename cannot replace a folder on every platform
+        os.rename(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return truth

@@ -1,0 +1,248 @@
+"""Ground truth of a phantom patient: frozen dataclasses and their JSON form.
+
+JSON conventions: every quantity is ``{"value": number, "unit": "..."}``
+(:func:`dosimetry.units.to_json`); dates and times are ISO 8601 strings without a time zone.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from dataclasses import dataclass, field
+
+import pint
+
+from dosimetry.units import to_json
+
+__all__ = ["RegionTruth", "GridInfo", "Truth", "SCHEMA_VERSION", "LABEL_NAMES"]
+
+#: Version of the truth.json layout; bumped on incompatible changes.
+SCHEMA_VERSION = 1
+
+#: Meaning of the voxel labels (phantoms.anatomy); tumour i has label 10 + i.
+LABEL_NAMES = {"0": "outside", "1": "body", "2": "spine", "3": "lung L", "4": "lung R", "5": "normal liver",
+               "10+i": "tumour i"}
+
+
+def _q(q):
+    return None if q is None else to_json(q)
+
+
+@dataclass(frozen=True)
+class RegionTruth:
+    """Ground truth for one region (one RTSTRUCT ROI of the same name).
+
+    Parameters
+    ----------
+    name : str
+        ROI name in the RTSTRUCT, e.g. ``"Tumour 1"``.
+    labels : tuple of int
+        Labels of the voxel model that make up the region.
+    interpreted_type : str
+        RT ROI Interpreted Type written to the RTSTRUCT (ORGAN, GTV, EXTERNAL).
+    volume : pint.Quantity
+        Analytic volume of the continuous shape [mL] (body and spine: the part in the scanned
+        z range).
+    volume_voxels : pint.Quantity
+        Voxel-centre volume on the emission (NM/PT) grid [mL]: voxel count x voxel volume.
+    volume_voxels_ct : pint.Quantity
+        Voxel-centre volume on the CT grid [mL].
+    activity : pint.Quantity
+        True activity in the region at the administration time [GBq]. It is also, exactly, the
+        sum of the activity map over the region's voxels on the emission grid.
+    concentration : pint.Quantity
+        activity / volume [MBq/mL] (continuous model).
+    density : pint.Quantity or None
+        Tissue density used for the dose [g/mL]; None where no dose is given (Body, Spine).
+    mass : pint.Quantity or None
+        density x volume [kg].
+    mean_dose : pint.Quantity or None
+        Mean local-deposition absorbed dose for complete decay, K * activity / mass [Gy], with K
+        the Y-90 dose coefficient and mass from the analytic volume.
+    mean_dose_voxels : pint.Quantity or None
+        K * activity / (density * volume_voxels) [Gy]: the exact mean of a local-deposition dose
+        map computed from the noise-free, unblurred activity map with this density over the
+        region's emission-grid voxels.
+    tumour_to_normal : float or None
+        Prescribed tumour-to-normal-liver concentration ratio (tumours only).
+    tumour_to_normal_voxels : float or None
+        Ratio of the mean voxel concentrations tumour / normal liver on the emission grid.
+    """
+
+    name: str
+    labels: tuple
+    interpreted_type: str
+    volume: pint.Quantity
+    volume_voxels: pint.Quantity
+    volume_voxels_ct: pint.Quantity
+    activity: pint.Quantity
+    concentration: pint.Quantity
+    density: pint.Quantity | None = None
+    mass: pint.Quantity | None = None
+    mean_dose: pint.Quantity | None = None
+    mean_dose_voxels: pint.Quantity | None = None
+    tumour_to_normal: float | None = None
+    tumour_to_normal_voxels: float | None = None
+
+    def to_json(self) -> dict:
+        """Plain-JSON form (see :mod:`phantoms.truth`)."""
+        return {
+            "labels": list(self.labels),
+            "interpreted_type": self.interpreted_type,
+            "volume": _q(self.volume),
+            "volume_voxels": _q(self.volume_voxels),
+            "volume_voxels_ct": _q(self.volume_voxels_ct),
+            "activity": _q(self.activity),
+            "concentration": _q(self.concentration),
+            "density": _q(self.density),
+            "mass": _q(self.mass),
+            "mean_dose": _q(self.mean_dose),
+            "mean_dose_voxels": _q(self.mean_dose_voxels),
+            "tumour_to_normal": self.tumour_to_normal,
+            "tumour_to_normal_voxels": self.tumour_to_normal_voxels,
+        }
+
+
+@dataclass(frozen=True)
+class GridInfo:
+    """An axial image grid.
+
+    Parameters
+    ----------
+    shape : tuple of 3 int
+        (slices, rows, columns).
+    spacing_mm : tuple of 3 float
+        (slice spacing, row spacing, column spacing) [mm].
+    origin_mm : tuple of 3 float
+        Patient position (x, y, z) of the centre of voxel [0, 0, 0] [mm]; slices go towards +z,
+        rows towards +y, columns towards +x (ImageOrientationPatient 1\\0\\0\\0\\1\\0).
+    """
+
+    shape: tuple
+    spacing_mm: tuple
+    origin_mm: tuple
+
+    def to_json(self) -> dict:
+        return {"shape": list(self.shape), "spacing_mm": list(self.spacing_mm), "origin_mm": list(self.origin_mm)}
+
+
+@dataclass(frozen=True)
+class Truth:
+    """Everything known about a phantom patient.
+
+    Parameters
+    ----------
+    patient_id, patient_name : str
+        DICOM PatientID and PatientName.
+    seed : int
+        Seed of the generator.
+    modality : str
+        ``"NM"`` or ``"PT"``.
+    size : str
+        ``"small"`` or ``"ct"``.
+    administered : pint.Quantity
+        Total Y-90 activity in the patient at administration [GBq].
+    lung_shunt_fraction : float
+        Fraction of ``administered`` in the lungs.
+    administration_datetime, acquisition_datetime : datetime.datetime
+        Administration (RadiopharmaceuticalStartDateTime) and emission acquisition start.
+    acquisition_delay, acquisition_duration : pint.Quantity
+        Start minus administration, and the acquisition length [h], [min].
+    decay_factor_at_acquisition : float
+        exp(-ln 2 * delay / T1/2) for Y-90.
+    activity_at_acquisition : pint.Quantity
+        administered x decay factor [GBq].
+    half_life : pint.Quantity
+        Y-90 half-life used [h].
+    dose_coefficient : pint.Quantity
+        K [Gy kg/GBq] used for the doses.
+    fwhm_mm : float
+        Gaussian resolution FWHM applied to the emission image [mm] (0: none).
+    noise : bool
+        Whether Poisson noise was added.
+    sensitivity : pint.Quantity
+        Counts recorded per MBq present at the acquisition start, whole acquisition [cts/MBq].
+        NM: total image counts = sensitivity x activity at acquisition (before noise). PT: the
+        mean of the Poisson noise model.
+    image_unit : str
+        Unit of the emission image values: ``"cts"`` (NM) or ``"Bq/mL"`` (PT, decay-corrected to
+        the acquisition start, DecayCorrection START).
+    ct_grid, emission_grid : GridInfo
+        Geometry of the CT and NM/PT images.
+    hu : dict
+        Hounsfield units per tissue.
+    regions : dict of str to RegionTruth
+        Keyed by ROI name.
+    shapes : dict
+        ROI name -> list of analytic surfaces ``{"type": "ellipsoid" | "elliptic_cylinder",
+        "centre_mm", "semi_axes_mm", "hole": bool, ["z_range_mm"]}``; a ROI is the union of its
+        non-hole shapes minus its hole shapes (clipped to ``z_range_mm`` where given).
+    density : dict
+        Tissue densities used for the doses (liver, tumour, lung) [g/mL].
+    uids : dict
+        StudyInstanceUID, FrameOfReferenceUID and the series UIDs.
+    files : dict
+        Relative paths of what was written (empty for :func:`phantoms.make_arrays`).
+    """
+
+    patient_id: str
+    patient_name: str
+    seed: int
+    modality: str
+    size: str
+    administered: pint.Quantity
+    lung_shunt_fraction: float
+    administration_datetime: _dt.datetime
+    acquisition_datetime: _dt.datetime
+    acquisition_delay: pint.Quantity
+    acquisition_duration: pint.Quantity
+    decay_factor_at_acquisition: float
+    activity_at_acquisition: pint.Quantity
+    half_life: pint.Quantity
+    dose_coefficient: pint.Quantity
+    fwhm_mm: float
+    noise: bool
+    sensitivity: pint.Quantity
+    image_unit: str
+    ct_grid: GridInfo
+    emission_grid: GridInfo
+    hu: dict
+    regions: dict
+    shapes: dict = field(default_factory=dict)
+    density: dict = field(default_factory=dict)
+    uids: dict = field(default_factory=dict)
+    files: dict = field(default_factory=dict)
+
+    def to_json(self) -> dict:
+        """Plain-JSON form, as written to ``truth.json``."""
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "patient_id": self.patient_id,
+            "patient_name": self.patient_name,
+            "seed": self.seed,
+            "modality": self.modality,
+            "size": self.size,
+            "radionuclide": "Y-90",
+            "administered": _q(self.administered),
+            "lung_shunt_fraction": self.lung_shunt_fraction,
+            "administration_datetime": self.administration_datetime.isoformat(),
+            "acquisition_datetime": self.acquisition_datetime.isoformat(),
+            "acquisition_delay": _q(self.acquisition_delay),
+            "acquisition_duration": _q(self.acquisition_duration),
+            "decay_factor_at_acquisition": self.decay_factor_at_acquisition,
+            "activity_at_acquisition": _q(self.activity_at_acquisition),
+            "half_life": _q(self.half_life),
+            "dose_coefficient": _q(self.dose_coefficient),
+            "fwhm_mm": self.fwhm_mm,
+            "noise": self.noise,
+            "sensitivity": _q(self.sensitivity),
+            "image_unit": self.image_unit,
+            "ct_grid": self.ct_grid.to_json(),
+            "emission_grid": self.emission_grid.to_json(),
+            "hu": dict(self.hu),
+            "density": {k: _q(v) for k, v in self.density.items()},
+            "labels": dict(LABEL_NAMES),
+            "regions": {name: r.to_json() for name, r in self.regions.items()},
+            "shapes": self.shapes,
+            "uids": dict(self.uids),
+            "files": dict(self.files),
+        }

@@ -1,0 +1,558 @@
+"""Write a phantom patient as DICOM: CT series, NM multi-frame SPECT or PT series, RT Structure Set.
+
+Each file is a DICOM Part 10 file (128-byte preamble, "DICM", File Meta Information group 2) in
+Explicit VR Little Endian, holding the mandatory modules of its IOD (DICOM PS3.3):
+
+* CT Image (A.3): Patient, General Study, General Series, Frame of Reference, General Equipment,
+  General Image, Image Plane, Image Pixel, CT Image, SOP Common. Stored value = HU + 1024,
+  RescaleIntercept -1024, RescaleSlope 1.
+* NM Image (A.5), Image Type ``ORIGINAL\\PRIMARY\\RECON TOMO\\EMISSION``: one multi-frame file,
+  Frame Increment Pointer -> Slice Vector (0054,0080) (C.8.4.8.1), NM Detector module with
+  ImagePositionPatient / ImageOrientationPatient of the first frame (C.8.4.10), NM
+  Reconstruction module SpacingBetweenSlices / SliceThickness (C.8.4.12), NM Isotope module
+  (EnergyWindowInformationSequence, RadiopharmaceuticalInformationSequence), NM TOMO Acquisition
+  (RotationInformationSequence). Counts = stored value x RescaleSlope (not part of the NM IOD
+  but written by most vendors) and, equivalently, a RealWorldValueMappingSequence item in UCUM
+  ``{counts}``.
+* PET Image (A.21): PET Series (Units BQML, DecayCorrection START, CorrectedImage), PET Isotope
+  (RadiopharmaceuticalInformationSequence with RadiopharmaceuticalStartDateTime,
+  RadionuclideTotalDose [Bq], RadionuclideHalfLife [s], RadionuclideCodeSequence), PET Image
+  (RescaleSlope per slice, RescaleIntercept 0, FrameReferenceTime, ActualFrameDuration,
+  DecayFactor, ImageIndex).
+* RT Structure Set (A.19): Structure Set (ReferencedFrameOfReferenceSequence with the CT contour
+  images, StructureSetROISequence), ROI Contour (ROIContourSequence with CLOSED_PLANAR contours,
+  each with a ContourImageSequence referencing the CT slice it lies on), RT ROI Observations.
+
+Y-90 is coded SCT 14691008 "^90^Yttrium" (DICOM PS3.16 CID 4020, PET Radionuclide).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from pathlib import Path
+
+import numpy as np
+import pydicom
+from pydicom.dataelem import RawDataElement
+from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.sequence import Sequence
+from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+
+from .anatomy import polygon_vertices
+
+__all__ = [
+    "CT_IMAGE_STORAGE",
+    "NM_IMAGE_STORAGE",
+    "PET_IMAGE_STORAGE",
+    "RT_STRUCTURE_SET_STORAGE",
+    "make_uids",
+    "write_ct",
+    "write_nm",
+    "write_pt",
+    "write_rtstruct",
+    "contour_points",
+]
+
+CT_IMAGE_STORAGE = "1.2.840.10008.5.1.4.1.1.2"
+NM_IMAGE_STORAGE = "1.2.840.10008.5.1.4.1.1.20"
+PET_IMAGE_STORAGE = "1.2.840.10008.5.1.4.1.1.128"
+RT_STRUCTURE_SET_STORAGE = "1.2.840.10008.5.1.4.1.1.481.3"
+#: Detached Study Management SOP Class, referenced from RT Referenced Study Sequence (PS3.3 C.8.8.5).
+DETACHED_STUDY_MANAGEMENT = "1.2.840.10008.3.1.2.3.1"
+_MANUFACTURER = "y90-dosimetry phantoms"
+#: Y-90 internal pair production branching ratio 31.86e-6 (Selwyn et al., Med Phys 2007).
+_Y90_POSITRON_FRACTION = 3.186e-5
+
+
+# --- value formatting -------------------------------------------------------------------------
+def _ds(x: float) -> str:
+    """Decimal String of at most 16 characters (PS3.5 6.2)."""
+    x = float(x)
+    if x == 0.0:
+        return "0"
+    for digits in (12, 11, 10, 9, 8):
+        s = format(x, f".{digits}g")
+        if len(s) <= 16:
+            return s
+    raise ValueError(f"cannot format {x!r} as a DICOM DS")
+
+
+def _da(t: _dt.datetime) -> str:
+    return t.strftime("%Y%m%d")
+
+
+def _tm(t: _dt.datetime) -> str:
+    return t.strftime("%H%M%S") + (f".{t.microsecond:06d}" if t.microsecond else "")
+
+
+def _dtm(t: _dt.datetime) -> str:
+    return _da(t) + _tm(t)
+
+
+def _code(value: str, scheme: str, meaning: str) -> Dataset:
+    c = Dataset()
+    c.CodeValue = value
+    c.CodingSchemeDesignator = scheme
+    c.CodeMeaning = meaning
+    return c
+
+
+# --- UIDs --------------------------------------------------------------------------------------
+def make_uids(anatomy_key: str, emission_key: str, n_ct: int, n_em: int) -> dict:
+    """Deterministic UIDs from the parameter digests (pydicom generate_uid with entropy sources).
+
+    Patient-level UIDs (study, frame of reference, CT, RTSTRUCT) depend only on the anatomy, so an
+    NM and a PT phantom of the same patient share them; emission UIDs depend on the emission
+    parameters too.
+    """
+    a = lambda role: generate_uid(entropy_srcs=[anatomy_key, role])  # noqa: E731
+    e = lambda role: generate_uid(entropy_srcs=[emission_key, role])  # noqa: E731
+    return {
+        "study": a("study"),
+        "frame_of_reference": a("frame-of-reference"),
+        "ct_series": a("ct-series"),
+        "ct_instances": [a(f"ct-{k}") for k in range(n_ct)],
+        "rtstruct_series": a("rtstruct-series"),
+        "rtstruct_instance": a("rtstruct"),
+        "emission_series": e("emission-series"),
+        "emission_instances": [e(f"emission-{k}") for k in range(n_em)],
+    }
+
+
+# --- common modules ----------------------------------------------------------------------------
+def _base(hdr: dict, sop_class: str, sop_uid: str, modality: str, series_uid: str, series_number: int,
+          description: str, when: _dt.datetime) -> Dataset:
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID = sop_class
+    meta.MediaStorageSOPInstanceUID = sop_uid
+    meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds = Dataset()
+    ds.file_meta = meta
+    ds.preamble = b"\x00" * 128
+    # SOP Common
+    ds.SpecificCharacterSet = "ISO_IR 100"
+    ds.InstanceCreationDate = _da(when)
+    ds.InstanceCreationTime = _tm(when)
+    ds.SOPClassUID = sop_class
+    ds.SOPInstanceUID = sop_uid
+    # General Study
+    ds.StudyDate = _da(hdr["study_datetime"])
+    ds.StudyTime = _tm(hdr["study_datetime"])
+    ds.AccessionNumber = ""
+    ds.Modality = modality
+    ds.Manufacturer = _MANUFACTURER
+    ds.ReferringPhysicianName = ""
+    ds.StudyDescription = "Y-90 radioembolization phantom"
+    ds.SeriesDescription = description
+    ds.ManufacturerModelName = "phantoms.make_patient"
+    # Patient
+    ds.PatientName = hdr["patient_name"]
+    ds.PatientID = hdr["patient_id"]
+    ds.PatientBirthDate = ""
+    ds.PatientSex = "O"
+    ds.PatientWeight = "70"
+    ds.StudyInstanceUID = hdr["uids"]["study"]
+    ds.SeriesInstanceUID = series_uid
+    ds.StudyID = "1"
+    ds.SeriesNumber = series_number
+    ds.SeriesDate = _da(when)
+    ds.SeriesTime = _tm(when)
+    ds.PatientPosition = "HFS"
+    return ds
+
+
+def _image_plane(ds: Dataset, spacing_row_col, position, z_thickness: float) -> None:
+    ds.PixelSpacing = [_ds(spacing_row_col[0]), _ds(spacing_row_col[1])]
+    ds.ImageOrientationPatient = ["1", "0", "0", "0", "1", "0"]
+    ds.ImagePositionPatient = [_ds(v) for v in position]
+    ds.SliceThickness = _ds(z_thickness)
+
+
+def _pixels_u16(ds: Dataset, rows: int, cols: int) -> None:
+    ds.SamplesPerPixel = 1
+    ds.PhotometricInterpretation = "MONOCHROME2"
+    ds.Rows = rows
+    ds.Columns = cols
+    ds.BitsAllocated = 16
+    ds.BitsStored = 16
+    ds.HighBit = 15
+    ds.PixelRepresentation = 0
+
+
+def _save(ds: Dataset, path: Path) -> None:
+    pydicom.dcmwrite(str(path), ds, enforce_file_format=True)
+
+
+def _radiopharmaceutical(hdr: dict) -> Dataset:
+    item = Dataset()
+    item.Radiopharmaceutical = "Y-90 microspheres"
+    item.RadiopharmaceuticalStartTime = _tm(hdr["administration_datetime"])
+    item.RadiopharmaceuticalStartDateTime = _dtm(hdr["administration_datetime"])
+    item.RadionuclideTotalDose = _ds(hdr["administered_bq"])
+    item.RadionuclideHalfLife = _ds(hdr["half_life_s"])
+    item.RadionuclidePositronFraction = _ds(_Y90_POSITRON_FRACTION)
+    item.RadionuclideCodeSequence = Sequence([_code("14691008", "SCT", "^90^Yttrium")])
+    return item
+
+
+def _axes(grid):
+    (nk, nj, ni), (dz, dy, dx), (x0, y0, z0) = grid.shape, grid.spacing_mm, grid.origin_mm
+    return nk, nj, ni, dz, dy, dx, x0, y0, z0
+
+
+# --- CT ----------------------------------------------------------------------------------------
+def write_ct(folder: Path, hu: np.ndarray, grid, hdr: dict) -> list:
+    """One CT Image file per axial slice, ``CT_0001.dcm`` ... in increasing z.
+
+    Parameters
+    ----------
+    folder : pathlib.Path
+        Existing empty folder.
+    hu : numpy.ndarray
+        CT numbers [HU], shape (slices, rows, columns), >= -1024.
+    grid : GridInfo
+        CT geometry.
+    hdr : dict
+        Patient, study and UID information (built by :func:`phantoms.make_patient`).
+
+    Returns
+    -------
+    list of str
+        File names written.
+    """
+    nk, nj, ni, dz, dy, dx, x0, y0, z0 = _axes(grid)
+    when = hdr["study_datetime"]
+    names = []
+    stored = (np.asarray(hu, dtype=np.int32) + 1024).clip(0, 65535).astype("<u2")
+    for k in range(nk):
+        uid = hdr["uids"]["ct_instances"][k]
+        ds = _base(hdr, CT_IMAGE_STORAGE, uid, "CT", hdr["uids"]["ct_series"], 1, "Phantom CT", when)
+        ds.ImageType = ["ORIGINAL", "PRIMARY", "AXIAL"]
+        ds.AcquisitionDate = _da(when)
+        ds.AcquisitionTime = _tm(when)
+        ds.ContentDate = _da(when)
+        ds.ContentTime = _tm(when)
+        ds.KVP = "120"
+        ds.AcquisitionNumber = 1
+        ds.InstanceNumber = k + 1
+        ds.FrameOfReferenceUID = hdr["uids"]["frame_of_reference"]
+        ds.PositionReferenceIndicator = ""
+        z = z0 + k * dz
+        _image_plane(ds, (dy, dx), (x0, y0, z), dz)
+        ds.SpacingBetweenSlices = _ds(dz)
+        ds.SliceLocation = _ds(z)
+        _pixels_u16(ds, nj, ni)
+        ds.RescaleIntercept = "-1024"
+        ds.RescaleSlope = "1"
+        ds.RescaleType = "HU"
+        ds.WindowCenter = "40"
+        ds.WindowWidth = "400"
+        ds.PixelData = stored[k].tobytes()
+        name = f"CT_{k + 1:04d}.dcm"
+        _save(ds, folder / name)
+        names.append(name)
+    return names
+
+
+def _u16_scale(values: np.ndarray, integer_ok: bool):
+    """Stored uint16 values and slope so that values ~= stored * slope."""
+    vmax = float(values.max()) if values.size else 0.0
+    if vmax <= 0.0:
+        return np.zeros(values.shape, "<u2"), 1.0
+    if integer_ok and vmax <= 65535 and np.all(values == np.round(values)):
+        return values.astype("<u2"), 1.0
+    slope = vmax / 65535.0
+    return np.round(values / slope).clip(0, 65535).astype("<u2"), slope
+
+
+# --- NM ----------------------------------------------------------------------------------------
+def write_nm(path: Path, counts: np.ndarray, grid, hdr: dict) -> None:
+    """One multi-frame NM Image (RECON TOMO) file holding the SPECT counts.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        File to create.
+    counts : numpy.ndarray
+        Counts per voxel [cts], shape (slices, rows, columns), >= 0; frame k is slice k.
+    grid : GridInfo
+        Emission geometry; frames go towards +z.
+    hdr : dict
+        Patient, study, timing and UID information.
+    """
+    nk, nj, ni, dz, dy, dx, x0, y0, z0 = _axes(grid)
+    when = hdr["acquisition_datetime"]
+    uid = hdr["uids"]["emission_instances"][0]
+    ds = _base(hdr, NM_IMAGE_STORAGE, uid, "NM", hdr["uids"]["emission_series"], 2, "Phantom Y-90 SPECT", when)
+    ds.ImageType = ["ORIGINAL", "PRIMARY", "RECON TOMO", "EMISSION"]
+    ds.AcquisitionDate = _da(when)
+    ds.AcquisitionTime = _tm(when)
+    ds.ContentDate = _da(when)
+    ds.ContentTime = _tm(when)
+    ds.InstanceNumber = 1
+    ds.FrameOfReferenceUID = hdr["uids"]["frame_of_reference"]
+    ds.PositionReferenceIndicator = ""
+    # NM/PET Patient Orientation (type 2: present, may be empty)
+    ds.PatientOrientationCodeSequence = Sequence()
+    ds.PatientGantryRelationshipCodeSequence = Sequence()
+    # Image Pixel / NM Image Pixel
+    _pixels_u16(ds, nj, ni)
+    ds.PixelSpacing = [_ds(dy), _ds(dx)]
+    # Multi-frame / NM Multi-frame: frames indexed by Slice Vector for RECON TOMO
+    ds.NumberOfFrames = nk
+    ds.FrameIncrementPointer = pydicom.tag.Tag(0x0054, 0x0080)
+    ds.SliceVector = list(range(1, nk + 1))
+    ds.NumberOfSlices = nk
+    ds.NumberOfEnergyWindows = 1
+    ds.NumberOfDetectors = 1
+    ds.NumberOfRotations = 1
+    # NM Isotope
+    win = Dataset()
+    rng = Dataset()
+    rng.EnergyWindowLowerLimit = "100"  # keV: a wide bremsstrahlung window
+    rng.EnergyWindowUpperLimit = "250"
+    win.EnergyWindowRangeSequence = Sequence([rng])
+    win.EnergyWindowName = "BREMS"
+    ds.EnergyWindowInformationSequence = Sequence([win])
+    ds.RadiopharmaceuticalInformationSequence = Sequence([_radiopharmaceutical(hdr)])
+    # NM Detector: geometry of the reconstructed volume (required for RECON TOMO)
+    det = Dataset()
+    det.CollimatorGridName = "MEGP"
+    det.CollimatorType = "PARA"
+    det.FocalDistance = ""
+    det.ImagePositionPatient = [_ds(x0), _ds(y0), _ds(z0)]
+    det.ImageOrientationPatient = ["1", "0", "0", "0", "1", "0"]
+    ds.DetectorInformationSequence = Sequence([det])
+    # NM TOMO Acquisition
+    rot = Dataset()
+    rot.StartAngle = "0"
+    rot.AngularStep = "3"
+    rot.RotationDirection = "CW"
+    rot.ScanArc = "360"
+    rot.ActualFrameDuration = int(round(hdr["duration_s"] * 1000.0 / 120))
+    rot.NumberOfFramesInRotation = 120
+    rot.TableTraverse = "0"
+    ds.RotationInformationSequence = Sequence([rot])
+    ds.TypeOfDetectorMotion = "STEP AND SHOOT"
+    # NM Reconstruction
+    ds.SpacingBetweenSlices = _ds(dz)
+    ds.SliceThickness = _ds(dz)
+    ds.ReconstructionDiameter = _ds(ni * dx)
+    ds.ConvolutionKernel = "Gaussian"
+    # NM Image
+    ds.ActualFrameDuration = int(round(hdr["duration_s"] * 1000.0))
+    ds.CountsAccumulated = int(round(float(np.sum(counts))))
+    stored, slope = _u16_scale(np.asarray(counts, dtype=float), integer_ok=True)
+    ds.RescaleIntercept = "0"
+    ds.RescaleSlope = _ds(slope)
+    rw = Dataset()
+    rw.add_new(0x00409216, "US", 0)  # Real World Value First Value Mapped
+    rw.add_new(0x00409211, "US", 65535)  # Real World Value Last Value Mapped
+    rw.RealWorldValueIntercept = 0.0
+    rw.RealWorldValueSlope = float(_ds(slope))
+    rw.LUTExplanation = "Counts"
+    rw.LUTLabel = "COUNTS"
+    rw.MeasurementUnitsCodeSequence = Sequence([_code("{counts}", "UCUM", "Counts")])
+    ds.RealWorldValueMappingSequence = Sequence([rw])
+    ds.PixelData = stored.tobytes()
+    _save(ds, path)
+
+
+# --- PT ----------------------------------------------------------------------------------------
+def write_pt(folder: Path, bqml: np.ndarray, grid, hdr: dict) -> list:
+    """One PET Image file per slice, ``PT_0001.dcm`` ... in increasing z, Units BQML.
+
+    Pixel values x RescaleSlope = activity concentration [Bq/mL] at the acquisition start
+    (SeriesDate/SeriesTime = AcquisitionDate/AcquisitionTime), DecayCorrection START.
+
+    Parameters
+    ----------
+    folder : pathlib.Path
+        Existing empty folder.
+    bqml : numpy.ndarray
+        Activity concentration [Bq/mL], shape (slices, rows, columns), >= 0.
+    grid : GridInfo
+        Emission geometry.
+    hdr : dict
+        Patient, study, timing and UID information.
+
+    Returns
+    -------
+    list of str
+        File names written.
+    """
+    nk, nj, ni, dz, dy, dx, x0, y0, z0 = _axes(grid)
+    when = hdr["acquisition_datetime"]
+    names = []
+    for k in range(nk):
+        uid = hdr["uids"]["emission_instances"][k]
+        ds = _base(hdr, PET_IMAGE_STORAGE, uid, "PT", hdr["uids"]["emission_series"], 2, "Phantom Y-90 PET", when)
+        ds.ImageType = ["ORIGINAL", "PRIMARY"]
+        ds.AcquisitionDate = _da(when)
+        ds.AcquisitionTime = _tm(when)
+        ds.ContentDate = _da(when)
+        ds.ContentTime = _tm(when)
+        ds.InstanceNumber = k + 1
+        ds.FrameOfReferenceUID = hdr["uids"]["frame_of_reference"]
+        ds.PositionReferenceIndicator = ""
+        ds.PatientOrientationCodeSequence = Sequence()
+        ds.PatientGantryRelationshipCodeSequence = Sequence()
+        # PET Series
+        ds.Units = "BQML"
+        ds.CountsSource = "EMISSION"
+        ds.SeriesType = ["STATIC", "IMAGE"]
+        ds.CorrectedImage = ["DECY", "ATTN", "SCAT", "DTIM", "RAN", "NORM"]
+        ds.DecayCorrection = "START"
+        ds.RandomsCorrectionMethod = "DLYD"
+        ds.AttenuationCorrectionMethod = "CTAC"
+        ds.ReconstructionMethod = "OSEM"
+        ds.CollimatorType = "NONE"
+        ds.NumberOfSlices = nk
+        # PET Isotope
+        ds.RadiopharmaceuticalInformationSequence = Sequence([_radiopharmaceutical(hdr)])
+        # Image Plane / Pixel
+        z = z0 + k * dz
+        _image_plane(ds, (dy, dx), (x0, y0, z), dz)
+        ds.SliceLocation = _ds(z)
+        _pixels_u16(ds, nj, ni)
+        stored, slope = _u16_scale(np.asarray(bqml[k], dtype=float), integer_ok=False)
+        ds.RescaleIntercept = "0"
+        ds.RescaleSlope = _ds(slope)
+        # PET Image: pixel values refer to the series (acquisition start) time
+        ds.FrameReferenceTime = "0"
+        ds.ActualFrameDuration = int(round(hdr["duration_s"] * 1000.0))
+        ds.DecayFactor = "1"
+        ds.ImageIndex = k + 1
+        ds.PixelData = stored.tobytes()
+        name = f"PT_{k + 1:04d}.dcm"
+        _save(ds, folder / name)
+        names.append(name)
+    return names
+
+
+# --- RTSTRUCT ----------------------------------------------------------------------------------
+def contour_points(cx: float, cy: float, ax: float, ay: float, z: float, hole: bool = False) -> np.ndarray:
+    """Points of the section polygon at plane z, shape (n, 3) [mm].
+
+    The vertices of :func:`phantoms.anatomy.polygon_vertices` (on the ellipse
+    ((x-cx)/ax)^2 + ((y-cy)/ay)^2 = 1), counter-clockwise in (x, y); clockwise for holes.
+    """
+    xy = polygon_vertices(cx, cy, ax, ay)
+    if hole:
+        xy = np.concatenate([xy[:1], xy[:0:-1]])
+    return np.column_stack([xy, np.full(len(xy), float(z))])
+
+
+_CONTOUR_DATA = pydicom.tag.Tag(0x3006, 0x0050)
+
+
+def _raw_ds(tag, values) -> RawDataElement:
+    """A DS element encoded directly (pydicom's per-value DS objects are slow for large contours).
+
+    Each value uses ``%.10g``, at most 16 characters (PS3.5 6.2); the value is padded with a
+    space to even length.
+    """
+    text = "\\".join(format(float(v), ".10g") for v in values).encode("ascii")
+    if len(text) % 2:
+        text += b" "
+    return RawDataElement(tag, "DS", len(text), text, 0, False, True)
+
+
+_COLOURS = {
+    "Body": (200, 180, 160), "Liver": (160, 80, 40), "Normal Liver": (200, 120, 60), "Lung L": (80, 160, 220),
+    "Lung R": (60, 120, 200), "Lungs": (70, 140, 210), "Spine": (230, 230, 230),
+}
+
+
+def write_rtstruct(path: Path, rois: list, ct_grid, hdr: dict) -> None:
+    """RT Structure Set with one ROI per region, contoured on every CT slice plane it crosses.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        File to create.
+    rois : list of (name, interpreted_type, outer_shapes, hole_shapes)
+        Shapes have ``section(z) -> (cx, cy, ax, ay) or None``; every outer section is one
+        contour and every hole section one more contour inside it.
+    ct_grid : GridInfo
+        The CT geometry; contours lie on its slice planes and reference its SOP instances.
+    hdr : dict
+        Patient, study and UID information.
+    """
+    nk, nj, ni, dz, dy, dx, x0, y0, z0 = _axes(ct_grid)
+    when = hdr["study_datetime"] + _dt.timedelta(hours=1)
+    uids = hdr["uids"]
+    ds = _base(hdr, RT_STRUCTURE_SET_STORAGE, uids["rtstruct_instance"], "RTSTRUCT", uids["rtstruct_series"], 3,
+               "Phantom structures (analytic)", when)
+    ds.InstanceNumber = 1
+    ds.OperatorsName = ""
+    ds.StructureSetLabel = "PHANTOM"
+    ds.StructureSetName = "Analytic phantom contours"
+    ds.StructureSetDate = _da(when)
+    ds.StructureSetTime = _tm(when)
+
+    def image_ref(k):
+        r = Dataset()
+        r.ReferencedSOPClassUID = CT_IMAGE_STORAGE
+        r.ReferencedSOPInstanceUID = uids["ct_instances"][k]
+        return r
+
+    series = Dataset()
+    series.SeriesInstanceUID = uids["ct_series"]
+    series.ContourImageSequence = Sequence([image_ref(k) for k in range(nk)])
+    study = Dataset()
+    study.ReferencedSOPClassUID = DETACHED_STUDY_MANAGEMENT
+    study.ReferencedSOPInstanceUID = uids["study"]
+    study.RTReferencedSeriesSequence = Sequence([series])
+    frame = Dataset()
+    frame.FrameOfReferenceUID = uids["frame_of_reference"]
+    frame.RTReferencedStudySequence = Sequence([study])
+    ds.ReferencedFrameOfReferenceSequence = Sequence([frame])
+
+    roi_items, contour_items, obs_items = [], [], []
+    for number, (name, itype, outers, holes) in enumerate(rois, 1):
+        roi = Dataset()
+        roi.ROINumber = number
+        roi.ReferencedFrameOfReferenceUID = uids["frame_of_reference"]
+        roi.ROIName = name
+        roi.ROIGenerationAlgorithm = "AUTOMATIC"
+        roi_items.append(roi)
+        contours = []
+        for k in range(nk):
+            z = z0 + k * dz
+            for shapes, is_hole in ((outers, False), (holes, True)):
+                for shape in shapes:
+                    sec = shape.section(z)
+                    if sec is None:
+                        continue
+                    pts = contour_points(*sec, z, hole=is_hole)
+                    c = Dataset()
+                    c.ContourImageSequence = Sequence([image_ref(k)])
+                    c.ContourGeometricType = "CLOSED_PLANAR"
+                    c.NumberOfContourPoints = len(pts)
+                    c.ContourNumber = len(contours) + 1
+                    c[_CONTOUR_DATA] = _raw_ds(_CONTOUR_DATA, pts.ravel())
+                    contours.append(c)
+        item = Dataset()
+        item.ROIDisplayColor = list(_COLOURS.get(name, (220, 40, 40) if itype == "GTV" else (128, 128, 128)))
+        item.ContourSequence = Sequence(contours)
+        item.ReferencedROINumber = number
+        contour_items.append(item)
+        obs = Dataset()
+        obs.ObservationNumber = number
+        obs.ReferencedROINumber = number
+        obs.ROIObservationLabel = name
+        obs.RTROIInterpretedType = itype
+        obs.ROIInterpreter = ""
+        obs_items.append(obs)
+    ds.StructureSetROISequence = Sequence(roi_items)
+    ds.ROIContourSequence = Sequence(contour_items)
+    ds.RTROIObservationsSequence = Sequence(obs_items)
+    # Mark the contour items as already encoded (explicit VR little endian) so that pydicom writes
+    # their raw ContourData as is instead of decoding it value by value.
+    for item in ds.ROIContourSequence:
+        for c in item.ContourSequence:
+            c.set_original_encoding(False, True, c._character_set)
+    _save(ds, path)
+
+

@@ -1,0 +1,116 @@
+"""Analytic shapes of the phantom: volumes, sections, voxelization, validation."""
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from phantoms.anatomy import Ellipsoid, EllipticCylinder, default_anatomy, label_map, polygon_size, polygon_vertices
+from phantoms.anatomy import LABEL_BODY, LABEL_NORMAL_LIVER, LABEL_TUMOUR_BASE
+
+
+def test_ellipsoid_volume_is_four_thirds_pi_abc():
+    e = Ellipsoid((1.0, 2.0, 3.0), (98.0, 80.0, 50.0))
+    assert e.volume_mm3 == pytest.approx(4.0 / 3.0 * math.pi * 98 * 80 * 50, rel=1e-14)
+    # 4/3 pi 98 80 50 = 1 642 005.8 mm^3: a liver of 1.64 L
+    assert e.volume_mm3 / 1000 == pytest.approx(1642.0058, abs=1e-3)
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    a=st.floats(1, 200), b=st.floats(1, 200), c=st.floats(1, 200),
+    z0=st.floats(-300, 300), z1=st.floats(-300, 300), cz=st.floats(-100, 100),
+)
+def test_ellipsoid_slab_volume_matches_numerical_integration(a, b, c, z0, z1, cz):
+    lo, hi = min(z0, z1), max(z0, z1)
+    e = Ellipsoid((0.0, 0.0, cz), (a, b, c))
+    # independent: midpoint rule on the cross-section area pi a b (1 - u^2/c^2) over the clipped slab
+    u_lo, u_hi = max(lo - cz, -c), min(hi - cz, c)
+    if u_hi <= u_lo:
+        expected = 0.0
+    else:
+        n = 20000
+        u = u_lo + (np.arange(n) + 0.5) * (u_hi - u_lo) / n
+        expected = float(np.sum(math.pi * a * b * (1 - (u / c) ** 2)) * (u_hi - u_lo) / n)
+    assert e.volume_between_mm3(lo, hi) == pytest.approx(expected, rel=1e-6, abs=1e-6 * a * b * c)
+
+
+def test_whole_slab_gives_whole_volume_and_cylinder_volume():
+    e = Ellipsoid((0, 0, 10), (3, 4, 5))
+    assert e.volume_between_mm3(-100, 100) == pytest.approx(4 / 3 * math.pi * 60, rel=1e-12)
+    assert EllipticCylinder((0, 95), (16, 16)).volume_between_mm3(-80, 240) == pytest.approx(math.pi * 256 * 320)
+
+
+def test_section_lies_on_the_surface():
+    e = Ellipsoid((-55, -5, 0), (98, 80, 50))
+    cx, cy, ax, ay = e.section(30.0)
+    # at z = 30 the scale is sqrt(1 - (30/50)^2) = 0.8
+    assert (cx, cy) == (-55, -5)
+    assert ax == pytest.approx(98 * 0.8) and ay == pytest.approx(80 * 0.8)
+    assert e.section(50.0001) is None
+
+
+def test_label_map_sphere_volume_converges():
+    # a 20 mm sphere voxelized at 1 mm by the voxel-centre rule: volume within 1 %
+    anat = default_anatomy((Ellipsoid((-85, -15, 5), (20, 20, 20)),), -80, 240)
+    xs = np.arange(-110.0, -59.0, 1.0)
+    ys = np.arange(-40.0, 11.0, 1.0)
+    zs = np.arange(-20.0, 31.0, 1.0)
+    lab = label_map(anat, xs, ys, zs)
+    n = np.count_nonzero(lab == LABEL_TUMOUR_BASE + 1)
+    assert n == pytest.approx(4 / 3 * math.pi * 20**3, rel=0.01)
+    # tumour voxels replace liver voxels (priority), and all other voxels here are liver
+    assert set(np.unique(lab)) <= {LABEL_NORMAL_LIVER, LABEL_TUMOUR_BASE + 1, LABEL_BODY}
+
+
+def test_label_map_point_membership_matches_implicit_equation():
+    anat = default_anatomy((), -80, 240)
+    rng = np.random.default_rng(3)
+    xs = np.sort(rng.uniform(-200, 200, 40))
+    ys = np.sort(rng.uniform(-150, 150, 30))
+    zs = rng.uniform(-60, 60, 10)
+    lab = label_map(anat, xs, ys, zs)
+    z, y, x = np.meshgrid(zs, ys, xs, indexing="ij")
+    f = ((x + 55) / 98) ** 2 + ((y + 5) / 80) ** 2 + (z / 50) ** 2
+    # away from the surface (outside the polygon/ellipse band) membership is the implicit equation
+    clear = np.abs(f - 1) > 1e-3
+    assert clear.mean() > 0.99
+    np.testing.assert_array_equal((lab == LABEL_NORMAL_LIVER)[clear], (f <= 1)[clear])
+
+
+def test_voxel_membership_follows_the_written_polygon():
+    # The liver section at z = 0 is the ellipse of semi-axes 98 x 80 around (-55, -5); its polygon
+    # has n vertices at angles 2 pi j / n. The midpoint of the first edge is inside the polygon's
+    # boundary; a point halfway between that midpoint and the ellipse is inside the ellipse but
+    # outside the polygon, so it must be labelled outside the liver.
+    anat = default_anatomy((), -80, 240)
+    n = polygon_size(98.0, 80.0)
+    h = ((98 - 80) / 178) ** 2
+    assert n == math.ceil(math.pi * 178 * (1 + 3 * h / (10 + math.sqrt(4 - 3 * h))))  # 1 mm spacing
+    t = math.pi / n  # half-way angle between vertex 0 and vertex 1
+    edge_mid = np.array([-55 + 98 * (1 + math.cos(2 * t)) / 2, -5 + 80 * math.sin(2 * t) / 2])
+    on_ellipse = np.array([-55 + 98 * math.cos(t), -5 + 80 * math.sin(t)])
+    between = (edge_mid + on_ellipse) / 2
+    assert ((between[0] + 55) / 98) ** 2 + ((between[1] + 5) / 80) ** 2 < 1  # inside the ellipse
+    just_in = edge_mid + (edge_mid - on_ellipse) * 0.5
+    for point, expected in ((between, 1), (just_in, LABEL_NORMAL_LIVER)):
+        lab = label_map(anat, np.array([point[0]]), np.array([point[1]]), np.array([0.0]))
+        assert lab[0, 0, 0] == expected
+    verts = polygon_vertices(-55, -5, 98, 80)
+    assert len(verts) == n
+    np.testing.assert_allclose(((verts[:, 0] + 55) / 98) ** 2 + ((verts[:, 1] + 5) / 80) ** 2, 1, atol=1e-12)
+
+
+def test_validate_refuses_tumour_outside_liver_and_overlaps():
+    with pytest.raises(ValueError, match="inside the liver"):
+        default_anatomy((Ellipsoid((40, 0, 0), (20, 20, 20)),), -80, 240).validate()
+    with pytest.raises(ValueError, match="overlaps tumour 1"):
+        default_anatomy(
+            (Ellipsoid((-60, -5, 0), (15, 15, 15)), Ellipsoid((-40, -5, 0), (10, 10, 10))), -80, 240
+        ).validate()
+    with pytest.raises(ValueError, match="scanned range"):
+        default_anatomy((), 0, 240).validate()
+    with pytest.raises(ValueError, match="semi_axes_mm"):
+        Ellipsoid((0, 0, 0), (1, 0, 1))
