@@ -1,0 +1,88 @@
+"""NM reconstructed tomography (one multi-frame file) into an :class:`ImageSeries`.
+
+Geometry from DetectorInformationSequence (DICOM PS3.3 C.8.4.11), slice spacing from
+SpacingBetweenSlices / SliceThickness, values from the RealWorldValueMappingSequence
+(C.7.6.16.2.11) or RescaleSlope/Intercept. See docs/dicom.md.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+from pydicom.dataset import Dataset
+
+from ..units import Q_, ureg
+from ..voxel.geometry import Volume
+from ._common import DicomError, ImageSeries, floats, header_only, identity_of, number, orientation, pixel_array, text
+from .pet import apply_calibration
+
+__all__ = ["read_nm"]
+
+
+# RealWorldValueMapping MeasurementUnitsCodeSequence (UCUM codes) to pint units.
+_UCUM = {"bq/ml": "Bq/mL", "kbq/ml": "kBq/mL", "mbq/ml": "MBq/mL", "{counts}": "cts", "counts": "cts", "{cnts}": "cts", "cnts": "cts", "{counts}/s": "cts/s", "cps": "cts/s"}
+
+
+def read_nm(f: Path, ds: Dataset, notes, calibration) -> ImageSeries:
+    """An NM RECON TOMO multi-frame dataset (with pixel data) as an :class:`ImageSeries`.
+
+    ``notes`` are warnings carried over from the file listing; ``calibration`` as in
+    :func:`dosimetry.io.load_series` (stored unit -> Bq/mL). Values in ``cts`` without it.
+    """
+    warnings = list(notes)
+    itype = [str(x).upper() for x in (ds.get("ImageType", []) or [])]
+    if len(itype) >= 3 and itype[2] not in ("RECON TOMO", "RECON GATED TOMO"):
+        raise DicomError(f"{f}: ImageType", f"{itype[2]!r} is not a reconstructed tomogram (RECON TOMO); projections and planar images cannot be used")
+    if len(itype) < 3:
+        warnings.append(f"{f}: ImageType does not say RECON TOMO; read as reconstructed slices")
+    geo = ds
+    if "DetectorInformationSequence" in ds and len(ds.DetectorInformationSequence):
+        geo = ds.DetectorInformationSequence[0]
+        if len(ds.DetectorInformationSequence) > 1:
+            warnings.append(f"{f}: several DetectorInformationSequence items; the first gives the geometry")
+    if "ImagePositionPatient" not in geo or "ImageOrientationPatient" not in geo:
+        if "ImagePositionPatient" in ds and "ImageOrientationPatient" in ds:
+            geo = ds
+        else:
+            raise DicomError(f"{f}: DetectorInformationSequence", "no ImagePositionPatient/ImageOrientationPatient; the image cannot be placed in patient space")
+    r, c, n = orientation(geo, f)
+    ipp = floats(geo, "ImagePositionPatient", f, 3)
+    ps = floats(ds, "PixelSpacing", f, 2)
+    sp = floats(ds, "SpacingBetweenSlices", f, required=False)
+    if sp is None:
+        sp = floats(ds, "SliceThickness", f, 1)
+    if sp[0] == 0 or np.any(ps <= 0):
+        raise DicomError(f"{f}: SpacingBetweenSlices", "slice or pixel spacing is 0")
+    # Frames follow the slice normal row x column; a negative SpacingBetweenSlices reverses it.
+    sign = 1.0 if sp[0] > 0 else -1.0
+    frames = int(ds.get("NumberOfFrames", 1) or 1)
+    nslices = ds.get("NumberOfSlices", None)
+    if nslices is not None and int(nslices) != frames:
+        raise DicomError(f"{f}: NumberOfSlices", f"{nslices} slices but {frames} frames (several energy windows or time slots?); export one reconstruction per file")
+    raw = pixel_array(ds, f)
+    # Values: RealWorldValueMappingSequence (PS3.3 C.7.6.16.2.11) if present, else Rescale Slope/Intercept.
+    slope, inter, unit = 1.0, 0.0, ureg.Unit("cts")
+    if "RealWorldValueMappingSequence" in ds and len(ds.RealWorldValueMappingSequence):
+        rw = ds.RealWorldValueMappingSequence[0]
+        slope = float(floats(rw, "RealWorldValueSlope", f"{f}: RealWorldValueMappingSequence", 1)[0])
+        inter = number(rw, "RealWorldValueIntercept", f"{f}: RealWorldValueMappingSequence", 0.0)
+        if "MeasurementUnitsCodeSequence" in rw and len(rw.MeasurementUnitsCodeSequence):
+            code = text(rw.MeasurementUnitsCodeSequence[0], "CodeValue").lower()
+            if code not in _UCUM:
+                raise DicomError(f"{f}: MeasurementUnitsCodeSequence", f"unit {code!r} is not supported; expected counts or Bq/ml")
+            unit = ureg.Unit(_UCUM[code])
+    else:
+        slope = number(ds, "RescaleSlope", f, 1.0)
+        inter = number(ds, "RescaleIntercept", f, 0.0)
+    if unit.dimensionality == Q_(1, "Bq/mL").dimensionality:
+        if calibration is not None:
+            raise DicomError("calibration", f"{f} is already in {unit:~P}")
+        scale = 1.0
+    else:
+        scale, unit = apply_calibration(unit, calibration, "calibration")
+    arr = raw.astype(np.float64) * (slope * scale) + inter * scale
+    direction = np.column_stack([sign * n, c, r])
+    vol = Volume(arr, (abs(float(sp[0])), float(ps[0]), float(ps[1])), tuple(ipp), direction, unit)
+    return ImageSeries(vol, identity_of(ds, f), (os.fspath(f),), tuple(warnings), None, "", header_only(ds))

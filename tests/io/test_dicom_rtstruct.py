@@ -1,0 +1,205 @@
+"""RTSTRUCT reading and rasterization, checked against analytic shapes and matplotlib's Path."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from dicom_factory import circle, ident, rect, write_rtstruct
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from matplotlib.path import Path as MplPath
+
+from dosimetry.io import DicomError, check_consistency, rasterize_roi, read_rtstruct, roi_mask
+from dosimetry.voxel import Volume
+
+
+def grid(nk=9, nj=41, ni=41, spacing=(1.0, 1.0, 1.0), origin=None):
+    """Axial grid centred on (0, 0) with slices at z = origin_z + k * dz."""
+    origin = origin if origin is not None else (-(ni - 1) / 2 * spacing[2], -(nj - 1) / 2 * spacing[1], 0.0)
+    return Volume(np.zeros((nk, nj, ni), np.float32), spacing, origin)
+
+
+def test_square_counts_voxel_centres():
+    g = grid()
+    m = rasterize_roi([rect(-10.2, 10.2, -10.2, 10.2, 4.0)], g)
+    # Only slice z = 4 (the contour is a single plane, one target slice thick).
+    assert m.array.dtype == bool
+    counts = m.array.sum(axis=(1, 2))
+    assert counts[4] == 21 * 21  # centres -10..10 on each axis
+    assert counts.sum() == 441
+
+
+def test_circle_matches_lattice_count():
+    g = grid(nk=1, nj=61, ni=61)
+    r = 20.3
+    m = rasterize_roi([circle(0.0, 0.0, 0.0, r, n=2000)], g)
+    x = np.arange(-30, 31)
+    xx, yy = np.meshgrid(x, x)
+    d = np.hypot(xx, yy)
+    assert np.all(np.abs(d - r) > 0.01)  # no lattice point near the boundary
+    assert m.array[0].sum() == np.count_nonzero(d < r)
+    np.testing.assert_array_equal(m.array[0], d < r)
+
+
+def test_hole_and_island_even_odd():
+    g = grid(nk=1)
+    outer = rect(-15.5, 15.5, -15.5, 15.5, 0.0)  # 31 x 31 centres
+    hole = rect(-8.5, 8.5, -8.5, 8.5, 0.0)  # 17 x 17
+    island = rect(-2.5, 2.5, -2.5, 2.5, 0.0)  # 5 x 5
+    m = rasterize_roi([outer, hole, island], g)
+    assert m.array.sum() == 31 * 31 - 17 * 17 + 5 * 5
+    # order of contours does not matter
+    m2 = rasterize_roi([island, outer, hole], g)
+    np.testing.assert_array_equal(m.array, m2.array)
+
+
+def test_several_disjoint_contours_on_one_plane():
+    g = grid(nk=1)
+    a = rect(-15.5, -5.5, -3.5, 3.5, 0.0)  # 10 x 7
+    b = rect(4.5, 9.5, -1.5, 1.5, 0.0)  # 5 x 3
+    assert rasterize_roi([a, b], g).array.sum() == 70 + 15
+
+
+def test_contours_between_target_planes_nearest_plane():
+    # Contours every 2 mm at z = 0, 2, 4 -> slabs cover z in [-1, 5].
+    contours = [rect(-5.5, 5.5, -5.5, 5.5, z) for z in (0.0, 2.0, 4.0)]
+    g = Volume(np.zeros((11, 21, 21)), (1.0, 1.0, 1.0), (-10.0, -10.0, -3.0))  # z = -3 .. 7
+    per_slice = rasterize_roi(contours, g).array.sum(axis=(1, 2))
+    z = -3.0 + np.arange(11)
+    expected = np.where((z >= -1.0) & (z <= 5.0), 121, 0)
+    np.testing.assert_array_equal(per_slice, expected)
+    # A coarse grid (4.4 mm slices from z = -4.4): z = 0 and 4.4 lie in the slabs [-1, 5].
+    g2 = Volume(np.zeros((5, 21, 21)), (4.4, 1.0, 1.0), (-10.0, -10.0, -4.4))
+    np.testing.assert_array_equal(rasterize_roi(contours, g2).array.sum(axis=(1, 2)), [0, 121, 121, 0, 0])
+
+
+def test_sphere_volume_within_one_percent():
+    # Sphere R = 30 mm contoured every 2 mm (each plane: circle of radius sqrt(R^2 - z^2)).
+    r0 = 30.0
+    zs = np.arange(-29.0, 29.5, 2.0)
+    contours = [circle(0.0, 0.0, z, math.sqrt(r0**2 - z**2), n=400) for z in zs]
+    g = Volume(np.zeros((35, 70, 70)), (2.0, 1.0, 1.0), (-34.5, -34.5, -34.0))
+    m = rasterize_roi(contours, g)
+    vol_ml = m.array.sum() * 2.0 / 1000.0
+    exact = 4.0 / 3.0 * math.pi * r0**3 / 1000.0  # 113.1 mL
+    assert vol_ml == pytest.approx(exact, rel=0.01)
+
+
+def test_fractional_mask_exact_area():
+    g = grid(nk=3)
+    # Square +-5.25 mm: edge voxels 3/4 inside; with 4 x 4 x 4 supersampling the fraction is exact.
+    m = rasterize_roi([rect(-5.25, 5.25, -5.25, 5.25, 1.0)], g, fractional=True, supersample=4)
+    assert m.array.dtype == np.float32
+    assert m.array.sum() == pytest.approx(10.5 * 10.5, abs=1e-3)
+    assert m.array[1, 20, 20] == 1.0  # centre voxel
+    assert m.array[1, 20, 15] == pytest.approx(0.75)  # x = -5 voxel spans [-5.5, -4.5]
+    assert m.array[0].sum() == 0 and m.array[2].sum() == 0
+
+
+def test_fractional_through_plane():
+    # Contours at z = 0 and 1 (spacing 1 -> slab [-0.5, 1.5]); target slices 2 mm thick at z = 0, 2:
+    # voxel z=0 spans [-1, 1] -> fully covered by slabs [-0.5, 1.5]? Only the part >= -0.5: 3/4.
+    contours = [rect(-5.5, 5.5, -5.5, 5.5, z) for z in (0.0, 1.0)]
+    g = Volume(np.zeros((2, 21, 21)), (2.0, 1.0, 1.0), (-10.0, -10.0, 0.0))
+    m = rasterize_roi(contours, g, fractional=True, supersample=4)
+    assert m.array[0, 10, 10] == pytest.approx(0.75)
+    assert m.array[1, 10, 10] == pytest.approx(0.25)  # [1, 3] overlaps [1, 1.5]
+
+
+def test_empty_roi_refused(tmp_path):
+    ids = ident()
+    p = write_rtstruct(tmp_path / "rs.dcm", {"Liver": [rect(-5, 5, -5, 5, 0.0)], "Empty": []}, ids=ids)
+    ss = read_rtstruct(p)
+    assert ss.names == ("Liver", "Empty")
+    with pytest.raises(DicomError, match="empty ROI"):
+        roi_mask(ss, "Empty", grid())
+    with pytest.raises(DicomError, match="no ROI named 'Kidney'"):
+        ss.roi("Kidney")
+    assert ss.roi("liver").name == "Liver"  # case-insensitive fallback
+
+
+def test_roi_outside_grid_refused_unless_allowed():
+    far = [rect(500, 510, 500, 510, 0.0)]
+    with pytest.raises(DicomError, match="covers no voxel"):
+        rasterize_roi(far, grid())
+    assert not rasterize_roi(far, grid(), allow_empty=True).array.any()
+
+
+def test_non_parallel_contours_refused():
+    tilted = np.array([[0, 0, 0], [10, 0, 5], [10, 10, 5], [0, 10, 0]], float)
+    with pytest.raises(ValueError, match="not parallel"):
+        rasterize_roi([tilted], grid())
+
+
+def test_points_contours_skipped_and_reported(tmp_path):
+    p = write_rtstruct(tmp_path / "rs.dcm", {"Marker": [np.array([[0.0, 0.0, 0.0]])]}, geometric_type="POINT")
+    ss = read_rtstruct(p)
+    assert ss.roi("Marker").contours == ()
+    assert any("not closed polygons" in w for w in ss.warnings)
+
+
+def test_rtstruct_round_trip_and_consistency(tmp_path):
+    ids = ident("P9")
+    c = [circle(1.0, 2.0, z, 8.0, 100) for z in (0.0, 2.0)]
+    p = write_rtstruct(tmp_path / "rs.dcm", {"Tumour": c}, ids=ids)
+    ss = read_rtstruct(p)
+    np.testing.assert_allclose(ss.roi("Tumour").contours[1], c[1], atol=1e-4)
+    assert ss.identity.frame_of_reference_uid == ids["FrameOfReferenceUID"]
+    other = read_rtstruct(write_rtstruct(tmp_path / "rs2.dcm", {"T": c}, ids=ident("P9")))
+    with pytest.raises(DicomError):
+        check_consistency(ss.identity, other.identity)
+
+
+def test_rtstruct_refuses_other_objects(tmp_path):
+    from dicom_factory import write_nm
+
+    p = write_nm(tmp_path / "nm.dcm", np.zeros((2, 3, 3), np.uint16))
+    with pytest.raises(DicomError, match="not an RT Structure Set"):
+        read_rtstruct(p)
+
+
+def test_oblique_target_grid_agrees_with_direct_test():
+    # Target rotated 30 degrees in-plane; contour points in patient space.
+    a = math.radians(30)
+    d = np.array([[0, -math.sin(a), math.cos(a)], [0, math.cos(a), math.sin(a)], [1, 0, 0]], float)
+    g = Volume(np.zeros((1, 40, 40)), (1.0, 1.0, 1.0), (-5.0, -20.0, 0.0), d)
+    poly = circle(3.0, 4.0, 0.0, 11.3, 500)
+    m = rasterize_roi([poly], g).array[0]
+    k, j, i = np.meshgrid([0], np.arange(40), np.arange(40), indexing="ij")
+    pts = g.index_to_world(np.stack([k, j, i], -1).reshape(-1, 3))
+    dist = np.hypot(pts[:, 0] - 3.0, pts[:, 1] - 4.0).reshape(40, 40)
+    sure = np.abs(dist - 11.3) > 0.05
+    np.testing.assert_array_equal(m[sure], (dist < 11.3)[sure])
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    st.lists(st.floats(3.0, 18.0), min_size=5, max_size=24),
+    st.floats(-3.0, 3.0),
+    st.floats(-3.0, 3.0),
+)
+def test_scanline_fill_equals_matplotlib_path(radii, cx, cy):
+    """Star-shaped polygons: our even-odd fill = matplotlib Path.contains_points (away from edges)."""
+    n = len(radii)
+    t = np.linspace(0, 2 * np.pi, n, endpoint=False)
+    poly = np.column_stack([cx + np.array(radii) * np.cos(t), cy + np.array(radii) * np.sin(t), np.zeros(n)])
+    g = grid(nk=1)
+    m = rasterize_roi([poly], g, allow_empty=True).array[0]
+    x = np.arange(41) - 20.0
+    xx, yy = np.meshgrid(x, x)
+    pts = np.column_stack([xx.ravel(), yy.ravel()])
+    path = MplPath(poly[:, :2])
+    inside = path.contains_points(pts).reshape(41, 41)
+    # exclude points within 1e-6 mm of the boundary (either side)
+    near = path.contains_points(pts, radius=1e-6).reshape(41, 41) != path.contains_points(pts, radius=-1e-6).reshape(41, 41)
+    ok = ~near
+    np.testing.assert_array_equal(m[ok], inside[ok])
+
+
+def test_list_rois(tmp_path):
+    from dosimetry.io import list_rois
+
+    p = write_rtstruct(tmp_path / "rs.dcm", {"Liver": [rect(-5, 5, -5, 5, 0.0)], "Lungs": [rect(10, 20, 10, 20, 0.0)]})
+    assert list_rois(p) == ("Liver", "Lungs")
