@@ -131,17 +131,204 @@ def _cmd_schedule(args) -> int:
     return EXIT_OK
 
 
-# -- demo ---------------------------------------------------------------------------------------
-def _cmd_demo(args) -> int:
-    from .io.patient import load_patient
-    from .report.text import compare_text
-    from .workflow import compare_devices
+# -- voxel dosimetry -----------------------------------------------------------------------------
+def _progress(args):
+    """A progress printer for slow steps: on stderr when it is a terminal (or --verbose), never with --quiet."""
+    if getattr(args, "quiet", False) or not (sys.stderr.isatty() or getattr(args, "verbose", False)):
+        return None
+    return lambda msg: print(f"y90: {msg}...", file=sys.stderr, flush=True)
 
-    example = Path(__file__).parent / "examples" / "glass.toml"
-    print(f"Demo patient: {example}\n")
-    glass, resin = compare_devices(load_patient(example))
-    print(compare_text(glass, resin))
-    return EXIT_OK if glass.within_limits and resin.within_limits else EXIT_BLOCKED
+
+def _imaging_outputs(result, folder: Path, names: dict) -> None:
+    """Write rtdose.dcm, dvh.csv and regions.json of an ImagingResult into ``folder``."""
+    from .io import write_rtdose
+    from .io.files import write_atomic
+    from .report.regions import dvh_csv, region_json
+
+    write_rtdose(result.dose, result.reference, folder / names.get("rtdose", "rtdose.dcm"))
+    write_atomic(folder / names.get("dvh", "dvh.csv"), dvh_csv({r.name: r.dvh for r in result.regions}))
+    doc = {
+        "method": result.method,
+        "calibration": result.calibration,
+        "administered": None if result.administered is None else _q(result.administered),
+        "image_activity": _q(result.image_activity),
+        "lung_shunt_fraction": result.lung_shunt_fraction,
+        "tumour_to_normal": result.tumour_to_normal,
+        "regions": {r.name: dict(region_json(r.stats, activity=r.activity, mean_bed=r.mean_bed), role=r.role) for r in result.regions},
+        "warnings": list(result.warnings),
+    }
+    write_atomic(folder / names.get("json", "regions.json"), json.dumps(doc, indent=2))
+
+
+def _q(q):
+    from .units import to_json
+
+    return to_json(q)
+
+
+def _cmd_dose(args) -> int:
+    from .imaging import compute_dose
+    from .io.files import staged_directory
+    from .report.regions import regions_text
+
+    inputs = [p for p in (args.activity_image, args.ct, args.rtstruct) if p]
+    with staged_directory(args.output, inputs=inputs) as tmp:
+        result = compute_dose(
+            args.activity_image,
+            args.rtstruct,
+            ct=args.ct,
+            liver_roi=args.liver,
+            tumour_rois=args.tumour or (),
+            lung_rois=args.lung or (),
+            administered=args.administered,
+            method=args.method,
+            calibration=args.calibration,
+            residual_fraction=args.residual_fraction,
+            allow_mismatch=args.allow_mismatch,
+            progress=_progress(args),
+        )
+        _imaging_outputs(result, tmp, {})
+    print(regions_text({r.name: r.stats for r in result.regions}))
+    if result.lung_shunt_fraction is not None:
+        print(f"\nLung shunt fraction from the image: {result.lung_shunt_fraction:.1%}")
+    for n, r in result.tumour_to_normal.items():
+        print(f"Tumour-to-normal ratio {n}: {r:.2f}")
+    for w in result.warnings:
+        print(f"Warning: {w}")
+    print(f"\nWrote {args.output}/rtdose.dcm, dvh.csv, regions.json")
+    return EXIT_OK
+
+
+def _cmd_dvh(args) -> int:
+    from .errors import InputError as _IE
+    from .io import read_rtdose, read_rtstruct, roi_mask
+    from .report.regions import region_json, regions_text
+    from .voxel import region_stats
+
+    dose = read_rtdose(args.dose)
+    rs = read_rtstruct(args.rtstruct)
+    names = args.roi or list(rs.names)
+    stats, skipped = {}, []
+    for n in names:
+        try:
+            mask = roi_mask(rs, n, dose)
+        except _IE as exc:
+            if args.roi:  # asked for by name: refuse
+                raise
+            skipped.append(f"{n}: {exc.message}")
+            continue
+        stats[n] = region_stats(dose, mask)
+    if args.format == "json":
+        text = json.dumps({n: region_json(s) for n, s in stats.items()}, indent=2)
+    else:
+        text = regions_text(stats) + "".join(f"\nskipped {s}" for s in skipped)
+    _emit(text, args.output, inputs=[args.dose, args.rtstruct])
+    return EXIT_OK
+
+
+# -- report and demo ----------------------------------------------------------------------------
+def _run_report(patient_path, output, args) -> int:
+    from .io.patient import load_patient
+    from .report.build import make_report, write_report
+
+    pf = load_patient(patient_path)
+    inputs = [patient_path] + ([p for p in (pf.imaging.activity, pf.imaging.ct, pf.imaging.rtstruct) if p] if pf.imaging else [])
+    from .io.files import check_not_input  # refuse a bad output folder before the slow work
+
+    check_not_input(output, inputs, "-o")
+    progress = _progress(args)
+    report = make_report(pf, progress=progress)
+    write_report(report, output, inputs=inputs, progress=progress)
+    if not args.quiet:
+        print(report.text, end="")
+        print(f"\nReport written to {output}/ (report.pdf, report.json, summary.txt" + (", rtdose.dcm, dvh.csv)" if report.imaging else ")"))
+    return EXIT_BLOCKED if report.blocked else EXIT_OK
+
+
+def _cmd_report(args) -> int:
+    return _run_report(args.patient, args.output, args)
+
+
+DEMO_PATIENT = """# Demo patient: a digital phantom (phantoms/), planned with glass microspheres by the
+# partition model to a tumour dose of 205 Gy, with voxel dosimetry on its SPECT, CT and RTSTRUCT.
+[patient]
+id = "{patient_id}"
+name = "{patient_name}"
+height = "175 cm"
+weight = "75 kg"
+
+[treatment]
+device = "glass"
+method = "partition"
+administration = 2026-01-15T10:00:00-05:00
+calibration = 2026-01-11T12:00:00-05:00   # Sunday noon, US Eastern
+
+[lung]
+shunt_fraction = {lsf}
+mass = "1 kg"
+
+[liver]
+volume = "{liver_ml:.1f} mL"
+
+[target]
+volume = "{liver_ml:.1f} mL"       # whole-liver treatment
+tumour_dose = "205 Gy"
+{tumours}
+[imaging]
+activity = "nm"
+ct = "ct"
+rtstruct = "rtstruct.dcm"
+method = "kernel"
+calibration = "relative"
+
+[imaging.rois]
+liver = "Liver"
+tumours = [{tumour_rois}]
+lungs = ["Lung L", "Lung R"]
+"""
+
+
+def _cmd_demo(args) -> int:
+    import shutil
+
+    import phantoms
+
+    from .io.files import write_atomic
+
+    if args.output:
+        out = Path(args.output)
+        if out.exists():
+            raise InputError("-o", f"{out} exists; the demo never overwrites, choose a new folder")
+    else:
+        out = next(Path(f"y90-demo{'' if n == 1 else f'-{n}'}") for n in range(1, 10000) if not Path(f"y90-demo{'' if n == 1 else f'-{n}'}").exists())
+    if not out.absolute().parent.is_dir():
+        raise InputError("-o", f"parent folder {out.absolute().parent} does not exist")
+    progress = _progress(args)
+    out.mkdir()
+    try:
+        if progress:
+            progress("writing the phantom patient (CT, SPECT, RTSTRUCT)")
+        truth = phantoms.make_patient(out / "patient", seed=args.seed)
+        regions = truth.regions
+        tumours = sorted(n for n in regions if n.startswith("Tumour"))
+        tumour_tables = "".join(
+            f'\n[[target.tumours]]\nname = "{n}"\nvolume = "{regions[n].volume.to("mL").magnitude:.2f} mL"\n'
+            f"tumour_to_normal = {regions[n].tumour_to_normal:.3g}\n"
+            for n in tumours
+        )
+        text = DEMO_PATIENT.format(
+            patient_id=truth.patient_id,
+            patient_name=truth.patient_name,
+            lsf=truth.lung_shunt_fraction,
+            liver_ml=regions["Liver"].volume.to("mL").magnitude,
+            tumours=tumour_tables,
+            tumour_rois=", ".join(f'"{n}"' for n in tumours),
+        )
+        patient_file = write_atomic(out / "patient" / "patient.toml", text)
+        return _run_report(patient_file, out / "report", args)
+    except BaseException:
+        shutil.rmtree(out, ignore_errors=True)  # the demo folder is ours: leave nothing partial
+        raise
 
 
 # -- parser -------------------------------------------------------------------------------------
@@ -183,7 +370,37 @@ def build_parser() -> argparse.ArgumentParser:
     sc.add_argument("-o", "--output", help="write to FILE instead of the terminal")
     sc.set_defaults(func=_cmd_schedule)
 
-    dm = sub.add_parser("demo", help="plan the bundled demo patient with glass and with resin")
+    ds = sub.add_parser("dose", help="absorbed-dose map from an activity image, CT and RTSTRUCT")
+    ds.add_argument("--activity-image", required=True, help="folder of the NM or PT activity image")
+    ds.add_argument("--ct", help="CT folder (density from HU; without it 1.03 g/mL everywhere)")
+    ds.add_argument("--rtstruct", required=True, help="RT Structure Set file")
+    ds.add_argument("--administered", help="administered activity, e.g. '2.1 GBq' (relative calibration)")
+    ds.add_argument("--method", choices=("ldm", "kernel"), default="kernel", help="local deposition or kernel convolution (default)")
+    ds.add_argument("--calibration", choices=("relative", "absolute"), default="relative")
+    ds.add_argument("--liver", default="Liver", help="liver ROI name (default 'Liver')")
+    ds.add_argument("--tumour", action="append", help="tumour ROI name (repeat for several)")
+    ds.add_argument("--lung", action="append", help="lung ROI name (repeat for several)")
+    ds.add_argument("--residual-fraction", default=0.0, type=float, help="activity left in vial and tubing, [0, 1)")
+    ds.add_argument("--allow-mismatch", action="store_true", help="accept series of different patient / study / frame of reference")
+    ds.add_argument("-o", "--output", required=True, help="output folder (created; must not exist or be empty)")
+    ds.set_defaults(func=_cmd_dose)
+
+    dv = sub.add_parser("dvh", help="per-ROI dose figures of an RT Dose file")
+    dv.add_argument("--dose", required=True, help="RT Dose file")
+    dv.add_argument("--rtstruct", required=True, help="RT Structure Set file")
+    dv.add_argument("--roi", action="append", help="ROI name (repeat; default every ROI on the dose grid)")
+    dv.add_argument("--format", choices=("text", "json"), default="text")
+    dv.add_argument("-o", "--output", help="write to FILE instead of the terminal")
+    dv.set_defaults(func=_cmd_dvh)
+
+    rp = sub.add_parser("report", help="per-patient report: PDF, JSON, text (+ RT Dose and DVH with imaging)")
+    rp.add_argument("patient", help="patient TOML file")
+    rp.add_argument("-o", "--output", required=True, help="output folder (created; must not exist or be empty)")
+    rp.set_defaults(func=_cmd_report)
+
+    dm = sub.add_parser("demo", help="write a phantom patient and its report (the README's first command)")
+    dm.add_argument("-o", "--output", help="demo folder to create (default: ./y90-demo, ./y90-demo-2, ...)")
+    dm.add_argument("--seed", type=int, default=0, help="phantom seed (default 0)")
     dm.set_defaults(func=_cmd_demo)
     return p
 

@@ -58,6 +58,8 @@ class SliceImage:
     extent_mm: tuple
     ct_hu: np.ndarray | None = None
     outlines: tuple = ()  # (name, 2-D boolean mask) pairs
+    crop_x: tuple | None = None  # (left, right) mm shown
+    crop_y: tuple | None = None  # (bottom, top) mm shown
 
 
 @dataclass(frozen=True)

@@ -64,13 +64,14 @@ def _summary_page(content: ReportContent):
         y -= 0.012
         fig.text(0.06, y, "Voxel dosimetry per region", fontsize=11.5, weight="bold")
         y -= 0.024
-        xs = np.linspace(0.06, 0.86, len(content.voxel_header))
+        # first column (region name) wider than the figures
+        xs = np.concatenate([[0.06], np.linspace(0.24, 0.86, len(content.voxel_header) - 1)])
         for h, x in zip(content.voxel_header, xs):
             fig.text(x, y, h, fontsize=8.5, weight="bold")
         y -= 0.018
         for r in content.voxel_rows:
             for cell, x in zip(r, xs):
-                fig.text(x, y, cell, fontsize=8.5, family="monospace" if x > 0.06 else None)
+                fig.text(x, y, cell if x > 0.06 else cell[:20], fontsize=8.5, family="monospace" if x > 0.06 else None)
             y -= 0.017
     y -= 0.012
     fig.text(0.06, y, "Warnings", fontsize=11.5, weight="bold")
@@ -99,13 +100,15 @@ def _dvh_page(content: ReportContent):
             dmax = max(dmax, float(np.max(c.dose_gy)))
     for label, d in content.dvh_markers:
         ax.axvline(d, color="0.3", linestyle="--", linewidth=0.9)
-        ax.text(d, 101, f" {label}", rotation=90, fontsize=7.5, va="bottom", ha="center", color="0.25")
+        ax.text(d, 3, f" {label}", rotation=90, fontsize=7.5, va="bottom", ha="right", color="0.2",
+                bbox=dict(facecolor="white", edgecolor="none", alpha=0.8, pad=1))
     ax.set_xlim(0, dmax * 1.05)
     ax.set_ylim(0, 100)
     ax.set_xlabel("Absorbed dose [Gy] (complete decay)")
     ax.set_ylabel("Volume receiving at least this dose [%]")
     ax.grid(alpha=0.3)
-    ax.legend(loc="upper right", fontsize=9)
+    ax.legend(loc="upper right", fontsize=9, framealpha=0.9)
+    fig.text(0.11, 0.40, "Dashed lines: the dose limits and thresholds of the plan's device (see page 1 and the audit trail).", fontsize=8.5, color="0.3")
     return fig
 
 
@@ -132,8 +135,8 @@ def _slice_page(content: ReportContent):
             if np.any(mask):
                 ax.contour(xs, ys, mask.astype(float), levels=[0.5], colors=[_OUTLINE[k2 % len(_OUTLINE)]], linewidths=1.0)
                 ax.plot([], [], color=_OUTLINE[k2 % len(_OUTLINE)], label=name)
-        ax.set_xlim(left, right)
-        ax.set_ylim(bottom, upper)
+        ax.set_xlim(*s.crop_x) if getattr(s, "crop_x", None) else ax.set_xlim(left, right)
+        ax.set_ylim(*s.crop_y) if getattr(s, "crop_y", None) else ax.set_ylim(bottom, upper)
         ax.set_title(s.title, fontsize=9)
         ax.set_xlabel("x [mm]", fontsize=8)
         ax.set_ylabel("y [mm]", fontsize=8)

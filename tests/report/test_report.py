@@ -1,0 +1,149 @@
+"""`y90 report` and `y90 demo`: files, figures against the phantom truth, refusals, no partial output."""
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import pydicom
+import pytest
+from pypdf import PdfReader
+
+from dosimetry.cli import main
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    out = tmp_path_factory.mktemp("demo") / "d"
+    t0 = time.perf_counter()
+    code = main(["--quiet", "demo", "-o", str(out)])
+    seconds = time.perf_counter() - t0
+    return out, code, seconds
+
+
+def test_demo_writes_every_file(demo):
+    out, code, _ = demo
+    assert code == 0
+    assert sorted(p.name for p in (out / "report").iterdir()) == ["dvh.csv", "report.json", "report.pdf", "rtdose.dcm", "summary.txt"]
+    assert (out / "patient" / "patient.toml").is_file() and (out / "patient" / "truth.json").is_file()
+
+
+def test_demo_plan_against_hand_partition_model(demo):
+    out, _, _ = demo
+    truth = json.loads((out / "patient" / "truth.json").read_text())
+    rep = json.loads((out / "report" / "report.json").read_text())
+    reg = truth["regions"]
+    # Partition model, glass K = 50 Gy kg/GBq, tumour dose 205 Gy to the lowest-ratio tumour (r = 4):
+    # D_N = 205 / 4; A = D_N (M_N + sum r_i M_Ti) / (K (1 - LSF)), masses = volumes x 1.03 g/mL.
+    rho = 1.03e-3  # kg/mL
+    v_liver = reg["Liver"]["volume"]["value"]
+    v_t = [reg["Tumour 1"]["volume"]["value"], reg["Tumour 2"]["volume"]["value"]]
+    r = [4.0, 6.0]
+    m_n = (v_liver - sum(v_t)) * rho
+    a = (205.0 / 4.0) * (m_n + sum(ri * vi * rho for ri, vi in zip(r, v_t))) / (50.0 * (1 - truth["lung_shunt_fraction"]))
+    assert rep["prescribed_activity"]["unit"] == "GBq"
+    assert rep["prescribed_activity"]["value"] == pytest.approx(a, rel=2e-3)  # patient file rounds volumes to 0.01 mL
+    assert rep["lung_dose"]["value"] == pytest.approx(50.0 * a * truth["lung_shunt_fraction"] / 1.0, rel=2e-3)
+    assert rep["within_limits"] is True and rep["blocked"] is False
+    for key in ("prescribed_activity", "lung_dose", "warnings", "tumour_dose", "normal_liver_dose", "binding_constraint", "max_safe_activity", "vial", "dose_coefficient"):
+        assert key in rep
+
+
+def test_demo_voxel_figures_against_truth(demo):
+    out, _, _ = demo
+    truth = json.loads((out / "patient" / "truth.json").read_text())
+    rep = json.loads((out / "report" / "report.json").read_text())
+    img = rep["imaging"]
+    # relative calibration: liver + lungs hold the planned activity
+    total = img["regions"]["Liver"]["activity"]["value"] + img["regions"]["Lungs"]["activity"]["value"]
+    assert total == pytest.approx(rep["prescribed_activity"]["value"], rel=1e-6)
+    assert img["lung_shunt_fraction"] == pytest.approx(truth["lung_shunt_fraction"], abs=0.01)
+    assert img["regions"]["Liver"]["volume"]["value"] == pytest.approx(truth["regions"]["Liver"]["volume"]["value"], rel=0.02)
+    # scaled to the planned activity, the true mean liver dose is truth * A_plan / A_truth (K 49.77 vs
+    # 50 aside); the blurred SPECT keeps the big liver's mean within 5 %
+    scale = rep["prescribed_activity"]["value"] / truth["administered"]["value"]
+    assert img["regions"]["Liver"]["mean"]["value"] == pytest.approx(truth["regions"]["Liver"]["mean_dose"]["value"] * scale, rel=0.05)
+
+
+def test_demo_pdf_has_pages_and_key_text(demo):
+    out, _, _ = demo
+    rep = json.loads((out / "report" / "report.json").read_text())
+    reader = PdfReader(out / "report" / "report.pdf")
+    assert len(reader.pages) >= 4  # summary, DVH, dose slices, audit trail
+    text = "\n".join(p.extract_text() for p in reader.pages)
+    assert "PHANTOM-001" in text
+    assert f"{rep['prescribed_activity']['value']:.4g} GBq" in text
+    assert "Dose-volume histograms" in text and "Dose on CT" in text and "Audit trail" in text
+    assert "SHA-256" in text
+
+
+def test_demo_rtdose_matches_json(demo):
+    out, _, _ = demo
+    ds = pydicom.dcmread(out / "report" / "rtdose.dcm")
+    assert ds.Modality == "RTDOSE" and ds.DoseUnits == "GY" and ds.DoseType == "PHYSICAL"
+    dose = ds.pixel_array.astype(float) * float(ds.DoseGridScaling)
+    rep = json.loads((out / "report" / "report.json").read_text())
+    assert dose.max() == pytest.approx(max(r["max"]["value"] for r in rep["imaging"]["regions"].values()), rel=1e-4)
+    ct = pydicom.dcmread(next((out / "patient" / "ct").iterdir()))
+    assert ds.PatientID == ct.PatientID and ds.FrameOfReferenceUID == ct.FrameOfReferenceUID
+
+
+def test_demo_is_fast(demo):
+    _, _, seconds = demo
+    assert seconds < 60  # the issue's target is 20 s; measured figure in the closing note
+
+
+def test_demo_never_overwrites(demo, capsys):
+    out, _, _ = demo
+    code = main(["demo", "-o", str(out)])
+    assert code == 2 and "never overwrites" in capsys.readouterr().err
+
+
+def _patient(tmp_path, demo, **edits):
+    src = demo[0] / "patient"
+    text = (src / "patient.toml").read_text()
+    text = text.replace('activity = "nm"', f'activity = "{src / "nm"}"').replace('ct = "ct"', f'ct = "{src / "ct"}"')
+    text = text.replace('rtstruct = "rtstruct.dcm"', f'rtstruct = "{src / "rtstruct.dcm"}"')
+    for old, new in edits.items():
+        assert old in text
+        text = text.replace(old, new)
+    p = tmp_path / "patient.toml"
+    p.write_text(text)
+    return p
+
+
+@pytest.mark.parametrize(
+    "old, new, message",
+    [
+        ('lungs = ["Lung L", "Lung R"]', 'lungs = ["Lung L", "Lung Q"]', "no ROI named 'Lung Q'"),
+        ('method = "kernel"', 'method = "monte carlo"', "imaging.method: "),
+        ('mass = "1 kg"', 'mass = "1 L"', "lung.mass: "),
+        ("[imaging]\nactivity = ", "[imaging]\nactivity = \"missing-folder\"\nx_activity = ", "imaging.x_activity"),
+    ],
+)
+def test_bad_patient_files_exit_2_without_partial_output(tmp_path, demo, capsys, old, new, message):
+    p = _patient(tmp_path, demo, **{old: new})
+    out = tmp_path / "report"
+    code = main(["--quiet", "report", str(p), "-o", str(out)])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert message in err and err.count("\n") == 1
+    assert not out.exists()
+    assert not [q for q in tmp_path.iterdir() if q.name.startswith(".report")]  # no staged leftovers
+
+
+def test_missing_imaging_folder(tmp_path, demo, capsys):
+    p = _patient(tmp_path, demo)
+    p.write_text(p.read_text().replace(str(demo[0] / "patient" / "nm"), str(tmp_path / "gone")))
+    code = main(["report", str(p), "-o", str(tmp_path / "r")])
+    assert code == 2 and "imaging.activity: " in capsys.readouterr().err
+
+
+def test_report_blocked_exit_1(tmp_path, demo, capsys):
+    # LSF 0.5: planned lung dose = 50 * A * 0.5 far above 30 Gy
+    p = _patient(tmp_path, demo, **{"shunt_fraction = 0.08": "shunt_fraction = 0.5"})
+    code = main(["report", str(p), "-o", str(tmp_path / "r")])
+    out = capsys.readouterr().out
+    assert code == 1 and "BLOCKED" in out
+    rep = json.loads((tmp_path / "r" / "report.json").read_text())
+    assert rep["blocked"] is True and rep["within_limits"] is False
