@@ -139,36 +139,10 @@ def _progress(args):
     return lambda msg: print(f"y90: {msg}...", file=sys.stderr, flush=True)
 
 
-def _imaging_outputs(result, folder: Path, names: dict) -> None:
-    """Write rtdose.dcm, dvh.csv and regions.json of an ImagingResult into ``folder``."""
-    from .io import write_rtdose
-    from .io.files import write_atomic
-    from .report.regions import dvh_csv, region_json
-
-    write_rtdose(result.dose, result.reference, folder / names.get("rtdose", "rtdose.dcm"))
-    write_atomic(folder / names.get("dvh", "dvh.csv"), dvh_csv({r.name: r.dvh for r in result.regions}))
-    doc = {
-        "method": result.method,
-        "calibration": result.calibration,
-        "administered": None if result.administered is None else _q(result.administered),
-        "image_activity": _q(result.image_activity),
-        "lung_shunt_fraction": result.lung_shunt_fraction,
-        "tumour_to_normal": result.tumour_to_normal,
-        "regions": {r.name: dict(region_json(r.stats, activity=r.activity, mean_bed=r.mean_bed), role=r.role) for r in result.regions},
-        "warnings": list(result.warnings),
-    }
-    write_atomic(folder / names.get("json", "regions.json"), json.dumps(doc, indent=2))
-
-
-def _q(q):
-    from .units import to_json
-
-    return to_json(q)
-
-
 def _cmd_dose(args) -> int:
     from .imaging import compute_dose
     from .io.files import staged_directory
+    from .report.build import write_imaging_files
     from .report.regions import regions_text
 
     inputs = [p for p in (args.activity_image, args.ct, args.rtstruct) if p]
@@ -187,7 +161,7 @@ def _cmd_dose(args) -> int:
             allow_mismatch=args.allow_mismatch,
             progress=_progress(args),
         )
-        _imaging_outputs(result, tmp, {})
+        write_imaging_files(result, tmp, regions_json=True)
     print(regions_text({r.name: r.stats for r in result.regions}))
     if result.lung_shunt_fraction is not None:
         print(f"\nLung shunt fraction from the image: {result.lung_shunt_fraction:.1%}")

@@ -1,45 +1,4 @@
 """File input and output: DICOM series, structure sets and RT Dose (see :mod:`.dicom`)."""
 
-from .dicom import (
-    DicomError,
-    DicomIdentity,
-    DicomWarning,
-    DoseGrid,
-    ImageSeries,
-    Roi,
-    StructureSet,
-    check_consistency,
-    list_files,
-    list_rois,
-    load_rtdose,
-    load_series,
-    rasterize_roi,
-    read_dataset,
-    read_rtdose,
-    read_rtstruct,
-    read_series,
-    roi_mask,
-    write_rtdose,
-)
-
-__all__ = [
-    "DicomError",
-    "DicomIdentity",
-    "DicomWarning",
-    "DoseGrid",
-    "ImageSeries",
-    "Roi",
-    "StructureSet",
-    "check_consistency",
-    "list_files",
-    "list_rois",
-    "load_rtdose",
-    "load_series",
-    "rasterize_roi",
-    "read_dataset",
-    "read_rtdose",
-    "read_rtstruct",
-    "read_series",
-    "roi_mask",
-    "write_rtdose",
-]
+from .dicom import *  # noqa: F401,F403  (the public names, listed once in dicom.__all__)
+from .dicom import __all__  # noqa: F401

@@ -105,6 +105,8 @@ def staged_directory(path: str | Path, inputs: Iterable[str | Path] = (), field:
         s = Path(src).absolute()
         if s == out or out in s.parents:
             raise InputError(field, f"{path} holds the input {src}; choose another output folder")
+        if s.is_dir() and s in out.parents:
+            raise InputError(field, f"{path} lies inside the input folder {src}; choose another output folder")
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent))
     try:
         yield tmp

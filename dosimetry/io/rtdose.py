@@ -15,9 +15,9 @@ into place with :func:`os.replace`, so a reader never sees a partial file.
 from __future__ import annotations
 
 import datetime as _dt
+import io
 import os
 import re
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +27,7 @@ from pydicom.uid import ExplicitVRLittleEndian, PYDICOM_IMPLEMENTATION_UID, gene
 
 from ..units import Q_
 from ..voxel.geometry import Volume
+from .files import write_atomic
 from ._common import DicomError, DicomIdentity, floats, get, identity_of, orientation, pixel_array, read_dataset, text
 from .series import ImageSeries
 
@@ -315,15 +316,6 @@ def write_rtdose(
     ds.DoseGridScaling = scaling_txt
     ds.PixelData = stored.tobytes()
 
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
-    os.close(fd)
-    try:
-        ds.save_as(tmp, enforce_file_format=True)
-        os.replace(tmp, out)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    return out
+    buf = io.BytesIO()
+    ds.save_as(buf, enforce_file_format=True)
+    return write_atomic(out, buf.getvalue(), field=str(path))

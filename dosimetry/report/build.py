@@ -31,7 +31,7 @@ from .pdf import render_pdf
 from .regions import dvh_csv, region_json
 from .text import fmt, plan_status, plan_text, when
 
-__all__ = ["Report", "make_report", "write_report"]
+__all__ = ["Report", "make_report", "write_report", "imaging_json", "write_imaging_files"]
 
 POINT_KERNEL_SOURCE = "Loevinger beta point-source function (Radiology 66:55, 1956; ICRU Report 56), integrated over source and target voxels"
 HU_DENSITY_SOURCE = "HU definition (air-water line, -1000 HU = 0.0012 g/mL, 0 HU = 1.0 g/mL), slope continued above 0 HU"
@@ -304,18 +304,7 @@ def make_report(pf: PatientFile, *, progress: Callable[[str], None] | None = Non
     doc["status"] = status
     doc["blocked"] = blocked
     if img is not None:
-        doc["imaging"] = {
-            "method": img.method,
-            "calibration": img.calibration,
-            "administered": None if img.administered is None else to_json(img.administered),
-            "image_activity": to_json(img.image_activity),
-            "lung_shunt_fraction": img.lung_shunt_fraction,
-            "tumour_to_normal": img.tumour_to_normal,
-            "regions": {r.name: dict(region_json(r.stats, activity=r.activity, mean_bed=r.mean_bed), role=r.role) for r in img.regions},
-            "limits": [c.to_json() for c in img_checks],
-            "within_limits": not img_blocked,
-            "warnings": list(img.warnings),
-        }
+        doc["imaging"] = imaging_json(img, img_checks)
     doc["audit"] = {k: v for k, v in audit}
 
     text = plan_text(pp)
@@ -337,6 +326,34 @@ def make_report(pf: PatientFile, *, progress: Callable[[str], None] | None = Non
     return Report(pp, img, tuple(img_checks), content, doc, text + "\n", blocked)
 
 
+def imaging_json(img: ImagingResult, checks=None) -> dict:
+    """The voxel-dosimetry figures as JSON (``regions.json`` of ``y90 dose``, ``imaging`` of report.json)."""
+    doc = {
+        "method": img.method,
+        "calibration": img.calibration,
+        "administered": None if img.administered is None else to_json(img.administered),
+        "image_activity": to_json(img.image_activity),
+        "lung_shunt_fraction": img.lung_shunt_fraction,
+        "tumour_to_normal": img.tumour_to_normal,
+        "regions": {r.name: dict(region_json(r.stats, activity=r.activity, mean_bed=r.mean_bed), role=r.role) for r in img.regions},
+        "warnings": list(img.warnings),
+    }
+    if checks is not None:
+        doc["limits"] = [c.to_json() for c in checks]
+        doc["within_limits"] = not any(c.safety and not np.all(c.passed) for c in checks)
+    return doc
+
+
+def write_imaging_files(img: ImagingResult, folder: Path, *, regions_json: bool = False) -> None:
+    """Write ``rtdose.dcm`` and ``dvh.csv`` (and ``regions.json``) of a voxel dosimetry into ``folder``."""
+    from ..io import write_rtdose
+
+    write_rtdose(img.dose, img.reference, folder / "rtdose.dcm")
+    write_atomic(folder / "dvh.csv", dvh_csv({r.name: r.dvh for r in img.regions}))
+    if regions_json:
+        write_atomic(folder / "regions.json", json.dumps(imaging_json(img), indent=2, allow_nan=False))
+
+
 def write_report(report: Report, out_dir, *, inputs=(), progress: Callable[[str], None] | None = None) -> Path:
     """Write report.pdf, report.json, summary.txt (and rtdose.dcm, dvh.csv) into ``out_dir``.
 
@@ -350,9 +367,6 @@ def write_report(report: Report, out_dir, *, inputs=(), progress: Callable[[str]
         write_atomic(tmp / "report.json", json.dumps(report.json, indent=2, allow_nan=False))
         write_atomic(tmp / "summary.txt", report.text)
         if report.imaging is not None:
-            from ..io import write_rtdose
-
-            say("writing RT Dose")
-            write_rtdose(report.imaging.dose, report.imaging.reference, tmp / "rtdose.dcm")
-            write_atomic(tmp / "dvh.csv", dvh_csv({r.name: r.dvh for r in report.imaging.regions}))
+            say("writing RT Dose and DVH")
+            write_imaging_files(report.imaging, tmp)
     return Path(out_dir)

@@ -1,0 +1,70 @@
+"""`y90 dose` and `y90 dvh` on a phantom: files written, round trip through RT Dose, refusals."""
+
+import json
+
+import pytest
+
+import phantoms
+from dosimetry.cli import main
+
+
+@pytest.fixture(scope="module")
+def patient(tmp_path_factory):
+    d = tmp_path_factory.mktemp("p") / "patient"
+    phantoms.make_patient(d, seed=7)
+    return d
+
+
+def dose_args(p, out, *extra):
+    return ["--quiet", "dose", "--activity-image", str(p / "nm"), "--ct", str(p / "ct"), "--rtstruct", str(p / "rtstruct.dcm"),
+            "--administered", "2 GBq", "--tumour", "Tumour 1", "--lung", "Lung L", "--lung", "Lung R", "-o", str(out), *extra]
+
+
+def test_dose_then_dvh_round_trip(patient, tmp_path, capsys):
+    out = tmp_path / "dose"
+    assert main(dose_args(patient, out, "--method", "ldm")) == 0
+    assert sorted(f.name for f in out.iterdir()) == ["dvh.csv", "regions.json", "rtdose.dcm"]
+    regions = json.loads((out / "regions.json").read_text())["regions"]
+    truth = json.loads((patient / "truth.json").read_text())["regions"]
+    # liver + lungs hold the administered 2 GBq (relative calibration)
+    assert regions["Liver"]["activity"]["value"] + regions["Lungs"]["activity"]["value"] == pytest.approx(2.0, rel=1e-9)
+    assert regions["Liver"]["volume"]["value"] == pytest.approx(truth["Liver"]["volume"]["value"], rel=0.02)
+    capsys.readouterr()
+    # dvh of the written RT Dose gives the same liver mean within the 32-bit scaling step
+    assert main(["dvh", "--dose", str(out / "rtdose.dcm"), "--rtstruct", str(patient / "rtstruct.dcm"), "--roi", "Liver", "--format", "json"]) == 0
+    dvh = json.loads(capsys.readouterr().out)
+    assert dvh["Liver"]["mean"]["value"] == pytest.approx(regions["Liver"]["mean"]["value"], rel=1e-6)
+    header = (out / "dvh.csv").read_text().splitlines()[0]
+    assert header.startswith("dose_Gy,") and '"Liver volume_%"' in header
+
+
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        (lambda a: [x for x in a if x not in ("--administered", "2 GBq")], "administered: relative calibration needs"),
+        (lambda a: [("Tumour 9" if x == "Tumour 1" else x) for a_ in [a] for x in a_], "no ROI named 'Tumour 9'"),
+        (lambda a: [("2 Gy" if x == "2 GBq" else x) for x in a], "administered: "),
+    ],
+)
+def test_dose_refusals_leave_no_output(patient, tmp_path, capsys, edit, message):
+    out = tmp_path / "dose"
+    code = main(edit(dose_args(patient, out)))
+    err = capsys.readouterr().err
+    assert code == 2 and message in err and err.count("\n") == 1
+    assert not out.exists() and not any(p.name.startswith(".dose") for p in tmp_path.iterdir())
+
+
+def test_dose_refuses_output_inside_input(patient, capsys):
+    code = main(dose_args(patient, patient / "ct" / "out"))
+    assert code == 2 and "lies inside the input folder" in capsys.readouterr().err
+    assert not (patient / "ct" / "out").exists()
+    code = main(dose_args(patient, patient))
+    assert code == 2 and "not an empty folder" in capsys.readouterr().err
+
+
+def test_dvh_unknown_roi(patient, tmp_path, capsys):
+    out = tmp_path / "dose"
+    assert main(dose_args(patient, out)) == 0
+    capsys.readouterr()
+    assert main(["dvh", "--dose", str(out / "rtdose.dcm"), "--rtstruct", str(patient / "rtstruct.dcm"), "--roi", "Kidney"]) == 2
+    assert "no ROI named 'Kidney'" in capsys.readouterr().err
