@@ -157,4 +157,7 @@ def elapsed_between(start: _dt.datetime, end: _dt.datetime, field: str = "time")
             raise InputError(f"{field}.{name}", f"expected a date-time, got {t!r}")
         if t.tzinfo is None or t.utcoffset() is None:
             raise InputError(f"{field}.{name}", f"{t.isoformat()} has no UTC offset; write e.g. 2026-11-25T10:00:00-05:00")
-    return Q_((end - start).total_seconds() / 3600.0, "h")
+    # In UTC: subtracting two times that share a zoneinfo zone would count wall-clock hours and
+    # miss a daylight-saving change.
+    utc = _dt.timezone.utc
+    return Q_((end.astimezone(utc) - start.astimezone(utc)).total_seconds() / 3600.0, "h")

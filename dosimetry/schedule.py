@@ -38,6 +38,11 @@ def _iso(t: _dt.datetime) -> str:
     return t.isoformat()
 
 
+def _after(t: _dt.datetime, hours: float) -> _dt.datetime:
+    """``t`` plus elapsed ``hours``, added in UTC (a daylight-saving change is elapsed time too), in ``t``'s zone."""
+    return (t.astimezone(_dt.timezone.utc) + _dt.timedelta(hours=float(hours))).astimezone(t.tzinfo)
+
+
 def _aware(t: _dt.datetime, field: str) -> None:
     """Refuse a naive datetime (no UTC offset), naming ``field``."""
     if not isinstance(t, _dt.datetime):
@@ -246,8 +251,8 @@ def choose_glass_vial(
             f"between {lo:.1f} h and {hi:.1f} h after calibration",
         )
     v, t_star = fits[0]
-    when = calibration_time + _dt.timedelta(hours=float(t_star))
-    alts = tuple((vv, calibration_time + _dt.timedelta(hours=float(tt))) for vv, tt in fits)
+    when = _after(calibration_time, t_star)
+    alts = tuple((vv, _after(calibration_time, tt)) for vv, tt in fits)
     act = (v * decay_factor(Q_(t_star, "h"))).to("GBq")
     return GlassVialChoice(
         vial=v,

@@ -43,6 +43,22 @@ __all__ = [
 ]
 
 
+# pint gives activity and frequency, and absorbed and equivalent dose, the same dimensions. These
+# name sets keep them apart at the edges (design brief, "Units pitfalls"): an activity must be
+# written in becquerel or curie, never hertz or counts per second; an absorbed dose never in sievert.
+_ACTIVITY_NAMES = frozenset({"becquerel", "curie", "rutherford"})
+_EQUIVALENT_DOSE_NAMES = frozenset({"sievert", "rem"})
+
+
+def _unit_names(unit) -> set:
+    """Base names of the units in ``unit`` without prefixes, e.g. {'becquerel', 'liter'} for MBq/mL."""
+    out = set()
+    for name in unit._units:
+        parsed = ureg.parse_unit_name(name)
+        out.add(parsed[0][1] if parsed else name)
+    return out
+
+
 def _describe(unit: str) -> str:
     dim = ureg.Quantity(1, unit).dimensionality
     return f"a quantity convertible to {unit} (dimension {dim})"
@@ -112,6 +128,11 @@ def quantity(
         raise InputError(field, f"expected {_describe(unit)}, got {type(value).__name__}")
     if q.dimensionality != target.dimensionality:
         raise InputError(field, f"{q:~P} has the wrong dimension; expected {_describe(unit)}")
+    have, want = _unit_names(q.units), _unit_names(target)
+    if want & _ACTIVITY_NAMES and not have & _ACTIVITY_NAMES:
+        raise InputError(field, f"{q:~P} is not an activity; write it in Bq or Ci (hertz and counts per second are not becquerels)")
+    if have & _EQUIVALENT_DOSE_NAMES and not want & _EQUIVALENT_DOSE_NAMES:
+        raise InputError(field, f"{q:~P} is an equivalent dose; absorbed dose must be given in Gy (never converted from Sv)")
     qc = q.to(target)
     mag = np.asarray(qc.magnitude, dtype=float)
     if not np.all(np.isfinite(mag)):

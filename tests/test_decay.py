@@ -102,3 +102,13 @@ def test_elapsed_between_requires_timezone():
     assert elapsed_between(t0, t1).to("h").magnitude == pytest.approx(65.0)
     with pytest.raises(InputError, match="no UTC offset"):
         elapsed_between(t0, dt.datetime(2026, 11, 25, 10, 0))
+
+
+def test_elapsed_across_daylight_saving_change():
+    # US clocks go back on 2026-11-01 at 02:00: noon Oct 31 to noon Nov 2 is 49 h, not 48 h.
+    from zoneinfo import ZoneInfo
+
+    ny = ZoneInfo("America/New_York")
+    t0 = dt.datetime(2026, 10, 31, 12, 0, tzinfo=ny)
+    t1 = dt.datetime(2026, 11, 2, 12, 0, tzinfo=ny)
+    assert elapsed_between(t0, t1).to("h").magnitude == pytest.approx(49.0)

@@ -105,3 +105,20 @@ def test_resin_draw_refusals_and_window_warning():
     assert e.value.field == "prescribed_activity"
     r = resin_draw("0.5 GBq", CAL, CAL + hours(48))
     assert any("usable window" in w for w in r.warnings)
+
+
+def test_vial_time_counts_elapsed_hours_across_dst():
+    # 3.0 GBq decays to 1.5 GBq in one half-life, 64.1 h. From Saturday 2026-10-31 12:00 New York
+    # time (EDT, UTC-4) that is Monday 2026-11-02 03:06 EST (UTC-5): 64.1 h of elapsed time, which is
+    # 65.1 h of wall clock because the clocks went back an hour on Sunday.
+    import datetime as _dt
+    from zoneinfo import ZoneInfo
+
+    from dosimetry.schedule import choose_glass_vial
+
+    ny = ZoneInfo("America/New_York")
+    cal = _dt.datetime(2026, 10, 31, 12, 0, tzinfo=ny)
+    c = choose_glass_vial("1.5 GBq", cal, vials=["3 GBq"])
+    assert (c.administration_time - cal.astimezone(_dt.timezone.utc)).total_seconds() / 3600 == pytest.approx(64.1)
+    assert c.administration_time.utcoffset() == _dt.timedelta(hours=-5)
+    assert (c.administration_time.hour, c.administration_time.minute) == (3, 6)

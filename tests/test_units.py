@@ -104,3 +104,27 @@ def test_json_writes_litre_as_capital_L_and_nonfinite_as_null():
     assert to_json(Q_(3, "Bq/mL"))["unit"] == "Bq/mL"
     assert to_json(Q_(np.array([1.0, np.inf, np.nan]), "Gy"))["value"] == [1.0, None, None]
     assert json.loads(json.dumps(to_json(Q_(np.array([np.nan]), "Gy")), allow_nan=False))["value"] == [None]
+
+
+@pytest.mark.parametrize("text", ["3 Hz", "3 cps", "3 count/s", "3 rpm", "3 / s"])
+def test_frequency_is_not_activity(text):
+    # pint gives Hz, cps and 1/s the dimension of Bq; an activity must name becquerel or curie
+    with pytest.raises(InputError, match="^activity: .*is not an activity"):
+        quantity(text, "GBq", "activity")
+
+
+
+def test_frequency_concentration_is_not_activity_concentration():
+    with pytest.raises(InputError, match="^concentration: .*is not an activity"):
+        quantity("3 Hz/mL", "Bq/mL", "concentration")
+    assert quantity("3 kBq/mL", "Bq/mL", "concentration").magnitude == pytest.approx(3000)
+
+
+@pytest.mark.parametrize("text", ["30 Sv", "30 mSv", "3 rem"])
+def test_equivalent_dose_is_not_absorbed_dose(text):
+    with pytest.raises(InputError, match="^target.dose: .*equivalent dose"):
+        quantity(text, "Gy", "target.dose")
+
+
+def test_dose_coefficient_in_joule_per_gbq_is_accepted():
+    assert quantity("49.77 J/GBq", "Gy*kg/GBq", "K").magnitude == pytest.approx(49.77)

@@ -73,6 +73,11 @@ def finish(
         room = np.maximum(l2.magnitude - pr, 0.0)
         # no shunt: the lungs get nothing more, so only a prior dose already over the limit blocks
         a2 = np.where(lung_per_gbq > 0, room / safe_per, np.where(pr <= l2.magnitude * (1 + 1e-9), np.inf, 0.0))
+    extra_checks = list(extra_checks)
+    if dev.name == "resin":
+        # SIR-Spheres IFU: LSF over 20 % contraindicates resin treatment, whatever the model.
+        extra_checks.append(shunt_check(f))
+        extra_caps = [*extra_caps, ("lung_shunt_fraction", np.where(np.round(f, 12) > 0.20, 0.0, np.inf))]
     caps = [("lung_dose", a1), ("cumulative_lung_dose", a2), *extra_caps]
     amax, bind = binding(caps)
 

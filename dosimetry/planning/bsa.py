@@ -22,7 +22,7 @@ from ..devices import device as _device
 from ..errors import InputError
 from ..units import Q_, quantity
 from . import _inputs as _in
-from ._common import finish, shunt_check
+from ._common import finish
 from .limits import _scenario
 from .lung import resin_shunt_reduction
 from .result import Plan
@@ -88,7 +88,6 @@ def _resin_plan(method, dev, scen, a_patient, f, r, k, lung_mass, prior, lung_li
             warn.append(f"activity reduced by {red * 100:.0f} % for lung shunt {float(f) * 100:.1f} % (SIR-Spheres IFU)")
         else:
             warn.append(f"activity reduced for lung shunt in {int((red[~blocked] > 0).sum())} plans (SIR-Spheres IFU)")
-    caps = [("lung_shunt_fraction", np.where(blocked, 0.0, np.inf))]
     d = dict(details)
     d["shunt_reduction"] = _in.as_array_or_float(red)
     d["unreduced_activity"] = Q_(_in.as_array_or_float(a_patient), "GBq")
@@ -104,8 +103,6 @@ def _resin_plan(method, dev, scen, a_patient, f, r, k, lung_mass, prior, lung_li
         prior=prior,
         lung_limit=lung_limit,
         cumulative_lung_limit=cumulative_lung_limit,
-        extra_caps=caps,
-        extra_checks=[shunt_check(f)],
         warnings=warn,
         details=d,
         target_mass=target_mass,

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from dosimetry.errors import InputError
-from dosimetry.planning import partition
+from dosimetry.planning import mird, partition
 from dosimetry.units import Q_
 
 RHO = 1.03
@@ -30,20 +30,32 @@ def test_resin_largest_safe_activity_normal_liver_binds():
     assert p.normal_liver_mass.magnitude == pytest.approx(MN)
 
 
-def test_lung_binds_at_high_shunt():
-    # LSF 30 %: lung cap 25 / (49.67 * 0.3) = 1.67774; NL cap 40 * W / (49.67 * 0.7) = 2.43626
-    p = partition("1456 mL", "300 mL", 3.0, 0.30)
+def test_lung_binds_at_high_shunt_glass():
+    # Glass, LSF 30 %: lung cap 30 / (50 * 0.3) = 2.0 GBq; normal-liver cap 75 * W / (50 * 0.7) with
+    # W = M_N + r M_T = 2.1177 kg gives 4.538 GBq, so the lung binds.
+    p = partition("1456 mL", "300 mL", 3.0, 0.30, device="glass")
     assert p.binding_constraint == "lung_dose"
-    assert p.prescribed_activity.magnitude == pytest.approx(25 / (49.67 * 0.3))
-    assert p.lung_dose.magnitude == pytest.approx(25.0)
+    assert p.prescribed_activity.magnitude == pytest.approx(30 / (50 * 0.3))
+    assert p.lung_dose.magnitude == pytest.approx(30.0)
     assert p.within_limits
 
 
+def test_resin_shunt_over_20_percent_blocks_every_resin_model():
+    # SIR-Spheres IFU: LSF > 20 % contraindicates resin, for the partition and MIRD models too.
+    for p in (partition("1456 mL", "300 mL", 3.0, 0.25, normal_liver_dose="20 Gy"), mird("120 Gy", "1456 mL", 0.21, device="resin")):
+        assert not p.within_limits
+        assert p.binding_constraint == "lung_shunt_fraction"
+        assert p.max_safe_activity.magnitude == 0.0
+    # exactly 20 % is still allowed
+    assert partition("1456 mL", "300 mL", 3.0, 0.20, normal_liver_dose="20 Gy").within_limits
+
+
 def test_cumulative_lung_binds_with_prior_dose():
-    # prior 40 Gy: room 10 Gy -> 10 / (49.67 * 0.3) = 0.67110 GBq
-    p = partition("1456 mL", "300 mL", 3.0, 0.30, prior_lung_dose="40 Gy")
+    # LSF 15 %, prior 40 Gy: room 10 Gy -> 10 / (49.67 * 0.15) = 1.34219 GBq, below the lung cap
+    # 25 / (49.67 * 0.15) = 3.355 and the normal-liver cap 40 * 2.1177 / (49.67 * 0.85) = 2.006 GBq
+    p = partition("1456 mL", "300 mL", 3.0, 0.15, prior_lung_dose="40 Gy")
     assert p.binding_constraint == "cumulative_lung_dose"
-    assert p.prescribed_activity.magnitude == pytest.approx(10 / (49.67 * 0.3))
+    assert p.prescribed_activity.magnitude == pytest.approx(10 / (49.67 * 0.15))
     assert p.cumulative_lung_dose.magnitude == pytest.approx(50.0)
     assert p.within_limits
 
