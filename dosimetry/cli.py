@@ -235,7 +235,7 @@ weight = "75 kg"
 device = "glass"
 method = "partition"
 administration = 2026-01-15T10:00:00-05:00
-calibration = 2026-01-11T12:00:00-05:00   # Sunday noon, US Eastern
+calibration = {calibration}   # chosen so the {vial} vial holds the plan at administration
 
 [lung]
 shunt_fraction = {lsf}
@@ -260,6 +260,24 @@ liver = "Liver"
 tumours = [{tumour_rois}]
 lungs = ["Lung L", "Lung R"]
 """
+
+
+def _demo_calibration(text: str, base: Path) -> tuple[str, str]:
+    """Calibration time at which the smallest standard glass vial holding the plan decays to it at administration."""
+    import datetime as dt
+    import tomllib
+
+    from .decay import time_to_activity
+    from .devices import GLASS
+    from .io.patient import parse_patient
+    from .workflow import plan_patient
+
+    pf = parse_patient(tomllib.loads(text), base)
+    a = plan_patient(pf).plan.prescribed_activity
+    vial = min((v for v in GLASS.vial_activities if v >= a), key=lambda v: v.magnitude)
+    hours = time_to_activity(vial, a).to("h").magnitude
+    cal = pf.treatment.administration - dt.timedelta(minutes=round(hours * 60))
+    return cal.isoformat(timespec="seconds"), f"{vial.magnitude:g} GBq"
 
 
 def _cmd_demo(args) -> int:
@@ -290,7 +308,7 @@ def _cmd_demo(args) -> int:
             f"tumour_to_normal = {regions[n].tumour_to_normal:.3g}\n"
             for n in tumours
         )
-        text = DEMO_PATIENT.format(
+        fields = dict(
             patient_id=truth.patient_id,
             patient_name=truth.patient_name,
             lsf=truth.lung_shunt_fraction,
@@ -298,6 +316,8 @@ def _cmd_demo(args) -> int:
             tumours=tumour_tables,
             tumour_rois=", ".join(f'"{n}"' for n in tumours),
         )
+        fields["calibration"], fields["vial"] = _demo_calibration(DEMO_PATIENT.format(calibration="2026-01-11T12:00:00-05:00", vial="", **fields), out / "patient")
+        text = DEMO_PATIENT.format(**fields)
         patient_file = write_atomic(out / "patient" / "patient.toml", text)
         return _run_report(patient_file, out / "report", args)
     except BaseException:

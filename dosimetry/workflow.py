@@ -6,6 +6,7 @@ over these functions, so treatment-planning code gets exactly what the CLI print
 
 from __future__ import annotations
 
+import datetime as _dt
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,11 +16,16 @@ from .devices import device as _device
 from .devices import sphere_count
 from .errors import InputError
 from .io.patient import PatientFile
+from .isotope import Y90
 from .planning.result import Plan
-from .schedule import GlassVialChoice, ResinDraw, choose_glass_vial, glass_calibration_activity, resin_draw
+from .schedule import GlassVialChoice, ResinDraw, choose_glass_vial, glass_activity_at, glass_calibration_activity, resin_draw
 from .units import to_json
 
 __all__ = ["PatientPlan", "plan_patient", "compare_devices", "METHOD_NAMES"]
+
+#: Relative difference between a glass vial's activity at the planned administration time and the
+#: prescription that is accepted without a warning (1 %, of the order of dose-calibrator accuracy).
+VIAL_TOLERANCE = 0.01
 
 METHOD_NAMES = {
     "mird": "MIRD single compartment",
@@ -49,6 +55,9 @@ class PatientPlan:
         Why a vial or timing figure is missing.
     schedule_warnings : tuple of str
         Why the vial or timing cannot deliver the prescription (the plan itself stands).
+    schedule_failures : tuple of str
+        Safety limits that the chosen vial would exceed if given at the planned administration
+        time; any makes the plan blocked.
     """
 
     patient: PatientFile
@@ -58,10 +67,12 @@ class PatientPlan:
     sphere_count: float | None = None
     notes: tuple = ()
     schedule_warnings: tuple = ()
+    schedule_failures: tuple = ()
 
     @property
     def within_limits(self) -> bool:
-        return bool(self.plan.within_limits)
+        """Every safety limit passes, for the prescription and for the vial at the planned time."""
+        return bool(self.plan.within_limits) and not self.schedule_failures
 
     @property
     def warnings(self) -> tuple:
@@ -80,6 +91,8 @@ class PatientPlan:
         if self.patient.treatment.administration is not None:
             out["administration_time"] = self.patient.treatment.administration.isoformat()
         out["notes"] = list(self.notes)
+        out["within_limits"] = self.within_limits
+        out["schedule_failures"] = list(self.schedule_failures)
         return out
 
 
@@ -120,15 +133,22 @@ def _schedule(pf: PatientFile, plan: Plan):
     notes = []
     vial = cal_activity = None
     if not np.isfinite(a.magnitude) or a.magnitude <= 0:
-        return None, None, None, ("no activity to schedule",), ()
-    warnings = []
+        return None, None, None, ("no activity to schedule",), (), ()
+    if not plan.within_limits:
+        return None, None, None, ("no vial or timing: the plan is blocked by a safety limit",), (), ()
+    warnings, failures = [], []
     try:
         if plan.device == "glass":
             if tr.calibration is not None:
-                # The smallest standard vial that holds the prescription at or after the planned time.
-                vial = choose_glass_vial(a, tr.calibration, earliest=tr.administration)
+                # The smallest standard vial that holds the prescription at or after the planned time,
+                # or up to 1 % less at it (it reached the prescription within the last 0.92 h).
+                earliest = None
+                if tr.administration is not None:
+                    earliest = tr.administration - _dt.timedelta(hours=float(Y90.half_life.to("h").magnitude * np.log2(1 + VIAL_TOLERANCE)))
+                vial = choose_glass_vial(a, tr.calibration, earliest=earliest)
                 if tr.administration is not None:
                     cal_activity = glass_calibration_activity(a, tr.calibration, tr.administration)
+                    failures = _vial_at_planned_time(plan, vial, tr, cal_activity, warnings)
             else:
                 notes.append("vial choice needs treatment.calibration (the vial calibration date-time)")
         else:
@@ -144,7 +164,37 @@ def _schedule(pf: PatientFile, plan: Plan):
     else:
         spheres = float(sphere_count(_device(plan.device), a))
         notes.append("sphere count assumes administration at calibration")
-    return vial, cal_activity, spheres, tuple(notes), tuple(warnings)
+    return vial, cal_activity, spheres, tuple(notes), tuple(warnings), tuple(failures)
+
+
+def _vial_at_planned_time(plan: Plan, vial: GlassVialChoice, tr, cal_activity, warnings: list) -> list:
+    """Warn when the glass vial reaches the prescription at another time than the planned one.
+
+    A glass vial is given whole, so at the planned administration time it delivers its decayed
+    activity, not the prescription; every dose then scales by that ratio (doses are linear in
+    activity). Returns the safety limits that would fail at the planned time.
+    """
+    at_planned = glass_activity_at(vial.vial, tr.calibration, tr.administration)
+    ratio = float((at_planned / plan.prescribed_activity).to("dimensionless").magnitude)
+    if abs(ratio - 1.0) <= VIAL_TOLERANCE:
+        return []
+    failing = [
+        c.description
+        for c in plan.limits
+        if c.safety and c.bound == "max" and c.value.dimensionality == c.limit.dimensionality and c.name != "lung_shunt_fraction"
+        and np.any(c.value.to(c.limit.units).magnitude * ratio > c.limit.magnitude * (1 + 1e-9))
+    ]
+    msg = (
+        f"VIAL: the {vial.vial:.4g~P} vial holds the prescribed {plan.prescribed_activity:.4g~P} at "
+        f"{vial.administration_time.isoformat(timespec='minutes')}, not at the planned administration "
+        f"{tr.administration.isoformat(timespec='minutes')}, when it holds {at_planned.to('GBq'):.4g~P} "
+        f"({ratio - 1:+.1%}; every dose scales by {ratio:.3f})"
+    )
+    if failing:
+        msg += "; given then it would exceed: " + ", ".join(failing)
+    msg += f". Administer at the vial time, or order {cal_activity.to('GBq'):.4g~P} at calibration for the planned time."
+    warnings.append(msg)
+    return failing
 
 
 def plan_patient(pf: PatientFile, *, device: str | None = None, method: str | None = None) -> PatientPlan:
@@ -170,8 +220,12 @@ def plan_patient(pf: PatientFile, *, device: str | None = None, method: str | No
     device = device or pf.treatment.device
     method = method or pf.treatment.method
     plan = _model(pf, device, method)
-    vial, cal, spheres, notes, warnings = _schedule(pf, plan)
-    return PatientPlan(pf, plan, vial, cal, spheres, notes, warnings)
+    vial, cal, spheres, notes, warnings, failures = _schedule(pf, plan)
+    if method != "partition":
+        notes = notes + (
+            f"the {METHOD_NAMES[method]} has no normal-liver or tumour compartment: its largest activity is set by the lung limits only",
+        )
+    return PatientPlan(pf, plan, vial, cal, spheres, notes, warnings, failures)
 
 
 def compare_devices(pf: PatientFile) -> tuple[PatientPlan, PatientPlan]:

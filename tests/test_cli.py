@@ -52,7 +52,7 @@ def test_blocked_plan_exit_1_names_limit_and_max_safe_activity(tmp_path, capsys)
     # A = 120 * 1.49968 / (50 * 0.8) = 4.4990 GBq; lung dose = 50 * 4.499 * 0.2 = 44.99 Gy > 30 Gy
     # largest safe activity = 30 Gy / (50 Gy kg/GBq * 0.2 / 1 kg) = 3.0 GBq
     assert "BLOCKED by lung dose per treatment <= 30 Gy" in out
-    assert "Largest safe activity 3 GBq" in out
+    assert "Largest safe activity (lung limits only) 3 GBq" in out
     code, out, _ = run(capsys, "plan", str(p), "--format", "json")
     data = json.loads(out)
     assert code == 1 and data["within_limits"] is False
@@ -142,3 +142,35 @@ def test_module_entry_point_no_traceback(tmp_path):
     r = subprocess.run([sys.executable, "-m", "dosimetry", "plan", str(p)], capture_output=True, text=True)
     assert r.returncode == 2
     assert "Traceback" not in r.stderr and r.stderr.startswith("y90: error: lung.shunt_fraction:")
+
+
+def test_glass_vial_timing_that_would_exceed_a_limit_blocks(tmp_path, capsys):
+    # Partition, LSF 0, largest safe activity: normal liver at its 75 Gy limit.
+    # W = M_N + r M_T = 1.156 L * 1.03 + 3 * 0.300 L * 1.03 = 1.19068 + 0.927 = 2.11768 kg
+    # A = 75 Gy * 2.11768 kg / (50 Gy kg/GBq * 1) = 3.17652 GBq.
+    # Calibration 11-22 12:00, planned 11-25 10:00 (70 h): the 5 GBq vial reaches A after
+    # 64.1 * log2(5 / 3.17652) = 41.9 h (too early), the 7 GBq vial after 73.1 h, so it is chosen;
+    # at 70 h it holds 7 * 2^(-70/64.1) = 3.2843 GBq, +3.39 %: normal liver 77.5 Gy > 75 Gy.
+    p = write_patient(
+        tmp_path,
+        **{"shunt_fraction = 0.05": "shunt_fraction = 0.0", 'method = "mird"': 'method = "partition"', 'dose = "120 Gy"': ""},
+    )
+    code, out, _ = run(capsys, "plan", str(p), "--format", "json")
+    data = json.loads(out)
+    assert data["prescribed_activity"]["value"] == pytest.approx(3.17652, abs=2e-5)
+    assert data["vial"]["vial"]["value"] == 7.0
+    assert code == 1 and data["within_limits"] is False
+    assert data["schedule_failures"] == ["normal liver dose <= 75 Gy"]
+    assert any("holds 3.284 GBq" in w and "+3.4%" in w for w in data["warnings"])
+    code, out, _ = run(capsys, "plan", str(p))
+    assert code == 1 and "BLOCKED by the vial timing" in out
+
+
+def test_blocked_resin_plan_has_no_vial(tmp_path, capsys):
+    text = (EXAMPLES / "resin.toml").read_text().replace("shunt_fraction = 0.05", "shunt_fraction = 0.25")
+    p = tmp_path / "r.toml"
+    p.write_text(text)
+    code, out, _ = run(capsys, "plan", str(p), "--format", "json")
+    data = json.loads(out)
+    assert code == 1 and data["vial"] is None
+    assert any("plan is blocked" in n for n in data["notes"])

@@ -29,7 +29,7 @@ from ..workflow import METHOD_NAMES, PatientPlan, plan_patient
 from .content import CheckRow, DVHCurve, ReportContent, SliceImage
 from .pdf import render_pdf
 from .regions import dvh_csv, region_json
-from .text import fmt, plan_status, plan_text, when
+from .text import _cap_label, fmt, plan_status, plan_text, when
 
 __all__ = ["Report", "make_report", "write_report", "imaging_json", "write_imaging_files"]
 
@@ -224,7 +224,7 @@ def make_report(pf: PatientFile, *, progress: Callable[[str], None] | None = Non
         ("Dose coefficient K", fmt(p.dose_coefficient)),
         ("Perfused target", f"{fmt(pf.target.volume)} ({fmt(p.target_mass)})"),
         ("Lung shunt fraction", f"{p.lung_shunt_fraction:.1%}; lung mass {fmt(p.lung_mass)}"),
-        ("Largest safe activity", f"{fmt(p.max_safe_activity)} (set by {p.binding_constraint})"),
+        (_cap_label(p), f"{fmt(p.max_safe_activity)} (set by {p.binding_constraint})"),
     ]
     if pp.sphere_count is not None:
         summary.append(("Spheres", f"{pp.sphere_count / 1e6:.3g} million"))

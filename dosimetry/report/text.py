@@ -38,8 +38,15 @@ def plan_status(pp: PatientPlan) -> tuple[str, bool]:
     p = pp.plan
     if pp.within_limits:
         return "WITHIN LIMITS: every safety limit passes", False
+    if p.within_limits:  # the prescription is safe, the vial at the planned time is not
+        return f"BLOCKED by the vial timing: at the planned administration the vial would exceed {'; '.join(pp.schedule_failures)}", True
     failed = "; ".join(c.description for c in p.failed_limits) or "a safety limit"
-    return f"BLOCKED by {failed}. Largest safe activity {fmt(p.max_safe_activity)} (set by {p.binding_constraint})", True
+    return f"BLOCKED by {failed}. {_cap_label(p)} {fmt(p.max_safe_activity)} (set by {p.binding_constraint})", True
+
+
+def _cap_label(p) -> str:
+    """Partition plans know every compartment; the other models only the lungs."""
+    return "Largest safe activity" if p.method == "partition" else "Largest safe activity (lung limits only)"
 
 
 def _rows(pp: PatientPlan) -> list[tuple[str, str]]:
@@ -70,7 +77,7 @@ def _rows(pp: PatientPlan) -> list[tuple[str, str]]:
     rows.append(("Lung dose", f"{fmt(p.lung_dose)} (lung mass {fmt(p.lung_mass)})"))
     if p.prior_lung_dose.magnitude:
         rows.append(("Cumulative lung dose", f"{fmt(p.cumulative_lung_dose)} (prior {fmt(p.prior_lung_dose)})"))
-    rows.append(("Largest safe activity", f"{fmt(p.max_safe_activity)} (set by {p.binding_constraint})"))
+    rows.append((_cap_label(p), f"{fmt(p.max_safe_activity)} (set by {p.binding_constraint})"))
     v = pp.vial
     if v is not None and p.device == "glass":
         rows.append(("Vial (smallest standard)", f"{fmt(v.vial)} calibrated {when(v.calibration_time)}"))
