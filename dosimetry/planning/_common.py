@@ -70,7 +70,9 @@ def finish(
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         safe_per = np.where(lung_per_gbq > 0, lung_per_gbq, 1.0)
         a1 = np.where(lung_per_gbq > 0, l1.magnitude / safe_per, np.inf)
-        room = np.maximum(l2.magnitude - pr, 0.0)
+        # the same relative tolerance as the inclusive limit check (limits.RTOL), so that a plan the
+        # check passes is never above its own largest safe activity
+        room = np.maximum(l2.magnitude * (1 + _limits.RTOL) - pr, 0.0)
         # no shunt: the lungs get nothing more, so only a prior dose already over the limit blocks
         a2 = np.where(lung_per_gbq > 0, room / safe_per, np.where(pr <= l2.magnitude * (1 + 1e-9), np.inf, 0.0))
     extra_checks = list(extra_checks)

@@ -92,3 +92,14 @@ def test_mird_refusals(args, kwargs, field):
     with pytest.raises(InputError) as e:
         mird(*args, **kwargs)
     assert e.value.field == field
+
+
+def test_prior_dose_at_the_cumulative_limit_with_vanishing_shunt_is_consistent():
+    # Found by hypothesis: prior 50 Gy (the cumulative limit) and LSF 1.5e-28. The lung gets
+    # 50 * A * 1.5e-28 Gy, so the plan passes the inclusive check, and its largest safe activity
+    # must then not be below the prescription (it was 0 before the fix).
+    from dosimetry.planning import mird
+
+    p = mird("10 Gy", "50 mL", 1.467455908900622e-28, device="glass", prior_lung_dose="50 Gy")
+    assert p.within_limits
+    assert p.prescribed_activity.magnitude <= p.max_safe_activity.magnitude
