@@ -175,12 +175,14 @@ def _cmd_dose(args) -> int:
 
 def _cmd_dvh(args) -> int:
     from .errors import InputError as _IE
-    from .io import read_rtdose, read_rtstruct, roi_mask
+    from .io import check_consistency, load_rtdose, read_rtstruct, roi_mask
     from .report.regions import region_json, regions_text
     from .voxel import region_stats
 
-    dose = read_rtdose(args.dose)
+    grid = load_rtdose(args.dose)
+    dose = grid.volume
     rs = read_rtstruct(args.rtstruct)
+    notes = list(check_consistency(grid.identity, rs.identity, allow_mismatch=args.allow_mismatch)) + list(grid.warnings)
     names = args.roi or list(rs.names)
     stats, skipped = {}, []
     for n in names:
@@ -195,7 +197,7 @@ def _cmd_dvh(args) -> int:
     if args.format == "json":
         text = json.dumps({n: region_json(s) for n, s in stats.items()}, indent=2)
     else:
-        text = regions_text(stats) + "".join(f"\nskipped {s}" for s in skipped)
+        text = regions_text(stats) + "".join(f"\nskipped {s}" for s in skipped) + "".join(f"\nWarning: {n}" for n in notes)
     _emit(text, args.output, inputs=[args.dose, args.rtstruct])
     return EXIT_OK
 
@@ -383,6 +385,7 @@ def build_parser() -> argparse.ArgumentParser:
     dv.add_argument("--dose", required=True, help="RT Dose file")
     dv.add_argument("--rtstruct", required=True, help="RT Structure Set file")
     dv.add_argument("--roi", action="append", help="ROI name (repeat; default every ROI on the dose grid)")
+    dv.add_argument("--allow-mismatch", action="store_true", help="accept a structure set of another patient / study / frame of reference")
     dv.add_argument("--format", choices=("text", "json"), default="text")
     dv.add_argument("-o", "--output", help="write to FILE instead of the terminal")
     dv.set_defaults(func=_cmd_dvh)

@@ -44,10 +44,11 @@ from .voxel.calibration import activity_in, activity_map, relative_calibration
 
 __all__ = ["RegionResult", "ImagingResult", "compute_dose", "BED_PARAMETERS", "AIR_DENSITY"]
 
-#: Voxels of the CT density map below this are air (outside the body, bowel gas): activity there is
-#: an imaging artefact (resolution blur, misregistration) and dividing its energy by the mass of air
-#: would give absurd doses, so no dose is reported there. Inflated lung is about 0.26 g/mL
-#: (ICRU Report 46), well above the threshold.
+#: Voxels of the CT density map below this and outside every ROI are air (outside the body, bowel
+#: gas): activity there is an imaging artefact (resolution blur, misregistration) and dividing its
+#: energy by the mass of air would give absurd doses, so no dose is reported there. Inside the
+#: liver, tumour and lung ROIs the real density is always used, however low (emphysematous lung is
+#: below -950 HU, about 0.05 g/mL), and a warning says so. Inflated lung is about 0.26 g/mL (ICRU 46).
 AIR_DENSITY = Q_(0.05, "g/mL")
 
 #: Radiobiological parameters for the mean BED per region role (design brief, "Radiobiology"):
@@ -183,6 +184,9 @@ def compute_dose(
     say("reading the activity image")
     act = load_series(activity_image)
     warnings += list(act.warnings)
+    modality = str(act.header.get("Modality", "")).upper()
+    if modality not in ("NM", "PT"):
+        raise InputError("imaging.activity", f"{activity_image} is a {modality or 'non-image'} series; the activity image must be NM (SPECT) or PT (PET)")
     ct_series = None
     if ct is not None:
         say("reading the CT")
@@ -230,11 +234,23 @@ def compute_dose(
             raise
         raise InputError("imaging", str(exc)) from exc
 
+    in_roi = np.asarray(liver.array, bool).copy()
+    for m in list(tumours.values()) + ([lung] if lung is not None else []):
+        in_roi |= np.asarray(m.array, bool)
     density = Q_(1.03, "g/mL")
     ct_on_grid = None
     if ct_series is not None:
         say("resampling the CT to the activity grid")
         ct_on_grid = resample_to(ct_series.volume, grid, kind="linear", fill=-1000.0)
+        ones = ct_series.volume.with_array(np.ones(ct_series.volume.shape, np.float32))
+        covered = np.asarray(resample_to(ones, grid, kind="linear", fill=0.0).array) >= 0.5
+        outside = in_roi & ~covered
+        if outside.any():
+            raise InputError(
+                "imaging.ct",
+                f"the CT does not cover {int(outside.sum())} voxels ({outside.sum() * grid.voxel_volume.to('mL').magnitude:.1f} mL) "
+                "of the liver, tumour or lung ROIs; their density would be unknown",
+            )
         density = density_from_hu(ct_on_grid)
     else:
         warnings.append("no CT: density 1.03 g/mL everywhere, so lung dose is underestimated (lung density is about 0.3 g/mL)")
@@ -242,7 +258,14 @@ def compute_dose(
     say("computing dose (" + ("kernel convolution" if method == "kernel" else "local deposition") + ")")
     dose = convolve_dose(activity, density=density) if method == "kernel" else local_deposition(activity, density=density)
     if isinstance(density, Volume):
-        air = np.asarray(density.array) < AIR_DENSITY.to(density.unit).magnitude
+        low = np.asarray(density.array) < AIR_DENSITY.to(density.unit).magnitude
+        if (low & in_roi).any():
+            n = int((low & in_roi).sum())
+            warnings.append(
+                f"{n} voxels ({n * grid.voxel_volume.to('mL').magnitude:.1f} mL) inside the ROIs have CT density below "
+                f"{AIR_DENSITY:~P} (emphysema or gas); their dose uses that low density"
+            )
+        air = low & ~in_roi
         if air.any():
             a = np.asarray(activity.array, dtype=float)
             share = float(a[air].sum() / a.sum()) if a.sum() > 0 else 0.0
@@ -250,7 +273,7 @@ def compute_dose(
             d[air] = 0
             dose = dose.with_array(d)
             if share > 1e-3:
-                warnings.append(f"{share:.1%} of the image activity lies in air (CT density < {AIR_DENSITY:~P}); no dose is reported there")
+                warnings.append(f"{share:.1%} of the image activity lies in air outside the ROIs (CT density < {AIR_DENSITY:~P}); no dose is reported there")
 
     say("dose-volume figures")
     regions = []

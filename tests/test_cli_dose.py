@@ -68,3 +68,15 @@ def test_dvh_unknown_roi(patient, tmp_path, capsys):
     capsys.readouterr()
     assert main(["dvh", "--dose", str(out / "rtdose.dcm"), "--rtstruct", str(patient / "rtstruct.dcm"), "--roi", "Kidney"]) == 2
     assert "no ROI named 'Kidney'" in capsys.readouterr().err
+
+
+def test_dvh_refuses_structure_set_of_another_patient(patient, tmp_path, capsys):
+    other = tmp_path / "other"
+    phantoms.make_patient(other, seed=8, patient_id="PHANTOM-002")
+    out = tmp_path / "dose"
+    assert main(dose_args(patient, out)) == 0
+    capsys.readouterr()
+    args = ["dvh", "--dose", str(out / "rtdose.dcm"), "--rtstruct", str(other / "rtstruct.dcm"), "--roi", "Liver"]
+    assert main(args) == 2
+    assert "PatientID" in capsys.readouterr().err
+    assert main(args + ["--allow-mismatch"]) == 0

@@ -113,3 +113,22 @@ def test_pt_and_nm_give_the_same_calibrated_activity(tmp_path):
     total = b.region("Liver").activity + b.region("Lungs").activity
     assert total.to("GBq").magnitude == pytest.approx(2.0, rel=2e-3)
     assert Y90.half_life.magnitude == 64.1
+
+
+def test_emphysematous_lung_keeps_its_dose(tmp_path):
+    # Lung at -960 HU: density 0.0012 + 0.9988 * 0.040 = 0.04115 g/mL, below the 0.05 g/mL air
+    # threshold. Inside the lung ROI the dose must use that density, never be zeroed as air.
+    d = tmp_path / "p"
+    phantoms.make_patient(d, seed=3, fwhm_mm=0, emission_grid="ct", hu={"lung": -960})
+    truth = json.loads((d / "truth.json").read_text())
+    r = compute_dose(d / "nm", d / "rtstruct.dcm", ct=d / "ct", administered="2 GBq", method="ldm", **ROIS)
+    rho = 0.0012 + 0.9988 * 0.040
+    expected = truth["regions"]["Lungs"]["mean_dose_voxels"]["value"] * 0.26 / rho
+    assert r.region("Lungs").stats.mean.to("Gy").magnitude == pytest.approx(expected, rel=3e-3)
+    assert any("emphysema" in w for w in r.warnings)
+
+
+def test_activity_image_must_be_nm_or_pt(sharp):
+    d, _ = sharp
+    with pytest.raises(InputError, match="^imaging.activity: .*CT series; the activity image must be NM"):
+        compute_dose(d / "ct", d / "rtstruct.dcm", administered="2 GBq", **ROIS)

@@ -161,14 +161,23 @@ def pet_values(items, label, units_raw, calibration, allow_other, half_life):
             )
         if dc == "START":
             # Reference of START is the series (acquisition) start: SeriesDate/SeriesTime, as in the
-            # QIBA/UWPET vendor-neutral SUV pseudo-code; else the earliest AcquisitionDate/Time.
+            # QIBA/UWPET vendor-neutral SUV pseudo-code, unless it is later than the earliest
+            # AcquisitionDate/Time (a reprocessed or re-reconstructed series carries a later
+            # SeriesTime): then, as QIBA does, the earliest acquisition time.
             ref = parse_da_tm(text(ds0, "SeriesDate"), text(ds0, "SeriesTime"))
+            times = [parse_da_tm(text(ds, "AcquisitionDate") or text(ds, "SeriesDate"), text(ds, "AcquisitionTime")) for _, ds in items]
+            times = [t for t in times if t is not None]
+            first_acq = min(times) if times else None
             if ref is None:
-                times = [parse_da_tm(text(ds, "AcquisitionDate"), text(ds, "AcquisitionTime")) for _, ds in items]
-                times = [t for t in times if t is not None]
-                if not times:
+                if first_acq is None:
                     raise DicomError(f"{f0}: SeriesTime", "missing (and no AcquisitionTime); the DecayCorrection START reference time is unknown")
-                ref = min(times)
+                ref = first_acq
+            elif first_acq is not None and ref > first_acq:
+                warnings.append(
+                    f"{f0}: SeriesTime {ref.isoformat()} is after the first AcquisitionTime {first_acq.isoformat()} "
+                    "(reprocessed series?); decay correction START refers to the acquisition time"
+                )
+                ref = first_acq
             dt = (ref - admin).total_seconds()
             if dt < 0:
                 raise DicomError(f"{f0}: RadiopharmaceuticalStartDateTime", f"administration {admin.isoformat()} is after the series start {ref.isoformat()}")

@@ -273,9 +273,10 @@ def rasterize_roi(roi_or_contours, target: Volume, *, fractional: bool = False, 
         idx = target.world_to_index(c)
         kc = idx[:, 0]
         if np.ptp(kc) * sk > 0.1:
-            raise ValueError(
-                f"{name}: a contour spans {np.ptp(kc) * sk:.2f} mm across the target's slice normal; "
-                "the contours are not parallel to the target slices (resample the target to the contour orientation)"
+            raise DicomError(
+                f"{name}: ContourData",
+                f"a contour spans {np.ptp(kc) * sk:.2f} mm across the target's slice normal; "
+                "the contours are not parallel to the target slices (resample the target to the contour orientation)",
             )
         planes_k.append(float(kc.mean()))
         polys.append(idx[:, 1:])
