@@ -105,6 +105,8 @@ def _model(pf: PatientFile, device: str, method: str) -> Plan:
         dose_coefficient=tr.dose_coefficient,
         lung_mass=lung.mass,
         prior_lung_dose=lung.prior_dose,
+        lung_limit=lung.limit,
+        cumulative_lung_limit=lung.cumulative_limit,
         scenario=tr.scenario or "standard",
     )
     if method == "mird":
@@ -121,9 +123,26 @@ def _model(pf: PatientFile, device: str, method: str) -> Plan:
         if len(tumours) == 1:
             tumours, ratios = tumours[0], ratios[0]
         return planning.partition(
-            t.volume, tumours, ratios, lung.shunt_fraction, normal_liver_dose=t.normal_liver_dose, tumour_dose=t.tumour_dose, **common
+            t.volume,
+            tumours,
+            ratios,
+            lung.shunt_fraction,
+            normal_liver_dose=t.normal_liver_dose,
+            tumour_dose=t.tumour_dose,
+            normal_liver_limit=t.normal_liver_limit,
+            **common,
         )
     raise InputError("treatment.method", f"unknown method {method!r}")
+
+
+def limit_overrides(pf: PatientFile) -> dict:
+    """The clinic's own limits from the patient file, by figure name (for :func:`planning.check`)."""
+    out = {
+        "lung_dose": pf.lung.limit,
+        "cumulative_lung_dose": pf.lung.cumulative_limit,
+        "normal_liver_dose": pf.target.normal_liver_limit,
+    }
+    return {k: v for k, v in out.items() if v is not None}
 
 
 def _schedule(pf: PatientFile, plan: Plan):

@@ -174,3 +174,14 @@ def test_blocked_resin_plan_has_no_vial(tmp_path, capsys):
     data = json.loads(out)
     assert code == 1 and data["vial"] is None
     assert any("plan is blocked" in n for n in data["notes"])
+
+
+def test_clinic_lung_limit_applies(tmp_path, capsys):
+    # lung dose 9.4717 Gy (see above) against a clinic limit of 9 Gy: blocked, and the largest safe
+    # activity is 9 / (50 * 0.05 / 1 kg) = 3.6 GBq.
+    p = write_patient(tmp_path, **{'prior_dose = "0 Gy"': 'prior_dose = "0 Gy"\nlimit = "9 Gy"'})
+    code, out, _ = run(capsys, "plan", str(p), "--format", "json")
+    data = json.loads(out)
+    assert code == 1 and data["max_safe_activity"]["value"] == pytest.approx(3.6)
+    lung = [c for c in data["limits"] if c["name"] == "lung_dose"][0]
+    assert lung["limit"]["value"] == 9.0 and "user override" in lung["source"]

@@ -67,11 +67,14 @@ class Treatment:
 
 @dataclass(frozen=True)
 class Lung:
-    """``[lung]``: lung shunt fraction (0 <= LSF < 1), lung mass, dose from earlier treatments."""
+    """``[lung]``: lung shunt fraction (0 <= LSF < 1), lung mass, dose from earlier treatments, and
+    the clinic's own lung limits (default: the device's, see :mod:`dosimetry.planning.limits`)."""
 
     shunt_fraction: float
     mass: pint.Quantity = Q_(1.0, "kg")
     prior_dose: pint.Quantity = Q_(0.0, "Gy")
+    limit: pint.Quantity | None = None
+    cumulative_limit: pint.Quantity | None = None
 
 
 @dataclass(frozen=True)
@@ -102,6 +105,7 @@ class Target:
     normal_liver_dose: pint.Quantity | None = None
     tumour_dose: pint.Quantity | None = None
     residual_fraction: float = 0.0
+    normal_liver_limit: pint.Quantity | None = None
 
     @property
     def tumour_volume(self) -> pint.Quantity:
@@ -268,11 +272,17 @@ def parse_patient(doc: dict, base_dir: Path | str = ".") -> PatientFile:
     if treatment.scenario is not None and not isinstance(treatment.scenario, str):
         raise InputError("treatment.scenario", "expected a text scenario name")
 
-    lt = _table(doc, "lung", {"shunt_fraction", "mass", "prior_dose"})
+    lt = _table(doc, "lung", {"shunt_fraction", "mass", "prior_dose", "limit", "cumulative_limit"})
     lung = Lung(
         shunt_fraction=fraction(_require(lt, "lung", "shunt_fraction"), "lung.shunt_fraction"),
         mass=quantity(lt.get("mass", "1 kg"), "kg", "lung.mass", minimum=0.1, maximum=5),
         prior_dose=quantity(lt.get("prior_dose", "0 Gy"), "Gy", "lung.prior_dose", minimum=0, maximum=1000),
+        limit=quantity(lt["limit"], "Gy", "lung.limit", minimum=0, maximum=100, include_minimum=False) if "limit" in lt else None,
+        cumulative_limit=(
+            quantity(lt["cumulative_limit"], "Gy", "lung.cumulative_limit", minimum=0, maximum=200, include_minimum=False)
+            if "cumulative_limit" in lt
+            else None
+        ),
     )
 
     lv = _table(doc, "liver", {"volume", "density"}, required=method in ("bsa", "empirical"))
@@ -284,7 +294,7 @@ def parse_patient(doc: dict, base_dir: Path | str = ".") -> PatientFile:
     tg = _table(
         doc,
         "target",
-        {"volume", "mass", "tumour_volume", "tumour_to_normal", "tumours", "dose", "normal_liver_dose", "tumour_dose", "residual_fraction"},
+        {"volume", "mass", "tumour_volume", "tumour_to_normal", "tumours", "dose", "normal_liver_dose", "tumour_dose", "residual_fraction", "normal_liver_limit"},
     )
     if "volume" in tg and "mass" in tg:
         raise InputError("target.mass", "give target.volume or target.mass, not both")
@@ -349,6 +359,11 @@ def parse_patient(doc: dict, base_dir: Path | str = ".") -> PatientFile:
             else None
         ),
         residual_fraction=fraction(tg.get("residual_fraction", 0.0), "target.residual_fraction"),
+        normal_liver_limit=(
+            quantity(tg["normal_liver_limit"], "Gy", "target.normal_liver_limit", minimum=0, maximum=500, include_minimum=False)
+            if "normal_liver_limit" in tg
+            else None
+        ),
     )
 
     # Method-specific requirements.
@@ -373,8 +388,8 @@ def parse_patient(doc: dict, base_dir: Path | str = ".") -> PatientFile:
                 raise InputError(fname, "missing required key (the partition model needs each tumour's uptake ratio)")
         if target.normal_liver_dose is not None and target.tumour_dose is not None:
             raise InputError("target.tumour_dose", "give normal_liver_dose or tumour_dose (or neither, for the largest safe activity), not both")
-    if method != "partition" and (target.normal_liver_dose is not None or target.tumour_dose is not None):
-        key = "normal_liver_dose" if target.normal_liver_dose is not None else "tumour_dose"
+    if method != "partition" and (target.normal_liver_dose is not None or target.tumour_dose is not None or target.normal_liver_limit is not None):
+        key = "normal_liver_dose" if target.normal_liver_dose is not None else ("tumour_dose" if target.tumour_dose is not None else "normal_liver_limit")
         raise InputError(f"target.{key}", f"only the partition method takes target.{key}; {method} uses target.dose")
 
     imaging = _imaging(doc, base) if "imaging" in doc else None

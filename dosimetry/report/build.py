@@ -25,7 +25,7 @@ from ..isotope import Y90
 from ..planning import check
 from ..units import to_json
 from ..voxel.dose import HU_DENSITY_CURVE
-from ..workflow import METHOD_NAMES, PatientPlan, plan_patient
+from ..workflow import METHOD_NAMES, PatientPlan, limit_overrides, plan_patient
 from .content import CheckRow, DVHCurve, ReportContent, SliceImage
 from .pdf import render_pdf
 from .regions import dvh_csv, region_json
@@ -105,7 +105,7 @@ def _imaging_checks(pp: PatientPlan, img: ImagingResult) -> tuple:
         lung = roles["lung"][0].stats.mean
         figures["lung_dose"] = lung
         figures["cumulative_lung_dose"] = lung + pp.patient.lung.prior_dose
-    return check(pp.plan.device, pp.plan.scenario, **figures)
+    return check(pp.plan.device, pp.plan.scenario, overrides=limit_overrides(pp.patient), **figures)
 
 
 def _rows_for(checks, prefix: str) -> list[CheckRow]:

@@ -179,3 +179,17 @@ def test_imaging_paths_checked(doc, tmp_path):
     doc["imaging"]["method"] = "magic"
     with pytest.raises(InputError, match="^imaging.method: "):
         parse_patient(doc, tmp_path)
+
+
+def test_clinic_limit_overrides(doc):
+    doc["lung"].update(limit="20 Gy", cumulative_limit="40 Gy")
+    doc["treatment"]["method"] = "partition"
+    doc["target"]["normal_liver_limit"] = "70 Gy"
+    p = parse_patient(doc)
+    assert p.lung.limit.to("Gy").magnitude == 20 and p.lung.cumulative_limit.to("Gy").magnitude == 40
+    assert p.target.normal_liver_limit.to("Gy").magnitude == 70
+    for dotted, value in (("lung.limit", "-1 Gy"), ("lung.limit", "20 GBq"), ("lung.cumulative_limit", "0 Gy")):
+        d = copy.deepcopy(doc)
+        _set(d, dotted, value)
+        with pytest.raises(InputError, match=f"^{dotted}: "):
+            parse_patient(d)
