@@ -62,10 +62,10 @@ PRESET_TUMOURS = (
 DEFAULT_TUMOURS = PRESET_TUMOURS[:2]
 
 #: Default CT numbers [HU]. Air -1000 and water 0 by definition of the Hounsfield scale. Soft
-#: tissue 40, unenhanced liver 60, hypodense tumour 40, aerated lung -800 and a bone value of 700
+#: tissue 40, unenhanced liver 60, hypodense tumour 40, aerated lung -740 (0.26 g/mL, the truth density, on the air-water line of dosimetry.voxel.HU_DENSITY_CURVE) and a bone value of 700
 #: are round typical clinical values chosen for this phantom (assumptions, not taken from one
 #: publication); every one can be overridden.
-DEFAULT_HU = {"air": -1000, "body": 40, "liver": 60, "tumour": 40, "lung": -800, "bone": 700}
+DEFAULT_HU = {"air": -1000, "body": 40, "liver": 60, "tumour": 40, "lung": -740, "bone": 700}
 
 #: Densities used for the true doses [g/mL]: liver and tumour 1.03 (convention of the glass IFU and
 #: the EANM 2022 guideline, dosimetry.isotope.LIVER_DENSITY); inflated lung 0.26 (ICRU Report 46,

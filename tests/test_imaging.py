@@ -52,9 +52,9 @@ def test_ldm_recovers_truth_exactly_without_blur(sharp):
 def test_ldm_with_ct_density_scales_lung_dose(sharp):
     d, truth = sharp
     r = compute_dose(d / "nm", d / "rtstruct.dcm", ct=d / "ct", administered="2 GBq", method="ldm", **ROIS)
-    # Lung -800 HU -> density 1 + (-800/1000) * (1 - 0.0012) = 0.20096 g/mL on the default
-    # HU curve (air-water line), so lung dose = truth (0.26 g/mL) * 0.26 / 0.20096.
-    rho = 0.0012 + (1.0 - 0.0012) * 200 / 1000
+    # Lung -740 HU -> density 0.0012 + (1 - 0.0012) * 260 / 1000 = 0.26089 g/mL on the default
+    # HU curve (air-water line), so lung dose = truth (0.26 g/mL) * 0.26 / 0.26089.
+    rho = 0.0012 + (1.0 - 0.0012) * 260 / 1000
     expected = truth["regions"]["Lungs"]["mean_dose_voxels"]["value"] * 0.26 / rho
     assert r.region("Lungs").stats.mean.to("Gy").magnitude == pytest.approx(expected, rel=3e-3)
 

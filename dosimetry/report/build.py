@@ -117,35 +117,52 @@ def _rows_for(checks, prefix: str) -> list[CheckRow]:
 
 
 def _slices(img: ImagingResult, max_slices: int = 3) -> tuple:
-    """Axial slices through the centre of each tumour (or the liver), dose on CT with outlines."""
+    """Axial slices through the centre of each tumour (or the liver), dose on CT with outlines.
+
+    Shown in the usual axial display (x, the patient's left, to the right; y, posterior, down);
+    an axis-aligned grid with reversed axes is flipped to it. Returns () for an oblique grid.
+    """
     dose = img.dose
-    d = np.asarray(dose.array, dtype=float)
-    tumours = [n for n, m in img.masks.items() if any(r.name == n and r.role == "tumour" for r in img.regions)]
+    dirn = dose.direction
+    if not np.allclose(np.abs(dirn), [[0, 0, 1], [0, 1, 0], [1, 0, 0]], atol=1e-3):
+        return ()
+    flip_x, flip_y = dirn[0, 2] < 0, dirn[1, 1] < 0
+
+    def show(a):
+        """Reorder columns and rows so that x and y increase to the right and down."""
+        a = np.asarray(a)
+        a = a[:, :, ::-1] if flip_x else a
+        return a[:, ::-1, :] if flip_y else a
+
+    d = show(np.asarray(dose.array, dtype=float))
+    masks = {n: show(np.asarray(m.array, bool)) for n, m in img.masks.items()}
+    ct = None if img.ct is None else show(np.asarray(img.ct.array, dtype=float))
+    nk, nj, ni = dose.shape
+    (_, sj, si) = dose.spacing_mm
+    xs = np.sort(dose.index_to_world(np.stack([np.zeros(ni), np.zeros(ni), np.arange(ni)], axis=1))[:, 0])
+    ys = np.sort(dose.index_to_world(np.stack([np.zeros(nj), np.arange(nj), np.zeros(nj)], axis=1))[:, 1])
+    extent = (xs[0] - si / 2, xs[-1] + si / 2, ys[-1] + sj / 2, ys[0] - sj / 2)
+    tumours = [r.name for r in img.regions if r.role == "tumour"]
     picks = []
-    for n in tumours or list(img.masks)[:1]:
-        area = np.asarray(img.masks[n].array, bool).sum(axis=(1, 2))
+    for n in tumours or list(masks)[:1]:
+        area = masks[n].sum(axis=(1, 2))
         if area.any():
             k = int(np.argmax(area))
             if all(abs(k - p[0]) > 1 for p in picks):
                 picks.append((k, n))
     picks = sorted(picks[:max_slices])
-    (sk, sj, si), (x0, y0, z0) = dose.spacing_mm, dose.origin_mm
-    nk, nj, ni = dose.shape
-    # axial display assumes the default orientation (axis 2 = +x, axis 1 = +y); extent in mm
-    extent = (x0 - si / 2, x0 + (ni - 0.5) * si, y0 + (nj - 0.5) * sj, y0 - sj / 2)
     # show the body only: the bounding box of CT > -500 HU (or of dose > 1 % of max) on any slice, + 15 mm
-    body = (np.asarray(img.ct.array) > -500) if img.ct is not None else (d > 0.01 * d.max())
+    body = (ct > -500) if ct is not None else (d > 0.01 * d.max())
     jj, ii = np.nonzero(body.any(axis=0))
     crop_x = crop_y = None
     if len(ii):
-        xs, ys = x0 + si * np.array([ii.min(), ii.max()]), y0 + sj * np.array([jj.min(), jj.max()])
-        crop_x, crop_y = (xs[0] - 15, xs[1] + 15), (ys[1] + 15, ys[0] - 15)
+        crop_x = (xs[ii.min()] - 15, xs[ii.max()] + 15)
+        crop_y = (ys[jj.max()] + 15, ys[jj.min()] - 15)
     out = []
     for k, name in picks:
         z = dose.index_to_world([k, 0, 0])[2]
-        outlines = tuple((n, np.asarray(m.array, bool)[k]) for n, m in img.masks.items() if np.asarray(m.array, bool)[k].any() and n != "Normal liver")
-        ct = None if img.ct is None else np.asarray(img.ct.array, dtype=float)[k]
-        out.append(SliceImage(f"Axial slice z = {z:.1f} mm (through {name})", d[k], extent, ct, outlines, crop_x, crop_y))
+        outlines = tuple((n, m[k]) for n, m in masks.items() if m[k].any() and n != "Normal liver")
+        out.append(SliceImage(f"Axial slice z = {z:.1f} mm (through {name})", d[k], extent, None if ct is None else ct[k], outlines, crop_x, crop_y))
     return tuple(out)
 
 
@@ -284,6 +301,9 @@ def make_report(pf: PatientFile, *, progress: Callable[[str], None] | None = Non
             ("BED", "Dale's formula for a decaying source; " + "; ".join(f"{k}: a/b {fmt(a)}, T_rep {fmt(t)}" for k, (a, t) in BED_PARAMETERS.items())),
         ]
 
+    slices = _slices(img) if img is not None else ()
+    if img is not None and not slices:
+        warnings.append("dose slices are not drawn: the dose grid is oblique (not axis-aligned); view rtdose.dcm in a planning system")
     content = ReportContent(
         patient_id=pf.patient.id,
         title=f"{dev.product}: {METHOD_NAMES.get(p.method, p.method)}",
@@ -295,7 +315,7 @@ def make_report(pf: PatientFile, *, progress: Callable[[str], None] | None = Non
         audit=tuple(audit),
         dvh=dvh_curves,
         dvh_markers=markers,
-        slices=_slices(img) if img is not None else (),
+        slices=slices,
         voxel_rows=voxel_rows,
         voxel_header=voxel_header,
     )

@@ -147,3 +147,26 @@ def test_report_blocked_exit_1(tmp_path, demo, capsys):
     assert code == 1 and "BLOCKED" in out
     rep = json.loads((tmp_path / "r" / "report.json").read_text())
     assert rep["blocked"] is True and rep["within_limits"] is False
+
+
+def test_slices_are_shown_in_standard_orientation_for_flipped_grids():
+    # A dose grid whose column axis runs towards -x: the hot voxel at world x = +10 mm must be
+    # drawn right of x = 0 after reorientation, i.e. at the column whose centre is +10 mm.
+    from dosimetry.imaging import ImagingResult, RegionResult
+    from dosimetry.report.build import _slices
+    from dosimetry.voxel import Volume, dvh, region_stats
+    from dosimetry.units import Q_
+
+    direction = np.array([[0, 0, -1.0], [0, 1.0, 0], [1.0, 0, 0]])  # axis 2 -> -x
+    arr = np.zeros((3, 5, 5))
+    # origin x = +20, spacing 10 mm, axis 2 -> -x: column i sits at x = 20 - 10 i; x = +10 is i = 1
+    arr[1, 2, 1] = 100.0
+    dose = Volume(arr, (10.0, 10.0, 10.0), (20.0, -20.0, 0.0), direction, "Gy")
+    mask = dose.with_array(arr > 0, "dimensionless")
+    reg = RegionResult("Tumour 1", "tumour", region_stats(dose, mask), Q_(1, "GBq"), None, dvh(dose, mask))
+    img = ImagingResult(dose, dose, None, {"Tumour 1": mask}, (reg,), None, Q_(1, "GBq"), "", None, {}, "kernel", (), None, ())
+    (sl,) = _slices(img)
+    left, right = sl.extent_mm[0], sl.extent_mm[1]
+    assert (left, right) == (-25.0, 25.0)
+    col = int(np.argmax(sl.dose_gy.max(axis=0)))
+    assert left + (col + 0.5) * (right - left) / 5 == pytest.approx(10.0)
