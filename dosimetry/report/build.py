@@ -166,6 +166,30 @@ def _slices(img: ImagingResult, max_slices: int = 3) -> tuple:
     return tuple(out)
 
 
+def _plan_vs_voxel_tumours(pp: PatientPlan, img: ImagingResult) -> list[str]:
+    """Notes where a tumour's voxel mean dose differs from the plan's by more than 20 %.
+
+    Tumours are matched by order (the patient file's tumours and ``imaging.rois.tumours``).
+    """
+    if pp.plan.tumour_dose is None:
+        return []
+    planned = np.atleast_1d(pp.plan.tumour_dose.to("Gy").magnitude)
+    voxel = [r for r in img.regions if r.role == "tumour"]
+    if len(voxel) != len(planned):
+        return []
+    notes = []
+    for r, d_plan in zip(voxel, planned):
+        d_vox = r.stats.mean.to("Gy").magnitude
+        if d_plan > 0 and abs(d_vox / d_plan - 1) > 0.2:
+            notes.append(
+                f"{r.name}: voxel mean dose {d_vox:.0f} Gy vs {d_plan:.0f} Gy planned ({d_vox / d_plan - 1:+.0%}); "
+                f"for a {r.stats.volume.to('mL').magnitude:.0f} mL tumour this is expected from the image resolution "
+                "(partial-volume effect), otherwise the uptake differs from the planned tumour-to-normal ratio"
+                + (f" (image ratio {img.tumour_to_normal[r.name]:.2f})" if r.name in img.tumour_to_normal else "")
+            )
+    return notes
+
+
 def make_report(pf: PatientFile, *, progress: Callable[[str], None] | None = None, now: _dt.datetime | None = None) -> Report:
     """Plan the patient, run the voxel dosimetry when the file has ``[imaging]``, and assemble the report.
 
@@ -247,7 +271,8 @@ def make_report(pf: PatientFile, *, progress: Callable[[str], None] | None = Non
         summary.append(("Spheres", f"{pp.sphere_count / 1e6:.3g} million"))
 
     checks = _rows_for(p.limits, "Plan: ") + _rows_for(img_checks, "Voxel: ")
-    warnings = list(pp.warnings) + list(pp.notes)
+    comparison = _plan_vs_voxel_tumours(pp, img) if img is not None else []
+    warnings = list(pp.warnings) + list(pp.notes) + comparison
     voxel_rows, voxel_header, dvh_curves, markers = (), (), (), ()
     if img is not None:
         warnings += list(img.warnings)
@@ -321,6 +346,7 @@ def make_report(pf: PatientFile, *, progress: Callable[[str], None] | None = Non
     )
 
     doc = pp.to_json()
+    doc["warnings"] = doc["warnings"] + comparison
     doc["status"] = status
     doc["blocked"] = blocked
     if img is not None:
@@ -340,7 +366,7 @@ def make_report(pf: PatientFile, *, progress: Callable[[str], None] | None = Non
         for c in img_checks:
             mark = "PASS" if np.all(c.passed) else ("FAIL" if c.safety else "BELOW")
             text += f"\n  [{mark:>5}] voxel {c.description}: {fmt(c.value)}"
-        for w in img.warnings:
+        for w in list(img.warnings) + comparison:
             text += f"\n  - {w}"
     text = status + "\n\n" + text if img_blocked and not plan_blocked else text
     return Report(pp, img, tuple(img_checks), content, doc, text + "\n", blocked)

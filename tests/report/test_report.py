@@ -170,3 +170,14 @@ def test_slices_are_shown_in_standard_orientation_for_flipped_grids():
     assert (left, right) == (-25.0, 25.0)
     col = int(np.argmax(sl.dose_gy.max(axis=0)))
     assert left + (col + 0.5) * (right - left) / 5 == pytest.approx(10.0)
+
+
+def test_demo_explains_voxel_tumour_dose_below_plan(demo):
+    # Plan: Tumour 2 (r = 6) gets 205 * 6 / 4 = 307.5 Gy; the 15 mm FWHM SPECT spreads its 7.5 mL,
+    # so its voxel mean is far lower, and the report must say why rather than leave it unexplained.
+    out, _, _ = demo
+    rep = json.loads((out / "report" / "report.json").read_text())
+    assert rep["tumour_dose"]["value"][1] == pytest.approx(307.5, rel=1e-3)
+    notes = [w for w in rep["warnings"] if w.startswith("Tumour 2: voxel mean dose")]
+    assert len(notes) == 1 and "vs 308 Gy planned" in notes[0] and "partial-volume" in notes[0]
+    assert "partial-volume" in (out / "report" / "summary.txt").read_text()
