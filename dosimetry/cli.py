@@ -55,9 +55,9 @@ def _cmd_decay(args) -> int:
         if args.elapsed:
             t = quantity(args.elapsed, "h", "--elapsed")
         elif args.start and args.end:
-            from .io.patient import _datetime
+            from .io.patient import parse_datetime
 
-            t = elapsed_between(_datetime(args.start, "--from"), _datetime(args.end, "--to"), "time")
+            t = elapsed_between(parse_datetime(args.start, "--from"), parse_datetime(args.end, "--to"), "time")
         else:
             raise InputError("--elapsed", "missing; give --elapsed '24 h', or --from and --to date-times, or --to-activity")
         f = decay_factor(t, half_life)
@@ -89,13 +89,13 @@ def _cmd_plan(args) -> int:
 
 # -- schedule -----------------------------------------------------------------------------------
 def _cmd_schedule(args) -> int:
-    from .io.patient import _datetime
+    from .io.patient import parse_datetime
     from .report.text import fmt, when
     from .schedule import choose_glass_vial, glass_calibration_activity, resin_draw
     from .units import to_json
 
     def t(value, name):
-        return _datetime(value, name) if value is not None else None
+        return parse_datetime(value, name) if value is not None else None
 
     cal = t(args.calibration, "--calibration")
     adm = t(args.administration, "--administration")

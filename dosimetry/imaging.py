@@ -234,9 +234,7 @@ def compute_dose(
             raise
         raise InputError("imaging", str(exc)) from exc
 
-    in_roi = np.asarray(liver.array, bool).copy()
-    for m in list(tumours.values()) + ([lung] if lung is not None else []):
-        in_roi |= np.asarray(m.array, bool)
+    in_roi = np.asarray(_union([liver, *tumours.values()] + ([lung] if lung is not None else [])).array)
     density = Q_(1.03, "g/mL")
     ct_on_grid = None
     if ct_series is not None:

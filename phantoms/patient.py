@@ -259,7 +259,6 @@ def _build(spec: PhantomSpec) -> PhantomArrays:
     # --- truth ---
     k = Y90.dose_coefficient.to("Gy*kg/GBq")
     regions = {}
-    tum_conc = {}
     normal_vox_conc = part["Normal Liver"] / (counts_em[LABEL_NORMAL_LIVER] * vvox_ml)
     for name, labels, itype, tissue in _region_defs(anatomy):
         if labels is None:  # Body: everything inside the outer contour

@@ -7,7 +7,6 @@ import pytest
 
 from dosimetry.errors import InputError
 from dosimetry.schedule import choose_glass_vial, glass_activity_at, glass_calibration_activity, resin_draw
-from dosimetry.units import Q_
 
 ET = dt.timezone(dt.timedelta(hours=-5))
 CAL = dt.datetime(2026, 11, 22, 12, 0, tzinfo=ET)  # Sunday noon Eastern

@@ -32,6 +32,7 @@ __all__ = [
     "PatientFile",
     "load_patient",
     "parse_patient",
+    "parse_datetime",
     "DEVICES",
     "METHODS",
 ]
@@ -171,7 +172,8 @@ def _choice(value: Any, fieldname: str, allowed: tuple[str, ...]) -> str:
     return value.strip().lower()
 
 
-def _datetime(value: Any, fieldname: str) -> dt.datetime:
+def parse_datetime(value: Any, fieldname: str) -> dt.datetime:
+    """A timezone-aware date-time from TOML or ISO 8601 text; refuses naive times, naming ``fieldname``."""
     if isinstance(value, str):
         try:
             value = dt.datetime.fromisoformat(value)
@@ -259,8 +261,8 @@ def parse_patient(doc: dict, base_dir: Path | str = ".") -> PatientFile:
     treatment = Treatment(
         device=device,
         method=method,
-        administration=_datetime(t["administration"], "treatment.administration") if "administration" in t else None,
-        calibration=_datetime(t["calibration"], "treatment.calibration") if "calibration" in t else None,
+        administration=parse_datetime(t["administration"], "treatment.administration") if "administration" in t else None,
+        calibration=parse_datetime(t["calibration"], "treatment.calibration") if "calibration" in t else None,
         vial_activity=quantity(t["vial_activity"], "GBq", "treatment.vial_activity", **_POSITIVE) if "vial_activity" in t else None,
         dose_coefficient=(
             quantity(t["dose_coefficient"], "Gy*kg/GBq", "treatment.dose_coefficient", minimum=40, maximum=60)

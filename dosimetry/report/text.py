@@ -6,6 +6,7 @@ import numpy as np
 import pint
 
 from ..devices import device as _device
+from ..units import unit_string
 from ..workflow import METHOD_NAMES, PatientPlan
 
 __all__ = ["fmt", "when", "plan_status", "plan_text", "compare_text"]
@@ -23,7 +24,7 @@ def fmt(q, digits: int = 4) -> str:
             return "unlimited" if m > 0 else "-"
         if q.dimensionless:
             return f"{float(q.to('dimensionless').magnitude) * 100:.{digits}g} %"
-        unit = f"{q.units:~P}".replace("ml", "mL")
+        unit = unit_string(q).replace("*", "·")
         return f"{m:.{digits}g} {unit}"
     return f"{q:.{digits}g}" if isinstance(q, float) else str(q)
 

@@ -7,7 +7,6 @@ import pytest
 
 from dosimetry.errors import InputError
 from dosimetry.planning import body_surface_area, bsa, empirical, resin_shunt_reduction
-from dosimetry.units import Q_
 
 
 def test_dubois_issue_value():

@@ -5,7 +5,6 @@ import pytest
 
 from dosimetry.errors import InputError
 from dosimetry.planning import mird, partition
-from dosimetry.units import Q_
 
 RHO = 1.03
 MTOT = 1456 * RHO / 1000  # 1.49968 kg
