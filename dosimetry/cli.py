@@ -1,8 +1,9 @@
 """The ``y90`` command-line tool.
 
-Exit status (design brief, "CLI contract"): 0 the plan is within every limit; 1 the plan was
-computed but a safety limit blocks it (the output names the limit and the largest safe
-activity); 2 invalid input (one line on stderr naming the field and what is allowed).
+Exit status (design brief, "CLI contract"): 0 the case is within every safety limit; 1 it was
+computed but a safety limit blocks it, in every command that checks limits (plan, dose, report,
+demo: all go through :func:`dosimetry.workflow.assess`; the output names the limit and the largest
+safe activity); 2 invalid input (one line on stderr naming the field and what is allowed).
 """
 
 from __future__ import annotations
@@ -71,20 +72,27 @@ def _cmd_decay(args) -> int:
 
 
 # -- plan ---------------------------------------------------------------------------------------
+def _plan_json(case) -> dict:
+    doc = case.plan.to_json()
+    doc.update(case.to_json())
+    doc["within_limits"] = not case.blocked
+    return doc
+
+
 def _cmd_plan(args) -> int:
     from .io.patient import load_patient
-    from .report.text import compare_text, plan_text
-    from .workflow import compare_devices, plan_patient
+    from .report.text import case_text, compare_text
+    from .workflow import assess, compare_devices, plan_patient
 
     pf = load_patient(args.patient)
     if args.compare:
-        plans = compare_devices(pf)
-        text = compare_text(*plans) if args.format == "text" else json.dumps({"glass": plans[0].to_json(), "resin": plans[1].to_json()}, indent=2)
+        cases = tuple(assess(pp) for pp in compare_devices(pf))
+        text = compare_text(*cases) if args.format == "text" else json.dumps({"glass": _plan_json(cases[0]), "resin": _plan_json(cases[1])}, indent=2, allow_nan=False)
     else:
-        plans = (plan_patient(pf),)
-        text = plan_text(plans[0]) if args.format == "text" else json.dumps(plans[0].to_json(), indent=2)
+        cases = (assess(plan_patient(pf)),)
+        text = case_text(cases[0]) if args.format == "text" else json.dumps(_plan_json(cases[0]), indent=2, allow_nan=False)
     _emit(text, args.output, inputs=[args.patient])
-    return EXIT_OK if all(p.within_limits for p in plans) else EXIT_BLOCKED
+    return EXIT_BLOCKED if any(c.blocked for c in cases) else EXIT_OK
 
 
 # -- schedule -----------------------------------------------------------------------------------
@@ -140,10 +148,10 @@ def _progress(args):
 
 
 def _cmd_dose(args) -> int:
-    from .imaging import compute_dose
     from .io.files import staged_directory
-    from .report.build import write_imaging_files
-    from .report.regions import regions_text
+    from .report.build import imaging_json, write_imaging_files
+    from .report.text import case_text
+    from .workflow import assess, compute_dose
 
     inputs = [p for p in (args.activity_image, args.ct, args.rtstruct) if p]
     with staged_directory(args.output, inputs=inputs) as tmp:
@@ -161,16 +169,15 @@ def _cmd_dose(args) -> int:
             allow_mismatch=args.allow_mismatch,
             progress=_progress(args),
         )
-        write_imaging_files(result, tmp, regions_json=True)
-    print(regions_text({r.name: r.stats for r in result.regions}))
-    if result.lung_shunt_fraction is not None:
-        print(f"\nLung shunt fraction from the image: {result.lung_shunt_fraction:.1%}")
-    for n, r in result.tumour_to_normal.items():
-        print(f"Tumour-to-normal ratio {n}: {r:.2f}")
-    for w in result.warnings:
-        print(f"Warning: {w}")
+        case = assess(voxel=result, device=args.device, prior_lung_dose=args.prior_lung_dose)
+        write_imaging_files(result, tmp)
+        from .io.files import write_atomic
+
+        doc = dict(imaging_json(result), assessment=case.to_json())
+        write_atomic(tmp / "regions.json", json.dumps(doc, indent=2, allow_nan=False))
+    print(case_text(case))
     print(f"\nWrote {args.output}/rtdose.dcm, dvh.csv, regions.json")
-    return EXIT_OK
+    return EXIT_BLOCKED if case.blocked else EXIT_OK
 
 
 def _cmd_dvh(args) -> int:
@@ -204,16 +211,17 @@ def _cmd_dvh(args) -> int:
 
 # -- report and demo ----------------------------------------------------------------------------
 def _run_report(patient_path, output, args) -> int:
+    from .io.files import check_not_input  # refuse a bad output folder before the slow work
     from .io.patient import load_patient
-    from .report.build import make_report, write_report
+    from .report.build import render_report, write_report
+    from .workflow import input_digests, run_case
 
     pf = load_patient(patient_path)
     inputs = [patient_path] + ([p for p in (pf.imaging.activity, pf.imaging.ct, pf.imaging.rtstruct) if p] if pf.imaging else [])
-    from .io.files import check_not_input  # refuse a bad output folder before the slow work
-
     check_not_input(output, inputs, "-o")
     progress = _progress(args)
-    report = make_report(pf, progress=progress)
+    case = run_case(pf, progress=progress)
+    report = render_report(case, digests=input_digests(pf))
     write_report(report, output, inputs=inputs, progress=progress)
     if not args.quiet:
         print(report.text, end="")
@@ -238,6 +246,12 @@ device = "glass"
 method = "partition"
 administration = 2026-01-15T10:00:00-05:00
 calibration = {calibration}   # chosen so the {vial} vial holds the plan at administration
+
+[clinical]
+indication = "hcc"
+extent = "whole_liver"
+bilirubin = "0.8 mg/dL"
+compromised_liver = false
 
 [lung]
 shunt_fraction = {lsf}
@@ -377,6 +391,8 @@ def build_parser() -> argparse.ArgumentParser:
     ds.add_argument("--tumour", action="append", help="tumour ROI name (repeat for several)")
     ds.add_argument("--lung", action="append", help="lung ROI name (repeat for several)")
     ds.add_argument("--residual-fraction", default=0.0, type=float, help="activity left in vial and tubing, [0, 1)")
+    ds.add_argument("--device", choices=("glass", "resin"), help="device whose safety limits apply (default: both devices' limits, the stricter binds)")
+    ds.add_argument("--prior-lung-dose", default="0 Gy", help="lung dose of earlier treatments, for the cumulative lung limit (default 0 Gy)")
     ds.add_argument("--allow-mismatch", action="store_true", help="accept series of different patient / study / frame of reference")
     ds.add_argument("-o", "--output", required=True, help="output folder (created; must not exist or be empty)")
     ds.set_defaults(func=_cmd_dose)

@@ -17,7 +17,7 @@ def patient(tmp_path_factory):
 
 def dose_args(p, out, *extra):
     return ["--quiet", "dose", "--activity-image", str(p / "nm"), "--ct", str(p / "ct"), "--rtstruct", str(p / "rtstruct.dcm"),
-            "--administered", "2 GBq", "--tumour", "Tumour 1", "--lung", "Lung L", "--lung", "Lung R", "-o", str(out), *extra]
+            "--administered", "2 GBq", "--tumour", "Tumour 1", "--lung", "Lung L", "--lung", "Lung R", "--device", "glass", "-o", str(out), *extra]
 
 
 def test_dose_then_dvh_round_trip(patient, tmp_path, capsys):
@@ -80,3 +80,32 @@ def test_dvh_refuses_structure_set_of_another_patient(patient, tmp_path, capsys)
     assert main(args) == 2
     assert "PatientID" in capsys.readouterr().err
     assert main(args + ["--allow-mismatch"]) == 0
+
+
+def test_dose_checks_the_limits_and_exits_1_when_one_fails(patient, tmp_path, capsys):
+    """Issue 9: `y90 dose` goes through the same assessment as `y90 plan` and `y90 report`."""
+    # 2 GBq gives the lungs a voxel mean of about 12.7 Gy; 6 GBq three times that, about 38 Gy > 30 Gy
+    # (dose is linear in the administered activity with relative calibration).
+    assert main(dose_args(patient, tmp_path / "d0")) == 0
+    regions_2gbq = json.loads((tmp_path / "d0" / "regions.json").read_text())["regions"]
+    lung_2gbq, normal_2gbq = regions_2gbq["Lungs"]["mean"]["value"], regions_2gbq["Normal liver"]["mean"]["value"]
+    args = dose_args(patient, tmp_path / "d1")
+    args[args.index("2 GBq")] = "6 GBq"
+    code = main(args)
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "BLOCKED by lung dose (this treatment) <= 30 Gy (voxel)" in out
+    doc = json.loads((tmp_path / "d1" / "regions.json").read_text())
+    (lung,) = [c for c in doc["assessment"]["safety"] if c["name"] == "lung_dose"]
+    assert lung["pass"] is False and lung["value"]["value"] == pytest.approx(3 * lung_2gbq, rel=1e-4)
+    assert lung["value"]["value"] > 30
+    # largest safe activity: the smaller of 6 GBq * 30 / lung dose and 6 GBq * 75 * 0.999 / normal liver
+    # (glass whole normal liver < 75 Gy, strict: 0.1 % below it)
+    caps = (6 * 30 / (3 * lung_2gbq), 6 * 75 * 0.999 / (3 * normal_2gbq))
+    assert doc["assessment"]["max_safe_activity"]["value"] == pytest.approx(min(caps), rel=1e-4)
+    # without a device both devices' limits apply: resin's < 40 Gy perfused normal liver fails at 2 GBq
+    args = dose_args(patient, tmp_path / "d2")
+    i = args.index("--device")
+    del args[i:i + 2]
+    assert main(args) == 1
+    assert "perfused normal liver dose < 40 Gy (resin)" in capsys.readouterr().out

@@ -7,7 +7,7 @@ import pytest
 
 import phantoms
 from dosimetry.errors import InputError
-from dosimetry.imaging import compute_dose
+from dosimetry.workflow import compute_dose
 from dosimetry.isotope import Y90
 from dosimetry.units import Q_
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,7 @@ import pint
 
 from ..errors import InputError
 from ..isotope import LIVER_DENSITY
+from ..planning.clinical import Clinical, clinical as _clinical
 from ..units import Q_, fraction, quantity
 
 __all__ = [
@@ -63,7 +64,6 @@ class Treatment:
     calibration: dt.datetime | None = None
     vial_activity: pint.Quantity | None = None
     dose_coefficient: pint.Quantity | None = None
-    scenario: str | None = None
 
 
 @dataclass(frozen=True)
@@ -80,10 +80,11 @@ class Lung:
 
 @dataclass(frozen=True)
 class Liver:
-    """``[liver]``: whole-liver volume (tumour included) and tissue density."""
+    """``[liver]``: whole-liver volume (tumour included), every tumour in it, and tissue density."""
 
     volume: pint.Quantity | None = None
     density: pint.Quantity = LIVER_DENSITY
+    tumour_volume: pint.Quantity | None = None
 
 
 @dataclass(frozen=True)
@@ -140,6 +141,7 @@ class PatientFile:
     liver: Liver
     target: Target
     imaging: Imaging | None = None
+    clinical: Clinical = Clinical()
     path: Path | None = None
     sha256: str | None = None
     raw: dict = field(default_factory=dict, repr=False)
@@ -238,9 +240,9 @@ def parse_patient(doc: dict, base_dir: Path | str = ".") -> PatientFile:
         Naming the first offending field.
     """
     base = Path(base_dir)
-    top_unknown = sorted(set(doc) - {"patient", "treatment", "lung", "liver", "target", "imaging"})
+    top_unknown = sorted(set(doc) - {"patient", "treatment", "clinical", "lung", "liver", "target", "imaging"})
     if top_unknown:
-        raise InputError(top_unknown[0], "unknown table; allowed: patient, treatment, lung, liver, target, imaging")
+        raise InputError(top_unknown[0], "unknown table; allowed: patient, treatment, clinical, lung, liver, target, imaging")
 
     p = _table(doc, "patient", {"id", "name", "height", "weight"})
     pid = _require(p, "patient", "id")
@@ -253,7 +255,9 @@ def parse_patient(doc: dict, base_dir: Path | str = ".") -> PatientFile:
         weight=quantity(p["weight"], "kg", "patient.weight", minimum=2, maximum=350) if "weight" in p else None,
     )
 
-    t = _table(doc, "treatment", {"device", "method", "administration", "calibration", "vial_activity", "dose_coefficient", "scenario"})
+    if isinstance(doc.get("treatment"), dict) and "scenario" in doc["treatment"]:
+        raise InputError("treatment.scenario", 'replaced by the [clinical] table: e.g. extent = "segmental" for a radiation segmentectomy (docs/patient-file.md)')
+    t = _table(doc, "treatment", {"device", "method", "administration", "calibration", "vial_activity", "dose_coefficient"})
     device = _choice(_require(t, "treatment", "device"), "treatment.device", DEVICES)
     method = _choice(_require(t, "treatment", "method"), "treatment.method", METHODS)
     if device == "glass" and method in ("bsa", "empirical"):
@@ -269,10 +273,9 @@ def parse_patient(doc: dict, base_dir: Path | str = ".") -> PatientFile:
             if "dose_coefficient" in t
             else None
         ),
-        scenario=t.get("scenario"),
     )
-    if treatment.scenario is not None and not isinstance(treatment.scenario, str):
-        raise InputError("treatment.scenario", "expected a text scenario name")
+    cl = _table(doc, "clinical", {"indication", "extent", "bilirubin", "compromised_liver"}, required=False)
+    clinical = _clinical(**cl)
 
     lt = _table(doc, "lung", {"shunt_fraction", "mass", "prior_dose", "limit", "cumulative_limit"})
     lung = Lung(
@@ -287,11 +290,14 @@ def parse_patient(doc: dict, base_dir: Path | str = ".") -> PatientFile:
         ),
     )
 
-    lv = _table(doc, "liver", {"volume", "density"}, required=method in ("bsa", "empirical"))
+    lv = _table(doc, "liver", {"volume", "density", "tumour_volume"}, required=method in ("bsa", "empirical"))
     liver = Liver(
         volume=quantity(lv["volume"], "mL", "liver.volume", minimum=100, maximum=10000) if "volume" in lv else None,
         density=quantity(lv.get("density", LIVER_DENSITY), "g/mL", "liver.density", minimum=0.5, maximum=2.0),
+        tumour_volume=quantity(lv["tumour_volume"], "mL", "liver.tumour_volume", minimum=0, maximum=10000) if "tumour_volume" in lv else None,
     )
+    if liver.tumour_volume is not None and liver.volume is None:
+        raise InputError("liver.tumour_volume", "needs liver.volume (the whole liver the tumours are in)")
 
     tg = _table(
         doc,
@@ -390,12 +396,12 @@ def parse_patient(doc: dict, base_dir: Path | str = ".") -> PatientFile:
                 raise InputError(fname, "missing required key (the partition model needs each tumour's uptake ratio)")
         if target.normal_liver_dose is not None and target.tumour_dose is not None:
             raise InputError("target.tumour_dose", "give normal_liver_dose or tumour_dose (or neither, for the largest safe activity), not both")
-    if method != "partition" and (target.normal_liver_dose is not None or target.tumour_dose is not None or target.normal_liver_limit is not None):
-        key = "normal_liver_dose" if target.normal_liver_dose is not None else ("tumour_dose" if target.tumour_dose is not None else "normal_liver_limit")
+    if method != "partition" and (target.normal_liver_dose is not None or target.tumour_dose is not None):
+        key = "normal_liver_dose" if target.normal_liver_dose is not None else "tumour_dose"
         raise InputError(f"target.{key}", f"only the partition method takes target.{key}; {method} uses target.dose")
 
     imaging = _imaging(doc, base) if "imaging" in doc else None
-    return PatientFile(patient, treatment, lung, liver, target, imaging, raw=doc)
+    return PatientFile(patient, treatment, lung, liver, target, imaging, clinical=clinical, raw=doc)
 
 
 def _imaging(doc: dict, base: Path) -> Imaging:
@@ -454,6 +460,4 @@ def load_patient(path: str | Path) -> PatientFile:
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise InputError("patient file", f"{p} is not valid TOML: {exc}") from exc
     pf = parse_patient(doc, p.parent)
-    return PatientFile(
-        pf.patient, pf.treatment, pf.lung, pf.liver, pf.target, pf.imaging, path=p, sha256=hashlib.sha256(data).hexdigest(), raw=doc
-    )
+    return replace(pf, path=p, sha256=hashlib.sha256(data).hexdigest())

@@ -4,12 +4,18 @@ frozen :class:`~dosimetry.planning.result.Plan`.
 - :func:`mird` single compartment (glass IFU; resin "MIRD" option),
 - :func:`bsa` and :func:`empirical` resin methods, :func:`body_surface_area` (DuBois),
 - :func:`partition` tumour / normal liver / lung partition model, several tumours,
+- :mod:`.compartments` the doses an activity gives in every compartment (the same for all methods),
 - :mod:`.lung` lung dose, lung limits and the resin shunt reduction table,
-- :mod:`.limits` dose thresholds by device and scenario (EANM 2022) and their check.
+- :mod:`.clinical` the clinical scenario (indication, extent, liver function),
+- :mod:`.limits` dose thresholds as the EANM 2022 guideline states them, and their check.
+
+Every method takes ``device`` explicitly and is checked on the same figures: perfused-target,
+normal-liver (perfused and whole), tumour and lung doses.
 """
 
 from .bsa import body_surface_area, bsa, empirical
-from .limits import THRESHOLDS, Threshold, check, thresholds
+from .clinical import Clinical, Extent, Indication, clinical
+from .limits import THRESHOLDS, Threshold, applicable, check
 from .lung import lung_dose, lung_limits, max_lung_activity, resin_shunt_reduction
 from .mird import mird
 from .partition import partition
@@ -27,8 +33,12 @@ __all__ = [
     "lung_limits",
     "max_lung_activity",
     "resin_shunt_reduction",
+    "Clinical",
+    "Indication",
+    "Extent",
+    "clinical",
     "Threshold",
     "THRESHOLDS",
-    "thresholds",
+    "applicable",
     "check",
 ]

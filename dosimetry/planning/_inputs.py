@@ -13,7 +13,7 @@ from ..errors import InputError
 from ..isotope import LIVER_DENSITY
 from ..units import fraction, quantity, ureg
 
-__all__ = ["mass_of", "lsf", "residual", "coefficient", "density_of", "positive_dose", "nonneg_dose", "lung_mass_of"]
+__all__ = ["mass_of", "lsf", "residual", "coefficient", "density_of", "positive_dose", "nonneg_dose", "lung_mass_of", "clinical_of", "overrides_of"]
 
 _MASS = ureg.kg.dimensionality
 _VOLUME = ureg.mL.dimensionality
@@ -100,3 +100,32 @@ def lung_mass_of(value, field: str = "lung.mass") -> pint.Quantity:
 def as_array_or_float(x):
     a = np.asarray(x, dtype=float)
     return float(a) if a.ndim == 0 else a
+
+
+def clinical_of(value):
+    """A :class:`~dosimetry.planning.clinical.Clinical` from None, a Clinical or a mapping."""
+    from .clinical import Clinical, clinical
+
+    if value is None:
+        return Clinical()
+    if isinstance(value, Clinical):
+        return value
+    if isinstance(value, dict):
+        unknown = set(value) - {"indication", "extent", "bilirubin", "compromised_liver"}
+        if unknown:
+            raise InputError("clinical", f"unknown key(s) {', '.join(sorted(unknown))}; allowed: indication, extent, bilirubin, compromised_liver")
+        return clinical(**value)
+    raise InputError("clinical", f"expected a Clinical scenario or a table, got {type(value).__name__}")
+
+
+def overrides_of(lung_limit=None, cumulative_lung_limit=None, normal_liver_limit=None) -> dict:
+    """A clinic's own limits by key (see :func:`dosimetry.planning.limits.applicable`), validated."""
+    out = {}
+    for key, field, val in (
+        ("lung_dose", "lung.limit", lung_limit),
+        ("cumulative_lung_dose", "lung.cumulative_limit", cumulative_lung_limit),
+        ("normal_liver", "target.normal_liver_limit", normal_liver_limit),
+    ):
+        if val is not None:
+            out[key] = positive_dose(val, field)
+    return out

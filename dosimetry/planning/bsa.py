@@ -18,12 +18,10 @@ from __future__ import annotations
 import numpy as np
 import pint
 
-from ..devices import device as _device
 from ..errors import InputError
 from ..units import Q_, quantity
 from . import _inputs as _in
-from ._common import finish
-from .limits import _scenario
+from .assemble import Setting, assemble_plan, setting
 from .lung import resin_shunt_reduction
 from .result import Plan
 
@@ -52,61 +50,35 @@ def body_surface_area(height, weight) -> pint.Quantity:
     return Q_(_in.as_array_or_float(0.20247 * np.power(h, 0.725) * np.power(w, 0.425)), "m**2")
 
 
-def _resin_only(dev, method):
-    if dev.name != "resin":
+def _resin_only(s: Setting, method):
+    if s.dev.name != "resin":
         raise InputError("treatment.method", f"the {method} method is for resin microspheres only; for glass use mird or partition")
 
 
-def _volumes(liver, tumour, density, target=None):
-    rho = _in.density_of(density)
-    ml = _in.mass_of(liver, rho, "liver.mass", "liver.volume")
-    mt = _in.mass_of(tumour, rho, "target.tumour_mass", "target.tumour_volume", allow_zero=True)
-    if np.any(_mag(mt) >= _mag(ml)):
+def _involvement(s: Setting, liver):
+    """Tumour involvement V_T / V_L (the target's tumours over the whole liver)."""
+    ml = np.asarray(_in.mass_of(liver, s.density, "liver.mass", "liver.volume").magnitude, dtype=float)
+    if np.any(s.comp.tumour_total >= ml):
         raise InputError("target.tumour_volume", "tumour must be smaller than the whole liver (liver.volume, tumour included)")
-    mp = None
-    if target is not None:
-        mp = _in.mass_of(target, rho, "target.mass", "target.volume")
-        if np.any(_mag(mp) > _mag(ml) * (1 + 1e-12)):
-            raise InputError("target.volume", "perfused volume must not exceed the whole liver volume (liver.volume)")
-        if np.any(_mag(mt) >= _mag(mp)):
-            raise InputError("target.tumour_volume", "tumour must be smaller than the perfused target")
-    return rho, ml, mt, mp
+    return s.comp.tumour_total / ml, ml
 
 
-def _mag(q):
-    return np.asarray(q.to("kg").magnitude, dtype=float)
-
-
-def _resin_plan(method, dev, scen, a_patient, f, r, k, lung_mass, prior, lung_limit, cumulative_lung_limit, details, warnings, target_mass):
+def _resin_plan(method, s: Setting, a_patient, details):
+    f, r = s.comp.lsf, s.comp.residual
     red = np.asarray(resin_shunt_reduction(f), dtype=float)
     blocked = np.isnan(red)
     a_red = a_patient * (1 - np.where(blocked, 0.0, red))
-    a_prep = a_red / (1 - np.asarray(r))
-    warn = list(warnings)
+    a_prep = a_red / (1 - r)
+    warn = []
     if np.any(red[~blocked] > 0) if red.ndim else (not blocked and red > 0):
         if red.ndim == 0:
             warn.append(f"activity reduced by {red * 100:.0f} % for lung shunt {float(f) * 100:.1f} % (SIR-Spheres IFU)")
         else:
             warn.append(f"activity reduced for lung shunt in {int((red[~blocked] > 0).sum())} plans (SIR-Spheres IFU)")
-    d = dict(details)
+    d = dict(details, density=s.density)
     d["shunt_reduction"] = _in.as_array_or_float(red)
     d["unreduced_activity"] = Q_(_in.as_array_or_float(a_patient), "GBq")
-    return finish(
-        method=method,
-        dev=dev,
-        scenario=scen,
-        prescribed=a_prep,
-        k=k,
-        f=f,
-        r=r,
-        lung_mass=lung_mass,
-        prior=prior,
-        lung_limit=lung_limit,
-        cumulative_lung_limit=cumulative_lung_limit,
-        warnings=warn,
-        details=d,
-        target_mass=target_mass,
-    )
+    return assemble_plan(method=method, s=s, prescribed=a_prep, warnings=warn, details=d)
 
 
 def bsa(
@@ -116,8 +88,11 @@ def bsa(
     tumour,
     lung_shunt_fraction,
     *,
+    device,
     target=None,
-    device="resin",
+    tumour_to_normal=None,
+    liver_tumour=None,
+    clinical=None,
     density=None,
     residual_fraction=0.0,
     dose_coefficient=None,
@@ -125,7 +100,7 @@ def bsa(
     prior_lung_dose="0 Gy",
     lung_limit=None,
     cumulative_lung_limit=None,
-    scenario="standard",
+    normal_liver_limit=None,
 ) -> Plan:
     """Resin BSA-method activity, lobar scaling and lung-shunt reduction.
 
@@ -138,55 +113,50 @@ def bsa(
     liver : pint.Quantity or str
         Whole liver, tumour included: volume [volume] or mass [mass] (``liver.volume``).
     tumour : pint.Quantity or str
-        Tumour volume or mass, >= 0, smaller than the liver (``target.tumour_volume``).
+        Tumour volume or mass in the target, >= 0 (``target.tumour_volume``).
     lung_shunt_fraction : float, array or str
         LSF in [0, 1) (``lung.shunt_fraction``); above 20 % the plan is blocked.
+    device : str
+        Must be ``"resin"`` (required).
     target : pint.Quantity or str, optional
         Perfused volume or mass for lobar / selective treatment (``target.volume``); default the
         whole liver.
-    device : str
-        Must be ``"resin"``.
-    density : pint.Quantity, optional
-        [g/mL], default 1.03 g/mL, to convert between mass and volume.
-    residual_fraction : float or array
-        R in [0, 1); the prepared activity is the BSA activity / (1 - R).
-    dose_coefficient : pint.Quantity, optional
-        K for the lung dose [Gy kg/GBq]; default 49.67.
-    lung_mass, prior_lung_dose, lung_limit, cumulative_lung_limit, scenario
+    tumour_to_normal : float, optional
+        Tumour-to-normal ratio, for the normal-liver and tumour doses the activity gives
+        (uniform uptake without it).
+    liver_tumour, clinical, density, residual_fraction, dose_coefficient, lung_mass,
+    prior_lung_dose, lung_limit, cumulative_lung_limit, normal_liver_limit
         As for :func:`dosimetry.planning.mird.mird` (resin lung limit 25 Gy by default).
 
     Returns
     -------
     Plan
-        ``details`` holds ``bsa``, ``tumour_involvement``, ``perfused_fraction``,
-        ``whole_liver_activity``, ``unreduced_activity`` and ``shunt_reduction``.
+        Every compartment's dose and check (the BSA activity implies them); ``details`` holds
+        ``bsa``, ``tumour_involvement``, ``perfused_fraction``, ``whole_liver_activity``,
+        ``unreduced_activity`` and ``shunt_reduction``.
     """
-    dev = _device(device)
-    _resin_only(dev, "bsa")
-    scen = _scenario(dev.name, scenario)
-    s = body_surface_area(height, weight)
-    rho, ml, mt, mp = _volumes(liver, tumour, density, target)
-    f = _in.lsf(lung_shunt_fraction)
-    r = _in.residual(residual_fraction)
-    k = _in.coefficient(dose_coefficient, dev.dose_coefficient)
-    lm = _in.lung_mass_of(lung_mass)
-    prior = _in.nonneg_dose(prior_lung_dose, "lung.prior_dose")
-
-    involvement = _mag(mt) / _mag(ml)
+    s = setting(
+        device=device, target=liver if target is None else target, lung_shunt_fraction=lung_shunt_fraction, tumour=tumour,
+        tumour_to_normal=tumour_to_normal, liver=liver, liver_tumour=liver_tumour, clinical=clinical, density=density,
+        residual_fraction=residual_fraction, dose_coefficient=dose_coefficient, lung_mass=lung_mass, prior_lung_dose=prior_lung_dose,
+        lung_limit=lung_limit, cumulative_lung_limit=cumulative_lung_limit, normal_liver_limit=normal_liver_limit,
+    )
+    _resin_only(s, "bsa")
+    bsa_m2 = body_surface_area(height, weight)
+    involvement, ml = _involvement(s, liver)
     # A_whole (GBq) = (BSA - 0.2) + V_T / V_L    (SIR-Spheres IFU; BSA in m^2)
-    a_whole = (s.to("m**2").magnitude - 0.2) + involvement
-    perfused = np.ones_like(involvement) if mp is None else _mag(mp) / _mag(ml)
+    a_whole = (bsa_m2.to("m**2").magnitude - 0.2) + involvement
+    perfused = s.comp.target_mass / ml
     a = a_whole * perfused
     if np.any(a <= 0):
         raise InputError("patient.height", "BSA method gives no positive activity for this body size; check patient.height and patient.weight")
     details = {
-        "bsa": s,
+        "bsa": bsa_m2,
         "tumour_involvement": _in.as_array_or_float(involvement),
         "perfused_fraction": _in.as_array_or_float(perfused),
         "whole_liver_activity": Q_(_in.as_array_or_float(a_whole), "GBq"),
-        "density": rho,
     }
-    return _resin_plan("bsa", dev, scen, a, f, r, k, lm, prior, lung_limit, cumulative_lung_limit, details, [], ml if mp is None else mp)
+    return _resin_plan("bsa", s, a, details)
 
 
 def empirical(
@@ -194,7 +164,10 @@ def empirical(
     tumour,
     lung_shunt_fraction,
     *,
-    device="resin",
+    device,
+    tumour_to_normal=None,
+    liver_tumour=None,
+    clinical=None,
     density=None,
     residual_fraction=0.0,
     dose_coefficient=None,
@@ -202,18 +175,19 @@ def empirical(
     prior_lung_dose="0 Gy",
     lung_limit=None,
     cumulative_lung_limit=None,
-    scenario="standard",
+    normal_liver_limit=None,
 ) -> Plan:
     """Resin empirical (legacy) method: 2.0 / 2.5 / 3.0 GBq by tumour involvement.
 
     Involvement = V_tumour / V_liver: < 25 % gives 2.0 GBq; 25 % to 50 % inclusive 2.5 GBq;
     > 50 % 3.0 GBq (SIR-Spheres IFU). The lung-shunt reduction applies as for :func:`bsa`.
-    Whole-liver method: there is no lobar scaling.
+    Whole-liver method: there is no lobar scaling; the doses are those of the whole liver.
 
     Parameters
     ----------
-    liver, tumour, lung_shunt_fraction, device, density, residual_fraction, dose_coefficient,
-    lung_mass, prior_lung_dose, lung_limit, cumulative_lung_limit, scenario
+    liver, tumour, lung_shunt_fraction, device, tumour_to_normal, liver_tumour, clinical, density,
+    residual_fraction, dose_coefficient, lung_mass, prior_lung_dose, lung_limit,
+    cumulative_lung_limit, normal_liver_limit
         As for :func:`bsa`.
 
     Returns
@@ -221,16 +195,14 @@ def empirical(
     Plan
         ``details`` holds ``tumour_involvement``, ``unreduced_activity`` and ``shunt_reduction``.
     """
-    dev = _device(device)
-    _resin_only(dev, "empirical")
-    scen = _scenario(dev.name, scenario)
-    rho, ml, mt, _ = _volumes(liver, tumour, density)
-    f = _in.lsf(lung_shunt_fraction)
-    r = _in.residual(residual_fraction)
-    k = _in.coefficient(dose_coefficient, dev.dose_coefficient)
-    lm = _in.lung_mass_of(lung_mass)
-    prior = _in.nonneg_dose(prior_lung_dose, "lung.prior_dose")
-    inv = np.round(_mag(mt) / _mag(ml), 12)
+    s = setting(
+        device=device, target=liver, lung_shunt_fraction=lung_shunt_fraction, tumour=tumour, tumour_to_normal=tumour_to_normal,
+        liver=liver, liver_tumour=liver_tumour, clinical=clinical, density=density, residual_fraction=residual_fraction,
+        dose_coefficient=dose_coefficient, lung_mass=lung_mass, prior_lung_dose=prior_lung_dose, lung_limit=lung_limit,
+        cumulative_lung_limit=cumulative_lung_limit, normal_liver_limit=normal_liver_limit,
+    )
+    _resin_only(s, "empirical")
+    involvement, _ = _involvement(s, liver)
+    inv = np.round(involvement, 12)
     a = np.where(inv < 0.25, 2.0, np.where(inv <= 0.50, 2.5, 3.0))
-    details = {"tumour_involvement": _in.as_array_or_float(inv), "density": rho}
-    return _resin_plan("empirical", dev, scen, a, f, r, k, lm, prior, lung_limit, cumulative_lung_limit, details, [], ml)
+    return _resin_plan("empirical", s, a, {"tumour_involvement": _in.as_array_or_float(inv)})

@@ -1,31 +1,51 @@
-"""Dose thresholds by device and scenario, as data with their source, and the check of a plan.
+"""Dose thresholds as the guideline states them, as data, and the check of a plan's figures.
 
-Thresholds (EANM procedure guideline 2022: Weber M, Lam M, Chiesa C, et al., Eur J Nucl Med Mol
-Imaging 2022;49:1682-1699, Tables 2 (glass) and 3 (resin), as summarised in the team's design
-brief; the table rows could not be re-read from the primary text while writing this module):
+Every row of :data:`THRESHOLDS` says which figure it bounds, over which volume, in which scenario
+(device, indication, extent, liver function), with which bound (inclusive or strict) and where it
+comes from (publication, table, row). :func:`applicable` picks the rows for a
+:class:`~dosimetry.planning.clinical.Clinical` scenario, :func:`check` compares figures with them and
+:func:`caps` turns the safety limits into the largest activity each allows (every figure is linear
+in the activity).
 
-===========  ==============  ======================  =======  ========  =========
-device       scenario        figure                  bound    value     kind
-===========  ==============  ======================  =======  ========  =========
-glass        all             lung_dose               <=       30 Gy     safety
-glass        all             cumulative_lung_dose    <=       50 Gy     safety
-glass        standard        normal_liver_dose       <=       75 Gy     safety
-glass        standard        tumour_dose             >=       205 Gy    efficacy
-glass        segmentectomy   target_dose             >        400 Gy    efficacy
-resin        all             lung_dose               <=       25 Gy     safety
-resin        all             cumulative_lung_dose    <=       50 Gy     safety
-resin        standard        normal_liver_dose       <=       40 Gy     safety
-resin        standard        tumour_dose             >=       100 Gy    efficacy
-===========  ==============  ======================  =======  ========  =========
+Sources (EANM: Weber M, Lam M, Chiesa C, et al. EANM procedure guideline for the treatment of liver
+cancer and liver metastases with intra-arterial radioactive compounds. Eur J Nucl Med Mol Imaging
+2022;49:1682-1699; Table 2 glass, Table 3 resin, read in the PMC copy PMC8940802):
 
-Upper (safety) limits are inclusive: a dose equal to the limit passes, so the largest safe
-activity of the partition model is itself within limits. A relative tolerance of 1e-9 absorbs
-floating-point rounding at the boundary.
+======  ========================  =============================  =====================  ==========================
+device  figure                    scenario                       bound                  source
+======  ========================  =============================  =====================  ==========================
+glass   lung dose                 all                            <= 30 Gy               TheraSphere IFU
+glass   cumulative lung dose      all                            <= 50 Gy               Ho 1997 (common practice)
+glass   whole normal liver        not segmental, bili <= 1.1     < 75 Gy                EANM T2 (range 50/90)
+glass   whole normal liver        bilirubin > 1.1 mg/dL          < 50 Gy                EANM T2 footnote ***
+glass   tumour (mean)             HCC / ICC / colorectal         >= 205 / 260 / 189 Gy  EANM T2
+glass   perfused volume           segmental                      >= 400 Gy (T2: > 400)  EANM T2 segmentectomy
+resin   lung dose                 all                            <= 25 Gy               (not re-verified)
+resin   cumulative lung dose      all                            <= 50 Gy               Ho 1997 (common practice)
+resin   perfused normal liver     lobar, or not compromised      < 40 Gy                EANM T3 unilobar/bilobar
+resin   perfused normal liver     bilobar/whole, compromised     < 30 Gy                EANM T3 bilobar **
+resin   tumour (mean)             HCC / ICC / colorectal         >= 100 Gy              EANM T3 (100-120; > 100)
+resin   perfused volume           segmental                      >= 150 Gy (T3: > 150)  EANM T3 segmentectomy
+======  ========================  =============================  =====================  ==========================
+
+Policy (docs/formulas.md, "Thresholds"):
+
+- Safety limits use the bound the source writes (``<`` strict, ``<=`` inclusive); a relative
+  tolerance of 1e-9 absorbs floating-point rounding of inclusive limits. The largest safe activity
+  under a strict limit is taken 0.1 % below it (:data:`STRICT_MARGIN`).
+- Efficacy thresholds are read as "reaches at least" (``>=``), so that a plan prescribed at the
+  threshold meets it (EANM writes "> 400 Gy" for segmentectomy).
+- A condition that is not stated (bilirubin, compromised liver) applies the base row and adds a
+  note naming the key that would select the stricter one; an indication that is not stated, or one
+  the guideline has no row for (neuroendocrine, other), gives no tumour threshold and a note.
+- The glass whole-normal-liver limit needs the whole-liver mass; without it the perfused normal
+  liver dose (never lower) is checked instead, with a note.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import enum
+from dataclasses import dataclass, replace
 from typing import Mapping
 
 import numpy as np
@@ -33,181 +53,341 @@ import pint
 
 from ..errors import InputError
 from ..units import Q_, quantity
+from .clinical import Clinical, Extent, Indication
 from .result import LimitCheck
 
-__all__ = ["Threshold", "THRESHOLDS", "SCENARIOS", "thresholds", "threshold_value", "check", "warnings_for"]
+__all__ = [
+    "Condition",
+    "Threshold",
+    "THRESHOLDS",
+    "FIGURE_LABELS",
+    "RTOL",
+    "STRICT_MARGIN",
+    "applicable",
+    "check",
+    "caps",
+    "threshold_value",
+    "warnings_for",
+]
 
-#: Relative tolerance for upper limits (floating-point rounding at the boundary).
+#: Relative tolerance of inclusive upper limits (floating-point rounding at the boundary).
 RTOL = 1e-9
+#: The largest safe activity under a strict ("<") limit is taken this far below it.
+STRICT_MARGIN = 1e-3
 
-_EANM = "EANM 2022 procedure guideline (Weber et al., EJNMMI 49:1682), Table {t}"
-_LUNG_GLASS = "TheraSphere package insert (30 Gy single treatment, 50 Gy cumulative; Ho et al., IJROBP 1997); EANM 2022 Table 2"
-_LUNG_RESIN = "Resin lung limit 25 Gy per treatment (Lau et al., Int J Hepatol 2012, SIR-Spheres activity planning guide; design brief; not re-verified); 50 Gy cumulative (Ho et al., IJROBP 1997); EANM 2022 Table 3"
+_EANM = "EANM 2022 procedure guideline (Weber et al., EJNMMI 49:1682)"
+_T2, _T3 = _EANM + ", Table 2 (glass)", _EANM + ", Table 3 (resin)"
+_LUNG_GLASS = "TheraSphere instructions for use: lung dose above 30 Gy in a single treatment (radiation pneumonitis)"
+_LUNG_CUM = "50 Gy cumulative lung dose over sequential treatments (Ho et al., Int J Radiat Oncol Biol Phys 1997; common practice, not in the EANM tables)"
+_LUNG_RESIN = "resin lung limit 25 Gy per treatment (Lau et al., Int J Hepatol 2012; design brief; not re-verified against the SIR-Spheres IFU, which states only the 20 % shunt contraindication)"
 
-#: Scenarios known for each device ("standard" is the default).
-SCENARIOS: Mapping[str, tuple] = {"glass": ("standard", "segmentectomy"), "resin": ("standard",)}
-
-_FIGURE_TEXT = {
-    "lung_dose": "lung dose per treatment",
+#: Human text of each figure (never a code name in what a physicist reads).
+FIGURE_LABELS: Mapping[str, str] = {
+    "lung_dose": "lung dose (this treatment)",
     "cumulative_lung_dose": "cumulative lung dose",
-    "normal_liver_dose": "normal liver dose",
+    "whole_normal_liver_dose": "whole normal liver dose",
+    "normal_liver_dose": "perfused normal liver dose",
     "tumour_dose": "tumour dose",
-    "target_dose": "perfused-volume dose",
+    "target_dose": "perfused volume dose",
+    "lung_shunt_fraction": "lung shunt fraction",
 }
+
+#: The volume each figure is a mean over.
+FIGURE_VOLUMES: Mapping[str, str] = {
+    "lung_dose": "lungs",
+    "cumulative_lung_dose": "lungs, all treatments",
+    "whole_normal_liver_dose": "whole non-tumoral liver",
+    "normal_liver_dose": "perfused non-tumoral liver",
+    "tumour_dose": "tumour (mean; the lowest of several)",
+    "target_dose": "perfused volume",
+    "lung_shunt_fraction": "-",
+}
+
+
+class Condition(str, enum.Enum):
+    """A liver-function condition that selects a stricter row."""
+
+    BILIRUBIN_ABOVE_1_1 = "total bilirubin > 1.1 mg/dL"
+    COMPROMISED_BILOBAR = "bilobar or whole-liver treatment of a pretreated or compromised liver"
+
+    def holds(self, c: Clinical):
+        """True, False, or None when the scenario does not say."""
+        if self is Condition.BILIRUBIN_ABOVE_1_1:
+            return None if c.bilirubin is None else bool(c.bilirubin.to("mg/dL").magnitude > 1.1)
+        if c.extent is Extent.LOBAR or c.extent is Extent.SEGMENTAL:
+            return False
+        return c.compromised_liver
+
+    @property
+    def key(self) -> str:
+        return "clinical.bilirubin" if self is Condition.BILIRUBIN_ABOVE_1_1 else "clinical.compromised_liver"
+
+
+ALL_INDICATIONS = (None, *Indication)
+NOT_SEGMENTAL = (None, Extent.WHOLE_LIVER, Extent.BILOBAR, Extent.LOBAR)
 
 
 @dataclass(frozen=True)
 class Threshold:
-    """One dose threshold.
+    """One threshold of the guideline.
 
     Parameters
     ----------
     figure : str
-        Plan figure it applies to (``"lung_dose"``, ``"tumour_dose"``, ...).
+        Plan figure it bounds (a key of :data:`FIGURE_LABELS`).
     device : str
         ``"glass"`` or ``"resin"``.
-    scenarios : tuple of str
-        Scenarios it applies to; ``("*",)`` for all.
     bound : str
-        ``"max"`` or ``"min"``.
+        ``"max"`` (must not exceed) or ``"min"`` (must reach).
     value : pint.Quantity
-        Threshold [Gy].
+        Threshold [Gy, or dimensionless for a fraction].
     inclusive : bool
-        Whether a dose equal to the threshold meets it.
+        Whether a figure equal to the threshold meets it.
     safety : bool
-        Safety limit (blocks a plan) or efficacy threshold (warns).
+        Safety limit (a failure blocks) or efficacy threshold (a failure is reported apart).
     source : str
-        Where it comes from.
+        Publication or instructions for use, with table and row.
+    indications : tuple
+        Indications it applies to (None in the tuple: also when not stated).
+    extents : tuple
+        Extents it applies to (None in the tuple: also when not stated).
+    when : Condition or None
+        Applies only when this condition holds.
+    unless : Condition or None
+        Applies unless this condition holds (when unknown it applies, with a note).
+    override : bool
+        A clinic's own value replaced the guideline's.
     """
 
     figure: str
     device: str
-    scenarios: tuple
     bound: str
     value: pint.Quantity
     inclusive: bool
     safety: bool
     source: str
+    indications: tuple = ALL_INDICATIONS
+    extents: tuple = (None, *Extent)
+    when: Condition | None = None
+    unless: Condition | None = None
+    override: bool = False
 
-    def describe(self, value: pint.Quantity | None = None) -> str:
-        """e.g. ``"lung dose per treatment <= 30 Gy"``."""
-        v = self.value if value is None else value
-        op = {("max", True): "<=", ("max", False): "<", ("min", True): ">=", ("min", False): ">"}[(self.bound, self.inclusive)]
-        return f"{_FIGURE_TEXT.get(self.figure, self.figure)} {op} {v.to('Gy').magnitude:g} Gy"
+    @property
+    def label(self) -> str:
+        return FIGURE_LABELS.get(self.figure, self.figure)
 
+    @property
+    def volume(self) -> str:
+        return FIGURE_VOLUMES.get(self.figure, "-")
+
+    @property
+    def operator(self) -> str:
+        return {("max", True): "<=", ("max", False): "<", ("min", True): ">=", ("min", False): ">"}[(self.bound, self.inclusive)]
+
+    def describe(self) -> str:
+        """e.g. ``"whole normal liver dose < 75 Gy"``."""
+        v = self.value
+        shown = f"{v.to('dimensionless').magnitude * 100:g} %" if v.dimensionless else f"{v.to('Gy').magnitude:g} Gy"
+        return f"{self.label} {self.operator} {shown}"
+
+    def applies(self, device: str, c: Clinical) -> bool:
+        if self.device != device or c.indication not in self.indications or c.extent not in self.extents:
+            return False
+        if self.when is not None and self.when.holds(c) is not True:
+            return False
+        return not (self.unless is not None and self.unless.holds(c) is True)
+
+
+def _gy(x):
+    return Q_(float(x), "Gy")
+
+
+_TUMOUR = {  # (device, indication) -> (Gy, source row)
+    ("glass", Indication.HCC): (205, "HCC, lobectomy / unilobar / bilobar: tumour >= 205 Gy (DOSISPHERE-01)"),
+    ("glass", Indication.ICC): (260, "ICC, lobectomy / unilobar / bilobar: tumour >= 260 Gy"),
+    ("glass", Indication.COLORECTAL): (189, "mCRC, lobectomy / unilobar / bilobar: tumour >= 189 Gy"),
+    ("resin", Indication.HCC): (100, "HCC: tumour >= 100-120 Gy (lower end used)"),
+    ("resin", Indication.ICC): (100, "ICC: tumour >= 100-120 Gy (lower end used)"),
+    ("resin", Indication.COLORECTAL): (100, "mCRC: tumour > 100 Gy (metabolic complete response; Levillain et al.)"),
+}
 
 #: The threshold table (see the module docstring).
 THRESHOLDS: tuple = (
-    Threshold("lung_dose", "glass", ("*",), "max", Q_(30.0, "Gy"), True, True, _LUNG_GLASS),
-    Threshold("cumulative_lung_dose", "glass", ("*",), "max", Q_(50.0, "Gy"), True, True, _LUNG_GLASS),
-    Threshold("normal_liver_dose", "glass", ("standard",), "max", Q_(75.0, "Gy"), True, True, _EANM.format(t=2) + ": whole normal liver < 75 Gy"),
-    Threshold("tumour_dose", "glass", ("standard",), "min", Q_(205.0, "Gy"), True, False, _EANM.format(t=2) + ": HCC tumour >= 205 Gy"),
-    Threshold("target_dose", "glass", ("segmentectomy",), "min", Q_(400.0, "Gy"), False, False, _EANM.format(t=2) + ": radiation segmentectomy > 400 Gy to the perfused volume"),
-    Threshold("lung_dose", "resin", ("*",), "max", Q_(25.0, "Gy"), True, True, _LUNG_RESIN),
-    Threshold("cumulative_lung_dose", "resin", ("*",), "max", Q_(50.0, "Gy"), True, True, _LUNG_RESIN),
-    Threshold("normal_liver_dose", "resin", ("standard",), "max", Q_(40.0, "Gy"), True, True, _EANM.format(t=3) + ": normal perfused liver < 40 Gy (unilobar)"),
-    Threshold("tumour_dose", "resin", ("standard",), "min", Q_(100.0, "Gy"), True, False, _EANM.format(t=3) + ": tumour >= 100-120 Gy (lower end used)"),
+    Threshold("lung_dose", "glass", "max", _gy(30), True, True, _LUNG_GLASS),
+    Threshold("cumulative_lung_dose", "glass", "max", _gy(50), True, True, _LUNG_CUM),
+    Threshold("whole_normal_liver_dose", "glass", "max", _gy(75), False, True, _T2 + ", whole normal liver < 75 Gy (range 50/90)", unless=Condition.BILIRUBIN_ABOVE_1_1),
+    Threshold("whole_normal_liver_dose", "glass", "max", _gy(50), False, True, _T2 + ", footnote ***: total bilirubin > 1.1 mg/dL, upper threshold 50 Gy", when=Condition.BILIRUBIN_ABOVE_1_1),
+    Threshold("target_dose", "glass", "min", _gy(400), True, False, _T2 + ", segmentectomy: perfused volume > 400 Gy", extents=(Extent.SEGMENTAL,)),
+    Threshold("lung_dose", "resin", "max", _gy(25), True, True, _LUNG_RESIN),
+    Threshold("cumulative_lung_dose", "resin", "max", _gy(50), True, True, _LUNG_CUM),
+    Threshold("normal_liver_dose", "resin", "max", _gy(40), False, True, _T3 + ", unilobar / bilobar: normal perfused liver < 40 Gy", extents=NOT_SEGMENTAL, unless=Condition.COMPROMISED_BILOBAR),
+    Threshold("normal_liver_dose", "resin", "max", _gy(30), False, True, _T3 + ", bilobar, footnote **: < 30 Gy in pretreated patients or compromised liver function", extents=NOT_SEGMENTAL, when=Condition.COMPROMISED_BILOBAR),
+    Threshold("target_dose", "resin", "min", _gy(150), True, False, _T3 + ", segmentectomy: perfused volume > 150 Gy", extents=(Extent.SEGMENTAL,)),
+    *(
+        Threshold("tumour_dose", dev, "min", _gy(v), True, False, (_T2 if dev == "glass" else _T3) + ", " + row, indications=(ind,), extents=NOT_SEGMENTAL)
+        for (dev, ind), (v, row) in _TUMOUR.items()
+    ),
 )
 
-
-def _scenario(device: str, scenario: str | None) -> str:
-    s = "standard" if scenario is None else str(scenario).strip().lower()
-    if device not in SCENARIOS:
-        raise InputError("treatment.device", f"unknown device {device!r}; allowed: {', '.join(SCENARIOS)}")
-    if s not in SCENARIOS[device]:
-        raise InputError("treatment.scenario", f"unknown scenario {scenario!r} for {device}; allowed: {', '.join(SCENARIOS[device])}")
-    return s
+_OVERRIDE_KEYS = {
+    "lung_dose": ("lung_dose",),
+    "cumulative_lung_dose": ("cumulative_lung_dose",),
+    "normal_liver": ("whole_normal_liver_dose", "normal_liver_dose"),
+    "normal_liver_dose": ("whole_normal_liver_dose", "normal_liver_dose"),
+}
 
 
-def thresholds(device: str, scenario: str | None = "standard") -> tuple:
-    """The thresholds that apply to ``device`` in ``scenario``.
-
-    Raises
-    ------
-    InputError
-        Unknown device (``treatment.device``) or scenario (``treatment.scenario``).
-    """
-    s = _scenario(device, scenario)
-    return tuple(t for t in THRESHOLDS if t.device == device and ("*" in t.scenarios or s in t.scenarios))
+def _device_name(device) -> str:
+    name = getattr(device, "name", device)
+    if name not in ("glass", "resin"):
+        raise InputError("treatment.device", f"unknown device {device!r}; allowed: glass, resin")
+    return name
 
 
-def threshold_value(device: str, figure: str, scenario: str | None = "standard") -> pint.Quantity | None:
-    """The value of the threshold on ``figure`` for ``device`` / ``scenario`` (None if there is none)."""
-    for t in thresholds(device, scenario):
-        if t.figure == figure:
-            return t.value
-    return None
-
-
-def check(
-    device: str,
-    scenario: str | None = "standard",
-    *,
-    overrides: Mapping[str, pint.Quantity] | None = None,
-    several_tumours: bool = False,
-    **figures,
-) -> tuple:
-    """Check a plan's figures against the thresholds of ``device`` / ``scenario``.
+def applicable(device, clinical: Clinical | None = None, overrides: Mapping[str, pint.Quantity] | None = None) -> tuple:
+    """The thresholds of ``device`` in the ``clinical`` scenario, and notes on what was assumed.
 
     Parameters
     ----------
-    device : str
+    device : str or Device
         ``"glass"`` or ``"resin"``.
-    scenario : str, optional
-        Threshold scenario; default ``"standard"``.
-    overrides : mapping of str to pint.Quantity, optional
-        Threshold values replacing the table's, by figure name (e.g. a clinic's own lung limit).
-        An override for a figure without a table row adds a safety ``max`` limit.
+    clinical : Clinical, optional
+        The scenario; default nothing stated.
+    overrides : mapping, optional
+        A clinic's own limits [Gy] by key: ``"lung_dose"``, ``"cumulative_lung_dose"``,
+        ``"normal_liver"`` (replaces the device's normal-liver limit, whatever volume it is on).
+        They are marked as overrides in every check.
+
+    Returns
+    -------
+    (tuple of Threshold, tuple of str)
+    """
+    dev = _device_name(device)
+    c = clinical or Clinical()
+    rows = [t for t in THRESHOLDS if t.applies(dev, c)]
+    notes = []
+    for t in rows:
+        if t.unless is not None and t.unless.holds(c) is None:
+            stricter = next(s for s in THRESHOLDS if s.device == dev and s.figure == t.figure and s.when is t.unless)
+            notes.append(f"{t.unless.key.split('.')[1].replace('_', ' ')} not stated ({t.unless.key}): {t.describe()} applied; {stricter.describe()} applies when {t.unless.value}")
+    if not any(t.figure == "tumour_dose" for t in rows) and c.extent is not Extent.SEGMENTAL:
+        if c.indication is None:
+            notes.append("indication not stated (clinical.indication): no tumour dose threshold is applied")
+        else:
+            notes.append(f"EANM 2022 gives no {dev} tumour dose threshold for {c.indication.label}: none is applied")
+    if dev == "resin" and c.extent is Extent.SEGMENTAL:
+        notes.append("EANM 2022 gives no normal-liver limit for a resin segmentectomy: none is applied")
+    for key, val in (overrides or {}).items():
+        if val is None:
+            continue
+        if key not in _OVERRIDE_KEYS:
+            raise InputError("overrides", f"unknown limit {key!r}; allowed: lung_dose, cumulative_lung_dose, normal_liver")
+        field = {"lung_dose": "lung.limit", "cumulative_lung_dose": "lung.cumulative_limit"}.get(key, "target.normal_liver_limit")
+        v = quantity(val, "Gy", field, minimum=0, include_minimum=False)
+        hit = False
+        for i, t in enumerate(rows):
+            if t.figure in _OVERRIDE_KEYS[key] and t.safety:
+                rows[i] = replace(t, value=v, inclusive=True, override=True, source=f"clinic override ({field}); guideline: {t.describe()}, {t.source}")
+                hit = True
+        if not hit:
+            figure = _OVERRIDE_KEYS[key][-1]
+            rows.append(Threshold(figure, dev, "max", v, True, True, f"clinic override ({field})", override=True))
+    return tuple(rows), tuple(notes)
+
+
+def threshold_value(device, figure: str, clinical: Clinical | None = None) -> pint.Quantity | None:
+    """The value of the applicable threshold on ``figure`` (None if there is none)."""
+    rows, _ = applicable(device, clinical)
+    return next((t.value for t in rows if t.figure == figure), None)
+
+
+def _figure_for(t: Threshold, figures: Mapping) -> tuple:
+    """(value, note) of the figure a threshold bounds; the whole-liver fallback is named."""
+    val = figures.get(t.figure)
+    if val is None and t.figure == "whole_normal_liver_dose" and figures.get("normal_liver_dose") is not None:
+        return figures["normal_liver_dose"], "whole-liver volume not given (liver.volume): checked on the perfused normal liver, which is never lower"
+    return val, ""
+
+
+def check(thresholds, figures: Mapping[str, pint.Quantity | None], *, several_tumours: bool = False) -> tuple:
+    """Compare figures with thresholds.
+
+    Parameters
+    ----------
+    thresholds : sequence of Threshold
+        From :func:`applicable`.
+    figures : mapping of str to pint.Quantity or None
+        The figures by name; a missing or None figure skips its thresholds.
     several_tumours : bool
-        ``tumour_dose`` holds several tumours on its first axis.
-    **figures : pint.Quantity or None
-        The plan's figures by name (``lung_dose=...``, ``tumour_dose=...``); None skips one.
-        For several tumours (``several_tumours=True``) the lowest tumour dose is checked
-        against a ``min`` threshold and the highest against a ``max``.
+        ``tumour_dose`` holds several tumours on axis 0: the lowest is checked against a minimum.
 
     Returns
     -------
     tuple of LimitCheck
     """
-    overrides = dict(overrides or {})
-    rows = list(thresholds(device, scenario))
-    for name, val in overrides.items():
-        if val is None:
-            continue
-        v = quantity(val, "Gy", name)
-        found = False
-        for i, t in enumerate(rows):
-            if t.figure == name:
-                rows[i] = Threshold(t.figure, t.device, t.scenarios, t.bound, v, t.inclusive, t.safety, "user override (default: " + t.source + ")")
-                found = True
-        if not found:
-            rows.append(Threshold(name, device, ("*",), "max", v, True, True, "user override"))
     out = []
-    for t in rows:
-        val = figures.get(t.figure)
+    for t in thresholds:
+        val, note = _figure_for(t, figures)
         if val is None:
             continue
         val = val.to(t.value.units)
         mag = np.asarray(val.magnitude, dtype=float)
-        lim = t.value.magnitude
         if t.figure == "tumour_dose" and several_tumours:
             mag = mag.min(axis=0) if t.bound == "min" else mag.max(axis=0)
             val = Q_(mag if mag.ndim else float(mag), t.value.units)
+        lim = t.value.magnitude
         if t.bound == "max":
-            tol = lim * RTOL
-            passed = mag <= lim + tol if t.inclusive else mag < lim + tol
+            passed = mag <= lim * (1 + RTOL) if t.inclusive else mag < lim
         else:
-            passed = mag >= lim if t.inclusive else mag > lim
+            passed = mag >= lim * (1 - RTOL) if t.inclusive else mag > lim
         passed = bool(passed) if np.ndim(passed) == 0 else passed
-        out.append(LimitCheck(t.figure, t.describe(), val, t.value, t.bound, t.safety, passed, t.source))
+        out.append(LimitCheck(t.figure, t.describe(), val, t.value, t.bound, t.safety, passed, t.source, label=t.label, volume=t.volume, inclusive=t.inclusive, override=t.override, note=note))
     return tuple(out)
 
 
-def warnings_for(checks) -> tuple:
-    """One warning per failed check, naming the threshold and its source.
+def caps(thresholds, per_gbq: Mapping[str, np.ndarray], prior_lung_dose=0.0) -> list:
+    """The largest prepared activity each safety ``max`` limit allows [GBq magnitudes].
 
-    For array plans the warning says how many plans fail.
+    Parameters
+    ----------
+    thresholds : sequence of Threshold
+    per_gbq : mapping of str to array
+        Dose per prepared GBq of each figure [Gy/GBq] (:meth:`Compartments.per_gbq`).
+    prior_lung_dose : float or array
+        Lung dose of earlier treatments [Gy], for the cumulative lung limit.
+
+    Returns
+    -------
+    list of (figure, array)
+        Infinite where the figure gets no dose; 0 where a prior dose already exceeds the limit.
     """
+    out = []
+    for t in thresholds:
+        if not (t.safety and t.bound == "max") or t.value.dimensionless:
+            continue
+        figure = t.figure
+        lim = t.value.to("Gy").magnitude
+        # half the check's tolerance: a plan at its cap passes its check despite rounding
+        room = lim * (1 + RTOL / 2) if t.inclusive else lim * (1 - STRICT_MARGIN)
+        if figure == "cumulative_lung_dose":
+            per, room = per_gbq.get("lung_dose"), room - np.asarray(prior_lung_dose, dtype=float)
+        else:
+            per = per_gbq.get(figure)
+            if per is None and figure == "whole_normal_liver_dose":
+                per = per_gbq.get("normal_liver_dose")
+        if per is None:
+            continue
+        per = np.asarray(per, dtype=float)
+        if figure == "tumour_dose":
+            per = per.max(axis=0)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            cap = np.where(per > 0, np.maximum(room, 0.0) / np.where(per > 0, per, 1.0), np.where(np.asarray(room) >= 0, np.inf, 0.0))
+        out.append((figure, cap))
+    return out
+
+
+def warnings_for(checks) -> tuple:
+    """One line per failed check, naming the threshold and its source (array plans: how many fail)."""
     out = []
     for c in checks:
         p = np.asarray(c.passed, dtype=bool)
@@ -219,7 +399,7 @@ def warnings_for(checks) -> tuple:
                 shown = f"{float(c.value.to('dimensionless').magnitude) * 100:.4g} %"
             else:
                 shown = f"{float(c.value.magnitude):.4g} {c.value.units:~P}"
-            out.append(f"{kind}: {c.name} {shown} fails '{c.description}' ({c.source})")
+            out.append(f"{kind}: {c.label} {shown} fails '{c.description}' ({c.source})")
         else:
-            out.append(f"{kind}: {c.name} fails '{c.description}' in {int((~p).sum())} of {p.size} plans ({c.source})")
+            out.append(f"{kind}: {c.label} fails '{c.description}' in {int((~p).sum())} of {p.size} plans ({c.source})")
     return tuple(out)

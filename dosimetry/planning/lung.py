@@ -38,7 +38,7 @@ RESIN_SHUNT_TABLE = ((0.0, 0.10, 0.0), (0.10, 0.15, 0.20), (0.15, 0.20, 0.40))
 _RESIN_SHUNT_MAX = 0.20
 
 
-def lung_dose(activity, lung_shunt_fraction, lung_mass="1 kg", dose_coefficient=None, residual_fraction=0.0, *, device="glass") -> pint.Quantity:
+def lung_dose(activity, lung_shunt_fraction, lung_mass="1 kg", dose_coefficient=None, residual_fraction=0.0, *, device) -> pint.Quantity:
     """Lung dose of one treatment, D_L = K A (1 - R) LSF / M_L.
 
     Parameters
@@ -70,7 +70,7 @@ def lung_dose(activity, lung_shunt_fraction, lung_mass="1 kg", dose_coefficient=
     return (k * a * (1 - r) * f / m).to("Gy")
 
 
-def lung_limits(device="glass", lung_limit=None, cumulative_lung_limit=None, scenario="standard") -> tuple:
+def lung_limits(device, lung_limit=None, cumulative_lung_limit=None) -> tuple:
     """Per-treatment and cumulative lung limits [Gy]: the table's, or the overrides.
 
     Defaults: glass 30 Gy / 50 Gy, resin 25 Gy / 50 Gy (see :mod:`dosimetry.planning.limits`).
@@ -80,9 +80,9 @@ def lung_limits(device="glass", lung_limit=None, cumulative_lung_limit=None, sce
     (pint.Quantity, pint.Quantity)
     """
     dev = _device(device)
-    l1 = threshold_value(dev.name, "lung_dose", scenario) if lung_limit is None else _in.positive_dose(lung_limit, "lung.limit")
+    l1 = threshold_value(dev.name, "lung_dose") if lung_limit is None else _in.positive_dose(lung_limit, "lung.limit")
     l2 = (
-        threshold_value(dev.name, "cumulative_lung_dose", scenario)
+        threshold_value(dev.name, "cumulative_lung_dose")
         if cumulative_lung_limit is None
         else _in.positive_dose(cumulative_lung_limit, "lung.cumulative_limit")
     )
@@ -92,7 +92,7 @@ def lung_limits(device="glass", lung_limit=None, cumulative_lung_limit=None, sce
 def max_lung_activity(
     lung_shunt_fraction,
     *,
-    device="glass",
+    device,
     lung_mass="1 kg",
     prior_lung_dose="0 Gy",
     lung_limit=None,

@@ -6,16 +6,18 @@ D the mean dose wanted in the perfused (target) mass M, LSF the lung shunt fract
 residual fraction left in vial and tubing, K the dose coefficient (glass 50 Gy kg/GBq by the
 TheraSphere package insert; resin 49.67; overridable). A is the activity to prepare at the
 administration time; the patient receives A (1 - R), of which A (1 - R) LSF reaches the lungs.
+
+The plan is then checked like every other method on every compartment
+(:mod:`dosimetry.planning.compartments`): normal liver (perfused and whole), tumours when their
+tumour-to-normal ratios are given, and lungs.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from ..devices import device as _device
 from . import _inputs as _in
-from ._common import finish
-from .limits import _scenario
+from .assemble import assemble_plan, setting
 from .result import Plan
 
 __all__ = ["mird"]
@@ -26,7 +28,12 @@ def mird(
     target,
     lung_shunt_fraction,
     *,
-    device="glass",
+    device,
+    tumour=None,
+    tumour_to_normal=None,
+    liver=None,
+    liver_tumour=None,
+    clinical=None,
     density=None,
     residual_fraction=0.0,
     dose_coefficient=None,
@@ -34,7 +41,7 @@ def mird(
     prior_lung_dose="0 Gy",
     lung_limit=None,
     cumulative_lung_limit=None,
-    scenario="standard",
+    normal_liver_limit=None,
 ) -> Plan:
     """Activity for a mean dose to the perfused volume (single compartment).
 
@@ -47,7 +54,17 @@ def mird(
     lung_shunt_fraction : float, array or str
         LSF in [0, 1) (``lung.shunt_fraction``).
     device : str
-        ``"glass"`` (default) or ``"resin"``: default K and limits.
+        ``"glass"`` or ``"resin"``: default K and thresholds (required).
+    tumour : pint.Quantity, str or sequence of them, optional
+        Tumour mass or volume inside the target, or one per tumour (``target.tumours``).
+    tumour_to_normal : float or sequence, optional
+        Tumour-to-normal uptake ratio(s); without them the uptake is taken as uniform.
+    liver : pint.Quantity or str, optional
+        Whole liver, tumours included (``liver.volume``): gives the whole-normal-liver dose.
+    liver_tumour : pint.Quantity or str, optional
+        Every tumour in the whole liver (``liver.tumour_volume``); default the target's tumours.
+    clinical : Clinical or mapping, optional
+        Indication, extent and liver function that select the thresholds (``[clinical]``).
     density : pint.Quantity, optional
         Tissue density [g/mL] for a volume; default 1.03 g/mL (``liver.density``).
     residual_fraction : float or array
@@ -58,45 +75,24 @@ def mird(
         [mass], > 0; default 1 kg (``lung.mass``).
     prior_lung_dose : pint.Quantity or str
         Lung dose of earlier treatments [Gy], >= 0 (``lung.prior_dose``).
-    lung_limit, cumulative_lung_limit : pint.Quantity, optional
-        Overrides of the lung limits [Gy] (``lung.limit``, ``lung.cumulative_limit``).
-    scenario : str
-        Threshold scenario (``treatment.scenario``): ``"standard"`` or, for glass,
-        ``"segmentectomy"``.
+    lung_limit, cumulative_lung_limit, normal_liver_limit : pint.Quantity, optional
+        A clinic's own limits [Gy] (``lung.limit``, ``lung.cumulative_limit``,
+        ``target.normal_liver_limit``), shown as overrides.
 
     Returns
     -------
     Plan
-        With ``target_mass``, ``target_dose``; ``binding_constraint`` names the lung limit that
-        sets ``max_safe_activity``.
+        Every compartment's dose and check; ``max_safe_activity`` and ``binding_constraint``
+        over every safety limit.
     """
-    dev = _device(device)
-    scen = _scenario(dev.name, scenario)
-    d = _in.positive_dose(dose, "target.dose")
-    rho = _in.density_of(density)
-    m = _in.mass_of(target, rho, "target.mass", "target.volume")
-    f = _in.lsf(lung_shunt_fraction)
-    r = _in.residual(residual_fraction)
-    k = _in.coefficient(dose_coefficient, dev.dose_coefficient)
-    ml = _in.lung_mass_of(lung_mass)
-    prior = _in.nonneg_dose(prior_lung_dose, "lung.prior_dose")
-
-    # A = D M / (K (1 - LSF) (1 - R))
-    a = (d * m / (k * (1 - np.asarray(f)) * (1 - np.asarray(r)))).to("GBq").magnitude
-    return finish(
-        method="mird",
-        dev=dev,
-        scenario=scen,
-        prescribed=a,
-        k=k,
-        f=f,
-        r=r,
-        lung_mass=ml,
-        prior=prior,
-        lung_limit=lung_limit,
-        cumulative_lung_limit=cumulative_lung_limit,
-        figures={"target_dose": d},
-        details={"density": rho},
-        target_mass=m,
-        target_dose=d,
+    s = setting(
+        device=device, target=target, lung_shunt_fraction=lung_shunt_fraction, tumour=tumour, tumour_to_normal=tumour_to_normal,
+        liver=liver, liver_tumour=liver_tumour, clinical=clinical, density=density, residual_fraction=residual_fraction,
+        dose_coefficient=dose_coefficient, lung_mass=lung_mass, prior_lung_dose=prior_lung_dose, lung_limit=lung_limit,
+        cumulative_lung_limit=cumulative_lung_limit, normal_liver_limit=normal_liver_limit,
     )
+    d = _in.positive_dose(dose, "target.dose")
+    c = s.comp
+    # A = D M / (K (1 - LSF) (1 - R))
+    a = d.magnitude * c.target_mass / (c.k * (1 - c.lsf) * (1 - c.residual))
+    return assemble_plan(method="mird", s=s, prescribed=a, details={"density": s.density, "requested_target_dose": d})

@@ -70,7 +70,19 @@ class LimitCheck:
     passed : bool or numpy.ndarray
         Whether the value meets the threshold (element-wise for array plans).
     source : str
-        Publication or instructions for use the threshold comes from.
+        Publication or instructions for use the threshold comes from (table and row).
+    label : str
+        Human name of the figure, e.g. ``"whole normal liver dose"``.
+    volume : str
+        The volume the figure is a mean over, e.g. ``"whole non-tumoral liver"``.
+    inclusive : bool
+        Whether a value equal to the limit meets it.
+    override : bool
+        The limit is a clinic's own value, not the guideline's.
+    note : str
+        What was assumed to check it (e.g. the perfused normal liver stands in for the whole).
+    origin : str
+        What the value comes from: ``"plan"``, ``"vial at the planned time"`` or ``"voxel"``.
     """
 
     name: str
@@ -81,17 +93,30 @@ class LimitCheck:
     safety: bool
     passed: Any
     source: str
+    label: str = ""
+    volume: str = ""
+    inclusive: bool = True
+    override: bool = False
+    note: str = ""
+    origin: str = "plan"
 
     def to_json(self) -> dict:
-        """``{"name", "description", "value", "limit", "bound", "kind", "pass", "source"}``."""
+        """``{"name", "label", "description", "volume", "value", "limit", "bound", "inclusive",
+        "kind", "pass", "override", "note", "source"}``."""
         return _finite({
             "name": self.name,
+            "label": self.label or self.name,
             "description": self.description,
+            "volume": self.volume,
             "value": _q_json(self.value),
             "limit": _q_json(self.limit),
             "bound": self.bound,
+            "inclusive": self.inclusive,
             "kind": "safety" if self.safety else "efficacy",
             "pass": _plain(self.passed),
+            "override": self.override,
+            "note": self.note,
+            "origin": self.origin,
             "source": self.source,
         })
 
@@ -111,8 +136,8 @@ class Plan:
         ``"mird"``, ``"bsa"``, ``"empirical"`` or ``"partition"``.
     device : str
         ``"glass"`` or ``"resin"``.
-    scenario : str
-        Threshold scenario (see :mod:`dosimetry.planning.limits`).
+    clinical : Clinical
+        The clinical scenario the thresholds were chosen for (indication, extent, liver function).
     prescribed_activity : pint.Quantity
         Activity to prepare [GBq].
     delivered_activity : pint.Quantity
@@ -137,10 +162,15 @@ class Plan:
         Every checked threshold.
     warnings : tuple of str
         Everything the physicist should read (failed thresholds, reductions applied, ...).
+    notes : tuple of str
+        What the threshold choice assumed (a condition not stated, a missing indication, ...).
     target_mass, target_dose : pint.Quantity or None
         Perfused (treated) mass [kg] and its mean dose [Gy].
     normal_liver_mass, normal_liver_dose : pint.Quantity or None
-        Non-tumoral perfused liver [kg] and its dose [Gy] (partition model).
+        Non-tumoral perfused liver [kg] and its mean dose [Gy] (every method: with the
+        tumour-to-normal ratios when given, uniform uptake otherwise).
+    whole_normal_liver_mass, whole_normal_liver_dose : pint.Quantity or None
+        Whole non-tumoral liver [kg] and its mean dose [Gy], when the whole-liver volume is known.
     tumour_mass, tumour_dose : pint.Quantity or None
         Tumour mass [kg] and dose [Gy]; for several tumours the first axis indexes the tumour.
     tumour_to_normal : float, numpy.ndarray or None
@@ -151,7 +181,7 @@ class Plan:
 
     method: str
     device: str
-    scenario: str
+    clinical: Any
     prescribed_activity: pint.Quantity
     delivered_activity: pint.Quantity
     dose_coefficient: pint.Quantity
@@ -172,11 +202,15 @@ class Plan:
     tumour_mass: pint.Quantity | None = None
     tumour_dose: pint.Quantity | None = None
     tumour_to_normal: Any = None
+    whole_normal_liver_mass: pint.Quantity | None = None
+    whole_normal_liver_dose: pint.Quantity | None = None
+    notes: tuple = ()
     details: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self):
         object.__setattr__(self, "limits", tuple(self.limits))
         object.__setattr__(self, "warnings", tuple(self.warnings))
+        object.__setattr__(self, "notes", tuple(self.notes))
         object.__setattr__(self, "details", MappingProxyType(dict(self.details)))
 
     @property
@@ -196,7 +230,7 @@ class Plan:
     def to_json(self) -> dict:
         """The plan in the JSON contract: quantities as ``{"value", "unit"}``.
 
-        Keys always present: ``method``, ``device``, ``scenario``, ``prescribed_activity``,
+        Keys always present: ``method``, ``device``, ``clinical``, ``prescribed_activity``,
         ``delivered_activity``, ``dose_coefficient``, ``lung_shunt_fraction``,
         ``residual_fraction``, ``lung_mass``, ``lung_dose``, ``prior_lung_dose``,
         ``cumulative_lung_dose``, ``max_safe_activity``, ``binding_constraint``,
@@ -209,7 +243,7 @@ class Plan:
         out = {
             "method": self.method,
             "device": self.device,
-            "scenario": self.scenario,
+            "clinical": self.clinical.to_json(),
             "prescribed_activity": _q_json(self.prescribed_activity),
             "delivered_activity": _q_json(self.delivered_activity),
             "dose_coefficient": _q_json(self.dose_coefficient),
@@ -224,8 +258,9 @@ class Plan:
             "within_limits": _plain(self.within_limits),
             "limits": [c.to_json() for c in self.limits],
             "warnings": list(self.warnings),
+            "notes": list(self.notes),
         }
-        for key in ("target_mass", "target_dose", "normal_liver_mass", "normal_liver_dose", "tumour_mass", "tumour_dose", "tumour_to_normal"):
+        for key in ("target_mass", "target_dose", "normal_liver_mass", "normal_liver_dose", "whole_normal_liver_mass", "whole_normal_liver_dose", "tumour_mass", "tumour_dose", "tumour_to_normal"):
             v = getattr(self, key)
             if v is not None:
                 out[key] = _plain(v)

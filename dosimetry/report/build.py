@@ -1,13 +1,14 @@
-"""The per-patient report: plan + (optional) voxel dosimetry -> PDF, JSON, text, RT Dose, DVH CSV.
+"""The per-patient report: renders a :class:`~dosimetry.workflow.CaseResult` as PDF, JSON, text,
+RT Dose and DVH CSV.
 
-:func:`make_report` computes everything in memory; :func:`write_report` writes the files into a
-folder that is complete or absent (:func:`dosimetry.io.files.staged_directory`).
+:func:`render_report` only renders (it computes no dose and checks no limit: the verdict is the
+CaseResult's); :func:`write_report` writes the files into a folder that is complete or absent
+(:func:`dosimetry.io.files.staged_directory`).
 """
 
 from __future__ import annotations
 
 import datetime as _dt
-import hashlib
 import json
 import platform
 from collections.abc import Callable
@@ -18,20 +19,17 @@ import numpy as np
 
 from .. import __version__
 from ..devices import device as _device
-from ..imaging import BED_PARAMETERS, ImagingResult, compute_dose
 from ..io.files import staged_directory, write_atomic
-from ..io.patient import PatientFile
 from ..isotope import Y90
-from ..planning import check
 from ..units import to_json
 from ..voxel.dose import HU_DENSITY_CURVE
-from ..workflow import METHOD_NAMES, PatientPlan, limit_overrides, plan_patient
+from ..workflow import BED_PARAMETERS, METHOD_NAMES, CaseResult, VoxelResult
 from .content import CheckRow, DVHCurve, ReportContent, SliceImage
 from .pdf import render_pdf
 from .regions import dvh_csv, region_json
-from .text import _cap_label, fmt, plan_status, plan_text, when
+from .text import case_text, fmt, when
 
-__all__ = ["Report", "make_report", "write_report", "imaging_json", "write_imaging_files"]
+__all__ = ["Report", "render_report", "write_report", "imaging_json", "write_imaging_files", "check_rows"]
 
 POINT_KERNEL_SOURCE = "Loevinger beta point-source function (Radiology 66:55, 1956; ICRU Report 56), integrated over source and target voxels"
 HU_DENSITY_SOURCE = "HU definition (air-water line, -1000 HU = 0.0012 g/mL, 0 HU = 1.0 g/mL), slope continued above 0 HU"
@@ -39,42 +37,33 @@ HU_DENSITY_SOURCE = "HU definition (air-water line, -1000 HU = 0.0012 g/mL, 0 HU
 
 @dataclass(frozen=True)
 class Report:
-    """A computed report: what the files will hold.
+    """A rendered report: what the files will hold.
 
     Parameters
     ----------
-    plan : PatientPlan
-    imaging : ImagingResult or None
-    imaging_checks : tuple of LimitCheck
-        Voxel mean doses against the same thresholds as the plan.
+    case : CaseResult
+        The assessed case (plan, voxel dosimetry, every check, one status).
     content : ReportContent
         What the PDF shows.
     json : dict
         ``report.json``.
     text : str
         ``summary.txt``.
-    blocked : bool
-        A safety limit fails (plan or voxel dosimetry): the CLI exits with status 1.
     """
 
-    plan: PatientPlan
-    imaging: ImagingResult | None
-    imaging_checks: tuple
+    case: CaseResult
     content: ReportContent
     json: dict
     text: str
-    blocked: bool
 
+    @property
+    def blocked(self) -> bool:
+        """A safety limit fails (plan, vial or voxel dosimetry): the CLI exits with status 1."""
+        return self.case.blocked
 
-def _sha256_of(path: Path) -> str:
-    """SHA-256 of a file, or of a folder's files (sorted names and contents)."""
-    h = hashlib.sha256()
-    p = Path(path)
-    files = sorted(f for f in p.iterdir() if f.is_file()) if p.is_dir() else [p]
-    for f in files:
-        h.update(f.name.encode())
-        h.update(f.read_bytes())
-    return h.hexdigest()
+    @property
+    def imaging(self) -> VoxelResult | None:
+        return self.case.voxel
 
 
 def _flatten(doc: dict, prefix: str = "") -> list[tuple[str, str]]:
@@ -91,32 +80,21 @@ def _flatten(doc: dict, prefix: str = "") -> list[tuple[str, str]]:
     return rows
 
 
-def _imaging_checks(pp: PatientPlan, img: ImagingResult) -> tuple:
-    roles = {}
-    for r in img.regions:
-        roles.setdefault(r.role, []).append(r)
-    figures = {}
-    if "tumour" in roles:
-        figures["tumour_dose"] = min((r.stats.mean for r in roles["tumour"]), key=lambda q: q.magnitude)
-    normal = roles.get("normal liver") or roles.get("liver")
-    if normal:
-        figures["normal_liver_dose"] = normal[0].stats.mean
-    if "lung" in roles:
-        lung = roles["lung"][0].stats.mean
-        figures["lung_dose"] = lung
-        figures["cumulative_lung_dose"] = lung + pp.patient.lung.prior_dose
-    return check(pp.plan.device, pp.plan.scenario, overrides=limit_overrides(pp.patient), **figures)
+_ORIGIN = {"plan": "Plan", "vial at the planned time": "Vial at planned time", "voxel": "Voxel"}
 
 
-def _rows_for(checks, prefix: str) -> list[CheckRow]:
+def check_rows(checks) -> list[CheckRow]:
+    """One table row per check: its origin and figure, value, limit with its bound, pass/fail."""
     out = []
     for c in checks:
-        sense = "<=" if c.bound == "max" else ">="
-        out.append(CheckRow(f"{prefix}{c.description.split(' <=')[0].split(' >=')[0].split(' >')[0]}", fmt(c.value), f"{sense} {fmt(c.limit)}", bool(np.all(c.passed)), c.safety, c.source))
+        label = f"{_ORIGIN.get(c.origin, c.origin)}: {c.label or c.name}" + (" (override)" if c.override else "")
+        op = {("max", True): "<=", ("max", False): "<", ("min", True): ">=", ("min", False): ">"}[(c.bound, c.inclusive)]
+        source = c.source + (f"; {c.note}" if c.note else "")
+        out.append(CheckRow(label, fmt(c.value), f"{op} {fmt(c.limit)}", bool(np.all(c.passed)), c.safety, source))
     return out
 
 
-def _slices(img: ImagingResult, max_slices: int = 3) -> tuple:
+def _slices(img: VoxelResult, max_slices: int = 3) -> tuple:
     """Axial slices through the centre of each tumour (or the liver), dose on CT with outlines.
 
     Shown in the usual axial display (x, the patient's left, to the right; y, posterior, down);
@@ -166,87 +144,15 @@ def _slices(img: ImagingResult, max_slices: int = 3) -> tuple:
     return tuple(out)
 
 
-def _plan_vs_voxel_tumours(pp: PatientPlan, img: ImagingResult) -> list[str]:
-    """Notes where a tumour's voxel mean dose differs from the plan's by more than 20 %.
-
-    Tumours are matched by order (the patient file's tumours and ``imaging.rois.tumours``).
-    """
-    if pp.plan.tumour_dose is None:
-        return []
-    planned = np.atleast_1d(pp.plan.tumour_dose.to("Gy").magnitude)
-    voxel = [r for r in img.regions if r.role == "tumour"]
-    if len(voxel) != len(planned):
-        return []
-    notes = []
-    for r, d_plan in zip(voxel, planned):
-        d_vox = r.stats.mean.to("Gy").magnitude
-        if d_plan > 0 and abs(d_vox / d_plan - 1) > 0.2:
-            notes.append(
-                f"{r.name}: voxel mean dose {d_vox:.0f} Gy vs {d_plan:.0f} Gy planned ({d_vox / d_plan - 1:+.0%}); "
-                f"for a {r.stats.volume.to('mL').magnitude:.0f} mL tumour this is expected from the image resolution "
-                "(partial-volume effect), otherwise the uptake differs from the planned tumour-to-normal ratio"
-                + (f" (image ratio {img.tumour_to_normal[r.name]:.2f})" if r.name in img.tumour_to_normal else "")
-            )
-    return notes
-
-
-def make_report(pf: PatientFile, *, progress: Callable[[str], None] | None = None, now: _dt.datetime | None = None) -> Report:
-    """Plan the patient, run the voxel dosimetry when the file has ``[imaging]``, and assemble the report.
-
-    Parameters
-    ----------
-    pf : PatientFile
-        Validated inputs.
-    progress : callable, optional
-        Called with a short message before each slow step.
-    now : datetime, optional
-        Report time (default: now, UTC), for reproducible output in tests.
-
-    Returns
-    -------
-    Report
-    """
-    say = progress or (lambda m: None)
-    now = now or _dt.datetime.now(_dt.timezone.utc)
-    say("planning")
-    pp = plan_patient(pf)
-    p = pp.plan
-    img = None
-    img_checks: tuple = ()
-    if pf.imaging is not None:
-        im = pf.imaging
-        administered = im.administered if im.administered is not None else p.prescribed_activity
-        img = compute_dose(
-            im.activity,
-            im.rtstruct,
-            ct=im.ct,
-            liver_roi=im.liver_roi,
-            tumour_rois=im.tumour_rois,
-            lung_rois=im.lung_rois,
-            administered=administered,
-            method=im.method,
-            calibration=im.calibration,
-            residual_fraction=pf.target.residual_fraction,
-            allow_mismatch=im.allow_mismatch,
-            progress=say,
-        )
-        img_checks = _imaging_checks(pp, img)
-
-    plan_blocked = not pp.within_limits
-    img_blocked = any(c.safety and not np.all(c.passed) for c in img_checks)
-    blocked = plan_blocked or img_blocked
-    status, _ = plan_status(pp)
-    if img_blocked and not plan_blocked:
-        failed = "; ".join(c.description for c in img_checks if c.safety and not np.all(c.passed))
-        status = f"BLOCKED by voxel dosimetry: {failed}"
-    elif not blocked and img is not None:
-        status = "WITHIN LIMITS: every safety limit passes (plan and voxel dosimetry)"
-
+def _summary(case: CaseResult) -> list:
+    pp = case.plan
+    p, pf = pp.plan, pp.patient
     dev = _device(p.device)
     summary = [
         ("Patient", f"{pf.patient.id}" + (f"  ({pf.patient.name})" if pf.patient.name else "")),
+        ("Clinical scenario", p.clinical.describe()),
         ("Device", f"{dev.product} ({p.device} microspheres)"),
-        ("Method", METHOD_NAMES.get(p.method, p.method) + ("" if p.scenario == "standard" else f", {p.scenario}")),
+        ("Method", METHOD_NAMES.get(p.method, p.method)),
         ("Prescribed activity", f"{fmt(p.prescribed_activity)} at administration"),
     ]
     if pf.treatment.administration is not None:
@@ -263,40 +169,20 @@ def make_report(pf: PatientFile, *, progress: Callable[[str], None] | None = Non
         summary.append(("Volume to draw", f"{fmt(v.volume, 3)} ({fmt(v.concentration)} at administration)"))
     summary += [
         ("Dose coefficient K", fmt(p.dose_coefficient)),
-        ("Perfused target", f"{fmt(pf.target.volume)} ({fmt(p.target_mass)})"),
+        ("Perfused target", f"{fmt(pf.target.volume)} ({fmt(p.target_mass)}); mean dose {fmt(p.target_dose)}"),
+        ("Normal liver dose", f"perfused {fmt(p.normal_liver_dose)}" + ("" if p.whole_normal_liver_dose is None else f"; whole {fmt(p.whole_normal_liver_dose)}")),
         ("Lung shunt fraction", f"{p.lung_shunt_fraction:.1%}; lung mass {fmt(p.lung_mass)}"),
-        (_cap_label(p), f"{fmt(p.max_safe_activity)} (set by {p.binding_constraint})"),
+        ("Largest safe activity", f"{fmt(case.max_safe_activity)} (set by {case.binding})"),
     ]
     if pp.sphere_count is not None:
         summary.append(("Spheres", f"{pp.sphere_count / 1e6:.3g} million"))
+    return summary
 
-    checks = _rows_for(p.limits, "Plan: ") + _rows_for(img_checks, "Voxel: ")
-    comparison = _plan_vs_voxel_tumours(pp, img) if img is not None else []
-    warnings = list(pp.warnings) + list(pp.notes) + comparison
-    voxel_rows, voxel_header, dvh_curves, markers = (), (), (), ()
-    if img is not None:
-        warnings += list(img.warnings)
-        voxel_header = ("Region", "Volume", "Activity", "Mean", "D95", "D50", "D2", "Mean BED")
-        voxel_rows = tuple(
-            (
-                r.name[:22],
-                f"{r.stats.volume.to('mL').magnitude:.0f} mL",
-                f"{r.activity.to('GBq').magnitude:.3f} GBq",
-                f"{r.stats.mean.to('Gy').magnitude:.1f} Gy",
-                f"{r.stats.d[95].to('Gy').magnitude:.1f} Gy",
-                f"{r.stats.d[50].to('Gy').magnitude:.1f} Gy",
-                f"{r.stats.d[2].to('Gy').magnitude:.1f} Gy",
-                "-" if r.mean_bed is None else f"{r.mean_bed.to('Gy').magnitude:.1f} Gy",
-            )
-            for r in img.regions
-        )
-        dvh_curves = []
-        for r in img.regions:
-            dose_axis, frac = r.dvh.curve(400)
-            dvh_curves.append(DVHCurve(r.name, dose_axis.to("Gy").magnitude, 100.0 * np.asarray(frac, dtype=float)))
-        dvh_curves = tuple(dvh_curves)
-        markers = tuple((c.description, float(c.limit.to("Gy").magnitude)) for c in img_checks if c.name != "cumulative_lung_dose")
 
+def _audit(case: CaseResult, now: _dt.datetime, digests) -> list:
+    pp = case.plan
+    p, pf = pp.plan, pp.patient
+    dev = _device(p.device)
     audit = [
         ("Software", f"y90-dosimetry {__version__}"),
         ("Python / platform", f"{platform.python_version()} / {platform.platform(terse=True)}"),
@@ -304,10 +190,8 @@ def make_report(pf: PatientFile, *, progress: Callable[[str], None] | None = Non
     ]
     if pf.path is not None:
         audit += [("Patient file", str(pf.path)), ("Patient file SHA-256", pf.sha256 or "")]
-    if pf.imaging is not None:
-        for label, path in (("Activity image", pf.imaging.activity), ("CT", pf.imaging.ct), ("RTSTRUCT", pf.imaging.rtstruct)):
-            if path is not None:
-                audit += [(label, str(path)), (f"{label} SHA-256", _sha256_of(path))]
+    for label, path, sha in digests:
+        audit += [(label, path), (f"{label} SHA-256", sha)]
     audit += [(f"input {k}", val) for k, val in _flatten(pf.raw)]
     audit += [
         ("Y-90 half-life", f"{fmt(Y90.half_life)} ({Y90.source}; TheraSphere and SIR-Spheres IFUs)"),
@@ -315,8 +199,9 @@ def make_report(pf: PatientFile, *, progress: Callable[[str], None] | None = Non
         ("Dose coefficient used by the plan", f"{fmt(p.dose_coefficient)} ({dev.sources.get('dose_coefficient', '')})"),
         ("Dose coefficient of the voxel dosimetry", f"{fmt(Y90.dose_coefficient)} = T1/2 / ln 2 x E_mean (MIRD primer)"),
     ]
-    for c in list(p.limits) + list(img_checks):
+    for c in case.safety + case.efficacy:
         audit.append((f"Limit: {c.description}", c.source))
+    img = case.voxel
     if img is not None:
         audit += [
             ("Voxel method", "dose-voxel kernel convolution" if img.method == "kernel" else "local deposition"),
@@ -325,18 +210,71 @@ def make_report(pf: PatientFile, *, progress: Callable[[str], None] | None = Non
             ("Calibration", img.calibration),
             ("BED", "Dale's formula for a decaying source; " + "; ".join(f"{k}: a/b {fmt(a)}, T_rep {fmt(t)}" for k, (a, t) in BED_PARAMETERS.items())),
         ]
+    return audit
 
+
+def _voxel_content(img: VoxelResult, case: CaseResult) -> tuple:
+    header = ("Region", "Volume", "Activity", "Mean", "D95", "D50", "D2", "Mean BED")
+    rows = tuple(
+        (
+            r.name[:22],
+            f"{r.stats.volume.to('mL').magnitude:.0f} mL",
+            f"{r.activity.to('GBq').magnitude:.3f} GBq",
+            f"{r.stats.mean.to('Gy').magnitude:.1f} Gy",
+            f"{r.stats.d[95].to('Gy').magnitude:.1f} Gy",
+            f"{r.stats.d[50].to('Gy').magnitude:.1f} Gy",
+            f"{r.stats.d[2].to('Gy').magnitude:.1f} Gy",
+            "-" if r.mean_bed is None else f"{r.mean_bed.to('Gy').magnitude:.1f} Gy",
+        )
+        for r in img.regions
+    )
+    curves = []
+    for r in img.regions:
+        dose_axis, frac = r.dvh.curve(400)
+        curves.append(DVHCurve(r.name, dose_axis.to("Gy").magnitude, 100.0 * np.asarray(frac, dtype=float)))
+    voxel_checks = [c for c in case.safety + case.efficacy if c.origin == "voxel" and c.name != "cumulative_lung_dose"]
+    markers = tuple(dict.fromkeys((c.description, float(c.limit.to("Gy").magnitude)) for c in voxel_checks))
+    return header, rows, tuple(curves), markers
+
+
+def render_report(case: CaseResult, *, now: _dt.datetime | None = None, digests=()) -> Report:
+    """Render an assessed case (with a plan) as PDF content, JSON and text.
+
+    Parameters
+    ----------
+    case : CaseResult
+        From :func:`dosimetry.workflow.run_case` or :func:`dosimetry.workflow.assess`.
+    now : datetime, optional
+        Report time (default: now, UTC), for reproducible output in tests.
+    digests : sequence of (label, path, sha256)
+        The imaging inputs for the audit trail (:func:`dosimetry.workflow.input_digests`).
+
+    Returns
+    -------
+    Report
+    """
+    if case.plan is None:
+        raise ValueError("a report needs a plan")
+    now = now or _dt.datetime.now(_dt.timezone.utc)
+    pp, img = case.plan, case.voxel
+    p = pp.plan
+    dev = _device(p.device)
+    warnings = list(case.warnings)
+    voxel_header, voxel_rows, dvh_curves, markers = ((), (), (), ())
+    if img is not None:
+        voxel_header, voxel_rows, dvh_curves, markers = _voxel_content(img, case)
     slices = _slices(img) if img is not None else ()
     if img is not None and not slices:
         warnings.append("dose slices are not drawn: the dose grid is oblique (not axis-aligned); view rtdose.dcm in a planning system")
+    audit = _audit(case, now, digests)
     content = ReportContent(
-        patient_id=pf.patient.id,
+        patient_id=pp.patient.patient.id,
         title=f"{dev.product}: {METHOD_NAMES.get(p.method, p.method)}",
-        status=status,
-        blocked=blocked,
-        summary=tuple(summary),
-        checks=tuple(checks),
-        warnings=tuple(dict.fromkeys(warnings)),
+        status=case.headline(),
+        blocked=case.blocked,
+        summary=tuple(_summary(case)),
+        checks=tuple(check_rows(case.safety) + check_rows(case.efficacy)),
+        warnings=tuple(dict.fromkeys(warnings + list(case.notes))),
         audit=tuple(audit),
         dvh=dvh_curves,
         dvh_markers=markers,
@@ -344,35 +282,16 @@ def make_report(pf: PatientFile, *, progress: Callable[[str], None] | None = Non
         voxel_rows=voxel_rows,
         voxel_header=voxel_header,
     )
-
     doc = pp.to_json()
-    doc["warnings"] = doc["warnings"] + comparison
-    doc["status"] = status
-    doc["blocked"] = blocked
+    doc.update(case.to_json())
+    doc["within_limits"] = not case.blocked
     if img is not None:
-        doc["imaging"] = imaging_json(img, img_checks)
+        doc["imaging"] = imaging_json(img)
     doc["audit"] = {k: v for k, v in audit}
-
-    text = plan_text(pp)
-    if img is not None:
-        from .regions import regions_text
-
-        text += "\n\nVoxel dosimetry (" + img.calibration + ")\n"
-        text += regions_text({r.name: r.stats for r in img.regions})
-        if img.lung_shunt_fraction is not None:
-            text += f"\nLung shunt fraction from the image: {img.lung_shunt_fraction:.1%}"
-        for n, r in img.tumour_to_normal.items():
-            text += f"\nTumour-to-normal ratio {n}: {r:.2f}"
-        for c in img_checks:
-            mark = "PASS" if np.all(c.passed) else ("FAIL" if c.safety else "BELOW")
-            text += f"\n  [{mark:>5}] voxel {c.description}: {fmt(c.value)}"
-        for w in list(img.warnings) + comparison:
-            text += f"\n  - {w}"
-    text = status + "\n\n" + text if img_blocked and not plan_blocked else text
-    return Report(pp, img, tuple(img_checks), content, doc, text + "\n", blocked)
+    return Report(case, content, doc, case_text(case) + "\n")
 
 
-def imaging_json(img: ImagingResult, checks=None) -> dict:
+def imaging_json(img: VoxelResult) -> dict:
     """The voxel-dosimetry figures as JSON (``regions.json`` of ``y90 dose``, ``imaging`` of report.json)."""
     doc = {
         "method": img.method,
@@ -384,13 +303,10 @@ def imaging_json(img: ImagingResult, checks=None) -> dict:
         "regions": {r.name: dict(region_json(r.stats, activity=r.activity, mean_bed=r.mean_bed), role=r.role) for r in img.regions},
         "warnings": list(img.warnings),
     }
-    if checks is not None:
-        doc["limits"] = [c.to_json() for c in checks]
-        doc["within_limits"] = not any(c.safety and not np.all(c.passed) for c in checks)
     return doc
 
 
-def write_imaging_files(img: ImagingResult, folder: Path, *, regions_json: bool = False) -> None:
+def write_imaging_files(img: VoxelResult, folder: Path, *, regions_json: bool = False) -> None:
     """Write ``rtdose.dcm`` and ``dvh.csv`` (and ``regions.json``) of a voxel dosimetry into ``folder``."""
     from ..io import write_rtdose
 

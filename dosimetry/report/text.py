@@ -7,9 +7,9 @@ import pint
 
 from ..devices import device as _device
 from ..units import unit_string
-from ..workflow import METHOD_NAMES, PatientPlan
+from ..workflow import METHOD_NAMES, CaseResult, PatientPlan
 
-__all__ = ["fmt", "when", "plan_status", "plan_text", "compare_text"]
+__all__ = ["fmt", "when", "case_text", "compare_text", "check_line"]
 
 
 def fmt(q, digits: int = 4) -> str:
@@ -34,26 +34,12 @@ def when(t) -> str:
     return t.strftime("%Y-%m-%d %H:%M ") + t.strftime("%z")[:3] + ":" + t.strftime("%z")[3:]
 
 
-def plan_status(pp: PatientPlan) -> tuple[str, bool]:
-    """(One-line status, blocked?) for a plan."""
-    p = pp.plan
-    if pp.within_limits:
-        return "WITHIN LIMITS: every safety limit passes", False
-    if p.within_limits:  # the prescription is safe, the vial at the planned time is not
-        return f"BLOCKED by the vial timing: at the planned administration the vial would exceed {'; '.join(pp.schedule_failures)}", True
-    failed = "; ".join(c.description for c in p.failed_limits) or "a safety limit"
-    return f"BLOCKED by {failed}. {_cap_label(p)} {fmt(p.max_safe_activity)} (set by {p.binding_constraint})", True
-
-
-def _cap_label(p) -> str:
-    """Partition plans know every compartment; the other models only the lungs."""
-    return "Largest safe activity" if p.method == "partition" else "Largest safe activity (lung limits only)"
-
-
-def _rows(pp: PatientPlan) -> list[tuple[str, str]]:
+def _rows(case: CaseResult) -> list[tuple[str, str]]:
+    pp = case.plan
     p, pf = pp.plan, pp.patient
     dev = _device(p.device)
     rows = [
+        ("Clinical scenario", p.clinical.describe()),
         ("Device", f"{p.device} ({dev.product})"),
         ("Method", METHOD_NAMES.get(p.method, p.method)),
         ("Prescribed activity", f"{fmt(p.prescribed_activity)} at administration"),
@@ -73,12 +59,14 @@ def _rows(pp: PatientPlan) -> list[tuple[str, str]]:
         label = ", ".join(f"{n} {d:.4g} Gy" for n, d in zip(names, doses)) if len(doses) == len(names) else fmt(p.tumour_dose)
         rows.append(("Tumour dose", label))
     if p.normal_liver_dose is not None:
-        rows.append(("Normal liver dose", fmt(p.normal_liver_dose)))
+        rows.append(("Perfused normal liver dose", fmt(p.normal_liver_dose)))
+    if p.whole_normal_liver_dose is not None:
+        rows.append(("Whole normal liver dose", fmt(p.whole_normal_liver_dose)))
     rows.append(("Lung shunt fraction", f"{p.lung_shunt_fraction:.1%}"))
     rows.append(("Lung dose", f"{fmt(p.lung_dose)} (lung mass {fmt(p.lung_mass)})"))
     if p.prior_lung_dose.magnitude:
         rows.append(("Cumulative lung dose", f"{fmt(p.cumulative_lung_dose)} (prior {fmt(p.prior_lung_dose)})"))
-    rows.append((_cap_label(p), f"{fmt(p.max_safe_activity)} (set by {p.binding_constraint})"))
+    rows.append(("Largest safe activity", f"{fmt(case.max_safe_activity)} (set by {case.binding})"))
     v = pp.vial
     if v is not None and p.device == "glass":
         rows.append(("Vial (smallest standard)", f"{fmt(v.vial)} calibrated {when(v.calibration_time)}"))
@@ -93,24 +81,37 @@ def _rows(pp: PatientPlan) -> list[tuple[str, str]]:
     return rows
 
 
-def plan_text(pp: PatientPlan) -> str:
-    """Human-readable plan: status, figures, limits, warnings."""
-    status, _ = plan_status(pp)
-    lines = [f"Patient {pp.patient.patient.id}", status, ""]
-    rows = _rows(pp)
-    width = max(len(r[0]) for r in rows) + 2
-    lines += [f"  {k:<{width}}{v}" for k, v in rows]
-    lines += ["", "Limits"]
-    for c in pp.plan.limits:
-        mark = "PASS" if np.all(c.passed) else ("FAIL" if c.safety else "BELOW")
-        lines.append(f"  [{mark:>5}] {c.description}: {fmt(c.value)}" + ("" if c.safety else " (efficacy)"))
-    lines += ["", "Warnings"] + ([f"  - {w}" for w in pp.warnings] or ["  none"])
-    if pp.notes:
-        lines += ["", "Notes"] + [f"  - {n}" for n in pp.notes]
+def check_line(c) -> str:
+    """``[ PASS] lung dose (this treatment) <= 30 Gy: 9.5 Gy`` (with origin and override)."""
+    mark = "PASS" if np.all(c.passed) else ("FAIL" if c.safety else "BELOW")
+    extra = (" (override)" if c.override else "") + (f" [{c.origin}]" if c.origin != "plan" else "")
+    return f"  [{mark:>5}] {c.description}: {fmt(c.value)}{extra}" + (f"; {c.note}" if c.note else "")
+
+
+def case_text(case: CaseResult) -> str:
+    """Human-readable verdict: status, plan figures, safety checks, efficacy apart, warnings, notes."""
+    lines = [f"Patient {case.patient_id or '-'}", case.headline(), ""]
+    if case.plan is not None:
+        rows = _rows(case)
+        width = max(len(r[0]) for r in rows) + 2
+        lines += [f"  {k:<{width}}{v}" for k, v in rows] + [""]
+    if case.voxel is not None:
+        from .regions import regions_text
+
+        v = case.voxel
+        lines += ["Voxel dosimetry (" + v.calibration + ")", regions_text({r.name: r.stats for r in v.regions})]
+        if v.lung_shunt_fraction is not None:
+            lines.append(f"Lung shunt fraction from the image: {v.lung_shunt_fraction:.1%}")
+        lines += [f"Tumour-to-normal ratio {n}: {r:.2f}" for n, r in v.tumour_to_normal.items()] + [""]
+    lines += ["Safety checks"] + [check_line(c) for c in case.safety]
+    lines += ["", "Efficacy (never blocks)"] + ([check_line(c) for c in case.efficacy] or ["  none applies"])
+    lines += ["", "Warnings"] + ([f"  - {w}" for w in case.warnings] or ["  none"])
+    if case.notes:
+        lines += ["", "Notes"] + [f"  - {n}" for n in case.notes]
     return "\n".join(lines)
 
 
-def compare_text(glass: PatientPlan, resin: PatientPlan) -> str:
+def compare_text(glass: CaseResult, resin: CaseResult) -> str:
     """Glass and resin plans of one patient side by side."""
     g, r = dict(_rows(glass)), dict(_rows(resin))
     keys = []
@@ -119,11 +120,13 @@ def compare_text(glass: PatientPlan, resin: PatientPlan) -> str:
             keys.append(k)
     w0 = max(len(k) for k in keys) + 2
     w1 = max([len(g.get(k, "-")) for k in keys] + [20]) + 2
-    lines = [f"Patient {glass.patient.patient.id}: glass vs resin", "", f"  {'':<{w0}}{'GLASS':<{w1}}RESIN"]
+    lines = [f"Patient {glass.patient_id}: glass vs resin", "", f"  {'':<{w0}}{'GLASS':<{w1}}RESIN"]
     lines += [f"  {k:<{w0}}{g.get(k, '-'):<{w1}}{r.get(k, '-')}" for k in keys]
-    lines.append(f"  {'Status':<{w0}}{plan_status(glass)[0].split(':')[0]:<{w1}}{plan_status(resin)[0].split(':')[0]}")
+    lines.append(f"  {'Status':<{w0}}{glass.status:<{w1}}{resin.status}")
     lines.append("")
-    for name, pp in (("glass", glass), ("resin", resin)):
-        for wmsg in pp.warnings:
+    for name, case in (("glass", glass), ("resin", resin)):
+        for c in case.failed:
+            lines.append(f"  {name}: FAIL {c.description}: {fmt(c.value)}")
+        for wmsg in case.warnings:
             lines.append(f"  {name}: {wmsg}")
     return "\n".join(lines)

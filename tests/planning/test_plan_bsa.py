@@ -21,19 +21,25 @@ def test_dubois_issue_value():
 
 def test_bsa_whole_liver():
     # A = (1.90311 - 0.2) + 300/1800 = 1.86978 GBq; LSF 5 % -> no reduction
-    p = bsa("175 cm", "75 kg", "1800 mL", "300 mL", 0.05)
+    p = bsa("175 cm", "75 kg", "1800 mL", "300 mL", 0.05, device="resin")
     bsa_val = 0.20247 * 1.75**0.725 * 75**0.425
     assert p.prescribed_activity.to("GBq").magnitude == pytest.approx(bsa_val - 0.2 + 300 / 1800)
     assert p.details["perfused_fraction"] == 1.0
     assert p.details["shunt_reduction"] == 0.0
     assert p.dose_coefficient.magnitude == 49.67
     assert p.lung_dose.to("Gy").magnitude == pytest.approx(49.67 * (bsa_val - 0.2 + 300 / 1800) * 0.05)
-    assert p.within_limits
+    # issue 9: the BSA activity implies a normal-liver dose, shown and checked. Uniform uptake (no
+    # tumour-to-normal ratio): 49.67 * 1.86978 * 0.95 / (1800 mL * 1.03 g/mL) = 47.58 Gy > 40 Gy.
+    d_n = 49.67 * (bsa_val - 0.2 + 300 / 1800) * 0.95 / 1.854
+    assert p.normal_liver_dose.to("Gy").magnitude == pytest.approx(d_n)
+    assert not p.within_limits
+    assert p.binding_constraint == "normal_liver_dose"
+    assert p.max_safe_activity.to("GBq").magnitude == pytest.approx(40 * 0.999 * 1.854 / (49.67 * 0.95))
 
 
 def test_bsa_lobar_and_shunt_reduction():
     # lobar: x 1456/1800; LSF 12 % -> x 0.8: 1.86978 * 0.80889 * 0.8 = 1.20995 GBq
-    p = bsa("175 cm", "75 kg", "1800 mL", "300 mL", "12 %", target="1456 mL")
+    p = bsa("175 cm", "75 kg", "1800 mL", "300 mL", "12 %", target="1456 mL", device="resin")
     whole = 0.20247 * 1.75**0.725 * 75**0.425 - 0.2 + 300 / 1800
     assert p.details["whole_liver_activity"].magnitude == pytest.approx(whole)
     assert p.prescribed_activity.to("GBq").magnitude == pytest.approx(whole * 1456 / 1800 * 0.8)
@@ -43,7 +49,7 @@ def test_bsa_lobar_and_shunt_reduction():
 
 
 def test_bsa_residual():
-    p = bsa("175 cm", "75 kg", "1800 mL", "300 mL", 0.05, residual_fraction=0.2)
+    p = bsa("175 cm", "75 kg", "1800 mL", "300 mL", 0.05, residual_fraction=0.2, device="resin")
     whole = 0.20247 * 1.75**0.725 * 75**0.425 - 0.2 + 300 / 1800
     assert p.prescribed_activity.magnitude == pytest.approx(whole / 0.8)
     assert p.delivered_activity.magnitude == pytest.approx(whole)
@@ -59,12 +65,12 @@ def test_shunt_table_boundaries(lsf, expected):
 
 def test_shunt_over_20_percent_blocks():
     assert math.isnan(resin_shunt_reduction(0.2001))
-    p = bsa("175 cm", "75 kg", "1800 mL", "300 mL", "25 %")
+    p = bsa("175 cm", "75 kg", "1800 mL", "300 mL", "25 %", device="resin")
     assert p.within_limits is False
     assert p.binding_constraint == "lung_shunt_fraction"
     assert p.max_safe_activity.magnitude == 0.0
     assert any("20 %" in w and "BLOCKED" in w for w in p.warnings)
-    e = empirical("1800 mL", "300 mL", 0.21)
+    e = empirical("1800 mL", "300 mL", 0.21, device="resin")
     assert e.within_limits is False
 
 
@@ -78,12 +84,12 @@ def test_shunt_table_vectorised():
 )
 def test_empirical_tiers(tumour, gbq):
     # liver 1800 mL: 25 % = 450 mL, 50 % = 900 mL; both ends of 25-50 % give 2.5 GBq
-    p = empirical("1800 mL", tumour, 0.05)
+    p = empirical("1800 mL", tumour, 0.05, device="resin")
     assert p.prescribed_activity.to("GBq").magnitude == gbq
 
 
 def test_empirical_with_reduction():
-    assert empirical("1800 mL", "300 mL", 0.16).prescribed_activity.magnitude == pytest.approx(2.0 * 0.6)
+    assert empirical("1800 mL", "300 mL", 0.16, device="resin").prescribed_activity.magnitude == pytest.approx(2.0 * 0.6)
 
 
 def test_bsa_methods_refuse_glass():
@@ -111,7 +117,7 @@ def test_bsa_methods_refuse_glass():
         (dict(lung_shunt_fraction=1.0), "lung.shunt_fraction"),
         (dict(lung_shunt_fraction=-0.1), "lung.shunt_fraction"),
         (dict(residual_fraction=1.0), "target.residual_fraction"),
-        (dict(scenario="segmentectomy"), "treatment.scenario"),
+        (dict(clinical={"extent": "segmentectomy"}), "clinical.extent"),
         (dict(device="holmium"), "treatment.device"),
     ],
 )
@@ -119,5 +125,5 @@ def test_bsa_refusals(kwargs, field):
     args = dict(height="175 cm", weight="75 kg", liver="1800 mL", tumour="300 mL", lung_shunt_fraction=0.05)
     args.update(kwargs)
     with pytest.raises(InputError) as e:
-        bsa(args.pop("height"), args.pop("weight"), args.pop("liver"), args.pop("tumour"), args.pop("lung_shunt_fraction"), **args)
+        bsa(args.pop("height"), args.pop("weight"), args.pop("liver"), args.pop("tumour"), args.pop("lung_shunt_fraction"), **{"device": "resin", **args})
     assert e.value.field == field

@@ -4,18 +4,18 @@ import numpy as np
 import pytest
 
 from dosimetry.errors import InputError
-from dosimetry.planning import THRESHOLDS, check, lung_dose, lung_limits, max_lung_activity, mird, thresholds
+from dosimetry.planning import THRESHOLDS, applicable, check, clinical, lung_dose, lung_limits, max_lung_activity, mird
 from dosimetry.planning.limits import warnings_for
 from dosimetry.units import Q_
 
 
 def test_lung_dose_hand_values():
     # glass: 50 * 4 GBq * 0.1 / 1 kg = 20 Gy; resin 49.67 * 4 * 0.1 = 19.868 Gy
-    assert lung_dose("4 GBq", 0.1).to("Gy").magnitude == pytest.approx(20.0)
+    assert lung_dose("4 GBq", 0.1, device="glass").to("Gy").magnitude == pytest.approx(20.0)
     assert lung_dose("4 GBq", 0.1, device="resin").to("Gy").magnitude == pytest.approx(19.868)
     # residual 25 %, lung 0.8 kg: 50 * 4 * 0.75 * 0.1 / 0.8 = 18.75 Gy
-    assert lung_dose("4 GBq", "10 %", "0.8 kg", residual_fraction=0.25).magnitude == pytest.approx(18.75)
-    assert lung_dose("108.108 mCi", 0.1).magnitude == pytest.approx(20.0, rel=1e-5)
+    assert lung_dose("4 GBq", "10 %", "0.8 kg", residual_fraction=0.25, device="glass").magnitude == pytest.approx(18.75)
+    assert lung_dose("108.108 mCi", 0.1, device="glass").magnitude == pytest.approx(20.0, rel=1e-5)
 
 
 def test_default_lung_limits():
@@ -25,7 +25,7 @@ def test_default_lung_limits():
 
 
 def test_max_lung_activity():
-    a1, a2 = max_lung_activity(0.1, prior_lung_dose="35 Gy")
+    a1, a2 = max_lung_activity(0.1, prior_lung_dose="35 Gy", device="glass")
     assert a1.magnitude == pytest.approx(30 / 5.0)  # 6 GBq
     assert a2.magnitude == pytest.approx(15 / 5.0)  # 3 GBq
     b1, b2 = max_lung_activity(np.array([0.0, 0.2]), device="resin")
@@ -36,32 +36,59 @@ def test_threshold_table_is_data_with_sources():
     assert len(THRESHOLDS) >= 9
     for t in THRESHOLDS:
         assert t.source and t.value.units == Q_(1, "Gy").units
-    glass = {(t.figure, t.value.magnitude) for t in thresholds("glass")}
-    assert {("lung_dose", 30.0), ("cumulative_lung_dose", 50.0), ("tumour_dose", 205.0), ("normal_liver_dose", 75.0)} <= glass
-    resin = {(t.figure, t.value.magnitude) for t in thresholds("resin")}
-    assert {("lung_dose", 25.0), ("normal_liver_dose", 40.0), ("tumour_dose", 100.0)} <= resin
-    seg = {(t.figure, t.value.magnitude) for t in thresholds("glass", "segmentectomy")}
-    assert ("target_dose", 400.0) in seg and ("normal_liver_dose", 75.0) not in seg
+    hcc = {"indication": "hcc"}
+    glass = {(t.figure, t.value.magnitude, t.operator) for t in applicable("glass", clinical(**hcc))[0]}
+    assert {("lung_dose", 30.0, "<="), ("cumulative_lung_dose", 50.0, "<="), ("tumour_dose", 205.0, ">="), ("whole_normal_liver_dose", 75.0, "<")} <= glass
+    resin = {(t.figure, t.value.magnitude, t.operator) for t in applicable("resin", clinical(**hcc))[0]}
+    assert {("lung_dose", 25.0, "<="), ("normal_liver_dose", 40.0, "<"), ("tumour_dose", 100.0, ">=")} <= resin
+    seg = {(t.figure, t.value.magnitude) for t in applicable("glass", clinical(extent="segmental", indication="hcc"))[0]}
+    assert ("target_dose", 400.0) in seg and ("tumour_dose", 205.0) not in seg
+
+
+def test_limits_follow_the_scenario():
+    """Issue 9: EANM 2022 Table 2 / 3 rows by indication, extent and liver function."""
+    def nl(device, **c):
+        rows, notes = applicable(device, clinical(**c))
+        (row,) = [t for t in rows if t.figure in ("whole_normal_liver_dose", "normal_liver_dose")]
+        return row.figure, row.value.to("Gy").magnitude, notes
+
+    assert nl("glass", bilirubin="0.9 mg/dL")[:2] == ("whole_normal_liver_dose", 75.0)
+    assert nl("glass", bilirubin="1.5 mg/dL")[:2] == ("whole_normal_liver_dose", 50.0)
+    assert nl("glass", bilirubin="25.7 umol/L")[:2] == ("whole_normal_liver_dose", 50.0)  # 1.5 mg/dL
+    fig, val, notes = nl("glass")
+    assert val == 75.0 and any("clinical.bilirubin" in n for n in notes)  # base row, named assumption
+    assert nl("resin", extent="lobar", compromised_liver=True)[:2] == ("normal_liver_dose", 40.0)
+    assert nl("resin", extent="bilobar", compromised_liver=True)[:2] == ("normal_liver_dose", 30.0)
+    assert nl("resin", extent="whole_liver", compromised_liver=False)[:2] == ("normal_liver_dose", 40.0)
+    tumour = {ind: [t.value.magnitude for t in applicable("glass", clinical(indication=ind))[0] if t.figure == "tumour_dose"] for ind in ("hcc", "icc", "colorectal", "neuroendocrine")}
+    assert tumour == {"hcc": [205.0], "icc": [260.0], "colorectal": [189.0], "neuroendocrine": []}
+    _, notes = applicable("glass", clinical(indication="neuroendocrine"))
+    assert any("no glass tumour dose threshold for neuroendocrine" in n for n in notes)
 
 
 def test_check_names_threshold_in_warning():
-    checks = check("glass", tumour_dose=Q_(150, "Gy"), lung_dose=Q_(31, "Gy"), normal_liver_dose=Q_(75, "Gy"))
+    rows, _ = applicable("glass", clinical(indication="hcc"))
+    checks = check(rows, {"tumour_dose": Q_(150, "Gy"), "lung_dose": Q_(31, "Gy"), "whole_normal_liver_dose": Q_(75, "Gy")})
     by = {c.name: c for c in checks}
     assert by["tumour_dose"].passed is False and not by["tumour_dose"].safety
     assert by["lung_dose"].passed is False and by["lung_dose"].safety
-    assert by["normal_liver_dose"].passed is True  # equal to the limit passes (inclusive)
+    assert by["whole_normal_liver_dose"].passed is False  # EANM writes "< 75 Gy": 75 Gy fails
+    assert check(rows, {"whole_normal_liver_dose": Q_(74.99, "Gy")})[0].passed is True
+    assert check(rows, {"lung_dose": Q_(30, "Gy")})[0].passed is True  # "<= 30 Gy": inclusive
     w = warnings_for(checks)
     assert any("tumour dose >= 205 Gy" in x and "EANM 2022" in x for x in w)
-    assert any("lung dose per treatment <= 30 Gy" in x for x in w)
-    # segmentectomy: strictly above 400 Gy
-    (seg,) = [c for c in check("glass", "segmentectomy", target_dose=Q_(400, "Gy")) if c.name == "target_dose"]
-    assert seg.passed is False
+    assert any("lung dose (this treatment) <= 30 Gy" in x for x in w)
+    (seg,) = [c for c in check(applicable("glass", clinical(extent="segmental"))[0], {"target_dose": Q_(400, "Gy")}) if c.name == "target_dose"]
+    assert seg.passed is True
 
 
-def test_check_refuses_unknown_scenario():
+def test_unknown_scenario_values_are_refused():
     with pytest.raises(InputError) as e:
-        check("resin", "segmentectomy", lung_dose=Q_(1, "Gy"))
-    assert e.value.field == "treatment.scenario"
+        clinical(extent="segmentectomy")
+    assert e.value.field == "clinical.extent"
+    with pytest.raises(InputError) as e:
+        clinical(bilirubin="3 Gy")
+    assert e.value.field == "clinical.bilirubin"
 
 
 @pytest.mark.parametrize(
@@ -85,12 +112,12 @@ def test_check_refuses_unknown_scenario():
         (("120 Gy", "1456 mL", 0.05), {"prior_lung_dose": "-5 Gy"}, "lung.prior_dose"),
         (("120 Gy", "1456 mL", 0.05), {"density": "-1 g/mL"}, "liver.density"),
         (("120 Gy", "1456 mL", 0.05), {"device": "yttrium"}, "treatment.device"),
-        (("120 Gy", "1456 mL", 0.05), {"scenario": "nope"}, "treatment.scenario"),
+        (("120 Gy", "1456 mL", 0.05), {"clinical": {"extent": "nope"}}, "clinical.extent"),
     ],
 )
 def test_mird_refusals(args, kwargs, field):
     with pytest.raises(InputError) as e:
-        mird(*args, **kwargs)
+        mird(*args, **{"device": "glass", **kwargs})
     assert e.value.field == field
 
 

@@ -151,7 +151,7 @@ def test_report_blocked_exit_1(tmp_path, demo, capsys):
 def test_slices_are_shown_in_standard_orientation_for_flipped_grids():
     # A dose grid whose column axis runs towards -x: the hot voxel at world x = +10 mm must be
     # drawn right of x = 0 after reorientation, i.e. at the column whose centre is +10 mm.
-    from dosimetry.imaging import ImagingResult, RegionResult
+    from dosimetry.workflow.voxel import ImagingResult, RegionResult
     from dosimetry.report.build import _slices
     from dosimetry.voxel import Volume, dvh, region_stats
     from dosimetry.units import Q_
@@ -177,6 +177,6 @@ def test_demo_explains_voxel_tumour_dose_below_plan(demo):
     out, _, _ = demo
     rep = json.loads((out / "report" / "report.json").read_text())
     assert rep["tumour_dose"]["value"][1] == pytest.approx(307.5, rel=1e-3)
-    notes = [w for w in rep["warnings"] if w.startswith("Tumour 2: voxel mean dose")]
+    notes = [w for w in rep["notes"] if w.startswith("Tumour 2: voxel mean dose")]
     assert len(notes) == 1 and "vs 308 Gy planned" in notes[0] and "partial-volume" in notes[0]
     assert "partial-volume" in (out / "report" / "summary.txt").read_text()

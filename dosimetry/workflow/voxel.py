@@ -1,16 +1,19 @@
-"""Voxel dosimetry from DICOM: activity image + CT + RTSTRUCT -> calibrated activity -> dose -> figures.
+"""Voxel step of the main job: activity image + CT + ROIs -> calibrated activity -> dose -> figures.
+
+:func:`load_imaging` is the only part that reads files; :func:`voxel_dose` is a pure computation
+over Volumes and masks (no paths), so it runs on in-memory arrays as well as on DICOM.
 
 The steps (design brief, "Voxel dosimetry"):
 
-1. read the activity image (NM counts or PT Bq/mL), the CT (optional) and the RT Structure Set,
-   and check that they belong to one patient, study and frame of reference;
-2. rasterize the ROIs onto the activity image grid (dose is computed on that grid);
-3. calibrate: *relative* (scale counts so that liver + lungs, or the liver alone, hold the
+1. (:func:`load_imaging`) read the activity image (NM counts or PT Bq/mL), the CT (optional) and
+   the RT Structure Set, check that they belong to one patient, study and frame of reference, and
+   rasterize the ROIs onto the activity image grid (dose is computed on that grid);
+2. (:func:`voxel_dose`, from here on) calibrate: *relative* (scale counts so that liver + lungs, or the liver alone, hold the
    administered activity times (1 - residual fraction)) or *absolute* (PET in Bq/mL, already decay
    corrected to the administration time by the reader);
-4. density: CT resampled to the activity grid through the HU-to-density curve, or 1.03 g/mL;
-5. dose for complete decay by local deposition or dose-voxel-kernel convolution;
-6. per ROI: volume, activity, mean / min / max, D_x, V_x, mean BED, and the DVH; the image-based
+3. density: CT resampled to the activity grid through the HU-to-density curve, or 1.03 g/mL;
+4. dose for complete decay by local deposition or dose-voxel-kernel convolution;
+5. per ROI: volume, activity, mean / min / max, D_x, V_x, mean BED, and the DVH; the image-based
    lung shunt fraction and tumour-to-normal ratios.
 """
 
@@ -23,11 +26,11 @@ from pathlib import Path
 import numpy as np
 import pint
 
-from .errors import InputError
-from .io import check_consistency, load_series, read_rtstruct, roi_mask
-from .io.series import ImageSeries
-from .units import Q_, quantity
-from .voxel import (
+from ..errors import InputError
+from ..io import check_consistency, load_series, read_rtstruct, roi_mask
+from ..io.series import ImageSeries
+from ..units import Q_, quantity
+from ..voxel import (
     DVH,
     RegionStats,
     Volume,
@@ -40,9 +43,9 @@ from .voxel import (
     resample_to,
     tumour_to_normal_ratio,
 )
-from .voxel.calibration import activity_in, activity_map, relative_calibration
+from ..voxel.calibration import activity_in, activity_map, relative_calibration
 
-__all__ = ["RegionResult", "ImagingResult", "compute_dose", "BED_PARAMETERS", "AIR_DENSITY"]
+__all__ = ["RegionResult", "VoxelResult", "ImagingResult", "ImagingInputs", "load_imaging", "voxel_dose", "compute_dose", "BED_PARAMETERS", "AIR_DENSITY"]
 
 #: Voxels of the CT density map below this and outside every ROI are air (outside the body, bowel
 #: gas): activity there is an imaging artefact (resolution blur, misregistration) and dividing its
@@ -91,7 +94,42 @@ class RegionResult:
 
 
 @dataclass(frozen=True)
-class ImagingResult:
+class ImagingInputs:
+    """The imaging inputs of one voxel dosimetry, in memory (no paths).
+
+    Parameters
+    ----------
+    activity : Volume
+        The activity image (counts, or Bq/mL for PET) on its own grid; the dose grid.
+    liver : Volume
+        Liver (or perfused territory) mask on the activity grid, tumours included.
+    tumours, lungs : dict of str to Volume
+        Tumour and lung masks on the activity grid, by ROI name.
+    ct : Volume or None
+        CT in HU on its own grid.
+    liver_name : str
+        Name of the liver ROI.
+    reference : ImageSeries or None
+        The activity series (header for the RT Dose written from the result).
+    warnings : tuple of str
+        What reading found (consistency, rasterization).
+    inputs : tuple of str
+        The files read, for the audit trail.
+    """
+
+    activity: Volume
+    liver: Volume
+    tumours: dict
+    lungs: dict
+    ct: Volume | None = None
+    liver_name: str = "Liver"
+    reference: ImageSeries | None = None
+    warnings: tuple = ()
+    inputs: tuple = ()
+
+
+@dataclass(frozen=True)
+class VoxelResult:
     """Everything the voxel dosimetry produced."""
 
     dose: Volume
@@ -116,6 +154,9 @@ class ImagingResult:
         raise KeyError(name)
 
 
+ImagingResult = VoxelResult  # the name used before the workflow package
+
+
 def _union(masks: list[Volume]) -> Volume:
     arr = np.zeros(masks[0].shape, dtype=bool)
     for m in masks:
@@ -123,7 +164,7 @@ def _union(masks: list[Volume]) -> Volume:
     return masks[0].with_array(arr)
 
 
-def compute_dose(
+def load_imaging(
     activity_image,
     rtstruct,
     *,
@@ -131,14 +172,10 @@ def compute_dose(
     tumour_rois=(),
     lung_rois=(),
     ct=None,
-    administered=None,
-    method: str = "kernel",
-    calibration: str = "relative",
-    residual_fraction=0.0,
     allow_mismatch: bool = False,
     progress: Callable[[str], None] | None = None,
-) -> ImagingResult:
-    """Absorbed dose map and per-ROI figures from DICOM images.
+) -> ImagingInputs:
+    """Read the activity image, CT and RT Structure Set, and rasterize the ROIs on the activity grid.
 
     Parameters
     ----------
@@ -151,36 +188,19 @@ def compute_dose(
     tumour_rois, lung_rois : sequence of str
         ROI names of the tumours and of the lungs (several lung ROIs are joined).
     ct : path-like, optional
-        CT folder: density from HU (lung handled by its density) and display.
-    administered : pint.Quantity or str, optional
-        Administered activity [GBq]; required for relative calibration.
-    method : str
-        ``"kernel"`` (dose-voxel kernel convolution) or ``"ldm"`` (local deposition).
-    calibration : str
-        ``"relative"`` or ``"absolute"`` (PT in Bq/mL only).
-    residual_fraction : float
-        Fraction of the administered activity left in vial and tubing, [0, 1).
+        CT folder: density from HU and display.
     allow_mismatch : bool
         Accept series whose patient / study / frame of reference differ (explicit override).
     progress : callable, optional
         Called with a short message before each slow step.
 
-    Returns
-    -------
-    ImagingResult
-
     Raises
     ------
     InputError
-        Unreadable or inconsistent DICOM, unknown ROI, calibration impossible, bad parameters.
+        Unreadable or inconsistent DICOM, unknown ROI.
     """
     say = progress or (lambda msg: None)
-    if method not in ("kernel", "ldm"):
-        raise InputError("method", f"{method!r} is not allowed; choose kernel or ldm")
-    if calibration not in ("relative", "absolute"):
-        raise InputError("calibration", f"{calibration!r} is not allowed; choose relative or absolute")
     warnings: list[str] = []
-
     say("reading the activity image")
     act = load_series(activity_image)
     warnings += list(act.warnings)
@@ -197,12 +217,95 @@ def compute_dose(
     warnings += list(rs.warnings)
     identities = [act.identity, rs.identity] + ([ct_series.identity] if ct_series else [])
     warnings += list(check_consistency(*identities, allow_mismatch=allow_mismatch))
-
     grid = act.volume
     say("rasterizing regions")
-    liver = roi_mask(rs, liver_roi, grid)
-    tumours = {n: roi_mask(rs, n, grid) for n in tumour_rois}
-    lungs = [roi_mask(rs, n, grid) for n in lung_rois]
+    return ImagingInputs(
+        activity=grid,
+        liver=roi_mask(rs, liver_roi, grid),
+        tumours={n: roi_mask(rs, n, grid) for n in tumour_rois},
+        lungs={n: roi_mask(rs, n, grid) for n in lung_rois},
+        ct=None if ct_series is None else ct_series.volume,
+        liver_name=liver_roi,
+        reference=act,
+        warnings=tuple(warnings),
+        inputs=tuple(str(Path(p)) for p in (activity_image, rtstruct, ct) if p is not None),
+    )
+
+
+def compute_dose(
+    activity_image,
+    rtstruct,
+    *,
+    liver_roi: str,
+    tumour_rois=(),
+    lung_rois=(),
+    ct=None,
+    administered=None,
+    method: str = "kernel",
+    calibration: str = "relative",
+    residual_fraction=0.0,
+    allow_mismatch: bool = False,
+    progress: Callable[[str], None] | None = None,
+) -> VoxelResult:
+    """:func:`load_imaging` then :func:`voxel_dose` (parameters as theirs)."""
+    _check_options(method, calibration)
+    inputs = load_imaging(
+        activity_image, rtstruct, liver_roi=liver_roi, tumour_rois=tumour_rois, lung_rois=lung_rois, ct=ct, allow_mismatch=allow_mismatch, progress=progress
+    )
+    return voxel_dose(inputs, administered=administered, method=method, calibration=calibration, residual_fraction=residual_fraction, progress=progress)
+
+
+def _check_options(method: str, calibration: str) -> None:
+    if method not in ("kernel", "ldm"):
+        raise InputError("method", f"{method!r} is not allowed; choose kernel or ldm")
+    if calibration not in ("relative", "absolute"):
+        raise InputError("calibration", f"{calibration!r} is not allowed; choose relative or absolute")
+
+
+def voxel_dose(
+    inputs: ImagingInputs,
+    *,
+    administered=None,
+    method: str = "kernel",
+    calibration: str = "relative",
+    residual_fraction=0.0,
+    progress: Callable[[str], None] | None = None,
+) -> VoxelResult:
+    """Absorbed dose map and per-ROI figures from in-memory imaging inputs (no file I/O).
+
+    Parameters
+    ----------
+    inputs : ImagingInputs
+        Activity image, masks on its grid, CT (see :func:`load_imaging`).
+    administered : pint.Quantity or str, optional
+        Administered activity [GBq]; required for relative calibration.
+    method : str
+        ``"kernel"`` (dose-voxel kernel convolution) or ``"ldm"`` (local deposition).
+    calibration : str
+        ``"relative"`` or ``"absolute"`` (an image in Bq/mL only).
+    residual_fraction : float
+        Fraction of the administered activity left in vial and tubing, [0, 1).
+    progress : callable, optional
+        Called with a short message before each slow step.
+
+    Returns
+    -------
+    VoxelResult
+
+    Raises
+    ------
+    InputError
+        Calibration impossible, CT not covering the ROIs, bad parameters.
+    """
+    say = progress or (lambda msg: None)
+    _check_options(method, calibration)
+    warnings: list[str] = list(inputs.warnings)
+    grid = inputs.activity
+    liver = inputs.liver
+    liver_roi = inputs.liver_name
+    tumours = dict(inputs.tumours)
+    lung_rois = tuple(inputs.lungs)
+    lungs = list(inputs.lungs.values())
     lung = _union(lungs) if lungs else None
     tumour_union = _union(list(tumours.values())) if tumours else None
     normal = liver.with_array(np.asarray(liver.array, bool) & ~np.asarray(tumour_union.array, bool)) if tumour_union is not None else None
@@ -237,10 +340,10 @@ def compute_dose(
     in_roi = np.asarray(_union([liver, *tumours.values()] + ([lung] if lung is not None else [])).array)
     density = Q_(1.03, "g/mL")
     ct_on_grid = None
-    if ct_series is not None:
+    if inputs.ct is not None:
         say("resampling the CT to the activity grid")
-        ct_on_grid = resample_to(ct_series.volume, grid, kind="linear", fill=-1000.0)
-        ones = ct_series.volume.with_array(np.ones(ct_series.volume.shape, np.float32))
+        ct_on_grid = resample_to(inputs.ct, grid, kind="linear", fill=-1000.0)
+        ones = inputs.ct.with_array(np.ones(inputs.ct.shape, np.float32))
         covered = np.asarray(resample_to(ones, grid, kind="linear", fill=0.0).array) >= 0.5
         outside = in_roi & ~covered
         if outside.any():
@@ -307,8 +410,7 @@ def compute_dose(
         for n, m in tumours.items():
             ratios[n] = tumour_to_normal_ratio(grid, m, normal)
 
-    inputs = tuple(str(Path(p)) for p in (activity_image, rtstruct, ct) if p is not None)
-    return ImagingResult(
+    return VoxelResult(
         dose=dose,
         activity=activity,
         ct=ct_on_grid,
@@ -321,6 +423,6 @@ def compute_dose(
         tumour_to_normal=ratios,
         method=method,
         warnings=tuple(dict.fromkeys(warnings)),
-        reference=act,
-        inputs=inputs,
+        reference=inputs.reference,
+        inputs=inputs.inputs,
     )

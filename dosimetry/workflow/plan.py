@@ -1,27 +1,27 @@
-"""The main job, as library calls: a validated patient file -> plan -> vial and timing.
+"""Planning step of the main job: a validated patient file -> plan -> vial and timing.
 
-The command line (:mod:`dosimetry.cli`) and the report (:mod:`dosimetry.report`) are thin layers
-over these functions, so treatment-planning code gets exactly what the CLI prints.
+The verdict is not made here but in :mod:`dosimetry.workflow.assess`, which every command uses.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
-from . import planning
-from .devices import device as _device
-from .devices import sphere_count
-from .errors import InputError
-from .io.patient import PatientFile
-from .isotope import Y90
-from .planning.result import Plan
-from .schedule import GlassVialChoice, ResinDraw, choose_glass_vial, glass_activity_at, glass_calibration_activity, resin_draw
-from .units import to_json
+from .. import planning
+from ..devices import device as _device
+from ..devices import sphere_count
+from ..errors import InputError
+from ..io.patient import PatientFile
+from ..isotope import Y90
+from ..planning.clinical import Extent
+from ..planning.result import Plan
+from ..schedule import GlassVialChoice, ResinDraw, choose_glass_vial, glass_activity_at, glass_calibration_activity, resin_draw
+from ..units import to_json
 
-__all__ = ["PatientPlan", "plan_patient", "compare_devices", "METHOD_NAMES"]
+__all__ = ["PatientPlan", "plan_patient", "compare_devices", "clinical_of", "METHOD_NAMES"]
 
 #: Relative difference between a glass vial's activity at the planned administration time and the
 #: prescription that is accepted without a warning (1 %, of the order of dose-calibrator accuracy).
@@ -96,10 +96,29 @@ class PatientPlan:
         return out
 
 
+def clinical_of(pf: PatientFile):
+    """The patient file's clinical scenario; the extent is whole liver when the target is the whole liver."""
+    c = pf.clinical
+    if c.extent is None and pf.liver.volume is not None:
+        if abs(float((pf.target.volume / pf.liver.volume).to("dimensionless").magnitude) - 1.0) <= 0.01:
+            c = replace(c, extent=Extent.WHOLE_LIVER)
+    return c
+
+
 def _model(pf: PatientFile, device: str, method: str) -> Plan:
     t, lung, liver, tr = pf.target, pf.lung, pf.liver, pf.treatment
+    tumours = [x.volume for x in t.tumours]
+    ratios = [x.tumour_to_normal for x in t.tumours]
+    if len(tumours) == 1:
+        tumours, ratios = tumours[0], ratios[0]
+    elif not tumours:
+        tumours, ratios = None, None
+    if isinstance(ratios, list) and any(r is None for r in ratios):
+        ratios = None  # uniform uptake unless every tumour has its ratio
     common = dict(
         device=device,
+        liver_tumour=liver.tumour_volume,
+        clinical=clinical_of(pf),
         density=liver.density,
         residual_fraction=t.residual_fraction,
         dose_coefficient=tr.dose_coefficient,
@@ -107,21 +126,20 @@ def _model(pf: PatientFile, device: str, method: str) -> Plan:
         prior_lung_dose=lung.prior_dose,
         lung_limit=lung.limit,
         cumulative_lung_limit=lung.cumulative_limit,
-        scenario=tr.scenario or "standard",
+        normal_liver_limit=t.normal_liver_limit,
     )
     if method == "mird":
         if t.dose is None:
             raise InputError("target.dose", "missing required key (the mird method prescribes a mean dose to the perfused volume)")
-        return planning.mird(t.dose, t.mass, lung.shunt_fraction, **common)
+        return planning.mird(t.dose, t.mass, lung.shunt_fraction, tumour=tumours, tumour_to_normal=ratios, liver=liver.volume, **common)
     if method == "bsa":
-        return planning.bsa(pf.patient.height, pf.patient.weight, liver.volume, t.tumour_volume, lung.shunt_fraction, target=t.volume, **common)
+        return planning.bsa(pf.patient.height, pf.patient.weight, liver.volume, t.tumour_volume, lung.shunt_fraction, target=t.volume,
+                            tumour_to_normal=ratios if not isinstance(ratios, list) else None, **common)
     if method == "empirical":
-        return planning.empirical(liver.volume, t.tumour_volume, lung.shunt_fraction, **common)
+        if t.volume is not None and liver.volume is not None and abs(float((t.volume / liver.volume).to("dimensionless").magnitude) - 1) > 0.01:
+            raise InputError("target.volume", "the empirical method treats the whole liver; target.volume must equal liver.volume (use bsa for lobar treatment)")
+        return planning.empirical(liver.volume, t.tumour_volume, lung.shunt_fraction, tumour_to_normal=ratios if not isinstance(ratios, list) else None, **common)
     if method == "partition":
-        tumours = [x.volume for x in t.tumours]
-        ratios = [x.tumour_to_normal for x in t.tumours]
-        if len(tumours) == 1:
-            tumours, ratios = tumours[0], ratios[0]
         return planning.partition(
             t.volume,
             tumours,
@@ -129,20 +147,10 @@ def _model(pf: PatientFile, device: str, method: str) -> Plan:
             lung.shunt_fraction,
             normal_liver_dose=t.normal_liver_dose,
             tumour_dose=t.tumour_dose,
-            normal_liver_limit=t.normal_liver_limit,
+            liver=liver.volume,
             **common,
         )
     raise InputError("treatment.method", f"unknown method {method!r}")
-
-
-def limit_overrides(pf: PatientFile) -> dict:
-    """The clinic's own limits from the patient file, by figure name (for :func:`planning.check`)."""
-    out = {
-        "lung_dose": pf.lung.limit,
-        "cumulative_lung_dose": pf.lung.cumulative_limit,
-        "normal_liver_dose": pf.target.normal_liver_limit,
-    }
-    return {k: v for k, v in out.items() if v is not None}
 
 
 def _schedule(pf: PatientFile, plan: Plan):
@@ -197,12 +205,7 @@ def _vial_at_planned_time(plan: Plan, vial: GlassVialChoice, tr, cal_activity, w
     ratio = float((at_planned / plan.prescribed_activity).to("dimensionless").magnitude)
     if abs(ratio - 1.0) <= VIAL_TOLERANCE:
         return []
-    failing = [
-        c.description
-        for c in plan.limits
-        if c.safety and c.bound == "max" and c.value.dimensionality == c.limit.dimensionality and c.name != "lung_shunt_fraction"
-        and np.any(c.value.to(c.limit.units).magnitude * ratio > c.limit.magnitude * (1 + 1e-9))
-    ]
+    failing = [c.description for c in plan.limits if c.safety and c.bound == "max" and not c.value.dimensionless and _fails_scaled(c, plan, ratio)]
     msg = (
         f"VIAL: the {vial.vial:.4g~P} vial holds the prescribed {plan.prescribed_activity:.4g~P} at "
         f"{vial.administration_time.isoformat(timespec='minutes')}, not at the planned administration "
@@ -214,6 +217,16 @@ def _vial_at_planned_time(plan: Plan, vial: GlassVialChoice, tr, cal_activity, w
     msg += f". Administer at the vial time, or order {cal_activity.to('GBq'):.4g~P} at calibration for the planned time."
     warnings.append(msg)
     return failing
+
+
+def _fails_scaled(c, plan: Plan, ratio: float) -> bool:
+    """Whether a safety check fails when every dose of this treatment scales by ``ratio``."""
+    if c.name == "cumulative_lung_dose":
+        value = plan.prior_lung_dose.to("Gy").magnitude + plan.lung_dose.to("Gy").magnitude * ratio
+    else:
+        value = c.value.to(c.limit.units).magnitude * ratio
+    lim = c.limit.magnitude
+    return bool(np.any(value > lim * (1 + 1e-9) if c.inclusive else value >= lim))
 
 
 def plan_patient(pf: PatientFile, *, device: str | None = None, method: str | None = None) -> PatientPlan:
@@ -240,10 +253,8 @@ def plan_patient(pf: PatientFile, *, device: str | None = None, method: str | No
     method = method or pf.treatment.method
     plan = _model(pf, device, method)
     vial, cal, spheres, notes, warnings, failures = _schedule(pf, plan)
-    if method != "partition":
-        notes = notes + (
-            f"the {METHOD_NAMES[method]} has no normal-liver or tumour compartment: its largest activity is set by the lung limits only",
-        )
+    if plan.tumour_to_normal is None and method != "partition":
+        notes = notes + ("no tumour-to-normal ratio given: the normal-liver dose assumes uniform uptake over the perfused volume",)
     return PatientPlan(pf, plan, vial, cal, spheres, notes, warnings, failures)
 
 

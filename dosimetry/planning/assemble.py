@@ -1,0 +1,200 @@
+"""Assembly of a :class:`~dosimetry.planning.result.Plan`, the same for every method.
+
+A method chooses the prepared activity; this module computes what that activity gives in every
+compartment (:class:`~dosimetry.planning.compartments.Compartments`), checks every figure against
+the thresholds of the clinical scenario (:mod:`dosimetry.planning.limits`), finds the largest
+activity within every safety limit and the limit that binds, and collects the warnings.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pint
+
+from ..devices import Device
+from ..devices import device as _device
+from . import _inputs as _in
+from ..units import Q_
+from . import limits as _limits
+from .clinical import Clinical
+from .compartments import Compartments
+from .result import LimitCheck, Plan
+from ._inputs import as_array_or_float
+
+__all__ = ["Setting", "setting", "assemble_plan", "safety_caps", "binding", "RESIN_SHUNT_LIMIT"]
+
+#: SIR-Spheres IFU: lung shunt above 20 % contraindicates resin treatment, whatever the model.
+RESIN_SHUNT_LIMIT = 0.20
+
+
+@dataclass(frozen=True)
+class Setting:
+    """Validated inputs every method shares: device, scenario, K, compartments, prior lung dose, overrides."""
+
+    dev: Device
+    clinical: Clinical
+    k: pint.Quantity
+    comp: Compartments
+    prior: pint.Quantity
+    overrides: dict
+    density: pint.Quantity
+
+
+def setting(
+    *,
+    device,
+    target,
+    lung_shunt_fraction,
+    tumour=None,
+    tumour_to_normal=None,
+    liver=None,
+    liver_tumour=None,
+    clinical=None,
+    density=None,
+    residual_fraction=0.0,
+    dose_coefficient=None,
+    lung_mass="1 kg",
+    prior_lung_dose="0 Gy",
+    lung_limit=None,
+    cumulative_lung_limit=None,
+    normal_liver_limit=None,
+) -> Setting:
+    """Validate the inputs shared by every method (names as in the planning functions)."""
+    dev = _device(device)
+    rho = _in.density_of(density)
+    k = _in.coefficient(dose_coefficient, dev.dose_coefficient)
+    if liver is not None:  # the whole liver is named first when it is wrong
+        _in.mass_of(liver, rho, "liver.mass", "liver.volume")
+    comp = Compartments.build(
+        k=k,
+        lsf=_in.lsf(lung_shunt_fraction),
+        residual=_in.residual(residual_fraction),
+        target_mass=_in.mass_of(target, rho, "target.mass", "target.volume"),
+        tumour=tumour,
+        tumour_to_normal=tumour_to_normal,
+        liver=liver,
+        liver_tumour=liver_tumour,
+        lung_mass=_in.lung_mass_of(lung_mass),
+        density=rho,
+    )
+    return Setting(
+        dev=dev,
+        clinical=_in.clinical_of(clinical),
+        k=k,
+        comp=comp,
+        prior=_in.nonneg_dose(prior_lung_dose, "lung.prior_dose"),
+        overrides=_in.overrides_of(lung_limit, cumulative_lung_limit, normal_liver_limit),
+        density=rho,
+    )
+
+
+def binding(caps: list) -> tuple:
+    """Smallest cap and its name. ``caps`` = [(name, GBq magnitude array), ...]."""
+    names = [c[0] for c in caps]
+    stack = np.stack(np.broadcast_arrays(*[np.asarray(c[1], dtype=float) for c in caps]))
+    idx = np.argmin(stack, axis=0)
+    amax = np.min(stack, axis=0)
+    name = np.asarray(names, dtype=object)[idx]
+    name = np.where(np.isinf(amax), "none", name)
+    if np.ndim(amax) == 0:
+        return float(amax), str(name)
+    return amax, name.astype(str)
+
+
+def safety_caps(s: Setting) -> tuple:
+    """(thresholds, notes, caps): the applicable thresholds and the activity each safety limit allows."""
+    rows, notes = _limits.applicable(s.dev.name, s.clinical, s.overrides)
+    caps = _limits.caps(rows, s.comp.per_gbq(), s.prior.to("Gy").magnitude)
+    if s.dev.name == "resin":
+        f = np.round(s.comp.lsf, 12)
+        caps.append(("lung_shunt_fraction", np.where(f > RESIN_SHUNT_LIMIT, 0.0, np.inf)))
+    return rows, notes, caps
+
+
+def assemble_plan(
+    *,
+    method: str,
+    s: Setting,
+    prescribed,  # GBq magnitude (array or float)
+    warnings: list = (),
+    details: dict | None = None,
+    **plan_fields,
+) -> Plan:
+    """Build the Plan for the prepared activity ``prescribed`` (see module docstring)."""
+    a = np.asarray(prescribed, dtype=float)
+    dev, comp, prior = s.dev, s.comp, s.prior
+    rows, notes, caps = safety_caps(s)
+    amax, bind = binding(caps)
+    figs = comp.doses(a)
+    pr = np.asarray(prior.to("Gy").magnitude, dtype=float)
+    figs["cumulative_lung_dose"] = Q_(as_array_or_float(np.asarray(figs["lung_dose"].magnitude) + pr), "Gy")
+    checks = list(_limits.check(rows, figs, several_tumours=comp.several))
+    if dev.name == "resin":
+        checks.append(shunt_check(comp.lsf))
+    warn = list(warnings) + list(_limits.warnings_for(checks))
+
+    ok = np.asarray(True)
+    for c in checks:
+        if c.safety:
+            ok = ok & np.asarray(c.passed, dtype=bool)
+    if not np.all(ok):
+        failed = [c for c in checks if c.safety and not np.all(c.passed)]
+        blocked = ", ".join(f"'{c.description}'" for c in failed)
+        if ok.ndim == 0:
+            warn.append(f"BLOCKED by {blocked}; largest safe activity {float(amax):.4g} GBq (set by the {_limits.FIGURE_LABELS.get(bind, bind)} limit)")
+        else:
+            warn.append(f"BLOCKED in {int((~ok).sum())} of {ok.size} plans by {blocked}; see max_safe_activity and binding_constraint")
+    masses = comp.masses()
+    fields = dict(
+        target_mass=masses["target_mass"],
+        target_dose=figs["target_dose"],
+        normal_liver_mass=masses["normal_liver_mass"],
+        normal_liver_dose=figs["normal_liver_dose"],
+        whole_normal_liver_mass=masses["whole_normal_liver_mass"],
+        whole_normal_liver_dose=figs.get("whole_normal_liver_dose"),
+        tumour_mass=masses["tumour_mass"],
+        tumour_dose=figs.get("tumour_dose"),
+        tumour_to_normal=None if comp.ratio is None else as_array_or_float(comp.ratio),
+    )
+    fields.update(plan_fields)
+    return Plan(
+        method=method,
+        device=dev.name,
+        clinical=s.clinical,
+        prescribed_activity=Q_(as_array_or_float(a), "GBq"),
+        delivered_activity=Q_(as_array_or_float(a * (1 - comp.residual)), "GBq"),
+        dose_coefficient=s.k.to("Gy*kg/GBq"),
+        lung_shunt_fraction=as_array_or_float(comp.lsf),
+        residual_fraction=as_array_or_float(comp.residual),
+        lung_mass=Q_(as_array_or_float(comp.lung_mass), "kg"),
+        lung_dose=figs["lung_dose"],
+        prior_lung_dose=prior.to("Gy"),
+        cumulative_lung_dose=figs["cumulative_lung_dose"],
+        max_safe_activity=Q_(amax, "GBq"),
+        binding_constraint=bind,
+        limits=tuple(checks),
+        warnings=tuple(warn),
+        notes=tuple(notes),
+        details=details or {},
+        **fields,
+    )
+
+
+def shunt_check(f) -> LimitCheck:
+    """Resin LSF <= 20 % (SIR-Spheres IFU: above 20 % treatment is contraindicated)."""
+    fr = np.asarray(f, dtype=float)
+    passed = np.round(fr, 12) <= RESIN_SHUNT_LIMIT
+    return LimitCheck(
+        "lung_shunt_fraction",
+        "resin lung shunt fraction <= 20 %",
+        Q_(as_array_or_float(fr), "dimensionless"),
+        Q_(RESIN_SHUNT_LIMIT, "dimensionless"),
+        "max",
+        True,
+        bool(passed) if passed.ndim == 0 else passed,
+        "SIR-Spheres IFU: lung shunt above 20 % contraindicated",
+        label="lung shunt fraction",
+        volume="-",
+    )

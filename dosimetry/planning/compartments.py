@@ -1,0 +1,196 @@
+"""Where one prepared activity goes: perfused target, tumours, normal liver (perfused and whole), lungs.
+
+Every prescription method (MIRD, BSA, empirical, partition) chooses an activity in its own way;
+the doses that activity gives are the same physics for all of them, so every method is checked
+on the same figures (partition model, Ho et al., Eur J Nucl Med 1996;23:947; MIRD primer):
+
+    E    = K (1 - R) (1 - LSF)                 liver share, Gy kg per prepared GBq
+    D_P  = E A / M_P                           perfused-target mean dose
+    D_N  = E A / (M_N + sum_i r_i M_Ti)        perfused normal liver, M_N = M_P - sum_i M_Ti
+    D_Ti = r_i D_N                             tumour i
+    D_WN = D_N M_N / (M_L - M_T,liver)         whole normal liver (all of the liver outside the
+                                               tumours; the unperfused part gets no dose)
+    D_L  = K (1 - R) LSF A / M_Lung            lungs
+
+with K the dose coefficient, R the residual fraction, LSF the lung shunt fraction, A the prepared
+activity, M_P the perfused mass (tumours included), M_Ti and r_i the tumours in the target and their
+tumour-to-normal uptake ratios, M_L the whole liver and M_T,liver every tumour in the liver.
+
+Without tumour-to-normal ratios the uptake is taken as uniform: D_N = D_P and no tumour dose is
+computed. Without the whole-liver mass the whole-normal-liver dose is unknown; a limit on it is
+then checked on the perfused normal liver instead, which is never lower (see
+:func:`dosimetry.planning.limits.check`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pint
+
+from ..errors import InputError
+from ..units import Q_, quantity
+from . import _inputs as _in
+
+__all__ = ["Compartments", "tumours_of"]
+
+
+def _ratio(value, field: str) -> np.ndarray:
+    """Tumour-to-normal ratio(s), > 0; a list of per-patient values is taken as an array."""
+    if isinstance(value, list):
+        value = np.asarray(value, dtype=float)
+    return np.asarray(quantity(value, "dimensionless", field, minimum=0, include_minimum=False).magnitude, dtype=float)
+
+
+def _is_list(x) -> bool:
+    return isinstance(x, Sequence) and not isinstance(x, str)
+
+
+def tumours_of(tumour, ratio, rho) -> tuple:
+    """Tumour masses [kg magnitude], ratios (or None) and whether there are several.
+
+    ``tumour`` is a mass or volume, or a list of them (several tumours, stacked on axis 0);
+    ``ratio`` the tumour-to-normal ratio(s), one per tumour, or None for uniform uptake.
+    """
+    several = _is_list(tumour)
+    if several:
+        if len(tumour) == 0:
+            raise InputError("target.tumours", "at least one tumour is needed")
+        if ratio is not None and (not _is_list(ratio) or len(ratio) != len(tumour)):
+            raise InputError("target.tumour_to_normal", f"give one ratio per tumour ({len(tumour)} tumours)")
+        ms = [_in.mass_of(t, rho, f"target.tumours[{i + 1}].mass", f"target.tumours[{i + 1}].volume", allow_zero=True).magnitude for i, t in enumerate(tumour)]
+        ms = np.stack(np.broadcast_arrays(*[np.asarray(m, dtype=float) for m in ms]))
+        rs = None
+        if ratio is not None:
+            rs = np.stack(np.broadcast_arrays(*[_ratio(q, f"target.tumours[{i + 1}].tumour_to_normal") for i, q in enumerate(ratio)]))
+        return ms, rs, True
+    m = np.asarray(_in.mass_of(tumour, rho, "target.tumour_mass", "target.tumour_volume", allow_zero=True).magnitude, dtype=float)
+    return m, (None if ratio is None else _ratio(ratio, "target.tumour_to_normal")), False
+
+
+@dataclass(frozen=True)
+class Compartments:
+    """Masses and uptake of the compartments a prepared activity is shared between.
+
+    Magnitudes are in kg (masses), Gy kg/GBq (``k``); arrays broadcast (one plan per element).
+    ``tumour_mass`` and ``ratio`` hold the tumours on their first axis when ``several``.
+
+    Parameters
+    ----------
+    k : numpy.ndarray or float
+        Dose coefficient [Gy kg/GBq].
+    lsf, residual : numpy.ndarray or float
+        Lung shunt and residual fractions.
+    target_mass : numpy.ndarray or float
+        Perfused mass, tumours included [kg].
+    tumour_mass : numpy.ndarray or float
+        Tumour mass(es) inside the target [kg] (0 when none).
+    ratio : numpy.ndarray, float or None
+        Tumour-to-normal ratio(s); None for uniform uptake.
+    several : bool
+        Several tumours on axis 0.
+    liver_mass : numpy.ndarray, float or None
+        Whole liver, tumours included [kg]; None when not known.
+    liver_tumour_mass : numpy.ndarray, float or None
+        Every tumour in the whole liver [kg]; None: the tumours of the target.
+    lung_mass : numpy.ndarray or float
+        [kg].
+    """
+
+    k: object
+    lsf: object
+    residual: object
+    target_mass: object
+    tumour_mass: object
+    ratio: object
+    several: bool
+    liver_mass: object
+    liver_tumour_mass: object
+    lung_mass: object
+
+    @classmethod
+    def build(cls, *, k, lsf, residual, target_mass, tumour=None, tumour_to_normal=None, liver=None, liver_tumour=None, lung_mass, density) -> "Compartments":
+        """Validate and assemble (inputs as in the planning functions; see module docstring)."""
+        mp = np.asarray(target_mass.to("kg").magnitude, dtype=float)
+        if tumour is None:
+            if tumour_to_normal is not None:
+                raise InputError("target.tumour_volume", "a tumour-to-normal ratio needs the tumour volume")
+            mt, ratio, several = np.zeros_like(mp), None, False
+        else:
+            mt, ratio, several = tumours_of(tumour, tumour_to_normal, density)
+        mt_sum = mt.sum(axis=0) if several else mt
+        if np.any(mt_sum >= mp):
+            raise InputError("target.tumours" if several else "target.tumour_volume", "tumours must be smaller than the perfused target (target.volume / target.mass)")
+        ml = mlt = None
+        if liver is not None:
+            ml = np.asarray(_in.mass_of(liver, density, "liver.mass", "liver.volume").magnitude, dtype=float)
+            if np.any(mp > ml * (1 + 1e-6)):
+                raise InputError("target.volume", "the perfused target must not exceed the whole liver (liver.volume)")
+            if liver_tumour is not None:
+                mlt = np.asarray(_in.mass_of(liver_tumour, density, "liver.tumour_mass", "liver.tumour_volume", allow_zero=True).magnitude, dtype=float)
+                if np.any(mlt < mt_sum * (1 - 1e-6)):
+                    raise InputError("liver.tumour_volume", "all tumours of the liver cannot be fewer than the tumours of the target")
+                if np.any(mlt >= ml):
+                    raise InputError("liver.tumour_volume", "tumours must be smaller than the whole liver (liver.volume)")
+        return cls(
+            k=np.asarray(k.to("Gy*kg/GBq").magnitude, dtype=float),
+            lsf=np.asarray(lsf, dtype=float),
+            residual=np.asarray(residual, dtype=float),
+            target_mass=mp,
+            tumour_mass=mt,
+            ratio=ratio,
+            several=several,
+            liver_mass=ml,
+            liver_tumour_mass=mlt,
+            lung_mass=np.asarray(lung_mass.to("kg").magnitude, dtype=float),
+        )
+
+    @property
+    def tumour_total(self):
+        return self.tumour_mass.sum(axis=0) if self.several else self.tumour_mass
+
+    @property
+    def normal_mass(self):
+        """Perfused normal liver M_N [kg]."""
+        return self.target_mass - self.tumour_total
+
+    @property
+    def whole_normal_mass(self):
+        """Whole normal liver [kg], or None without the whole-liver mass."""
+        if self.liver_mass is None:
+            return None
+        tumours = self.tumour_total if self.liver_tumour_mass is None else self.liver_tumour_mass
+        return self.liver_mass - tumours
+
+    def per_gbq(self) -> dict:
+        """Dose per prepared GBq of every figure [Gy/GBq magnitudes], by figure name."""
+        liver_share = self.k * (1 - self.residual) * (1 - self.lsf)
+        out = {"target_dose": liver_share / self.target_mass}
+        if self.ratio is None:
+            out["normal_liver_dose"] = out["target_dose"]
+        else:
+            weighted = self.normal_mass + ((self.ratio * self.tumour_mass).sum(axis=0) if self.several else self.ratio * self.tumour_mass)
+            out["normal_liver_dose"] = liver_share / weighted
+            out["tumour_dose"] = self.ratio * out["normal_liver_dose"]
+        wn = self.whole_normal_mass
+        if wn is not None:
+            out["whole_normal_liver_dose"] = out["normal_liver_dose"] * self.normal_mass / wn
+        out["lung_dose"] = self.k * (1 - self.residual) * self.lsf / self.lung_mass
+        return out
+
+    def doses(self, activity) -> dict:
+        """Every figure [Gy Quantity] for the prepared activity (GBq magnitude or Quantity)."""
+        a = np.asarray(activity.to("GBq").magnitude if isinstance(activity, pint.Quantity) else activity, dtype=float)
+        return {name: Q_(_in.as_array_or_float(a * v), "Gy") for name, v in self.per_gbq().items()}
+
+    def masses(self) -> dict:
+        """The compartment masses as Quantities [kg] (None where unknown)."""
+        wn = self.whole_normal_mass
+        return {
+            "target_mass": Q_(_in.as_array_or_float(self.target_mass), "kg"),
+            "tumour_mass": Q_(_in.as_array_or_float(self.tumour_mass), "kg") if self.ratio is not None or np.any(self.tumour_total > 0) else None,
+            "normal_liver_mass": Q_(_in.as_array_or_float(self.normal_mass), "kg"),
+            "whole_normal_liver_mass": None if wn is None else Q_(_in.as_array_or_float(wn), "kg"),
+        }

@@ -1,0 +1,33 @@
+"""The main job: patient file -> plan -> voxel dosimetry -> one assessment.
+
+- :mod:`.plan` the plan and its vial and timing (:func:`plan_patient`, :func:`compare_devices`);
+- :mod:`.voxel` the voxel dosimetry: :func:`load_imaging` reads files, :func:`voxel_dose` computes
+  over in-memory Volumes and masks;
+- :mod:`.assess` one verdict over every safety check (:func:`assess` -> :class:`CaseResult`);
+- :mod:`.case` the whole job for one patient file (:func:`run_case`).
+"""
+
+from .assess import BLOCKED, WITHIN_LIMITS, CaseResult, assess
+from .case import input_digests, run_case
+from .plan import METHOD_NAMES, PatientPlan, compare_devices, plan_patient
+from .voxel import BED_PARAMETERS, ImagingInputs, RegionResult, VoxelResult, compute_dose, load_imaging, voxel_dose
+
+__all__ = [
+    "PatientPlan",
+    "plan_patient",
+    "compare_devices",
+    "METHOD_NAMES",
+    "ImagingInputs",
+    "RegionResult",
+    "VoxelResult",
+    "load_imaging",
+    "voxel_dose",
+    "compute_dose",
+    "BED_PARAMETERS",
+    "CaseResult",
+    "assess",
+    "run_case",
+    "input_digests",
+    "WITHIN_LIMITS",
+    "BLOCKED",
+]

@@ -1,0 +1,322 @@
+"""One case, one verdict: every safety check of the plan and of the voxel dosimetry in one place.
+
+:func:`assess` takes a plan (:class:`~dosimetry.workflow.plan.PatientPlan`) and/or a voxel
+dosimetry (:class:`~dosimetry.workflow.voxel.VoxelResult`) and returns a :class:`CaseResult`:
+
+- every safety check (plan, the glass vial at the planned time, voxel mean doses) with its value,
+  limit, the volume it applies to, its source and pass/fail, in one list;
+- the efficacy thresholds apart from safety;
+- one status: *blocked* when any safety check fails, *within limits* otherwise;
+- the largest safe activity over every limit (plan and voxel; all doses are linear in the
+  activity) and the limit that binds.
+
+``y90 plan``, ``y90 dose`` and ``y90 report`` all go through :func:`assess`, so the verdict does
+not depend on the command or the method.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+
+import numpy as np
+import pint
+
+from ..planning import limits as _limits
+from ..planning.clinical import Clinical
+from ..schedule import glass_activity_at
+from ..units import Q_, quantity, to_json
+from .plan import PatientPlan
+from .voxel import VoxelResult
+
+__all__ = ["CaseResult", "assess", "WITHIN_LIMITS", "BLOCKED"]
+
+WITHIN_LIMITS = "WITHIN LIMITS"
+BLOCKED = "BLOCKED"
+
+#: Voxel tumour doses that differ from the plan's by more than this are explained in a note.
+PLAN_VOXEL_TOLERANCE = 0.20
+
+
+@dataclass(frozen=True)
+class CaseResult:
+    """The verdict on one case.
+
+    Parameters
+    ----------
+    patient_id : str or None
+        Patient ID of the patient file (None for a voxel dosimetry without one).
+    device : str or None
+        ``"glass"``, ``"resin"``, or None (voxel dosimetry with no device: both devices' limits).
+    clinical : Clinical
+        The scenario the thresholds were chosen for.
+    plan : PatientPlan or None
+    voxel : VoxelResult or None
+    safety : tuple of LimitCheck
+        Every safety check; ``origin`` says plan, vial or voxel.
+    efficacy : tuple of LimitCheck
+        Efficacy thresholds (reported apart; they never block).
+    max_safe_activity : pint.Quantity or None
+        Largest activity within every safety limit [GBq] (inf when nothing limits).
+    binding : str or None
+        The limit that sets it, as human text.
+    warnings : tuple of str
+        What the physicist must read.
+    notes : tuple of str
+        What was assumed (conditions not stated, fallbacks).
+    """
+
+    patient_id: str | None
+    device: str | None
+    clinical: Clinical
+    plan: PatientPlan | None
+    voxel: VoxelResult | None
+    safety: tuple
+    efficacy: tuple
+    max_safe_activity: pint.Quantity | None
+    binding: str | None
+    warnings: tuple = ()
+    notes: tuple = ()
+
+    @property
+    def failed(self) -> tuple:
+        """The safety checks that fail."""
+        return tuple(c for c in self.safety if not np.all(c.passed))
+
+    @property
+    def blocked(self) -> bool:
+        return bool(self.failed)
+
+    @property
+    def status(self) -> str:
+        """``"BLOCKED"`` or ``"WITHIN LIMITS"``."""
+        return BLOCKED if self.blocked else WITHIN_LIMITS
+
+    def headline(self) -> str:
+        """One line that cannot be misread: the status and why."""
+        if self.blocked:
+            failed = "; ".join(f"{c.description} ({c.origin})" for c in self.failed)
+            cap = "" if self.max_safe_activity is None else f". Largest safe activity {_fmt_gbq(self.max_safe_activity)} (set by {self.binding})"
+            return f"{BLOCKED} by {failed}{cap}"
+        n = len(self.safety)
+        return f"{WITHIN_LIMITS}: all {n} safety checks pass" + (" (plan and voxel dosimetry)" if self.plan and self.voxel else "")
+
+    def to_json(self) -> dict:
+        """``status``, ``blocked``, ``safety``, ``efficacy``, ``max_safe_activity``, ``binding``, ..."""
+        return {
+            "status": self.status,
+            "blocked": self.blocked,
+            "headline": self.headline(),
+            "device": self.device,
+            "clinical": self.clinical.to_json(),
+            "safety": [c.to_json() for c in self.safety],
+            "efficacy": [c.to_json() for c in self.efficacy],
+            "max_safe_activity": None if self.max_safe_activity is None else to_json(self.max_safe_activity),
+            "binding": self.binding,
+            "warnings": list(self.warnings),
+            "notes": list(self.notes),
+        }
+
+
+def _fmt_gbq(q) -> str:
+    m = float(q.to("GBq").magnitude)
+    return "unlimited" if math.isinf(m) else f"{m:.4g} GBq"
+
+
+def _vial_checks(pp: PatientPlan) -> list:
+    """The plan's safety limits at the planned time, when the glass vial then holds another activity.
+
+    A glass vial is given whole: at the planned administration it delivers its decayed activity,
+    and every dose of this treatment scales by (vial activity then / prescription).
+    """
+    tr, p = pp.patient.treatment, pp.plan
+    if not pp.schedule_failures and not pp.schedule_warnings:
+        return []
+    if p.device != "glass" or pp.vial is None or tr.administration is None or tr.calibration is None:
+        return []
+    ratio = float((glass_activity_at(pp.vial.vial, tr.calibration, tr.administration) / p.prescribed_activity).to("dimensionless").magnitude)
+    out = []
+    for c in p.limits:
+        if not c.safety or c.bound != "max" or c.value.dimensionless:
+            continue
+        if c.name == "cumulative_lung_dose":
+            value = p.prior_lung_dose + p.lung_dose * ratio
+        else:
+            value = c.value * ratio
+        mag, lim = np.asarray(value.to(c.limit.units).magnitude), c.limit.magnitude
+        passed = bool(np.all(mag <= lim * (1 + _limits.RTOL) if c.inclusive else mag < lim))
+        note = f"the {pp.vial.vial.to('GBq').magnitude:g} GBq vial holds {ratio:.3f} x the prescription at the planned administration"
+        out.append(replace(c, value=value.to(c.value.units), passed=passed, origin="vial at the planned time", note=note))
+    return out
+
+
+def _voxel_figures(v: VoxelResult, prior: float) -> tuple:
+    """The voxel mean doses by figure, per-tumour doses, and notes on what stands for what."""
+    roles: dict = {}
+    for r in v.regions:
+        roles.setdefault(r.role, []).append(r)
+    figures, notes = {}, []
+    normal = roles.get("normal liver") or roles.get("liver")
+    if normal:
+        figures["normal_liver_dose"] = figures["whole_normal_liver_dose"] = normal[0].stats.mean
+        notes.append(f"voxel normal-liver dose: mean over the {normal[0].name} region (liver ROI minus tumours)")
+    if roles.get("liver"):
+        figures["target_dose"] = roles["liver"][0].stats.mean
+    if "lung" in roles:
+        lung = roles["lung"][0].stats.mean
+        figures["lung_dose"] = lung
+        figures["cumulative_lung_dose"] = lung + Q_(prior, "Gy")
+    tumours = {r.name: r.stats.mean for r in roles.get("tumour", [])}
+    return figures, tumours, notes
+
+
+def _voxel_checks(v: VoxelResult, rows, prior: float) -> tuple:
+    figures, tumours, notes = _voxel_figures(v, prior)
+    checks = []
+    several_devices = len({t.device for t in rows}) > 1
+    for t in rows:
+        if t.figure == "tumour_dose":
+            for name, dose in tumours.items():
+                c = _limits.check([t], {"tumour_dose": dose})[0]
+                checks.append(replace(c, label=f"{name} dose", description=c.description.replace("tumour dose", f"{name} dose"), volume=name, origin="voxel"))
+            continue
+        for c in _limits.check([t], figures):
+            desc = f"{c.description} ({t.device})" if several_devices else c.description
+            checks.append(replace(c, description=desc, origin="voxel", note=""))
+    return checks, figures, notes
+
+
+def _voxel_caps(v: VoxelResult, checks) -> list:
+    """Largest administered activity each voxel safety limit allows (relative calibration only)."""
+    if v.administered is None or not v.calibration.startswith("relative"):
+        return []
+    a = float(v.administered.to("GBq").magnitude)
+    caps = []
+    for c in checks:
+        if not c.safety or c.bound != "max" or c.value.dimensionless:
+            continue
+        value = float(np.max(c.value.to("Gy").magnitude))
+        room = float(c.limit.to("Gy").magnitude)
+        if c.name == "cumulative_lung_dose":
+            lung = next((x for x in checks if x.name == "lung_dose"), None)
+            if lung is None:
+                continue
+            room, value = room - (value - float(lung.value.to("Gy").magnitude)), float(lung.value.to("Gy").magnitude)
+        room = room * (1 + _limits.RTOL) if c.inclusive else room * (1 - _limits.STRICT_MARGIN)
+        caps.append((f"{c.description} (voxel)", a * max(room, 0.0) / value if value > 0 else math.inf))
+    return caps
+
+
+def _plan_vs_voxel(pp: PatientPlan, v: VoxelResult) -> list:
+    """Notes where a tumour's voxel mean dose differs from the plan's by more than 20 %."""
+    p = pp.plan
+    if p.tumour_dose is None:
+        return []
+    planned = np.atleast_1d(p.tumour_dose.to("Gy").magnitude)
+    voxel = [r for r in v.regions if r.role == "tumour"]
+    if len(voxel) != len(planned):
+        return []
+    out = []
+    for r, d_plan in zip(voxel, planned):
+        d_vox = r.stats.mean.to("Gy").magnitude
+        if d_plan > 0 and abs(d_vox / d_plan - 1) > PLAN_VOXEL_TOLERANCE:
+            ratio = v.tumour_to_normal.get(r.name)
+            out.append(
+                f"{r.name}: voxel mean dose {d_vox:.0f} Gy vs {d_plan:.0f} Gy planned ({d_vox / d_plan - 1:+.0%}); "
+                f"for a {r.stats.volume.to('mL').magnitude:.0f} mL tumour this is expected from the image resolution "
+                "(partial-volume effect), otherwise the uptake differs from the planned tumour-to-normal ratio"
+                + (f" (image ratio {ratio:.2f})" if ratio is not None else "")
+            )
+    return out
+
+
+def _rows_for(device, clinical, overrides) -> tuple:
+    if device is not None:
+        return _limits.applicable(device, clinical, overrides)
+    rows, notes = [], ["no device given: the safety limits of both glass and resin are checked (the stricter binds); give the device for its own limits"]
+    for dev in ("glass", "resin"):
+        r, n = _limits.applicable(dev, clinical, overrides)
+        rows += [replace(t, source=f"{dev}: {t.source}") for t in r if t.safety]
+    return tuple(rows), tuple(notes)
+
+
+def assess(
+    plan: PatientPlan | None = None,
+    voxel: VoxelResult | None = None,
+    *,
+    device: str | None = None,
+    clinical: Clinical | None = None,
+    overrides: dict | None = None,
+    prior_lung_dose="0 Gy",
+    patient_id: str | None = None,
+) -> CaseResult:
+    """The verdict on a case: every safety check, efficacy apart, one status, the largest safe activity.
+
+    Parameters
+    ----------
+    plan : PatientPlan, optional
+        A plan (its patient file gives device, clinical scenario, overrides and prior lung dose).
+    voxel : VoxelResult, optional
+        A voxel dosimetry, checked against the same thresholds (mean doses per region).
+    device : str, optional
+        Without a plan: ``"glass"`` or ``"resin"`` (None checks both devices' safety limits).
+    clinical : Clinical, optional
+        Without a plan: the scenario.
+    overrides : dict, optional
+        Without a plan: a clinic's own limits (keys as :func:`dosimetry.planning.limits.applicable`).
+    prior_lung_dose : pint.Quantity or str
+        Without a plan: lung dose of earlier treatments, for the cumulative lung limit.
+    patient_id : str, optional
+        Without a plan: the patient ID to report.
+
+    Returns
+    -------
+    CaseResult
+    """
+    if plan is None and voxel is None:
+        raise ValueError("assess needs a plan, a voxel dosimetry, or both")
+    warnings, notes = [], []
+    safety, efficacy, caps = [], [], []
+    if plan is not None:
+        pf, p = plan.patient, plan.plan
+        device, clinical = p.device, p.clinical
+        overrides = {k: v for k, v in (("lung_dose", pf.lung.limit), ("cumulative_lung_dose", pf.lung.cumulative_limit), ("normal_liver", pf.target.normal_liver_limit)) if v is not None}
+        prior = float(pf.lung.prior_dose.to("Gy").magnitude)
+        patient_id = pf.patient.id
+        safety += [c for c in p.limits if c.safety] + _vial_checks(plan)
+        efficacy += [c for c in p.limits if not c.safety]
+        caps.append((_limits.FIGURE_LABELS.get(str(p.binding_constraint), str(p.binding_constraint)) + " limit (plan)", float(np.min(p.max_safe_activity.to("GBq").magnitude))))
+        warnings += list(plan.warnings)
+        notes += list(p.notes) + list(plan.notes)
+    else:
+        clinical = clinical or Clinical()
+        prior = float(quantity(prior_lung_dose, "Gy", "lung.prior_dose", minimum=0).magnitude)
+    if voxel is not None:
+        rows, row_notes = _rows_for(device, clinical, overrides)
+        checks, _, vnotes = _voxel_checks(voxel, rows, prior)
+        safety += [c for c in checks if c.safety]
+        efficacy += [c for c in checks if not c.safety]
+        caps += _voxel_caps(voxel, [c for c in checks if c.safety])
+        warnings += list(voxel.warnings)
+        notes += ([] if plan is not None else list(row_notes)) + vnotes
+        if plan is not None:
+            notes += _plan_vs_voxel(plan, voxel)
+    amax = binding = None
+    if caps:
+        binding, a = min(caps, key=lambda c: c[1])
+        amax = Q_(a, "GBq")
+        if math.isinf(a):
+            binding = "no limit binds"
+    return CaseResult(
+        patient_id=patient_id,
+        device=device,
+        clinical=clinical or Clinical(),
+        plan=plan,
+        voxel=voxel,
+        safety=tuple(safety),
+        efficacy=tuple(efficacy),
+        max_safe_activity=amax,
+        binding=binding,
+        warnings=tuple(dict.fromkeys(warnings)),
+        notes=tuple(dict.fromkeys(notes)),
+    )
