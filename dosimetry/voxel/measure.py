@@ -43,6 +43,7 @@ __all__ = [
     "normal_liver_weights",
     "tumour_to_normal_ratios",
     "lung_mass_from_ct",
+    "roi_volumes",
     "measure_plan_inputs",
     "TUMOUR_OUTSIDE_PERFUSED_TOLERANCE",
 ]
@@ -234,6 +235,54 @@ def lung_mass_from_ct(ct: Volume, lung_mask: Volume, curve=HU_DENSITY_CURVE) -> 
     return Q_(grams, "g").to("kg")
 
 
+def roi_volumes(liver_mask: Volume, perfused_mask: Volume | None = None, tumour_masks: Mapping | None = None) -> dict:
+    """Whole-liver, perfused, perfused-normal-liver and tumour volumes [mL] from masks on one grid.
+
+    Parameters
+    ----------
+    liver_mask : Volume
+        Whole liver, tumours included.
+    perfused_mask : Volume, optional
+        Perfused territory; default the whole liver.
+    tumour_masks : mapping of str to Volume, optional
+        Tumours of the territory.
+
+    Returns
+    -------
+    dict
+        ``{"whole_liver": V, "perfused": V, "normal_liver": V, "tumours": {name: V}}``; normal
+        liver = perfused minus tumours (:func:`normal_liver_weights`).
+    """
+    perfused = liver_mask if perfused_mask is None else perfused_mask
+    tumour_masks = dict(tumour_masks or {})
+    wl = mask_weights(liver_mask, _volume(liver_mask, "liver_mask"), "liver_mask")
+    wp = mask_weights(perfused, liver_mask, "perfused_mask")
+    v = liver_mask.voxel_volume
+    tumours = {n: (float(mask_weights(m, liver_mask, f"tumour_masks[{n!r}]").sum()) * v).to("mL") for n, m in tumour_masks.items()}
+    return {
+        "whole_liver": (float(wl.sum()) * v).to("mL"),
+        "perfused": (float(wp.sum()) * v).to("mL"),
+        "normal_liver": (float(normal_liver_weights(perfused, tumour_masks).sum()) * v).to("mL"),
+        "tumours": tumours,
+    }
+
+
+def _containment_warnings(liver_mask: Volume, perfused_mask: Volume | None, tumour_masks: Mapping) -> list:
+    """Warnings for a perfused ROI outside the liver, or tumours outside the perfused ROI (> 1 %)."""
+    out = []
+    wl = mask_weights(liver_mask, liver_mask, "liver_mask")
+    wp = wl if perfused_mask is None else mask_weights(perfused_mask, liver_mask, "perfused_mask")
+    tol = TUMOUR_OUTSIDE_PERFUSED_TOLERANCE
+    if float(np.clip(wp - wl, 0, None).sum()) > tol * wp.sum():
+        out.append("perfused ROI extends more than 1 % of its volume outside the liver ROI")
+    for n, m in tumour_masks.items():
+        wt = mask_weights(m, liver_mask, f"tumour_masks[{n!r}]")
+        outside = float(np.clip(wt - wp, 0, None).sum())
+        if outside > tol * wt.sum():
+            out.append(f"tumour {n!r}: {100 * outside / wt.sum():.1f} % of its volume lies outside the perfused ROI")
+    return out
+
+
 @dataclass(frozen=True)
 class ImageMeasurements:
     """Plan inputs measured on a Tc-99m MAA SPECT/CT (one perfused territory).
@@ -245,9 +294,11 @@ class ImageMeasurements:
     tumour_to_normal : dict of str to pint.Quantity
         T/N per tumour (count density in the tumour over that in the perfused normal liver).
     perfused_volume, normal_liver_volume, whole_liver_volume : pint.Quantity
-        [mL], on the emission grid; normal liver = perfused minus tumours.
+        [mL]; normal liver = perfused minus tumours.
     tumour_volumes : dict of str to pint.Quantity
-        [mL] per tumour, on the emission grid.
+        [mL] per tumour.
+    volumes_grid : str
+        ``"CT"`` when the volumes come from masks on the CT grid, ``"image"`` otherwise.
     lung_mass : pint.Quantity or None
         [kg] from the CT and the lung ROI on the CT grid; None without a CT.
     lung_counts, liver_counts : pint.Quantity
@@ -262,10 +313,14 @@ class ImageMeasurements:
     normal_liver_volume: pint.Quantity
     whole_liver_volume: pint.Quantity
     tumour_volumes: dict
+    volumes_grid: str
     lung_mass: pint.Quantity | None
     lung_counts: pint.Quantity
     liver_counts: pint.Quantity
     warnings: tuple = field(default=())
+
+
+_CT_MASK_KEYS = {"liver", "lungs", "perfused", "tumours"}
 
 
 def measure_plan_inputs(
@@ -276,10 +331,14 @@ def measure_plan_inputs(
     tumour_masks: Mapping | None = None,
     perfused_mask: Volume | None = None,
     ct: Volume | None = None,
-    lung_mask_ct: Volume | None = None,
+    ct_masks: Mapping | None = None,
     curve=HU_DENSITY_CURVE,
 ) -> ImageMeasurements:
     """Every plan input the images give, for one perfused territory.
+
+    Count ratios (LSF, T/N) are measured on the emission image with the masks on its grid.
+    Volumes come from the masks on the CT grid when ``ct_masks`` is given (the grid the ROIs were
+    drawn on, finer than the SPECT's), else from the image-grid masks. The lung mass needs the CT.
 
     Parameters
     ----------
@@ -292,9 +351,11 @@ def measure_plan_inputs(
     perfused_mask : Volume, optional
         Perfused territory on the image grid; default the whole liver.
     ct : Volume, optional
-        CT in HU; with ``lung_mask_ct`` (lungs on the CT grid) gives the lung mass.
-    lung_mask_ct : Volume, optional
-        Lungs on the CT grid (required with ``ct``).
+        CT in HU (requires ``ct_masks`` with at least ``"lungs"``).
+    ct_masks : mapping, optional
+        The same ROIs on the CT grid: ``"lungs"`` (for the lung mass; a centre-rule boolean mask
+        is advised, see docs/imaging-inputs.md), ``"liver"``, ``"perfused"`` and ``"tumours"``
+        (a mapping by the same names) for the volumes.
     curve : sequence of (HU, g/mL)
         HU-to-density curve for the lung mass.
 
@@ -303,38 +364,36 @@ def measure_plan_inputs(
     ImageMeasurements
     """
     tumour_masks = dict(tumour_masks or {})
-    perfused = liver_mask if perfused_mask is None else perfused_mask
     lsf = image_lung_shunt_fraction(image, lung_mask, liver_mask)
-    wp = mask_weights(perfused, image, "perfused_mask")
-    wl = mask_weights(liver_mask, image, "liver_mask")
-    warnings = []
-    if float(np.clip(wp - wl, 0, None).sum()) > TUMOUR_OUTSIDE_PERFUSED_TOLERANCE * wp.sum():
-        warnings.append("perfused ROI extends more than 1 % of its volume outside the liver ROI")
-    ratios = tumour_to_normal_ratios(image, tumour_masks, perfused) if tumour_masks else {}
-    vvox = image.voxel_volume
-    tumour_volumes = {}
-    for n, m in tumour_masks.items():
-        wt = mask_weights(m, image, f"tumour_masks[{n!r}]")
-        tumour_volumes[n] = (float(wt.sum()) * vvox).to("mL")
-        outside = float(np.clip(wt - wp, 0, None).sum())
-        if outside > TUMOUR_OUTSIDE_PERFUSED_TOLERANCE * wt.sum():
-            warnings.append(f"tumour {n!r}: {100 * outside / wt.sum():.1f} % of its volume lies outside the perfused ROI")
-    wn = normal_liver_weights(perfused, tumour_masks)
+    ratios = tumour_to_normal_ratios(image, tumour_masks, liver_mask if perfused_mask is None else perfused_mask) if tumour_masks else {}
+    warnings = _containment_warnings(liver_mask, perfused_mask, tumour_masks)
+    mass = None
+    if ct_masks is not None:
+        if not isinstance(ct_masks, Mapping) or set(ct_masks) - _CT_MASK_KEYS:
+            raise InputError("ct_masks", f"expected a mapping with keys among {sorted(_CT_MASK_KEYS)}")
+        if ct is None:
+            raise InputError("ct", "masks on the CT grid were given without the CT")
     if ct is not None:
-        if lung_mask_ct is None:
-            raise InputError("lung_mask_ct", "the lung mass needs the lung ROI on the CT grid")
-        mass = lung_mass_from_ct(ct, lung_mask_ct, curve)
-    elif lung_mask_ct is not None:
-        raise InputError("ct", "the lung ROI on the CT grid was given without the CT")
+        if not ct_masks or "lungs" not in ct_masks:
+            raise InputError("ct_masks", "the lung mass needs the lung ROI on the CT grid (ct_masks['lungs'])")
+        mass = lung_mass_from_ct(ct, ct_masks["lungs"], curve)
+    if ct_masks is not None and "liver" in ct_masks:
+        ct_tumours = dict(ct_masks.get("tumours") or {})
+        if set(ct_tumours) != set(tumour_masks):
+            raise InputError("ct_masks.tumours", "must name the same tumours as tumour_masks")
+        vols, grid = roi_volumes(ct_masks["liver"], ct_masks.get("perfused"), ct_tumours), "CT"
+        if (ct_masks.get("perfused") is None) != (perfused_mask is None):
+            raise InputError("ct_masks.perfused", "give the perfused ROI on both grids, or on neither")
     else:
-        mass = None
+        vols, grid = roi_volumes(liver_mask, perfused_mask, tumour_masks), "image"
     return ImageMeasurements(
         lung_shunt_fraction=lsf,
         tumour_to_normal=ratios,
-        perfused_volume=(float(wp.sum()) * vvox).to("mL"),
-        normal_liver_volume=(float(wn.sum()) * vvox).to("mL"),
-        whole_liver_volume=(float(wl.sum()) * vvox).to("mL"),
-        tumour_volumes=tumour_volumes,
+        perfused_volume=vols["perfused"],
+        normal_liver_volume=vols["normal_liver"],
+        whole_liver_volume=vols["whole_liver"],
+        tumour_volumes={n: vols["tumours"][n] for n in tumour_masks},
+        volumes_grid=grid,
         lung_mass=mass,
         lung_counts=roi_counts(image, lung_mask, "lung_mask"),
         liver_counts=roi_counts(image, liver_mask, "liver_mask"),

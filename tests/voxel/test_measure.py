@@ -79,8 +79,9 @@ def test_volumes_and_lung_mass_hand_computed():
         perfused_mask=mask([False, True, True, True, True, False, False]),
         # CT: -740 HU everywhere in the lung voxel -> 0.0012 + 0.9988 * 0.26 g/mL (air-water line)
         ct=vol([0, 0, 0, 0, 0, -740, -1000], unit="dimensionless"),
-        lung_mask_ct=mask(LUNG),
+        ct_masks={"lungs": mask(LUNG)},
     )
+    assert m.volumes_grid == "image"
     assert m.whole_liver_volume.to("mL").magnitude == pytest.approx(5 * 0.008)
     assert m.perfused_volume.to("mL").magnitude == pytest.approx(4 * 0.008)
     assert m.tumour_volumes["T1"].to("mL").magnitude == pytest.approx(2 * 0.008)
@@ -152,7 +153,26 @@ def test_overlapping_tumours_refused():
 def test_ct_without_lung_mask_refused():
     with pytest.raises(InputError) as e:
         measure_plan_inputs(vol(IMAGE), liver_mask=mask(LIVER), lung_mask=mask(LUNG), ct=vol(np.zeros(7), "dimensionless"))
-    assert e.value.field == "lung_mask_ct"
+    assert e.value.field == "ct_masks"
+
+
+def test_volumes_from_ct_grid_masks():
+    # CT grid of 1 mm voxels (0.001 mL): liver 3 voxels, tumour 1 voxel -> normal 2 voxels
+    fine = lambda v: Volume(np.asarray(v).reshape(1, 1, -1), (1.0, 1.0, 1.0))  # noqa: E731
+    ct = Volume(np.full((1, 1, 4), -740.0), (1.0, 1.0, 1.0))
+    m = measure_plan_inputs(
+        vol(IMAGE), liver_mask=mask(LIVER), lung_mask=mask(LUNG), tumour_masks={"T1": mask(TUMOUR)}, ct=ct,
+        ct_masks={"lungs": fine([0, 0, 0, 1]), "liver": fine([1, 1, 1, 0]), "tumours": {"T1": fine([0, 0.5, 0.5, 0])}},
+    )
+    assert m.volumes_grid == "CT"
+    assert m.whole_liver_volume.to("mL").magnitude == pytest.approx(0.003)
+    assert m.tumour_volumes["T1"].to("mL").magnitude == pytest.approx(0.001)
+    assert m.normal_liver_volume.to("mL").magnitude == pytest.approx(0.002)
+    assert m.tumour_to_normal["T1"].magnitude == pytest.approx(4.0)  # still on the image grid
+    with pytest.raises(InputError) as e:
+        measure_plan_inputs(vol(IMAGE), liver_mask=mask(LIVER), lung_mask=mask(LUNG), tumour_masks={"T1": mask(TUMOUR)}, ct=ct,
+                            ct_masks={"lungs": fine([0, 0, 0, 1]), "liver": fine([1, 1, 1, 0])})
+    assert e.value.field == "ct_masks.tumours"
 
 
 @settings(max_examples=40, deadline=None)
