@@ -228,7 +228,7 @@ def lung_mass_from_ct(ct: Volume, lung_mask: Volume, curve=HU_DENSITY_CURVE) -> 
         rho = density_from_hu(ct, curve)
     except InputError:
         raise
-    except ValueError as exc:
+    except ValueError as exc:  # density_from_hu names the argument: "curve: ..." or "ct: ..."
         name, _, msg = str(exc).partition(": ")
         raise InputError(name, msg) from exc
     grams = float(np.dot(np.asarray(rho.array, dtype=np.float64).ravel(), w.ravel())) * float(ct.voxel_volume.to("mL").magnitude)
@@ -381,9 +381,9 @@ def measure_plan_inputs(
         ct_tumours = dict(ct_masks.get("tumours") or {})
         if set(ct_tumours) != set(tumour_masks):
             raise InputError("ct_masks.tumours", "must name the same tumours as tumour_masks")
-        vols, grid = roi_volumes(ct_masks["liver"], ct_masks.get("perfused"), ct_tumours), "CT"
         if (ct_masks.get("perfused") is None) != (perfused_mask is None):
             raise InputError("ct_masks.perfused", "give the perfused ROI on both grids, or on neither")
+        vols, grid = roi_volumes(ct_masks["liver"], ct_masks.get("perfused"), ct_tumours), "CT"
     else:
         vols, grid = roi_volumes(liver_mask, perfused_mask, tumour_masks), "image"
     return ImageMeasurements(

@@ -191,3 +191,22 @@ def test_properties_uniform_regions(c_lung, c_liver, c_t, c_n, scale):
     assert scaled == pytest.approx(lsf, rel=1e-9, abs=1e-15)
     r = tumour_to_normal_ratios(vol(img), {"T": mask(TUMOUR)}, mask(LIVER))["T"].magnitude
     assert r == pytest.approx(c_t / c_n, rel=1e-9, abs=1e-12)
+
+
+def test_lung_mass_bad_curve_and_unit_refused():
+    ct = vol([0, 0, 0, 0, 0, -740, -1000], unit="dimensionless")
+    with pytest.raises(InputError) as e:
+        lung_mass_from_ct(ct, mask(LUNG), curve=((0, 1.0), (-1000, 0.0012)))
+    assert e.value.field == "curve"
+    with pytest.raises(InputError) as e:
+        lung_mass_from_ct(vol(np.zeros(7), "g/mL"), mask(LUNG))
+    assert e.value.field == "ct"
+
+
+def test_perfused_on_one_grid_only_refused():
+    fine = lambda v: Volume(np.asarray(v).reshape(1, 1, -1), (1.0, 1.0, 1.0))  # noqa: E731
+    ct = Volume(np.full((1, 1, 4), -740.0), (1.0, 1.0, 1.0))
+    with pytest.raises(InputError) as e:
+        measure_plan_inputs(vol(IMAGE), liver_mask=mask(LIVER), lung_mask=mask(LUNG), perfused_mask=mask(LIVER), ct=ct,
+                            ct_masks={"lungs": fine([0, 0, 0, 1]), "liver": fine([1, 1, 1, 0])})
+    assert e.value.field == "ct_masks.perfused"
