@@ -239,11 +239,15 @@ def _build(spec: PhantomSpec) -> PhantomArrays:
     activity = per_voxel[lab_em]
 
     # --- emission image ---
+    # Y-90 images show the activity map itself; a Tc-99m MAA image shows the tracer activity
+    # distributed in the same proportions (MAA as the surrogate of the microspheres).
     delay = spec.acquisition_delay
-    df = decay_factor(delay, Y90.half_life)
+    df = decay_factor(delay, spec.nuclide.half_life)
     vvox_ml = float(np.prod(em.spacing_mm)) / 1000.0
     sens = float(spec.sensitivity.to("cts/MBq").magnitude)
-    counts = activity * df * sens  # expected counts per voxel, whole acquisition
+    imaged_mbq = spec.administered if spec.tracer_activity is None else spec.tracer_activity
+    tracer_scale = float((imaged_mbq / spec.administered).to("").magnitude)
+    counts = activity * (tracer_scale * df * sens)  # expected counts per voxel, whole acquisition
     if spec.fwhm_mm > 0:
         sigma = [spec.fwhm_mm / (2.0 * math.sqrt(2.0 * math.log(2.0))) / s for s in em.spacing_mm]
         counts = ndimage.gaussian_filter(counts, sigma=sigma, mode="constant", cval=0.0, truncate=4.0)
@@ -301,8 +305,8 @@ def _build(spec: PhantomSpec) -> PhantomArrays:
         acquisition_delay=delay.to("h"),
         acquisition_duration=spec.acquisition_duration.to("min"),
         decay_factor_at_acquisition=float(df),
-        activity_at_acquisition=(spec.administered * df).to("GBq"),
-        half_life=Y90.half_life.to("h"),
+        activity_at_acquisition=(imaged_mbq * df).to("GBq"),
+        half_life=spec.nuclide.half_life.to("h"),
         dose_coefficient=k,
         fwhm_mm=spec.fwhm_mm,
         noise=spec.noise,
@@ -314,6 +318,8 @@ def _build(spec: PhantomSpec) -> PhantomArrays:
         regions=regions,
         shapes=_shapes_json(anatomy),
         density={k: v.to("g/mL") for k, v in spec.density.items()},
+        radionuclide=spec.radionuclide,
+        tracer_activity=None if spec.tracer_activity is None else spec.tracer_activity.to("MBq"),
     )
     return PhantomArrays(
         spec=spec,
@@ -413,8 +419,9 @@ def make_patient(out_dir, **kwargs) -> Truth:
         "study_datetime": truth.acquisition_datetime,
         "acquisition_datetime": truth.acquisition_datetime,
         "administration_datetime": spec.administration_datetime,
-        "administered_bq": float(spec.administered.to("Bq").magnitude),
-        "half_life_s": float(Y90.half_life.to("s").magnitude),
+        "administered_bq": float(truth.imaged_activity.to("Bq").magnitude),
+        "half_life_s": float(spec.nuclide.half_life.to("s").magnitude),
+        "nuclide": spec.nuclide,
         "duration_s": float(spec.acquisition_duration.to("s").magnitude),
     }
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))

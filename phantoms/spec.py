@@ -13,7 +13,7 @@ import numpy as np
 import pint
 
 from dosimetry.errors import InputError
-from dosimetry.isotope import LIVER_DENSITY
+from dosimetry.isotope import LIVER_DENSITY, Y90
 from dosimetry.units import Q_, fraction, quantity
 
 from .anatomy import Ellipsoid
@@ -26,6 +26,8 @@ __all__ = [
     "DEFAULT_HU",
     "DEFAULT_DENSITY",
     "make_spec",
+    "RADIONUCLIDES",
+    "TC99M",
 ]
 
 @dataclass(frozen=True)
@@ -90,6 +92,75 @@ _GRID_CENTRE_Z = 80.0
 
 
 @dataclass(frozen=True)
+class ImagedNuclide:
+    """What the emission image shows: the radionuclide and how it is written to DICOM.
+
+    Attributes
+    ----------
+    name : str
+        ``"Y-90"`` or ``"Tc-99m"``.
+    half_life : pint.Quantity
+        Physical half-life [h].
+    code : tuple of 3 str
+        RadionuclideCodeSequence (CodeValue, CodingSchemeDesignator, CodeMeaning).
+    radiopharmaceutical : str
+        Radiopharmaceutical (0018,0031) text.
+    window_kev : tuple of 2 float
+        Energy window lower and upper limits [keV] (NM).
+    window_name, collimator : str
+        EnergyWindowName and CollimatorGridName (NM).
+    positron_fraction : float or None
+        RadionuclidePositronFraction, None when not written.
+    """
+
+    name: str
+    half_life: pint.Quantity
+    code: tuple
+    radiopharmaceutical: str
+    window_kev: tuple
+    window_name: str
+    collimator: str
+    positron_fraction: float | None
+
+
+#: Tc-99m: half-life 6.0067 h = 21624.12 s (ENSDF, NNDC NuDat; DDEP/LNHB), gamma 140.511 keV;
+#: a 20 % photopeak window centred on 140.5 keV (126.45-154.55 keV) and low-energy
+#: high-resolution (LEHR) collimators are the usual MAA SPECT settings (EANM 2022 guideline;
+#: Dezarn et al. 2011, AAPM TG-144). Coded SRT C-163A8 "^99m^Technetium" (DICOM PS3.16 CID 18,
+#: Isotopes in Radiopharmaceuticals).
+TC99M = ImagedNuclide(
+    name="Tc-99m",
+    half_life=Q_(21624.12, "s").to("h"),
+    code=("C-163A8", "SRT", "^99m^Technetium"),
+    radiopharmaceutical="Tc-99m MAA (macroaggregated albumin)",
+    window_kev=(126.45, 154.55),
+    window_name="TC99M",
+    collimator="LEHR",
+    positron_fraction=None,
+)
+#: Y-90 (bremsstrahlung SPECT and PET): half-life from dosimetry.isotope.Y90; code SCT 14691008
+#: "^90^Yttrium" (PS3.16 CID 4020); a wide 100-250 keV bremsstrahlung window with medium-energy
+#: collimators; positron fraction 31.86e-6 (Selwyn et al., Med Phys 2007).
+Y90_IMAGE = ImagedNuclide(
+    name="Y-90",
+    half_life=Y90.half_life.to("h"),
+    code=("14691008", "SCT", "^90^Yttrium"),
+    radiopharmaceutical="Y-90 microspheres",
+    window_kev=(100.0, 250.0),
+    window_name="BREMS",
+    collimator="MEGP",
+    positron_fraction=3.186e-5,
+)
+RADIONUCLIDES = {"Y-90": Y90_IMAGE, "Tc-99m": TC99M}
+#: Tc-99m MAA defaults: 150 MBq injected (the IFUs and TG-144 give about 4-5 mCi, 148-185 MBq),
+#: SPECT 1 h later, 10 mm FWHM (LEHR SPECT; an assumed round value), 100 000 counts per MBq
+#: present at the start over the whole acquisition (an assumed value that sets the count level).
+_MAA_DEFAULTS = {"tracer_activity": Q_(150.0, "MBq"), "acquisition_delay": Q_(1.0, "h"), "fwhm_mm": 10.0,
+                 "sensitivity": Q_(100000.0, "cts/MBq")}
+_Y90_DEFAULTS = {"acquisition_delay": Q_(20.0, "h"), "sensitivity": Q_(18000.0, "cts/MBq")}
+
+
+@dataclass(frozen=True)
 class PhantomSpec:
     """Validated parameters of a phantom patient (see :func:`make_spec`)."""
 
@@ -111,6 +182,13 @@ class PhantomSpec:
     hu: Mapping
     density: Mapping
     emission_grid: str = "native"
+    radionuclide: str = "Y-90"
+    tracer_activity: pint.Quantity | None = None
+
+    @property
+    def nuclide(self) -> ImagedNuclide:
+        """The imaged radionuclide's data."""
+        return RADIONUCLIDES[self.radionuclide]
 
     def anatomy_key(self) -> str:
         """Digest of everything that defines the patient and its CT (not the emission image)."""
@@ -140,6 +218,9 @@ class PhantomSpec:
             "noise": self.noise,
             "sensitivity": float(self.sensitivity.to("cts/MBq").magnitude),
         }
+        if self.radionuclide != "Y-90":  # keeps the digests (and UIDs) of Y-90 phantoms unchanged
+            d["radionuclide"] = self.radionuclide
+            d["tracer_activity_MBq"] = float(self.tracer_activity.to("MBq").magnitude)
         return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()
 
 
@@ -182,11 +263,11 @@ def make_spec(
     tumours=None,
     lung_shunt_fraction=0.08,
     administered=Q_(2.0, "GBq"),
-    acquisition_delay=Q_(20.0, "h"),
+    acquisition_delay=None,
     acquisition_duration=Q_(20.0, "min"),
     fwhm_mm: float | None = None,
     noise: bool = False,
-    sensitivity=Q_(18000.0, "cts/MBq"),
+    sensitivity=None,
     bone: bool = True,
     patient_id: str = "PHANTOM-001",
     patient_name: str = "Phantom^Patient",
@@ -194,6 +275,8 @@ def make_spec(
     hu: Mapping | None = None,
     density: Mapping | None = None,
     emission_grid: str = "native",
+    radionuclide: str = "Y-90",
+    tracer_activity=None,
 ) -> PhantomSpec:
     """Validate the phantom parameters (the keyword arguments of :func:`make_patient`).
 
@@ -212,19 +295,23 @@ def make_spec(
     lung_shunt_fraction : float or str
         Fraction of the administered activity in the lungs, [0, 1) (``0.08`` or ``"8 %"``).
     administered : pint.Quantity or str
-        Y-90 activity in the patient at administration [GBq], (0, 100] GBq.
+        Y-90 activity in the patient at administration [GBq], (0, 100] GBq. For a Tc-99m MAA
+        phantom: the planned Y-90 activity, distributed like the MAA, that the truth's region
+        activities and doses refer to (the predictive ground truth).
     acquisition_delay : pint.Quantity or str
-        Emission acquisition start minus administration [h], [0, 1000] h.
+        Emission acquisition start minus administration [h], [0, 1000] h; default 20 h (Y-90),
+        1 h (Tc-99m).
     acquisition_duration : pint.Quantity or str
         Acquisition length [min], (0, 600] min.
     fwhm_mm : float, optional
-        Gaussian resolution of the emission image [mm], >= 0 (0: no blur); default 15 (NM), 6 (PT).
+        Gaussian resolution of the emission image [mm], >= 0 (0: no blur); default 15 (Y-90 NM),
+        6 (PT), 10 (Tc-99m NM).
     noise : bool
         Add seeded Poisson noise to the emission image.
     sensitivity : pint.Quantity or str
         Counts recorded per MBq present at acquisition start over the whole acquisition
         [cts/MBq], > 0 (default 18000 cts/MBq = 15 cps/MBq for 20 min; an assumed value that
-        only sets the count level and the Poisson noise).
+        only sets the count level and the Poisson noise); Tc-99m default 100 000 cts/MBq.
     bone : bool
         Include the spine.
     patient_id, patient_name : str
@@ -239,6 +326,11 @@ def make_spec(
         ``"native"``: the modality's own grid (NM 128 x 128 x 80 at 4.42 mm, PT 128 x 128 x 88 at
         4 mm); ``"ct"``: exactly the CT grid (only with ``size="small"``), so that masks
         rasterized from the RTSTRUCT on the CT planes coincide with the emission voxels.
+    radionuclide : {"Y-90", "Tc-99m"}
+        What the emission image shows: Y-90 (bremsstrahlung SPECT or PET, for verification) or a
+        Tc-99m MAA SPECT (``modality="NM"`` only, for predictive planning).
+    tracer_activity : pint.Quantity or str, optional
+        Tc-99m MAA activity injected [MBq], (0, 1000] MBq; default 150 MBq. Only with Tc-99m.
 
     Returns
     -------
@@ -266,13 +358,30 @@ def make_spec(
         tum = tuple(_tumour(t, i) for i, t in enumerate(tumours))
     else:
         raise InputError("tumours", f"expected a number of preset tumours or a list of tumours, got {type(tumours).__name__}")
+    if radionuclide not in RADIONUCLIDES:
+        raise InputError("radionuclide", f"{radionuclide!r}: allowed {sorted(RADIONUCLIDES)}")
+    maa = radionuclide == "Tc-99m"
+    if maa and modality != "NM":
+        raise InputError("modality", f"{modality!r}: a Tc-99m MAA image is a SPECT; allowed 'NM'")
+    if tracer_activity is not None and not maa:
+        raise InputError("tracer_activity", "only for a Tc-99m MAA phantom (radionuclide='Tc-99m')")
+    defaults = _MAA_DEFAULTS if maa else _Y90_DEFAULTS
+    if acquisition_delay is None:
+        acquisition_delay = defaults["acquisition_delay"]
+    if sensitivity is None:
+        sensitivity = defaults["sensitivity"]
+    if maa:
+        tracer = quantity(defaults["tracer_activity"] if tracer_activity is None else tracer_activity, "MBq",
+                          "tracer_activity", minimum=0, maximum=1000, include_minimum=False)
+    else:
+        tracer = None
     lsf = fraction(lung_shunt_fraction, "lung_shunt_fraction")
     adm = quantity(administered, "GBq", "administered", minimum=0, maximum=100, include_minimum=False)
     delay = quantity(acquisition_delay, "h", "acquisition_delay", minimum=0, maximum=1000)
     dur = quantity(acquisition_duration, "min", "acquisition_duration", minimum=0, maximum=600, include_minimum=False)
     sens = quantity(sensitivity, "cts/MBq", "sensitivity", minimum=0, include_minimum=False)
     if fwhm_mm is None:
-        fwhm_mm = _DEFAULT_FWHM[modality]
+        fwhm_mm = _MAA_DEFAULTS["fwhm_mm"] if maa else _DEFAULT_FWHM[modality]
     if isinstance(fwhm_mm, bool) or not isinstance(fwhm_mm, (int, float)) or not (0 <= fwhm_mm <= 50):
         raise InputError("fwhm_mm", f"{fwhm_mm!r} is out of range; allowed [0, 50] mm")
     if not isinstance(patient_id, str) or not patient_id or len(patient_id) > 64 or "\\" in patient_id:
@@ -302,4 +411,5 @@ def make_spec(
         administered=adm, acquisition_delay=delay, acquisition_duration=dur, fwhm_mm=float(fwhm_mm),
         noise=bool(noise), sensitivity=sens, bone=bool(bone), patient_id=patient_id, patient_name=patient_name,
         administration_datetime=administration_datetime, hu=hu_all, density=dens, emission_grid=emission_grid,
+        radionuclide=radionuclide, tracer_activity=tracer,
     )

@@ -9,9 +9,11 @@ from __future__ import annotations
 import datetime as _dt
 from dataclasses import dataclass, field
 
+import numpy as np
 import pint
 
-from dosimetry.units import to_json
+from dosimetry.units import Q_, to_json
+from dosimetry.voxel.dose import HU_DENSITY_CURVE
 
 __all__ = ["RegionTruth", "GridInfo", "Truth", "SCHEMA_VERSION", "LABEL_NAMES"]
 
@@ -148,11 +150,11 @@ class Truth:
     acquisition_delay, acquisition_duration : pint.Quantity
         Start minus administration, and the acquisition length [h], [min].
     decay_factor_at_acquisition : float
-        exp(-ln 2 * delay / T1/2) for Y-90.
+        exp(-ln 2 * delay / T1/2) for the imaged radionuclide.
     activity_at_acquisition : pint.Quantity
-        administered x decay factor [GBq].
+        Imaged activity (Y-90 administered, or the Tc-99m MAA injected) x decay factor [GBq].
     half_life : pint.Quantity
-        Y-90 half-life used [h].
+        Half-life of the imaged radionuclide [h] (Y-90 64.1 h, Tc-99m 6.0067 h).
     dose_coefficient : pint.Quantity
         K [Gy kg/GBq] used for the doses.
     fwhm_mm : float
@@ -182,6 +184,12 @@ class Truth:
         StudyInstanceUID, FrameOfReferenceUID and the series UIDs.
     files : dict
         Relative paths of what was written (empty for :func:`phantoms.make_arrays`).
+    radionuclide : str
+        What the emission image shows: ``"Y-90"`` or ``"Tc-99m"`` (MAA). For Tc-99m the region
+        activities and doses are those of the planned Y-90 activity ``administered`` distributed
+        like the MAA (predictive ground truth).
+    tracer_activity : pint.Quantity or None
+        Tc-99m MAA injected [MBq]; None for Y-90 images.
     """
 
     patient_id: str
@@ -211,6 +219,37 @@ class Truth:
     density: dict = field(default_factory=dict)
     uids: dict = field(default_factory=dict)
     files: dict = field(default_factory=dict)
+    radionuclide: str = "Y-90"
+    tracer_activity: pint.Quantity | None = None
+
+    @property
+    def imaged_activity(self) -> pint.Quantity:
+        """Activity of the imaged radionuclide at administration: Y-90 administered or Tc-99m MAA."""
+        return self.administered if self.tracer_activity is None else self.tracer_activity
+
+    def plan_inputs(self) -> dict:
+        """Ground truth of the plan inputs measured on the images (continuous model).
+
+        Whole-liver territory: perfused = Liver. ``lung_mass`` is density x analytic volume of the
+        lungs; ``lung_mass_ct_curve`` uses the density the project's HU curve gives to the CT's
+        lung HU (-740 HU -> 0.2609 g/mL on the air-water line), which a CT measurement should find.
+        """
+        r = self.regions
+        tumours = {n: v for n, v in r.items() if n.startswith("Tumour ")}
+        lungs = r["Lungs"]
+        curve = np.asarray(HU_DENSITY_CURVE, dtype=float)
+        rho_ct = float(np.interp(float(self.hu["lung"]), curve[:, 0], curve[:, 1]))
+        return {
+            "lung_shunt_fraction": self.lung_shunt_fraction,
+            "tumour_to_normal": {n: t.tumour_to_normal for n, t in tumours.items()},
+            "perfused_volume": r["Liver"].volume,
+            "whole_liver_volume": r["Liver"].volume,
+            "normal_liver_volume": r["Normal Liver"].volume,
+            "tumour_volumes": {n: t.volume for n, t in tumours.items()},
+            "lung_volume": lungs.volume,
+            "lung_mass": lungs.mass,
+            "lung_mass_ct_curve": (lungs.volume * Q_(rho_ct, "g/mL")).to("kg"),
+        }
 
     def to_json(self) -> dict:
         """Plain-JSON form, as written to ``truth.json``."""
@@ -221,8 +260,9 @@ class Truth:
             "seed": self.seed,
             "modality": self.modality,
             "size": self.size,
-            "radionuclide": "Y-90",
+            "radionuclide": self.radionuclide,
             "administered": _q(self.administered),
+            "tracer_activity": _q(self.tracer_activity),
             "lung_shunt_fraction": self.lung_shunt_fraction,
             "administration_datetime": self.administration_datetime.isoformat(),
             "acquisition_datetime": self.acquisition_datetime.isoformat(),
@@ -245,4 +285,15 @@ class Truth:
             "shapes": self.shapes,
             "uids": dict(self.uids),
             "files": dict(self.files),
+            "plan_inputs": self._plan_inputs_json(),
         }
+
+    def _plan_inputs_json(self) -> dict:
+        p = self.plan_inputs()
+        out = {}
+        for k, v in p.items():
+            if isinstance(v, dict):
+                out[k] = {n: (_q(x) if isinstance(x, pint.Quantity) else x) for n, x in v.items()}
+            else:
+                out[k] = _q(v) if isinstance(v, pint.Quantity) else v
+        return out

@@ -23,7 +23,9 @@ Explicit VR Little Endian, holding the mandatory modules of its IOD (DICOM PS3.3
   images, StructureSetROISequence), ROI Contour (ROIContourSequence with CLOSED_PLANAR contours,
   each with a ContourImageSequence referencing the CT slice it lies on), RT ROI Observations.
 
-Y-90 is coded SCT 14691008 "^90^Yttrium" (DICOM PS3.16 CID 4020, PET Radionuclide).
+Y-90 is coded SCT 14691008 "^90^Yttrium" (DICOM PS3.16 CID 4020, PET Radionuclide); Tc-99m
+(the MAA SPECT of a predictive phantom) SRT C-163A8 "^99m^Technetium" (CID 18), with a 20 %
+photopeak energy window at 140.5 keV (see :data:`phantoms.spec.TC99M`).
 """
 
 from __future__ import annotations
@@ -60,8 +62,6 @@ RT_STRUCTURE_SET_STORAGE = "1.2.840.10008.5.1.4.1.1.481.3"
 #: Detached Study Management SOP Class, referenced from RT Referenced Study Sequence (PS3.3 C.8.8.5).
 DETACHED_STUDY_MANAGEMENT = "1.2.840.10008.3.1.2.3.1"
 _MANUFACTURER = "y90-dosimetry phantoms"
-#: Y-90 internal pair production branching ratio 31.86e-6 (Selwyn et al., Med Phys 2007).
-_Y90_POSITRON_FRACTION = 3.186e-5
 
 
 # --- value formatting -------------------------------------------------------------------------
@@ -184,14 +184,17 @@ def _save(ds: Dataset, path: Path) -> None:
 
 
 def _radiopharmaceutical(hdr: dict) -> Dataset:
+    """RadiopharmaceuticalInformationSequence item of the imaged radionuclide (``hdr["nuclide"]``)."""
+    nuc = hdr["nuclide"]
     item = Dataset()
-    item.Radiopharmaceutical = "Y-90 microspheres"
+    item.Radiopharmaceutical = nuc.radiopharmaceutical
     item.RadiopharmaceuticalStartTime = _tm(hdr["administration_datetime"])
     item.RadiopharmaceuticalStartDateTime = _dtm(hdr["administration_datetime"])
     item.RadionuclideTotalDose = _ds(hdr["administered_bq"])
     item.RadionuclideHalfLife = _ds(hdr["half_life_s"])
-    item.RadionuclidePositronFraction = _ds(_Y90_POSITRON_FRACTION)
-    item.RadionuclideCodeSequence = Sequence([_code("14691008", "SCT", "^90^Yttrium")])
+    if nuc.positron_fraction is not None:
+        item.RadionuclidePositronFraction = _ds(nuc.positron_fraction)
+    item.RadionuclideCodeSequence = Sequence([_code(*nuc.code)])
     return item
 
 
@@ -283,7 +286,9 @@ def write_nm(path: Path, counts: np.ndarray, grid, hdr: dict) -> None:
     nk, nj, ni, dz, dy, dx, x0, y0, z0 = _axes(grid)
     when = hdr["acquisition_datetime"]
     uid = hdr["uids"]["emission_instances"][0]
-    ds = _base(hdr, NM_IMAGE_STORAGE, uid, "NM", hdr["uids"]["emission_series"], 2, "Phantom Y-90 SPECT", when)
+    nuc = hdr["nuclide"]
+    title = "Phantom Tc-99m MAA SPECT" if nuc.name == "Tc-99m" else "Phantom Y-90 SPECT"
+    ds = _base(hdr, NM_IMAGE_STORAGE, uid, "NM", hdr["uids"]["emission_series"], 2, title, when)
     ds.ImageType = ["ORIGINAL", "PRIMARY", "RECON TOMO", "EMISSION"]
     ds.AcquisitionDate = _da(when)
     ds.AcquisitionTime = _tm(when)
@@ -309,15 +314,15 @@ def write_nm(path: Path, counts: np.ndarray, grid, hdr: dict) -> None:
     # NM Isotope
     win = Dataset()
     rng = Dataset()
-    rng.EnergyWindowLowerLimit = "100"  # keV: a wide bremsstrahlung window
-    rng.EnergyWindowUpperLimit = "250"
+    rng.EnergyWindowLowerLimit = _ds(nuc.window_kev[0])  # keV (phantoms.spec: Tc-99m 20 % photopeak, Y-90 bremsstrahlung)
+    rng.EnergyWindowUpperLimit = _ds(nuc.window_kev[1])
     win.EnergyWindowRangeSequence = Sequence([rng])
-    win.EnergyWindowName = "BREMS"
+    win.EnergyWindowName = nuc.window_name
     ds.EnergyWindowInformationSequence = Sequence([win])
     ds.RadiopharmaceuticalInformationSequence = Sequence([_radiopharmaceutical(hdr)])
     # NM Detector: geometry of the reconstructed volume (required for RECON TOMO)
     det = Dataset()
-    det.CollimatorGridName = "MEGP"
+    det.CollimatorGridName = nuc.collimator
     det.CollimatorType = "PARA"
     det.FocalDistance = ""
     det.ImagePositionPatient = [_ds(x0), _ds(y0), _ds(z0)]

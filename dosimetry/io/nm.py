@@ -3,11 +3,19 @@
 Geometry from DetectorInformationSequence (DICOM PS3.3 C.8.4.11), slice spacing from
 SpacingBetweenSlices / SliceThickness, values from the RealWorldValueMappingSequence
 (C.7.6.16.2.11) or RescaleSlope/Intercept. See docs/dicom.md.
+
+Radionuclide (RadiopharmaceuticalInformationSequence, C.8.4.10 NM Isotope): read from
+RadionuclideCodeSequence CodeMeaning, else Radiopharmaceutical / Radionuclide text. An image of
+another radionuclide than Y-90 (a Tc-99m MAA SPECT) is accepted as a *relative* image in counts
+(its distribution predicts the microspheres'); it is refused as an activity concentration (header
+in Bq/mL, or a calibration given), because that would be its own nuclide's activity, never a Y-90
+activity, unless ``allow_other_radionuclide`` is set.
 """
 
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -16,20 +24,45 @@ from pydicom.dataset import Dataset
 from ..units import Q_, ureg
 from ..voxel.geometry import Volume
 from ._common import DicomError, ImageSeries, floats, header_only, identity_of, number, orientation, pixel_array, text
-from .pet import apply_calibration
+from .pet import _Y90_RE, apply_calibration
 
-__all__ = ["read_nm"]
+__all__ = ["read_nm", "nm_radionuclide"]
 
 
 # RealWorldValueMapping MeasurementUnitsCodeSequence (UCUM codes) to pint units.
 _UCUM = {"bq/ml": "Bq/mL", "kbq/ml": "kBq/mL", "mbq/ml": "MBq/mL", "{counts}": "cts", "counts": "cts", "{cnts}": "cts", "cnts": "cts", "{counts}/s": "cts/s", "cps": "cts/s"}
 
 
-def read_nm(f: Path, ds: Dataset, notes, calibration) -> ImageSeries:
+_TC99M_RE = re.compile(r"(?i)(\^?99m\^?\s*-?\s*(tc|technetium)\b)|(\b(tc|technetium)\s*-?\s*99m\b)")
+
+
+def nm_radionuclide(ds: Dataset) -> str:
+    """Radionuclide named by an NM header: ``"Y-90"``, ``"Tc-99m"``, another name as written, or ''.
+
+    Reads RadiopharmaceuticalInformationSequence[0] > RadionuclideCodeSequence[0] > CodeMeaning
+    (0008,0104), then Radiopharmaceutical (0018,0031) and Radionuclide (0018,0030).
+    """
+    if "RadiopharmaceuticalInformationSequence" not in ds or not len(ds.RadiopharmaceuticalInformationSequence):
+        return ""
+    rinfo = ds.RadiopharmaceuticalInformationSequence[0]
+    names = []
+    if "RadionuclideCodeSequence" in rinfo and len(rinfo.RadionuclideCodeSequence):
+        names.append(text(rinfo.RadionuclideCodeSequence[0], "CodeMeaning"))
+    names += [text(rinfo, "Radiopharmaceutical"), text(rinfo, "Radionuclide")]
+    names = [x for x in names if x]
+    if any(_Y90_RE.search(x) for x in names):
+        return "Y-90"
+    if any(_TC99M_RE.search(x) for x in names):
+        return "Tc-99m"
+    return names[0] if names else ""
+
+
+def read_nm(f: Path, ds: Dataset, notes, calibration, allow_other_radionuclide: bool = False) -> ImageSeries:
     """An NM RECON TOMO multi-frame dataset (with pixel data) as an :class:`ImageSeries`.
 
     ``notes`` are warnings carried over from the file listing; ``calibration`` as in
-    :func:`dosimetry.io.load_series` (stored unit -> Bq/mL). Values in ``cts`` without it.
+    :func:`dosimetry.io.load_series` (stored unit -> Bq/mL). Values in ``cts`` without it. An image
+    of a radionuclide other than Y-90 (e.g. Tc-99m MAA) is read in counts only (module docstring).
     """
     warnings = list(notes)
     itype = [str(x).upper() for x in (ds.get("ImageType", []) or [])]
@@ -76,6 +109,15 @@ def read_nm(f: Path, ds: Dataset, notes, calibration) -> ImageSeries:
     else:
         slope = number(ds, "RescaleSlope", f, 1.0)
         inter = number(ds, "RescaleIntercept", f, 0.0)
+    nuclide = nm_radionuclide(ds)
+    if nuclide and nuclide != "Y-90" and (calibration is not None or unit.dimensionality == Q_(1, "Bq/mL").dimensionality):
+        if not allow_other_radionuclide:
+            raise DicomError(
+                f"{f}: RadionuclideCodeSequence",
+                f"the image is of {nuclide}, not Y-90: it is read as a relative (counts) image only, never as a Y-90 "
+                "activity; use relative calibration (no calibration factor), or pass allow_other_radionuclide=True",
+            )
+        warnings.append(f"{nuclide} image read as an activity concentration (accepted by override): not a Y-90 activity")
     if unit.dimensionality == Q_(1, "Bq/mL").dimensionality:
         if calibration is not None:
             raise DicomError("calibration", f"{f} is already in {unit:~P}")
@@ -85,4 +127,4 @@ def read_nm(f: Path, ds: Dataset, notes, calibration) -> ImageSeries:
     arr = raw.astype(np.float64) * (slope * scale) + inter * scale
     direction = np.column_stack([sign * n, c, r])
     vol = Volume(arr, (abs(float(sp[0])), float(ps[0]), float(ps[1])), tuple(ipp), direction, unit)
-    return ImageSeries(vol, identity_of(ds, f), (os.fspath(f),), tuple(warnings), None, "", header_only(ds))
+    return ImageSeries(vol, identity_of(ds, f), (os.fspath(f),), tuple(warnings), None, nuclide, header_only(ds))

@@ -154,7 +154,9 @@ def load_series(
         Expected Modality (``"CT"``, ``"PT"``, ``"NM"``); anything else is refused.
     allow_other_radionuclide : bool
         PT: accept a radionuclide other than Y-90 (explicit override). Its header half-life is
-        then used for decay correction.
+        then used for decay correction. NM: an image of another radionuclide (Tc-99m MAA) is
+        always read in counts (a relative image); this override is needed only to read it in
+        Bq/mL (header or ``calibration``), which is then that nuclide's activity, not Y-90's.
     half_life : pint.Quantity or str, optional
         PT: half-life for decay correction [time]; default Y-90, 64.1 h (:data:`dosimetry.isotope.Y90`).
     spacing_tolerance : float
@@ -187,7 +189,7 @@ def load_series(
     if mod == "NM":
         if len(items) != 1:
             raise DicomError(label, f"{len(items)} NM files in one series; expected one reconstructed multi-frame file")
-        return read_nm(items[0][0], read_dataset(items[0][0]), notes, calibration)
+        return read_nm(items[0][0], read_dataset(items[0][0]), notes, calibration, allow_other_radionuclide)
     if mod == "RTDOSE":
         raise DicomError(f"{items[0][0]}: Modality", "is RTDOSE; read it with read_rtdose()")
     raise DicomError(f"{items[0][0]}: Modality", f"{mod or '<missing>'} is not supported; expected CT, PT or NM")

@@ -9,6 +9,11 @@ counts the prior lung dose D_prior of earlier treatments):
 A_1 = L1 * M_L / (K * LSF * (1 - R)),  A_2 = (L2 - D_prior) * M_L / (K * LSF * (1 - R)),
 each infinite when LSF = 0 (then A_2 = 0 only if the prior dose already exceeds L2);
 A_2 = 0 when the prior dose already reaches L2.
+
+Planar lung shunt fraction from anterior and posterior Tc-99m MAA views (the method of the
+TheraSphere and SIR-Spheres instructions for use; Dezarn et al., AAPM TG-144, Med Phys 38:4824,
+2011): the geometric mean of the opposed views, GM = sqrt(C_ant * C_post), corrects to first
+order for the depth of the organ, and LSF = GM_lung / (GM_lung + GM_liver).
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import numpy as np
 import pint
 
 from ..devices import device as _device
+from ..errors import InputError
 from ..units import Q_, quantity
 from . import _inputs as _in
 from .limits import threshold_value
@@ -26,6 +32,7 @@ __all__ = [
     "lung_limits",
     "max_lung_activity",
     "resin_shunt_reduction",
+    "planar_lung_shunt_fraction",
     "RESIN_SHUNT_TABLE",
 ]
 
@@ -160,3 +167,50 @@ def resin_shunt_reduction(lung_shunt_fraction) -> np.ndarray | float:
         red = np.where(band, cut, red)
     red = np.where(f == _RESIN_SHUNT_MAX, RESIN_SHUNT_TABLE[-1][2], red)
     return _in.as_array_or_float(red)
+
+
+_PLANAR_FIELDS = ("lung_anterior", "lung_posterior", "liver_anterior", "liver_posterior")
+
+
+def planar_lung_shunt_fraction(lung_anterior, lung_posterior, liver_anterior, liver_posterior) -> pint.Quantity:
+    """Lung shunt fraction from planar MAA imaging by the geometric mean of opposed views.
+
+    ``LSF = GM_lung / (GM_lung + GM_liver)``, ``GM = sqrt(anterior * posterior)`` (TheraSphere and
+    SIR-Spheres instructions for use; AAPM TG-144). Counts are the ROI totals of both lungs and of
+    the liver on the anterior and posterior views of the same acquisition.
+
+    Parameters
+    ----------
+    lung_anterior, lung_posterior, liver_anterior, liver_posterior : pint.Quantity or str
+        ROI counts [cts] (e.g. ``"41200 cts"``), >= 0; scalars or broadcastable arrays. A count
+        rate [cts/s] is accepted when all four are rates.
+
+    Returns
+    -------
+    pint.Quantity
+        Dimensionless LSF in [0, 1].
+
+    Raises
+    ------
+    InputError
+        A value that is not counts (an activity in Bq is refused), negative, mixed counts and
+        count rates, or lung and liver geometric means both zero.
+    """
+    vals = {}
+    rate = None
+    for name, v in zip(_PLANAR_FIELDS, (lung_anterior, lung_posterior, liver_anterior, liver_posterior)):
+        field = f"lung.planar_counts.{name}"
+        if isinstance(v, pint.Quantity) and v.dimensionality == Q_(1, "cts/s").dimensionality:
+            q, is_rate = quantity(v, "cts/s", field, minimum=0), True
+        else:
+            q, is_rate = quantity(v, "cts", field, minimum=0), False
+        if rate is not None and is_rate != rate:
+            raise InputError(field, "mixes counts and count rates; give all four views in the same unit")
+        rate = is_rate
+        vals[name] = np.asarray(q.magnitude, dtype=float)
+    gm_lung = np.sqrt(vals["lung_anterior"] * vals["lung_posterior"])
+    gm_liver = np.sqrt(vals["liver_anterior"] * vals["liver_posterior"])
+    total = gm_lung + gm_liver
+    if np.any(total <= 0):
+        raise InputError("lung.planar_counts", "lung and liver geometric means are both 0; the lung shunt fraction is undefined")
+    return Q_(_in.as_array_or_float(gm_lung / total), "dimensionless")
