@@ -82,14 +82,15 @@ def _plan_json(case) -> dict:
 def _cmd_plan(args) -> int:
     from .io.patient import load_patient
     from .report.text import case_text, compare_text
-    from .workflow import assess, compare_devices, plan_patient
+    from .workflow import assess, compare_devices, plan_case, plan_inputs
 
     pf = load_patient(args.patient)
     if args.compare:
-        cases = tuple(assess(pp) for pp in compare_devices(pf))
+        pi = plan_inputs(pf, progress=_progress(args))
+        cases = tuple(assess(pp, input_sources=pi.sources, input_warnings=pi.warnings) for pp in compare_devices(pi.patient))
         text = compare_text(*cases) if args.format == "text" else json.dumps({"glass": _plan_json(cases[0]), "resin": _plan_json(cases[1])}, indent=2, allow_nan=False)
     else:
-        cases = (assess(plan_patient(pf)),)
+        cases = (plan_case(pf, progress=_progress(args)),)
         text = case_text(cases[0]) if args.format == "text" else json.dumps(_plan_json(cases[0]), indent=2, allow_nan=False)
     _emit(text, args.output, inputs=[args.patient])
     return EXIT_BLOCKED if any(c.blocked for c in cases) else EXIT_OK

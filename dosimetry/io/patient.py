@@ -36,7 +36,12 @@ __all__ = [
     "parse_datetime",
     "DEVICES",
     "METHODS",
+    "IMAGE",
 ]
+
+#: Written instead of a value in the patient file, the input is measured on the planning images
+#: (``[imaging]``; see dosimetry.workflow.inputs).
+IMAGE = "image"
 
 DEVICES = ("glass", "resin")
 METHODS = ("mird", "bsa", "empirical", "partition")
@@ -76,6 +81,7 @@ class Lung:
     prior_dose: pint.Quantity = Q_(0.0, "Gy")
     limit: pint.Quantity | None = None
     cumulative_limit: pint.Quantity | None = None
+    shunt_fraction_source: str = "typed"
 
 
 @dataclass(frozen=True)
@@ -125,6 +131,7 @@ class Imaging:
     liver_roi: str
     tumour_rois: tuple[str, ...] = ()
     lung_rois: tuple[str, ...] = ()
+    perfused_roi: str | None = None
     method: str = "kernel"
     calibration: str = "relative"
     administered: pint.Quantity | None = None
@@ -409,9 +416,12 @@ def _imaging(doc: dict, base: Path) -> Imaging:
     rois = _require(im, "imaging", "rois")
     if not isinstance(rois, dict):
         raise InputError("imaging.rois", "expected a table [imaging.rois] with liver, tumours, lungs")
-    unknown = sorted(set(rois) - {"liver", "tumours", "lungs"})
+    unknown = sorted(set(rois) - {"liver", "tumours", "lungs", "perfused"})
     if unknown:
-        raise InputError(f"imaging.rois.{unknown[0]}", "unknown key; allowed: liver, tumours, lungs")
+        raise InputError(f"imaging.rois.{unknown[0]}", "unknown key; allowed: liver, perfused, tumours, lungs")
+    perfused = rois.get("perfused")
+    if perfused is not None and (not isinstance(perfused, str) or not perfused.strip()):
+        raise InputError("imaging.rois.perfused", "expected the name of the perfused-territory ROI in the RTSTRUCT")
     liver_roi = _require(rois, "imaging.rois", "liver")
     if not isinstance(liver_roi, str) or not liver_roi.strip():
         raise InputError("imaging.rois.liver", "expected the name of the liver ROI in the RTSTRUCT")
@@ -425,6 +435,7 @@ def _imaging(doc: dict, base: Path) -> Imaging:
         liver_roi=liver_roi.strip(),
         tumour_rois=_str_list(rois.get("tumours", []), "imaging.rois.tumours") if rois.get("tumours") else (),
         lung_rois=_str_list(rois.get("lungs", []), "imaging.rois.lungs") if rois.get("lungs") else (),
+        perfused_roi=None if perfused is None else perfused.strip(),
         method=_choice(im.get("method", "kernel"), "imaging.method", IMAGING_METHODS),
         calibration=_choice(im.get("calibration", "relative"), "imaging.calibration", CALIBRATIONS),
         administered=quantity(im["administered"], "GBq", "imaging.administered", **_POSITIVE) if "administered" in im else None,

@@ -27,7 +27,7 @@ from ..workflow import BED_PARAMETERS, METHOD_NAMES, CaseResult, VoxelResult
 from .content import CheckRow, DVHCurve, ReportContent, SliceImage
 from .pdf import render_pdf
 from .regions import dvh_csv, region_json
-from .text import case_text, fmt, when
+from .text import case_text, fmt, input_line, when
 
 __all__ = ["Report", "render_report", "write_report", "imaging_json", "write_imaging_files", "check_rows"]
 
@@ -176,6 +176,13 @@ def _summary(case: CaseResult) -> list:
     ]
     if pp.sphere_count is not None:
         summary.append(("Spheres", f"{pp.sphere_count / 1e6:.3g} million"))
+    if case.imaging:
+        im = case.imaging
+        summary.append(("Activity image", f"{im['modality']} {im['radionuclide']}, acquired {im['acquisition_date'] or '-'}"))
+        summary.append(("", f"series {im['series_uid']}"))
+    for src in case.inputs:
+        if src.used != "typed" or (src.image is not None and not src.agree):
+            summary.append((src.label[:1].upper() + src.label[1:], input_line(src).split(": ", 1)[1]))
     return summary
 
 

@@ -9,7 +9,7 @@ from ..devices import device as _device
 from ..units import unit_string
 from ..workflow import METHOD_NAMES, CaseResult, PatientPlan
 
-__all__ = ["fmt", "when", "case_text", "compare_text", "check_line"]
+__all__ = ["fmt", "when", "case_text", "compare_text", "check_line", "input_line"]
 
 
 def fmt(q, digits: int = 4) -> str:
@@ -88,6 +88,16 @@ def check_line(c) -> str:
     return f"  [{mark:>5}] {c.description}: {fmt(c.value)}{extra}" + (f"; {c.note}" if c.note else "")
 
 
+def input_line(src) -> str:
+    """``  lung shunt fraction: 7.9 % (image)`` with the typed value when both are known."""
+    ratio = "ratio" in src.label
+    show = lambda q: "-" if q is None else (f"{float(q.to('dimensionless').magnitude):.3g}" if ratio else fmt(q))  # noqa: E731
+    line = f"  {src.label}: {show(src.value)} ({src.used})"
+    if src.typed is not None and src.image is not None:
+        line += f"; typed {show(src.typed)}, image {show(src.image)}" + ("" if src.agree else f" DISAGREE (tolerance {src.tolerance})")
+    return line
+
+
 def case_text(case: CaseResult) -> str:
     """Human-readable verdict: status, plan figures, safety checks, efficacy apart, warnings, notes."""
     lines = [f"Patient {case.patient_id or '-'}", case.headline(), ""]
@@ -95,6 +105,11 @@ def case_text(case: CaseResult) -> str:
         rows = _rows(case)
         width = max(len(r[0]) for r in rows) + 2
         lines += [f"  {k:<{width}}{v}" for k, v in rows] + [""]
+    if case.imaging:
+        im = case.imaging
+        lines += [f"Activity image: {im['modality']} {im['radionuclide']}, acquired {im['acquisition_date'] or 'date not stated'}, series {im['series_uid']}", ""]
+    if case.inputs:
+        lines += ["Plan inputs (typed or measured on the images)"] + [input_line(x) for x in case.inputs] + [""]
     if case.voxel is not None:
         from .regions import regions_text
 

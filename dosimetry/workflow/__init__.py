@@ -4,11 +4,14 @@
 - :mod:`.voxel` the voxel dosimetry: :func:`load_imaging` reads files, :func:`voxel_dose` computes
   over in-memory Volumes and masks;
 - :mod:`.assess` one verdict over every safety check (:func:`assess` -> :class:`CaseResult`);
-- :mod:`.case` the whole job for one patient file (:func:`run_case`).
+- :mod:`.inputs` plan inputs typed or measured on the planning images (:func:`resolve_inputs`);
+- :mod:`.case` the whole job for one patient file (:func:`run_case`; :func:`plan_case` without
+  the voxel dose).
 """
 
 from .assess import BLOCKED, WITHIN_LIMITS, CaseResult, assess
-from .case import input_digests, run_case
+from .case import PlanInputs, input_digests, plan_case, plan_inputs, run_case
+from .inputs import InputSource, resolve_inputs
 from .plan import METHOD_NAMES, PatientPlan, compare_devices, plan_patient
 from .voxel import BED_PARAMETERS, ImagingInputs, RegionResult, VoxelResult, compute_dose, load_imaging, voxel_dose
 
@@ -27,6 +30,11 @@ __all__ = [
     "CaseResult",
     "assess",
     "run_case",
+    "plan_case",
+    "plan_inputs",
+    "PlanInputs",
+    "InputSource",
+    "resolve_inputs",
     "input_digests",
     "WITHIN_LIMITS",
     "BLOCKED",

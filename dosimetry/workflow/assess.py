@@ -64,6 +64,10 @@ class CaseResult:
         What the physicist must read.
     notes : tuple of str
         What was assumed (conditions not stated, fallbacks).
+    inputs : tuple of InputSource
+        Where each plan input comes from (typed, image, planar) and how typed and image compare.
+    imaging : dict or None
+        What the activity image is (modality, radionuclide, acquisition date, series UID).
     """
 
     patient_id: str | None
@@ -77,6 +81,8 @@ class CaseResult:
     binding: str | None
     warnings: tuple = ()
     notes: tuple = ()
+    inputs: tuple = ()
+    imaging: dict | None = None
 
     @property
     def failed(self) -> tuple:
@@ -115,6 +121,8 @@ class CaseResult:
             "binding": self.binding,
             "warnings": list(self.warnings),
             "notes": list(self.notes),
+            "plan_inputs": [s.to_json() for s in self.inputs],
+            "activity_image": self.imaging,
         }
 
 
@@ -249,6 +257,9 @@ def assess(
     overrides: dict | None = None,
     prior_lung_dose="0 Gy",
     patient_id: str | None = None,
+    input_sources=(),
+    input_warnings=(),
+    imaging: dict | None = None,
 ) -> CaseResult:
     """The verdict on a case: every safety check, efficacy apart, one status, the largest safe activity.
 
@@ -268,6 +279,10 @@ def assess(
         Without a plan: lung dose of earlier treatments, for the cumulative lung limit.
     patient_id : str, optional
         Without a plan: the patient ID to report.
+    input_sources, input_warnings : sequence
+        Where the plan inputs come from (:func:`dosimetry.workflow.inputs.resolve_inputs`).
+    imaging : dict, optional
+        What the activity image is (:func:`dosimetry.workflow.voxel.describe_series`).
 
     Returns
     -------
@@ -275,7 +290,7 @@ def assess(
     """
     if plan is None and voxel is None:
         raise ValueError("assess needs a plan, a voxel dosimetry, or both")
-    warnings, notes = [], []
+    warnings, notes = list(input_warnings), []
     safety, efficacy, caps = [], [], []
     if plan is not None:
         pf, p = plan.patient, plan.plan
@@ -319,4 +334,6 @@ def assess(
         binding=binding,
         warnings=tuple(dict.fromkeys(warnings)),
         notes=tuple(dict.fromkeys(notes)),
+        inputs=tuple(input_sources),
+        imaging=imaging,
     )

@@ -1,24 +1,90 @@
-"""The whole job for one patient file: plan, voxel dosimetry when ``[imaging]`` is given, assessment."""
+"""The whole job for one patient file: image inputs, plan, voxel dosimetry, assessment."""
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
+from ..errors import InputError
 from ..io.patient import PatientFile
 from .assess import CaseResult, assess
+from .inputs import needs_images, resolve_inputs
 from .plan import plan_patient
-from .voxel import compute_dose
+from .voxel import ImagingInputs, load_imaging, measure_images, voxel_dose
 
-__all__ = ["run_case", "input_digests"]
+__all__ = ["PlanInputs", "plan_inputs", "plan_case", "run_case", "input_digests"]
+
+
+@dataclass(frozen=True)
+class PlanInputs:
+    """The patient file with its image inputs resolved, and the images read for it.
+
+    Parameters
+    ----------
+    patient : PatientFile
+        Every ``"image"`` replaced by the value measured on the planning images.
+    sources : tuple of InputSource
+        Where each plan input comes from (typed, image, planar) and how typed and image compare.
+    warnings : tuple of str
+        Typed values that disagree with the images; measurement reservations.
+    imaging : ImagingInputs or None
+        The images and ROIs, read once for the measurements and the voxel dosimetry.
+    """
+
+    patient: PatientFile
+    sources: tuple = ()
+    warnings: tuple = ()
+    imaging: ImagingInputs | None = None
+
+
+def plan_inputs(pf: PatientFile, *, progress: Callable[[str], None] | None = None) -> PlanInputs:
+    """Read the planning images of ``[imaging]`` (if any), measure the plan inputs, resolve ``"image"``.
+
+    Raises
+    ------
+    InputError
+        An input written ``"image"`` without ``[imaging]``, or without the ROIs it needs.
+    """
+    if pf.imaging is None:
+        if needs_images(pf):
+            resolve_inputs(pf, None)  # raises, naming the first "image" field
+        resolved, sources, warnings = resolve_inputs(pf, None)
+        return PlanInputs(resolved, sources, warnings, None)
+    im = pf.imaging
+    inputs = load_imaging(
+        im.activity,
+        im.rtstruct,
+        ct=im.ct,
+        liver_roi=im.liver_roi,
+        tumour_rois=im.tumour_rois,
+        lung_rois=im.lung_rois,
+        perfused_roi=im.perfused_roi,
+        ct_masks=im.ct is not None,
+        allow_mismatch=im.allow_mismatch,
+        progress=progress,
+    )
+    measured = measure_images(inputs) if inputs.lungs else None
+    if measured is None and needs_images(pf):
+        raise InputError("imaging.rois.lungs", 'plan inputs written "image" need the lung ROIs (the lung shunt and the count totals)')
+    resolved, sources, warnings = resolve_inputs(pf, measured)
+    return PlanInputs(resolved, sources, warnings, inputs)
+
+
+def plan_case(pf: PatientFile, *, progress: Callable[[str], None] | None = None) -> CaseResult:
+    """The plan of a patient file, assessed (``y90 plan``): image inputs resolved, no voxel dose."""
+    pi = plan_inputs(pf, progress=progress)
+    return assess(plan_patient(pi.patient), input_sources=pi.sources, input_warnings=pi.warnings,
+                  imaging=None if pi.imaging is None else pi.imaging.description)
 
 
 def run_case(pf: PatientFile, *, progress: Callable[[str], None] | None = None) -> CaseResult:
     """Plan the patient, run the voxel dosimetry of its ``[imaging]`` (if any), and assess both.
 
-    The voxel dosimetry uses the administered activity of ``[imaging]``, or else the plan's
-    prescribed activity (a predictive dosimetry of the plan).
+    The planning images are read once: their measurements resolve the ``"image"`` inputs, and the
+    voxel dosimetry scales them to the administered activity of ``[imaging]``, or else to the
+    plan's prescribed activity (a predictive dosimetry of the plan).
 
     Returns
     -------
@@ -26,26 +92,21 @@ def run_case(pf: PatientFile, *, progress: Callable[[str], None] | None = None) 
         One verdict over every safety check of the plan and of the voxel dosimetry.
     """
     say = progress or (lambda m: None)
+    pi = plan_inputs(pf, progress=say)
     say("planning")
-    pp = plan_patient(pf)
+    pp = plan_patient(pi.patient)
     img = None
-    if pf.imaging is not None:
+    if pi.imaging is not None:
         im = pf.imaging
-        img = compute_dose(
-            im.activity,
-            im.rtstruct,
-            ct=im.ct,
-            liver_roi=im.liver_roi,
-            tumour_rois=im.tumour_rois,
-            lung_rois=im.lung_rois,
+        img = voxel_dose(
+            pi.imaging,
             administered=im.administered if im.administered is not None else pp.plan.prescribed_activity,
             method=im.method,
             calibration=im.calibration,
-            residual_fraction=pf.target.residual_fraction,
-            allow_mismatch=im.allow_mismatch,
+            residual_fraction=pi.patient.target.residual_fraction,
             progress=say,
         )
-    return assess(pp, img)
+    return assess(pp, img, input_sources=pi.sources, input_warnings=pi.warnings, imaging=None if pi.imaging is None else pi.imaging.description)
 
 
 def _sha256_of(path: Path) -> str:

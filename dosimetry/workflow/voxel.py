@@ -20,7 +20,7 @@ The steps (design brief, "Voxel dosimetry"):
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -45,7 +45,7 @@ from ..voxel import (
 )
 from ..voxel.calibration import activity_in, activity_map, relative_calibration
 
-__all__ = ["RegionResult", "VoxelResult", "ImagingResult", "ImagingInputs", "load_imaging", "voxel_dose", "compute_dose", "BED_PARAMETERS", "AIR_DENSITY"]
+__all__ = ["RegionResult", "VoxelResult", "ImagingResult", "ImagingInputs", "load_imaging", "voxel_dose", "compute_dose", "describe_series", "measure_images", "BED_PARAMETERS", "AIR_DENSITY"]
 
 #: Voxels of the CT density map below this and outside every ROI are air (outside the body, bowel
 #: gas): activity there is an imaging artefact (resolution blur, misregistration) and dividing its
@@ -109,6 +109,13 @@ class ImagingInputs:
         CT in HU on its own grid.
     liver_name : str
         Name of the liver ROI.
+    perfused : Volume or None
+        Perfused-territory mask on the activity grid (None: the liver ROI is the territory).
+    ct_masks : dict or None
+        The same ROIs on the CT grid (``"liver"``, ``"perfused"``, ``"tumours"``, ``"lungs"``), for
+        volumes and the lung mass measured where the ROIs were drawn.
+    description : dict
+        What the activity image is: modality, radionuclide, acquisition date, series UID.
     reference : ImageSeries or None
         The activity series (header for the RT Dose written from the result).
     warnings : tuple of str
@@ -123,6 +130,9 @@ class ImagingInputs:
     lungs: dict
     ct: Volume | None = None
     liver_name: str = "Liver"
+    perfused: Volume | None = None
+    ct_masks: dict | None = None
+    description: dict = field(default_factory=dict)
     reference: ImageSeries | None = None
     warnings: tuple = ()
     inputs: tuple = ()
@@ -172,6 +182,8 @@ def load_imaging(
     tumour_rois=(),
     lung_rois=(),
     ct=None,
+    perfused_roi: str | None = None,
+    ct_masks: bool = False,
     allow_mismatch: bool = False,
     progress: Callable[[str], None] | None = None,
 ) -> ImagingInputs:
@@ -189,6 +201,10 @@ def load_imaging(
         ROI names of the tumours and of the lungs (several lung ROIs are joined).
     ct : path-like, optional
         CT folder: density from HU and display.
+    perfused_roi : str, optional
+        Name of the perfused-territory ROI (default: the liver ROI is the territory).
+    ct_masks : bool
+        Also rasterize the ROIs on the CT grid (for image-measured volumes and lung mass).
     allow_mismatch : bool
         Accept series whose patient / study / frame of reference differ (explicit override).
     progress : callable, optional
@@ -219,6 +235,15 @@ def load_imaging(
     warnings += list(check_consistency(*identities, allow_mismatch=allow_mismatch))
     grid = act.volume
     say("rasterizing regions")
+    on_ct = None
+    if ct_masks and ct_series is not None:
+        g = ct_series.volume
+        on_ct = {
+            "liver": roi_mask(rs, liver_roi, g),
+            "perfused": None if perfused_roi is None else roi_mask(rs, perfused_roi, g),
+            "tumours": {n: roi_mask(rs, n, g) for n in tumour_rois},
+            "lungs": _union([roi_mask(rs, n, g) for n in lung_rois]) if lung_rois else None,
+        }
     return ImagingInputs(
         activity=grid,
         liver=roi_mask(rs, liver_roi, grid),
@@ -226,10 +251,26 @@ def load_imaging(
         lungs={n: roi_mask(rs, n, grid) for n in lung_rois},
         ct=None if ct_series is None else ct_series.volume,
         liver_name=liver_roi,
+        perfused=None if perfused_roi is None else roi_mask(rs, perfused_roi, grid),
+        ct_masks=on_ct,
+        description=describe_series(act),
         reference=act,
         warnings=tuple(warnings),
         inputs=tuple(str(Path(p)) for p in (activity_image, rtstruct, ct) if p is not None),
     )
+
+
+def describe_series(series: ImageSeries) -> dict:
+    """What an activity image is: Modality (0008,0060), radionuclide (RadionuclideCodeSequence or
+    Radionuclide), AcquisitionDate (0008,0022) or SeriesDate, SeriesInstanceUID (0020,000E)."""
+    h = series.header
+    return {
+        "modality": str(h.get("Modality", "")),
+        "radionuclide": series.radionuclide or "not stated",
+        "acquisition_date": str(h.get("AcquisitionDate", "") or h.get("SeriesDate", "") or ""),
+        "series_uid": str(h.get("SeriesInstanceUID", "")),
+        "series_description": str(h.get("SeriesDescription", "")),
+    }
 
 
 def compute_dose(
@@ -425,4 +466,28 @@ def voxel_dose(
         warnings=tuple(dict.fromkeys(warnings)),
         reference=inputs.reference,
         inputs=inputs.inputs,
+    )
+
+
+def measure_images(inputs: ImagingInputs):
+    """The plan inputs the planning images give (:func:`dosimetry.voxel.measure.measure_plan_inputs`).
+
+    Count ratios (lung shunt, tumour-to-normal) on the activity image; volumes and lung mass on the
+    CT grid when the ROIs were rasterized there (``load_imaging(..., ct_masks=True)``).
+    """
+    from ..voxel.measure import measure_plan_inputs
+
+    if not inputs.lungs:
+        raise InputError("imaging.rois.lungs", "measuring plan inputs on the images needs the lung ROIs")
+    ct_masks = None
+    if inputs.ct_masks is not None:
+        ct_masks = {k: v for k, v in inputs.ct_masks.items() if v is not None}
+    return measure_plan_inputs(
+        inputs.activity,
+        liver_mask=inputs.liver,
+        lung_mask=_union(list(inputs.lungs.values())),
+        tumour_masks=inputs.tumours,
+        perfused_mask=inputs.perfused,
+        ct=inputs.ct if ct_masks else None,
+        ct_masks=ct_masks,
     )

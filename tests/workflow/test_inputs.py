@@ -1,0 +1,117 @@
+"""Issue 12: plan inputs measured on the planning images (Tc-99m MAA SPECT/CT phantom), typed or both.
+
+Ground truth is the phantom's analytic truth.json (LSF 8 %, tumour-to-normal 4 and 6, volumes,
+lung mass from the CT curve); tolerances are the issue's: LSF 0.5 percentage points, volumes 1 %,
+lung mass 2 %, tumour-to-normal 5 % on an unblurred phantom (the 7.5 mL tumour on the native SPECT
+grid is the documented exception, docs/imaging-inputs.md).
+"""
+
+import json
+from dataclasses import replace
+
+import pytest
+
+import phantoms
+from dosimetry.errors import InputError
+from dosimetry.io.patient import IMAGE, parse_patient
+from dosimetry.workflow import plan_case, plan_inputs, resolve_inputs
+
+TEXT = """
+[patient]
+id = "{pid}"
+[treatment]
+device = "glass"
+method = "partition"
+[clinical]
+indication = "hcc"
+extent = "whole_liver"
+bilirubin = "0.8 mg/dL"
+[lung]
+shunt_fraction = 0.08
+mass = "1 kg"
+[liver]
+volume = "1642 mL"
+[target]
+volume = "1642 mL"
+tumour_dose = "205 Gy"
+[[target.tumours]]
+name = "Tumour 1"
+volume = "33.5 mL"
+tumour_to_normal = 4.0
+[[target.tumours]]
+name = "Tumour 2"
+volume = "7.54 mL"
+tumour_to_normal = 6.0
+[imaging]
+activity = "nm"
+ct = "ct"
+rtstruct = "rtstruct.dcm"
+[imaging.rois]
+liver = "Liver"
+tumours = ["Tumour 1", "Tumour 2"]
+lungs = ["Lung L", "Lung R"]
+"""
+
+
+@pytest.fixture(scope="module")
+def maa(tmp_path_factory):
+    out = tmp_path_factory.mktemp("maa") / "patient"
+    truth = phantoms.make_patient(out, seed=3, radionuclide="Tc-99m", fwhm_mm=0)
+    return out, json.loads((out / "truth.json").read_text())["plan_inputs"], truth.patient_id
+
+
+def _pf(maa, **images):
+    out, _, pid = maa
+    import tomllib
+
+    pf = parse_patient(tomllib.loads(TEXT.format(pid=pid)), out)
+    if images.get("all"):
+        t = pf.target
+        pf = replace(
+            pf,
+            lung=replace(pf.lung, shunt_fraction=IMAGE, mass=IMAGE),
+            liver=replace(pf.liver, volume=IMAGE),
+            target=replace(t, volume=IMAGE, mass=None, tumours=tuple(replace(x, volume=IMAGE, tumour_to_normal=IMAGE) for x in t.tumours)),
+        )
+    return pf
+
+
+def test_image_inputs_are_measured_within_the_issue_tolerances(maa):
+    _, truth, _ = maa
+    pi = plan_inputs(_pf(maa, all=True))
+    p = pi.patient
+    assert p.lung.shunt_fraction == pytest.approx(truth["lung_shunt_fraction"], abs=0.005)
+    assert p.lung.mass.to("kg").magnitude == pytest.approx(truth["lung_mass"]["value"], rel=0.02)
+    assert p.liver.volume.to("mL").magnitude == pytest.approx(truth["whole_liver_volume"]["value"], rel=0.01)
+    assert p.target.volume.to("mL").magnitude == pytest.approx(truth["perfused_volume"]["value"], rel=0.01)
+    t1 = p.target.tumours[0]
+    assert t1.tumour_to_normal == pytest.approx(truth["tumour_to_normal"]["Tumour 1"], rel=0.05)
+    assert t1.volume.to("mL").magnitude == pytest.approx(truth["tumour_volumes"]["Tumour 1"]["value"], rel=0.02)
+    assert {s.used for s in pi.sources} == {"image"}
+    assert {s.field for s in pi.sources} >= {"lung.shunt_fraction", "lung.mass", "target.tumours[2].tumour_to_normal"}
+
+
+def test_the_plan_uses_the_image_values(maa):
+    case = plan_case(_pf(maa, all=True))
+    p = case.plan.plan
+    by = {s.field: s for s in case.inputs}
+    assert p.lung_shunt_fraction == pytest.approx(by["lung.shunt_fraction"].value.magnitude)
+    assert p.lung_mass.to("kg").magnitude == pytest.approx(by["lung.mass"].value.to("kg").magnitude)
+    assert list(p.tumour_to_normal) == pytest.approx([by[f"target.tumours[{i}].tumour_to_normal"].value.magnitude for i in (1, 2)])
+    assert case.imaging["radionuclide"] == "Tc-99m" and case.imaging["modality"] == "NM"
+
+
+def test_typed_values_that_disagree_with_the_image_are_kept_and_flagged(maa):
+    pi = plan_inputs(_pf(maa))  # typed: lung mass 1 kg vs about 0.6 kg on the CT
+    by = {s.field: s for s in pi.sources}
+    assert by["lung.mass"].used == "typed" and by["lung.mass"].agree is False
+    assert by["lung.shunt_fraction"].agree is True  # 8 % typed, 8 % measured
+    assert any("lung mass: typed 1 kg but the image gives" in w for w in pi.warnings)
+    assert pi.patient.lung.mass.to("kg").magnitude == 1.0
+
+
+def test_image_without_images_is_refused_naming_the_field(maa):
+    pf = replace(_pf(maa), imaging=None, lung=replace(_pf(maa).lung, shunt_fraction=IMAGE))
+    with pytest.raises(InputError) as e:
+        resolve_inputs(pf, None)
+    assert e.value.field == "lung.shunt_fraction"
