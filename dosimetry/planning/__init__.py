@@ -7,7 +7,8 @@ frozen :class:`~dosimetry.planning.result.Plan`.
 - :mod:`.compartments` the doses an activity gives in every compartment (the same for all methods),
 - :mod:`.lung` lung dose, lung limits and the resin shunt reduction table,
 - :mod:`.clinical` the clinical scenario (indication, extent, liver function),
-- :mod:`.limits` dose thresholds as the EANM 2022 guideline states them, and their check.
+- :mod:`.limits` dose thresholds as the EANM 2022 guideline states them, and their check,
+- :mod:`.session` several territories in one session: summed lung and whole-normal-liver doses.
 
 Every method takes ``device`` explicitly and is checked on the same figures: perfused-target,
 normal-liver (perfused and whole), tumour and lung doses.
@@ -20,6 +21,7 @@ from .lung import lung_dose, lung_limits, max_lung_activity, resin_shunt_reducti
 from .mird import mird
 from .partition import partition
 from .result import LimitCheck, Plan
+from .session import Session, combine_territories
 
 __all__ = [
     "Plan",
@@ -41,4 +43,6 @@ __all__ = [
     "THRESHOLDS",
     "applicable",
     "check",
+    "Session",
+    "combine_territories",
 ]

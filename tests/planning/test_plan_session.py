@@ -1,0 +1,66 @@
+"""Issue 12: two territories in one session (lobar right, glass + segmental left, resin), by hand.
+
+Liver 1600 mL with 130 mL of tumour in all (100 mL right, 30 mL left); density 1.03 g/mL; lung 1 kg.
+Right, glass MIRD 120 Gy to 1000 mL, LSF 6 %: A = 120 * 1.03 / (50 * 0.94) = 2.629787 GBq;
+  lungs 50 * A * 0.06 = 7.88936 Gy; normal liver D_N = 50 A 0.94 / (0.927 + 3 * 0.103) = 100 Gy,
+  whole normal liver share 100 * 0.927 / 1.5141 = 61.2245 Gy (M_WN = (1600 - 130) * 1.03 g).
+Left, resin MIRD 200 Gy to 150 mL, LSF 3 %: A = 200 * 0.1545 / (49.67 * 0.97) = 0.641346 GBq;
+  lungs 49.67 * A * 0.03 = 0.955667 Gy; D_N = 30.9 / (0.1236 + 4 * 0.0309) = 125 Gy,
+  whole normal liver share 125 * 0.1236 / 1.5141 = 10.2041 Gy.
+Session: lungs 8.84503 Gy, whole normal liver 71.4286 Gy (< 75 Gy glass, EANM 2022 T2).
+"""
+
+import pytest
+
+from dosimetry.errors import InputError
+from dosimetry.planning import mird
+from dosimetry.planning.session import combine_territories
+
+LIVER = dict(liver="1600 mL", liver_tumour="130 mL")
+
+
+def _plans(bilirubin="0.8 mg/dL"):
+    right = mird("120 Gy", "1000 mL", 0.06, device="glass", tumour="100 mL", tumour_to_normal=3.0,
+                 clinical={"extent": "lobar", "indication": "hcc", "bilirubin": bilirubin}, **LIVER)
+    left = mird("200 Gy", "150 mL", 0.03, device="resin", tumour="30 mL", tumour_to_normal=4.0,
+                clinical={"extent": "segmental", "indication": "hcc"}, **LIVER)
+    return right, left
+
+
+def test_two_territories_hand_values():
+    right, left = _plans()
+    assert right.prescribed_activity.to("GBq").magnitude == pytest.approx(2.629787, rel=1e-6)
+    assert right.normal_liver_dose.to("Gy").magnitude == pytest.approx(100.0)
+    assert right.whole_normal_liver_dose.to("Gy").magnitude == pytest.approx(61.2245, rel=1e-5)
+    assert left.normal_liver_dose.to("Gy").magnitude == pytest.approx(125.0)
+    assert left.whole_normal_liver_dose.to("Gy").magnitude == pytest.approx(10.2041, rel=1e-4)
+    s = combine_territories([right, left], ["right lobe", "segment 3"])
+    assert s.lung_dose.to("Gy").magnitude == pytest.approx(7.88936 + 0.955667, rel=1e-5)
+    assert s.whole_normal_liver_dose.to("Gy").magnitude == pytest.approx(71.4286, rel=1e-5)
+    by = {c.name: c for c in s.limits}
+    assert by["lung_dose"].limit.magnitude == 25.0  # the strictest device's (resin) per-treatment limit
+    assert by["whole_normal_liver_dose"].limit.magnitude == 75.0 and by["whole_normal_liver_dose"].passed
+    assert s.within_limits
+    assert any(c.description.startswith("segment 3: ") for c in s.checks)
+
+
+def test_the_sum_can_block_what_each_territory_allows():
+    right, left = _plans(bilirubin="1.5 mg/dL")  # whole-liver limit < 50 Gy: right alone gives 61.2 Gy
+    s = combine_territories([right, left], ["right", "left"])
+    assert not s.within_limits
+    # prior 45 Gy: each plan alone was checked with no prior; the session's cumulative 53.85 Gy > 50 Gy
+    right, left = _plans()
+    s = combine_territories([right, left], ["right", "left"], prior_lung_dose="45 Gy")
+    cum = [c for c in s.limits if c.name == "cumulative_lung_dose"][0]
+    assert cum.value.to("Gy").magnitude == pytest.approx(45 + 8.84503, rel=1e-5) and not cum.passed
+    assert right.within_limits and left.within_limits and not s.within_limits
+
+
+def test_refusals():
+    right, left = _plans()
+    with pytest.raises(InputError):
+        combine_territories([right, left], ["only one name"])
+    other = mird("200 Gy", "150 mL", 0.03, device="resin", lung_mass="0.8 kg", **LIVER)
+    with pytest.raises(InputError) as e:
+        combine_territories([right, other], ["a", "b"])
+    assert e.value.field == "lung.mass"
