@@ -66,7 +66,8 @@ def test_kernel_conserves_energy_against_ldm(sharp):
     # uniform density: total energy (dose x mass summed) is the same with and without transport
     e_ldm = float(np.sum(ldm.dose.array))
     e_ker = float(np.sum(ker.dose.array))
-    assert e_ker == pytest.approx(e_ldm, rel=1e-3)
+    # the Monte Carlo kernel deposits 0.996125 of the emitted energy within 11 mm (its table)
+    assert e_ker == pytest.approx(e_ldm * 0.996125, rel=1e-3)
     # Energy escapes across the liver surface, so its kernel mean is lower than the LDM mean, but the
     # median normal-liver voxel lies deeper than the 11 mm maximum beta range (the inner ellipsoid
     # with semi-axes 87 x 69 x 39 mm holds 60 % of the 98 x 80 x 50 mm liver), where a uniform

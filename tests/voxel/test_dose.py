@@ -98,7 +98,9 @@ def test_energy_conservation():
     d = convolve_dose(Volume(a, SP, unit="kBq"), dtype=np.float64)
     deposited = (d.array * 1.03 * VOXEL_ML / 1000.0).sum()  # J
     released = a.sum() * 1e3 * ENERGY_PER_BQ_J
-    assert deposited == pytest.approx(released, rel=1e-6)
+    # the Monte Carlo kernel deposits 0.996125 of the emitted energy within the 11 mm beta range
+    # (cumulative column of dosimetry/voxel/data/y90_dpk_soft_tissue.txt at 11.00 mm)
+    assert deposited == pytest.approx(released * 0.996125, rel=1e-6)
     # activity in a corner voxel keeps only the kernel octant that lies inside the grid
     b = np.zeros_like(a)
     b[0, 0, 0] = 1.0
