@@ -175,7 +175,7 @@ def _cmd_dose(args) -> int:
 
 def _cmd_dvh(args) -> int:
     from .errors import InputError as _IE
-    from .io import check_consistency, load_rtdose, read_rtstruct, roi_mask
+    from .io import check_consistency, load_rtdose, read_rtstruct, roi_fractions
     from .report.regions import region_json, regions_text
     from .voxel import region_stats
 
@@ -187,7 +187,7 @@ def _cmd_dvh(args) -> int:
     stats, skipped = {}, []
     for n in names:
         try:
-            mask = roi_mask(rs, n, dose)
+            mask = roi_fractions(rs, n, dose)  # partial-volume fractions, as in the dose job
         except _IE as exc:
             if args.roi:  # asked for by name: refuse
                 raise

@@ -4,12 +4,16 @@ The steps (design brief, "Voxel dosimetry"):
 
 1. read the activity image (NM counts or PT Bq/mL), the CT (optional) and the RT Structure Set,
    and check that they belong to one patient, study and frame of reference;
-2. rasterize the ROIs onto the activity image grid (dose is computed on that grid);
+2. rasterize the ROIs onto the activity image grid (dose is computed on that grid) as
+   partial-volume fractions (:func:`dosimetry.io.roi_fractions`, about 1 mm sub-sampling);
 3. calibrate: *relative* (scale counts so that liver + lungs, or the liver alone, hold the
    administered activity times (1 - residual fraction)) or *absolute* (PET in Bq/mL, already decay
    corrected to the administration time by the reader);
-4. density: CT resampled to the activity grid through the HU-to-density curve, or 1.03 g/mL;
-5. dose for complete decay by local deposition or dose-voxel-kernel convolution;
+4. density (named method, :data:`dosimetry.voxel.DENSITY_METHODS`): CT resampled to the activity
+   grid through the HU-to-density curve, optionally 1.03 g/mL inside the liver and tumour ROIs;
+   1.03 g/mL everywhere without CT;
+5. dose for complete decay by local deposition or dose-voxel-kernel convolution, lungs by a named
+   method (:data:`dosimetry.voxel.LUNG_METHODS`);
 6. per ROI: volume, activity, mean / min / max, D_x, V_x, mean BED, and the DVH; the image-based
    lung shunt fraction and tumour-to-normal ratios.
 """
@@ -24,21 +28,25 @@ import numpy as np
 import pint
 
 from .errors import InputError
-from .io import check_consistency, load_series, read_rtstruct, roi_mask
+from .io import check_consistency, load_series, read_rtstruct, roi_fractions, roi_mask
 from .io.series import ImageSeries
 from .units import Q_, quantity
 from .voxel import (
+    DENSITY_METHODS,
     DVH,
+    LUNG_METHODS,
     RegionStats,
     Volume,
     convolve_dose,
     density_from_hu,
     dvh,
     local_deposition,
+    lung_kernel_dose,
     mean_bed,
     region_stats,
     resample_to,
     tumour_to_normal_ratio,
+    with_nominal_density,
 )
 from .voxel.calibration import activity_in, activity_map, relative_calibration
 
@@ -108,6 +116,26 @@ class ImagingResult:
     warnings: tuple
     reference: ImageSeries
     inputs: tuple
+    density_method: str = "ct_curve"
+    lung_method: str | None = None
+    lung_density: pint.Quantity | None = None
+
+    @property
+    def density_text(self) -> str:
+        """One line for the report: which density was used."""
+        if self.ct is None:
+            return "no CT: 1.03 g/mL everywhere"
+        return DENSITY_METHODS[self.density_method]
+
+    @property
+    def lung_text(self) -> str | None:
+        """One line for the report: how the lungs were handled (None without lung ROIs)."""
+        if self.lung_method is None:
+            return None
+        if self.method == "ldm":
+            return "local deposition, energy divided by the local density"
+        text = LUNG_METHODS[self.lung_method]
+        return text if self.lung_density is None else f"{text}; lung density {self.lung_density.to('g/mL').magnitude:.3g} g/mL"
 
     def region(self, name: str) -> RegionResult:
         for r in self.regions:
@@ -117,10 +145,11 @@ class ImagingResult:
 
 
 def _union(masks: list[Volume]) -> Volume:
-    arr = np.zeros(masks[0].shape, dtype=bool)
+    """Union of disjoint partial-volume masks: fractions added, capped at 1."""
+    arr = np.zeros(masks[0].shape, dtype=np.float32)
     for m in masks:
-        arr |= np.asarray(m.array, dtype=bool)
-    return masks[0].with_array(arr)
+        arr += np.asarray(m.array, dtype=np.float32)
+    return masks[0].with_array(np.minimum(arr, 1.0))
 
 
 def compute_dose(
@@ -133,6 +162,9 @@ def compute_dose(
     ct=None,
     administered=None,
     method: str = "kernel",
+    density_method: str = "ct_curve",
+    lung_method: str = "density_divided",
+    partial_volume: bool = True,
     calibration: str = "relative",
     residual_fraction=0.0,
     allow_mismatch: bool = False,
@@ -156,6 +188,15 @@ def compute_dose(
         Administered activity [GBq]; required for relative calibration.
     method : str
         ``"kernel"`` (dose-voxel kernel convolution) or ``"ldm"`` (local deposition).
+    density_method : str
+        ``"ct_curve"`` (HU-to-density curve everywhere) or ``"liver_nominal"`` (1.03 g/mL inside
+        the liver and tumour ROIs, partial voxels blended); see :data:`dosimetry.voxel.DENSITY_METHODS`.
+    lung_method : str
+        ``"density_divided"`` or ``"density_scaled"`` (kernel method with lung ROIs only); see
+        :data:`dosimetry.voxel.LUNG_METHODS`.
+    partial_volume : bool
+        ROI masks as partial-volume fractions (default) or voxel-centre booleans (only for images
+        whose activity is itself defined by voxel centres, e.g. phantoms on the CT grid).
     calibration : str
         ``"relative"`` or ``"absolute"`` (PT in Bq/mL only).
     residual_fraction : float
@@ -177,6 +218,10 @@ def compute_dose(
     say = progress or (lambda msg: None)
     if method not in ("kernel", "ldm"):
         raise InputError("method", f"{method!r} is not allowed; choose kernel or ldm")
+    if density_method not in DENSITY_METHODS:
+        raise InputError("density_method", f"{density_method!r} is not allowed; choose {' or '.join(DENSITY_METHODS)}")
+    if lung_method not in LUNG_METHODS:
+        raise InputError("lung_method", f"{lung_method!r} is not allowed; choose {' or '.join(LUNG_METHODS)}")
     if calibration not in ("relative", "absolute"):
         raise InputError("calibration", f"{calibration!r} is not allowed; choose relative or absolute")
     warnings: list[str] = []
@@ -200,15 +245,19 @@ def compute_dose(
 
     grid = act.volume
     say("rasterizing regions")
-    liver = roi_mask(rs, liver_roi, grid)
-    tumours = {n: roi_mask(rs, n, grid) for n in tumour_rois}
-    lungs = [roi_mask(rs, n, grid) for n in lung_rois]
+    def rasterize(name):
+        return roi_fractions(rs, name, grid) if partial_volume else roi_mask(rs, name, grid)
+
+    liver = rasterize(liver_roi)
+    tumours = {n: rasterize(n) for n in tumour_rois}
+    lungs = [rasterize(n) for n in lung_rois]
     lung = _union(lungs) if lungs else None
     tumour_union = _union(list(tumours.values())) if tumours else None
-    normal = liver.with_array(np.asarray(liver.array, bool) & ~np.asarray(tumour_union.array, bool)) if tumour_union is not None else None
-    if lung is not None and np.any(np.asarray(lung.array, bool) & np.asarray(liver.array, bool)):
-        warnings.append("lung and liver ROIs overlap on the activity grid; overlapping voxels count as liver for calibration")
-        lung = lung.with_array(np.asarray(lung.array, bool) & ~np.asarray(liver.array, bool))
+    liver_w = np.asarray(liver.array, dtype=np.float32)
+    normal = liver.with_array(np.clip(liver_w - np.asarray(tumour_union.array), 0.0, 1.0)) if tumour_union is not None else None
+    if lung is not None and np.any(np.asarray(lung.array) + liver_w > 1.0 + 1e-3):
+        warnings.append("lung and liver ROIs overlap on the activity grid; overlapping volume counts as liver for calibration")
+        lung = lung.with_array(np.minimum(np.asarray(lung.array), 1.0 - liver_w))
 
     adm = quantity(administered, "GBq", "administered", minimum=0, include_minimum=False) if administered is not None else None
     lsf = None
@@ -234,7 +283,7 @@ def compute_dose(
             raise
         raise InputError("imaging", str(exc)) from exc
 
-    in_roi = np.asarray(_union([liver, *tumours.values()] + ([lung] if lung is not None else [])).array)
+    in_roi = np.asarray(_union([liver, *tumours.values()] + ([lung] if lung is not None else [])).array) > 0
     density = Q_(1.03, "g/mL")
     ct_on_grid = None
     if ct_series is not None:
@@ -250,11 +299,19 @@ def compute_dose(
                 "of the liver, tumour or lung ROIs; their density would be unknown",
             )
         density = density_from_hu(ct_on_grid)
+        if density_method == "liver_nominal":
+            density = with_nominal_density(density, _union([liver, *tumours.values()]))
     else:
         warnings.append("no CT: density 1.03 g/mL everywhere, so lung dose is underestimated (lung density is about 0.3 g/mL)")
 
     say("computing dose (" + ("kernel convolution" if method == "kernel" else "local deposition") + ")")
-    dose = convolve_dose(activity, density=density) if method == "kernel" else local_deposition(activity, density=density)
+    lung_density = None
+    if method == "ldm":
+        dose = local_deposition(activity, density=density)
+    elif lung is not None and np.any(np.asarray(lung.array) > 0):
+        dose, lung_density = lung_kernel_dose(activity, lung, density=density, method=lung_method)
+    else:
+        dose = convolve_dose(activity, density=density)
     if isinstance(density, Volume):
         low = np.asarray(density.array) < AIR_DENSITY.to(density.unit).magnitude
         if (low & in_roi).any():
@@ -323,4 +380,7 @@ def compute_dose(
         warnings=tuple(dict.fromkeys(warnings)),
         reference=act,
         inputs=inputs,
+        density_method=density_method,
+        lung_method=lung_method if lung is not None else None,
+        lung_density=lung_density,
     )

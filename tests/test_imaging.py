@@ -12,6 +12,9 @@ from dosimetry.isotope import Y90
 from dosimetry.units import Q_
 
 ROIS = dict(liver_roi="Liver", tumour_rois=("Tumour 1", "Tumour 2"), lung_rois=("Lung L", "Lung R"))
+# Phantoms on the CT grid define activity by voxel centre: compare with their voxel truths using
+# voxel-centre masks (partial-volume fractions are for images of continuous objects).
+CENTRE = dict(ROIS, partial_volume=False)
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +34,7 @@ def blurred(tmp_path_factory):
 
 def test_ldm_recovers_truth_exactly_without_blur(sharp):
     d, truth = sharp
-    r = compute_dose(d / "nm", d / "rtstruct.dcm", administered="2 GBq", method="ldm", **ROIS)
+    r = compute_dose(d / "nm", d / "rtstruct.dcm", administered="2 GBq", method="ldm", **CENTRE)
     regions = truth["regions"]
     # Liver and tumours: truth density 1.03 g/mL equals the constant used without CT, so the region
     # mean of the local-deposition map equals K A / (rho V_voxels) (truth "mean_dose_voxels").
@@ -51,7 +54,7 @@ def test_ldm_recovers_truth_exactly_without_blur(sharp):
 
 def test_ldm_with_ct_density_scales_lung_dose(sharp):
     d, truth = sharp
-    r = compute_dose(d / "nm", d / "rtstruct.dcm", ct=d / "ct", administered="2 GBq", method="ldm", **ROIS)
+    r = compute_dose(d / "nm", d / "rtstruct.dcm", ct=d / "ct", administered="2 GBq", method="ldm", **CENTRE)
     # Lung -740 HU -> density 0.0012 + (1 - 0.0012) * 260 / 1000 = 0.26089 g/mL on the default
     # HU curve (air-water line), so lung dose = truth (0.26 g/mL) * 0.26 / 0.26089.
     rho = 0.0012 + (1.0 - 0.0012) * 260 / 1000
@@ -106,8 +109,8 @@ def test_pt_and_nm_give_the_same_calibrated_activity(tmp_path):
     pt = tmp_path / "pt"
     phantoms.make_patient(nm, seed=5, modality="NM", fwhm_mm=0, emission_grid="ct")
     phantoms.make_patient(pt, seed=5, modality="PT", fwhm_mm=0, emission_grid="ct")
-    a = compute_dose(nm / "nm", nm / "rtstruct.dcm", administered="2 GBq", method="ldm", **ROIS)
-    b = compute_dose(pt / "pt", pt / "rtstruct.dcm", calibration="absolute", method="ldm", **ROIS)
+    a = compute_dose(nm / "nm", nm / "rtstruct.dcm", administered="2 GBq", method="ldm", **CENTRE)
+    b = compute_dose(pt / "pt", pt / "rtstruct.dcm", calibration="absolute", method="ldm", **CENTRE)
     for name in ("Liver", "Tumour 1", "Lungs"):
         assert a.region(name).activity.to("GBq").magnitude == pytest.approx(b.region(name).activity.to("GBq").magnitude, rel=2e-3)
     # and the PET activity, decay-corrected to administration, is the administered 2 GBq
@@ -122,7 +125,7 @@ def test_emphysematous_lung_keeps_its_dose(tmp_path):
     d = tmp_path / "p"
     phantoms.make_patient(d, seed=3, fwhm_mm=0, emission_grid="ct", hu={"lung": -960})
     truth = json.loads((d / "truth.json").read_text())
-    r = compute_dose(d / "nm", d / "rtstruct.dcm", ct=d / "ct", administered="2 GBq", method="ldm", **ROIS)
+    r = compute_dose(d / "nm", d / "rtstruct.dcm", ct=d / "ct", administered="2 GBq", method="ldm", **CENTRE)
     rho = 0.0012 + 0.9988 * 0.040
     expected = truth["regions"]["Lungs"]["mean_dose_voxels"]["value"] * 0.26 / rho
     assert r.region("Lungs").stats.mean.to("Gy").magnitude == pytest.approx(expected, rel=3e-3)
