@@ -136,3 +136,52 @@ def test_activity_image_must_be_nm_or_pt(sharp):
     d, _ = sharp
     with pytest.raises(InputError, match="^imaging.activity: .*CT series; the activity image must be NM"):
         compute_dose(d / "ct", d / "rtstruct.dcm", administered="2 GBq", **ROIS)
+
+
+@pytest.fixture(scope="module")
+def plain_and_enhanced(tmp_path_factory):
+    """The same unblurred NM phantom with a plain CT (liver 60 HU) and a contrast-enhanced one (120 HU)."""
+    out = {}
+    for name, contrast in (("plain", False), ("enhanced", True)):
+        d = tmp_path_factory.mktemp(name) / "p"
+        phantoms.make_patient(d, seed=6, fwhm_mm=0, contrast=contrast)
+        out[name] = d
+    return out
+
+
+@pytest.mark.parametrize("density_method", ["ct_curve", "liver_nominal"])
+def test_contrast_does_not_change_the_liver_dose(plain_and_enhanced, density_method):
+    # Issue #11: with the water slope above 0 HU, liver at 60 HU was 1.06 g/mL and at 120 HU
+    # 1.12 g/mL, so the enhanced liver dose came out 1.06 / 1.12 - 1 = -5.4 % lower. Now both are
+    # 1.03 g/mL (soft-tissue plateau, or nominal density in the liver ROI): same dose within 1 %.
+    doses = {}
+    for name, d in plain_and_enhanced.items():
+        r = compute_dose(d / "nm", d / "rtstruct.dcm", ct=d / "ct", administered="2 GBq", density_method=density_method, **ROIS)
+        doses[name] = {n: r.region(n).stats.mean.to("Gy").magnitude for n in ("Liver", "Normal liver", "Tumour 1")}
+        assert r.density_text.startswith("CT numbers" if density_method == "ct_curve" else "nominal 1.03 g/mL")
+    for n in doses["plain"]:
+        assert doses["enhanced"][n] == pytest.approx(doses["plain"][n], rel=0.01), n
+
+
+def test_lung_methods_are_named_and_differ(plain_and_enhanced):
+    d = plain_and_enhanced["plain"]
+    out = {}
+    for m in ("density_divided", "density_scaled"):
+        r = compute_dose(d / "nm", d / "rtstruct.dcm", ct=d / "ct", administered="2 GBq", lung_method=m, **ROIS)
+        assert r.lung_text.startswith("soft-tissue kernel" if m == "density_divided" else "kernel range-scaled")
+        assert "30 %" in r.lung_text
+        out[m] = r
+    # the scaled method reports the ROI-mean lung density: -740 HU -> 0.0012 + 0.9988 * 0.26 = 0.2609 g/mL
+    # (mean over voxels at least half inside the lungs; the linear CT resampling mixes some chest wall in)
+    # (measured 0.283: boundary voxels of the 4.42 mm grid average lung with chest wall)
+    assert 0.2609 <= out["density_scaled"].lung_density.to("g/mL").magnitude <= 0.2609 * 1.1
+    assert out["density_divided"].lung_density is None
+    # liver doses hardly move (< 0.5 %); lung doses differ
+    liver = [out[m].region("Liver").stats.mean.to("Gy").magnitude for m in out]
+    assert liver[0] == pytest.approx(liver[1], rel=5e-3)
+    lung = [out[m].region("Lungs").stats.mean.to("Gy").magnitude for m in out]
+    assert lung[0] != pytest.approx(lung[1], rel=1e-3)
+    with pytest.raises(InputError, match="^lung_method: "):
+        compute_dose(d / "nm", d / "rtstruct.dcm", administered="2 GBq", lung_method="mc", **ROIS)
+    with pytest.raises(InputError, match="^density_method: "):
+        compute_dose(d / "nm", d / "rtstruct.dcm", administered="2 GBq", density_method="hu", **ROIS)

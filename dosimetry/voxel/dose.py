@@ -469,8 +469,8 @@ def lung_kernel_dose(
     method : {"density_divided", "density_scaled"}
         Lung method.
     lung_density : pint.Quantity, optional
-        Density for the range scaling [g/mL], 0.01-1.2 g/mL; default the mask-weighted mean of
-        ``density`` in the lungs.
+        Density for the range scaling [g/mL], 0.01-1.2 g/mL; default the mean of ``density`` over
+        the voxels at least half inside the lungs.
     nuclide, dtype
         As for :func:`convolve_dose`.
 
@@ -489,7 +489,10 @@ def lung_kernel_dose(
         raise ValueError("lung_mask: mask is empty")
     if lung_density is None:
         rho = _density_array(density, activity)
-        rho_l = float(np.sum(w * rho) / np.sum(w)) if np.ndim(rho) else float(rho)
+        # mean over voxels at least half inside the lungs (partial boundary voxels are mostly
+        # chest wall or diaphragm and would raise the mean)
+        core = w >= 0.5 if np.any(w >= 0.5) else w > 0
+        rho_l = float(np.mean(rho[core])) if np.ndim(rho) else float(rho)
     else:
         rho_l = _density_g_ml(lung_density)
     if not 0.01 <= rho_l <= 1.2:

@@ -68,6 +68,7 @@ def test_lung_density_defaults_to_mask_weighted_mean_and_is_checked():
     d[10:] = 0.3
     m = np.zeros(act.shape, np.float32)
     m[8:12] = 1.0  # two planes at 0.2, two at 0.3 -> mean 0.25
+    m[7] = 0.4  # a partial plane (< half inside) does not count
     _, rho = lung_kernel_dose(act, act.with_array(m, "dimensionless"), density=act.with_array(d, "g/mL"), method="density_scaled")
     assert rho.to("g/mL").magnitude == pytest.approx(0.25, rel=1e-6)
     with pytest.raises(ValueError, match="^lung_method: "):
