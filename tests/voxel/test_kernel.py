@@ -110,11 +110,11 @@ def test_corner_against_lanconelli(side):
 def test_second_ring_against_lanconelli(side):
     # Second-ring voxels holding at least 1e-3 of the self-voxel S-value (below that Lanconelli's
     # values are bremsstrahlung background the beta table does not hold): within 5 % at 2.33 mm,
-    # within 10 % beyond (up to +9 %: the range-end offset of the corner test, amplified at 2 voxels).
+    # within 6 % beyond (up to +5.7 %: the range-end offset of the corner test, amplified at 2 voxels).
     k = _s_at_1p04(side)
     c = np.asarray(centre(k))
     ref = LANCONELLI_Y90_SOFT[side]
-    tol = 0.05 if side < 3.0 else 0.10
+    tol = 0.05 if side < 3.0 else 0.06
     tested = 0
     for o in SECOND_RING:
         if ref[o] >= 1e-3 * ref[(0, 0, 0)]:
