@@ -185,3 +185,32 @@ def test_lung_methods_are_named_and_differ(plain_and_enhanced):
         compute_dose(d / "nm", d / "rtstruct.dcm", administered="2 GBq", lung_method="mc", **ROIS)
     with pytest.raises(InputError, match="^density_method: "):
         compute_dose(d / "nm", d / "rtstruct.dcm", administered="2 GBq", density_method="hu", **ROIS)
+
+
+@pytest.fixture(scope="module")
+def native_sharp(tmp_path_factory):
+    """Unblurred NM phantom on its native 4.42 mm grid (CT contours on 5 mm planes), three tumours."""
+    d = tmp_path_factory.mktemp("native") / "p"
+    phantoms.make_patient(d, seed=3, fwhm_mm=0, tumours=3, administered=Q_(2.0, "GBq"), lung_shunt_fraction=0.1)
+    return d, json.loads((d / "truth.json").read_text())
+
+
+def test_partial_volume_tumour_volumes_on_the_spect_grid(native_sharp):
+    # Tumours of 33.5, 7.54 and 7.24 mL (analytic). Partial-volume fractions give their volumes
+    # within 4 % (what remains is the 5 mm slab model of the contours themselves); nearest-plane
+    # voxel-centre masks were off by up to 11.7 % (measured -5.9 %, +1.9 %, -11.7 %).
+    d, truth = native_sharp
+    rois = dict(ROIS, tumour_rois=("Tumour 1", "Tumour 2", "Tumour 3"))
+    pv = compute_dose(d / "nm", d / "rtstruct.dcm", administered="2 GBq", method="ldm", **rois)
+    centre = compute_dose(d / "nm", d / "rtstruct.dcm", administered="2 GBq", method="ldm", partial_volume=False, **rois)
+    worst_centre = 0.0
+    for n in ("Tumour 1", "Tumour 2", "Tumour 3"):
+        v_true = truth["regions"][n]["volume"]["value"]
+        assert pv.region(n).stats.volume.to("mL").magnitude == pytest.approx(v_true, rel=0.04), n
+        worst_centre = max(worst_centre, abs(centre.region(n).stats.volume.to("mL").magnitude / v_true - 1))
+    assert worst_centre > 0.08
+    # fractions add up: liver volume within 0.5 % of the analytic 1642 mL, and the liver + lung
+    # activity is the administered 2 GBq (relative calibration on fractional masks)
+    assert pv.region("Liver").stats.volume.to("mL").magnitude == pytest.approx(truth["regions"]["Liver"]["volume"]["value"], rel=5e-3)
+    total = pv.region("Liver").activity + pv.region("Lungs").activity
+    assert total.to("GBq").magnitude == pytest.approx(2.0, rel=1e-9)
