@@ -8,10 +8,14 @@ and decaying physically thereafter (no biological clearance, as for Y-90 microsp
     local deposition:    D_i = A_i * (T1/2 / ln 2) * E_mean / (rho_i * V)
     kernel convolution:  D_i = (T1/2 / ln 2) * E_mean / (rho_i * V) * sum_j phi(i - j) A_j
 
-with ``phi`` the absorbed-fraction kernel (:mod:`dosimetry.voxel.kernel`), ``V`` the voxel
-volume and ``rho_i`` the local density. Dividing the deposited energy by the *local* mass is the
-first-order density correction for lung and other non-water tissue (the kernel itself is the
-soft-tissue kernel; beta ranges are not rescaled voxel by voxel).
+with ``phi`` the absorbed-fraction kernel (:mod:`dosimetry.voxel.kernel`, Monte Carlo point kernel
+integrated over source and target voxels), ``V`` the voxel volume and ``rho_i`` the local density.
+Dividing the deposited energy by the *local* mass is the first-order density correction for
+non-water tissue. Lungs have two named methods (:data:`LUNG_METHODS`, :func:`lung_kernel_dose`):
+this density-divided soft-tissue kernel, or a kernel range-scaled to the lung density for the
+activity in the lungs; both are off by up to about +/-30 % against Monte Carlo in lung (Mikell et
+al. 2015; d'Andrea et al. 2024). CT numbers become densities through :data:`HU_DENSITY_CURVE`, whose
+soft-tissue plateau makes the liver density independent of iodinated contrast.
 
 Accepted activity units (``Volume.unit``): an activity per voxel (Bq, MBq, GBq, mCi, ...) or an
 activity concentration (Bq/mL, kBq/mL, ...; multiplied by the voxel volume). Detector counts

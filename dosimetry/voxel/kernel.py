@@ -84,7 +84,6 @@ POINT_KERNELS = ("monte_carlo", "loevinger")
 Y90_MAX_BETA_ENERGY = Q_(2.2801, "MeV")
 
 _DPK_FILE = "y90_dpk_soft_tissue.txt"
-_SHELL_MM = 0.05  # shell width of the Monte Carlo table
 
 
 @dataclass(frozen=True)
@@ -198,10 +197,10 @@ def loevinger_energy_density(r_mm, density_g_ml: float = 1.03, max_energy=Y90_MA
     return p * scale / norm
 
 
-def _loevinger_shells(rho: float) -> tuple[np.ndarray, np.ndarray]:
-    """Loevinger's Y-90 (c = 1) energy fractions in 0.05 mm shells at 1.03 g/mL, cut at 11 mm."""
+def _loevinger_shells(rho: float, cutoff_mm: float) -> tuple[np.ndarray, np.ndarray]:
+    """Loevinger's Y-90 (c = 1) energy fractions in 220 shells from 0 to ``cutoff_mm`` at density ``rho``."""
     nu, c = loevinger_parameters(Y90_MAX_BETA_ENERGY)
-    edges = np.arange(0.0, 11.0 + _SHELL_MM / 2, _SHELL_MM)
+    edges = np.linspace(0.0, cutoff_mm, 221)
     u = edges * nu * rho / 10.0
     cdf = np.where(u < 1.0, u / 3.0, 1.0 / 3.0 + (2.0 - (u + 1.0) * np.exp(1.0 - u)) / 3.0)  # c = 1
     frac = np.diff(cdf)
@@ -268,7 +267,7 @@ def _shells(point_kernel: str, rho: float) -> tuple[np.ndarray, np.ndarray, floa
         keep = data[:, 1] <= range_1p03 * ref / table_rho + 1e-9
         edges = np.append(data[keep, 0], data[keep, 1][-1]) * (table_rho / rho)
         return edges, data[keep, 2], range_1p03 * ref / rho
-    edges, frac = _loevinger_shells(rho)
+    edges, frac = _loevinger_shells(rho, range_1p03 * ref / rho)
     return edges, frac, range_1p03 * ref / rho
 
 
