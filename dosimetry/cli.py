@@ -156,6 +156,8 @@ def _cmd_dose(args) -> int:
             lung_rois=args.lung or (),
             administered=args.administered,
             method=args.method,
+            density_method=args.density_method,
+            lung_method=args.lung_method,
             calibration=args.calibration,
             residual_fraction=args.residual_fraction,
             allow_mismatch=args.allow_mismatch,
@@ -372,6 +374,10 @@ def build_parser() -> argparse.ArgumentParser:
     ds.add_argument("--rtstruct", required=True, help="RT Structure Set file")
     ds.add_argument("--administered", help="administered activity, e.g. '2.1 GBq' (relative calibration)")
     ds.add_argument("--method", choices=("ldm", "kernel"), default="kernel", help="local deposition or kernel convolution (default)")
+    ds.add_argument("--density-method", choices=("ct_curve", "liver_nominal"), default="ct_curve",
+                    help="CT curve everywhere (default) or 1.03 g/mL inside the liver and tumour ROIs")
+    ds.add_argument("--lung-method", choices=("density_divided", "density_scaled"), default="density_divided",
+                    help="lung kernel: soft-tissue kernel divided by density (default) or range-scaled to the lung density")
     ds.add_argument("--calibration", choices=("relative", "absolute"), default="relative")
     ds.add_argument("--liver", default="Liver", help="liver ROI name (default 'Liver')")
     ds.add_argument("--tumour", action="append", help="tumour ROI name (repeat for several)")

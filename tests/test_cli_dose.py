@@ -80,3 +80,12 @@ def test_dvh_refuses_structure_set_of_another_patient(patient, tmp_path, capsys)
     assert main(args) == 2
     assert "PatientID" in capsys.readouterr().err
     assert main(args + ["--allow-mismatch"]) == 0
+
+
+def test_dose_names_density_and_lung_methods(patient, tmp_path, capsys):
+    out = tmp_path / "scaled"
+    assert main(dose_args(patient, out, "--density-method", "liver_nominal", "--lung-method", "density_scaled")) == 0
+    doc = json.loads((out / "regions.json").read_text())
+    assert doc["density_method"].startswith("nominal 1.03 g/mL inside the liver and tumour ROIs")
+    assert doc["lung_method"].startswith("kernel range-scaled to the mean lung density")
+    assert "30 %" in doc["lung_method"]
