@@ -165,6 +165,8 @@ def _cmd_dose(args) -> int:
             lung_rois=args.lung or (),
             administered=args.administered,
             method=args.method,
+            density_method=args.density_method,
+            lung_method=args.lung_method,
             calibration=args.calibration,
             residual_fraction=args.residual_fraction,
             allow_mismatch=args.allow_mismatch,
@@ -183,7 +185,7 @@ def _cmd_dose(args) -> int:
 
 def _cmd_dvh(args) -> int:
     from .errors import InputError as _IE
-    from .io import check_consistency, load_rtdose, read_rtstruct, roi_mask
+    from .io import check_consistency, load_rtdose, read_rtstruct, roi_fractions
     from .report.regions import region_json, regions_text
     from .voxel import region_stats
 
@@ -195,7 +197,7 @@ def _cmd_dvh(args) -> int:
     stats, skipped = {}, []
     for n in names:
         try:
-            mask = roi_mask(rs, n, dose)
+            mask = roi_fractions(rs, n, dose)  # partial-volume fractions, as in the dose job
         except _IE as exc:
             if args.roi:  # asked for by name: refuse
                 raise
@@ -387,6 +389,10 @@ def build_parser() -> argparse.ArgumentParser:
     ds.add_argument("--rtstruct", required=True, help="RT Structure Set file")
     ds.add_argument("--administered", help="administered activity, e.g. '2.1 GBq' (relative calibration)")
     ds.add_argument("--method", choices=("ldm", "kernel"), default="kernel", help="local deposition or kernel convolution (default)")
+    ds.add_argument("--density-method", choices=("ct_curve", "liver_nominal"), default="ct_curve",
+                    help="CT curve everywhere (default) or 1.03 g/mL inside the liver and tumour ROIs")
+    ds.add_argument("--lung-method", choices=("density_divided", "density_scaled"), default="density_divided",
+                    help="lung kernel: soft-tissue kernel divided by density (default) or range-scaled to the lung density")
     ds.add_argument("--calibration", choices=("relative", "absolute"), default="relative")
     ds.add_argument("--liver", default="Liver", help="liver ROI name (default 'Liver')")
     ds.add_argument("--tumour", action="append", help="tumour ROI name (repeat for several)")

@@ -9,7 +9,7 @@ See docs/phantoms.md.
 
 from .anatomy import Anatomy, Ellipsoid, EllipticCylinder
 from .patient import PhantomArrays, make_arrays, make_patient
-from .spec import DEFAULT_DENSITY, DEFAULT_HU, DEFAULT_TUMOURS, PRESET_TUMOURS, PhantomSpec, Tumour, make_spec
+from .spec import CONTRAST_HU, DEFAULT_DENSITY, DEFAULT_HU, DEFAULT_TUMOURS, PRESET_TUMOURS, PhantomSpec, Tumour, make_spec
 from .truth import GridInfo, RegionTruth, Truth
 
 __all__ = [
@@ -28,5 +28,6 @@ __all__ = [
     "DEFAULT_TUMOURS",
     "PRESET_TUMOURS",
     "DEFAULT_HU",
+    "CONTRAST_HU",
     "DEFAULT_DENSITY",
 ]

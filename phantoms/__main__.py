@@ -30,6 +30,7 @@ def main(argv=None) -> int:
     p.add_argument("--delay", default=None, help="acquisition start after administration (default '20 h' Y-90, '1 h' Tc-99m)")
     p.add_argument("--fwhm-mm", type=float, default=None, help="resolution FWHM in mm (default 15 Y-90 NM, 6 PT, 10 Tc-99m NM; 0 = none)")
     p.add_argument("--noise", action="store_true", help="add seeded Poisson noise")
+    p.add_argument("--contrast", action="store_true", help="contrast-enhanced CT (liver 120 HU)")
     p.add_argument("--patient-id", default="PHANTOM-001")
     a = p.parse_args(argv)
     try:
@@ -41,7 +42,7 @@ def main(argv=None) -> int:
         truth = make_patient(
             a.out_dir, modality=a.modality, size=a.size, seed=a.seed, tumours=a.tumours, lung_shunt_fraction=lsf,
             administered=a.administered, acquisition_delay=a.delay, fwhm_mm=a.fwhm_mm, noise=a.noise,
-            patient_id=a.patient_id, radionuclide=a.radionuclide, tracer_activity=a.tracer_activity,
+            patient_id=a.patient_id, radionuclide=a.radionuclide, tracer_activity=a.tracer_activity, contrast=a.contrast,
         )
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)

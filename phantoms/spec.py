@@ -24,6 +24,7 @@ __all__ = [
     "DEFAULT_TUMOURS",
     "PRESET_TUMOURS",
     "DEFAULT_HU",
+    "CONTRAST_HU",
     "DEFAULT_DENSITY",
     "make_spec",
     "RADIONUCLIDES",
@@ -68,6 +69,11 @@ DEFAULT_TUMOURS = PRESET_TUMOURS[:2]
 #: are round typical clinical values chosen for this phantom (assumptions, not taken from one
 #: publication); every one can be overridden.
 DEFAULT_HU = {"air": -1000, "body": 40, "liver": 60, "tumour": 40, "lung": -740, "bone": 700}
+
+#: CT numbers of a contrast-enhanced CT (``contrast=True``): portal-venous liver at 120 HU, within
+#: the 100-150 HU of enhanced liver quoted in issue #11 (a typical clinical value, an assumption);
+#: the true densities (DEFAULT_DENSITY) do not change, as iodine adds ~0.1 % density per mg I/mL.
+CONTRAST_HU = {"liver": 120}
 
 #: Densities used for the true doses [g/mL]: liver and tumour 1.03 (convention of the glass IFU and
 #: the EANM 2022 guideline, dosimetry.isotope.LIVER_DENSITY); inflated lung 0.26 (ICRU Report 46,
@@ -277,6 +283,7 @@ def make_spec(
     emission_grid: str = "native",
     radionuclide: str = "Y-90",
     tracer_activity=None,
+    contrast: bool = False,
 ) -> PhantomSpec:
     """Validate the phantom parameters (the keyword arguments of :func:`make_patient`).
 
@@ -319,7 +326,7 @@ def make_spec(
     administration_datetime : datetime.datetime
         Administration time (RadiopharmaceuticalStartDateTime); naive, local time.
     hu : mapping, optional
-        Overrides of :data:`DEFAULT_HU` [HU], each in [-1024, 3000].
+        Overrides of :data:`DEFAULT_HU` [HU], each in [-1024, 3000] (applied after ``contrast``).
     density : mapping, optional
         Overrides of :data:`DEFAULT_DENSITY` (keys liver, tumour, lung) [g/mL].
     emission_grid : {"native", "ct"}
@@ -331,6 +338,8 @@ def make_spec(
         Tc-99m MAA SPECT (``modality="NM"`` only, for predictive planning).
     tracer_activity : pint.Quantity or str, optional
         Tc-99m MAA activity injected [MBq], (0, 1000] MBq; default 150 MBq. Only with Tc-99m.
+    contrast : bool
+        Contrast-enhanced CT: :data:`CONTRAST_HU` (liver 120 HU); activity and true doses unchanged.
 
     Returns
     -------
@@ -394,7 +403,11 @@ def make_spec(
         raise InputError("emission_grid", f"{emission_grid!r}: allowed 'native' or 'ct'")
     if emission_grid == "ct" and size != "small":
         raise InputError("emission_grid", "'ct' is only available with size 'small' (a 512 x 512 x 300 emission image is too large)")
+    if not isinstance(contrast, bool):
+        raise InputError("contrast", f"{contrast!r}: expected true or false")
     hu_all = dict(DEFAULT_HU)
+    if contrast:
+        hu_all.update(CONTRAST_HU)
     for k, v in (hu or {}).items():
         if k not in DEFAULT_HU:
             raise InputError(f"hu.{k}", f"unknown tissue; allowed {sorted(DEFAULT_HU)}")

@@ -109,3 +109,10 @@ def test_dose_checks_the_limits_and_exits_1_when_one_fails(patient, tmp_path, ca
     del args[i:i + 2]
     assert main(args) == 1
     assert "perfused normal liver dose < 40 Gy (resin)" in capsys.readouterr().out
+def test_dose_names_density_and_lung_methods(patient, tmp_path, capsys):
+    out = tmp_path / "scaled"
+    assert main(dose_args(patient, out, "--density-method", "liver_nominal", "--lung-method", "density_scaled")) == 0
+    doc = json.loads((out / "regions.json").read_text())
+    assert doc["density_method"].startswith("nominal 1.03 g/mL inside the liver and tumour ROIs")
+    assert doc["lung_method"].startswith("kernel range-scaled to the mean lung density")
+    assert "30 %" in doc["lung_method"]

@@ -7,7 +7,7 @@ correction), :mod:`.nm` (NM tomography), :mod:`.rtstruct`, :mod:`.rtdose` and :m
 
 from ._common import DicomError, DicomIdentity, check_consistency, read_dataset
 from .rtdose import DoseGrid, load_rtdose, read_rtdose, write_rtdose
-from .rtstruct import Roi, StructureSet, list_rois, rasterize_roi, read_rtstruct, roi_mask
+from .rtstruct import Roi, StructureSet, list_rois, rasterize_roi, read_rtstruct, roi_fractions, roi_mask
 from .series import DicomWarning, ImageSeries, list_files, load_series, read_series
 
 __all__ = [
@@ -28,6 +28,7 @@ __all__ = [
     "read_rtdose",
     "read_rtstruct",
     "read_series",
+    "roi_fractions",
     "roi_mask",
     "write_rtdose",
 ]

@@ -133,6 +133,8 @@ class Imaging:
     lung_rois: tuple[str, ...] = ()
     perfused_roi: str | None = None
     method: str = "kernel"
+    density_method: str = "ct_curve"
+    lung_method: str = "density_divided"
     calibration: str = "relative"
     administered: pint.Quantity | None = None
     allow_mismatch: bool = False
@@ -412,7 +414,7 @@ def parse_patient(doc: dict, base_dir: Path | str = ".") -> PatientFile:
 
 
 def _imaging(doc: dict, base: Path) -> Imaging:
-    im = _table(doc, "imaging", {"activity", "ct", "rtstruct", "rois", "method", "calibration", "administered", "allow_mismatch"})
+    im = _table(doc, "imaging", {"activity", "ct", "rtstruct", "rois", "method", "density_method", "lung_method", "calibration", "administered", "allow_mismatch"})
     rois = _require(im, "imaging", "rois")
     if not isinstance(rois, dict):
         raise InputError("imaging.rois", "expected a table [imaging.rois] with liver, tumours, lungs")
@@ -437,6 +439,8 @@ def _imaging(doc: dict, base: Path) -> Imaging:
         lung_rois=_str_list(rois.get("lungs", []), "imaging.rois.lungs") if rois.get("lungs") else (),
         perfused_roi=None if perfused is None else perfused.strip(),
         method=_choice(im.get("method", "kernel"), "imaging.method", IMAGING_METHODS),
+        density_method=_choice(im.get("density_method", "ct_curve"), "imaging.density_method", ("ct_curve", "liver_nominal")),
+        lung_method=_choice(im.get("lung_method", "density_divided"), "imaging.lung_method", ("density_divided", "density_scaled")),
         calibration=_choice(im.get("calibration", "relative"), "imaging.calibration", CALIBRATIONS),
         administered=quantity(im["administered"], "GBq", "imaging.administered", **_POSITIVE) if "administered" in im else None,
         allow_mismatch=allow,

@@ -15,7 +15,9 @@ Rasterization rules (documented in docs/dicom.md):
 * The contour planes must be parallel to the target's slices (same slice normal, 0.1 mm
   tolerance across a contour); otherwise resample the target first.
 * Fractional masks supersample each voxel with ``m x m x m`` points (``m = supersample``) under the
-  same rules and return the fraction inside.
+  same rules and return the fraction inside (occupancy, for partial-volume-correct DVHs and means);
+  :func:`roi_fractions` picks ``m`` for about 1 mm sampling. Each sub-sample takes its own nearest
+  contour plane, so a contour slab that covers part of a voxel covers that part of it.
 
 The in-plane fill is a scanline even-odd fill in numpy: each edge is intersected with the rows it
 spans, the crossings are binned by column and a cumulative sum modulo 2 gives inside/outside.
@@ -31,7 +33,13 @@ import numpy as np
 from ..voxel.geometry import Volume
 from ._common import DicomError, DicomIdentity, identity_of, read_dataset, text
 
-__all__ = ["Roi", "StructureSet", "read_rtstruct", "list_rois", "rasterize_roi", "roi_mask"]
+__all__ = ["Roi", "StructureSet", "read_rtstruct", "list_rois", "rasterize_roi", "roi_mask", "roi_fractions", "PARTIAL_VOLUME_SAMPLE_MM"]
+
+#: Target sample spacing for partial-volume masks (:func:`roi_fractions`): each target voxel is
+#: sampled with ``m = ceil(spacing / 1 mm)`` points per edge (at least 4, at most 8), so a 5 mm
+#: contour slab is resolved on a 4.42 mm SPECT grid (issue #11: nearest-plane boolean masks put a
+#: 7.5 mL tumour's mean dose 6-12 % low).
+PARTIAL_VOLUME_SAMPLE_MM = 1.0
 
 
 @dataclass(frozen=True)
@@ -328,3 +336,18 @@ def rasterize_roi(roi_or_contours, target: Volume, *, fractional: bool = False, 
 def roi_mask(structure_set: StructureSet, name: str, target: Volume, **kwargs) -> Volume:
     """Mask of the ROI called ``name`` on ``target`` (see :func:`rasterize_roi` for options)."""
     return rasterize_roi(structure_set.roi(name), target, **kwargs)
+
+
+def roi_fractions(structure_set: StructureSet, name: str, target: Volume, **kwargs) -> Volume:
+    """Partial-volume mask: fraction of each ``target`` voxel inside the ROI called ``name``.
+
+    Sub-sampled at about :data:`PARTIAL_VOLUME_SAMPLE_MM` (``supersample = ceil(max spacing / 1 mm)``,
+    4 to 8 per edge); other keywords as for :func:`rasterize_roi`.
+
+    Returns
+    -------
+    Volume
+        float32 fractions in [0, 1] on ``target``'s grid.
+    """
+    m = int(min(8, max(4, np.ceil(max(target.spacing_mm) / PARTIAL_VOLUME_SAMPLE_MM - 1e-9))))
+    return rasterize_roi(structure_set.roi(name), target, fractional=True, supersample=m, **kwargs)

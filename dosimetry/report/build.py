@@ -31,8 +31,11 @@ from .text import case_text, fmt, input_line, when
 
 __all__ = ["Report", "render_report", "write_report", "imaging_json", "write_imaging_files", "check_rows"]
 
-POINT_KERNEL_SOURCE = "Loevinger beta point-source function (Radiology 66:55, 1956; ICRU Report 56), integrated over source and target voxels"
-HU_DENSITY_SOURCE = "HU definition (air-water line, -1000 HU = 0.0012 g/mL, 0 HU = 1.0 g/mL), slope continued above 0 HU"
+POINT_KERNEL_SOURCE = (
+    "Monte Carlo Y-90 point kernel in ICRP soft tissue (opengate 10.1.1 / Geant4 11.4.2, project table "
+    "y90_dpk_soft_tissue.txt), range-scaled by density, integrated over source and target voxels"
+)
+HU_DENSITY_SOURCE = "HU definition below 0 HU (air-water line); soft-tissue plateau 1.03 g/mL at 20-300 HU (contrast-independent); bone line above"
 
 
 @dataclass(frozen=True)
@@ -113,7 +116,7 @@ def _slices(img: VoxelResult, max_slices: int = 3) -> tuple:
         return a[:, ::-1, :] if flip_y else a
 
     d = show(np.asarray(dose.array, dtype=float))
-    masks = {n: show(np.asarray(m.array, bool)) for n, m in img.masks.items()}
+    masks = {n: show(np.asarray(m.array) >= 0.5) for n, m in img.masks.items()}  # partial-volume masks
     ct = None if img.ct is None else show(np.asarray(img.ct.array, dtype=float))
     nk, nj, ni = dose.shape
     (_, sj, si) = dose.spacing_mm
@@ -214,6 +217,8 @@ def _audit(case: CaseResult, now: _dt.datetime, digests) -> list:
             ("Voxel method", "dose-voxel kernel convolution" if img.method == "kernel" else "local deposition"),
             ("Dose point kernel", POINT_KERNEL_SOURCE),
             ("HU to density", f"{HU_DENSITY_SOURCE}: {HU_DENSITY_CURVE}"),
+            ("Density method", img.density_text),
+            *((("Lung method", img.lung_text),) if img.lung_text else ()),
             ("Calibration", img.calibration),
             ("BED", "Dale's formula for a decaying source; " + "; ".join(f"{k}: a/b {fmt(a)}, T_rep {fmt(t)}" for k, (a, t) in BED_PARAMETERS.items())),
         ]
@@ -302,6 +307,8 @@ def imaging_json(img: VoxelResult) -> dict:
     """The voxel-dosimetry figures as JSON (``regions.json`` of ``y90 dose``, ``imaging`` of report.json)."""
     doc = {
         "method": img.method,
+        "density_method": img.density_text,
+        "lung_method": img.lung_text,
         "calibration": img.calibration,
         "administered": None if img.administered is None else to_json(img.administered),
         "image_activity": to_json(img.image_activity),

@@ -114,7 +114,9 @@ def case_text(case: CaseResult) -> str:
         from .regions import regions_text
 
         v = case.voxel
-        lines += ["Voxel dosimetry (" + v.calibration + ")", regions_text({r.name: r.stats for r in v.regions})]
+        lines += ["Voxel dosimetry (" + v.calibration + ")", f"Density: {v.density_text}"]
+        lines += [f"Lungs: {v.lung_text}"] if v.lung_text else []
+        lines += [regions_text({r.name: r.stats for r in v.regions})]
         if v.lung_shunt_fraction is not None:
             lines.append(f"Lung shunt fraction from the image: {v.lung_shunt_fraction:.1%}")
         lines += [f"Tumour-to-normal ratio {n}: {r:.2f}" for n, r in v.tumour_to_normal.items()] + [""]

@@ -1,6 +1,16 @@
 """Vectorized voxel dosimetry: geometry, Y-90 dose-voxel kernel, dose maps and metrics (numpy/scipy only)."""
 
-from .dose import HU_DENSITY_CURVE, activity_per_voxel, convolve_dose, density_from_hu, local_deposition
+from .dose import (
+    DENSITY_METHODS,
+    HU_DENSITY_CURVE,
+    LUNG_METHODS,
+    activity_per_voxel,
+    convolve_dose,
+    density_from_hu,
+    local_deposition,
+    lung_kernel_dose,
+    with_nominal_density,
+)
 from .geometry import Volume
 from .kernel import absorbed_fraction_kernel, dose_voxel_kernel
 from .metrics import DVH, RegionStats, bed, dvh, eud, mean_bed, region_stats, tumour_to_normal_ratio
@@ -12,6 +22,10 @@ __all__ = [
     "dose_voxel_kernel",
     "absorbed_fraction_kernel",
     "HU_DENSITY_CURVE",
+    "DENSITY_METHODS",
+    "LUNG_METHODS",
+    "with_nominal_density",
+    "lung_kernel_dose",
     "density_from_hu",
     "activity_per_voxel",
     "local_deposition",

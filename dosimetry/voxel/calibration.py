@@ -130,7 +130,7 @@ def lung_shunt_fraction(counts: Volume, lung_mask: Volume, liver_mask: Volume) -
     counts : Volume
         Tc-99m MAA SPECT (counts, or any activity-proportional image), finite.
     lung_mask, liver_mask : Volume
-        Non-overlapping masks on the image grid (lungs: both lungs together).
+        Non-overlapping masks on the image grid (lungs: both lungs together); fractional masks may share a voxel whose fractions sum to <= 1.
 
     Returns
     -------
@@ -145,7 +145,7 @@ def lung_shunt_fraction(counts: Volume, lung_mask: Volume, liver_mask: Volume) -
     a = _image(counts, "counts")
     wl = _weights(lung_mask, counts, "lung_mask")
     wv = _weights(liver_mask, counts, "liver_mask")
-    if np.any((wl > 0) & (wv > 0)):
+    if np.any(wl + wv > 1.0 + 1e-6):  # fractional masks may share a boundary voxel
         raise ValueError("lung_mask: overlaps liver_mask; the lung and liver regions must be disjoint")
     cl, cv = _sum_in(a, wl), _sum_in(a, wv)
     if cl < 0 or cv < 0 or cl + cv <= 0:
@@ -235,7 +235,7 @@ def relative_calibration(
     delivered = adm * (1.0 - r)
     wv = _weights(liver_mask, counts, "liver_mask")
     wl = _weights(lung_mask, counts, "lung_mask") if lung_mask is not None else None
-    if wl is not None and np.any((wl > 0) & (wv > 0)):
+    if wl is not None and np.any(wl + wv > 1.0 + 1e-6):
         raise ValueError("lung_mask: overlaps liver_mask; the lung and liver regions must be disjoint")
     f, u = _content_unit(counts)
     cv = _sum_in(a, wv) * f

@@ -8,10 +8,14 @@ and decaying physically thereafter (no biological clearance, as for Y-90 microsp
     local deposition:    D_i = A_i * (T1/2 / ln 2) * E_mean / (rho_i * V)
     kernel convolution:  D_i = (T1/2 / ln 2) * E_mean / (rho_i * V) * sum_j phi(i - j) A_j
 
-with ``phi`` the absorbed-fraction kernel (:mod:`dosimetry.voxel.kernel`), ``V`` the voxel
-volume and ``rho_i`` the local density. Dividing the deposited energy by the *local* mass is the
-first-order density correction for lung and other non-water tissue (the kernel itself is the
-soft-tissue kernel; beta ranges are not rescaled voxel by voxel).
+with ``phi`` the absorbed-fraction kernel (:mod:`dosimetry.voxel.kernel`, Monte Carlo point kernel
+integrated over source and target voxels), ``V`` the voxel volume and ``rho_i`` the local density.
+Dividing the deposited energy by the *local* mass is the first-order density correction for
+non-water tissue. Lungs have two named methods (:data:`LUNG_METHODS`, :func:`lung_kernel_dose`):
+this density-divided soft-tissue kernel, or a kernel range-scaled to the lung density for the
+activity in the lungs; both are off by up to about +/-30 % against Monte Carlo in lung (Mikell et
+al. 2015; d'Andrea et al. 2024). CT numbers become densities through :data:`HU_DENSITY_CURVE`, whose
+soft-tissue plateau makes the liver density independent of iodinated contrast.
 
 Accepted activity units (``Volume.unit``): an activity per voxel (Bq, MBq, GBq, mCi, ...) or an
 activity concentration (Bq/mL, kBq/mL, ...; multiplied by the voxel volume). Detector counts
@@ -32,20 +36,52 @@ from .kernel import _density_g_ml, _spacing_mm, absorbed_fraction_kernel
 
 __all__ = [
     "HU_DENSITY_CURVE",
+    "DENSITY_METHODS",
+    "LUNG_METHODS",
     "density_from_hu",
+    "with_nominal_density",
+    "lung_kernel_dose",
     "activity_per_voxel",
     "local_deposition",
     "convolve_dose",
 ]
 
 #: Default CT-number-to-density curve, (HU, g/mL) points joined linearly and held constant
-#: beyond the ends. Segment -1000..0 HU: the definition of the Hounsfield scale,
-#: HU = 1000 (mu - mu_water) / mu_water, which for air-water mixtures makes density linear in HU
-#: from air (0.0012 g/mL) to water (1.0 g/mL): valid for lung, fat-free soft tissue and liver.
-#: Above 0 HU the same slope is continued (1 + HU / 1000), an approximation that overestimates
-#: bone density by up to about 25 %; pass the scanner's own calibration curve (e.g. from a
-#: density phantom, Schneider, Bortfeld and Schlegel, Phys Med Biol 45:459, 2000) when bone matters.
-HU_DENSITY_CURVE = ((-1000.0, 0.0012), (0.0, 1.0), (3000.0, 4.0))
+#: beyond the ends.
+#:
+#: * -1000..0 HU: the definition of the Hounsfield scale, HU = 1000 (mu - mu_water) / mu_water,
+#:   which for air-water mixtures makes density linear in HU from air (0.0012 g/mL) to water
+#:   (1.0 g/mL): lung (inflated lung -740 HU -> 0.26 g/mL, ICRU Report 46).
+#: * 20..300 HU: a **soft-tissue plateau at 1.03 g/mL**, the liver density convention of the plan
+#:   (glass IFU, EANM 2022; dosimetry.isotope.LIVER_DENSITY), reached from water over 0..20 HU.
+#:   Unenhanced liver (40-70 HU), muscle, blood and contrast-enhanced liver and tumours (100-150 HU
+#:   portal venous, up to about 300 HU arterial) all get 1.03 g/mL: iodinated contrast raises the CT
+#:   number by ~25-30 HU per mg I/mL while adding only ~0.1 % density per mg I/mL, so the CT number
+#:   must not be read as density there (issue #11: the water slope 1 + HU/1000 put contrast-enhanced
+#:   liver at 1.10-1.15 g/mL and its dose 6-11 % low). Project choice, documented in docs/voxel.md.
+#: * 300..1500 HU: a line to cortical bone, 1.92 g/mL (ICRU Report 44/46 cortical bone), held above.
+#:   Approximate for bone (Schneider, Bortfeld and Schlegel, Phys Med Biol 45:459, 2000, give
+#:   scanner-specific curves): pass the scanner's own calibration when bone matters.
+#: Fat (-100 HU) gets 0.90 g/mL against about 0.95 g/mL real (5 % low), outside the treated regions.
+HU_DENSITY_CURVE = ((-1000.0, 0.0012), (0.0, 1.0), (20.0, 1.03), (300.0, 1.03), (1500.0, 1.92))
+
+#: How the density of liver and tumour voxels is obtained, by name (the report prints the text).
+DENSITY_METHODS = {
+    "ct_curve": "CT numbers through the HU-to-density curve (soft tissue 20-300 HU at 1.03 g/mL, contrast-independent)",
+    "liver_nominal": "nominal 1.03 g/mL inside the liver and tumour ROIs, CT curve elsewhere",
+}
+
+#: How energy is transported in lung, by name (the report prints the text). Published comparisons
+#: with Monte Carlo find the soft-tissue kernel divided by the local density off by up to about
+#: +/-30 % in lung, with no fixed sign (Mikell et al., EJNMMI Phys 2:16, 2015; d'Andrea et al., Appl
+#: Sci 14:7684, 2024); neither kernel method models the lung-liver interface exactly.
+LUNG_METHODS = {
+    "density_divided": "soft-tissue kernel, energy divided by the local density "
+    "(published error in lung up to about +/-30 % against Monte Carlo)",
+    "density_scaled": "kernel range-scaled to the mean lung density for activity in the lungs, "
+    "soft-tissue kernel elsewhere, energy divided by the local density "
+    "(published error in lung up to about +/-30 % against Monte Carlo)",
+}
 
 _ACTIVITY = Q_(1, "Bq").dimensionality
 _CONCENTRATION = Q_(1, "Bq/mL").dimensionality
@@ -86,6 +122,41 @@ def density_from_hu(ct: Volume, curve=HU_DENSITY_CURVE) -> Volume:
         raise ValueError("ct: contains non-finite values")
     rho = np.interp(hu, pts[:, 0], pts[:, 1]).astype(np.float32)
     return ct.with_array(rho, "g/mL")
+
+
+def _mask_fractions(mask, like: Volume, name: str) -> np.ndarray:
+    if not isinstance(mask, Volume) or not mask.same_grid(like):
+        raise ValueError(f"{name}: expected a mask Volume on the same grid as the {'density' if name == 'mask' else 'activity'}")
+    w = np.asarray(mask.array, dtype=np.float64)
+    if not np.all(np.isfinite(w)) or w.min() < 0 or w.max() > 1:
+        raise ValueError(f"{name}: mask values must be booleans or fractions in [0, 1]")
+    return w
+
+
+def with_nominal_density(density: Volume, mask: Volume, value=LIVER_DENSITY) -> Volume:
+    """Density map with the nominal ``value`` inside ``mask`` (the "liver_nominal" density method).
+
+    Parameters
+    ----------
+    density : Volume
+        Density map [g/mL] (e.g. from :func:`density_from_hu`).
+    mask : Volume
+        Boolean or fractional mask (e.g. liver and tumours) on the same grid; a voxel with
+        fraction ``f`` gets ``f * value + (1 - f) * density``.
+    value : pint.Quantity
+        Nominal density [g/mL]; default 1.03 g/mL (liver convention of the plan, glass IFU and
+        EANM 2022).
+
+    Returns
+    -------
+    Volume
+        Density [g/mL] (float32) on the same grid.
+    """
+    _check_volume(density, "density")
+    rho = np.asarray(density.array, dtype=np.float64) * float(Q_(1, density.unit).to("g/mL").magnitude)
+    w = _mask_fractions(mask, density, "mask")
+    nominal = _density_g_ml(value)
+    return density.with_array((w * nominal + (1.0 - w) * rho).astype(np.float32), "g/mL")
 
 
 def _activity_scale_bq(activity: Volume) -> float:
@@ -370,3 +441,70 @@ def convolve_dose(
         if single:
             out = dst
     return activity.with_array(out, "Gy")
+
+
+def lung_kernel_dose(
+    activity: Volume,
+    lung_mask: Volume,
+    *,
+    density,
+    method: str = "density_divided",
+    lung_density=None,
+    nuclide=Y90,
+    dtype=np.float32,
+) -> tuple[Volume, pint.Quantity | None]:
+    """Kernel dose with a named treatment of the lungs (:data:`LUNG_METHODS`).
+
+    ``"density_divided"``: :func:`convolve_dose` with the soft-tissue (1.03 g/mL) kernel; the energy
+    is divided by the local density. ``"density_scaled"``: the activity inside the lungs (weighted
+    by the mask fraction) is convolved with the kernel range-scaled to the lung density
+    (:func:`~dosimetry.voxel.kernel.absorbed_fraction_kernel` at that density), the rest with the
+    soft-tissue kernel; the energy is divided by the local density. In a homogeneous lung of the
+    scaling density this is exact up to the point kernel itself (range scaling, Cross et al. 1992).
+
+    Parameters
+    ----------
+    activity : Volume
+        Activity per voxel or concentration at the reference time; finite, >= 0.
+    lung_mask : Volume
+        Both lungs, boolean or fractional, on the activity grid.
+    density : pint.Quantity or Volume
+        Constant density or density map [g/mL] on the activity grid.
+    method : {"density_divided", "density_scaled"}
+        Lung method.
+    lung_density : pint.Quantity, optional
+        Density for the range scaling [g/mL], 0.01-1.2 g/mL; default the mean of ``density`` over
+        the voxels at least half inside the lungs.
+    nuclide, dtype
+        As for :func:`convolve_dose`.
+
+    Returns
+    -------
+    tuple
+        (dose [Gy] Volume, the lung density used for the scaling [g/mL] or None).
+    """
+    if method not in LUNG_METHODS:
+        raise ValueError(f"lung_method: expected one of {', '.join(LUNG_METHODS)}, got {method!r}")
+    if method == "density_divided":
+        return convolve_dose(activity, density=density, nuclide=nuclide, dtype=dtype), None
+    _check_volume(activity, "activity")
+    w = _mask_fractions(lung_mask, activity, "lung_mask")
+    if not np.any(w > 0):
+        raise ValueError("lung_mask: mask is empty")
+    if lung_density is None:
+        rho = _density_array(density, activity)
+        # mean over voxels at least half inside the lungs (partial boundary voxels are mostly
+        # chest wall or diaphragm and would raise the mean)
+        core = w >= 0.5 if np.any(w >= 0.5) else w > 0
+        rho_l = float(np.mean(rho[core])) if np.ndim(rho) else float(rho)
+    else:
+        rho_l = _density_g_ml(lung_density)
+    if not 0.01 <= rho_l <= 1.2:
+        raise ValueError(f"lung_density: {rho_l:.4g} g/mL is outside the allowed 0.01-1.2 g/mL")
+    a = np.asarray(activity.array, dtype=np.float64)
+    rest = convolve_dose(activity.with_array(a * (1.0 - w)), density=density, nuclide=nuclide, dtype=dtype)
+    lung = convolve_dose(
+        activity.with_array(a * w), density=density, kernel_density=Q_(rho_l, "g/mL"), nuclide=nuclide, dtype=dtype
+    )
+    total = np.asarray(rest.array) + np.asarray(lung.array)
+    return activity.with_array(total.astype(dtype, copy=False), "Gy"), Q_(rho_l, "g/mL")

@@ -102,6 +102,8 @@ def run_case(pf: PatientFile, *, progress: Callable[[str], None] | None = None) 
             pi.imaging,
             administered=im.administered if im.administered is not None else pp.plan.prescribed_activity,
             method=im.method,
+            density_method=im.density_method,
+            lung_method=im.lung_method,
             calibration=im.calibration,
             residual_fraction=pi.patient.target.residual_fraction,
             progress=say,

@@ -7,12 +7,16 @@ The steps (design brief, "Voxel dosimetry"):
 
 1. (:func:`load_imaging`) read the activity image (NM counts or PT Bq/mL), the CT (optional) and
    the RT Structure Set, check that they belong to one patient, study and frame of reference, and
-   rasterize the ROIs onto the activity image grid (dose is computed on that grid);
-2. (:func:`voxel_dose`, from here on) calibrate: *relative* (scale counts so that liver + lungs, or the liver alone, hold the
-   administered activity times (1 - residual fraction)) or *absolute* (PET in Bq/mL, already decay
-   corrected to the administration time by the reader);
-3. density: CT resampled to the activity grid through the HU-to-density curve, or 1.03 g/mL;
-4. dose for complete decay by local deposition or dose-voxel-kernel convolution;
+   rasterize the ROIs onto the activity image grid (dose is computed on that grid) as
+   partial-volume fractions (:func:`dosimetry.io.roi_fractions`, about 1 mm sub-sampling);
+2. (:func:`voxel_dose`, from here on) calibrate: *relative* (scale counts so that liver + lungs,
+   or the liver alone, hold the administered activity times (1 - residual fraction)) or
+   *absolute* (PET in Bq/mL, already decay corrected to the administration time by the reader);
+3. density (named method, :data:`dosimetry.voxel.DENSITY_METHODS`): CT resampled to the activity
+   grid through the HU-to-density curve, optionally 1.03 g/mL inside the liver and tumour ROIs;
+   1.03 g/mL everywhere without CT;
+4. dose for complete decay by local deposition or dose-voxel-kernel convolution, lungs by a named
+   method (:data:`dosimetry.voxel.LUNG_METHODS`);
 5. per ROI: volume, activity, mean / min / max, D_x, V_x, mean BED, and the DVH; the image-based
    lung shunt fraction and tumour-to-normal ratios.
 """
@@ -27,21 +31,25 @@ import numpy as np
 import pint
 
 from ..errors import InputError
-from ..io import check_consistency, load_series, read_rtstruct, roi_mask
+from ..io import check_consistency, load_series, read_rtstruct, roi_fractions, roi_mask
 from ..io.series import ImageSeries
 from ..units import Q_, quantity
 from ..voxel import (
+    DENSITY_METHODS,
     DVH,
+    LUNG_METHODS,
     RegionStats,
     Volume,
     convolve_dose,
     density_from_hu,
     dvh,
     local_deposition,
+    lung_kernel_dose,
     mean_bed,
     region_stats,
     resample_to,
     tumour_to_normal_ratio,
+    with_nominal_density,
 )
 from ..voxel.calibration import activity_in, activity_map, relative_calibration
 
@@ -156,6 +164,26 @@ class VoxelResult:
     warnings: tuple
     reference: ImageSeries
     inputs: tuple
+    density_method: str = "ct_curve"
+    lung_method: str | None = None
+    lung_density: pint.Quantity | None = None
+
+    @property
+    def density_text(self) -> str:
+        """One line for the report: which density was used."""
+        if self.ct is None:
+            return "no CT: 1.03 g/mL everywhere"
+        return DENSITY_METHODS[self.density_method]
+
+    @property
+    def lung_text(self) -> str | None:
+        """One line for the report: how the lungs were handled (None without lung ROIs)."""
+        if self.lung_method is None:
+            return None
+        if self.method == "ldm":
+            return "local deposition, energy divided by the local density"
+        text = LUNG_METHODS[self.lung_method]
+        return text if self.lung_density is None else f"{text}; lung density {self.lung_density.to('g/mL').magnitude:.3g} g/mL"
 
     def region(self, name: str) -> RegionResult:
         for r in self.regions:
@@ -168,10 +196,11 @@ ImagingResult = VoxelResult  # the name used before the workflow package
 
 
 def _union(masks: list[Volume]) -> Volume:
-    arr = np.zeros(masks[0].shape, dtype=bool)
+    """Union of disjoint partial-volume masks: fractions added, capped at 1."""
+    arr = np.zeros(masks[0].shape, dtype=np.float32)
     for m in masks:
-        arr |= np.asarray(m.array, dtype=bool)
-    return masks[0].with_array(arr)
+        arr += np.asarray(m.array, dtype=np.float32)
+    return masks[0].with_array(np.minimum(arr, 1.0))
 
 
 def load_imaging(
@@ -184,6 +213,7 @@ def load_imaging(
     ct=None,
     perfused_roi: str | None = None,
     ct_masks: bool = False,
+    partial_volume: bool = True,
     allow_mismatch: bool = False,
     progress: Callable[[str], None] | None = None,
 ) -> ImagingInputs:
@@ -205,6 +235,10 @@ def load_imaging(
         Name of the perfused-territory ROI (default: the liver ROI is the territory).
     ct_masks : bool
         Also rasterize the ROIs on the CT grid (for image-measured volumes and lung mass).
+    partial_volume : bool
+        ROI masks on the activity grid as partial-volume fractions (default) or voxel-centre
+        booleans (only for images whose activity is itself defined by voxel centres, e.g. phantoms
+        on the CT grid).
     allow_mismatch : bool
         Accept series whose patient / study / frame of reference differ (explicit override).
     progress : callable, optional
@@ -244,14 +278,18 @@ def load_imaging(
             "tumours": {n: roi_mask(rs, n, g) for n in tumour_rois},
             "lungs": _union([roi_mask(rs, n, g) for n in lung_rois]) if lung_rois else None,
         }
+
+    def rasterize(name):
+        return roi_fractions(rs, name, grid) if partial_volume else roi_mask(rs, name, grid)
+
     return ImagingInputs(
         activity=grid,
-        liver=roi_mask(rs, liver_roi, grid),
-        tumours={n: roi_mask(rs, n, grid) for n in tumour_rois},
-        lungs={n: roi_mask(rs, n, grid) for n in lung_rois},
+        liver=rasterize(liver_roi),
+        tumours={n: rasterize(n) for n in tumour_rois},
+        lungs={n: rasterize(n) for n in lung_rois},
         ct=None if ct_series is None else ct_series.volume,
         liver_name=liver_roi,
-        perfused=None if perfused_roi is None else roi_mask(rs, perfused_roi, grid),
+        perfused=None if perfused_roi is None else rasterize(perfused_roi),
         ct_masks=on_ct,
         description=describe_series(act),
         reference=act,
@@ -283,22 +321,33 @@ def compute_dose(
     ct=None,
     administered=None,
     method: str = "kernel",
+    density_method: str = "ct_curve",
+    lung_method: str = "density_divided",
+    partial_volume: bool = True,
     calibration: str = "relative",
     residual_fraction=0.0,
     allow_mismatch: bool = False,
     progress: Callable[[str], None] | None = None,
 ) -> VoxelResult:
     """:func:`load_imaging` then :func:`voxel_dose` (parameters as theirs)."""
-    _check_options(method, calibration)
+    _check_options(method, calibration, density_method, lung_method)
     inputs = load_imaging(
-        activity_image, rtstruct, liver_roi=liver_roi, tumour_rois=tumour_rois, lung_rois=lung_rois, ct=ct, allow_mismatch=allow_mismatch, progress=progress
+        activity_image, rtstruct, liver_roi=liver_roi, tumour_rois=tumour_rois, lung_rois=lung_rois, ct=ct,
+        partial_volume=partial_volume, allow_mismatch=allow_mismatch, progress=progress,
     )
-    return voxel_dose(inputs, administered=administered, method=method, calibration=calibration, residual_fraction=residual_fraction, progress=progress)
+    return voxel_dose(
+        inputs, administered=administered, method=method, density_method=density_method, lung_method=lung_method,
+        calibration=calibration, residual_fraction=residual_fraction, progress=progress,
+    )
 
 
-def _check_options(method: str, calibration: str) -> None:
+def _check_options(method: str, calibration: str, density_method: str = "ct_curve", lung_method: str = "density_divided") -> None:
     if method not in ("kernel", "ldm"):
         raise InputError("method", f"{method!r} is not allowed; choose kernel or ldm")
+    if density_method not in DENSITY_METHODS:
+        raise InputError("density_method", f"{density_method!r} is not allowed; choose {' or '.join(DENSITY_METHODS)}")
+    if lung_method not in LUNG_METHODS:
+        raise InputError("lung_method", f"{lung_method!r} is not allowed; choose {' or '.join(LUNG_METHODS)}")
     if calibration not in ("relative", "absolute"):
         raise InputError("calibration", f"{calibration!r} is not allowed; choose relative or absolute")
 
@@ -308,6 +357,8 @@ def voxel_dose(
     *,
     administered=None,
     method: str = "kernel",
+    density_method: str = "ct_curve",
+    lung_method: str = "density_divided",
     calibration: str = "relative",
     residual_fraction=0.0,
     progress: Callable[[str], None] | None = None,
@@ -322,6 +373,12 @@ def voxel_dose(
         Administered activity [GBq]; required for relative calibration.
     method : str
         ``"kernel"`` (dose-voxel kernel convolution) or ``"ldm"`` (local deposition).
+    density_method : str
+        ``"ct_curve"`` (HU-to-density curve everywhere) or ``"liver_nominal"`` (1.03 g/mL inside
+        the liver and tumour ROIs, partial voxels blended); see :data:`dosimetry.voxel.DENSITY_METHODS`.
+    lung_method : str
+        ``"density_divided"`` or ``"density_scaled"`` (kernel method with lung ROIs only); see
+        :data:`dosimetry.voxel.LUNG_METHODS`.
     calibration : str
         ``"relative"`` or ``"absolute"`` (an image in Bq/mL only).
     residual_fraction : float
@@ -339,7 +396,7 @@ def voxel_dose(
         Calibration impossible, CT not covering the ROIs, bad parameters.
     """
     say = progress or (lambda msg: None)
-    _check_options(method, calibration)
+    _check_options(method, calibration, density_method, lung_method)
     warnings: list[str] = list(inputs.warnings)
     grid = inputs.activity
     liver = inputs.liver
@@ -349,10 +406,11 @@ def voxel_dose(
     lungs = list(inputs.lungs.values())
     lung = _union(lungs) if lungs else None
     tumour_union = _union(list(tumours.values())) if tumours else None
-    normal = liver.with_array(np.asarray(liver.array, bool) & ~np.asarray(tumour_union.array, bool)) if tumour_union is not None else None
-    if lung is not None and np.any(np.asarray(lung.array, bool) & np.asarray(liver.array, bool)):
-        warnings.append("lung and liver ROIs overlap on the activity grid; overlapping voxels count as liver for calibration")
-        lung = lung.with_array(np.asarray(lung.array, bool) & ~np.asarray(liver.array, bool))
+    liver_w = np.asarray(liver.array, dtype=np.float32)
+    normal = liver.with_array(np.clip(liver_w - np.asarray(tumour_union.array), 0.0, 1.0)) if tumour_union is not None else None
+    if lung is not None and np.any(np.asarray(lung.array) + liver_w > 1.0 + 1e-3):
+        warnings.append("lung and liver ROIs overlap on the activity grid; overlapping volume counts as liver for calibration")
+        lung = lung.with_array(np.minimum(np.asarray(lung.array), 1.0 - liver_w))
 
     adm = quantity(administered, "GBq", "administered", minimum=0, include_minimum=False) if administered is not None else None
     lsf = None
@@ -378,7 +436,7 @@ def voxel_dose(
             raise
         raise InputError("imaging", str(exc)) from exc
 
-    in_roi = np.asarray(_union([liver, *tumours.values()] + ([lung] if lung is not None else [])).array)
+    in_roi = np.asarray(_union([liver, *tumours.values()] + ([lung] if lung is not None else [])).array) > 0
     density = Q_(1.03, "g/mL")
     ct_on_grid = None
     if inputs.ct is not None:
@@ -394,11 +452,19 @@ def voxel_dose(
                 "of the liver, tumour or lung ROIs; their density would be unknown",
             )
         density = density_from_hu(ct_on_grid)
+        if density_method == "liver_nominal":
+            density = with_nominal_density(density, _union([liver, *tumours.values()]))
     else:
         warnings.append("no CT: density 1.03 g/mL everywhere, so lung dose is underestimated (lung density is about 0.3 g/mL)")
 
     say("computing dose (" + ("kernel convolution" if method == "kernel" else "local deposition") + ")")
-    dose = convolve_dose(activity, density=density) if method == "kernel" else local_deposition(activity, density=density)
+    lung_density = None
+    if method == "ldm":
+        dose = local_deposition(activity, density=density)
+    elif lung is not None and np.any(np.asarray(lung.array) > 0):
+        dose, lung_density = lung_kernel_dose(activity, lung, density=density, method=lung_method)
+    else:
+        dose = convolve_dose(activity, density=density)
     if isinstance(density, Volume):
         low = np.asarray(density.array) < AIR_DENSITY.to(density.unit).magnitude
         if (low & in_roi).any():
@@ -466,6 +532,9 @@ def voxel_dose(
         warnings=tuple(dict.fromkeys(warnings)),
         reference=inputs.reference,
         inputs=inputs.inputs,
+        density_method=density_method,
+        lung_method=lung_method if lung is not None else None,
+        lung_density=lung_density,
     )
 
 

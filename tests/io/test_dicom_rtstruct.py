@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from matplotlib.path import Path as MplPath
 
-from dosimetry.io import DicomError, check_consistency, rasterize_roi, read_rtstruct, roi_mask
+from dosimetry.io import DicomError, check_consistency, rasterize_roi, read_rtstruct, roi_fractions, roi_mask
 from dosimetry.voxel import Volume
 
 
@@ -203,3 +203,23 @@ def test_list_rois(tmp_path):
 
     p = write_rtstruct(tmp_path / "rs.dcm", {"Liver": [rect(-5, 5, -5, 5, 0.0)], "Lungs": [rect(10, 20, 10, 20, 0.0)]})
     assert list_rois(p) == ("Liver", "Lungs")
+
+
+@pytest.mark.parametrize("z_centre", [0.0, 2.5, 3.7])
+def test_partial_volume_fractions_on_a_coarse_grid(tmp_path, z_centre):
+    # Issue #11: a 7.2 mL sphere (R = 12 mm) contoured on 5 mm CT planes, on a 4.42 mm SPECT grid.
+    # The ROI's own volume (slab model: each contour plane stands for a 5 mm slab) is
+    # sum_k 5 mm x area(400-gon of radius sqrt(R^2 - z_k^2)), area = n/2 r^2 sin(2 pi / n).
+    r0, n = 12.0, 400
+    zs = np.array([-10.0, -5.0, 0.0, 5.0, 10.0])
+    contours = [circle(0.0, 0.0, z_centre + z, math.sqrt(r0**2 - z**2), n=n) for z in zs]
+    v_slab = sum(5.0 * 0.5 * n * (r0**2 - z**2) * math.sin(2 * math.pi / n) for z in zs) / 1000.0  # 7.382 mL
+    ss = read_rtstruct(write_rtstruct(tmp_path / "rs.dcm", {"Tumour": contours}))
+    s = 4.42
+    g = Volume(np.zeros((15, 15, 15)), (s, s, s), (-7 * s + 0.7, -7 * s + 1.1, -7 * s))
+    frac = roi_fractions(ss, "Tumour", g)
+    assert frac.array.dtype == np.float32 and 0.0 <= frac.array.min() and frac.array.max() <= 1.0
+    assert frac.array.sum() * s**3 / 1000.0 == pytest.approx(v_slab, rel=0.01)
+    # nearest-plane voxel-centre masks miss by 9-13 % here (measured: -13.4 %, +8.8 %, -13.4 %)
+    centre = roi_mask(ss, "Tumour", g).array.sum() * s**3 / 1000.0
+    assert abs(centre / v_slab - 1) > 0.05

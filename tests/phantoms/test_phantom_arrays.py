@@ -187,9 +187,24 @@ def test_property_sums_and_shunt(lsf, r1, r2, adm):
         ({"hu": {"liver": 5000}}, "hu.liver"),
         ({"density": {"lung": "0.3 g"}}, "density.lung"),
         ({"patient_id": ""}, "patient_id"),
+        ({"contrast": "yes"}, "contrast"),
     ],
 )
 def test_refusals_name_the_field(kwargs, field):
     with pytest.raises(InputError) as err:
         make_arrays(**kwargs)
     assert err.value.field == field
+
+
+def test_contrast_option_changes_only_the_liver_ct_number():
+    plain = make_arrays(fwhm_mm=0)
+    enhanced = make_arrays(fwhm_mm=0, contrast=True)
+    hu_p, hu_e = np.asarray(plain.hu.array), np.asarray(enhanced.hu.array)
+    changed = hu_p != hu_e
+    # normal liver 60 HU -> 120 HU (portal-venous enhancement); nothing else moves
+    assert changed.any()
+    assert set(np.unique(hu_p[changed])) == {60} and set(np.unique(hu_e[changed])) == {120}
+    np.testing.assert_array_equal(plain.activity.array, enhanced.activity.array)
+    assert plain.truth.regions["Liver"].mean_dose == enhanced.truth.regions["Liver"].mean_dose
+    # an explicit hu override still wins over the contrast preset
+    assert make_arrays(fwhm_mm=0, contrast=True, hu={"liver": 150}).truth.hu["liver"] == 150

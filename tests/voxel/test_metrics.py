@@ -111,6 +111,13 @@ def test_tumour_to_normal_ratio():
         tumour_to_normal_ratio(a, mask([False] * 6), n)
     with pytest.raises(ValueError, match="^activity: "):
         tumour_to_normal_ratio(vol([8, 0, 1, 1, -2, 5], "cts"), t, n)
+    # partial-volume masks may share a boundary voxel (fractions summing to <= 1), not more
+    tf = mask([1.0, 0.5, 0, 0, 0, 0])
+    nf = mask([0, 0.5, 1.0, 1.0, 1.0, 0])
+    # tumour: (8 + 0.5 * 0) / 1.5 = 16/3; normal: (0.5 * 0 + 1 + 1 + 2) / 3.5 = 8/7 -> ratio 14/3
+    assert tumour_to_normal_ratio(a, tf, nf) == pytest.approx(14.0 / 3.0)
+    with pytest.raises(ValueError, match="^normal_mask: overlaps"):
+        tumour_to_normal_ratio(a, tf, mask([0, 0.6, 1.0, 1.0, 1.0, 0]))
 
 
 def test_bad_masks_and_doses_refused():
