@@ -244,6 +244,7 @@ def plan_patient(pf: PatientFile, *, device: str | None = None, method: str | No
         notes = notes + (
             f"the {METHOD_NAMES[method]} has no normal-liver or tumour compartment: its largest activity is set by the lung limits only",
         )
+    warnings = tuple(getattr(pf, "warnings", ())) + tuple(warnings)  # inputs outside their usual range (io.patient.PLAUSIBLE)
     return PatientPlan(pf, plan, vial, cal, spheres, notes, warnings, failures)
 
 
