@@ -42,6 +42,8 @@ __all__ = [
     "VIAL_ACTIVITY",
     "DATE_RANGE",
     "MAX_CALIBRATION_GAP",
+    "DECAY_RANGES",
+    "plausible_quantity",
 ]
 
 DEVICES = ("glass", "resin")
@@ -213,6 +215,26 @@ DATE_RANGE = (dt.datetime(1990, 1, 1, tzinfo=dt.timezone.utc), dt.datetime(2100,
 #: Largest |administration - calibration|: 30 days, about 11 half-lives (activity factor 5e-4);
 #: the device windows (glass up to 12 days after calibration, resin +-24 h) are checked by the schedule.
 MAX_CALIBRATION_GAP = dt.timedelta(days=30)
+
+
+#: Plausible ranges of the ``y90 decay`` command's inputs (docs/cli.md).
+DECAY_RANGES: dict[str, Plausible] = {
+    "activity": Plausible("GBq", 0, 1000, "50x the largest glass vial (20 GBq, TheraSphere IFU)"),
+    "elapsed": Plausible("h", -2400, 2400, "+-100 days, 37 Y-90 half-lives (a factor 1.4e11): beyond any use of a vial"),
+    "half_life": Plausible("h", 60, 70, "Y-90 half-life 64.0-64.2 h in ICRP-107, the IFUs and EANM 2022 (design brief)"),
+}
+
+
+def plausible_quantity(value: Any, r: Plausible, fieldname: str, warns: list | None = None) -> pint.Quantity:
+    """One quantity (strict grammar, single value) inside the plausible range ``r``.
+
+    Raises
+    ------
+    InputError
+        Not a single quantity of ``r.unit``'s dimension, or outside [r.low, r.high] (the message
+        names the range and its source). Values outside the warning band are appended to ``warns``.
+    """
+    return _plausible_quantity(value, "", fieldname, warns, r)
 
 
 def _fmt(x) -> str:

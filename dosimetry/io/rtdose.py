@@ -318,4 +318,4 @@ def write_rtdose(
 
     buf = io.BytesIO()
     ds.save_as(buf, enforce_file_format=True)
-    return write_atomic(out, buf.getvalue(), field=str(path))
+    return write_atomic(out, buf.getvalue(), field=str(path), force=overwrite)
