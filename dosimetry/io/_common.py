@@ -38,8 +38,11 @@ class DicomError(InputError):
     """A DICOM file that cannot be used: unreadable, truncated, inconsistent or unsupported.
 
     ``field`` is ``"<file>: <Attribute>"`` (or a series description) and ``message`` says what
-    is wrong and what is allowed.
+    is wrong and what is allowed. Both are kept to one line (decoder messages span several).
     """
+
+    def __init__(self, field: str, message: str, **kwargs):
+        super().__init__(" ".join(str(field).split()), " ".join(str(message).split()), **kwargs)
 
 
 @dataclass(frozen=True)
@@ -508,6 +511,24 @@ def one_line(exc: BaseException, limit: int = 200) -> str:
     """An exception as one short line (decoder messages can span many lines)."""
     text = " ".join(str(exc).split()) or type(exc).__name__
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def damaged(label: str, exc: BaseException, what: str = "DICOM header") -> DicomError:
+    """A :class:`DicomError` for an exception pydicom raised on a damaged header, naming the attribute.
+
+    pydicom names the element as ``(gggg,eeee)`` in its messages; the keyword is looked up in the
+    DICOM dictionary so that the one line says e.g. ``nm.dcm: ImageType``.
+    """
+    import re
+
+    from pydicom.datadict import keyword_for_tag
+
+    where = label
+    m = re.search(r"\(([0-9A-Fa-f]{4}),\s*([0-9A-Fa-f]{4})\)", str(exc))
+    if m:
+        tag = int(m.group(1) + m.group(2), 16)
+        where = f"{label}: {keyword_for_tag(tag) or f'({m.group(1)},{m.group(2)})'}"
+    return DicomError(where, f"damaged or unsupported {what} ({type(exc).__name__}: {one_line(exc)})")
 
 
 def count(ds: Dataset, keyword: str, source, *, default: int | None = None, maximum: int = 1 << 16) -> int:

@@ -28,7 +28,7 @@ from pydicom.uid import ExplicitVRLittleEndian, PYDICOM_IMPLEMENTATION_UID, gene
 from ..units import Q_
 from ..voxel.geometry import Volume
 from .files import write_atomic
-from ._common import DicomError, DicomIdentity, floats, get, identity_of, one_line, orientation, pixel_array, pixel_representation, read_dataset, text
+from ._common import DicomError, DicomIdentity, damaged, floats, get, identity_of, one_line, orientation, pixel_array, pixel_representation, read_dataset, text
 from .series import ImageSeries
 
 __all__ = ["RTDOSE_SOP_CLASS", "DoseGrid", "read_rtdose", "load_rtdose", "write_rtdose"]
@@ -80,7 +80,7 @@ def load_rtdose(path, *, allow_relative: bool = False) -> DoseGrid:
     except (MemoryError, RecursionError, KeyboardInterrupt):
         raise
     except Exception as exc:  # a damaged header that pydicom trips on
-        raise DicomError(label, f"damaged or unsupported RT Dose header ({type(exc).__name__}: {one_line(exc)})") from exc
+        raise damaged(label, exc, "RT Dose header") from exc
 
 
 def _load_rtdose(ds, label: str, allow_relative: bool) -> DoseGrid:

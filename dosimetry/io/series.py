@@ -36,6 +36,7 @@ from ._common import (
     check_finite,
     clip_negative,
     count,
+    damaged,
     floats,
     one_line,
     get,
@@ -197,7 +198,7 @@ def load_series(
     except (MemoryError, RecursionError, KeyboardInterrupt):
         raise
     except Exception as exc:  # a damaged header (bad VR code, undecodable value) that pydicom trips on
-        raise DicomError(label, f"damaged or unsupported DICOM header ({type(exc).__name__}: {one_line(exc)})") from exc
+        raise damaged(label, exc) from exc
 
 
 def _load(files, label, calibration, series_uid, modality, allow_other_radionuclide, half_life, spacing_tolerance) -> ImageSeries:
