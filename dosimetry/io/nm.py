@@ -76,6 +76,8 @@ def read_nm(f: Path, ds: Dataset, notes, calibration) -> ImageSeries:
     else:
         slope = number(ds, "RescaleSlope", f, 1.0)
         inter = number(ds, "RescaleIntercept", f, 0.0)
+    if not slope > 0:
+        raise DicomError(f"{f}: RescaleSlope", f"{slope:g}; an activity image needs a slope > 0 (RescaleSlope or RealWorldValueSlope)")
     if unit.dimensionality == Q_(1, "Bq/mL").dimensionality:
         if calibration is not None:
             raise DicomError("calibration", f"{f} is already in {unit:~P}")

@@ -318,8 +318,12 @@ def _slice_stack(items, locs, mod, label, notes, calibration, allow_other, half_
         unit, scale, factors, reference_time, nuclide, pw = pet_values(items, label, units_raw, calibration, allow_other, half_life)
         warnings.extend(pw)
 
+    raw_slopes = np.array([number(ds, "RescaleSlope", f, 1.0) for f, ds in items])
+    if mod == "PT" and not np.all(raw_slopes > 0):
+        k = int(np.argmin(raw_slopes > 0))
+        raise DicomError(f"{items[k][0]}: RescaleSlope", f"{raw_slopes[k]:g}; an activity image needs a slope > 0")
     with np.errstate(over="ignore", invalid="ignore"):
-        slopes = np.array([number(ds, "RescaleSlope", f, 1.0) for f, ds in items]) * scale * factors
+        slopes = raw_slopes * scale * factors
         inters = np.array([number(ds, "RescaleIntercept", f, 0.0) for f, ds in items]) * scale * factors
         if not (np.all(np.isfinite(slopes)) and np.all(np.isfinite(inters))):
             raise DicomError(f"{label}: RescaleSlope", "slope or intercept times the unit and decay factors is not finite")
