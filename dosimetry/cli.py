@@ -355,6 +355,34 @@ def _cmd_demo(args) -> int:
 
 
 # -- parser -------------------------------------------------------------------------------------
+def _checked(key: str):
+    """An argparse ``type`` checking a quantity flag against the patient file's grammar and range.
+
+    The text is returned unchanged (the command parses it again); a refusal keeps its message.
+    """
+
+    def parse(text: str) -> str:
+        from .io.patient import PLAUSIBLE, plausible_quantity
+
+        try:
+            plausible_quantity(text, PLAUSIBLE[key], key)
+        except InputError as exc:
+            raise argparse.ArgumentTypeError(exc.message) from exc
+        return text
+
+    return parse
+
+
+def _residual_fraction(text: str) -> float:
+    """``--residual-fraction``: the patient file's grammar and plausible range (target.residual_fraction)."""
+    from .io.patient import _plausible_fraction
+
+    try:
+        return _plausible_fraction(text, "target.residual_fraction", "--residual-fraction", None)
+    except InputError as exc:
+        raise argparse.ArgumentTypeError(exc.message) from exc
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="y90", description="Y-90 radioembolization planning and dosimetry (glass and resin microspheres).")
     p.add_argument("--version", action="version", version=f"y90-dosimetry {__version__}")
@@ -400,13 +428,13 @@ def build_parser() -> argparse.ArgumentParser:
     ds.add_argument("--activity-image", required=True, help="folder of the NM or PT activity image")
     ds.add_argument("--ct", help="CT folder (density from HU; without it 1.03 g/mL everywhere)")
     ds.add_argument("--rtstruct", required=True, help="RT Structure Set file")
-    ds.add_argument("--administered", help="administered activity, e.g. '2.1 GBq' (relative calibration)")
+    ds.add_argument("--administered", type=_checked("imaging.administered"), help="administered activity, e.g. '2.1 GBq' (relative calibration)")
     ds.add_argument("--method", choices=("ldm", "kernel"), default="kernel", help="local deposition or kernel convolution (default)")
     ds.add_argument("--calibration", choices=("relative", "absolute"), default="relative")
     ds.add_argument("--liver", default="Liver", help="liver ROI name (default 'Liver')")
     ds.add_argument("--tumour", action="append", help="tumour ROI name (repeat for several)")
     ds.add_argument("--lung", action="append", help="lung ROI name (repeat for several)")
-    ds.add_argument("--residual-fraction", default=0.0, type=float, help="activity left in vial and tubing, [0, 1)")
+    ds.add_argument("--residual-fraction", default=0.0, type=_residual_fraction, help="activity left in vial and tubing, e.g. 0.02 or '2 %%' (at most 50 %%)")
     ds.add_argument("--allow-mismatch", action="store_true", help="accept series of different patient / study / frame of reference")
     ds.add_argument("-o", "--output", required=True, help="output folder (created; must not exist or be empty)")
     ds.set_defaults(func=_cmd_dose)
