@@ -48,20 +48,20 @@ def _check_output(args) -> None:
 
 # -- decay --------------------------------------------------------------------------------------
 def _check_elapsed(t, name: str) -> None:
-    """An elapsed time within the plausible range of the decay command (io.patient.DECAY_RANGES)."""
-    from .io.patient import DECAY_RANGES, plausible_quantity
+    """An elapsed time within the plausible range of the decay command (io.patient.COMMAND_RANGES)."""
+    from .io.patient import COMMAND_RANGES, plausible_quantity
 
-    plausible_quantity(t, DECAY_RANGES["elapsed"], name)
+    plausible_quantity(t, COMMAND_RANGES["elapsed"], name)
 
 
 def _cmd_decay(args) -> int:
     from .units import to_json
     from .decay import activity_at, decay_factor, elapsed_between, time_to_activity
     from .io.files import json_text
-    from .io.patient import DECAY_RANGES, parse_datetime, plausible_quantity
+    from .io.patient import COMMAND_RANGES, parse_datetime, plausible_quantity
 
     def q(value, key, name):
-        return plausible_quantity(value, DECAY_RANGES[key], name)
+        return plausible_quantity(value, COMMAND_RANGES[key], name)
 
     half_life = q(args.half_life, "half_life", "--half-life") if args.half_life is not None else None
     a0 = q(args.activity, "activity", "activity")
@@ -373,6 +373,21 @@ def _checked(key: str):
     return parse
 
 
+def _command_range(key: str):
+    """An argparse ``type`` for a flag with a range in ``io.patient.COMMAND_RANGES`` (or the resin vial's)."""
+
+    def parse(text: str) -> str:
+        from .io.patient import COMMAND_RANGES, VIAL_ACTIVITY, plausible_quantity
+
+        try:
+            plausible_quantity(text, VIAL_ACTIVITY["resin"] if key == "resin_vial_activity" else COMMAND_RANGES[key], key)
+        except InputError as exc:
+            raise argparse.ArgumentTypeError(exc.message) from exc
+        return text
+
+    return parse
+
+
 def _residual_fraction(text: str) -> float:
     """``--residual-fraction``: the patient file's grammar and plausible range (target.residual_fraction)."""
     from .io.patient import _plausible_fraction
@@ -412,13 +427,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     sc = sub.add_parser("schedule", help="glass vial and time, or resin volume to draw")
     sc.add_argument("device", choices=("glass", "resin"))
-    sc.add_argument("--activity", required=True, help="prescribed activity at administration, e.g. '3.8 GBq'")
+    sc.add_argument("--activity", required=True, type=_command_range("prescribed_activity"), help="prescribed activity at administration, e.g. '3.8 GBq'")
     sc.add_argument("--calibration", help="vial calibration date-time with UTC offset")
     sc.add_argument("--administration", help="administration date-time with UTC offset")
     sc.add_argument("--earliest", help="glass: earliest acceptable administration time")
     sc.add_argument("--latest", help="glass: latest acceptable administration time")
-    sc.add_argument("--vial-activity", help="resin: vial activity at calibration (default 3 GBq)")
-    sc.add_argument("--vial-volume", help="resin: vial volume (default 5 mL)")
+    sc.add_argument("--vial-activity", type=_command_range("resin_vial_activity"), help="resin: vial activity at calibration (default 3 GBq)")
+    sc.add_argument("--vial-volume", type=_command_range("vial_volume"), help="resin: vial volume (default 5 mL)")
     sc.add_argument("--format", choices=("text", "json"), default="text")
     sc.add_argument("-o", "--output", help="write to FILE instead of the terminal (an existing FILE only with --force)")
     sc.add_argument("--force", action="store_true", help="replace an existing -o FILE (atomically)")

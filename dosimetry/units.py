@@ -348,7 +348,12 @@ def from_json(obj: Mapping, field: str = "quantity", *, scalar: bool = False) ->
     v, u = obj["value"], obj["unit"]
 
     def number_ok(x):
-        return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+        if isinstance(x, bool) or not isinstance(x, (int, float)):
+            return False
+        try:
+            return math.isfinite(float(x))
+        except OverflowError:  # an integer beyond float range (TOML integers are unbounded in tomllib)
+            return False
 
     if isinstance(v, list) and not scalar:
         if not v or not all(number_ok(x) for x in v):

@@ -52,3 +52,13 @@ def test_dose_flags_use_the_same_grammar_and_ranges(tmp_path, capsys):
         code, out, err = run(capsys, *base, *flags)
         assert code == 2 and err.count("\n") == 1 and flags[0] in err, err
     assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    "flags",
+    [["resin", "--activity", "1.8 GBq", "--vial-activity", "3e9 GBq"], ["resin", "--activity", "1,8 GBq"], ["glass", "--activity", "3 MBq"],
+     ["resin", "--activity", "1.8 GBq", "--vial-volume", "5 L"]],
+)
+def test_schedule_flags_use_the_same_grammar_and_ranges(capsys, flags):
+    code, out, err = run(capsys, "schedule", *flags, "--calibration", "2026-11-22T12:00:00-05:00", "--administration", "2026-11-22T14:00:00-05:00")
+    assert code == 2 and err.count("\n") == 1 and out == "", err

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
+import math
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,7 +43,7 @@ __all__ = [
     "VIAL_ACTIVITY",
     "DATE_RANGE",
     "MAX_CALIBRATION_GAP",
-    "DECAY_RANGES",
+    "COMMAND_RANGES",
     "plausible_quantity",
 ]
 
@@ -217,8 +218,10 @@ DATE_RANGE = (dt.datetime(1990, 1, 1, tzinfo=dt.timezone.utc), dt.datetime(2100,
 MAX_CALIBRATION_GAP = dt.timedelta(days=30)
 
 
-#: Plausible ranges of the ``y90 decay`` command's inputs (docs/cli.md).
-DECAY_RANGES: dict[str, Plausible] = {
+#: Plausible ranges of the command line's own inputs (``y90 decay``, ``y90 schedule``; docs/cli.md).
+COMMAND_RANGES: dict[str, Plausible] = {
+    "prescribed_activity": Plausible("GBq", 0.1, 30, "treatments give about 0.3-20 GBq (largest glass vial 20 GBq); a value in MBq is a unit slip"),
+    "vial_volume": Plausible("mL", 1, 10, "SIR-Spheres IFU: 3 GBq in 5 mL of water per vial"),
     "activity": Plausible("GBq", 0, 1000, "50x the largest glass vial (20 GBq, TheraSphere IFU)"),
     "elapsed": Plausible("h", -2400, 2400, "+-100 days, 37 Y-90 half-lives (a factor 1.4e11): beyond any use of a vial"),
     "half_life": Plausible("h", 60, 70, "Y-90 half-life 64.0-64.2 h in ICRP-107, the IFUs and EANM 2022 (design brief)"),
@@ -336,9 +339,13 @@ def _ratio(value: Any, fieldname: str, warns: list | None = None) -> float:
     allowed = _range_text(PLAUSIBLE["target.tumour_to_normal"])
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise InputError(fieldname, f"expected a number in {allowed} (tumour-to-normal uptake ratio), got {str(value)[:40]!r}", allowed=allowed)
-    if value != value or value in (float("inf"), float("-inf")):
-        raise InputError(fieldname, f"{value!r} is not a finite number; allowed {allowed}", allowed=allowed)
-    return _check_number(float(value), "target.tumour_to_normal", fieldname, warns)
+    try:
+        x = float(value)
+    except OverflowError:  # tomllib integers are unbounded
+        x = float("inf")
+    if not math.isfinite(x):
+        raise InputError(fieldname, f"{str(value)[:40]} is not a finite number; allowed {allowed}", allowed=allowed)
+    return _check_number(x, "target.tumour_to_normal", fieldname, warns)
 
 
 def _str_list(value: Any, fieldname: str) -> tuple[str, ...]:

@@ -103,6 +103,11 @@ def test_value_unit_tables_are_read_exactly(glass):
         ("target.tumour_to_normal", 0.01),
         ("target.tumour_to_normal", float("nan")),
         ("target.tumour_to_normal", float("inf")),
+        ("target.tumour_to_normal", 10**400),  # tomllib integers are unbounded: float() overflowed
+        ("target.volume", {"value": 10**400, "unit": "mL"}),
+        ("lung.shunt_fraction", 10**400),
+        ("patient.id", "EX\x00-001"),
+        ("patient.name", "Doe\nJane"),
         ("treatment.dose_coefficient", "5 Gy*kg/GBq"),
         ("liver.density", "0.103 g/mL"),
         ("lung.prior_dose", "500 Gy"),
