@@ -72,8 +72,8 @@ _NUMBER = r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d{1,3})?"
 _NAME = r"[A-Za-z\u00b5\u03bc\u00b0\u03a9_]+"  # unit names and prefixes, e.g. mL, \u00b5Ci, degC
 _FACTOR = rf"{_NAME}(?:(?:\^|\*\*)[+-]?[1-4])?"  # with a small integer power: cm^2, m**3
 _UNIT = rf"(?:1\s*)?/?\s*{_FACTOR}(?:\s*[*/\u00b7]\s*{_FACTOR}|\s+{_FACTOR})*"
-_QUANTITY_RE = re.compile(rf"(?P<number>{_NUMBER})\s*(?P<unit>{_UNIT})?")
-_FRACTION_RE = re.compile(rf"(?P<number>{_NUMBER})\s*(?P<percent>%)?")
+_QUANTITY_RE = re.compile(rf"(?P<number>{_NUMBER})\s*(?P<unit>{_UNIT})?", re.ASCII)  # ASCII digits and spaces only
+_FRACTION_RE = re.compile(rf"(?P<number>{_NUMBER})\s*(?P<percent>%)?", re.ASCII)
 #: Longest text accepted as a quantity (a guard against pathological input).
 _MAX_TEXT = 64
 QUANTITY_FORM = "a decimal number and a unit, e.g. '81 mCi', '1456 mL', '1.2e3 MBq' ('.' as decimal mark, no separators or arithmetic)"
@@ -107,7 +107,7 @@ def parse_quantity_text(text: str, field: str) -> pint.Quantity:
     QuantityFormatError
         Anything else: decimal comma, separators, arithmetic, unknown unit, missing number.
     """
-    s = text.strip() if isinstance(text, str) else ""
+    s = text.strip(" \t") if isinstance(text, str) else ""
     m = _QUANTITY_RE.fullmatch(s) if len(s) <= _MAX_TEXT else None
     if m is None:
         raise QuantityFormatError(field, f"cannot read {text!r}; expected {QUANTITY_FORM}", allowed=QUANTITY_FORM)
@@ -257,7 +257,7 @@ def fraction(
     if isinstance(value, Mapping):
         value = from_json(value, field, scalar=True)
     if isinstance(value, str):
-        s = value.strip()
+        s = value.strip(" \t")
         m = _FRACTION_RE.fullmatch(s) if len(s) <= _MAX_TEXT else None
         if m is None:
             raise QuantityFormatError(field, f"cannot read {value!r} as a fraction; expected {form}", allowed=form)
@@ -368,7 +368,7 @@ def from_json(obj: Mapping, field: str = "quantity", *, scalar: bool = False) ->
     elif u.strip() == "%":
         unit = ureg.percent
     else:
-        m = re.fullmatch(_UNIT, u.strip()) if len(u) <= _MAX_TEXT else None
+        m = re.fullmatch(_UNIT, u.strip(), re.ASCII) if len(u) <= _MAX_TEXT else None
         try:
             if m is None:
                 raise ValueError(u)

@@ -196,9 +196,9 @@ PLAUSIBLE: dict[str, Plausible] = {
     "target.tumour_to_normal": Plausible(
         "", 0.1, 50, "Tc-99m MAA tumour-to-normal ratios reported about 0.5-20 (Ho 1996; EANM 2022 sec. partition model)", 0.5, 20, include_low=True
     ),
-    "target.dose": Plausible("Gy", 0, 2000, "EANM 2022 Table 2: segmentectomy >= 400 Gy; above 1000 Gy is warned", None, 1000, include_low=False),
-    "target.normal_liver_dose": Plausible("Gy", 0, 2000, "EANM 2022 Tables 2-3: normal liver < 40-75 Gy; above 150 Gy is warned", None, 150, include_low=False),
-    "target.tumour_dose": Plausible("Gy", 0, 5000, "EANM 2022 Tables 2-3: tumour >= 100-205 Gy; above 1000 Gy is warned", None, 1000, include_low=False),
+    "target.dose": Plausible("Gy", 0, 2000, "EANM 2022 Table 2: 80-150 Gy perfused, segmentectomy >= 400 Gy; below 20 or above 1000 Gy is warned", 20, 1000, include_low=False),
+    "target.normal_liver_dose": Plausible("Gy", 0, 2000, "EANM 2022 Tables 2-3: normal liver < 40-75 Gy; below 5 or above 150 Gy is warned", 5, 150, include_low=False),
+    "target.tumour_dose": Plausible("Gy", 0, 5000, "EANM 2022 Tables 2-3: tumour >= 100-205 Gy; below 50 or above 1000 Gy is warned", 50, 1000, include_low=False),
     "target.residual_fraction": Plausible("", 0, 0.5, "vial and tubing residue: a few % (glass and resin IFUs); above 10 % is warned", None, 0.1),
     "target.normal_liver_limit": Plausible("Gy", 0, 500, "EANM 2022 Tables 2-3: 30-75 Gy; above 75 Gy is warned", None, 75, include_low=False),
     "imaging.administered": Plausible("GBq", 0.1, 30, "treatments give about 0.3-20 GBq (largest glass vial 20 GBq); a value in MBq is a unit slip", 0.3, 20),
