@@ -27,47 +27,72 @@ class _Parser(argparse.ArgumentParser):
         raise InputError("command line", message)
 
 
-def _emit(text: str, output: str | None, inputs=()) -> None:
-    """Print ``text`` or write it atomically to ``output``."""
-    if output:
+def _emit(text: str, output: str | None, inputs=(), force: bool = False) -> None:
+    """Print ``text`` or write it atomically to ``output`` (an existing file only with ``force``)."""
+    if output is not None:
         from .io.files import write_atomic
 
-        write_atomic(output, text if text.endswith("\n") else text + "\n", inputs=inputs, field="-o")
+        write_atomic(output, text if text.endswith("\n") else text + "\n", inputs=inputs, field="-o", force=force)
     else:
         print(text)
 
 
+def _check_output(args) -> None:
+    """Refuse a bad ``-o FILE`` (exists without --force, a folder, unwritable) before any work."""
+    if getattr(args, "output", None) is not None and hasattr(args, "force"):
+        from .io.files import check_not_input, check_output_file
+
+        inputs = [getattr(args, k) for k in ("patient", "dose", "rtstruct") if getattr(args, k, None)]
+        check_not_input(args.output, inputs, "-o")
+        check_output_file(args.output, force=args.force, field="-o")
+
+
 # -- decay --------------------------------------------------------------------------------------
+def _check_elapsed(t, name: str) -> None:
+    """An elapsed time within the plausible range of the decay command (io.patient.COMMAND_RANGES)."""
+    from .io.patient import COMMAND_RANGES, plausible_quantity
+
+    plausible_quantity(t, COMMAND_RANGES["elapsed"], name)
+
+
 def _cmd_decay(args) -> int:
+    from .units import to_json
     from .decay import activity_at, decay_factor, elapsed_between, time_to_activity
-    from .units import quantity, to_json
+    from .io.files import json_text
+    from .io.patient import COMMAND_RANGES, parse_datetime, plausible_quantity
 
-    half_life = args.half_life
-    a0 = quantity(args.activity, "GBq", "activity", minimum=0, convert=False)
+    def q(value, key, name):
+        return plausible_quantity(value, COMMAND_RANGES[key], name)
+
+    half_life = q(args.half_life, "half_life", "--half-life") if args.half_life is not None else None
+    a0 = q(args.activity, "activity", "activity")
     if args.to_activity is not None:
-        if args.elapsed or args.start or args.end:
+        if args.elapsed is not None or args.start or args.end:
             raise InputError("--to-activity", "give either --to-activity or a time (--elapsed, --from/--to), not both")
-        t = time_to_activity(a0, quantity(args.to_activity, "GBq", "--to-activity", minimum=0, include_minimum=False), half_life)
-        result = {"activity": to_json(a0), "target_activity": to_json(quantity(args.to_activity, "GBq", "--to-activity")), "elapsed": to_json(t)}
-        text = f"{a0:.4g~P} decays to {args.to_activity} after {t.to('h'):.2f~P} ({t.to('day'):.3f~P})"
+        target = q(args.to_activity, "activity", "--to-activity")
+        if not target.magnitude > 0:
+            raise InputError("--to-activity", "must be > 0 (Y-90 never decays to zero)", allowed="(0, 1000] GBq")
+        t = time_to_activity(a0, target, half_life)
+        _check_elapsed(t, "--to-activity")
+        result = {"activity": to_json(a0), "target_activity": to_json(target), "elapsed": to_json(t)}
+        text = f"{a0:.4g~P} decays to {target:.4g~P} after {t.to('h'):.2f~P} ({t.to('day'):.3f~P})"
     else:
-        if args.elapsed and (args.start or args.end):
+        if args.elapsed is not None and (args.start or args.end):
             raise InputError("--elapsed", "give --elapsed or --from/--to, not both")
-        if args.elapsed:
-            t = quantity(args.elapsed, "h", "--elapsed")
+        if args.elapsed is not None:
+            t = q(args.elapsed, "elapsed", "--elapsed")
         elif args.start and args.end:
-            from .io.patient import parse_datetime
-
             t = elapsed_between(parse_datetime(args.start, "--from"), parse_datetime(args.end, "--to"), "time")
+            _check_elapsed(t, "--to")
         else:
             raise InputError("--elapsed", "missing; give --elapsed '24 h', or --from and --to date-times, or --to-activity")
         f = decay_factor(t, half_life)
         a1 = activity_at(a0, t, half_life)
-        result = {"activity": to_json(a0), "elapsed": to_json(t), "decay_factor": f, "activity_at": to_json(a1)}
-        text = f"{a0:.4g~P} after {t.to('h'):.2f~P}: {a1:.4g~P} (decay factor {f:.5f})"
-    if half_life:
-        result["half_life"] = to_json(quantity(half_life, "h", "--half-life"))
-    _emit(json.dumps(result, indent=2) if args.format == "json" else text, args.output)
+        result = {"activity": to_json(a0), "elapsed": to_json(t), "decay_factor": float(f), "activity_at": to_json(a1)}
+        text = f"{a0:.4g~P} after {t.to('h'):.2f~P}: {a1:.4g~P} (decay factor {f:.5g})"
+    if half_life is not None:
+        result["half_life"] = to_json(half_life)
+    _emit(json_text(result, indent=2) if args.format == "json" else text, args.output, force=args.force)
     return EXIT_OK
 
 
@@ -92,7 +117,7 @@ def _cmd_plan(args) -> int:
     else:
         cases = (plan_case(pf, progress=_progress(args)),)
         text = case_text(cases[0]) if args.format == "text" else json.dumps(_plan_json(cases[0]), indent=2, allow_nan=False)
-    _emit(text, args.output, inputs=[args.patient])
+    _emit(text, args.output, inputs=[args.patient], force=args.force)
     return EXIT_BLOCKED if any(c.blocked for c in cases) else EXIT_OK
 
 
@@ -136,7 +161,7 @@ def _cmd_schedule(args) -> int:
             f"{fmt(draw.concentration)} at {when(adm)}) for {fmt(draw.prescribed_activity)}; {draw.sphere_count / 1e6:.3g} million spheres."
         )
         text += "".join(f"\nWarning: {w}" for w in draw.warnings)
-    _emit(json.dumps(result, indent=2) if args.format == "json" else text, args.output)
+    _emit(json.dumps(result, indent=2) if args.format == "json" else text, args.output, force=args.force)
     return EXIT_OK
 
 
@@ -208,7 +233,7 @@ def _cmd_dvh(args) -> int:
         text = json.dumps({n: region_json(s) for n, s in stats.items()}, indent=2)
     else:
         text = regions_text(stats) + "".join(f"\nskipped {s}" for s in skipped) + "".join(f"\nWarning: {n}" for n in notes)
-    _emit(text, args.output, inputs=[args.dose, args.rtstruct])
+    _emit(text, args.output, inputs=[args.dose, args.rtstruct], force=args.force)
     return EXIT_OK
 
 
@@ -300,26 +325,28 @@ def _demo_calibration(text: str, base: Path) -> tuple[str, str]:
 
 
 def _cmd_demo(args) -> int:
+    """Write the phantom patient into a hidden sibling folder, rename it into place, then report.
+
+    Nothing partial is left behind: the staging folder is removed on any error, Ctrl-C or SIGTERM,
+    and the demo folder itself is removed if the report then fails or is interrupted.
+    """
     import shutil
 
     import phantoms
 
-    from .io.files import write_atomic
+    from .io.files import staged_directory, write_atomic
 
-    if args.output:
+    if args.output is not None:
         out = Path(args.output)
-        if out.exists():
+        if out.exists() or out.is_symlink():
             raise InputError("-o", f"{out} exists; the demo never overwrites, choose a new folder")
     else:
         out = next(Path(f"y90-demo{'' if n == 1 else f'-{n}'}") for n in range(1, 10000) if not Path(f"y90-demo{'' if n == 1 else f'-{n}'}").exists())
-    if not out.absolute().parent.is_dir():
-        raise InputError("-o", f"parent folder {out.absolute().parent} does not exist")
     progress = _progress(args)
-    out.mkdir()
-    try:
+    with staged_directory(out, field="-o") as tmp:
         if progress:
             progress("writing the phantom patient (CT, SPECT, RTSTRUCT)")
-        truth = phantoms.make_patient(out / "patient", seed=args.seed)
+        truth = phantoms.make_patient(tmp / "patient", seed=args.seed)
         regions = truth.regions
         tumours = sorted(n for n in regions if n.startswith("Tumour"))
         tumour_tables = "".join(
@@ -335,16 +362,59 @@ def _cmd_demo(args) -> int:
             tumours=tumour_tables,
             tumour_rois=", ".join(f'"{n}"' for n in tumours),
         )
-        fields["calibration"], fields["vial"] = _demo_calibration(DEMO_PATIENT.format(calibration="2026-01-11T12:00:00-05:00", vial="", **fields), out / "patient")
-        text = DEMO_PATIENT.format(**fields)
-        patient_file = write_atomic(out / "patient" / "patient.toml", text)
-        return _run_report(patient_file, out / "report", args)
+        fields["calibration"], fields["vial"] = _demo_calibration(DEMO_PATIENT.format(calibration="2026-01-11T12:00:00-05:00", vial="", **fields), tmp / "patient")
+        write_atomic(tmp / "patient" / "patient.toml", DEMO_PATIENT.format(**fields))
+    try:
+        return _run_report(out / "patient" / "patient.toml", out / "report", args)
     except BaseException:
         shutil.rmtree(out, ignore_errors=True)  # the demo folder is ours: leave nothing partial
         raise
 
 
 # -- parser -------------------------------------------------------------------------------------
+def _checked(key: str):
+    """An argparse ``type`` checking a quantity flag against the patient file's grammar and range.
+
+    The text is returned unchanged (the command parses it again); a refusal keeps its message.
+    """
+
+    def parse(text: str) -> str:
+        from .io.patient import PLAUSIBLE, plausible_quantity
+
+        try:
+            plausible_quantity(text, PLAUSIBLE[key], key)
+        except InputError as exc:
+            raise argparse.ArgumentTypeError(exc.message) from exc
+        return text
+
+    return parse
+
+
+def _command_range(key: str):
+    """An argparse ``type`` for a flag with a range in ``io.patient.COMMAND_RANGES`` (or the resin vial's)."""
+
+    def parse(text: str) -> str:
+        from .io.patient import COMMAND_RANGES, VIAL_ACTIVITY, plausible_quantity
+
+        try:
+            plausible_quantity(text, VIAL_ACTIVITY["resin"] if key == "resin_vial_activity" else COMMAND_RANGES[key], key)
+        except InputError as exc:
+            raise argparse.ArgumentTypeError(exc.message) from exc
+        return text
+
+    return parse
+
+
+def _residual_fraction(text: str) -> float:
+    """``--residual-fraction``: the patient file's grammar and plausible range (target.residual_fraction)."""
+    from .io.patient import _plausible_fraction
+
+    try:
+        return _plausible_fraction(text, "target.residual_fraction", "--residual-fraction", None)
+    except InputError as exc:
+        raise argparse.ArgumentTypeError(exc.message) from exc
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="y90", description="Y-90 radioembolization planning and dosimetry (glass and resin microspheres).")
     p.add_argument("--version", action="version", version=f"y90-dosimetry {__version__}")
@@ -360,34 +430,37 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--to-activity", help="activity to reach: prints the time it takes")
     d.add_argument("--half-life", default=None, help="override the Y-90 half-life (default 64.1 h)")
     d.add_argument("--format", choices=("text", "json"), default="text")
-    d.add_argument("-o", "--output", help="write to FILE instead of the terminal")
+    d.add_argument("-o", "--output", help="write to FILE instead of the terminal (an existing FILE only with --force)")
+    d.add_argument("--force", action="store_true", help="replace an existing -o FILE (atomically)")
     d.set_defaults(func=_cmd_decay)
 
     pl = sub.add_parser("plan", help="prescribed activity for the patient file's device and method")
     pl.add_argument("patient", help="patient TOML file (docs/patient-file.md)")
     pl.add_argument("--compare", action="store_true", help="plan with glass and with resin side by side")
     pl.add_argument("--format", choices=("text", "json"), default="text")
-    pl.add_argument("-o", "--output", help="write to FILE instead of the terminal")
+    pl.add_argument("-o", "--output", help="write to FILE instead of the terminal (an existing FILE only with --force)")
+    pl.add_argument("--force", action="store_true", help="replace an existing -o FILE (atomically)")
     pl.set_defaults(func=_cmd_plan)
 
     sc = sub.add_parser("schedule", help="glass vial and time, or resin volume to draw")
     sc.add_argument("device", choices=("glass", "resin"))
-    sc.add_argument("--activity", required=True, help="prescribed activity at administration, e.g. '3.8 GBq'")
+    sc.add_argument("--activity", required=True, type=_command_range("prescribed_activity"), help="prescribed activity at administration, e.g. '3.8 GBq'")
     sc.add_argument("--calibration", help="vial calibration date-time with UTC offset")
     sc.add_argument("--administration", help="administration date-time with UTC offset")
     sc.add_argument("--earliest", help="glass: earliest acceptable administration time")
     sc.add_argument("--latest", help="glass: latest acceptable administration time")
-    sc.add_argument("--vial-activity", help="resin: vial activity at calibration (default 3 GBq)")
-    sc.add_argument("--vial-volume", help="resin: vial volume (default 5 mL)")
+    sc.add_argument("--vial-activity", type=_command_range("resin_vial_activity"), help="resin: vial activity at calibration (default 3 GBq)")
+    sc.add_argument("--vial-volume", type=_command_range("vial_volume"), help="resin: vial volume (default 5 mL)")
     sc.add_argument("--format", choices=("text", "json"), default="text")
-    sc.add_argument("-o", "--output", help="write to FILE instead of the terminal")
+    sc.add_argument("-o", "--output", help="write to FILE instead of the terminal (an existing FILE only with --force)")
+    sc.add_argument("--force", action="store_true", help="replace an existing -o FILE (atomically)")
     sc.set_defaults(func=_cmd_schedule)
 
     ds = sub.add_parser("dose", help="absorbed-dose map from an activity image, CT and RTSTRUCT")
     ds.add_argument("--activity-image", required=True, help="folder of the NM or PT activity image")
     ds.add_argument("--ct", help="CT folder (density from HU; without it 1.03 g/mL everywhere)")
     ds.add_argument("--rtstruct", required=True, help="RT Structure Set file")
-    ds.add_argument("--administered", help="administered activity, e.g. '2.1 GBq' (relative calibration)")
+    ds.add_argument("--administered", type=_checked("imaging.administered"), help="administered activity, e.g. '2.1 GBq' (relative calibration)")
     ds.add_argument("--method", choices=("ldm", "kernel"), default="kernel", help="local deposition or kernel convolution (default)")
     ds.add_argument("--density-method", choices=("ct_curve", "liver_nominal"), default="ct_curve",
                     help="CT curve everywhere (default) or 1.03 g/mL inside the liver and tumour ROIs")
@@ -397,7 +470,7 @@ def build_parser() -> argparse.ArgumentParser:
     ds.add_argument("--liver", default="Liver", help="liver ROI name (default 'Liver')")
     ds.add_argument("--tumour", action="append", help="tumour ROI name (repeat for several)")
     ds.add_argument("--lung", action="append", help="lung ROI name (repeat for several)")
-    ds.add_argument("--residual-fraction", default=0.0, type=float, help="activity left in vial and tubing, [0, 1)")
+    ds.add_argument("--residual-fraction", default=0.0, type=_residual_fraction, help="activity left in vial and tubing, e.g. 0.02 or '2 %%' (at most 50 %%)")
     ds.add_argument("--device", choices=("glass", "resin"), help="device whose safety limits apply (default: both devices' limits, the stricter binds)")
     ds.add_argument("--prior-lung-dose", default="0 Gy", help="lung dose of earlier treatments, for the cumulative lung limit (default 0 Gy)")
     ds.add_argument("--allow-mismatch", action="store_true", help="accept series of different patient / study / frame of reference")
@@ -410,7 +483,8 @@ def build_parser() -> argparse.ArgumentParser:
     dv.add_argument("--roi", action="append", help="ROI name (repeat; default every ROI on the dose grid)")
     dv.add_argument("--allow-mismatch", action="store_true", help="accept a structure set of another patient / study / frame of reference")
     dv.add_argument("--format", choices=("text", "json"), default="text")
-    dv.add_argument("-o", "--output", help="write to FILE instead of the terminal")
+    dv.add_argument("-o", "--output", help="write to FILE instead of the terminal (an existing FILE only with --force)")
+    dv.add_argument("--force", action="store_true", help="replace an existing -o FILE (atomically)")
     dv.set_defaults(func=_cmd_dvh)
 
     rp = sub.add_parser("report", help="per-patient report: PDF, JSON, text (+ RT Dose and DVH with imaging)")
@@ -425,26 +499,56 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C so that every cleanup (staged folders, temporary files) runs."""
+
+
+def _on_sigterm(signum, frame):
+    raise _Terminated()
+
+
+def _one_line(text: str, limit: int = 500) -> str:
+    """Messages from decoders can span lines: the CLI contract is one line on stderr."""
+    line = " ".join(str(text).split())
+    return line if len(line) <= limit else line[: limit - 3] + "..."
+
+
 def main(argv=None) -> int:
     """Entry point of the ``y90`` command; returns the exit status."""
+    import signal
+    import threading
+
     argv = sys.argv[1:] if argv is None else list(argv)
     verbose = "--verbose" in argv
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         args = build_parser().parse_args(argv)
         if not getattr(args, "func", None):
             build_parser().print_help()
             return EXIT_INVALID
+        _check_output(args)
         return args.func(args)
     except InputError as exc:
-        print(f"y90: error: {exc}", file=sys.stderr)
+        print(f"y90: error: {_one_line(exc)}", file=sys.stderr)
         return EXIT_INVALID
+    except _Terminated:
+        print("y90: terminated", file=sys.stderr)
+        return 143
     except KeyboardInterrupt:
         print("y90: interrupted", file=sys.stderr)
         return 130
+    except RecursionError as exc:  # pathological nesting in an input that a reader did not catch
+        print(f"y90: error: input nested too deeply to be read ({_one_line(exc, 200)})", file=sys.stderr)
+        return EXIT_INVALID
     except BrokenPipeError:
         return EXIT_OK
     except Exception as exc:  # a bug, not a user error: still one line unless --verbose
         if verbose:
             traceback.print_exc()
-        print(f"y90: internal error: {type(exc).__name__}: {exc} (run with --verbose for details; please report it)", file=sys.stderr)
+        print(f"y90: internal error: {type(exc).__name__}: {_one_line(exc, 300)} (run with --verbose for details; please report it)", file=sys.stderr)
         return EXIT_INTERNAL
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)

@@ -1,10 +1,17 @@
 """Exceptions raised by y90-dosimetry.
 
 Every refusal of bad input is an :class:`InputError`: a :class:`ValueError` that carries the
-name of the offending field so that the command-line tool can print one readable line.
+name of the offending field (and, where there is one, the allowed form or range) so that the
+command-line tool can print one readable line and exit with status 2.
+
+As in pint, there is one base error and a few subclasses for callers that want to tell the
+kinds apart; each subclass is still an :class:`InputError` (and a :class:`ValueError`, or a
+:class:`TypeError` for a value of the wrong type).
 """
 
 from __future__ import annotations
+
+__all__ = ["InputError", "QuantityFormatError", "OutOfRangeError", "InputTypeError", "OutputError"]
 
 
 class InputError(ValueError):
@@ -16,9 +23,35 @@ class InputError(ValueError):
         Dotted name of the offending input, e.g. ``"lung.shunt_fraction"``.
     message : str
         What is wrong and what range or unit is allowed.
+    allowed : str, optional
+        The accepted form or range on its own (e.g. ``"[0, 1)"``), for programs.
     """
 
-    def __init__(self, field: str, message: str):
+    def __init__(self, field: str, message: str, *, allowed: str | None = None):
         self.field = field
         self.message = message
+        self.allowed = allowed
         super().__init__(f"{field}: {message}")
+
+    def __reduce__(self):  # keep pickling (multiprocessing) working with the keyword argument
+        return (_rebuild, (type(self), self.field, self.message, self.allowed))
+
+
+def _rebuild(cls, field, message, allowed):
+    return cls(field, message, allowed=allowed)
+
+
+class QuantityFormatError(InputError):
+    """Text that is not ``<decimal number> <unit>`` (or a fraction / percentage where one is meant)."""
+
+
+class OutOfRangeError(InputError):
+    """A well-formed value outside its allowed or plausible range."""
+
+
+class InputTypeError(InputError, TypeError):
+    """A value of the wrong type, e.g. a list or a table where a single quantity is meant."""
+
+
+class OutputError(InputError):
+    """An output location that cannot or must not be written (exists, is a folder, unwritable)."""

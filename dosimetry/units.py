@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pint
 
-from .errors import InputError
+from .errors import InputError, InputTypeError, OutOfRangeError, QuantityFormatError
 
 #: The one unit registry of the package. Never create another: quantities from different
 #: registries cannot be combined.
@@ -40,6 +40,9 @@ __all__ = [
     "to_json",
     "from_json",
     "unit_string",
+    "parse_quantity_text",
+    "QUANTITY_FORM",
+    "FRACTION_FORM",
 ]
 
 
@@ -59,6 +62,66 @@ def _unit_names(unit) -> set:
     return out
 
 
+# -- the one quantity grammar -------------------------------------------------------------------
+# Text typed by a user (patient file, command line) must be "<decimal number> <unit>": an optional
+# sign, digits with "." as the decimal mark, an optional exponent, then a unit that the registry
+# knows. No thousands separators, no decimal comma, no arithmetic: only the unit text is given to
+# pint, never the number, so "1 456 mL", "0,05", "2%5 Gy" or "10**400 Gy" cannot be read as a
+# different number (issue #10).
+_NUMBER = r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d{1,3})?"
+_NAME = r"[A-Za-z\u00b5\u03bc\u00b0\u03a9_]+"  # unit names and prefixes, e.g. mL, \u00b5Ci, degC
+_FACTOR = rf"{_NAME}(?:(?:\^|\*\*)[+-]?[1-4])?"  # with a small integer power: cm^2, m**3
+_UNIT = rf"(?:1\s*)?/?\s*{_FACTOR}(?:\s*[*/\u00b7]\s*{_FACTOR}|\s+{_FACTOR})*"
+_QUANTITY_RE = re.compile(rf"(?P<number>{_NUMBER})\s*(?P<unit>{_UNIT})?", re.ASCII)  # ASCII digits and spaces only
+_FRACTION_RE = re.compile(rf"(?P<number>{_NUMBER})\s*(?P<percent>%)?", re.ASCII)
+#: Longest text accepted as a quantity (a guard against pathological input).
+_MAX_TEXT = 64
+QUANTITY_FORM = "a decimal number and a unit, e.g. '81 mCi', '1456 mL', '1.2e3 MBq' ('.' as decimal mark, no separators or arithmetic)"
+FRACTION_FORM = "a number in [0, 1) or a percentage, e.g. 0.05 or '5 %' ('.' as decimal mark)"
+
+
+def _number(text: str, field: str, form: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise QuantityFormatError(field, f"{text!r} is not a finite number; expected {form}", allowed=form)
+    return value
+
+
+def parse_quantity_text(text: str, field: str) -> pint.Quantity:
+    """Read ``"<decimal number> <unit>"`` strictly (see the module's grammar); pint sees only the unit.
+
+    Parameters
+    ----------
+    text : str
+        E.g. ``"81 mCi"``, ``"-24 h"``, ``"1.5e3 MBq"``, ``"0.5"`` (dimensionless).
+    field : str
+        Name of the input, used in error messages.
+
+    Returns
+    -------
+    pint.Quantity
+        The quantity in the unit written (dimensionless when no unit is written).
+
+    Raises
+    ------
+    QuantityFormatError
+        Anything else: decimal comma, separators, arithmetic, unknown unit, missing number.
+    """
+    s = text.strip(" \t") if isinstance(text, str) else ""
+    m = _QUANTITY_RE.fullmatch(s) if len(s) <= _MAX_TEXT else None
+    if m is None:
+        raise QuantityFormatError(field, f"cannot read {text!r}; expected {QUANTITY_FORM}", allowed=QUANTITY_FORM)
+    value = _number(m["number"], field, QUANTITY_FORM)
+    unit_text = (m["unit"] or "").strip()
+    if unit_text.startswith("/"):
+        unit_text = "1" + unit_text
+    try:
+        unit = ureg.Unit(unit_text) if unit_text else ureg.dimensionless
+    except Exception as exc:  # pint raises several error types for unknown names
+        raise QuantityFormatError(field, f"unknown unit {unit_text!r} in {text!r}; expected {QUANTITY_FORM}", allowed=QUANTITY_FORM) from exc
+    return ureg.Quantity(value, unit)
+
+
 def _describe(unit: str) -> str:
     dim = ureg.Quantity(1, unit).dimensionality
     return f"a quantity convertible to {unit} (dimension {dim})"
@@ -74,6 +137,7 @@ def quantity(
     include_minimum: bool = True,
     include_maximum: bool = True,
     convert: bool = True,
+    scalar: bool = False,
 ) -> pint.Quantity:
     """Parse and validate a physical quantity.
 
@@ -94,6 +158,8 @@ def quantity(
         Whether the bounds themselves are allowed.
     convert : bool
         Return the value converted to ``unit`` (default) or in its own unit.
+    scalar : bool
+        Refuse arrays (one value is meant, e.g. in the patient file or on the command line).
 
     Returns
     -------
@@ -107,25 +173,22 @@ def quantity(
     """
     target = ureg.Unit(unit)
     if isinstance(value, Mapping):
-        value = from_json(value, field)
+        value = from_json(value, field, scalar=scalar)
     if isinstance(value, str):
-        try:
-            q = ureg.Quantity(value.strip())
-        except Exception as exc:  # pint raises several error types for bad text
-            raise InputError(field, f"cannot read {value!r} as {_describe(unit)}") from exc
-        if not isinstance(q, pint.Quantity):
-            q = ureg.Quantity(q, "dimensionless")
+        q = parse_quantity_text(value, field)
     elif isinstance(value, pint.Quantity):
         if value._REGISTRY is not ureg:
             raise InputError(field, "quantity comes from another pint registry; use dosimetry.units.ureg")
         q = value
-    elif isinstance(value, (int, float, np.ndarray, np.number)) and not isinstance(value, bool):
+    elif isinstance(value, (int, float, np.ndarray, np.number)) and not isinstance(value, (bool, np.bool_)):
         if target.dimensionless:
             q = ureg.Quantity(value, target)
         else:
             raise InputError(field, f"a bare number {value!r} has no unit; give {_describe(unit)}, e.g. '{value} {unit}'")
     else:
-        raise InputError(field, f"expected {_describe(unit)}, got {type(value).__name__}")
+        raise InputTypeError(field, f"expected {_describe(unit)}, got {type(value).__name__} {_short(value)}", allowed=QUANTITY_FORM)
+    if scalar and np.ndim(q.magnitude) != 0:
+        raise InputTypeError(field, f"expected one value ({QUANTITY_FORM}), got an array", allowed=QUANTITY_FORM)
     if q.dimensionality != target.dimensionality:
         raise InputError(field, f"{q:~P} has the wrong dimension; expected {_describe(unit)}")
     have, want = _unit_names(q.units), _unit_names(target)
@@ -133,9 +196,13 @@ def quantity(
         raise InputError(field, f"{q:~P} is not an activity; write it in Bq or Ci (hertz and counts per second are not becquerels)")
     if have & _EQUIVALENT_DOSE_NAMES and not want & _EQUIVALENT_DOSE_NAMES:
         raise InputError(field, f"{q:~P} is an equivalent dose; absorbed dose must be given in Gy (never converted from Sv)")
-    qc = q.to(target)
-    mag = np.asarray(qc.magnitude, dtype=float)
-    if not np.all(np.isfinite(mag)):
+    try:
+        with np.errstate(over="raise", invalid="raise"):
+            qc = q.to(target)
+            mag = np.asarray(qc.magnitude, dtype=float)
+    except (FloatingPointError, OverflowError, TypeError, ValueError) as exc:
+        raise InputError(field, f"{_short(value)} is not a finite number of {target:~P}") from exc
+    if mag.dtype == object or not np.all(np.isfinite(mag)):
         raise InputError(field, "must be finite")
     lo = "[" if include_minimum else "("
     hi = "]" if include_maximum else ")"
@@ -143,11 +210,11 @@ def quantity(
     if minimum is not None:
         bad = mag < minimum if include_minimum else mag <= minimum
         if np.any(bad):
-            raise InputError(field, f"{q:~P} is out of range; allowed {rng}")
+            raise OutOfRangeError(field, f"{_short(q)} is out of range; allowed {rng}", allowed=rng)
     if maximum is not None:
         bad = mag > maximum if include_maximum else mag >= maximum
         if np.any(bad):
-            raise InputError(field, f"{q:~P} is out of range; allowed {rng}")
+            raise OutOfRangeError(field, f"{_short(q)} is out of range; allowed {rng}", allowed=rng)
     return qc if convert else q
 
 
@@ -157,18 +224,22 @@ def fraction(
     *,
     include_one: bool = False,
     include_zero: bool = True,
+    scalar: bool = False,
 ) -> np.ndarray | float:
-    """Parse a fraction given as a number in [0, 1] or a percentage string such as ``"5 %"``.
+    """Parse a fraction given as a number in [0, 1) or a percentage string such as ``"5 %"``.
 
     Parameters
     ----------
-    value : float, array, str or pint.Quantity
-        A plain number (``0.05``), a string with a percent sign (``"5 %"``, ``"5%"``), or a
-        dimensionless Quantity.
+    value : float, array, str, mapping or pint.Quantity
+        A plain number (``0.05``), a string holding a plain decimal number (``"0.05"``) or a
+        decimal number followed by ``%`` (``"5 %"``, ``"5%"``), ``{"value": 5, "unit": "%"}``, or a
+        dimensionless Quantity. Decimal commas, separators and arithmetic are refused.
     field : str
         Name of the input, used in error messages.
     include_one, include_zero : bool
         Whether 1 and 0 are allowed (default: [0, 1)).
+    scalar : bool
+        Refuse arrays and lists (one value is meant, e.g. in the patient file).
 
     Returns
     -------
@@ -180,31 +251,44 @@ def fraction(
     InputError
         Not a number or percentage, or outside the allowed range.
     """
-    if isinstance(value, str):
-        text = value.strip().replace("%", " percent")
-        try:
-            q = ureg.Quantity(text)
-        except Exception as exc:
-            raise InputError(field, f"cannot read {value!r} as a fraction (e.g. 0.05 or '5 %')") from exc
-        if not isinstance(q, pint.Quantity):
-            q = ureg.Quantity(q, "dimensionless")
-        value = q
-    if isinstance(value, pint.Quantity):
-        if not value.dimensionless:
-            raise InputError(field, f"{value:~P} is not a fraction (e.g. 0.05 or '5 %')")
-        value = value.to("dimensionless").magnitude
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.ndarray, np.number, list, tuple)):
-        raise InputError(field, f"expected a fraction (e.g. 0.05 or '5 %'), got {value!r}")
-    arr = np.asarray(value, dtype=float)
     lo = "[0" if include_zero else "(0"
     hi = "1]" if include_one else "1)"
+    form = f"a number in {lo}, {hi} or a percentage, e.g. 0.05 or '5 %' ('.' as decimal mark)"
+    if isinstance(value, Mapping):
+        value = from_json(value, field, scalar=True)
+    if isinstance(value, str):
+        s = value.strip(" \t")
+        m = _FRACTION_RE.fullmatch(s) if len(s) <= _MAX_TEXT else None
+        if m is None:
+            raise QuantityFormatError(field, f"cannot read {value!r} as a fraction; expected {form}", allowed=form)
+        value = _number(m["number"], field, form) / (100.0 if m["percent"] else 1.0)
+    if isinstance(value, pint.Quantity):
+        if value._REGISTRY is not ureg:
+            raise InputError(field, "quantity comes from another pint registry; use dosimetry.units.ureg")
+        if not value.dimensionless:
+            raise InputError(field, f"{value:~P} is not a fraction; expected {form}", allowed=form)
+        value = value.to("dimensionless").magnitude
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.ndarray, np.number, list, tuple)):
+        raise InputTypeError(field, f"expected {form}, got {_short(value)}", allowed=form)
+    if scalar and not isinstance(value, (int, float, np.number)):
+        raise InputTypeError(field, f"expected one value ({form}), got {_short(value)}", allowed=form)
+    try:
+        arr = np.asarray(value, dtype=float)
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise InputTypeError(field, f"expected {form}, got {_short(value)}", allowed=form) from exc
     if not np.all(np.isfinite(arr)):
-        raise InputError(field, f"must be finite; allowed {lo}, {hi}")
+        raise InputError(field, f"must be finite; allowed {lo}, {hi}", allowed=f"{lo}, {hi}")
     bad = (arr < 0 if include_zero else arr <= 0) | (arr > 1 if include_one else arr >= 1)
     if np.any(bad):
-        shown = value if arr.ndim == 0 else "some values"
-        raise InputError(field, f"{shown} is out of range; allowed {lo}, {hi} (a fraction, e.g. 0.05 or '5 %')")
+        shown = _short(value) if arr.ndim == 0 else "some values"
+        raise OutOfRangeError(field, f"{shown} is out of range; allowed {lo}, {hi} (a fraction, e.g. 0.05 or '5 %')", allowed=f"{lo}, {hi}")
     return float(arr) if arr.ndim == 0 else arr
+
+
+def _short(value: Any, limit: int = 40) -> str:
+    """A short repr for messages (a hostile input must not flood the terminal)."""
+    text = f"{value:~P}" if isinstance(value, pint.Quantity) else repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def unit_string(unit: pint.Unit | pint.Quantity) -> str:
@@ -243,18 +327,52 @@ def to_json(q: pint.Quantity) -> dict:
     return {"value": value, "unit": unit_string(q)}
 
 
-def from_json(obj: Mapping, field: str = "quantity") -> pint.Quantity:
+def from_json(obj: Mapping, field: str = "quantity", *, scalar: bool = False) -> pint.Quantity:
     """Decode ``{"value": x, "unit": "GBq"}`` into a Quantity.
+
+    ``value`` must be a finite number (or, unless ``scalar``, a flat list of finite numbers);
+    ``unit`` a unit string of the registry (``""`` or ``"dimensionless"`` for none).
 
     Raises
     ------
     InputError
-        Missing keys or an unknown unit.
+        Missing or extra keys, a value that is text, a boolean, a table or not finite, or an
+        unknown unit.
     """
+    form = '{"value": number, "unit": "..."}, e.g. {"value": 81, "unit": "mCi"}'
     if not isinstance(obj, Mapping) or "value" not in obj or "unit" not in obj:
-        raise InputError(field, 'expected an object {"value": number, "unit": "..."}')
-    try:
-        unit = ureg.Unit(obj["unit"]) if obj["unit"] not in ("", "dimensionless") else ureg.dimensionless
-    except Exception as exc:
-        raise InputError(field, f"unknown unit {obj['unit']!r}") from exc
-    return ureg.Quantity(np.asarray(obj["value"], dtype=float) if isinstance(obj["value"], list) else obj["value"], unit)
+        raise InputTypeError(field, f"expected an object {form}", allowed=form)
+    extra = sorted(str(k) for k in obj if k not in ("value", "unit"))
+    if extra:
+        raise InputError(field, f"unknown key {extra[0]!r}; expected {form}", allowed=form)
+    v, u = obj["value"], obj["unit"]
+
+    def number_ok(x):
+        if isinstance(x, bool) or not isinstance(x, (int, float)):
+            return False
+        try:
+            return math.isfinite(float(x))
+        except OverflowError:  # an integer beyond float range (TOML integers are unbounded in tomllib)
+            return False
+
+    if isinstance(v, list) and not scalar:
+        if not v or not all(number_ok(x) for x in v):
+            raise InputTypeError(field, f"value must be a list of finite numbers; expected {form}", allowed=form)
+        v = np.asarray(v, dtype=float)
+    elif not number_ok(v):
+        raise InputTypeError(field, f"value {_short(v)} is not a finite number; expected {form}", allowed=form)
+    if not isinstance(u, str):
+        raise InputTypeError(field, f"unit {_short(u)} is not text; expected {form}", allowed=form)
+    if u.strip() in ("", "dimensionless"):
+        unit = ureg.dimensionless
+    elif u.strip() == "%":
+        unit = ureg.percent
+    else:
+        m = re.fullmatch(_UNIT, u.strip(), re.ASCII) if len(u) <= _MAX_TEXT else None
+        try:
+            if m is None:
+                raise ValueError(u)
+            unit = ureg.Unit(("1" + u.strip()) if u.strip().startswith("/") else u.strip())
+        except Exception as exc:
+            raise QuantityFormatError(field, f"unknown unit {_short(u)}; expected {form}", allowed=form) from exc
+    return ureg.Quantity(v, unit)

@@ -128,3 +128,116 @@ def test_equivalent_dose_is_not_absorbed_dose(text):
 
 def test_dose_coefficient_in_joule_per_gbq_is_accepted():
     assert quantity("49.77 J/GBq", "Gy*kg/GBq", "K").magnitude == pytest.approx(49.77)
+
+
+# -- issue #10: one strict quantity grammar ---------------------------------------------------
+# Each of these was read as a *different number* by the old parser (pint evaluated the text):
+# "0,05" -> 0, "1 456 mL" -> 456 mL, "5 %%" -> 0.0005, "GBq" -> 1 GBq, "2%5 Gy" -> 0.1 Gy.
+@pytest.mark.parametrize("text", ["\u0663 mL", "1456\u00a0mL", "\uff11 mL", "1456 mL\n", "1 456 mL", "1'456 mL", "1,456 mL", "1_456 mL", "mL", "1456", "1456 mL mL/mL kg", "1e400 mL", "nan mL", "inf mL", "1456 mL + 3 mL", "(1456) mL", "1456 * mL", "0x10 mL", "1456 ml;"])
+def test_volume_text_outside_the_grammar_is_refused(text):
+    with pytest.raises(InputError, match=r"^target\.volume: "):
+        quantity(text, "mL", "target.volume")
+
+
+@pytest.mark.parametrize("text", ["GBq", "2%5 Gy", "10**400 Gy", "10**10**10 Gy", "2 * 3 Gy", "2^3 Gy", "1e5000 Gy", "--3 Gy", "3 Gy Gy/Gy + 1", "3 Gy 2"])
+def test_dose_text_with_arithmetic_or_no_number_is_refused(text):
+    with pytest.raises(InputError, match=r"^target\.dose: "):
+        quantity(text, "Gy" if "GBq" not in text else "GBq", "target.dose")
+
+
+@pytest.mark.parametrize("text", ["0,05", "5 %%", "5 % %", "%5", "5 percent", "0.05 Gy", "1/20", "5e-2%%", "0.0.5", ""])
+def test_fraction_text_outside_the_grammar_is_refused(text):
+    with pytest.raises(InputError, match=r"^lung\.shunt_fraction: "):
+        fraction(text, "lung.shunt_fraction")
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [("0.05", 0.05), (".05", 0.05), ("5e-2", 0.05), ("5 %", 0.05), ("5.5%", 0.055), ("+5 %", 0.05), ("0", 0.0), ("99 %", 0.99)],
+)
+def test_fraction_text_in_the_grammar(text, expected):
+    assert fraction(text, "f") == pytest.approx(expected, rel=1e-15)
+
+
+@pytest.mark.parametrize(
+    "text, unit, expected",
+    [("1456 mL", "mL", 1456.0), ("-24 h", "h", -24.0), ("+24 h", "h", 24.0), ("1.5e3 MBq", "GBq", 1.5), (".5 Gy", "Gy", 0.5),
+     ("2.5E-1 kg", "g", 250.0), ("1.2 m^2", "m**2", 1.2), ("1.2 m**2", "m**2", 1.2), ("12.5 Bq/mL/cts", "Bq/mL/cts", 12.5), ("50 Gy*kg/GBq", "Gy*kg/GBq", 50.0),
+     ("3GBq", "GBq", 3.0), ("  3  GBq  ", "GBq", 3.0), ("27 mCi", "GBq", 0.999)],
+)
+def test_quantity_text_in_the_grammar_is_read_exactly(text, unit, expected):
+    assert quantity(text, unit, "x").magnitude == pytest.approx(expected, rel=1e-12)
+
+
+@pytest.mark.parametrize(
+    "obj",
+    [{"value": "5", "unit": "Gy"}, {"value": True, "unit": "Gy"}, {"value": [1.0, 2.0], "unit": "Gy"}, {"value": {"a": 1}, "unit": "Gy"},
+     {"value": 5, "unit": 5}, {"value": 5, "unit": True}, {"value": 5, "unit": "Gy + 3"}, {"value": float("inf"), "unit": "Gy"},
+     {"value": 5, "unit": "Gy", "extra": 1}, {"value": 5, "unit": "10**400 Gy"}],
+)
+def test_value_unit_table_goes_through_the_same_check(obj):
+    with pytest.raises(InputError, match=r"^target\.dose: "):
+        quantity(obj, "Gy", "target.dose", scalar=True)
+
+
+def test_arrays_refused_where_one_value_is_meant():
+    with pytest.raises(InputError, match=r"^lung\.shunt_fraction: .*one value"):
+        fraction([0.05, 0.1], "lung.shunt_fraction", scalar=True)
+    with pytest.raises(InputError, match=r"^target\.dose: "):
+        quantity(np.array([1.0, 2.0]), "dimensionless", "target.dose", scalar=True)
+    # the vectorised library API keeps its arrays
+    assert fraction([0.05, 0.1], "f").tolist() == [0.05, 0.1]
+
+
+def test_error_subclasses_carry_the_allowed_form():
+    from dosimetry.errors import InputTypeError, OutOfRangeError, QuantityFormatError
+
+    with pytest.raises(QuantityFormatError) as exc:
+        quantity("1 456 mL", "mL", "v")
+    assert "decimal number" in exc.value.allowed and isinstance(exc.value, ValueError)
+    with pytest.raises(OutOfRangeError) as exc:
+        fraction("120 %", "f")
+    assert exc.value.allowed == "[0, 1)"
+    with pytest.raises(InputTypeError) as exc:
+        fraction([0.1], "f", scalar=True)
+    assert isinstance(exc.value, TypeError) and isinstance(exc.value, InputError)
+
+
+# Property: any text is either refused with InputError or read exactly as the decimal it spells.
+_units = st.sampled_from(["GBq", "MBq", "mCi", "Gy", "mL", "kg", "h", "%", ""])
+_decimal = st.from_regex(r"[+-]?([0-9]{1,6}(\.[0-9]{0,6})?|\.[0-9]{1,6})([eE][+-]?[0-9]{1,2})?", fullmatch=True)
+
+
+@given(_decimal, st.sampled_from(["GBq", "MBq", "mCi", "Gy", "mL", "kg", "h"]), st.sampled_from(["", " ", "  "]))
+def test_property_valid_quantity_text_is_read_exactly(number, unit, sep):
+    q = quantity(f"{number}{sep}{unit}", unit, "x", convert=False)
+    assert q.magnitude == float(number)  # exactly Python's reading of the decimal, not pint's arithmetic
+    assert q.units == ureg.Unit(unit)
+
+
+@given(st.text(alphabet="0123456789.,'_ eE+-*/^%()GBqmLkgyh", max_size=20), st.sampled_from(["GBq", "Gy", "mL"]))
+def test_property_any_text_is_refused_or_read_exactly(text, unit):
+    import re
+
+    try:
+        q = quantity(text, unit, "x", convert=False)
+    except InputError:
+        return
+    m = re.fullmatch(r"\s*([+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)\s*(.*?)\s*", text)
+    assert m is not None, text
+    assert q.magnitude == float(m.group(1))
+    assert q.units == ureg.Unit(m.group(2))
+
+
+@given(st.text(alphabet="0123456789.,'_ eE+-*/^%", max_size=16))
+def test_property_any_fraction_text_is_refused_or_read_exactly(text):
+    import re
+
+    try:
+        f = fraction(text, "x")
+    except InputError:
+        return
+    m = re.fullmatch(r"\s*([+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)\s*(%?)\s*", text)
+    assert m is not None, text
+    assert f == float(m.group(1)) / (100.0 if m.group(2) else 1.0)
+    assert 0 <= f < 1

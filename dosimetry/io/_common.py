@@ -38,8 +38,11 @@ class DicomError(InputError):
     """A DICOM file that cannot be used: unreadable, truncated, inconsistent or unsupported.
 
     ``field`` is ``"<file>: <Attribute>"`` (or a series description) and ``message`` says what
-    is wrong and what is allowed.
+    is wrong and what is allowed. Both are kept to one line (decoder messages span several).
     """
+
+    def __init__(self, field: str, message: str, **kwargs):
+        super().__init__(" ".join(str(field).split()), " ".join(str(message).split()), **kwargs)
 
 
 @dataclass(frozen=True)
@@ -146,7 +149,7 @@ def read_header(path) -> tuple[Dataset, PixelLocation | None, bool]:
     except DicomError:
         raise
     except Exception as exc:
-        raise DicomError(str(p), f"cannot read the file, it may be truncated or damaged ({type(exc).__name__}: {exc})") from exc
+        raise DicomError(str(p), f"cannot read the file, it may be truncated or damaged ({type(exc).__name__}: {one_line(exc)})") from exc
     ts = str(getattr(getattr(ds, "file_meta", None), "TransferSyntaxUID", "") or "")
     if len(head) < 8:
         return ds, None, False
@@ -222,7 +225,7 @@ def read_dataset(path, *, stop_before_pixels: bool = False) -> Dataset:
     except DicomError:
         raise
     except Exception as exc:  # EOFError, struct.error, OSError ...: truncated or damaged file
-        raise DicomError(str(p), f"cannot read the file, it may be truncated or damaged ({type(exc).__name__}: {exc})") from exc
+        raise DicomError(str(p), f"cannot read the file, it may be truncated or damaged ({type(exc).__name__}: {one_line(exc)})") from exc
     return ds
 
 
@@ -293,7 +296,7 @@ def get(ds: Dataset, keyword: str, source, *, required: bool = True, default=Non
     try:
         v = value(ds, keyword)
     except Exception as exc:  # malformed value (bad VR content)
-        raise DicomError(f"{_label(source)}: {keyword}", f"cannot decode the value ({exc})") from exc
+        raise DicomError(f"{_label(source)}: {keyword}", f"cannot decode the value ({one_line(exc)})") from exc
     if v is None or (isinstance(v, (str, bytes)) and len(v) == 0) or (
         isinstance(v, (list, tuple, pydicom.multival.ConstrainedList)) and len(v) == 0
     ):
@@ -449,14 +452,14 @@ def pixel_array(ds: Dataset, source) -> np.ndarray:
     label = _label(source)
     if _PIXEL_DATA not in ds:
         raise DicomError(f"{label}: PixelData", "the file has no pixel data")
-    spp = int(value(ds, "SamplesPerPixel") or 1)
+    spp = count(ds, "SamplesPerPixel", source, default=1)
     if spp != 1:
         raise DicomError(f"{label}: SamplesPerPixel", f"{spp} samples per pixel; only monochrome images are supported")
-    rows = int(get(ds, "Rows", source))
-    cols = int(get(ds, "Columns", source))
-    frames = int(value(ds, "NumberOfFrames") or 1)
-    bits = int(get(ds, "BitsAllocated", source))
-    signed = int(value(ds, "PixelRepresentation") or 0) == 1
+    rows = count(ds, "Rows", source)
+    cols = count(ds, "Columns", source)
+    frames = count(ds, "NumberOfFrames", source, default=1)
+    bits = count(ds, "BitsAllocated", source, maximum=64)
+    signed = pixel_representation(ds, source) == 1
     ts = str(getattr(getattr(ds, "file_meta", None), "TransferSyntaxUID", "1.2.840.10008.1.2"))
     try:
         if ts in _UNCOMPRESSED and bits in (8, 16, 32) and int(value(ds, "BitsStored") or bits) == bits:
@@ -472,8 +475,18 @@ def pixel_array(ds: Dataset, source) -> np.ndarray:
     except DicomError:
         raise
     except Exception as exc:
-        raise DicomError(f"{label}: PixelData", f"cannot decode the pixel data ({type(exc).__name__}: {exc})") from exc
-    return arr.reshape(frames, rows, cols) if frames > 1 or arr.ndim == 1 else arr.reshape(1, rows, cols)
+        raise DicomError(f"{label}: PixelData", f"cannot decode the pixel data ({type(exc).__name__}: {one_line(exc)})") from exc
+    if arr.size != frames * rows * cols:
+        raise DicomError(f"{label}: PixelData", f"{arr.size} values decoded, expected {frames} x {rows} x {cols} (NumberOfFrames x Rows x Columns)")
+    return arr.reshape(frames, rows, cols)
+
+
+def pixel_representation(ds: Dataset, source) -> int:
+    """PixelRepresentation (0028,0103): 0 unsigned, 1 two's complement; absent means 0."""
+    v = get(ds, "PixelRepresentation", source, required=False, default=0)
+    if isinstance(v, (list, tuple, pydicom.multival.MultiValue)) or v not in (0, 1):
+        raise DicomError(f"{_label(source)}: PixelRepresentation", f"{str(v)[:40]!r}; expected 0 (unsigned) or 1 (signed)")
+    return int(v)
 
 
 def orientation(ds: Dataset, source, keyword: str = "ImageOrientationPatient") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -492,6 +505,86 @@ def orientation(ds: Dataset, source, keyword: str = "ImageOrientationPatient") -
     c = c - (c @ r) * r
     c = c / np.linalg.norm(c)
     return r, c, np.cross(r, c)
+
+
+def one_line(exc: BaseException, limit: int = 200) -> str:
+    """An exception as one short line (decoder messages can span many lines)."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def damaged(label: str, exc: BaseException, what: str = "DICOM header") -> DicomError:
+    """A :class:`DicomError` for an exception pydicom raised on a damaged header, naming the attribute.
+
+    pydicom names the element as ``(gggg,eeee)`` in its messages; the keyword is looked up in the
+    DICOM dictionary so that the one line says e.g. ``nm.dcm: ImageType``.
+    """
+    import re
+
+    from pydicom.datadict import keyword_for_tag
+
+    where = label
+    m = re.search(r"\(([0-9A-Fa-f]{4}),\s*([0-9A-Fa-f]{4})\)", str(exc))
+    if m:
+        tag = int(m.group(1) + m.group(2), 16)
+        where = f"{label}: {keyword_for_tag(tag) or f'({m.group(1)},{m.group(2)})'}"
+    return DicomError(where, f"damaged or unsupported {what} ({type(exc).__name__}: {one_line(exc)})")
+
+
+def count(ds: Dataset, keyword: str, source, *, default: int | None = None, maximum: int = 1 << 16) -> int:
+    """A single positive integer such as Rows, Columns or NumberOfFrames.
+
+    Parameters
+    ----------
+    default : int, optional
+        Used when the attribute is absent (e.g. NumberOfFrames 1); without it the attribute is required.
+    maximum : int
+        Largest plausible value (65536: the largest US value).
+
+    Raises
+    ------
+    DicomError
+        Missing (without default), multi-valued, not an integer, 0 or negative, or above ``maximum``.
+    """
+    v = get(ds, keyword, source, required=default is None, default=None)
+    if v is None:
+        return int(default)
+    where = f"{_label(source)}: {keyword}"
+    if isinstance(v, (list, tuple, pydicom.multival.MultiValue)):
+        raise DicomError(where, f"{len(v)} values {list(v)[:4]!r}; expected one integer >= 1")
+    try:
+        x = float(v)
+    except (TypeError, ValueError) as exc:
+        raise DicomError(where, f"{str(v)[:40]!r} is not an integer") from exc
+    if not (x == int(x) if np.isfinite(x) else False) or not 1 <= x <= maximum:
+        raise DicomError(where, f"{str(v)[:40]!r} is out of range; expected an integer in [1, {maximum}]")
+    return int(x)
+
+
+def check_finite(arr: np.ndarray, where: str, what: str) -> None:
+    """Refuse non-finite values (after a rescale that overflowed), naming the attribute."""
+    if arr.dtype.kind == "f" and not np.all(np.isfinite(arr)):
+        raise DicomError(where, f"values are not finite after rescaling ({what} too large?)")
+
+
+def clip_negative(arr: np.ndarray, label: str) -> str | None:
+    """Clip negative activity values to zero in place; return a warning stating how much was negative.
+
+    Iterative reconstructions (OSEM with scatter correction) and PET produce small negative
+    values in cold regions; an activity cannot be negative, so they are set to 0 and the user
+    is told which fraction of the voxels, and of the total counts, they held.
+    """
+    neg = arr < 0
+    if not np.any(neg):
+        return None
+    nneg = int(np.count_nonzero(neg))
+    negsum = float(-arr[neg].sum(dtype=np.float64))
+    total = float(np.abs(arr).sum(dtype=np.float64))
+    np.maximum(arr, 0, out=arr)
+    return (
+        f"{label}: {nneg} voxel(s) ({100.0 * nneg / arr.size:.3g} % of the image) held negative values, "
+        f"{100.0 * negsum / total:.3g} % of the absolute counts; clipped to zero"
+    )
 
 
 def number(ds: Dataset, keyword: str, f, default: float) -> float:

@@ -1,22 +1,86 @@
-"""Safe output files: written atomically, never over an input.
+"""Safe output files: written atomically, never over an input, never over an existing file unasked.
 
 A report or dose file is either complete or absent: data go to a temporary file in the target's
 directory, which is then renamed into place (``os.replace`` is atomic on POSIX and Windows
-within one file system).
+within one file system). An existing file is replaced only when the caller says so (``force``,
+the command line's ``--force``); a directory given where a file is meant, a missing or unwritable
+folder are refused with one :class:`~dosimetry.errors.OutputError` line. JSON is written without
+NaN or Infinity tokens (:func:`json_text`).
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
+import math
 import os
 import shutil
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
-from ..errors import InputError
+from ..errors import InputError, OutputError
 
-__all__ = ["write_atomic", "check_not_input", "staged_directory"]
+__all__ = ["write_atomic", "check_not_input", "check_output_file", "staged_directory", "json_text"]
+
+
+def _finite_or_none(obj):
+    """``obj`` with every non-finite float replaced by None (JSON has no NaN or Infinity)."""
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: _finite_or_none(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_finite_or_none(v) for v in obj]
+    return obj
+
+
+def json_text(obj, **kwargs) -> str:
+    """``json.dumps`` that writes non-finite numbers as ``null`` and never emits NaN/Infinity tokens."""
+    return json.dumps(_finite_or_none(obj), allow_nan=False, **kwargs)
+
+
+def _why(exc: OSError) -> str:
+    return exc.strerror or type(exc).__name__
+
+
+def check_output_file(path: str | Path, *, force: bool = False, field: str = "-o") -> Path:
+    """Refuse an output file location that cannot or must not be written, before any work.
+
+    Parameters
+    ----------
+    path : path-like
+        The output file.
+    force : bool
+        Replace an existing file (atomically) instead of refusing.
+    field : str
+        Name used in error messages.
+
+    Raises
+    ------
+    OutputError
+        Empty name, a directory, an existing file without ``force``, a missing or unwritable folder.
+    """
+    if not os.fspath(path) or "\0" in os.fspath(path):
+        raise OutputError(field, "expected a file name")
+    out = Path(path)
+    try:
+        if out.is_dir():
+            raise OutputError(field, f"{path} is a directory; give a file name")
+        exists = out.exists() or out.is_symlink()
+        parent = out.absolute().parent
+        parent_ok = parent.is_dir()
+    except OSError as exc:
+        raise OutputError(field, f"cannot use {path}: {_why(exc)}") from exc
+    if exists and not out.is_file():
+        raise OutputError(field, f"{path} exists and is not a regular file; refusing to replace it")
+    if exists and not force:
+        raise OutputError(field, f"{path} exists; refusing to overwrite it (use --force to replace it)")
+    if not parent_ok:
+        raise OutputError(field, f"directory {parent} does not exist")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise OutputError(field, f"directory {parent} is not writable")
+    return out
 
 
 def check_not_input(path: str | Path, inputs: Iterable[str | Path] = (), field: str = "output") -> Path:
@@ -27,6 +91,8 @@ def check_not_input(path: str | Path, inputs: Iterable[str | Path] = (), field: 
     InputError
         The output would overwrite an input.
     """
+    if "\0" in os.fspath(path):
+        raise OutputError(field, "expected a file or folder name")
     out = Path(path).resolve()
     for src in inputs:
         s = Path(src).resolve()
@@ -35,7 +101,7 @@ def check_not_input(path: str | Path, inputs: Iterable[str | Path] = (), field: 
     return out
 
 
-def write_atomic(path: str | Path, data: bytes | str, inputs: Iterable[str | Path] = (), field: str = "output") -> Path:
+def write_atomic(path: str | Path, data: bytes | str, inputs: Iterable[str | Path] = (), field: str = "output", *, force: bool = False) -> Path:
     """Write ``data`` to ``path`` atomically, refusing to overwrite any of ``inputs``.
 
     Parameters
@@ -48,17 +114,28 @@ def write_atomic(path: str | Path, data: bytes | str, inputs: Iterable[str | Pat
         Input files and directories that must not be overwritten.
     field : str
         Name used in error messages.
+    force : bool
+        Replace an existing file (atomically); without it an existing file is refused.
 
     Returns
     -------
     pathlib.Path
         The written path.
+
+    Raises
+    ------
+    OutputError
+        See :func:`check_output_file`; also when the write itself fails (disk full, permissions).
+    InputError
+        ``path`` is one of ``inputs``.
     """
-    out = check_not_input(path, inputs, field)
-    if not out.parent.is_dir():
-        raise InputError(field, f"directory {out.parent} does not exist")
+    check_not_input(path, inputs, field)
+    out = check_output_file(path, force=force, field=field).absolute()
     payload = data.encode("utf-8") if isinstance(data, str) else data
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{out.name[:100]}.", suffix=".tmp", dir=out.parent)
+    except OSError as exc:
+        raise OutputError(field, f"cannot write in {out.parent}: {_why(exc)}") from exc
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(payload)
@@ -66,11 +143,13 @@ def write_atomic(path: str | Path, data: bytes | str, inputs: Iterable[str | Pat
             os.fsync(fh.fileno())
         os.chmod(tmp, 0o644)  # mkstemp creates 0600; outputs are ordinary readable files
         os.replace(tmp, out)
-    except BaseException:
+    except BaseException as exc:
         try:
             os.unlink(tmp)
         except OSError:
             pass
+        if isinstance(exc, OSError):
+            raise OutputError(field, f"cannot write {path}: {_why(exc)}") from exc
         raise
     return out
 
@@ -96,24 +175,40 @@ def staged_directory(path: str | Path, inputs: Iterable[str | Path] = (), field:
     InputError
         ``path`` is a file, a non-empty folder, an input, or its parent does not exist.
     """
+    if not os.fspath(path) or "\0" in os.fspath(path):
+        raise OutputError(field, "expected a folder name")
     out = Path(path).absolute()
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise InputError(field, f"{path} exists and is not an empty folder; refusing to overwrite it")
-    if not out.parent.is_dir():
-        raise InputError(field, f"parent folder {out.parent} does not exist")
+    try:
+        if out.exists() and (not out.is_dir() or any(out.iterdir())):
+            raise OutputError(field, f"{path} exists and is not an empty folder; refusing to overwrite it")
+        if not out.parent.is_dir():
+            raise OutputError(field, f"parent folder {out.parent} does not exist")
+    except OSError as exc:
+        raise OutputError(field, f"cannot use {path}: {_why(exc)}") from exc
+    if not os.access(out.parent, os.W_OK | os.X_OK):
+        raise OutputError(field, f"folder {out.parent} is not writable")
     for src in inputs:
         s = Path(src).absolute()
         if s == out or out in s.parents:
             raise InputError(field, f"{path} holds the input {src}; choose another output folder")
         if s.is_dir() and s in out.parents:
             raise InputError(field, f"{path} lies inside the input folder {src}; choose another output folder")
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent))
+    try:
+        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name[:100]}.", suffix=".partial", dir=out.parent))
+    except OSError as exc:
+        raise OutputError(field, f"cannot create a folder in {out.parent}: {_why(exc)}") from exc
     try:
         yield tmp
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    try:
         os.chmod(tmp, 0o755)  # mkdtemp creates 0700
         if out.exists():
             out.rmdir()
         os.replace(tmp, out)
-    except BaseException:
+    except BaseException as exc:
         shutil.rmtree(tmp, ignore_errors=True)
+        if isinstance(exc, OSError):
+            raise OutputError(field, f"cannot move the finished folder to {path}: {_why(exc)}") from exc
         raise

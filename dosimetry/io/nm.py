@@ -23,7 +23,7 @@ from pydicom.dataset import Dataset
 
 from ..units import Q_, ureg
 from ..voxel.geometry import Volume
-from ._common import DicomError, ImageSeries, floats, header_only, identity_of, number, orientation, pixel_array, text
+from ._common import DicomError, ImageSeries, check_finite, clip_negative, count, floats, header_only, identity_of, number, orientation, pixel_array, text
 from .pet import _Y90_RE, apply_calibration
 
 __all__ = ["read_nm", "nm_radionuclide"]
@@ -90,9 +90,9 @@ def read_nm(f: Path, ds: Dataset, notes, calibration, allow_other_radionuclide: 
         raise DicomError(f"{f}: SpacingBetweenSlices", "slice or pixel spacing is 0")
     # Frames follow the slice normal row x column; a negative SpacingBetweenSlices reverses it.
     sign = 1.0 if sp[0] > 0 else -1.0
-    frames = int(ds.get("NumberOfFrames", 1) or 1)
-    nslices = ds.get("NumberOfSlices", None)
-    if nslices is not None and int(nslices) != frames:
+    frames = count(ds, "NumberOfFrames", f, default=1)
+    nslices = count(ds, "NumberOfSlices", f, default=0) if ds.get("NumberOfSlices", None) is not None else None
+    if nslices is not None and nslices != frames:
         raise DicomError(f"{f}: NumberOfSlices", f"{nslices} slices but {frames} frames (several energy windows or time slots?); export one reconstruction per file")
     raw = pixel_array(ds, f)
     # Values: RealWorldValueMappingSequence (PS3.3 C.7.6.16.2.11) if present, else Rescale Slope/Intercept.
@@ -109,6 +109,8 @@ def read_nm(f: Path, ds: Dataset, notes, calibration, allow_other_radionuclide: 
     else:
         slope = number(ds, "RescaleSlope", f, 1.0)
         inter = number(ds, "RescaleIntercept", f, 0.0)
+    if not slope > 0:
+        raise DicomError(f"{f}: RescaleSlope", f"{slope:g}; an activity image needs a slope > 0 (RescaleSlope or RealWorldValueSlope)")
     nuclide = nm_radionuclide(ds)
     if nuclide and nuclide != "Y-90" and (calibration is not None or unit.dimensionality == Q_(1, "Bq/mL").dimensionality):
         if not allow_other_radionuclide:
@@ -124,7 +126,12 @@ def read_nm(f: Path, ds: Dataset, notes, calibration, allow_other_radionuclide: 
         scale = 1.0
     else:
         scale, unit = apply_calibration(unit, calibration, "calibration")
-    arr = raw.astype(np.float64) * (slope * scale) + inter * scale
+    with np.errstate(over="ignore", invalid="ignore"):
+        arr = raw.astype(np.float64) * (slope * scale) + inter * scale
+    check_finite(arr, f"{f}: RescaleSlope", "RescaleSlope/RealWorldValueSlope")
+    note = clip_negative(arr, str(f))
+    if note:
+        warnings.append(note)
     direction = np.column_stack([sign * n, c, r])
     vol = Volume(arr, (abs(float(sp[0])), float(ps[0]), float(ps[1])), tuple(ipp), direction, unit)
     return ImageSeries(vol, identity_of(ds, f), (os.fspath(f),), tuple(warnings), None, nuclide, header_only(ds))

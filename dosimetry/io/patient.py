@@ -8,8 +8,10 @@ it is written in the file (e.g. ``lung.shunt_fraction``).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
+import math
 import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -20,6 +22,7 @@ import pint
 from ..errors import InputError
 from ..isotope import LIVER_DENSITY
 from ..planning.clinical import Clinical, clinical as _clinical
+from ..errors import OutOfRangeError
 from ..units import Q_, fraction, quantity
 
 __all__ = [
@@ -37,6 +40,13 @@ __all__ = [
     "DEVICES",
     "METHODS",
     "IMAGE",
+    "Plausible",
+    "PLAUSIBLE",
+    "VIAL_ACTIVITY",
+    "DATE_RANGE",
+    "MAX_CALIBRATION_GAP",
+    "COMMAND_RANGES",
+    "plausible_quantity",
 ]
 
 #: Written instead of a value in the patient file, the input is measured on the planning images
@@ -154,6 +164,138 @@ class PatientFile:
     path: Path | None = None
     sha256: str | None = None
     raw: dict = field(default_factory=dict, repr=False)
+    #: Values accepted outside their usual range (see :data:`PLAUSIBLE`), to be shown with the plan.
+    warnings: tuple[str, ...] = ()
+
+
+# --------------------------------------------------------------------------------------------
+# Plausible ranges of every quantity of the patient file (issue #10), as data with their sources.
+# Outside [low, high] the input is refused (a typo or a unit slip, e.g. "2 MBq" for "2 GBq");
+# outside [warn_low, warn_high] it is accepted with a warning, where a clinic can legitimately go.
+# The same table is printed in docs/patient-file.md.
+
+
+@dataclass(frozen=True)
+class Plausible:
+    """Plausible range of one input: refused outside [low, high], warned outside [warn_low, warn_high]."""
+
+    unit: str
+    low: float | None
+    high: float | None
+    source: str
+    warn_low: float | None = None
+    warn_high: float | None = None
+    include_low: bool = True
+    include_high: bool = True
+
+
+PLAUSIBLE: dict[str, Plausible] = {
+    "patient.height": Plausible("cm", 30, 250, "physiology (adult and child stature)", 120, 220),
+    "patient.weight": Plausible("kg", 2, 350, "physiology", 30, 200),
+    "treatment.dose_coefficient": Plausible("Gy*kg/GBq", 45, 55, "ICRP-107 Y-90 data give 49.67-49.8; IFUs use 50 (design brief)"),
+    "lung.shunt_fraction": Plausible("", 0, 1, "definition (a fraction)", None, 0.5, include_high=False),
+    "lung.mass": Plausible("kg", 0.1, 5, "ICRP 89 reference lung about 1 kg; CT-based 0.5-2 kg", 0.5, 2.0),
+    "lung.prior_dose": Plausible("Gy", 0, 200, "4x the 50 Gy cumulative lung limit (Ho 1997, IFUs)"),
+    "lung.limit": Plausible("Gy", 0, 100, "IFU lung limit 30 Gy (glass), 25 Gy (resin); above 30 Gy is warned", None, 30, include_low=False),
+    "lung.cumulative_limit": Plausible("Gy", 0, 200, "IFU cumulative lung limit 50 Gy; above it is warned", None, 50, include_low=False),
+    "liver.volume": Plausible("mL", 100, 10000, "physiology: adult liver 1-2 L, hepatomegaly with tumour up to about 6 L", 700, 4000),
+    "liver.tumour_volume": Plausible("mL", 0, 10000, "as liver.volume: every tumour of the whole liver"),
+    "liver.density": Plausible("g/mL", 0.9, 1.2, "ICRP 89 liver 1.05 g/mL; convention 1.03 g/mL (design brief)", 1.0, 1.1),
+    "target.volume": Plausible("mL", 1, 10000, "a segment (about 10 mL) to a whole enlarged liver", 10, 4000),
+    "target.mass": Plausible("kg", 0.001, 10, "as target.volume at 1.03 g/mL", 0.01, 4.1),
+    "target.tumour_volume": Plausible("mL", 0, 10000, "as target.volume; must be smaller than it"),
+    "target.tumours.volume": Plausible("mL", 0, 10000, "as target.volume; must be smaller than it", 0.5, None, include_low=False),
+    "target.tumour_to_normal": Plausible(
+        "", 0.1, 50, "Tc-99m MAA tumour-to-normal ratios reported about 0.5-20 (Ho 1996; EANM 2022 sec. partition model)", 0.5, 20, include_low=True
+    ),
+    "target.dose": Plausible("Gy", 0, 2000, "EANM 2022 Table 2: 80-150 Gy perfused, segmentectomy >= 400 Gy; below 20 or above 1000 Gy is warned", 20, 1000, include_low=False),
+    "target.normal_liver_dose": Plausible("Gy", 0, 2000, "EANM 2022 Tables 2-3: normal liver < 40-75 Gy; below 5 or above 150 Gy is warned", 5, 150, include_low=False),
+    "target.tumour_dose": Plausible("Gy", 0, 5000, "EANM 2022 Tables 2-3: tumour >= 100-205 Gy; below 50 or above 1000 Gy is warned", 50, 1000, include_low=False),
+    "target.residual_fraction": Plausible("", 0, 0.5, "vial and tubing residue: a few % (glass and resin IFUs); above 10 % is warned", None, 0.1),
+    "target.normal_liver_limit": Plausible("Gy", 0, 500, "EANM 2022 Tables 2-3: 30-75 Gy; above 75 Gy is warned", None, 75, include_low=False),
+    "imaging.administered": Plausible("GBq", 0.1, 30, "treatments give about 0.3-20 GBq (largest glass vial 20 GBq); a value in MBq is a unit slip", 0.3, 20),
+}
+
+#: Vial activity at calibration per device (``treatment.vial_activity``): refused outside [low, high].
+VIAL_ACTIVITY: dict[str, Plausible] = {
+    "glass": Plausible("GBq", 3, 20, "TheraSphere IFU: vials of 3-20 GBq at calibration (custom sizes in 0.5 GBq steps)"),
+    "resin": Plausible("GBq", 2.7, 3.3, "SIR-Spheres IFU: 3 GBq +-10 % at calibration"),
+}
+
+#: Dates accepted anywhere (administration, calibration, command-line times).
+DATE_RANGE = (dt.datetime(1990, 1, 1, tzinfo=dt.timezone.utc), dt.datetime(2100, 12, 31, 23, 59, 59, tzinfo=dt.timezone.utc))
+
+#: Largest |administration - calibration|: 30 days, about 11 half-lives (activity factor 5e-4);
+#: the device windows (glass up to 12 days after calibration, resin +-24 h) are checked by the schedule.
+MAX_CALIBRATION_GAP = dt.timedelta(days=30)
+
+
+#: Plausible ranges of the command line's own inputs (``y90 decay``, ``y90 schedule``; docs/cli.md).
+COMMAND_RANGES: dict[str, Plausible] = {
+    "prescribed_activity": Plausible("GBq", 0.1, 30, "treatments give about 0.3-20 GBq (largest glass vial 20 GBq); a value in MBq is a unit slip"),
+    "vial_volume": Plausible("mL", 1, 10, "SIR-Spheres IFU: 3 GBq in 5 mL of water per vial"),
+    "activity": Plausible("GBq", 0, 1000, "50x the largest glass vial (20 GBq, TheraSphere IFU)"),
+    "elapsed": Plausible("h", -2400, 2400, "+-100 days, 37 Y-90 half-lives (a factor 1.4e11): beyond any use of a vial"),
+    "half_life": Plausible("h", 60, 70, "Y-90 half-life 64.0-64.2 h in ICRP-107, the IFUs and EANM 2022 (design brief)"),
+}
+
+
+def plausible_quantity(value: Any, r: Plausible, fieldname: str, warns: list | None = None) -> pint.Quantity:
+    """One quantity (strict grammar, single value) inside the plausible range ``r``.
+
+    Raises
+    ------
+    InputError
+        Not a single quantity of ``r.unit``'s dimension, or outside [r.low, r.high] (the message
+        names the range and its source). Values outside the warning band are appended to ``warns``.
+    """
+    return _plausible_quantity(value, "", fieldname, warns, r)
+
+
+def _fmt(x) -> str:
+    return "inf" if x is None else f"{x:g}"
+
+
+def _range_text(r: Plausible) -> str:
+    lo = "[" if r.include_low else "("
+    hi = "]" if r.include_high else ")"
+    return f"{lo}{'-inf' if r.low is None else _fmt(r.low)}, {_fmt(r.high)}{hi}{' ' + r.unit if r.unit else ''}"
+
+
+def _warn_range(x: float, r: Plausible, fieldname: str, shown: str, warns: list | None) -> None:
+    if warns is None:
+        return
+    if (r.warn_low is not None and x < r.warn_low) or (r.warn_high is not None and x > r.warn_high):
+        band = f"[{'-inf' if r.warn_low is None else _fmt(r.warn_low)}, {_fmt(r.warn_high)}]{' ' + r.unit if r.unit else ''}"
+        warns.append(f"{fieldname} = {shown} is outside the usual range {band} ({r.source}); check it")
+
+
+def _plausible_quantity(value: Any, key: str, fieldname: str, warns: list | None, r: Plausible | None = None) -> pint.Quantity:
+    """A single quantity checked against its plausible range (``PLAUSIBLE[key]`` unless ``r``)."""
+    r = r or PLAUSIBLE[key]
+    try:
+        q = quantity(
+            value, r.unit, fieldname, minimum=r.low, maximum=r.high, include_minimum=r.include_low, include_maximum=r.include_high, scalar=True
+        )
+    except OutOfRangeError as exc:
+        raise OutOfRangeError(fieldname, f"{exc.message} (plausible range; {r.source})", allowed=exc.allowed) from exc
+    _warn_range(float(q.magnitude), r, fieldname, f"{q.magnitude:g} {r.unit}", warns)
+    return q
+
+
+def _check_number(x: float, key: str, fieldname: str, warns: list | None) -> float:
+    r = PLAUSIBLE[key]
+    bad_low = r.low is not None and (x < r.low if r.include_low else x <= r.low)
+    bad_high = r.high is not None and (x > r.high if r.include_high else x >= r.high)
+    if bad_low or bad_high:
+        allowed = _range_text(r)
+        raise OutOfRangeError(fieldname, f"{x:g} is out of the plausible range {allowed} ({r.source})", allowed=allowed)
+    _warn_range(x, r, fieldname, f"{x:g}", warns)
+    return x
+
+
+def _plausible_fraction(value: Any, key: str, fieldname: str, warns: list | None) -> float:
+    return _check_number(float(fraction(value, fieldname, scalar=True)), key, fieldname, warns)
 
 
 # --------------------------------------------------------------------------------------------
@@ -194,15 +336,28 @@ def parse_datetime(value: Any, fieldname: str) -> dt.datetime:
         raise InputError(fieldname, f"expected a date-time with UTC offset, e.g. 2026-11-25T10:00:00-05:00; got {value!r}")
     if value.tzinfo is None:
         raise InputError(fieldname, f"{value.isoformat()} has no UTC offset; write e.g. 2026-11-25T10:00:00-05:00")
+    try:
+        inside = DATE_RANGE[0] <= value <= DATE_RANGE[1]
+    except (OverflowError, ValueError):  # year 1 or 9999 with an offset leaves datetime's range
+        inside = False
+    if not inside:
+        allowed = f"{DATE_RANGE[0].year}-01-01 to {DATE_RANGE[1].year}-12-31"
+        raise OutOfRangeError(fieldname, f"{value.isoformat()} is outside the plausible dates {allowed}", allowed=allowed)
     return value
 
 
-def _ratio(value: Any, fieldname: str) -> float:
+def _ratio(value: Any, fieldname: str, warns: list | None = None) -> float:
+    """The tumour-to-normal uptake ratio: a plain number in its plausible range."""
+    allowed = _range_text(PLAUSIBLE["target.tumour_to_normal"])
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise InputError(fieldname, f"expected a number > 0 (tumour-to-normal uptake ratio), got {value!r}")
-    if not (value > 0) or value != value or value == float("inf"):
-        raise InputError(fieldname, f"{value!r} is out of range; allowed (0, inf)")
-    return float(value)
+        raise InputError(fieldname, f"expected a number in {allowed} (tumour-to-normal uptake ratio), got {str(value)[:40]!r}", allowed=allowed)
+    try:
+        x = float(value)
+    except OverflowError:  # tomllib integers are unbounded
+        x = float("inf")
+    if not math.isfinite(x):
+        raise InputError(fieldname, f"{str(value)[:40]} is not a finite number; allowed {allowed}", allowed=allowed)
+    return _check_number(x, "target.tumour_to_normal", fieldname, warns)
 
 
 def _str_list(value: Any, fieldname: str) -> tuple[str, ...]:
@@ -214,18 +369,27 @@ def _str_list(value: Any, fieldname: str) -> tuple[str, ...]:
 
 
 def _path(value: Any, fieldname: str, base: Path, kind: str) -> Path:
-    if not isinstance(value, str) or not value.strip():
+    if not isinstance(value, str) or not value.strip() or "\0" in value:
         raise InputError(fieldname, f"expected a path to a {kind}")
     p = Path(value)
     p = p if p.is_absolute() else base / p
-    if kind == "directory" and not p.is_dir():
-        raise InputError(fieldname, f"{value!r} is not an existing directory (resolved to {p})")
-    if kind == "file" and not p.is_file():
-        raise InputError(fieldname, f"{value!r} is not an existing file (resolved to {p})")
+    try:
+        ok = p.is_dir() if kind == "directory" else p.is_file()
+    except (OSError, ValueError):  # name too long, unreadable parent ...
+        ok = False
+    if not ok:
+        raise InputError(fieldname, f"{value[:80]!r} is not an existing {kind} (resolved to {str(p)[:200]})")
     return p
 
 
-_POSITIVE = dict(minimum=0, include_minimum=False)
+def _text(value: Any, fieldname: str, limit: int = 200) -> str:
+    if not isinstance(value, str) or not value.strip() or len(value) > limit or not value.isprintable():
+        raise InputError(fieldname, f"expected a non-empty line of text (at most {limit} printable characters)")
+    return value.strip()
+
+
+#: Largest patient file read (a guard against a wrong file given by mistake).
+MAX_FILE_BYTES = 1_000_000
 
 
 def parse_patient(doc: dict, base_dir: Path | str = ".") -> PatientFile:
@@ -254,14 +418,15 @@ def parse_patient(doc: dict, base_dir: Path | str = ".") -> PatientFile:
         raise InputError(top_unknown[0], "unknown table; allowed: patient, treatment, clinical, lung, liver, target, imaging")
 
     p = _table(doc, "patient", {"id", "name", "height", "weight"})
+    warns: list[str] = []
     pid = _require(p, "patient", "id")
     if not isinstance(pid, str) or not pid.strip():
         raise InputError("patient.id", "expected a non-empty text identifier")
     patient = PatientInfo(
-        id=pid.strip(),
-        name=p.get("name"),
-        height=quantity(p["height"], "cm", "patient.height", minimum=30, maximum=250) if "height" in p else None,
-        weight=quantity(p["weight"], "kg", "patient.weight", minimum=2, maximum=350) if "weight" in p else None,
+        id=_text(pid, "patient.id", 64),
+        name=_text(p["name"], "patient.name") if "name" in p else None,
+        height=_plausible_quantity(p["height"], "patient.height", "patient.height", warns) if "height" in p else None,
+        weight=_plausible_quantity(p["weight"], "patient.weight", "patient.weight", warns) if "weight" in p else None,
     )
 
     if isinstance(doc.get("treatment"), dict) and "scenario" in doc["treatment"]:
@@ -276,34 +441,42 @@ def parse_patient(doc: dict, base_dir: Path | str = ".") -> PatientFile:
         method=method,
         administration=parse_datetime(t["administration"], "treatment.administration") if "administration" in t else None,
         calibration=parse_datetime(t["calibration"], "treatment.calibration") if "calibration" in t else None,
-        vial_activity=quantity(t["vial_activity"], "GBq", "treatment.vial_activity", **_POSITIVE) if "vial_activity" in t else None,
+        vial_activity=(
+            _plausible_quantity(t["vial_activity"], "", "treatment.vial_activity", warns, VIAL_ACTIVITY[device]) if "vial_activity" in t else None
+        ),
         dose_coefficient=(
-            quantity(t["dose_coefficient"], "Gy*kg/GBq", "treatment.dose_coefficient", minimum=40, maximum=60)
+            _plausible_quantity(t["dose_coefficient"], "treatment.dose_coefficient", "treatment.dose_coefficient", warns)
             if "dose_coefficient" in t
             else None
         ),
     )
+    if treatment.administration is not None and treatment.calibration is not None:
+        gap = treatment.administration - treatment.calibration
+        if abs(gap) > MAX_CALIBRATION_GAP:
+            raise OutOfRangeError(
+                "treatment.administration",
+                f"{gap.total_seconds() / 86400:.1f} days from the vial calibration; plausible within +-{MAX_CALIBRATION_GAP.days} days",
+                allowed=f"+-{MAX_CALIBRATION_GAP.days} days from treatment.calibration",
+            )
     cl = _table(doc, "clinical", {"indication", "extent", "bilirubin", "compromised_liver"}, required=False)
     clinical = _clinical(**cl)
 
     lt = _table(doc, "lung", {"shunt_fraction", "mass", "prior_dose", "limit", "cumulative_limit"})
     lung = Lung(
-        shunt_fraction=fraction(_require(lt, "lung", "shunt_fraction"), "lung.shunt_fraction"),
-        mass=quantity(lt.get("mass", "1 kg"), "kg", "lung.mass", minimum=0.1, maximum=5),
-        prior_dose=quantity(lt.get("prior_dose", "0 Gy"), "Gy", "lung.prior_dose", minimum=0, maximum=1000),
-        limit=quantity(lt["limit"], "Gy", "lung.limit", minimum=0, maximum=100, include_minimum=False) if "limit" in lt else None,
+        shunt_fraction=_plausible_fraction(_require(lt, "lung", "shunt_fraction"), "lung.shunt_fraction", "lung.shunt_fraction", warns),
+        mass=_plausible_quantity(lt.get("mass", "1 kg"), "lung.mass", "lung.mass", warns),
+        prior_dose=_plausible_quantity(lt.get("prior_dose", "0 Gy"), "lung.prior_dose", "lung.prior_dose", warns),
+        limit=_plausible_quantity(lt["limit"], "lung.limit", "lung.limit", warns) if "limit" in lt else None,
         cumulative_limit=(
-            quantity(lt["cumulative_limit"], "Gy", "lung.cumulative_limit", minimum=0, maximum=200, include_minimum=False)
-            if "cumulative_limit" in lt
-            else None
+            _plausible_quantity(lt["cumulative_limit"], "lung.cumulative_limit", "lung.cumulative_limit", warns) if "cumulative_limit" in lt else None
         ),
     )
 
     lv = _table(doc, "liver", {"volume", "density", "tumour_volume"}, required=method in ("bsa", "empirical"))
     liver = Liver(
-        volume=quantity(lv["volume"], "mL", "liver.volume", minimum=100, maximum=10000) if "volume" in lv else None,
-        density=quantity(lv.get("density", LIVER_DENSITY), "g/mL", "liver.density", minimum=0.5, maximum=2.0),
-        tumour_volume=quantity(lv["tumour_volume"], "mL", "liver.tumour_volume", minimum=0, maximum=10000) if "tumour_volume" in lv else None,
+        volume=_plausible_quantity(lv["volume"], "liver.volume", "liver.volume", warns) if "volume" in lv else None,
+        density=_plausible_quantity(lv.get("density", LIVER_DENSITY), "liver.density", "liver.density", warns),
+        tumour_volume=_plausible_quantity(lv["tumour_volume"], "liver.tumour_volume", "liver.tumour_volume", warns) if "tumour_volume" in lv else None,
     )
     if liver.tumour_volume is not None and liver.volume is None:
         raise InputError("liver.tumour_volume", "needs liver.volume (the whole liver the tumours are in)")
@@ -316,10 +489,10 @@ def parse_patient(doc: dict, base_dir: Path | str = ".") -> PatientFile:
     if "volume" in tg and "mass" in tg:
         raise InputError("target.mass", "give target.volume or target.mass, not both")
     if "volume" in tg:
-        volume = quantity(tg["volume"], "mL", "target.volume", minimum=1, maximum=10000)
+        volume = _plausible_quantity(tg["volume"], "target.volume", "target.volume", warns)
         mass = (volume * liver.density).to("kg")
     elif "mass" in tg:
-        mass = quantity(tg["mass"], "kg", "target.mass", minimum=0.001, maximum=10)
+        mass = _plausible_quantity(tg["mass"], "target.mass", "target.mass", warns)
         volume = (mass / liver.density).to("mL")
     else:
         raise InputError("target.volume", "missing required key (the perfused volume treated; or give target.mass)")
@@ -339,17 +512,17 @@ def parse_patient(doc: dict, base_dir: Path | str = ".") -> PatientFile:
                 raise InputError(f"{fname}.{unknown[0]}", "unknown key; allowed: name, volume, tumour_to_normal")
             tumours.append(
                 Tumour(
-                    name=str(item.get("name", f"Tumour {n}")),
-                    volume=quantity(_require(item, fname, "volume"), "mL", f"{fname}.volume", **_POSITIVE),
-                    tumour_to_normal=_ratio(item["tumour_to_normal"], f"{fname}.tumour_to_normal") if "tumour_to_normal" in item else None,
+                    name=_text(item["name"], f"{fname}.name") if "name" in item else f"Tumour {n}",
+                    volume=_plausible_quantity(_require(item, fname, "volume"), "target.tumours.volume", f"{fname}.volume", warns),
+                    tumour_to_normal=_ratio(item["tumour_to_normal"], f"{fname}.tumour_to_normal", warns) if "tumour_to_normal" in item else None,
                 )
             )
     elif "tumour_volume" in tg:
         tumours.append(
             Tumour(
                 name="Tumour",
-                volume=quantity(tg["tumour_volume"], "mL", "target.tumour_volume", minimum=0),
-                tumour_to_normal=_ratio(tg["tumour_to_normal"], "target.tumour_to_normal") if "tumour_to_normal" in tg else None,
+                volume=_plausible_quantity(tg["tumour_volume"], "target.tumour_volume", "target.tumour_volume", warns),
+                tumour_to_normal=_ratio(tg["tumour_to_normal"], "target.tumour_to_normal", warns) if "tumour_to_normal" in tg else None,
             )
         )
     elif "tumour_to_normal" in tg:
@@ -364,20 +537,16 @@ def parse_patient(doc: dict, base_dir: Path | str = ".") -> PatientFile:
         volume=volume,
         mass=mass,
         tumours=tuple(tumours),
-        dose=quantity(tg["dose"], "Gy", "target.dose", minimum=0, maximum=2000, include_minimum=False) if "dose" in tg else None,
+        dose=_plausible_quantity(tg["dose"], "target.dose", "target.dose", warns) if "dose" in tg else None,
         normal_liver_dose=(
-            quantity(tg["normal_liver_dose"], "Gy", "target.normal_liver_dose", minimum=0, maximum=2000, include_minimum=False)
+            _plausible_quantity(tg["normal_liver_dose"], "target.normal_liver_dose", "target.normal_liver_dose", warns)
             if "normal_liver_dose" in tg
             else None
         ),
-        tumour_dose=(
-            quantity(tg["tumour_dose"], "Gy", "target.tumour_dose", minimum=0, maximum=5000, include_minimum=False)
-            if "tumour_dose" in tg
-            else None
-        ),
-        residual_fraction=fraction(tg.get("residual_fraction", 0.0), "target.residual_fraction"),
+        tumour_dose=_plausible_quantity(tg["tumour_dose"], "target.tumour_dose", "target.tumour_dose", warns) if "tumour_dose" in tg else None,
+        residual_fraction=_plausible_fraction(tg.get("residual_fraction", 0.0), "target.residual_fraction", "target.residual_fraction", warns),
         normal_liver_limit=(
-            quantity(tg["normal_liver_limit"], "Gy", "target.normal_liver_limit", minimum=0, maximum=500, include_minimum=False)
+            _plausible_quantity(tg["normal_liver_limit"], "target.normal_liver_limit", "target.normal_liver_limit", warns)
             if "normal_liver_limit" in tg
             else None
         ),
@@ -399,6 +568,8 @@ def parse_patient(doc: dict, base_dir: Path | str = ".") -> PatientFile:
     if method == "partition":
         if not tumours:
             raise InputError("target.tumour_volume", "missing required key (the partition model needs tumour volume and tumour_to_normal)")
+        if "tumour_volume" in tg and not tumours[0].volume.magnitude > 0:
+            raise OutOfRangeError("target.tumour_volume", "0 mL: the partition model needs a tumour; allowed (0, target.volume) mL", allowed="(0, target.volume) mL")
         for n, tu in enumerate(tumours, 1):
             if tu.tumour_to_normal is None:
                 fname = "target.tumour_to_normal" if "tumour_volume" in tg else f"target.tumours[{n}].tumour_to_normal"
@@ -409,11 +580,11 @@ def parse_patient(doc: dict, base_dir: Path | str = ".") -> PatientFile:
         key = "normal_liver_dose" if target.normal_liver_dose is not None else "tumour_dose"
         raise InputError(f"target.{key}", f"only the partition method takes target.{key}; {method} uses target.dose")
 
-    imaging = _imaging(doc, base) if "imaging" in doc else None
-    return PatientFile(patient, treatment, lung, liver, target, imaging, clinical=clinical, raw=doc)
+    imaging = _imaging(doc, base, warns) if "imaging" in doc else None
+    return PatientFile(patient, treatment, lung, liver, target, imaging, clinical=clinical, raw=doc, warnings=tuple(warns))
 
 
-def _imaging(doc: dict, base: Path) -> Imaging:
+def _imaging(doc: dict, base: Path, warns: list | None = None) -> Imaging:
     im = _table(doc, "imaging", {"activity", "ct", "rtstruct", "rois", "method", "density_method", "lung_method", "calibration", "administered", "allow_mismatch"})
     rois = _require(im, "imaging", "rois")
     if not isinstance(rois, dict):
@@ -442,7 +613,7 @@ def _imaging(doc: dict, base: Path) -> Imaging:
         density_method=_choice(im.get("density_method", "ct_curve"), "imaging.density_method", ("ct_curve", "liver_nominal")),
         lung_method=_choice(im.get("lung_method", "density_divided"), "imaging.lung_method", ("density_divided", "density_scaled")),
         calibration=_choice(im.get("calibration", "relative"), "imaging.calibration", CALIBRATIONS),
-        administered=quantity(im["administered"], "GBq", "imaging.administered", **_POSITIVE) if "administered" in im else None,
+        administered=_plausible_quantity(im["administered"], "imaging.administered", "imaging.administered", warns) if "administered" in im else None,
         allow_mismatch=allow,
     )
 
@@ -470,9 +641,13 @@ def load_patient(path: str | Path) -> PatientFile:
         data = p.read_bytes()
     except OSError as exc:
         raise InputError("patient file", f"cannot read {p}: {exc.strerror or exc}") from exc
+    if len(data) > MAX_FILE_BYTES:
+        raise InputError("patient file", f"{p} is {len(data)} bytes; a patient file is at most {MAX_FILE_BYTES} bytes")
     try:
         doc = tomllib.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise InputError("patient file", f"{p} is not valid TOML: {exc}") from exc
+        raise InputError("patient file", f"{p} is not valid TOML: {str(exc).splitlines()[0][:200]}") from exc
+    except RecursionError as exc:  # deeply nested arrays or inline tables
+        raise InputError("patient file", f"{p} nests arrays or tables too deeply to be a patient file") from exc
     pf = parse_patient(doc, p.parent)
-    return replace(pf, path=p, sha256=hashlib.sha256(data).hexdigest())
+    return dataclasses.replace(pf, path=p, sha256=hashlib.sha256(data).hexdigest())

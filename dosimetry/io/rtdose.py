@@ -28,7 +28,7 @@ from pydicom.uid import ExplicitVRLittleEndian, PYDICOM_IMPLEMENTATION_UID, gene
 from ..units import Q_
 from ..voxel.geometry import Volume
 from .files import write_atomic
-from ._common import DicomError, DicomIdentity, floats, get, identity_of, orientation, pixel_array, read_dataset, text
+from ._common import DicomError, DicomIdentity, damaged, floats, get, identity_of, one_line, orientation, pixel_array, pixel_representation, read_dataset, text
 from .series import ImageSeries
 
 __all__ = ["RTDOSE_SOP_CLASS", "DoseGrid", "read_rtdose", "load_rtdose", "write_rtdose"]
@@ -73,6 +73,17 @@ def load_rtdose(path, *, allow_relative: bool = False) -> DoseGrid:
     """
     ds = read_dataset(path)
     label = os.fspath(path)
+    try:
+        return _load_rtdose(ds, label, allow_relative)
+    except DicomError:
+        raise
+    except (MemoryError, RecursionError, KeyboardInterrupt):
+        raise
+    except Exception as exc:  # a damaged header that pydicom trips on
+        raise damaged(label, exc, "RT Dose header") from exc
+
+
+def _load_rtdose(ds, label: str, allow_relative: bool) -> DoseGrid:
     if text(ds, "Modality").upper() != "RTDOSE":
         raise DicomError(f"{label}: Modality", f"is {text(ds, 'Modality') or '<missing>'}, not RTDOSE")
     warnings = []
@@ -92,7 +103,12 @@ def load_rtdose(path, *, allow_relative: bool = False) -> DoseGrid:
     r, c, n = orientation(ds, label)
     ipp = floats(ds, "ImagePositionPatient", label, 3)
     ps = floats(ds, "PixelSpacing", label, 2)
+    if np.any(ps <= 0):
+        raise DicomError(f"{label}: PixelSpacing", f"must be > 0, got {list(ps)}")
     raw = pixel_array(ds, label)
+    if pixel_representation(ds, label) == 1 and raw.size and raw.min() < 0:
+        # PS3.3 C.8.8.3.4.3: signed pixels are for DoseType ERROR (refused above); a dose is >= 0.
+        raise DicomError(f"{label}: PixelRepresentation", f"signed pixel data with negative values (min {int(raw.min())}); an absorbed dose cannot be negative")
     nf = raw.shape[0]
     if nf > 1:
         off = floats(ds, "GridFrameOffsetVector", label)
@@ -111,10 +127,15 @@ def load_rtdose(path, *, allow_relative: bool = False) -> DoseGrid:
             n = -n
             step = -step
     else:
-        step = float(floats(ds, "SliceThickness", label, 1, required=False, default=[1.0])[0]) or 1.0
+        step = float(floats(ds, "SliceThickness", label, 1, required=False, default=[1.0])[0])
+        if step == 0:
+            raise DicomError(f"{label}: SliceThickness", "0 for a single-frame dose grid; expected the slice thickness in mm (> 0)")
         origin = ipp
         warnings.append(f"{label}: single-frame dose grid; slice spacing taken as {step:g} mm")
-    arr = raw.astype(np.float64) * scaling
+    with np.errstate(over="ignore", invalid="ignore"):
+        arr = raw.astype(np.float64) * scaling
+    if not np.all(np.isfinite(arr)):
+        raise DicomError(f"{label}: DoseGridScaling", f"{scaling:g} makes the doses non-finite")
     vol = Volume(arr, (abs(step), float(ps[0]), float(ps[1])), tuple(origin), np.column_stack([n, c, r]), "Gy" if units == "GY" else "dimensionless")
     return DoseGrid(vol, identity_of(ds, label), dtype, text(ds, "DoseSummationType").upper(), scaling, tuple(warnings))
 
@@ -318,4 +339,4 @@ def write_rtdose(
 
     buf = io.BytesIO()
     ds.save_as(buf, enforce_file_format=True)
-    return write_atomic(out, buf.getvalue(), field=str(path))
+    return write_atomic(out, buf.getvalue(), field=str(path), force=overwrite)

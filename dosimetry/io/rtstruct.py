@@ -31,7 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..voxel.geometry import Volume
-from ._common import DicomError, DicomIdentity, identity_of, read_dataset, text
+from ._common import DicomError, DicomIdentity, identity_of, one_line, read_dataset, text
 
 __all__ = ["Roi", "StructureSet", "read_rtstruct", "list_rois", "rasterize_roi", "roi_mask", "roi_fractions", "PARTIAL_VOLUME_SAMPLE_MM"]
 
@@ -120,7 +120,7 @@ def _contour_points(item, label: str) -> np.ndarray:
         else:
             arr = np.asarray([float(x) for x in item.ContourData], dtype=float)
     except (KeyError, AttributeError, ValueError, TypeError) as exc:
-        raise DicomError(f"{label}: ContourData", f"cannot read the contour points ({exc})") from exc
+        raise DicomError(f"{label}: ContourData", f"cannot read the contour points ({one_line(exc)})") from exc
     if arr.size % 3 or not np.all(np.isfinite(arr)):
         raise DicomError(f"{label}: ContourData", f"{arr.size} values is not a list of finite (x, y, z) triplets")
     return arr.reshape(-1, 3)
@@ -180,7 +180,7 @@ def read_rtstruct(path) -> StructureSet:
     except DicomError:
         raise
     except Exception as exc:
-        raise DicomError(label, f"malformed structure set ({type(exc).__name__}: {exc})") from exc
+        raise DicomError(label, f"malformed structure set ({type(exc).__name__}: {one_line(exc)})") from exc
     rois = tuple(Roi(num, d["name"], tuple(contours[num]), d["type"], d["for"]) for num, d in info.items())
     return StructureSet(label, identity_of(ds, label), rois, tuple(warnings))
 

@@ -33,7 +33,12 @@ from ._common import (
     DicomError,
     DicomWarning,
     ImageSeries,
+    check_finite,
+    clip_negative,
+    count,
+    damaged,
     floats,
+    one_line,
     get,
     header_only,
     identity_of,
@@ -123,6 +128,17 @@ def _select_series(items, series_uid: str | None, label: str):
     return next(iter(groups.values()))
 
 
+def _check_one_patient(items, label: str) -> None:
+    """Every file of one series must name the same patient and frame of reference."""
+    for keyword in ("PatientID", "FrameOfReferenceUID"):
+        values: dict[str, str] = {}
+        for f, ds in items:
+            values.setdefault(text(ds, keyword), f.name)
+        if len(values) > 1:
+            shown = "; ".join(f"{v or '<empty>'!r} ({name})" for v, name in list(values.items())[:4])
+            raise DicomError(f"{label}: {keyword}", f"differs between files of one series ({shown}); a series belongs to one patient and frame of reference")
+
+
 # ----------------------------------------------------------------------------------------------
 # public API
 
@@ -177,8 +193,20 @@ def load_series(
     """
     files = list_files(path_or_files)
     label = os.fspath(path_or_files) if isinstance(path_or_files, (str, os.PathLike)) else f"{len(files)} files from {files[0].parent}"
+    try:
+        return _load(files, label, calibration, series_uid, modality, allow_other_radionuclide, half_life, spacing_tolerance)
+    except DicomError:
+        raise
+    except (MemoryError, RecursionError, KeyboardInterrupt):
+        raise
+    except Exception as exc:  # a damaged header (bad VR code, undecodable value) that pydicom trips on
+        raise damaged(label, exc) from exc
+
+
+def _load(files, label, calibration, series_uid, modality, allow_other_radionuclide, half_life, spacing_tolerance) -> ImageSeries:
     items, notes, locs = _read_all(files)
     items = _select_series(items, series_uid, label)
+    _check_one_patient(items, label)
     mod = text(items[0][1], "Modality").upper()
     if modality is not None and mod != modality.upper():
         raise DicomError(f"{items[0][0]}: Modality", f"is {mod!r}, expected {modality.upper()!r}")
@@ -219,7 +247,7 @@ def read_series(path_or_files, *, calibration=None, **kwargs) -> Volume:
 def _slice_stack(items, locs, mod, label, notes, calibration, allow_other, half_life, tol) -> ImageSeries:
     warnings = list(notes)
     first_path, first = items[0]
-    rows, cols = int(get(first, "Rows", first_path)), int(get(first, "Columns", first_path))
+    rows, cols = count(first, "Rows", first_path), count(first, "Columns", first_path)
     r, c, n = orientation(first, first_path)
     ps = floats(first, "PixelSpacing", first_path, 2)
     if np.any(ps <= 0):
@@ -227,9 +255,9 @@ def _slice_stack(items, locs, mod, label, notes, calibration, allow_other, half_
     iop0 = np.concatenate([r, c])
     pos = np.empty((len(items), 3))
     for idx, (f, ds) in enumerate(items):
-        if int(value(ds, "NumberOfFrames") or 1) != 1:
+        if count(ds, "NumberOfFrames", f, default=1) != 1:
             raise DicomError(f"{f}: NumberOfFrames", "enhanced multi-frame CT/PT is not supported; export one file per slice")
-        if (int(get(ds, "Rows", f)), int(get(ds, "Columns", f))) != (rows, cols):
+        if (count(ds, "Rows", f), count(ds, "Columns", f)) != (rows, cols):
             raise DicomError(f"{f}: Rows/Columns", f"{value(ds, 'Rows')} x {value(ds, 'Columns')} differs from {rows} x {cols} in {first_path.name}")
         if idx:
             if np.max(np.abs(floats(ds, "ImageOrientationPatient", f, 6) - iop0)) > 1e-4:
@@ -292,9 +320,21 @@ def _slice_stack(items, locs, mod, label, notes, calibration, allow_other, half_
         unit, scale, factors, reference_time, nuclide, pw = pet_values(items, label, units_raw, calibration, allow_other, half_life)
         warnings.extend(pw)
 
-    slopes = np.array([number(ds, "RescaleSlope", f, 1.0) for f, ds in items]) * scale * factors
-    inters = np.array([number(ds, "RescaleIntercept", f, 0.0) for f, ds in items]) * scale * factors
-    out = _stack_pixels(items, locs, rows, cols, slopes, inters, dtype, integer_ok=(mod == "CT"))
+    raw_slopes = np.array([number(ds, "RescaleSlope", f, 1.0) for f, ds in items])
+    if mod == "PT" and not np.all(raw_slopes > 0):
+        k = int(np.argmin(raw_slopes > 0))
+        raise DicomError(f"{items[k][0]}: RescaleSlope", f"{raw_slopes[k]:g}; an activity image needs a slope > 0")
+    with np.errstate(over="ignore", invalid="ignore"):
+        slopes = raw_slopes * scale * factors
+        inters = np.array([number(ds, "RescaleIntercept", f, 0.0) for f, ds in items]) * scale * factors
+        if not (np.all(np.isfinite(slopes)) and np.all(np.isfinite(inters))):
+            raise DicomError(f"{label}: RescaleSlope", "slope or intercept times the unit and decay factors is not finite")
+        out = _stack_pixels(items, locs, rows, cols, slopes, inters, dtype, integer_ok=(mod == "CT"))
+    check_finite(out, f"{label}: RescaleSlope", "RescaleSlope/RescaleIntercept")
+    if mod == "PT":
+        note = clip_negative(out, label)
+        if note:
+            warnings.append(note)
     direction = np.column_stack([n, c, r])
     vol = Volume(out, (spacing, float(ps[0]), float(ps[1])), tuple(pos[0]), direction, unit)
     return ImageSeries(vol, identity_of(first, label), tuple(os.fspath(f) for f, _ in items), tuple(warnings), reference_time, nuclide, header_only(first))
@@ -305,12 +345,15 @@ def _native_layout(ds: Dataset, loc):
     if loc is None:
         return None
     bits = value(ds, "BitsAllocated")
-    if bits not in (8, 16, 32) or int(value(ds, "SamplesPerPixel") or 1) != 1:
+    if bits not in (8, 16, 32) or value(ds, "SamplesPerPixel") not in (None, 1):
         return None
-    stored = int(value(ds, "BitsStored") or bits)
-    if not 1 <= stored <= bits:
+    stored = value(ds, "BitsStored") or bits
+    if not isinstance(stored, int) or not 1 <= stored <= bits:
         return None
-    signed = int(value(ds, "PixelRepresentation") or 0) == 1
+    rep = value(ds, "PixelRepresentation")
+    if rep not in (None, 0, 1):
+        return None  # the general path refuses it, naming the attribute
+    signed = rep == 1
     return np.dtype(f"{'i' if signed else 'u'}{bits // 8}"), stored
 
 

@@ -255,6 +255,7 @@ def plan_patient(pf: PatientFile, *, device: str | None = None, method: str | No
     vial, cal, spheres, notes, warnings, failures = _schedule(pf, plan)
     if plan.tumour_to_normal is None and method != "partition":
         notes = notes + ("no tumour-to-normal ratio given: the normal-liver dose assumes uniform uptake over the perfused volume",)
+    warnings = tuple(getattr(pf, "warnings", ())) + tuple(warnings)  # inputs outside their usual range (io.patient.PLAUSIBLE)
     return PatientPlan(pf, plan, vial, cal, spheres, notes, warnings, failures)
 
 

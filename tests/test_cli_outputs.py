@@ -1,0 +1,124 @@
+"""Outputs never overwrite (issue #9 item 4) and are refused in one line when unwritable (issue #10)."""
+
+import json
+import math
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+import dosimetry
+from dosimetry.cli import main
+from dosimetry.errors import InputError, OutputError
+from dosimetry.io.files import json_text, staged_directory, write_atomic
+
+ROOT = Path(dosimetry.__file__).parent.parent
+GLASS = ROOT / "dosimetry" / "examples" / "glass.toml"
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def _one_line_refusal(code, err):
+    assert code == 2, err
+    assert err.startswith("y90: error: ") and err.count("\n") == 1, err
+
+
+def test_plan_refuses_to_replace_an_existing_file_without_force(tmp_path, capsys):
+    notes = tmp_path / "notes.json"
+    notes.write_text("my notes\n")
+    code, _, err = run(capsys, "plan", str(GLASS), "--format", "json", "-o", str(notes))
+    _one_line_refusal(code, err)
+    assert "--force" in err and notes.read_text() == "my notes\n"
+    code, _, err = run(capsys, "plan", str(GLASS), "--format", "json", "-o", str(notes), "--force")
+    assert code == 0, err
+    assert json.loads(notes.read_text())["patient_id"] == "EX-001"
+    assert [p.name for p in tmp_path.iterdir()] == ["notes.json"]  # no temporary file left
+
+
+def test_force_never_replaces_an_input(tmp_path, capsys):
+    p = tmp_path / "patient.toml"
+    p.write_text(GLASS.read_text())
+    code, _, err = run(capsys, "plan", str(p), "-o", str(p), "--force")
+    _one_line_refusal(code, err)
+    assert "would overwrite the input" in err and p.read_text() == GLASS.read_text()
+
+
+@pytest.mark.parametrize("cmd", [["plan", str(GLASS)], ["decay", "3 GBq", "--elapsed", "24 h"]])
+def test_directory_missing_folder_and_unwritable_outputs_are_refused(tmp_path, capsys, cmd):
+    for target in (tmp_path, tmp_path / "no" / "such" / "x.txt", Path("/proc/y90-cannot-write.txt"), Path("/dev/null"), ""):
+        code, _, err = run(capsys, *cmd, "-o", str(target))
+        _one_line_refusal(code, err)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_write_atomic_turns_os_errors_into_one_output_error(tmp_path):
+    with pytest.raises(OutputError, match="^x: "):
+        write_atomic("/proc/y90-x.txt", "a", field="x")
+    (tmp_path / "f").write_text("old")
+    with pytest.raises(OutputError, match="exists"):
+        write_atomic(tmp_path / "f", "new")
+    write_atomic(tmp_path / "f", "new", force=True)
+    assert (tmp_path / "f").read_text() == "new"
+    assert isinstance(OutputError("a", "b"), InputError)
+
+
+def test_decay_huge_negative_elapsed_is_refused_not_infinity(tmp_path, capsys):
+    # before: exit 0 and "Infinity" in the JSON
+    code, out, err = run(capsys, "decay", "3 GBq", "--elapsed", "-1e6 h", "--format", "json")
+    _one_line_refusal(code, err)
+    assert out == ""
+    code, out, err = run(capsys, "decay", "3 GBq", "--from", "2099-01-01T00:00:00+00:00", "--to", "1991-01-01T00:00:00+00:00", "--format", "json")
+    _one_line_refusal(code, err)
+
+
+def test_decay_json_is_exact_and_has_no_nonfinite_tokens(capsys):
+    # 3 GBq after one half-life (64.1 h) is 1.5 GBq: hand calculation
+    code, out, err = run(capsys, "decay", "3 GBq", "--elapsed", "64.1 h", "--format", "json")
+    assert code == 0, err
+    data = json.loads(out, parse_constant=lambda c: pytest.fail(f"non-JSON token {c}"))
+    assert data["activity_at"]["value"] == pytest.approx(1.5, rel=1e-12)
+    assert data["decay_factor"] == pytest.approx(0.5, rel=1e-12)
+
+
+@pytest.mark.parametrize("argv", [["decay", "3e9 GBq", "--elapsed", "1 h"], ["decay", "0,5 GBq", "--elapsed", "1 h"], ["decay", "3 GBq", "--elapsed", "1 456 h"],
+                                  ["decay", "3 GBq", "--elapsed", "1 h", "--half-life", "6.41 h"], ["decay", "3 GBq", "--to-activity", "0 GBq"],
+                                  ["decay", "3 GBq", "--from", "0001-01-01T00:00:00+00:00", "--to", "2026-01-01T00:00:00+00:00"]])
+def test_decay_inputs_outside_grammar_or_range_are_refused(capsys, argv):
+    code, out, err = run(capsys, *argv)
+    _one_line_refusal(code, err)
+
+
+def test_json_text_writes_null_for_nonfinite():
+    text = json_text({"a": math.inf, "b": [1.0, -math.inf, math.nan], "c": {"d": 2}})
+    assert json.loads(text) == {"a": None, "b": [1.0, None, None], "c": {"d": 2}}
+    assert "Infinity" not in text and "NaN" not in text
+
+
+def test_staged_directory_leaves_nothing_after_interrupt(tmp_path):
+    out = tmp_path / "out"
+    with pytest.raises(KeyboardInterrupt):
+        with staged_directory(out) as tmp:
+            (tmp / "half.txt").write_text("x")
+            raise KeyboardInterrupt
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_demo_sigterm_leaves_no_folder_and_no_staging(tmp_path):
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    proc = subprocess.Popen([sys.executable, "-m", "dosimetry", "--quiet", "demo", "-o", "d"], cwd=tmp_path, env=env, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not any(p.name.startswith(".d.") for p in tmp_path.iterdir()):
+        time.sleep(0.02)  # wait until the staging folder exists: the demo is writing
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 143, err
+    assert "terminated" in err
+    assert list(tmp_path.iterdir()) == []
