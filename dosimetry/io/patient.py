@@ -392,6 +392,47 @@ def _text(value: Any, fieldname: str, limit: int = 200) -> str:
 MAX_FILE_BYTES = 1_000_000
 
 
+def _image_or(value: Any, parse):
+    """``"image"`` (measured on the planning images, dosimetry.workflow.inputs) or the parsed value."""
+    return IMAGE if isinstance(value, str) and value.strip().lower() == IMAGE else parse(value)
+
+
+_PLANAR_KEYS = ("lung_anterior", "lung_posterior", "liver_anterior", "liver_posterior")
+
+
+def _shunt_fraction(lt: dict, warns: list) -> tuple:
+    """(LSF or "image", source): typed, measured on the SPECT/CT ("image"), or planar counts ("planar")."""
+    value = _require(lt, "lung", "shunt_fraction")
+    planar = lt.get("planar_counts")
+    if isinstance(value, str) and value.strip().lower() == "planar":
+        if not isinstance(planar, dict):
+            raise InputError("lung.planar_counts", 'lung.shunt_fraction = "planar" needs a [lung.planar_counts] table with ' + ", ".join(_PLANAR_KEYS))
+        unknown = sorted(set(planar) - set(_PLANAR_KEYS))
+        if unknown:
+            raise InputError(f"lung.planar_counts.{unknown[0]}", "unknown key; allowed: " + ", ".join(_PLANAR_KEYS))
+        missing = [k for k in _PLANAR_KEYS if k not in planar]
+        if missing:
+            raise InputError(f"lung.planar_counts.{missing[0]}", "missing required key (counts of the ROI on that view, e.g. \"41200 cts\")")
+        from ..planning.lung import planar_lung_shunt_fraction
+
+        lsf = planar_lung_shunt_fraction(*(planar[k] for k in _PLANAR_KEYS))
+        return _plausible_fraction(float(lsf.to("dimensionless").magnitude), "lung.shunt_fraction", "lung.shunt_fraction", warns), "planar"
+    if planar is not None:
+        raise InputError("lung.planar_counts", 'given, but lung.shunt_fraction is not "planar"; write shunt_fraction = "planar" to use the counts')
+    return _image_or(value, lambda v: _plausible_fraction(v, "lung.shunt_fraction", "lung.shunt_fraction", warns)), "typed"
+
+
+def _check_volumes(volume, tumours, liver) -> None:
+    """Tumours smaller than the target, target not larger than the liver (where all are typed)."""
+    typed = [x.volume for x in tumours if x.volume != IMAGE]
+    if volume != IMAGE and len(typed) == len(tumours):
+        total_tumour = sum(typed, Q_(0.0, "mL"))
+        if total_tumour >= volume:
+            raise InputError("target.tumour_volume", f"{total_tumour:.1f~P} of tumour is not smaller than the target volume {volume:.1f~P}")
+    if volume != IMAGE and liver.volume is not None and liver.volume != IMAGE and volume > liver.volume * 1.0001:
+        raise InputError("target.volume", f"{volume:.1f~P} is larger than the whole liver ({liver.volume:.1f~P})")
+
+
 def parse_patient(doc: dict, base_dir: Path | str = ".") -> PatientFile:
     """Validate a parsed patient document.
 
@@ -461,10 +502,12 @@ def parse_patient(doc: dict, base_dir: Path | str = ".") -> PatientFile:
     cl = _table(doc, "clinical", {"indication", "extent", "bilirubin", "compromised_liver"}, required=False)
     clinical = _clinical(**cl)
 
-    lt = _table(doc, "lung", {"shunt_fraction", "mass", "prior_dose", "limit", "cumulative_limit"})
+    lt = _table(doc, "lung", {"shunt_fraction", "mass", "prior_dose", "limit", "cumulative_limit", "planar_counts"})
+    lsf, lsf_source = _shunt_fraction(lt, warns)
     lung = Lung(
-        shunt_fraction=_plausible_fraction(_require(lt, "lung", "shunt_fraction"), "lung.shunt_fraction", "lung.shunt_fraction", warns),
-        mass=_plausible_quantity(lt.get("mass", "1 kg"), "lung.mass", "lung.mass", warns),
+        shunt_fraction=lsf,
+        shunt_fraction_source=lsf_source,
+        mass=_image_or(lt.get("mass", "1 kg"), lambda v: _plausible_quantity(v, "lung.mass", "lung.mass", warns)),
         prior_dose=_plausible_quantity(lt.get("prior_dose", "0 Gy"), "lung.prior_dose", "lung.prior_dose", warns),
         limit=_plausible_quantity(lt["limit"], "lung.limit", "lung.limit", warns) if "limit" in lt else None,
         cumulative_limit=(
@@ -474,7 +517,7 @@ def parse_patient(doc: dict, base_dir: Path | str = ".") -> PatientFile:
 
     lv = _table(doc, "liver", {"volume", "density", "tumour_volume"}, required=method in ("bsa", "empirical"))
     liver = Liver(
-        volume=_plausible_quantity(lv["volume"], "liver.volume", "liver.volume", warns) if "volume" in lv else None,
+        volume=_image_or(lv["volume"], lambda v: _plausible_quantity(v, "liver.volume", "liver.volume", warns)) if "volume" in lv else None,
         density=_plausible_quantity(lv.get("density", LIVER_DENSITY), "liver.density", "liver.density", warns),
         tumour_volume=_plausible_quantity(lv["tumour_volume"], "liver.tumour_volume", "liver.tumour_volume", warns) if "tumour_volume" in lv else None,
     )
@@ -489,8 +532,8 @@ def parse_patient(doc: dict, base_dir: Path | str = ".") -> PatientFile:
     if "volume" in tg and "mass" in tg:
         raise InputError("target.mass", "give target.volume or target.mass, not both")
     if "volume" in tg:
-        volume = _plausible_quantity(tg["volume"], "target.volume", "target.volume", warns)
-        mass = (volume * liver.density).to("kg")
+        volume = _image_or(tg["volume"], lambda v: _plausible_quantity(v, "target.volume", "target.volume", warns))
+        mass = None if volume == IMAGE else (volume * liver.density).to("kg")
     elif "mass" in tg:
         mass = _plausible_quantity(tg["mass"], "target.mass", "target.mass", warns)
         volume = (mass / liver.density).to("mL")
@@ -513,8 +556,10 @@ def parse_patient(doc: dict, base_dir: Path | str = ".") -> PatientFile:
             tumours.append(
                 Tumour(
                     name=_text(item["name"], f"{fname}.name") if "name" in item else f"Tumour {n}",
-                    volume=_plausible_quantity(_require(item, fname, "volume"), "target.tumours.volume", f"{fname}.volume", warns),
-                    tumour_to_normal=_ratio(item["tumour_to_normal"], f"{fname}.tumour_to_normal", warns) if "tumour_to_normal" in item else None,
+                    volume=_image_or(_require(item, fname, "volume"), lambda v: _plausible_quantity(v, "target.tumours.volume", f"{fname}.volume", warns)),
+                    tumour_to_normal=(
+                        _image_or(item["tumour_to_normal"], lambda v: _ratio(v, f"{fname}.tumour_to_normal", warns)) if "tumour_to_normal" in item else None
+                    ),
                 )
             )
     elif "tumour_volume" in tg:
@@ -527,11 +572,7 @@ def parse_patient(doc: dict, base_dir: Path | str = ".") -> PatientFile:
         )
     elif "tumour_to_normal" in tg:
         raise InputError("target.tumour_volume", "missing (target.tumour_to_normal is given without a tumour volume)")
-    total_tumour = sum((x.volume for x in tumours), Q_(0.0, "mL"))
-    if total_tumour >= volume:
-        raise InputError("target.tumour_volume", f"{total_tumour:.1f~P} of tumour is not smaller than the target volume {volume:.1f~P}")
-    if liver.volume is not None and volume > liver.volume * 1.0001:
-        raise InputError("target.volume", f"{volume:.1f~P} is larger than the whole liver ({liver.volume:.1f~P})")
+    _check_volumes(volume, tumours, liver)
 
     target = Target(
         volume=volume,

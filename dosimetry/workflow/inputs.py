@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 import pint
 
 from ..errors import InputError
-from ..io.patient import IMAGE, PatientFile
+from ..io.patient import IMAGE, PLAUSIBLE, PatientFile, plausible_quantity
 from ..units import Q_
 from ..voxel.measure import ImageMeasurements
 
@@ -100,11 +100,14 @@ class _Resolver:
         self.sources: list[InputSource] = []
         self.warnings: list[str] = []
 
-    def one(self, field: str, label: str, kind: str, typed, image: pint.Quantity | None, unit: str, used_if_typed: str = "typed"):
+    def one(self, field: str, label: str, kind: str, typed, image: pint.Quantity | None, unit: str, used_if_typed: str = "typed", range_key: str = ""):
         """The value to use for one input (a Quantity in ``unit``), recording its source."""
         if _is_image(typed):
             if image is None:
                 raise InputError(field, f'"image" needs the planning images ([imaging] with the ROIs that give the {label})')
+            if range_key in PLAUSIBLE:  # a measured value goes through the typed value's plausible range
+                r = PLAUSIBLE[range_key]
+                image = plausible_quantity(image.to(r.unit or "dimensionless"), r, f"{field} (measured on the images)", self.warnings)
             self.sources.append(InputSource(field, label, "image", image.to(unit), None, image.to(unit)))
             return image.to(unit)
         if typed is None:
@@ -149,10 +152,10 @@ def resolve_inputs(pf: PatientFile, measured: ImageMeasurements | None) -> tuple
     """
     m = measured
     r = _Resolver(m)
-    lsf = r.one("lung.shunt_fraction", "lung shunt fraction", "lung_shunt_fraction", pf.lung.shunt_fraction, None if m is None else m.lung_shunt_fraction, "dimensionless", pf.lung.shunt_fraction_source)
-    lung_mass = r.one("lung.mass", "lung mass", "lung_mass", pf.lung.mass, None if m is None else m.lung_mass, "kg")
-    liver_volume = r.one("liver.volume", "whole liver volume", "volume", pf.liver.volume, None if m is None else m.whole_liver_volume, "mL")
-    target_volume = r.one("target.volume", "perfused volume", "volume", pf.target.volume, None if m is None else m.perfused_volume, "mL")
+    lsf = r.one("lung.shunt_fraction", "lung shunt fraction", "lung_shunt_fraction", pf.lung.shunt_fraction, None if m is None else m.lung_shunt_fraction, "dimensionless", pf.lung.shunt_fraction_source, "lung.shunt_fraction")
+    lung_mass = r.one("lung.mass", "lung mass", "lung_mass", pf.lung.mass, None if m is None else m.lung_mass, "kg", range_key="lung.mass")
+    liver_volume = r.one("liver.volume", "whole liver volume", "volume", pf.liver.volume, None if m is None else m.whole_liver_volume, "mL", range_key="liver.volume")
+    target_volume = r.one("target.volume", "perfused volume", "volume", pf.target.volume, None if m is None else m.perfused_volume, "mL", range_key="target.volume")
     tumours = []
     for i, t in enumerate(pf.target.tumours, 1):
         name = f"target.tumours[{i}]"
@@ -160,8 +163,8 @@ def resolve_inputs(pf: PatientFile, measured: ImageMeasurements | None) -> tuple
         img_r = None if m is None else m.tumour_to_normal.get(t.name)
         if (_is_image(t.volume) or _is_image(t.tumour_to_normal)) and m is not None and t.name not in m.tumour_volumes:
             raise InputError(f"{name}.name", f"no tumour ROI named {t.name!r} in imaging.rois.tumours (the tumour's name must be its ROI's)")
-        vol = r.one(f"{name}.volume", f"{t.name} volume", "volume", t.volume, img_v, "mL")
-        ratio = r.one(f"{name}.tumour_to_normal", f"{t.name} tumour-to-normal ratio", "tumour_to_normal", t.tumour_to_normal, img_r, "dimensionless")
+        vol = r.one(f"{name}.volume", f"{t.name} volume", "volume", t.volume, img_v, "mL", range_key="target.tumours.volume")
+        ratio = r.one(f"{name}.tumour_to_normal", f"{t.name} tumour-to-normal ratio", "tumour_to_normal", t.tumour_to_normal, img_r, "dimensionless", range_key="target.tumour_to_normal")
         tumours.append(replace(t, volume=vol, tumour_to_normal=None if ratio is None else float(ratio.magnitude)))
     density = pf.liver.density
     target = replace(pf.target, volume=target_volume, mass=(target_volume * density).to("kg"), tumours=tuple(tumours))

@@ -115,3 +115,57 @@ def test_image_without_images_is_refused_naming_the_field(maa):
     with pytest.raises(InputError) as e:
         resolve_inputs(pf, None)
     assert e.value.field == "lung.shunt_fraction"
+
+
+def test_patient_file_with_image_inputs_end_to_end(maa):
+    """The patient file says "image"; y90 plan takes the values from the MAA SPECT/CT."""
+    import tomllib
+
+    out, truth, pid = maa
+    text = TEXT.format(pid=pid).replace("shunt_fraction = 0.08", 'shunt_fraction = "image"').replace('mass = "1 kg"', 'mass = "image"')
+    text = text.replace('volume = "33.5 mL"\ntumour_to_normal = 4.0', 'volume = "image"\ntumour_to_normal = "image"')
+    pf = parse_patient(tomllib.loads(text), out)
+    assert pf.lung.shunt_fraction == IMAGE and pf.target.tumours[0].volume == IMAGE
+    case = plan_case(pf)
+    p = case.plan.plan
+    assert p.lung_shunt_fraction == pytest.approx(truth["lung_shunt_fraction"], abs=0.005)
+    assert p.lung_mass.to("kg").magnitude == pytest.approx(truth["lung_mass"]["value"], rel=0.02)
+    assert float(p.tumour_to_normal[0]) == pytest.approx(4.0, rel=0.05)
+    used = {s.field: s.used for s in case.inputs}
+    assert used["lung.shunt_fraction"] == "image" and used["target.tumours[2].tumour_to_normal"] == "typed"
+
+
+def test_planar_lung_shunt_from_the_patient_file():
+    """Geometric means by hand: lungs sqrt(40000 * 90000) = 60000, liver sqrt(1e6 * 640000) = 800000,
+    LSF = 60000 / 860000 = 6.977 %."""
+    import tomllib
+
+    text = """
+[patient]
+id = "P"
+[treatment]
+device = "glass"
+method = "mird"
+[lung]
+shunt_fraction = "planar"
+[lung.planar_counts]
+lung_anterior = "40000 cts"
+lung_posterior = "90000 cts"
+liver_anterior = "1000000 cts"
+liver_posterior = "640000 cts"
+[target]
+volume = "1000 mL"
+dose = "100 Gy"
+"""
+    pf = parse_patient(tomllib.loads(text))
+    assert pf.lung.shunt_fraction == pytest.approx(60000 / 860000)
+    assert pf.lung.shunt_fraction_source == "planar"
+    case = plan_case(pf)
+    (src,) = [s for s in case.inputs if s.field == "lung.shunt_fraction"]
+    assert src.used == "planar"
+    with pytest.raises(InputError) as e:
+        parse_patient(tomllib.loads(text.replace('lung_anterior = "40000 cts"\n', "")))
+    assert e.value.field == "lung.planar_counts.lung_anterior"
+    with pytest.raises(InputError) as e:
+        parse_patient(tomllib.loads(text.replace('"40000 cts"', '"40000 Bq"')))
+    assert e.value.field.startswith("lung.planar_counts")
