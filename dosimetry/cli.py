@@ -261,8 +261,10 @@ def _cmd_report(args) -> int:
     return _run_report(args.patient, args.output, args)
 
 
-DEMO_PATIENT = """# Demo patient: a digital phantom (phantoms/), planned with glass microspheres by the
-# partition model to a tumour dose of 205 Gy, with voxel dosimetry on its SPECT, CT and RTSTRUCT.
+DEMO_PATIENT = """# Demo patient: a digital phantom (phantoms/) planned from its Tc-99m MAA SPECT/CT, like a clinic
+# does: the lung shunt fraction, the lung mass, the volumes and the tumour-to-normal ratios are
+# measured on the images ("image"). Glass microspheres, partition model, 205 Gy to the tumours;
+# the voxel dosimetry is the MAA SPECT scaled to the planned activity (predictive).
 [patient]
 id = "{patient_id}"
 name = "{patient_name}"
@@ -282,18 +284,18 @@ bilirubin = "0.8 mg/dL"
 compromised_liver = false
 
 [lung]
-shunt_fraction = {lsf}
-mass = "1 kg"
+shunt_fraction = "image"   # lung ROIs / (lungs + liver) on the MAA SPECT
+mass = "image"             # lung ROIs on the CT through the HU-to-density curve
 
 [liver]
-volume = "{liver_ml:.1f} mL"
+volume = "image"
 
 [target]
-volume = "{liver_ml:.1f} mL"       # whole-liver treatment
+volume = "image"           # whole-liver treatment: the liver ROI
 tumour_dose = "205 Gy"
 {tumours}
 [imaging]
-activity = "nm"
+activity = "nm"            # Tc-99m MAA SPECT
 ct = "ct"
 rtstruct = "rtstruct.dcm"
 method = "kernel"
@@ -314,10 +316,10 @@ def _demo_calibration(text: str, base: Path) -> tuple[str, str]:
     from .decay import time_to_activity
     from .devices import GLASS
     from .io.patient import parse_patient
-    from .workflow import plan_patient
+    from .workflow import plan_case
 
     pf = parse_patient(tomllib.loads(text), base)
-    a = plan_patient(pf).plan.prescribed_activity
+    a = plan_case(pf).plan.plan.prescribed_activity
     vial = min((v for v in GLASS.vial_activities if v >= a), key=lambda v: v.magnitude)
     hours = time_to_activity(vial, a).to("h").magnitude
     cal = pf.treatment.administration - dt.timedelta(minutes=round(hours * 60))
@@ -345,20 +347,17 @@ def _cmd_demo(args) -> int:
     progress = _progress(args)
     with staged_directory(out, field="-o") as tmp:
         if progress:
-            progress("writing the phantom patient (CT, SPECT, RTSTRUCT)")
-        truth = phantoms.make_patient(tmp / "patient", seed=args.seed)
+            progress("writing the phantom patient (CT, Tc-99m MAA SPECT, RTSTRUCT)")
+        truth = phantoms.make_patient(tmp / "patient", seed=args.seed, radionuclide="Tc-99m")
         regions = truth.regions
         tumours = sorted(n for n in regions if n.startswith("Tumour"))
         tumour_tables = "".join(
-            f'\n[[target.tumours]]\nname = "{n}"\nvolume = "{regions[n].volume.to("mL").magnitude:.2f} mL"\n'
-            f"tumour_to_normal = {regions[n].tumour_to_normal:.3g}\n"
+            f'\n[[target.tumours]]\nname = "{n}"          # its ROI\nvolume = "image"\ntumour_to_normal = "image"\n'
             for n in tumours
         )
         fields = dict(
             patient_id=truth.patient_id,
             patient_name=truth.patient_name,
-            lsf=truth.lung_shunt_fraction,
-            liver_ml=regions["Liver"].volume.to("mL").magnitude,
             tumours=tumour_tables,
             tumour_rois=", ".join(f'"{n}"' for n in tumours),
         )

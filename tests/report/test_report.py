@@ -29,23 +29,42 @@ def test_demo_writes_every_file(demo):
 
 def test_demo_plan_against_hand_partition_model(demo):
     out, _, _ = demo
-    truth = json.loads((out / "patient" / "truth.json").read_text())
     rep = json.loads((out / "report" / "report.json").read_text())
-    reg = truth["regions"]
-    # Partition model, glass K = 50 Gy kg/GBq, tumour dose 205 Gy to the lowest-ratio tumour (r = 4):
-    # D_N = 205 / 4; A = D_N (M_N + sum r_i M_Ti) / (K (1 - LSF)), masses = volumes x 1.03 g/mL.
+    used = {x["field"]: x for x in rep["plan_inputs"]}
+    # issue 12: every plan input of the demo is measured on its Tc-99m MAA SPECT/CT
+    assert {x["used"] for x in rep["plan_inputs"]} == {"image"}
+    lsf = used["lung.shunt_fraction"]["value"]["value"]
+    v_target = used["target.volume"]["value"]["value"]
+    v_t = [used[f"target.tumours[{i}].volume"]["value"]["value"] for i in (1, 2)]
+    r = [used[f"target.tumours[{i}].tumour_to_normal"]["value"]["value"] for i in (1, 2)]
+    lung_kg = used["lung.mass"]["value"]["value"]
+    # Partition model, glass K = 50 Gy kg/GBq, tumour dose 205 Gy to the lowest-ratio tumour:
+    # D_N = 205 / r_min; A = D_N (M_N + sum r_i M_Ti) / (K (1 - LSF)), masses = volumes x 1.03 g/mL.
     rho = 1.03e-3  # kg/mL
-    v_liver = reg["Liver"]["volume"]["value"]
-    v_t = [reg["Tumour 1"]["volume"]["value"], reg["Tumour 2"]["volume"]["value"]]
-    r = [4.0, 6.0]
-    m_n = (v_liver - sum(v_t)) * rho
-    a = (205.0 / 4.0) * (m_n + sum(ri * vi * rho for ri, vi in zip(r, v_t))) / (50.0 * (1 - truth["lung_shunt_fraction"]))
+    m_n = (v_target - sum(v_t)) * rho
+    a = (205.0 / min(r)) * (m_n + sum(ri * vi * rho for ri, vi in zip(r, v_t))) / (50.0 * (1 - lsf))
     assert rep["prescribed_activity"]["unit"] == "GBq"
-    assert rep["prescribed_activity"]["value"] == pytest.approx(a, rel=2e-3)  # patient file rounds volumes to 0.01 mL
-    assert rep["lung_dose"]["value"] == pytest.approx(50.0 * a * truth["lung_shunt_fraction"] / 1.0, rel=2e-3)
+    assert rep["prescribed_activity"]["value"] == pytest.approx(a, rel=1e-9)
+    assert rep["lung_dose"]["value"] == pytest.approx(50.0 * a * lsf / lung_kg, rel=1e-9)
     assert rep["within_limits"] is True and rep["blocked"] is False
     for key in ("prescribed_activity", "lung_dose", "warnings", "tumour_dose", "normal_liver_dose", "binding_constraint", "max_safe_activity", "vial", "dose_coefficient"):
         assert key in rep
+
+
+def test_demo_plan_takes_its_inputs_from_the_images(demo):
+    """Issue 12: in the demo's report the plan's tumour-to-normal ratios and lung mass equal the image's."""
+    out, _, _ = demo
+    truth = json.loads((out / "patient" / "truth.json").read_text())
+    rep = json.loads((out / "report" / "report.json").read_text())
+    img = rep["imaging"]
+    assert rep["tumour_to_normal"] == pytest.approx([img["tumour_to_normal"]["Tumour 1"], img["tumour_to_normal"]["Tumour 2"]], rel=1e-6)
+    assert rep["lung_mass"]["value"] == pytest.approx(truth["plan_inputs"]["lung_mass"]["value"], rel=0.02)  # the CT's lungs
+    assert rep["lung_shunt_fraction"] == pytest.approx(truth["lung_shunt_fraction"], abs=0.005)
+    a = rep["activity_image"]
+    assert a["modality"] == "NM" and a["radionuclide"] == "Tc-99m" and a["acquisition_date"] and a["series_uid"]
+    nm = pydicom.dcmread(next((out / "patient" / "nm").iterdir()), stop_before_pixels=True)
+    assert a["series_uid"] == nm.SeriesInstanceUID
+    assert "Tc-99m" in (out / "report" / "summary.txt").read_text()
 
 
 def test_demo_voxel_figures_against_truth(demo):
@@ -116,7 +135,7 @@ def _patient(tmp_path, demo, **edits):
     [
         ('lungs = ["Lung L", "Lung R"]', 'lungs = ["Lung L", "Lung Q"]', "no ROI named 'Lung Q'"),
         ('method = "kernel"', 'method = "monte carlo"', "imaging.method: "),
-        ('mass = "1 kg"', 'mass = "1 L"', "lung.mass: "),
+        ('mass = "image"', 'mass = "1 L"', "lung.mass: "),
         ("[imaging]\nactivity = ", "[imaging]\nactivity = \"missing-folder\"\nx_activity = ", "imaging.x_activity"),
     ],
 )
@@ -140,7 +159,7 @@ def test_missing_imaging_folder(tmp_path, demo, capsys):
 
 def test_report_blocked_exit_1(tmp_path, demo, capsys):
     # LSF 0.5: planned lung dose = 50 * A * 0.5 far above 30 Gy
-    p = _patient(tmp_path, demo, **{"shunt_fraction = 0.08": "shunt_fraction = 0.5"})
+    p = _patient(tmp_path, demo, **{'shunt_fraction = "image"': "shunt_fraction = 0.5"})
     code = main(["report", str(p), "-o", str(tmp_path / "r")])
     out = capsys.readouterr().out
     assert code == 1 and "BLOCKED" in out
@@ -171,12 +190,19 @@ def test_slices_are_shown_in_standard_orientation_for_flipped_grids():
     assert left + (col + 0.5) * (right - left) / 5 == pytest.approx(10.0)
 
 
-def test_demo_explains_voxel_tumour_dose_below_plan(demo):
-    # Plan: Tumour 2 (r = 6) gets 205 * 6 / 4 = 307.5 Gy; the 15 mm FWHM SPECT spreads its 7.5 mL,
-    # so its voxel mean is far lower, and the report must say why rather than leave it unexplained.
-    out, _, _ = demo
-    rep = json.loads((out / "report" / "report.json").read_text())
-    assert rep["tumour_dose"]["value"][1] == pytest.approx(307.5, rel=1e-3)
+def test_report_explains_voxel_tumour_dose_below_plan(tmp_path, demo):
+    # A typed ratio of 6 for Tumour 2 (the image says about 4): the plan gives it 205 * 6 / r_1 Gy,
+    # far above its voxel mean; the report must say why rather than leave it unexplained, and flag
+    # the typed ratio against the image's.
+    p = _patient(tmp_path, demo)
+    text = p.read_text()
+    k = text.rindex('tumour_to_normal = "image"')
+    p.write_text(text[:k] + "tumour_to_normal = 6.0" + text[k + len('tumour_to_normal = "image"'):])
+    assert main(["--quiet", "report", str(p), "-o", str(tmp_path / "r")]) == 0
+    rep = json.loads((tmp_path / "r" / "report.json").read_text())
+    r1 = {x["field"]: x for x in rep["plan_inputs"]}["target.tumours[1].tumour_to_normal"]["value"]["value"]
+    assert rep["tumour_dose"]["value"][1] == pytest.approx(205 * 6 / r1, rel=1e-6)
     notes = [w for w in rep["notes"] if w.startswith("Tumour 2: voxel mean dose")]
-    assert len(notes) == 1 and "vs 308 Gy planned" in notes[0] and "partial-volume" in notes[0]
-    assert "partial-volume" in (out / "report" / "summary.txt").read_text()
+    assert len(notes) == 1 and "partial-volume" in notes[0]
+    assert any(w.startswith("Tumour 2 tumour-to-normal ratio: typed") for w in rep["warnings"])
+    assert "partial-volume" in (tmp_path / "r" / "summary.txt").read_text()
