@@ -183,10 +183,23 @@ def _summary(case: CaseResult) -> list:
         im = case.imaging
         summary.append(("Activity image", f"{im['modality']} {im['radionuclide']}, acquired {im['acquisition_date'] or '-'}"))
         summary.append(("", f"series {im['series_uid']}"))
+    measured = [s for s in case.inputs if s.used == "image"]
+    if measured:
+        kinds = dict.fromkeys(_input_kind(s.field) for s in measured)
+        summary.append(("Measured on the images", ", ".join(kinds)))
     for src in case.inputs:
-        if src.used != "typed" or (src.image is not None and not src.agree):
+        if src.image is not None and src.typed is not None and not src.agree:
             summary.append((src.label[:1].upper() + src.label[1:], input_line(src).split(": ", 1)[1]))
     return summary
+
+
+def _input_kind(field: str) -> str:
+    """``target.tumours[2].volume`` -> ``tumour volumes``, for a one-line list of measured inputs."""
+    if field.endswith("tumour_to_normal"):
+        return "tumour-to-normal ratios"
+    if field.startswith("target.tumours"):
+        return "tumour volumes"
+    return {"lung.shunt_fraction": "lung shunt", "lung.mass": "lung mass", "liver.volume": "liver volume", "target.volume": "perfused volume"}.get(field, field)
 
 
 def _audit(case: CaseResult, now: _dt.datetime, digests) -> list:
