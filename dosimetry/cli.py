@@ -121,6 +121,18 @@ def _cmd_plan(args) -> int:
     return EXIT_BLOCKED if any(c.blocked for c in cases) else EXIT_OK
 
 
+# -- session ------------------------------------------------------------------------------------
+def _cmd_session(args) -> int:
+    from .io.patient import load_patient
+    from .report.text import session_text
+    from .workflow import plan_session
+
+    result = plan_session([load_patient(p) for p in args.patients], progress=_progress(args))
+    text = session_text(result) if args.format == "text" else json.dumps(result.to_json(), indent=2, allow_nan=False)
+    _emit(text, args.output, inputs=list(args.patients), force=args.force)
+    return EXIT_BLOCKED if result.blocked else EXIT_OK
+
+
 # -- schedule -----------------------------------------------------------------------------------
 def _cmd_schedule(args) -> int:
     from .io.patient import parse_datetime
@@ -440,6 +452,13 @@ def build_parser() -> argparse.ArgumentParser:
     pl.add_argument("-o", "--output", help="write to FILE instead of the terminal (an existing FILE only with --force)")
     pl.add_argument("--force", action="store_true", help="replace an existing -o FILE (atomically)")
     pl.set_defaults(func=_cmd_plan)
+
+    se = sub.add_parser("session", help="several territories of one patient in one session: one patient file per territory")
+    se.add_argument("patients", nargs="+", help="two or more patient TOML files, one per territory (same patient)")
+    se.add_argument("--format", choices=("text", "json"), default="text")
+    se.add_argument("-o", "--output", help="write to FILE instead of the terminal (an existing FILE only with --force)")
+    se.add_argument("--force", action="store_true", help="replace an existing -o FILE (atomically)")
+    se.set_defaults(func=_cmd_session)
 
     sc = sub.add_parser("schedule", help="glass vial and time, or resin volume to draw")
     sc.add_argument("device", choices=("glass", "resin"))

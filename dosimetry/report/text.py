@@ -9,7 +9,7 @@ from ..devices import device as _device
 from ..units import unit_string
 from ..workflow import METHOD_NAMES, CaseResult, PatientPlan
 
-__all__ = ["fmt", "when", "case_text", "compare_text", "check_line", "input_line"]
+__all__ = ["fmt", "when", "case_text", "compare_text", "check_line", "input_line", "session_text"]
 
 
 def fmt(q, digits: int = 4) -> str:
@@ -146,4 +146,23 @@ def compare_text(glass: CaseResult, resin: CaseResult) -> str:
             lines.append(f"  {name}: FAIL {c.description}: {fmt(c.value)}")
         for wmsg in case.warnings:
             lines.append(f"  {name}: {wmsg}")
+    return "\n".join(lines)
+
+
+def session_text(result) -> str:
+    """Several territories of one session: each territory's verdict, then the summed doses."""
+    s = result.session
+    lines = [f"Patient {result.cases[0].patient_id}: {len(result.names)} territories in one session", result.headline(), ""]
+    for name, case in zip(result.names, result.cases):
+        p = case.plan.plan
+        lines.append(f"Territory {name}: {p.device}, {METHOD_NAMES.get(p.method, p.method)}, {fmt(p.prescribed_activity)}: {case.status}")
+        lines += [check_line(c) for c in case.safety if c.origin == "plan"]
+        lines.append("")
+    lines.append("Session (summed over the territories)")
+    lines.append(f"  lung dose {fmt(s.lung_dose)}; cumulative {fmt(s.cumulative_lung_dose)} (prior {fmt(s.prior_lung_dose)})")
+    if s.whole_normal_liver_dose is not None:
+        lines.append(f"  whole normal liver dose {fmt(s.whole_normal_liver_dose)}")
+    lines += [check_line(c) for c in s.limits]
+    if s.notes:
+        lines += ["", "Notes"] + [f"  - {n}" for n in s.notes]
     return "\n".join(lines)

@@ -12,6 +12,7 @@
 from .assess import BLOCKED, WITHIN_LIMITS, CaseResult, assess
 from .case import PlanInputs, input_digests, plan_case, plan_inputs, run_case
 from .inputs import InputSource, resolve_inputs
+from .session import SessionResult, plan_session
 from .plan import METHOD_NAMES, PatientPlan, compare_devices, plan_patient
 from .voxel import BED_PARAMETERS, ImagingInputs, RegionResult, VoxelResult, compute_dose, load_imaging, voxel_dose
 
@@ -36,6 +37,8 @@ __all__ = [
     "InputSource",
     "resolve_inputs",
     "input_digests",
+    "SessionResult",
+    "plan_session",
     "WITHIN_LIMITS",
     "BLOCKED",
 ]

@@ -64,3 +64,50 @@ def test_refusals():
     with pytest.raises(InputError) as e:
         combine_territories([right, other], ["a", "b"])
     assert e.value.field == "lung.mass"
+
+
+def test_y90_session_sums_two_territory_files(tmp_path, capsys):
+    """The same hand case through `y90 session`, one patient file per territory."""
+    import json
+
+    from dosimetry.cli import main
+
+    common = """
+[patient]
+id = "S-1"
+[clinical]
+indication = "hcc"
+extent = "{extent}"
+bilirubin = "0.8 mg/dL"
+[lung]
+shunt_fraction = {lsf}
+prior_dose = "{prior}"
+[liver]
+volume = "1600 mL"
+tumour_volume = "130 mL"
+[treatment]
+device = "{device}"
+method = "mird"
+[target]
+volume = "{volume}"
+dose = "{dose}"
+[[target.tumours]]
+name = "T"
+volume = "{tumour}"
+tumour_to_normal = {ratio}
+"""
+    right = tmp_path / "right-lobe.toml"
+    left = tmp_path / "segment-3.toml"
+    for prior in ("0 Gy", "42 Gy"):
+        right.write_text(common.format(extent="lobar", lsf=0.06, device="glass", volume="1000 mL", dose="120 Gy", tumour="100 mL", ratio=3.0, prior=prior))
+        left.write_text(common.format(extent="segmental", lsf=0.03, device="resin", volume="150 mL", dose="200 Gy", tumour="30 mL", ratio=4.0, prior=prior))
+        code = main(["session", str(right), str(left), "--format", "json"])
+        doc = json.loads(capsys.readouterr().out)
+        assert doc["lung_dose"]["value"] == pytest.approx(8.84503, rel=1e-5)
+        assert doc["whole_normal_liver_dose"]["value"] == pytest.approx(71.4286, rel=1e-5)
+        assert [t["name"] for t in doc["territories"]] == ["right-lobe", "segment-3"]
+        if prior == "0 Gy":
+            assert code == 0 and doc["status"] == "WITHIN LIMITS"
+        else:  # 42 + 8.85 = 50.85 Gy > 50 Gy cumulative, though each territory alone passes (49.89, 42.96 Gy)
+            assert code == 1 and any(c["name"] == "cumulative_lung_dose" and not c["pass"] for c in doc["session_checks"])
+            assert [t["status"] for t in doc["territories"]] == ["WITHIN LIMITS", "WITHIN LIMITS"]

@@ -1,0 +1,114 @@
+"""Several territories of one patient treated in one session: one patient file per territory.
+
+Each territory's patient file is planned and assessed on its own (:func:`plan_case`); the lung and
+whole-normal-liver doses are then summed over the territories (and the prior lung dose counted
+once) by :func:`dosimetry.planning.session.combine_territories`, whose checks join the verdict:
+the session is blocked when any territory is, or when a summed dose exceeds its limit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from ..errors import InputError
+from ..io.patient import PatientFile
+from ..planning.session import Session, combine_territories
+from .assess import BLOCKED, WITHIN_LIMITS
+from .case import plan_case
+
+__all__ = ["SessionResult", "plan_session"]
+
+
+@dataclass(frozen=True)
+class SessionResult:
+    """The verdict on a session of several territories.
+
+    Parameters
+    ----------
+    names : tuple of str
+        Territory names.
+    cases : tuple of CaseResult
+        Each territory's own assessment.
+    session : Session
+        Summed doses and their checks.
+    """
+
+    names: tuple
+    cases: tuple
+    session: Session
+
+    @property
+    def failed(self) -> tuple:
+        own = tuple(replace(c, description=f"{n}: {c.description}") for n, case in zip(self.names, self.cases) for c in case.failed)
+        return own + tuple(c for c in self.session.limits if c.safety and not np.all(c.passed))
+
+    @property
+    def blocked(self) -> bool:
+        return bool(self.failed)
+
+    @property
+    def status(self) -> str:
+        return BLOCKED if self.blocked else WITHIN_LIMITS
+
+    def headline(self) -> str:
+        if self.blocked:
+            return f"{BLOCKED} by " + "; ".join(c.description for c in self.failed)
+        return f"{WITHIN_LIMITS}: every territory and the summed lung and whole-normal-liver doses pass"
+
+    def to_json(self) -> dict:
+        from ..units import to_json
+
+        s = self.session
+        return {
+            "status": self.status,
+            "blocked": self.blocked,
+            "headline": self.headline(),
+            "territories": [{"name": n, **c.to_json(), "prescribed_activity": to_json(c.plan.plan.prescribed_activity)} for n, c in zip(self.names, self.cases)],
+            "lung_dose": to_json(s.lung_dose),
+            "prior_lung_dose": to_json(s.prior_lung_dose),
+            "cumulative_lung_dose": to_json(s.cumulative_lung_dose),
+            "whole_normal_liver_dose": None if s.whole_normal_liver_dose is None else to_json(s.whole_normal_liver_dose),
+            "session_checks": [c.to_json() for c in s.limits],
+            "notes": list(s.notes),
+        }
+
+
+def _territory_name(pf: PatientFile, i: int) -> str:
+    if pf.path is not None:
+        return pf.path.stem
+    return f"territory {i}"
+
+
+def plan_session(patients, *, names=None, progress: Callable[[str], None] | None = None) -> SessionResult:
+    """Plan and assess each territory, then sum the doses that add up over the session.
+
+    Parameters
+    ----------
+    patients : sequence of PatientFile
+        One per territory, all of the same patient (``patient.id``) with the same lung mass, the
+        same whole liver and the same prior lung dose.
+    names : sequence of str, optional
+        Territory names (default: the patient files' names).
+
+    Raises
+    ------
+    InputError
+        Fewer than two territories, different patients, or prior lung doses that differ.
+    """
+    patients = tuple(patients)
+    if len(patients) < 2:
+        raise InputError("territories", "a session needs two or more territory patient files")
+    ids = {pf.patient.id for pf in patients}
+    if len(ids) > 1:
+        raise InputError("patient.id", f"the territories are of different patients ({', '.join(sorted(ids))})")
+    priors = {round(float(pf.lung.prior_dose.to("Gy").magnitude), 9) for pf in patients}
+    if len(priors) > 1:
+        raise InputError("lung.prior_dose", "every territory of the session must give the same prior lung dose (it is counted once)")
+    names = tuple(names) if names is not None else tuple(_territory_name(pf, i) for i, pf in enumerate(patients, 1))
+    cases = tuple(plan_case(pf, progress=progress) for pf in patients)
+    session = combine_territories([c.plan.plan for c in cases], names, prior_lung_dose=patients[0].lung.prior_dose, clinical=cases[0].clinical)
+    return SessionResult(names, cases, session)
+
