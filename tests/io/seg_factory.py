@@ -77,7 +77,7 @@ def write_dicom_seg(path, masks: dict, grid, ref: Dataset | None = None, fractio
     ds.preamble = b"\x00" * 128
     ds.SOPClassUID, ds.SOPInstanceUID, ds.Modality = SEG_SOP_CLASS, uid, "SEG"
     for kw in ("PatientName", "PatientID", "StudyInstanceUID", "FrameOfReferenceUID"):
-        setattr(ds, kw, ref.get(kw) if ref is not None else "X")
+        setattr(ds, kw, ref.get(kw) if ref is not None else ("X" if kw.startswith("Patient") else generate_uid()))
     ds.SeriesInstanceUID = generate_uid()
     ds.Rows, ds.Columns = grid.shape[1], grid.shape[2]
     ds.SamplesPerPixel, ds.PhotometricInterpretation, ds.PixelRepresentation = 1, "MONOCHROME2", 0

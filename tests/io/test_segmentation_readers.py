@@ -1,0 +1,106 @@
+"""Segmentation readers: Slicer .seg.nrrd layers, label maps, DICOM SEG; occupancy fractions by hand."""
+
+import numpy as np
+import pydicom
+import pytest
+
+from seg_factory import write_dicom_seg, write_labelmap_nrrd, write_seg_nrrd
+from dosimetry.errors import InputError
+from dosimetry.io.segmentation import read_label_table, read_segmentation
+from dosimetry.voxel import Volume
+
+
+def _grid(shape=(6, 8, 10), spacing=(2.0, 1.0, 1.0), origin=(-5.0, 3.0, 10.0)):
+    return Volume(np.zeros(shape, np.float32), spacing, origin)
+
+
+def test_seg_nrrd_two_layers_with_overlapping_tumours_inside_the_liver(tmp_path):
+    g = _grid()
+    liver = np.zeros(g.shape, bool)
+    liver[1:5, 1:7, 1:9] = True
+    t1 = np.zeros(g.shape, bool)
+    t1[2:4, 2:4, 2:4] = True  # inside the liver: overlaps it (another layer)
+    t2 = np.zeros(g.shape, bool)
+    t2[2:3, 5:6, 6:8] = True
+    lung = np.zeros(g.shape, bool)
+    lung[5, :, :] = True
+    write_seg_nrrd(tmp_path / "s.seg.nrrd", [[("Liver", liver), ("Lungs", lung)], [("Tumour A", t1), ("Tumour B", t2)]], g)
+    seg = read_segmentation(tmp_path / "s.seg.nrrd")
+    assert seg.kind == "seg.nrrd" and seg.names == ("Liver", "Lungs", "Tumour A", "Tumour B")
+    assert [s.layer for s in seg.segments] == [0, 0, 1, 1]
+    masks, notes = seg.masks(seg.names, g)
+    for name, want in (("Liver", liver), ("Lungs", lung), ("Tumour A", t1), ("Tumour B", t2)):
+        assert np.array_equal(np.asarray(masks[name].array) > 0, want), name
+    # the tumours lie inside the liver: every tumour voxel is liver too
+    assert np.all(np.asarray(masks["Liver"].array)[t1 | t2] == 1)
+    assert notes == ()
+    with pytest.raises(InputError, match="no segment named 'Spleen'"):
+        seg.mask("Spleen", g)
+
+
+def test_occupancy_fractions_on_a_coarser_shifted_grid_by_hand(tmp_path):
+    """A 2 x 2 x 2 mm cube of fine 1 mm voxels, target voxels 2 mm shifted by 0.5 mm on every axis.
+
+    Fine voxels cover [0, 2] mm on each axis; target voxels are centred at 0.5 + 2 n, covering
+    [-0.5, 1.5] and [1.5, 3.5]: per axis the cube puts 1.5 mm (0.75) in the first, 0.5 mm (0.25)
+    in the second. Fractions are products: 0.75^3, 0.75^2 x 0.25, 0.75 x 0.25^2, 0.25^3.
+    """
+    fine = Volume(np.zeros((4, 4, 4), np.float32), (1.0, 1.0, 1.0), (0.5, 0.5, 0.5))  # centres 0.5 .. 3.5
+    cube = np.zeros(fine.shape, np.uint8)
+    cube[0:2, 0:2, 0:2] = 1  # fine voxels covering [0, 2] mm
+    write_labelmap_nrrd(tmp_path / "l.nrrd", cube, fine)
+    target = Volume(np.zeros((2, 2, 2), np.float32), (2.0, 2.0, 2.0), (0.5, 0.5, 0.5))
+    seg = read_segmentation(tmp_path / "l.nrrd", labels={1: "Cube"})
+    f = np.asarray(seg.mask("Cube", target).array, dtype=float)
+    a, b = 0.75, 0.25
+    assert f[0, 0, 0] == pytest.approx(a**3) and f[1, 0, 0] == pytest.approx(a * a * b)
+    assert f[1, 1, 0] == pytest.approx(a * b * b) and f[1, 1, 1] == pytest.approx(b**3)
+    assert f.sum() * 8 == pytest.approx(8.0)  # 8 mm3 conserved
+
+
+def test_oblique_target_uses_subpoints_and_keeps_the_volume(tmp_path):
+    fine = Volume(np.zeros((30, 30, 30), np.float32), (1.0, 1.0, 1.0), (-14.5, -14.5, -14.5))
+    idx = np.indices(fine.shape).transpose(1, 2, 3, 0) - 14.5
+    ball = (np.sum(idx**2, axis=-1) <= 10.0**2).astype(np.uint8)
+    write_labelmap_nrrd(tmp_path / "b.nrrd", ball, fine)
+    c, s = np.cos(0.4), np.sin(0.4)
+    rot = np.array([[1.0, 0, 0], [0, c, -s], [0, s, c]])
+    target = Volume(np.zeros((12, 12, 12), np.float32), (3.0, 3.0, 3.0), tuple(rot @ np.full(3, -16.5)), rot)
+    f = read_segmentation(tmp_path / "b.nrrd", labels={1: "Ball"}).mask("Ball", target)
+    assert float(np.sum(f.array)) * 27 == pytest.approx(float(ball.sum()), rel=0.01)
+
+
+def test_dicom_seg_binary_and_fractional(tmp_path):
+    g = Volume(np.zeros((4, 5, 6), np.float32), (2.5, 1.5, 1.5), (-3.0, 4.0, -2.0))
+    m = np.zeros(g.shape, np.float32)
+    m[1, 1:3, 2:5] = 1.0
+    m[2, 2, 2] = 0.5
+    masks = {"Tumour": g.with_array(m), "Other": g.with_array((m == 0).astype(np.float32))}
+    write_dicom_seg(tmp_path / "b.dcm", masks, g, fractional=False)
+    write_dicom_seg(tmp_path / "f.dcm", masks, g, fractional=True)
+    b = read_segmentation(tmp_path / "b.dcm")
+    assert b.kind == "dicom-seg" and b.names == ("Tumour", "Other")
+    assert np.array_equal(np.asarray(b.mask("Tumour", g).array), (m > 0).astype(np.float32))
+    f = read_segmentation(tmp_path / "f.dcm").mask("Tumour", g)
+    assert np.asarray(f.array) == pytest.approx(np.round(m * 200) / 200)
+    ds = pydicom.dcmread(str(tmp_path / "f.dcm"))
+    ds.SegmentationFractionalType = "PROBABILITY"
+    ds.save_as(tmp_path / "p.dcm")
+    with pytest.raises(InputError, match="PROBABILITY"):
+        read_segmentation(tmp_path / "p.dcm")
+
+
+def test_rtstruct_and_other_dicom(nm_phantom):
+    seg = read_segmentation(nm_phantom / "rtstruct.dcm")
+    assert seg.kind == "rtstruct" and "Liver" in seg.names and "Tumour 2" in seg.names
+    with pytest.raises(InputError, match="Modality"):
+        read_segmentation(nm_phantom / "ct" / "CT_0001.dcm")
+
+
+def test_label_tables(tmp_path):
+    (tmp_path / "t.txt").write_text("# Slicer colour table\n0 Background 0 0 0 0\n")
+    with pytest.raises(InputError, match="0 is background"):
+        read_label_table(tmp_path / "t.txt")
+    assert read_label_table({"1": "Liver", 2: "Tumour"}) == {1: "Liver", 2: "Tumour"}
+    with pytest.raises(InputError, match="share one name"):
+        read_label_table({1: "Liver", 2: "Liver"})
