@@ -44,6 +44,7 @@ def run_case(pf: PatientFile, *, progress: Callable[[str], None] | None = None) 
             residual_fraction=pf.target.residual_fraction,
             allow_mismatch=im.allow_mismatch,
             progress=say,
+            **im.reading(),
         )
     return assess(pp, img)
 
