@@ -312,9 +312,9 @@ def _integer_labels(arr: np.ndarray, field: str) -> np.ndarray:
         arr = arr.astype(np.int64)
     if arr.dtype.kind not in "iu":
         raise InputError(field, f"a label map holds integers, got {arr.dtype}")
-    if arr.size and arr.min() < 0:
+    if arr.dtype.kind == "i" and arr.size and arr.min() < 0:
         raise InputError(field, "negative label values")
-    return arr.astype(np.uint16) if arr.max(initial=0) < 65536 else arr
+    return arr
 
 
 def _read_seg_nrrd(path, field: str) -> Segmentation:
@@ -325,7 +325,7 @@ def _read_seg_nrrd(path, field: str) -> Segmentation:
         layers_fast = [data]
     elif data.ndim == 4 and len(spatial) == 3:
         list_axis = [a for a in range(4) if a not in spatial][0]
-        layers_fast = [np.take(data, n, axis=list_axis) for n in range(data.shape[list_axis])]
+        layers_fast = [data[(slice(None),) * list_axis + (n,)] for n in range(data.shape[list_axis])]  # views, no gather
     else:
         raise InputError(field, f"expected a 3-D or 4-D segmentation, got {data.ndim} dimensions")
     layers = tuple(_volume_from_axes(_integer_labels(a, field), vectors, origin, field, "dimensionless") for a in layers_fast)

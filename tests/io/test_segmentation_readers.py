@@ -22,17 +22,20 @@ def test_seg_nrrd_two_layers_with_overlapping_tumours_inside_the_liver(tmp_path)
     t1[2:4, 2:4, 2:4] = True  # inside the liver: overlaps it (another layer)
     t2 = np.zeros(g.shape, bool)
     t2[2:3, 5:6, 6:8] = True
+    t3 = np.zeros(g.shape, bool)
+    t3[3:5, 3:5, 3:5] = True  # overlaps Tumour A ([2:4]^3) in the one voxel [3, 3, 3] (a third layer)
     lung = np.zeros(g.shape, bool)
     lung[5, :, :] = True
-    write_seg_nrrd(tmp_path / "s.seg.nrrd", [[("Liver", liver), ("Lungs", lung)], [("Tumour A", t1), ("Tumour B", t2)]], g)
+    write_seg_nrrd(tmp_path / "s.seg.nrrd", [[("Liver", liver), ("Lungs", lung)], [("Tumour A", t1), ("Tumour B", t2)], [("Tumour C", t3)]], g)
     seg = read_segmentation(tmp_path / "s.seg.nrrd")
-    assert seg.kind == "seg.nrrd" and seg.names == ("Liver", "Lungs", "Tumour A", "Tumour B")
-    assert [s.layer for s in seg.segments] == [0, 0, 1, 1]
+    assert seg.kind == "seg.nrrd" and seg.names == ("Liver", "Lungs", "Tumour A", "Tumour B", "Tumour C")
+    assert [s.layer for s in seg.segments] == [0, 0, 1, 1, 2]
     masks, notes = seg.masks(seg.names, g)
-    for name, want in (("Liver", liver), ("Lungs", lung), ("Tumour A", t1), ("Tumour B", t2)):
+    for name, want in (("Liver", liver), ("Lungs", lung), ("Tumour A", t1), ("Tumour B", t2), ("Tumour C", t3)):
         assert np.array_equal(np.asarray(masks[name].array) > 0, want), name
-    # the tumours lie inside the liver: every tumour voxel is liver too
+    # the tumours lie inside the liver: every tumour voxel is liver too; A and C share one voxel
     assert np.all(np.asarray(masks["Liver"].array)[t1 | t2] == 1)
+    assert int(np.sum((np.asarray(masks["Tumour A"].array) > 0) & (np.asarray(masks["Tumour C"].array) > 0))) == 1
     assert notes == ()
     with pytest.raises(InputError, match="no segment named 'Spleen'"):
         seg.mask("Spleen", g)
