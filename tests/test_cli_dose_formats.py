@@ -81,3 +81,28 @@ def test_refusals_one_line_exit_2_no_output(forms, tmp_path, capsys, extra, mess
     err = capsys.readouterr().err.strip()
     assert code == 2 and message in err and len(err.splitlines()) == 1
     assert not (tmp_path / "out").exists()
+
+
+def test_report_from_a_patient_file_with_nrrd_inputs(forms, tmp_path, capsys):
+    d, _ = forms
+    text = (Path(__file__).parents[1] / "dosimetry" / "examples" / "glass.toml").read_text()
+    text = text.split("[imaging]")[0] + f"""
+[imaging]
+activity = "{d / 'spect.nrrd'}"
+activity_unit = "counts"
+ct = "{d / 'ct.nii.gz'}"
+segmentation = "{d / 'rois.seg.nrrd'}"
+method = "ldm"
+dose_format = "nifti"
+
+[imaging.rois]
+liver = "Liver"
+tumours = ["Tumour 1"]
+lungs = ["Lung L", "Lung R"]
+"""
+    (tmp_path / "p.toml").write_text(text)
+    code = main(["--quiet", "report", str(tmp_path / "p.toml"), "-o", str(tmp_path / "out")])
+    assert code in (0, 1)
+    assert (tmp_path / "out" / "dose.nii.gz").is_file() and not (tmp_path / "out" / "rtdose.dcm").exists()
+    doc = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert "Tumour 1" in json.dumps(doc)

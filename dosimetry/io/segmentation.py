@@ -39,6 +39,7 @@ from pathlib import Path
 
 import numpy as np
 import scipy.ndimage
+from pydicom.dataset import Dataset
 
 from ..errors import InputError
 from ..voxel.geometry import Volume
@@ -396,16 +397,26 @@ def _read_dicom_seg(ds, path, field: str) -> Segmentation:
         if scale <= 0:
             raise DicomError(f"{field}: MaximumFractionalValue", "missing or zero")
     try:
-        shared = ds.SharedFunctionalGroupsSequence[0]
-        iop = floats(shared.PlaneOrientationSequence[0], "ImageOrientationPatient", field, 6)
-        measures = shared.PixelMeasuresSequence[0]
-        ps = floats(measures, "PixelSpacing", field, 2)
+        shared = ds.SharedFunctionalGroupsSequence[0] if "SharedFunctionalGroupsSequence" in ds else Dataset()
         per_frame = ds.PerFrameFunctionalGroupsSequence
+
+        def group(name):  # a functional group shared by all frames, or (when per frame) that of frame 1
+            return (shared if name in shared else per_frame[0]).get(name)[0]
+
+        for f in per_frame[1:]:
+            for name in ("PlaneOrientationSequence", "PixelMeasuresSequence"):
+                if name in f and f.get(name)[0] != group(name):
+                    raise DicomError(f"{field}: {name}", "differs between frames; one grid is required")
+        iop = floats(group("PlaneOrientationSequence"), "ImageOrientationPatient", field, 6)
+        measures = group("PixelMeasuresSequence")
+        ps = floats(measures, "PixelSpacing", field, 2)
         frames_seg = [int(f.SegmentIdentificationSequence[0].ReferencedSegmentNumber) for f in per_frame]
         frames_pos = np.array([floats(f.PlanePositionSequence[0], "ImagePositionPatient", field, 3) for f in per_frame])
         labels = {int(s.SegmentNumber): str(s.SegmentLabel).strip() for s in ds.SegmentSequence}
         pixels = ds.pixel_array
-    except (AttributeError, IndexError, KeyError, ValueError, TypeError) as exc:
+    except DicomError:
+        raise
+    except Exception as exc:  # pydicom raises many kinds (missing decoders, bad values)
         raise DicomError(field, f"not a readable DICOM SEG (shared / per-frame functional groups, SegmentSequence): {exc}") from exc
     pixels = np.asarray(pixels).reshape(len(per_frame), int(ds.Rows), int(ds.Columns))
     row, col = iop[:3], iop[3:]

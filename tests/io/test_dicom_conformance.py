@@ -13,7 +13,6 @@ import pytest
 
 from conformance import problems
 from dosimetry.io import load_series, write_rtdose
-from dosimetry.voxel import Volume
 
 DCIODVFY = shutil.which("dciodvfy")
 

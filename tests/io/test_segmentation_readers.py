@@ -86,6 +86,14 @@ def test_dicom_seg_binary_and_fractional(tmp_path):
     assert np.array_equal(np.asarray(b.mask("Tumour", g).array), (m > 0).astype(np.float32))
     f = read_segmentation(tmp_path / "f.dcm").mask("Tumour", g)
     assert np.asarray(f.array) == pytest.approx(np.round(m * 200) / 200)
+    # orientation given per frame instead of shared (allowed by the functional-group macros)
+    ds = pydicom.dcmread(str(tmp_path / "b.dcm"))
+    po = ds.SharedFunctionalGroupsSequence[0].PlaneOrientationSequence
+    del ds.SharedFunctionalGroupsSequence[0].PlaneOrientationSequence
+    for f in ds.PerFrameFunctionalGroupsSequence:
+        f.PlaneOrientationSequence = po
+    ds.save_as(tmp_path / "pf.dcm")
+    assert np.array_equal(np.asarray(read_segmentation(tmp_path / "pf.dcm").mask("Tumour", g).array), (m > 0).astype(np.float32))
     ds = pydicom.dcmread(str(tmp_path / "f.dcm"))
     ds.SegmentationFractionalType = "PROBABILITY"
     ds.save_as(tmp_path / "p.dcm")

@@ -7,7 +7,6 @@ import pytest
 
 from dosimetry.errors import InputError
 from dosimetry.io.volumes import read_nifti, read_nrrd, read_volume, write_volume
-from dosimetry.voxel import Volume
 
 
 def _data():
