@@ -177,8 +177,21 @@ def _overlap_1d(n_src: int, start: float, d_src: float, n_tgt: int, d_tgt: float
     return scipy.sparse.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(n_tgt, n_src))
 
 
-def _aligned(source: Volume, target: Volume) -> bool:
-    return bool(np.allclose(source.direction, target.direction, atol=1e-6))
+def _flipped_to(arr: np.ndarray, source: Volume, target: Volume):
+    """(array, Volume) of the source with its axes reversed where they point against the target's,
+    or None when the axes are not the same lines (oblique or permuted: no exact overlap path).
+
+    A NIfTI label map in RAS order (dcm2niix, TotalSegmentator) often runs its rows opposite to the
+    DICOM image: reversing an axis keeps every voxel box where it is.
+    """
+    dots = np.einsum("ia,ia->a", source.direction, target.direction)
+    if not np.allclose(np.abs(dots), 1.0, atol=1e-6):
+        return None
+    origin = np.asarray(source.origin_mm, dtype=float)
+    for a in np.flatnonzero(dots < 0):
+        arr = np.flip(arr, axis=int(a))
+        origin = origin + source.direction[:, a] * source.spacing_mm[a] * (source.shape[a] - 1)
+    return arr, Volume(np.empty((1, 1, 1)), source.spacing_mm, tuple(origin), target.direction)
 
 
 def _box_fractions(mask: np.ndarray, source: Volume, target: Volume) -> np.ndarray:
@@ -207,14 +220,16 @@ def _box_fractions(mask: np.ndarray, source: Volume, target: Volume) -> np.ndarr
 def _label_fractions(labels: np.ndarray, values, source: Volume, target: Volume) -> list:
     """Occupancy of each label value in every target voxel.
 
-    Grids with the same axes: exact box overlap (:func:`_box_fractions`). Otherwise (oblique to
+    Grids with the same axes (up to reversed directions): exact box overlap (:func:`_box_fractions`). Otherwise (oblique to
     each other): the mean of the nearest source label over n x n x n sub-points per target voxel,
     n = max(4, ceil(2 x target / source spacing)) per axis, at most 8.
     """
     if source.same_grid(target, tol_mm=1e-6):
         return [(labels == v).astype(np.float64) for v in values]
-    if _aligned(source, target):
-        return [np.clip(_box_fractions(labels == v, source, target), 0.0, 1.0) for v in values]
+    flipped = _flipped_to(labels, source, target)
+    if flipped is not None:
+        arr, src = flipped
+        return [np.clip(_box_fractions(arr == v, src, target), 0.0, 1.0) for v in values]
     matrix, offset = _index_map(source, target)
     subs = _sub_offsets(source, target)
     acc = [np.zeros(target.shape, np.float64) for _ in values]
@@ -230,8 +245,9 @@ def _fractions(src: np.ndarray, source: Volume, target: Volume) -> np.ndarray:
     """Mean of a fractional mask over each target voxel (exact box overlap or sub-points, as labels)."""
     if source.same_grid(target, tol_mm=1e-6):
         return src.copy()
-    if _aligned(source, target):
-        return np.clip(_box_fractions(src, source, target), 0.0, 1.0)
+    flipped = _flipped_to(src, source, target)
+    if flipped is not None:
+        return np.clip(_box_fractions(flipped[0], flipped[1], target), 0.0, 1.0)
     matrix, offset = _index_map(source, target)
     acc = np.zeros(target.shape, np.float64)
     subs = _sub_offsets(source, target)

@@ -115,3 +115,43 @@ def test_label_tables(tmp_path):
     assert read_label_table({"1": "Liver", 2: "Tumour"}) == {1: "Liver", 2: "Tumour"}
     with pytest.raises(InputError, match="share one name"):
         read_label_table({1: "Liver", 2: "Liver"})
+
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+from dosimetry.io.segmentation import _label_fractions  # noqa: E402
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    seed=st.integers(0, 10_000),
+    fine=st.tuples(*[st.floats(0.5, 3.0)] * 3),
+    coarse=st.tuples(*[st.floats(1.0, 6.0)] * 3),
+    shift=st.tuples(*[st.floats(-3.0, 3.0)] * 3),
+    flip=st.tuples(*[st.booleans()] * 3),
+)
+def test_box_overlap_conserves_volume_and_ignores_axis_direction(seed, fine, coarse, shift, flip):
+    """Property: target grid containing the source -> sum of fractions x target voxel = segment volume;
+    fractions in [0, 1]; the same boxes described with reversed axes give the same fractions."""
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 3, size=(5, 6, 7)).astype(np.uint8)
+    src = Volume(np.zeros(labels.shape), fine, shift)
+    extent = np.asarray(labels.shape) * np.asarray(fine)
+    n = tuple(int(np.ceil((e + 8.0) / c)) + 1 for e, c in zip(extent, coarse))
+    # target: same axes, its first voxel's corner 4 mm below the source's first corner, 4 mm beyond its last
+    corner = src.index_to_world(np.array([-0.5, -0.5, -0.5])) - 4.0
+    tgt = Volume(np.zeros(n), coarse, tuple(corner + src.direction @ (np.asarray(coarse) / 2)), src.direction)
+    f1, f2 = _label_fractions(labels, [1, 2], src, tgt)
+    assert f1.min() >= 0 and f1.max() <= 1 + 1e-12 and np.all(f1 + f2 <= 1 + 1e-9)
+    vs, vt = np.prod(fine), np.prod(coarse)
+    assert f1.sum() * vt == pytest.approx(np.sum(labels == 1) * vs, rel=1e-9)
+    # reversed axes: flip the array and move the origin to the other end, direction negated
+    arr, d, org = labels, src.direction.copy(), np.asarray(src.origin_mm, float)
+    for a in range(3):
+        if flip[a]:
+            org = org + d[:, a] * fine[a] * (labels.shape[a] - 1)
+            d[:, a] = -d[:, a]
+            arr = np.flip(arr, axis=a)
+    src2 = Volume(np.zeros(arr.shape), fine, tuple(org), d)
+    g1, _ = _label_fractions(np.ascontiguousarray(arr), [1, 2], src2, tgt)
+    assert g1 == pytest.approx(f1, abs=1e-9)
