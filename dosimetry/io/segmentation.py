@@ -488,6 +488,8 @@ def read_segmentation(path, *, labels=None) -> Segmentation:
         if labels is None:
             raise InputError(f"{field}: labels", "a NIfTI label map needs its name table (--labels FILE or [imaging] labels)")
         return _read_labelmap(path, labels, field)
+    if labels is not None:
+        raise InputError("labels", f"a name table is for a label map (NRRD / NIfTI); {path} is DICOM and names its own segments")
     ds = read_dataset(path)
     modality = text(ds, "Modality").upper()
     if modality == "SEG" or text(ds, "SOPClassUID") == SEG_SOP_CLASS:

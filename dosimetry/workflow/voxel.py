@@ -318,10 +318,7 @@ def load_imaging(
         else:
             ct_volume = read_volume(ct, unit="dimensionless", field="imaging.ct")  # HU, as Slicer and NIfTI CTs hold
     say("reading the segmentation")
-    if image_format(segmentation) == "dicom" and labels is None:
-        seg = read_segmentation(segmentation)
-    else:
-        seg = read_segmentation(segmentation, labels=labels)
+    seg = read_segmentation(segmentation, labels=labels)
     warnings += list(seg.warnings)
     if seg.identity is not None:
         identities.append(seg.identity)

@@ -106,6 +106,8 @@ def test_rtstruct_and_other_dicom(nm_phantom):
     assert seg.kind == "rtstruct" and "Liver" in seg.names and "Tumour 2" in seg.names
     with pytest.raises(InputError, match="Modality"):
         read_segmentation(nm_phantom / "ct" / "CT_0001.dcm")
+    with pytest.raises(InputError, match="^labels: a name table is for a label map"):
+        read_segmentation(nm_phantom / "rtstruct.dcm", labels={1: "Liver"})
 
 
 def test_label_tables(tmp_path):
