@@ -45,6 +45,10 @@ def test_nrrd_activity_and_seg_nrrd_through_the_cli(forms, capsys):
                  "--segmentation", str(d / "rois.seg.nrrd"), *ROI_ARGS, "-o", str(d / "nrrd_out")])
     assert code in (0, 1)
     assert (d / "nrrd_out" / "dose.nrrd").is_file() and not (d / "nrrd_out" / "rtdose.dcm").exists()
+    import nrrd
+
+    header = nrrd.read_header(str(d / "nrrd_out" / "dose.nrrd"))
+    assert header["value_unit"] == "Gy" and "units" not in header and header["space"] == "left-posterior-superior"
     want, got = _means(d / "dicom_out"), _means(d / "nrrd_out")
     assert set(got) == set(want)
     for n in want:

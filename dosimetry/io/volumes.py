@@ -214,8 +214,8 @@ def _file_axes(volume: Volume):
 def write_volume(volume: Volume, path, *, overwrite: bool = False, description: str = "") -> Path:
     """Write a Volume as NRRD (``.nrrd``, space LPS) or NIfTI (``.nii`` / ``.nii.gz``, sform and qform code 1 = scanner).
 
-    The values are written as float32 in the Volume's unit (the caller names it in the file name
-    or ``description``; NRRD gets a ``units`` key-value pair as well). Atomic: written to a
+    The values are written as float32 in the Volume's unit (the caller names it in ``description``,
+    NRRD ``content`` or NIfTI ``descrip``; NRRD also gets a ``value_unit:=...`` key-value pair). Atomic: written to a
     temporary file and renamed into place; an existing file is refused unless ``overwrite``.
     """
     out = Path(path)
@@ -230,7 +230,9 @@ def write_volume(volume: Volume, path, *, overwrite: bool = False, description: 
         t = Path(tmp) / ("out" + suffix)
         if is_nrrd(out):
             header = {"space": "left-posterior-superior", "space directions": vec, "space origin": origin,
-                      "kinds": ["domain"] * 3, "encoding": "gzip", "units": f"{volume.unit:~P}", "content": description or "y90-dosimetry"}
+                      "kinds": ["domain"] * 3, "encoding": "gzip", "content": description or "y90-dosimetry",
+                      # a key-value pair: the NRRD field "units" names the units of the axes, not of the values
+                      "value_unit": f"{volume.unit:~P}"}
             _nrrd().write(os.fspath(t), arr, header, index_order="F")
         elif is_nifti(out):
             nib = _nibabel()

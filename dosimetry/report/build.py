@@ -319,7 +319,7 @@ def dose_format_for(img: VoxelResult, dose_format: str | None = None) -> str:
     from ..errors import InputError
     from ..io.volumes import image_format
 
-    fmt = dose_format or ("dicom" if img.reference is not None else image_format(img.inputs[0]))
+    fmt = dose_format or ("dicom" if img.reference is not None else image_format(img.inputs[0]) if img.inputs else "nrrd")
     if fmt not in DOSE_FILES:
         raise InputError("--dose-format", f"{fmt!r} is not allowed; choose one of {', '.join(DOSE_FILES)}")
     if fmt == "dicom" and img.reference is None:
