@@ -80,3 +80,40 @@ def test_nifti_scaling_is_applied(tmp_path):
     img.header.set_slope_inter(2.5, -1.0)
     nib.save(img, str(tmp_path / "s.nii"))
     assert np.all(read_nifti(tmp_path / "s.nii").array == pytest.approx(1.5))
+
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+from scipy.spatial.transform import Rotation  # noqa: E402
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    quat=st.tuples(*[st.floats(-1, 1)] * 4).filter(lambda q: sum(x * x for x in q) > 0.1),
+    spacing=st.tuples(*[st.floats(0.3, 6.0)] * 3),
+    origin=st.tuples(*[st.floats(-300, 300)] * 3),
+    ras=st.booleans(),
+    nifti=st.booleans(),
+    ijk=st.tuples(st.integers(0, 3), st.integers(0, 2), st.integers(0, 1)),
+)
+def test_any_header_geometry_maps_samples_where_the_header_says(tmp_path_factory, quat, spacing, origin, ras, nifti, ijk):
+    """Property: the world position of file sample (i, j, k) is origin + i d_i + j d_j + k d_k in the
+    header's space, turned into LPS by the signs of x and y when the space is RAS (NIfTI: always RAS)."""
+    rot = Rotation.from_quat(quat).as_matrix()
+    steps = rot * np.asarray(spacing)[None, :]  # columns: step vectors of i, j, k in the header's space
+    tmp = tmp_path_factory.mktemp("geo")
+    if nifti:
+        affine = np.eye(4)
+        affine[:3, :3], affine[:3, 3] = steps, origin
+        img = nib.Nifti1Image(_data(), affine)
+        img.header.set_sform(affine, code=1)
+        nib.save(img, str(tmp / "g.nii"))
+        v, sign = read_volume(tmp / "g.nii"), np.array([-1.0, -1.0, 1.0])
+    else:
+        nrrd.write(str(tmp / "g.nrrd"), _data(), {"space": "RAS" if ras else "LPS", "space directions": steps.T, "space origin": np.asarray(origin),
+                                                   "kinds": ["domain"] * 3}, index_order="F")
+        v, sign = read_volume(tmp / "g.nrrd"), (np.array([-1.0, -1.0, 1.0]) if ras else np.ones(3))
+    i, j, k = ijk
+    want = sign * (np.asarray(origin) + steps @ np.array([i, j, k], float))
+    tol = 1e-3 if nifti else 1e-6  # NIfTI stores the sform in float32
+    assert v.index_to_world([k, j, i]) == pytest.approx(want, abs=tol * (1 + np.abs(want).max()))
+    assert v.array[k, j, i] == _data()[i, j, k]
