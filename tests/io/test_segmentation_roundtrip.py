@@ -152,3 +152,10 @@ def test_segmentation_off_the_image_is_refused(files, dicom_form, tmp_path):
     write_seg_nrrd(tmp_path / "far.seg.nrrd", [[("Liver", np.asarray(dicom_form[0].liver.array, bool))]], far)
     with pytest.raises(InputError, match="does not overlap the image"):
         load_imaging(files / "spect.nrrd", tmp_path / "far.seg.nrrd", liver_roi="Liver", activity_unit="counts")
+
+
+def test_dicom_seg_of_another_patient_is_refused(nm_phantom, dicom_form, tmp_path):
+    inputs, _ = dicom_form
+    write_dicom_seg(tmp_path / "other.dcm", {"Liver": inputs.liver}, inputs.activity, ref=None)  # PatientID "X", new UIDs
+    with pytest.raises(InputError, match="PatientID"):
+        load_imaging(nm_phantom / "nm", tmp_path / "other.dcm", liver_roi="Liver")
