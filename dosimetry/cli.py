@@ -189,15 +189,26 @@ def _cmd_dose(args) -> int:
     from .io.files import staged_directory
     from .report.build import imaging_json, write_imaging_files
     from .report.text import case_text
+    from .io.patient import parse_datetime
     from .workflow import assess, compute_dose
 
-    inputs = [p for p in (args.activity_image, args.ct, args.rtstruct) if p]
+    inputs = [p for p in (args.activity_image, args.ct, args.segmentation, args.labels) if p]
+    reading = {"activity_unit": args.activity_unit, "labels": args.labels}
+    if args.activity_time is not None:
+        reading["activity_time"] = "administration" if args.activity_time == "administration" else parse_datetime(args.activity_time, "--activity-time")
+    if args.administration_time is not None:
+        reading["administration_time"] = parse_datetime(args.administration_time, "--administration-time")
+    liver = args.liver or ["Liver"]
+    from .io.volumes import image_format
+
+    if args.dose_format == "dicom" and image_format(args.activity_image) != "dicom":
+        raise InputError("--dose-format", "an RT Dose needs DICOM source images (patient, study, frame of reference); with an NRRD / NIfTI activity image choose nrrd or nifti")
     with staged_directory(args.output, inputs=inputs) as tmp:
         result = compute_dose(
             args.activity_image,
-            args.rtstruct,
+            args.segmentation,
             ct=args.ct,
-            liver_roi=args.liver,
+            liver_roi=liver[0] if len(liver) == 1 else tuple(liver),
             tumour_rois=args.tumour or (),
             lung_rois=args.lung or (),
             administered=args.administered,
@@ -208,15 +219,16 @@ def _cmd_dose(args) -> int:
             residual_fraction=args.residual_fraction,
             allow_mismatch=args.allow_mismatch,
             progress=_progress(args),
+            **{k: v for k, v in reading.items() if v is not None},
         )
         case = assess(voxel=result, device=args.device, prior_lung_dose=args.prior_lung_dose)
-        write_imaging_files(result, tmp)
+        dose_name = write_imaging_files(result, tmp, dose_format=args.dose_format)
         from .io.files import write_atomic
 
         doc = dict(imaging_json(result), assessment=case.to_json())
         write_atomic(tmp / "regions.json", json.dumps(doc, indent=2, allow_nan=False))
     print(case_text(case))
-    print(f"\nWrote {args.output}/rtdose.dcm, dvh.csv, regions.json")
+    print(f"\nWrote {args.output}/{dose_name}, dvh.csv, regions.json")
     return EXIT_BLOCKED if case.blocked else EXIT_OK
 
 
@@ -253,19 +265,20 @@ def _cmd_dvh(args) -> int:
 def _run_report(patient_path, output, args) -> int:
     from .io.files import check_not_input  # refuse a bad output folder before the slow work
     from .io.patient import load_patient
-    from .report.build import render_report, write_report
+    from .report.build import DOSE_FILES, dose_format_for, render_report, write_report
     from .workflow import input_digests, run_case
 
     pf = load_patient(patient_path)
-    inputs = [patient_path] + ([p for p in (pf.imaging.activity, pf.imaging.ct, pf.imaging.rtstruct) if p] if pf.imaging else [])
+    inputs = [patient_path] + ([p for p in (pf.imaging.activity, pf.imaging.ct, pf.imaging.rtstruct, pf.imaging.labels) if isinstance(p, (str, Path))] if pf.imaging else [])
     check_not_input(output, inputs, "-o")
     progress = _progress(args)
     case = run_case(pf, progress=progress)
     report = render_report(case, digests=input_digests(pf))
-    write_report(report, output, inputs=inputs, progress=progress)
+    write_report(report, output, inputs=inputs, progress=progress, dose_format=pf.imaging.dose_format if pf.imaging else None)
     if not args.quiet:
         print(report.text, end="")
-        print(f"\nReport written to {output}/ (report.pdf, report.json, summary.txt" + (", rtdose.dcm, dvh.csv)" if report.imaging else ")"))
+        dose_file = DOSE_FILES[dose_format_for(report.imaging, pf.imaging.dose_format)] if report.imaging else None
+        print(f"\nReport written to {output}/ (report.pdf, report.json, summary.txt" + (f", {dose_file}, dvh.csv)" if report.imaging else ")"))
     return EXIT_BLOCKED if report.blocked else EXIT_OK
 
 
@@ -474,10 +487,16 @@ def build_parser() -> argparse.ArgumentParser:
     sc.add_argument("--force", action="store_true", help="replace an existing -o FILE (atomically)")
     sc.set_defaults(func=_cmd_schedule)
 
-    ds = sub.add_parser("dose", help="absorbed-dose map from an activity image, CT and RTSTRUCT")
-    ds.add_argument("--activity-image", required=True, help="folder of the NM or PT activity image")
-    ds.add_argument("--ct", help="CT folder (density from HU; without it 1.03 g/mL everywhere)")
-    ds.add_argument("--rtstruct", required=True, help="RT Structure Set file")
+    ds = sub.add_parser("dose", help="absorbed-dose map from an activity image, CT and segmentation")
+    ds.add_argument("--activity-image", required=True, help="NM or PT DICOM folder, or an NRRD (.nrrd, .nhdr) / NIfTI (.nii, .nii.gz) file with --activity-unit")
+    ds.add_argument("--ct", help="CT: DICOM folder, NRRD or NIfTI in HU (density from HU; without it 1.03 g/mL everywhere)")
+    ds.add_argument("--segmentation", "--rtstruct", dest="segmentation", required=True,
+                    help="RT Structure Set, DICOM SEG, Slicer .seg.nrrd, or a label map (NRRD / NIfTI, with --labels); ROI names are the segment names")
+    ds.add_argument("--labels", help="name table of a label map: 'value name [r g b a]' lines (Slicer colour table) or a JSON object")
+    ds.add_argument("--activity-unit", help="unit of an NRRD / NIfTI activity image: counts, Bq/mL, kBq/mL or MBq/mL (never guessed)")
+    ds.add_argument("--activity-time", help="time the values of an activity image in Bq/mL refer to: 'administration' or a date-time with UTC offset")
+    ds.add_argument("--administration-time", help="administration date-time with UTC offset (decay correction of --activity-time)")
+    ds.add_argument("--dose-format", choices=("dicom", "nrrd", "nifti"), help="dose map as RT Dose (default for DICOM inputs), NRRD or NIfTI (default: the activity image's format)")
     ds.add_argument("--administered", type=_checked("imaging.administered"), help="administered activity, e.g. '2.1 GBq' (relative calibration)")
     ds.add_argument("--method", choices=("ldm", "kernel"), default="kernel", help="local deposition or kernel convolution (default)")
     ds.add_argument("--density-method", choices=("ct_curve", "liver_nominal"), default="ct_curve",
@@ -485,7 +504,7 @@ def build_parser() -> argparse.ArgumentParser:
     ds.add_argument("--lung-method", choices=("density_divided", "density_scaled"), default="density_divided",
                     help="lung kernel: soft-tissue kernel divided by density (default) or range-scaled to the lung density")
     ds.add_argument("--calibration", choices=("relative", "absolute"), default="relative")
-    ds.add_argument("--liver", default="Liver", help="liver ROI name (default 'Liver')")
+    ds.add_argument("--liver", action="append", help="liver ROI name (default 'Liver'); repeat to join its parts (label map: parenchyma and tumours)")
     ds.add_argument("--tumour", action="append", help="tumour ROI name (repeat for several)")
     ds.add_argument("--lung", action="append", help="lung ROI name (repeat for several)")
     ds.add_argument("--residual-fraction", default=0.0, type=_residual_fraction, help="activity left in vial and tubing, e.g. 0.02 or '2 %%' (at most 50 %%)")

@@ -157,8 +157,28 @@ def _base(hdr: dict, sop_class: str, sop_uid: str, modality: str, series_uid: st
     ds.SeriesNumber = series_number
     ds.SeriesDate = _da(when)
     ds.SeriesTime = _tm(when)
-    ds.PatientPosition = "HFS"
+    # General Series Laterality (0020,0060), Type 2C: empty, the liver and the chest are not paired
+    # structures (PS3.3 C.7.3.1); validators (dciodvfy) want it present.
+    if modality in ("CT", "NM", "PT"):
+        ds.Laterality = ""
+    # PatientPosition (0018,5100) belongs to the General Series of CT only: NM and PET state the
+    # position in PatientOrientationCodeSequence instead and shall not have both (PS3.3 C.7.3.1,
+    # C.8.4.6); an RT Structure Set has neither.
+    if modality == "CT":
+        ds.PatientPosition = "HFS"
     return ds
+
+
+def _patient_orientation(ds: Dataset) -> None:
+    """NM/PET Patient Orientation module (PS3.3 C.8.4.6) for head first supine (HFS).
+
+    Codes: recumbent SCT 102538003 (CID 19), modifier supine SCT 40199007 (CID 20), gantry
+    relationship headfirst SCT 102540008 (CID 21), DICOM PS3.16.
+    """
+    orient = _code("102538003", "SCT", "recumbent")
+    orient.PatientOrientationModifierCodeSequence = Sequence([_code("40199007", "SCT", "supine")])
+    ds.PatientOrientationCodeSequence = Sequence([orient])
+    ds.PatientGantryRelationshipCodeSequence = Sequence([_code("102540008", "SCT", "headfirst")])
 
 
 def _image_plane(ds: Dataset, spacing_row_col, position, z_thickness: float) -> None:
@@ -297,9 +317,7 @@ def write_nm(path: Path, counts: np.ndarray, grid, hdr: dict) -> None:
     ds.InstanceNumber = 1
     ds.FrameOfReferenceUID = hdr["uids"]["frame_of_reference"]
     ds.PositionReferenceIndicator = ""
-    # NM/PET Patient Orientation (type 2: present, may be empty)
-    ds.PatientOrientationCodeSequence = Sequence()
-    ds.PatientGantryRelationshipCodeSequence = Sequence()
+    _patient_orientation(ds)
     # Image Pixel / NM Image Pixel
     _pixels_u16(ds, nj, ni)
     ds.PixelSpacing = [_ds(dy), _ds(dx)]
@@ -344,8 +362,8 @@ def write_nm(path: Path, counts: np.ndarray, grid, hdr: dict) -> None:
     ds.SliceThickness = _ds(dz)
     ds.ReconstructionDiameter = _ds(ni * dx)
     ds.ConvolutionKernel = "Gaussian"
-    # NM Image
-    ds.ActualFrameDuration = int(round(hdr["duration_s"] * 1000.0))
+    # NM Image: no top-level ActualFrameDuration, it is Type 1C for STATIC / WHOLE BODY images only
+    # (PS3.3 C.8.4.9); a RECON TOMO image holds it per rotation (RotationInformationSequence).
     ds.CountsAccumulated = int(round(float(np.sum(counts))))
     stored, slope = _u16_scale(np.asarray(counts, dtype=float), integer_ok=True)
     ds.RescaleIntercept = "0"
@@ -400,8 +418,7 @@ def write_pt(folder: Path, bqml: np.ndarray, grid, hdr: dict) -> list:
         ds.InstanceNumber = k + 1
         ds.FrameOfReferenceUID = hdr["uids"]["frame_of_reference"]
         ds.PositionReferenceIndicator = ""
-        ds.PatientOrientationCodeSequence = Sequence()
-        ds.PatientGantryRelationshipCodeSequence = Sequence()
+        _patient_orientation(ds)
         # PET Series
         ds.Units = "BQML"
         ds.CountsSource = "EMISSION"
@@ -513,6 +530,9 @@ def write_rtstruct(path: Path, rois: list, ct_grid, hdr: dict) -> None:
     frame.FrameOfReferenceUID = uids["frame_of_reference"]
     frame.RTReferencedStudySequence = Sequence([study])
     ds.ReferencedFrameOfReferenceSequence = Sequence([frame])
+    # Frame of Reference module at top level (allowed in the RT Structure Set IOD since PS3.3 2014c)
+    ds.FrameOfReferenceUID = uids["frame_of_reference"]
+    ds.PositionReferenceIndicator = ""
 
     roi_items, contour_items, obs_items = [], [], []
     for number, (name, itype, outers, holes) in enumerate(rois, 1):

@@ -148,6 +148,22 @@ class Imaging:
     calibration: str = "relative"
     administered: pint.Quantity | None = None
     allow_mismatch: bool = False
+    labels: Path | dict | None = None
+    activity_unit: str | None = None
+    activity_time: object = None  # "administration" or a timezone-aware datetime
+    administration_time: object = None
+    dose_format: str | None = None
+
+    @property
+    def segmentation(self) -> Path:
+        """The segmentation file (RTSTRUCT, DICOM SEG, .seg.nrrd or label map); ``rtstruct`` is its old name."""
+        return self.rtstruct
+
+    def reading(self) -> dict:
+        """Keyword arguments of :func:`dosimetry.workflow.load_imaging` beyond paths and ROIs."""
+        out = {"labels": self.labels, "activity_unit": self.activity_unit, "activity_time": self.activity_time,
+               "administration_time": self.administration_time}
+        return {k: v for k, v in out.items() if v is not None}
 
 
 @dataclass(frozen=True)
@@ -374,7 +390,7 @@ def _path(value: Any, fieldname: str, base: Path, kind: str) -> Path:
     p = Path(value)
     p = p if p.is_absolute() else base / p
     try:
-        ok = p.is_dir() if kind == "directory" else p.is_file()
+        ok = p.is_dir() if kind == "directory" else p.is_file() if kind == "file" else p.exists()
     except (OSError, ValueError):  # name too long, unreadable parent ...
         ok = False
     if not ok:
@@ -625,8 +641,18 @@ def parse_patient(doc: dict, base_dir: Path | str = ".") -> PatientFile:
     return PatientFile(patient, treatment, lung, liver, target, imaging, clinical=clinical, raw=doc, warnings=tuple(warns))
 
 
+#: Formats of the dose map written from ``[imaging]`` (and ``y90 dose --dose-format``).
+DOSE_FORMATS = ("dicom", "nrrd", "nifti")
+
+
+def _path_any(value: Any, fieldname: str, base: Path) -> Path:
+    """An existing file or directory (DICOM folders, NRRD / NIfTI files)."""
+    return _path(value, fieldname, base, "directory or NRRD / NIfTI file")
+
+
 def _imaging(doc: dict, base: Path, warns: list | None = None) -> Imaging:
-    im = _table(doc, "imaging", {"activity", "ct", "rtstruct", "rois", "method", "density_method", "lung_method", "calibration", "administered", "allow_mismatch"})
+    im = _table(doc, "imaging", {"activity", "ct", "rtstruct", "segmentation", "labels", "rois", "method", "density_method", "lung_method", "calibration",
+                                 "administered", "allow_mismatch", "activity_unit", "activity_time", "administration_time", "dose_format"})
     rois = _require(im, "imaging", "rois")
     if not isinstance(rois, dict):
         raise InputError("imaging.rois", "expected a table [imaging.rois] with liver, tumours, lungs")
@@ -637,16 +663,40 @@ def _imaging(doc: dict, base: Path, warns: list | None = None) -> Imaging:
     if perfused is not None and (not isinstance(perfused, str) or not perfused.strip()):
         raise InputError("imaging.rois.perfused", "expected the name of the perfused-territory ROI in the RTSTRUCT")
     liver_roi = _require(rois, "imaging.rois", "liver")
-    if not isinstance(liver_roi, str) or not liver_roi.strip():
-        raise InputError("imaging.rois.liver", "expected the name of the liver ROI in the RTSTRUCT")
+    if isinstance(liver_roi, list):  # the liver in parts (a label map: parenchyma + tumours)
+        liver_roi = _str_list(liver_roi, "imaging.rois.liver")
+        if len(liver_roi) == 1:
+            liver_roi = liver_roi[0]
+    elif not isinstance(liver_roi, str) or not liver_roi.strip():
+        raise InputError("imaging.rois.liver", "expected the name of the liver ROI in the segmentation (or a list of the names of its parts)")
+    else:
+        liver_roi = liver_roi.strip()
     allow = im.get("allow_mismatch", False)
     if not isinstance(allow, bool):
         raise InputError("imaging.allow_mismatch", "expected true or false")
+    if ("rtstruct" in im) == ("segmentation" in im):
+        raise InputError("imaging.segmentation", "give the segmentation once: segmentation = PATH (rtstruct = PATH is its old name)")
+    seg_key = "segmentation" if "segmentation" in im else "rtstruct"
+    labels = im.get("labels")
+    if labels is not None:
+        labels = _path(labels, "imaging.labels", base, "file") if isinstance(labels, str) else labels
+        if not isinstance(labels, (Path, dict)):
+            raise InputError("imaging.labels", "expected a name-table file or a table {1 = \"Liver\", ...}")
+    unit = im.get("activity_unit")
+    if unit is not None and not isinstance(unit, str):
+        raise InputError("imaging.activity_unit", "expected a unit such as \"counts\" or \"Bq/mL\"")
+    when = im.get("activity_time")
+    if when is not None and when != "administration":
+        when = parse_datetime(when, "imaging.activity_time")
+    admin = parse_datetime(im["administration_time"], "imaging.administration_time") if "administration_time" in im else None
+    activity = _path_any(_require(im, "imaging", "activity"), "imaging.activity", base)
+    if im.get("dose_format") == "dicom" and activity.name.lower().endswith((".nrrd", ".nhdr", ".nii", ".nii.gz")):
+        raise InputError("imaging.dose_format", "an RT Dose needs DICOM source images; with an NRRD / NIfTI activity image choose nrrd or nifti")
     return Imaging(
-        activity=_path(_require(im, "imaging", "activity"), "imaging.activity", base, "directory"),
-        ct=_path(im["ct"], "imaging.ct", base, "directory") if "ct" in im else None,
-        rtstruct=_path(_require(im, "imaging", "rtstruct"), "imaging.rtstruct", base, "file"),
-        liver_roi=liver_roi.strip(),
+        activity=activity,
+        ct=_path_any(im["ct"], "imaging.ct", base) if "ct" in im else None,
+        rtstruct=_path(_require(im, "imaging", seg_key), f"imaging.{seg_key}", base, "file"),
+        liver_roi=liver_roi,
         tumour_rois=_str_list(rois.get("tumours", []), "imaging.rois.tumours") if rois.get("tumours") else (),
         lung_rois=_str_list(rois.get("lungs", []), "imaging.rois.lungs") if rois.get("lungs") else (),
         perfused_roi=None if perfused is None else perfused.strip(),
@@ -656,6 +706,11 @@ def _imaging(doc: dict, base: Path, warns: list | None = None) -> Imaging:
         calibration=_choice(im.get("calibration", "relative"), "imaging.calibration", CALIBRATIONS),
         administered=_plausible_quantity(im["administered"], "imaging.administered", "imaging.administered", warns) if "administered" in im else None,
         allow_mismatch=allow,
+        labels=labels,
+        activity_unit=unit,
+        activity_time=when,
+        administration_time=admin,
+        dose_format=_choice(im["dose_format"], "imaging.dose_format", DOSE_FORMATS) if "dose_format" in im else None,
     )
 
 

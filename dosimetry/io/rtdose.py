@@ -148,11 +148,19 @@ def read_rtdose(path) -> Volume:
 # ----------------------------------------------------------------------------------------------
 # writer
 
+#: Patient, General Study, Patient Study and Frame of Reference attributes copied from the source
+#: images, so that the RT Dose carries what the rest of the study has (PS3.3 C.7.1.1, C.7.2.1,
+#: C.7.2.2, C.7.4.1).
 _COPIED = (
     "PatientName",
     "PatientID",
     "PatientBirthDate",
     "PatientSex",
+    "PatientAge",
+    "PatientSize",
+    "PatientWeight",
+    "StudyDescription",
+    "IssuerOfPatientID",
     "StudyInstanceUID",
     "StudyDate",
     "StudyTime",
@@ -311,6 +319,7 @@ def write_rtdose(
     if "PositionReferenceIndicator" not in ds:
         ds.PositionReferenceIndicator = ""
     ds.Modality = "RTDOSE"
+    ds.OperatorsName = ""  # RT Series, Type 2 (PS3.3 C.8.8.1): present, empty (no operator)
     ds.Manufacturer = "y90-dosimetry"
     ds.SeriesInstanceUID = generate_uid()
     ds.SeriesNumber = 1

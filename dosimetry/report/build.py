@@ -21,7 +21,7 @@ from .. import __version__
 from ..devices import device as _device
 from ..io.files import staged_directory, write_atomic
 from ..isotope import Y90
-from ..units import to_json
+from ..units import Q_, to_json
 from ..voxel.dose import HU_DENSITY_CURVE
 from ..workflow import BED_PARAMETERS, METHOD_NAMES, CaseResult, VoxelResult
 from .content import CheckRow, DVHCurve, ReportContent, SliceImage
@@ -333,17 +333,47 @@ def imaging_json(img: VoxelResult) -> dict:
     return doc
 
 
-def write_imaging_files(img: VoxelResult, folder: Path, *, regions_json: bool = False) -> None:
-    """Write ``rtdose.dcm`` and ``dvh.csv`` (and ``regions.json``) of a voxel dosimetry into ``folder``."""
-    from ..io import write_rtdose
+#: File name of the dose map per format (``--dose-format``, ``[imaging] dose_format``).
+DOSE_FILES = {"dicom": "rtdose.dcm", "nrrd": "dose.nrrd", "nifti": "dose.nii.gz"}
 
-    write_rtdose(img.dose, img.reference, folder / "rtdose.dcm")
+
+def dose_format_for(img: VoxelResult, dose_format: str | None = None) -> str:
+    """The dose format asked for, else RT Dose for DICOM inputs and the activity image's own format otherwise.
+
+    An RT Dose needs the patient, study and frame of reference of DICOM source images: it is refused
+    for an NRRD / NIfTI activity image rather than written with invented identifiers.
+    """
+    from ..errors import InputError
+    from ..io.volumes import image_format
+
+    fmt = dose_format or ("dicom" if img.reference is not None else image_format(img.inputs[0]) if img.inputs else "nrrd")
+    if fmt not in DOSE_FILES:
+        raise InputError("--dose-format", f"{fmt!r} is not allowed; choose one of {', '.join(DOSE_FILES)}")
+    if fmt == "dicom" and img.reference is None:
+        raise InputError("--dose-format", "an RT Dose needs DICOM source images (patient, study, frame of reference); with an NRRD / NIfTI activity image choose nrrd or nifti")
+    return fmt
+
+
+def write_imaging_files(img: VoxelResult, folder: Path, *, regions_json: bool = False, dose_format: str | None = None) -> str:
+    """Write the dose map (``rtdose.dcm``, ``dose.nrrd`` or ``dose.nii.gz``, see :func:`dose_format_for`)
+    and ``dvh.csv`` (and ``regions.json``) of a voxel dosimetry into ``folder``; return the dose file name."""
+    from ..io import write_rtdose
+    from ..io.volumes import write_volume
+
+    fmt = dose_format_for(img, dose_format)
+    name = DOSE_FILES[fmt]
+    if fmt == "dicom":
+        write_rtdose(img.dose, img.reference, folder / name)
+    else:
+        gy = img.dose.with_array(np.asarray(img.dose.array, dtype=np.float64) * float(Q_(1, img.dose.unit).to("Gy").magnitude), "Gy")
+        write_volume(gy, folder / name, description="Y-90 absorbed dose [Gy]")
     write_atomic(folder / "dvh.csv", dvh_csv({r.name: r.dvh for r in img.regions}))
     if regions_json:
         write_atomic(folder / "regions.json", json.dumps(imaging_json(img), indent=2, allow_nan=False))
+    return name
 
 
-def write_report(report: Report, out_dir, *, inputs=(), progress: Callable[[str], None] | None = None) -> Path:
+def write_report(report: Report, out_dir, *, inputs=(), progress: Callable[[str], None] | None = None, dose_format: str | None = None) -> Path:
     """Write report.pdf, report.json, summary.txt (and rtdose.dcm, dvh.csv) into ``out_dir``.
 
     The folder is built completely or not at all; it must not exist or be empty, and it must not
@@ -357,5 +387,5 @@ def write_report(report: Report, out_dir, *, inputs=(), progress: Callable[[str]
         write_atomic(tmp / "summary.txt", report.text)
         if report.imaging is not None:
             say("writing RT Dose and DVH")
-            write_imaging_files(report.imaging, tmp)
+            write_imaging_files(report.imaging, tmp, dose_format=dose_format)
     return Path(out_dir)

@@ -64,6 +64,7 @@ def plan_inputs(pf: PatientFile, *, progress: Callable[[str], None] | None = Non
         ct_masks=im.ct is not None,
         allow_mismatch=im.allow_mismatch,
         progress=progress,
+        **im.reading(),
     )
     measured = measure_images(inputs) if inputs.lungs else None
     if measured is None and needs_images(pf):
@@ -127,7 +128,8 @@ def input_digests(pf: PatientFile) -> tuple:
     if pf.imaging is None:
         return ()
     out = []
-    for label, path in (("activity image", pf.imaging.activity), ("CT", pf.imaging.ct), ("RT Structure Set", pf.imaging.rtstruct)):
+    labels = pf.imaging.labels if isinstance(pf.imaging.labels, Path) else None
+    for label, path in (("activity image", pf.imaging.activity), ("CT", pf.imaging.ct), ("segmentation", pf.imaging.rtstruct), ("label names", labels)):
         if path is not None:
             out.append((label, str(path), _sha256_of(path)))
     return tuple(out)

@@ -31,7 +31,9 @@ import numpy as np
 import pint
 
 from ..errors import InputError
-from ..io import check_consistency, load_series, read_rtstruct, roi_fractions, roi_mask
+from ..io import check_consistency, load_series, roi_fractions, roi_mask
+from ..io.segmentation import read_segmentation
+from ..io.volumes import image_format, read_volume
 from ..io.series import ImageSeries
 from ..units import Q_, quantity
 from ..voxel import (
@@ -125,7 +127,8 @@ class ImagingInputs:
     description : dict
         What the activity image is: modality, radionuclide, acquisition date, series UID.
     reference : ImageSeries or None
-        The activity series (header for the RT Dose written from the result).
+        The activity series (header for the RT Dose written from the result); None for an
+        NRRD / NIfTI activity image (no RT Dose then: the dose is written as NRRD / NIfTI).
     warnings : tuple of str
         What reading found (consistency, rasterization).
     inputs : tuple of str
@@ -195,17 +198,86 @@ class VoxelResult:
 ImagingResult = VoxelResult  # the name used before the workflow package
 
 
+def _is_bool(m: Volume) -> bool:
+    return np.asarray(m.array).dtype == bool
+
+
 def _union(masks: list[Volume]) -> Volume:
-    """Union of disjoint partial-volume masks: fractions added, capped at 1."""
-    arr = np.zeros(masks[0].shape, dtype=np.float32)
+    """Union of masks: logical or for boolean masks; min(1, sum of weights) for occupancy fractions
+    (the ROIs joined, e.g. two lungs sharing a boundary voxel, are disjoint tissue)."""
+    if all(_is_bool(m) for m in masks):
+        arr = np.zeros(masks[0].shape, dtype=bool)
+        for m in masks:
+            arr |= np.asarray(m.array, dtype=bool)
+        return masks[0].with_array(arr)
+    acc = np.zeros(masks[0].shape, dtype=np.float64)
     for m in masks:
-        arr += np.asarray(m.array, dtype=np.float32)
-    return masks[0].with_array(np.minimum(arr, 1.0))
+        acc += np.asarray(m.array, dtype=np.float64)
+    return masks[0].with_array(np.minimum(acc, 1.0).astype(np.float32))
+
+
+def _minus(a: Volume, b: Volume) -> Volume:
+    """``a`` without ``b``: a & ~b for boolean masks, clip(w_a - w_b, 0, 1) for fractions (as docs/imaging-inputs.md, normal liver)."""
+    if _is_bool(a) and _is_bool(b):
+        return a.with_array(np.asarray(a.array, bool) & ~np.asarray(b.array, bool))
+    w = np.asarray(a.array, dtype=np.float64) - np.asarray(b.array, dtype=np.float64)
+    return a.with_array(np.clip(w, 0.0, 1.0).astype(np.float32))
+
+
+def _tumour_to_normal(image: Volume, tumour: Volume, normal: Volume) -> float:
+    """T/N = (C_T / W_T) / (C_N / W_N) (partition model, Ho et al. 1996; docs/imaging-inputs.md).
+
+    Boolean masks go to :func:`dosimetry.voxel.tumour_to_normal_ratio`; occupancy fractions
+    share boundary voxels between tumour and normal liver (normal = clip(liver - tumours)), which
+    that function refuses as an overlap, so the weighted means are taken here.
+    """
+    if _is_bool(tumour) and _is_bool(normal):
+        return tumour_to_normal_ratio(image, tumour, normal)
+    a = np.asarray(image.array, dtype=np.float64).ravel()
+    wt = np.asarray(tumour.array, dtype=np.float64).ravel()
+    wn = np.asarray(normal.array, dtype=np.float64).ravel()
+    cn = float(a @ wn) / float(wn.sum())
+    if cn <= 0:
+        raise InputError("imaging", "no activity in the normal liver; the tumour-to-normal ratio is undefined")
+    return float(a @ wt) / float(wt.sum()) / cn
+
+
+#: Units a non-DICOM activity image may be declared in (``--activity-unit``, ``[imaging] activity_unit``).
+ACTIVITY_UNITS = {"counts": "cts", "cts": "cts", "Bq/mL": "Bq/mL", "kBq/mL": "kBq/mL", "MBq/mL": "MBq/mL"}
+
+
+def _non_dicom_activity(path, unit, activity_time, administration_time, warnings: list) -> Volume:
+    """Read an NRRD / NIfTI activity image in its declared unit; Bq values are decay-corrected to administration."""
+    from ..decay import decay_factor, elapsed_between
+
+    if unit is None:
+        raise InputError("imaging.activity_unit", f"{path} is NRRD / NIfTI, which does not state its unit; declare it: one of {', '.join(ACTIVITY_UNITS)}")
+    if str(unit).strip() not in ACTIVITY_UNITS:
+        raise InputError("imaging.activity_unit", f"{unit!r} is not allowed; choose one of {', '.join(ACTIVITY_UNITS)}")
+    vol = read_volume(path, unit=ACTIVITY_UNITS[str(unit).strip()], field="imaging.activity")
+    arr = np.asarray(vol.array, dtype=np.float64)
+    if not np.all(np.isfinite(arr)) or arr.min() < 0:
+        raise InputError("imaging.activity", f"{path}: activity values must be finite and >= 0 (min {np.nanmin(arr):.4g})")
+    if vol.unit == Q_(1, "cts").units:
+        return vol.with_array(arr)
+    # Activity: the values must refer to the administration time (as PET after the reader's decay correction).
+    if activity_time is None:
+        raise InputError("imaging.activity_time", "an activity image in Bq needs the time its values refer to: 'administration' or a date-time with UTC offset")
+    if activity_time == "administration":
+        return vol.with_array(arr)
+    if administration_time is None:
+        raise InputError("imaging.administration_time", "needed to decay-correct an activity image referring to " + activity_time.isoformat())
+    elapsed = elapsed_between(administration_time, activity_time, "imaging.activity_time")
+    if elapsed.magnitude < 0:
+        raise InputError("imaging.activity_time", "is before the administration time")
+    # A(t_admin) = A(t_ref) exp(+lambda (t_ref - t_admin)), Y-90 half-life (dosimetry.isotope.Y90)
+    warnings.append(f"activity image decay-corrected from {activity_time.isoformat()} to the administration ({elapsed:.4g~P} of Y-90 decay)")
+    return vol.with_array(arr / decay_factor(elapsed))
 
 
 def load_imaging(
     activity_image,
-    rtstruct,
+    segmentation,
     *,
     liver_roi: str,
     tumour_rois=(),
@@ -216,21 +288,29 @@ def load_imaging(
     partial_volume: bool = True,
     allow_mismatch: bool = False,
     progress: Callable[[str], None] | None = None,
+    activity_unit: str | None = None,
+    activity_time=None,
+    administration_time=None,
+    labels=None,
 ) -> ImagingInputs:
-    """Read the activity image, CT and RT Structure Set, and rasterize the ROIs on the activity grid.
+    """Read the activity image, CT and segmentation, and put the ROIs on the activity grid.
 
     Parameters
     ----------
     activity_image : path-like
-        Folder (or file) of the activity image: NM (counts) or PT (Bq/mL).
-    rtstruct : path-like
-        RT Structure Set file.
-    liver_roi : str
-        Name of the whole-liver (or perfused territory) ROI, tumours included.
+        DICOM folder (or file) of the activity image: NM (counts) or PT (Bq/mL); or an NRRD
+        (``.nrrd``, ``.nhdr``) or NIfTI (``.nii``, ``.nii.gz``) file with ``activity_unit``.
+    segmentation : path-like
+        RT Structure Set, DICOM SEG, Slicer ``.seg.nrrd``, or a label map (NRRD / NIfTI) with
+        ``labels``. ROI names are the ROI / segment names.
+    liver_roi : str or sequence of str
+        Name of the whole-liver (or perfused territory) ROI, tumours included; or the names of
+        its parts (joined, the region is then called "Liver"), as a label map has one label per
+        voxel (e.g. liver parenchyma and tumours).
     tumour_rois, lung_rois : sequence of str
         ROI names of the tumours and of the lungs (several lung ROIs are joined).
     ct : path-like, optional
-        CT folder: density from HU and display.
+        CT (DICOM folder, NRRD or NIfTI in HU): density from HU and display.
     perfused_roi : str, optional
         Name of the perfused-territory ROI (default: the liver ROI is the territory).
     ct_masks : bool
@@ -243,59 +323,115 @@ def load_imaging(
         Accept series whose patient / study / frame of reference differ (explicit override).
     progress : callable, optional
         Called with a short message before each slow step.
+    activity_unit : str, optional
+        Unit of a non-DICOM activity image: ``counts`` (relative calibration) or an activity
+        concentration (``Bq/mL``, ``kBq/mL``, ``MBq/mL``). Required for NRRD / NIfTI,
+        refused for DICOM (whose header states it).
+    activity_time : "administration" or datetime, optional
+        Time the values of a non-DICOM activity image in Bq refer to.
+    administration_time : datetime, optional
+        Needed when ``activity_time`` is a date-time (decay correction to administration).
+    labels : dict or path-like, optional
+        Name table of a label-map segmentation.
 
     Raises
     ------
     InputError
-        Unreadable or inconsistent DICOM, unknown ROI.
+        Unreadable or inconsistent inputs, undeclared unit, unknown ROI, segmentation off the image.
     """
     say = progress or (lambda msg: None)
     warnings: list[str] = []
     say("reading the activity image")
-    act = load_series(activity_image)
-    warnings += list(act.warnings)
-    modality = str(act.header.get("Modality", "")).upper()
-    if modality not in ("NM", "PT"):
-        raise InputError("imaging.activity", f"{activity_image} is a {modality or 'non-image'} series; the activity image must be NM (SPECT) or PT (PET)")
-    ct_series = None
+    identities = []
+    act = None
+    if image_format(activity_image) == "dicom":
+        if activity_unit is not None:
+            raise InputError("imaging.activity_unit", "only for NRRD / NIfTI activity images; a DICOM image states its unit (Units, RealWorldValueMapping)")
+        act = load_series(activity_image)
+        warnings += list(act.warnings)
+        modality = str(act.header.get("Modality", "")).upper()
+        if modality not in ("NM", "PT"):
+            raise InputError("imaging.activity", f"{activity_image} is a {modality or 'non-image'} series; the activity image must be NM (SPECT) or PT (PET)")
+        grid = act.volume
+        identities.append(act.identity)
+    else:
+        grid = _non_dicom_activity(activity_image, activity_unit, activity_time, administration_time, warnings)
+    ct_volume = None
     if ct is not None:
         say("reading the CT")
-        ct_series = load_series(ct, modality="CT")
-        warnings += list(ct_series.warnings)
-    say("reading the structure set")
-    rs = read_rtstruct(rtstruct)
-    warnings += list(rs.warnings)
-    identities = [act.identity, rs.identity] + ([ct_series.identity] if ct_series else [])
-    warnings += list(check_consistency(*identities, allow_mismatch=allow_mismatch))
-    grid = act.volume
-    say("rasterizing regions")
+        if image_format(ct) == "dicom":
+            ct_series = load_series(ct, modality="CT")
+            warnings += list(ct_series.warnings)
+            identities.append(ct_series.identity)
+            ct_volume = ct_series.volume
+        else:
+            ct_volume = read_volume(ct, unit="dimensionless", field="imaging.ct")  # HU, as Slicer and NIfTI CTs hold
+    say("reading the segmentation")
+    seg = read_segmentation(segmentation, labels=labels)
+    warnings += list(seg.warnings)
+    if seg.identity is not None:
+        identities.append(seg.identity)
+    if len(identities) > 1:
+        warnings += list(check_consistency(*identities, allow_mismatch=allow_mismatch))
+    non_dicom = [str(p) for p in (activity_image, ct, segmentation) if p is not None and image_format(p) != "dicom"]
+    if non_dicom:
+        warnings.append(
+            "no patient, study or frame-of-reference identifiers in " + ", ".join(non_dicom) + ": the inputs are taken to be of one patient, in one patient space"
+        )
+    say("putting the regions on the activity grid")
+    liver_parts = (liver_roi,) if isinstance(liver_roi, str) else tuple(liver_roi)
+    if not liver_parts:
+        raise InputError("imaging.rois.liver", "expected the name of the liver ROI (or the names of its parts)")
+    names = [*liver_parts, *tumour_rois, *lung_rois]
+    masks = _masks_on(seg, names + ([perfused_roi] if perfused_roi else []), grid, fractions=partial_volume, warnings=warnings)
+    # A liver given in parts (a label map has one label per voxel: e.g. liver parenchyma + tumours) is their union.
+    liver = masks[liver_parts[0]] if len(liver_parts) == 1 else _union([masks[n] for n in liver_parts])
     on_ct = None
-    if ct_masks and ct_series is not None:
-        g = ct_series.volume
+    if ct_masks and ct_volume is not None:
+        on_ct = _masks_on(seg, names + ([perfused_roi] if perfused_roi else []), ct_volume, fractions=False, warnings=warnings)
         on_ct = {
-            "liver": roi_mask(rs, liver_roi, g),
-            "perfused": None if perfused_roi is None else roi_mask(rs, perfused_roi, g),
-            "tumours": {n: roi_mask(rs, n, g) for n in tumour_rois},
-            "lungs": _union([roi_mask(rs, n, g) for n in lung_rois]) if lung_rois else None,
+            "liver": on_ct[liver_parts[0]] if len(liver_parts) == 1 else _union([on_ct[n] for n in liver_parts]),
+            "perfused": None if perfused_roi is None else on_ct[perfused_roi],
+            "tumours": {n: on_ct[n] for n in tumour_rois},
+            "lungs": _union([on_ct[n] for n in lung_rois]) if lung_rois else None,
         }
-
-    def rasterize(name):
-        return roi_fractions(rs, name, grid) if partial_volume else roi_mask(rs, name, grid)
-
     return ImagingInputs(
         activity=grid,
-        liver=rasterize(liver_roi),
-        tumours={n: rasterize(n) for n in tumour_rois},
-        lungs={n: rasterize(n) for n in lung_rois},
-        ct=None if ct_series is None else ct_series.volume,
-        liver_name=liver_roi,
-        perfused=None if perfused_roi is None else rasterize(perfused_roi),
+        liver=liver,
+        tumours={n: masks[n] for n in tumour_rois},
+        lungs={n: masks[n] for n in lung_rois},
+        ct=ct_volume,
+        liver_name=liver_parts[0] if len(liver_parts) == 1 else "Liver",
+        perfused=None if perfused_roi is None else masks[perfused_roi],
         ct_masks=on_ct,
-        description=describe_series(act),
+        description=describe_series(act) if act is not None else describe_file(activity_image, activity_unit),
         reference=act,
         warnings=tuple(warnings),
-        inputs=tuple(str(Path(p)) for p in (activity_image, rtstruct, ct) if p is not None),
+        inputs=tuple(str(Path(p)) for p in (activity_image, segmentation, ct) if p is not None),
     )
+
+
+def _masks_on(seg, names, grid: Volume, *, fractions: bool, warnings: list) -> dict:
+    """The named ROIs of a segmentation on ``grid``: RTSTRUCT contours as partial-volume fractions
+    (or voxel-centre booleans), other segmentations as occupancy fractions."""
+    names = list(dict.fromkeys(names))
+    if seg.kind == "rtstruct":
+        raster = roi_fractions if fractions else roi_mask
+        return {n: raster(seg.structure_set, n, grid) for n in names}
+    masks, notes = seg.masks(names, grid)
+    warnings += list(notes)
+    return masks
+
+
+def describe_file(path, unit) -> dict:
+    """What a non-DICOM activity image is, as far as it is declared (NRRD / NIfTI carry no modality)."""
+    return {
+        "modality": "not stated (NRRD / NIfTI)",
+        "radionuclide": "not stated",
+        "acquisition_date": "",
+        "series_uid": "",
+        "series_description": f"{Path(path).name}, declared unit {unit}",
+    }
 
 
 def describe_series(series: ImageSeries) -> dict:
@@ -328,12 +464,21 @@ def compute_dose(
     residual_fraction=0.0,
     allow_mismatch: bool = False,
     progress: Callable[[str], None] | None = None,
+    **reading,
 ) -> VoxelResult:
-    """:func:`load_imaging` then :func:`voxel_dose` (parameters as theirs)."""
+    """:func:`load_imaging` then :func:`voxel_dose` (parameters as theirs).
+
+    ``rtstruct`` is the segmentation (RTSTRUCT, DICOM SEG, ``.seg.nrrd`` or a label map);
+    ``reading`` passes ``activity_unit``, ``activity_time``, ``administration_time`` and
+    ``labels`` to :func:`load_imaging`.
+    """
     _check_options(method, calibration, density_method, lung_method)
+    unknown = sorted(set(reading) - {"activity_unit", "activity_time", "administration_time", "labels"})
+    if unknown:
+        raise TypeError(f"compute_dose() got an unexpected keyword argument {unknown[0]!r}")
     inputs = load_imaging(
-        activity_image, rtstruct, liver_roi=liver_roi, tumour_rois=tumour_rois, lung_rois=lung_rois, ct=ct,
-        partial_volume=partial_volume, allow_mismatch=allow_mismatch, progress=progress,
+        activity_image, rtstruct, liver_roi=liver_roi, tumour_rois=tumour_rois, lung_rois=lung_rois, ct=ct, allow_mismatch=allow_mismatch, progress=progress,
+        partial_volume=partial_volume, **reading,
     )
     return voxel_dose(
         inputs, administered=administered, method=method, density_method=density_method, lung_method=lung_method,
@@ -406,11 +551,10 @@ def voxel_dose(
     lungs = list(inputs.lungs.values())
     lung = _union(lungs) if lungs else None
     tumour_union = _union(list(tumours.values())) if tumours else None
-    liver_w = np.asarray(liver.array, dtype=np.float32)
-    normal = liver.with_array(np.clip(liver_w - np.asarray(tumour_union.array), 0.0, 1.0)) if tumour_union is not None else None
-    if lung is not None and np.any(np.asarray(lung.array) + liver_w > 1.0 + 1e-3):
-        warnings.append("lung and liver ROIs overlap on the activity grid; overlapping volume counts as liver for calibration")
-        lung = lung.with_array(np.minimum(np.asarray(lung.array), 1.0 - liver_w))
+    normal = _minus(liver, tumour_union) if tumour_union is not None else None
+    if lung is not None and np.any(np.asarray(lung.array, np.float64) + np.asarray(liver.array, np.float64) > 1.0 + 1e-6):
+        warnings.append("lung and liver ROIs overlap on the activity grid; overlapping voxels count as liver for calibration")
+        lung = _minus(lung, liver)
 
     adm = quantity(administered, "GBq", "administered", minimum=0, include_minimum=False) if administered is not None else None
     lsf = None
@@ -515,7 +659,7 @@ def voxel_dose(
     ratios = {}
     if normal is not None and np.any(normal.array):
         for n, m in tumours.items():
-            ratios[n] = tumour_to_normal_ratio(grid, m, normal)
+            ratios[n] = _tumour_to_normal(grid, m, normal)
 
     return VoxelResult(
         dose=dose,
