@@ -122,3 +122,17 @@ def test_demo_sigterm_leaves_no_folder_and_no_staging(tmp_path):
     assert proc.returncode == 143, err
     assert "terminated" in err
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("target", ["/proc/y90-report-dir", "/dev/null", ""])
+def test_report_folder_unwritable_or_a_file_is_refused(tmp_path, capsys, target):
+    code, _, err = run(capsys, "report", str(GLASS), "-o", target)
+    _one_line_refusal(code, err)
+
+
+def test_report_into_existing_file_is_refused(tmp_path, capsys):
+    f = tmp_path / "report"
+    f.write_text("keep")
+    code, _, err = run(capsys, "report", str(GLASS), "-o", str(f))
+    _one_line_refusal(code, err)
+    assert f.read_text() == "keep"
