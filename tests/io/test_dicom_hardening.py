@@ -199,3 +199,33 @@ def test_corrupt_compressed_pixel_data_is_one_line(tmp_path, name):
         load_series(p)
     except DicomError as exc:
         assert "\n" not in str(exc)
+
+
+# -- RTSTRUCT -----------------------------------------------------------------------------------
+def _square(z):
+    return np.array([[0, 0, z], [10, 0, z], [10, 10, z], [0, 10, z]], float)
+
+
+def test_rtstruct_duplicate_roi_number_refused(tmp_path):
+    from dicom_factory import write_rtstruct
+
+    from dosimetry.io import read_rtstruct
+
+    p = write_rtstruct(tmp_path / "rs.dcm", {"Liver": [_square(0.0)], "Tumour": [_square(2.0)]})
+    ds = pydicom.dcmread(p)
+    ds.StructureSetROISequence[1].ROINumber = 1  # both ROIs now claim number 1
+    ds.save_as(p, enforce_file_format=True)
+    _refused(read_rtstruct, p, attribute="ROINumber")
+
+
+def test_rtstruct_two_rois_with_the_asked_name_refused(tmp_path):
+    from dicom_factory import write_rtstruct
+
+    from dosimetry.io import read_rtstruct
+
+    p = write_rtstruct(tmp_path / "rs.dcm", {"Liver": [_square(0.0)], "Other": [_square(2.0)]})
+    ds = pydicom.dcmread(p)
+    ds.StructureSetROISequence[1].ROIName = "Liver"
+    ds.save_as(p, enforce_file_format=True)
+    ss = read_rtstruct(p)
+    _refused(ss.roi, "Liver", attribute="ROIName")
