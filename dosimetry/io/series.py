@@ -319,9 +319,9 @@ def _slice_stack(items, locs, mod, label, notes, calibration, allow_other, half_
         warnings.extend(pw)
 
     raw_slopes = np.array([number(ds, "RescaleSlope", f, 1.0) for f, ds in items])
-    if mod == "PT" and not np.all(raw_slopes > 0):
+    if not np.all(raw_slopes > 0):  # zero or negative: an image of nothing, or inverted (HU, activity)
         k = int(np.argmin(raw_slopes > 0))
-        raise DicomError(f"{items[k][0]}: RescaleSlope", f"{raw_slopes[k]:g}; an activity image needs a slope > 0")
+        raise DicomError(f"{items[k][0]}: RescaleSlope", f"{raw_slopes[k]:g}; expected a slope > 0")
     with np.errstate(over="ignore", invalid="ignore"):
         slopes = raw_slopes * scale * factors
         inters = np.array([number(ds, "RescaleIntercept", f, 0.0) for f, ds in items]) * scale * factors

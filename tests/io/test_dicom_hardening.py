@@ -229,3 +229,14 @@ def test_rtstruct_two_rois_with_the_asked_name_refused(tmp_path):
     ds.save_as(p, enforce_file_format=True)
     ss = read_rtstruct(p)
     _refused(ss.roi, "Liver", attribute="ROIName")
+
+
+@pytest.mark.parametrize("modality", ["CT", "PT"])
+@pytest.mark.parametrize("slope", ["0", "-1"])
+def test_zero_or_negative_rescale_slope_refused(tmp_path, modality, slope):
+    # before: a CT with slope -1 inverted every HU (densities, hence doses, wrong); a PT with
+    # slope 0 read as an image of nothing
+    extra = pet_header(decay="ADMIN") if modality == "PT" else None
+    paths = write_slices(tmp_path / "s", np.full((3, 2, 2), 100, np.int16), modality=modality, intercept=0.0, extra=extra)
+    _edit(paths[1], RescaleSlope=slope)
+    _refused(load_series, tmp_path / "s", attribute="RescaleSlope")
