@@ -329,6 +329,8 @@ def _slice_stack(items, locs, mod, label, notes, calibration, allow_other, half_
             raise DicomError(f"{label}: RescaleSlope", "slope or intercept times the unit and decay factors is not finite")
         out = _stack_pixels(items, locs, rows, cols, slopes, inters, dtype, integer_ok=(mod == "CT"))
     check_finite(out, f"{label}: RescaleSlope", "RescaleSlope/RescaleIntercept")
+    if mod == "CT":
+        _check_hounsfield(out, label)
     if mod == "PT":
         note = clip_negative(out, label)
         if note:
@@ -336,6 +338,21 @@ def _slice_stack(items, locs, mod, label, notes, calibration, allow_other, half_
     direction = np.column_stack([n, c, r])
     vol = Volume(out, (spacing, float(ps[0]), float(ps[1])), tuple(pos[0]), direction, unit)
     return ImageSeries(vol, identity_of(first, label), tuple(os.fspath(f) for f, _ in items), tuple(warnings), reference_time, nuclide, header_only(first))
+
+
+#: CT plausibility: air is -1000 HU, cortical bone up to about 3000 HU; only metal goes above 4000 HU.
+#: A CT whose values are above it in more than 5 % of the voxels has a wrong RescaleIntercept or
+#: RescaleSlope, and would make every density (hence every dose) wrong.
+HU_CEILING, HU_CEILING_FRACTION = 4000.0, 0.05
+
+
+def _check_hounsfield(values: np.ndarray, label: str) -> None:
+    above = float(np.count_nonzero(values > HU_CEILING)) / values.size
+    if above > HU_CEILING_FRACTION:
+        raise DicomError(
+            f"{label}: RescaleIntercept",
+            f"{100 * above:.3g} % of the CT is above {HU_CEILING:g} HU (metal); the RescaleIntercept/RescaleSlope cannot give Hounsfield units",
+        )
 
 
 def _native_layout(ds: Dataset, loc):

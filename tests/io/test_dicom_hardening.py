@@ -240,3 +240,15 @@ def test_zero_or_negative_rescale_slope_refused(tmp_path, modality, slope):
     paths = write_slices(tmp_path / "s", np.full((3, 2, 2), 100, np.int16), modality=modality, intercept=0.0, extra=extra)
     _edit(paths[1], RescaleSlope=slope)
     _refused(load_series, tmp_path / "s", attribute="RescaleSlope")
+
+
+def test_ct_with_an_intercept_that_cannot_give_hounsfield_units_is_refused(tmp_path):
+    # stored 0..1000 with intercept +1e5: every voxel 1e5 HU, densities (and doses) absurd
+    stored = np.arange(27, dtype=np.int16).reshape(3, 3, 3) * 37
+    write_slices(tmp_path / "bad", stored, intercept=1e5)
+    _refused(load_series, tmp_path / "bad", attribute="RescaleIntercept")
+    # a little metal (1 voxel of 27 = 3.7 % above 4000 HU) is accepted and read exactly
+    metal = stored.copy()
+    metal[1, 1, 1] = 6000
+    write_slices(tmp_path / "ok", metal, intercept=-1024.0)
+    np.testing.assert_array_equal(load_series(tmp_path / "ok").volume.array, metal - 1024)
