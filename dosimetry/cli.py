@@ -11,6 +11,7 @@ import argparse
 import json
 import sys
 import traceback
+import warnings
 from pathlib import Path
 
 from . import __version__
@@ -500,6 +501,18 @@ def main(argv=None) -> int:
     previous = None
     if threading.current_thread() is threading.main_thread():
         previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    with warnings.catch_warnings():
+        if not verbose:
+            # Library warnings (pydicom on odd headers, numpy) would print several lines on stderr;
+            # the readers check every value they use and return their own notes, which the
+            # commands print. --verbose shows them.
+            warnings.simplefilter("ignore")
+        return _run(argv, verbose, previous)
+
+
+def _run(argv, verbose: bool, previous) -> int:
+    import signal
+
     try:
         args = build_parser().parse_args(argv)
         if not getattr(args, "func", None):

@@ -136,3 +136,11 @@ def test_report_into_existing_file_is_refused(tmp_path, capsys):
     code, _, err = run(capsys, "report", str(GLASS), "-o", str(f))
     _one_line_refusal(code, err)
     assert f.read_text() == "keep"
+
+
+def test_library_warnings_do_not_break_the_one_line_contract(tmp_path):
+    # pydicom warns (two lines on stderr) about this bundled file's VR; the CLI prints one line.
+    data = Path(os.path.dirname(__import__("pydicom").data.__file__)) / "test_files" / "SC_rgb_jpeg.dcm"
+    env = dict(os.environ, PYTHONPATH=str(ROOT), PYTHONWARNINGS="default")
+    r = subprocess.run([sys.executable, "-m", "dosimetry", "dvh", "--dose", str(data), "--rtstruct", str(data)], env=env, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2 and r.stderr.count("\n") == 1, r.stderr
