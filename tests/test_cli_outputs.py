@@ -13,8 +13,6 @@ import pytest
 
 import dosimetry
 from dosimetry.cli import main
-from dosimetry.errors import InputError, OutputError
-from dosimetry.io.files import json_text, staged_directory, write_atomic
 
 ROOT = Path(dosimetry.__file__).parent.parent
 GLASS = ROOT / "dosimetry" / "examples" / "glass.toml"
@@ -59,17 +57,6 @@ def test_directory_missing_folder_and_unwritable_outputs_are_refused(tmp_path, c
     assert list(tmp_path.iterdir()) == []
 
 
-def test_write_atomic_turns_os_errors_into_one_output_error(tmp_path):
-    with pytest.raises(OutputError, match="^x: "):
-        write_atomic("/proc/y90-x.txt", "a", field="x")
-    (tmp_path / "f").write_text("old")
-    with pytest.raises(OutputError, match="exists"):
-        write_atomic(tmp_path / "f", "new")
-    write_atomic(tmp_path / "f", "new", force=True)
-    assert (tmp_path / "f").read_text() == "new"
-    assert isinstance(OutputError("a", "b"), InputError)
-
-
 def test_decay_huge_negative_elapsed_is_refused_not_infinity(tmp_path, capsys):
     # before: exit 0 and "Infinity" in the JSON
     code, out, err = run(capsys, "decay", "3 GBq", "--elapsed", "-1e6 h", "--format", "json")
@@ -94,21 +81,6 @@ def test_decay_json_is_exact_and_has_no_nonfinite_tokens(capsys):
 def test_decay_inputs_outside_grammar_or_range_are_refused(capsys, argv):
     code, out, err = run(capsys, *argv)
     _one_line_refusal(code, err)
-
-
-def test_json_text_writes_null_for_nonfinite():
-    text = json_text({"a": math.inf, "b": [1.0, -math.inf, math.nan], "c": {"d": 2}})
-    assert json.loads(text) == {"a": None, "b": [1.0, None, None], "c": {"d": 2}}
-    assert "Infinity" not in text and "NaN" not in text
-
-
-def test_staged_directory_leaves_nothing_after_interrupt(tmp_path):
-    out = tmp_path / "out"
-    with pytest.raises(KeyboardInterrupt):
-        with staged_directory(out) as tmp:
-            (tmp / "half.txt").write_text("x")
-            raise KeyboardInterrupt
-    assert list(tmp_path.iterdir()) == []
 
 
 def test_demo_sigterm_leaves_no_folder_and_no_staging(tmp_path):
