@@ -1,7 +1,6 @@
 """Outputs never overwrite (issue #9 item 4) and are refused in one line when unwritable (issue #10)."""
 
 import json
-import math
 import os
 import signal
 import subprocess

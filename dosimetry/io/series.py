@@ -38,8 +38,6 @@ from ._common import (
     count,
     damaged,
     floats,
-    one_line,
-    get,
     header_only,
     identity_of,
     number,
