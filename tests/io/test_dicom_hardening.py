@@ -252,3 +252,10 @@ def test_ct_with_an_intercept_that_cannot_give_hounsfield_units_is_refused(tmp_p
     metal[1, 1, 1] = 6000
     write_slices(tmp_path / "ok", metal, intercept=-1024.0)
     np.testing.assert_array_equal(load_series(tmp_path / "ok").volume.array, metal - 1024)
+
+
+@pytest.mark.parametrize("admin, decay", [("00010101090000", "START"), ("20250101090000", "START"), ("20250101090000", "NONE")])
+def test_pet_administration_long_before_acquisition_refused(tmp_path, admin, decay):
+    # before: year 1 overflowed math.exp (internal error); a year earlier multiplied every value by 2**137
+    write_slices(tmp_path / "pt", np.full((3, 2, 2), 100, np.int16), modality="PT", intercept=0.0, extra=pet_header(decay=decay, admin=admin))
+    _refused(load_series, tmp_path / "pt", attribute="RadiopharmaceuticalStartDateTime" if decay == "START" else "AcquisitionTime")
