@@ -128,13 +128,13 @@ def _select_series(items, series_uid: str | None, label: str):
 
 def _check_one_patient(items, label: str) -> None:
     """Every file of one series must name the same patient and frame of reference."""
-    for keyword in ("PatientID", "FrameOfReferenceUID"):
+    for keyword in ("Modality", "PatientID", "StudyInstanceUID", "FrameOfReferenceUID"):
         values: dict[str, str] = {}
         for f, ds in items:
             values.setdefault(text(ds, keyword), f.name)
         if len(values) > 1:
             shown = "; ".join(f"{v or '<empty>'!r} ({name})" for v, name in list(values.items())[:4])
-            raise DicomError(f"{label}: {keyword}", f"differs between files of one series ({shown}); a series belongs to one patient and frame of reference")
+            raise DicomError(f"{label}: {keyword}", f"differs between files of one series ({shown}); a series belongs to one patient, study and frame of reference")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -316,6 +316,11 @@ def _slice_stack(items, locs, mod, label, notes, calibration, allow_other, half_
         unit, scale, factors, reference_time, nuclide, pw = pet_values(items, label, units_raw, calibration, allow_other, half_life)
         warnings.extend(pw)
 
+    # RescaleSlope/Intercept are Type 1 in the CT Image and PET Image modules (PS3.3 C.8.2.1,
+    # C.8.9.4): a slice without them would silently be read with slope 1 and intercept 0.
+    for keyword in ("RescaleSlope", "RescaleIntercept"):
+        for f, ds in items:
+            floats(ds, keyword, f, 1)
     raw_slopes = np.array([number(ds, "RescaleSlope", f, 1.0) for f, ds in items])
     if not np.all(raw_slopes > 0):  # zero or negative: an image of nothing, or inverted (HU, activity)
         k = int(np.argmin(raw_slopes > 0))
@@ -329,6 +334,8 @@ def _slice_stack(items, locs, mod, label, notes, calibration, allow_other, half_
     check_finite(out, f"{label}: RescaleSlope", "RescaleSlope/RescaleIntercept")
     if mod == "CT":
         _check_hounsfield(out, label)
+        if np.ptp(inters) > 0 or np.ptp(slopes) > 0:
+            warnings.append(f"{label}: RescaleSlope/RescaleIntercept differ between slices (intercepts {np.min(inters):g} to {np.max(inters):g}); check the CT")
     if mod == "PT":
         note = clip_negative(out, label)
         if note:

@@ -259,3 +259,36 @@ def test_pet_administration_long_before_acquisition_refused(tmp_path, admin, dec
     # before: year 1 overflowed math.exp (internal error); a year earlier multiplied every value by 2**137
     write_slices(tmp_path / "pt", np.full((3, 2, 2), 100, np.int16), modality="PT", intercept=0.0, extra=pet_header(decay=decay, admin=admin))
     _refused(load_series, tmp_path / "pt", attribute="RadiopharmaceuticalStartDateTime" if decay == "START" else "AcquisitionTime")
+
+
+@pytest.mark.parametrize("keyword, value", [("StudyInstanceUID", "1.2.3.4"), ("Modality", "MR"), ("FrameOfReferenceUID", "1.2.3.5")])
+def test_one_slice_of_another_study_modality_or_frame_inside_a_series_is_refused(tmp_path, keyword, value):
+    def edit(ds, k):
+        if k == 1:
+            setattr(ds, keyword, value)
+
+    write_slices(tmp_path / "ct", np.zeros((3, 2, 2), np.int16), per_slice=edit)
+    _refused(load_series, tmp_path / "ct", attribute=keyword)
+
+
+@pytest.mark.parametrize("keyword", ["RescaleIntercept", "RescaleSlope"])
+def test_ct_slice_without_rescale_is_refused(tmp_path, keyword):
+    # before: read with intercept 0 (a +1024 HU shift of that slice) without a word
+    def drop(ds, k):
+        if k == 1:
+            delattr(ds, keyword)
+
+    write_slices(tmp_path / "ct", np.zeros((3, 2, 2), np.int16), per_slice=drop)
+    _refused(load_series, tmp_path / "ct", attribute=keyword)
+
+
+def test_ct_intercepts_that_differ_between_slices_are_read_exactly_with_a_warning(tmp_path):
+    def edit(ds, k):
+        if k == 1:
+            ds.RescaleIntercept = "2.5"
+
+    stored = np.full((3, 2, 2), 100, np.int16)
+    write_slices(tmp_path / "ct", stored, per_slice=edit)
+    s = load_series(tmp_path / "ct")
+    np.testing.assert_array_equal(s.volume.array[:, 0, 0], [100 - 1024, 102.5, 100 - 1024])
+    assert any("differ between slices" in w for w in s.warnings)
