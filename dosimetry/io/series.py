@@ -34,6 +34,7 @@ from ._common import (
     DicomWarning,
     ImageSeries,
     check_finite,
+    check_spacing,
     clip_negative,
     count,
     damaged,
@@ -340,6 +341,8 @@ def _slice_stack(items, locs, mod, label, notes, calibration, allow_other, half_
         note = clip_negative(out, label)
         if note:
             warnings.append(note)
+    check_spacing(ps, mod, f"{first_path}: PixelSpacing")
+    check_spacing([spacing], mod, f"{label}: {'ImagePositionPatient' if len(items) > 1 else 'SliceThickness'}", "slice")
     direction = np.column_stack([n, c, r])
     vol = Volume(out, (spacing, float(ps[0]), float(ps[1])), tuple(pos[0]), direction, unit)
     return ImageSeries(vol, identity_of(first, label), tuple(os.fspath(f) for f, _ in items), tuple(warnings), reference_time, nuclide, header_only(first))

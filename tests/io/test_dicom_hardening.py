@@ -297,3 +297,16 @@ def test_ct_intercepts_that_differ_between_slices_are_read_exactly_with_a_warnin
     s = load_series(tmp_path / "ct")
     np.testing.assert_array_equal(s.volume.array[:, 0, 0], [100 - 1024, 102.5, 100 - 1024])
     assert any("differ between slices" in w for w in s.warnings)
+
+
+def test_implausible_voxel_spacing_refused(tmp_path, rtdose):
+    # a factor-10 slip in the SPECT pixel size would scale every voxel volume (hence every dose) by 100
+    p = write_nm(tmp_path / "nm.dcm", np.ones((3, 4, 5), np.uint16), spacing=(4.42, 44.2, 44.2))
+    _refused(load_series, p, attribute="PixelSpacing")
+    p = write_nm(tmp_path / "nm2.dcm", np.ones((3, 4, 5), np.uint16), spacing=(0.442, 4.42, 4.42))
+    _refused(load_series, p, attribute="SpacingBetweenSlices")
+    write_slices(tmp_path / "ct", np.zeros((3, 2, 2), np.int16), spacing=(2.0, 7.0, 7.0))
+    _refused(load_series, tmp_path / "ct", attribute="PixelSpacing")
+    path, _ = rtdose
+    _edit(path, PixelSpacing=[0.01, 0.01])
+    _refused(load_rtdose, path, attribute="PixelSpacing")
