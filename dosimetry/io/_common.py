@@ -537,7 +537,7 @@ def damaged(label: str, exc: BaseException, what: str = "DICOM header") -> Dicom
 #: (scanner and TPS manuals). A spacing outside is a slip (a factor 10, a wrong unit) that would
 #: scale every voxel volume, hence every activity concentration and dose.
 VOXEL_SPACING_MM = {
-    ("CT", "row"): (0.05, 5.0),
+    ("CT", "row"): (0.05, 7.0),  # up to a CT for attenuation correction on a SPECT-like grid
     ("CT", "slice"): (0.05, 30.0),
     ("PT", "row"): (0.5, 15.0),
     ("PT", "slice"): (0.5, 15.0),

@@ -305,7 +305,7 @@ def test_implausible_voxel_spacing_refused(tmp_path, rtdose):
     _refused(load_series, p, attribute="PixelSpacing")
     p = write_nm(tmp_path / "nm2.dcm", np.ones((3, 4, 5), np.uint16), spacing=(0.442, 4.42, 4.42))
     _refused(load_series, p, attribute="SpacingBetweenSlices")
-    write_slices(tmp_path / "ct7", np.zeros((3, 2, 2), np.int16), spacing=(2.0, 7.0, 7.0))
+    write_slices(tmp_path / "ct7", np.zeros((3, 2, 2), np.int16), spacing=(2.0, 9.8, 9.8))  # 10 x 0.98 mm
     _refused(load_series, tmp_path / "ct7", attribute="PixelSpacing")
     path, _ = rtdose
     _edit(path, PixelSpacing=[0.01, 0.01])
