@@ -12,6 +12,7 @@ import argparse
 import json
 import sys
 import traceback
+import warnings
 from pathlib import Path
 
 from . import __version__
@@ -37,6 +38,13 @@ def _emit(text: str, output: str | None, inputs=(), force: bool = False) -> None
         print(text)
 
 
+def _json(obj) -> str:
+    """JSON text for the terminal or ``-o``: non-finite numbers as null, never NaN/Infinity tokens."""
+    from .io.files import json_text
+
+    return json_text(obj, indent=2)
+
+
 def _check_output(args) -> None:
     """Refuse a bad ``-o FILE`` (exists without --force, a folder, unwritable) before any work."""
     if getattr(args, "output", None) is not None and hasattr(args, "force"):
@@ -58,7 +66,6 @@ def _check_elapsed(t, name: str) -> None:
 def _cmd_decay(args) -> int:
     from .units import to_json
     from .decay import activity_at, decay_factor, elapsed_between, time_to_activity
-    from .io.files import json_text
     from .io.patient import COMMAND_RANGES, parse_datetime, plausible_quantity
 
     def q(value, key, name):
@@ -92,7 +99,7 @@ def _cmd_decay(args) -> int:
         text = f"{a0:.4g~P} after {t.to('h'):.2f~P}: {a1:.4g~P} (decay factor {f:.5g})"
     if half_life is not None:
         result["half_life"] = to_json(half_life)
-    _emit(json_text(result, indent=2) if args.format == "json" else text, args.output, force=args.force)
+    _emit(_json(result) if args.format == "json" else text, args.output, force=args.force)
     return EXIT_OK
 
 
@@ -173,7 +180,7 @@ def _cmd_schedule(args) -> int:
             f"{fmt(draw.concentration)} at {when(adm)}) for {fmt(draw.prescribed_activity)}; {draw.sphere_count / 1e6:.3g} million spheres."
         )
         text += "".join(f"\nWarning: {w}" for w in draw.warnings)
-    _emit(json.dumps(result, indent=2) if args.format == "json" else text, args.output, force=args.force)
+    _emit(_json(result) if args.format == "json" else text, args.output, force=args.force)
     return EXIT_OK
 
 
@@ -254,7 +261,7 @@ def _cmd_dvh(args) -> int:
             continue
         stats[n] = region_stats(dose, mask)
     if args.format == "json":
-        text = json.dumps({n: region_json(s) for n, s in stats.items()}, indent=2)
+        text = _json({n: region_json(s) for n, s in stats.items()})
     else:
         text = regions_text(stats) + "".join(f"\nskipped {s}" for s in skipped) + "".join(f"\nWarning: {n}" for n in notes)
     _emit(text, args.output, inputs=[args.dose, args.rtstruct], force=args.force)
@@ -560,6 +567,18 @@ def main(argv=None) -> int:
     previous = None
     if threading.current_thread() is threading.main_thread():
         previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    with warnings.catch_warnings():
+        if not verbose:
+            # Library warnings (pydicom on odd headers, numpy) would print several lines on stderr;
+            # the readers check every value they use and return their own notes, which the
+            # commands print. --verbose shows them.
+            warnings.simplefilter("ignore")
+        return _run(argv, verbose, previous)
+
+
+def _run(argv, verbose: bool, previous) -> int:
+    import signal
+
     try:
         args = build_parser().parse_args(argv)
         if not getattr(args, "func", None):

@@ -531,6 +531,32 @@ def damaged(label: str, exc: BaseException, what: str = "DICOM header") -> Dicom
     return DicomError(where, f"damaged or unsupported {what} ({type(exc).__name__}: {one_line(exc)})")
 
 
+#: Plausible voxel spacing [mm] per modality and direction ("row" for PixelSpacing, "slice"
+#: between slices), (low, high). Clinical CT: 0.2-1 mm in-plane, 0.5-10 mm slices (single thick
+#: slices up to 20 mm exist); SPECT 2-10 mm; PET 2-5 mm; planning-system dose grids 1-5 mm
+#: (scanner and TPS manuals). A spacing outside is a slip (a factor 10, a wrong unit) that would
+#: scale every voxel volume, hence every activity concentration and dose.
+VOXEL_SPACING_MM = {
+    ("CT", "row"): (0.05, 7.0),  # up to a CT for attenuation correction on a SPECT-like grid
+    ("CT", "slice"): (0.05, 30.0),
+    ("PT", "row"): (0.5, 15.0),
+    ("PT", "slice"): (0.5, 15.0),
+    ("NM", "row"): (0.5, 15.0),
+    ("NM", "slice"): (0.5, 15.0),
+    ("RTDOSE", "row"): (0.1, 15.0),
+    ("RTDOSE", "slice"): (0.1, 15.0),
+}
+
+
+def check_spacing(values, modality: str, where: str, direction: str = "row") -> None:
+    """Refuse voxel spacings outside :data:`VOXEL_SPACING_MM` for the modality, naming the attribute."""
+    lo, hi = VOXEL_SPACING_MM[(modality, direction)]
+    arr = np.abs(np.asarray(values, dtype=float))
+    if np.any(arr < lo) or np.any(arr > hi):
+        what = "pixel" if direction == "row" else "slice"
+        raise DicomError(where, f"{[round(float(x), 6) for x in arr]} mm is outside the plausible {modality} {what} spacing [{lo:g}, {hi:g}] mm")
+
+
 def count(ds: Dataset, keyword: str, source, *, default: int | None = None, maximum: int = 1 << 16) -> int:
     """A single positive integer such as Rows, Columns or NumberOfFrames.
 

@@ -23,7 +23,7 @@ from pydicom.dataset import Dataset
 
 from ..units import Q_, ureg
 from ..voxel.geometry import Volume
-from ._common import DicomError, ImageSeries, check_finite, clip_negative, count, floats, header_only, identity_of, number, orientation, pixel_array, text
+from ._common import DicomError, ImageSeries, check_finite, check_spacing, clip_negative, count, floats, header_only, identity_of, number, orientation, pixel_array, text
 from .pet import _Y90_RE, apply_calibration
 
 __all__ = ["read_nm", "nm_radionuclide"]
@@ -88,6 +88,8 @@ def read_nm(f: Path, ds: Dataset, notes, calibration, allow_other_radionuclide: 
         sp = floats(ds, "SliceThickness", f, 1)
     if sp[0] == 0 or np.any(ps <= 0):
         raise DicomError(f"{f}: SpacingBetweenSlices", "slice or pixel spacing is 0")
+    check_spacing(ps, "NM", f"{f}: PixelSpacing")
+    check_spacing(sp[:1], "NM", f"{f}: SpacingBetweenSlices", "slice")
     # Frames follow the slice normal row x column; a negative SpacingBetweenSlices reverses it.
     sign = 1.0 if sp[0] > 0 else -1.0
     frames = count(ds, "NumberOfFrames", f, default=1)

@@ -48,6 +48,21 @@ _PT_UNITS = {"BQML": "Bq/mL", "CNTS": "cts", "PROPCNTS": "cts", "CPS": "cts/s", 
 _Y90_RE = re.compile(r"(?i)(\^?90\^?\s*-?\s*(y|yttrium)\b)|(\b(y|yttrium)\s*-?\s*90\b)")
 
 
+#: Longest plausible delay from administration to a Y-90 PET acquisition: 14 days (5 half-lives,
+#: 2.6 % of the activity left; post-treatment Y-90 PET is acquired within hours to a few days).
+#: A longer delay is a wrong date in the header, and would multiply every value by 2**(delay/T1/2).
+MAX_PET_DELAY_S = 14 * 86400.0
+
+
+def _check_delay(dt: float, where: str, admin, when) -> None:
+    if dt > MAX_PET_DELAY_S:
+        raise DicomError(
+            where,
+            f"{dt / 86400:.1f} days between administration {admin.isoformat()} and acquisition {when.isoformat()}; "
+            f"plausible up to {MAX_PET_DELAY_S / 86400:.0f} days (check the dates)",
+        )
+
+
 def pet_values(items, label, units_raw, calibration, allow_other, half_life):
     """Unit, scale and per-slice decay factors of a PT series (slices in position order).
 
@@ -181,6 +196,7 @@ def pet_values(items, label, units_raw, calibration, allow_other, half_life):
             dt = (ref - admin).total_seconds()
             if dt < 0:
                 raise DicomError(f"{f0}: RadiopharmaceuticalStartDateTime", f"administration {admin.isoformat()} is after the series start {ref.isoformat()}")
+            _check_delay(dt, f"{f0}: RadiopharmaceuticalStartDateTime", admin, ref)
             factors[:] = math.exp(lam * dt)
         else:
             for k, (f, ds) in enumerate(items):
@@ -190,6 +206,7 @@ def pet_values(items, label, units_raw, calibration, allow_other, half_life):
                 dt = (t - admin).total_seconds()
                 if dt < 0:
                     raise DicomError(f"{f}: AcquisitionTime", f"acquisition {t.isoformat()} before administration {admin.isoformat()}")
+                _check_delay(dt, f"{f}: AcquisitionTime", admin, t)
                 dur = float(ds.get("ActualFrameDuration", 0) or 0) / 1000.0  # ms -> s
                 # Mean over the frame of A0 exp(-lam t): A(t_start) (1 - exp(-lam T)) / (lam T).
                 avg = 1.0 if dur <= 0 else (-math.expm1(-lam * dur)) / (lam * dur)

@@ -28,7 +28,7 @@ from pydicom.uid import ExplicitVRLittleEndian, PYDICOM_IMPLEMENTATION_UID, gene
 from ..units import Q_
 from ..voxel.geometry import Volume
 from .files import write_atomic
-from ._common import DicomError, DicomIdentity, damaged, floats, get, identity_of, one_line, orientation, pixel_array, pixel_representation, read_dataset, text
+from ._common import DicomError, DicomIdentity, check_spacing, damaged, floats, get, identity_of, orientation, pixel_array, pixel_representation, read_dataset, text
 from .series import ImageSeries
 
 __all__ = ["RTDOSE_SOP_CLASS", "DoseGrid", "read_rtdose", "load_rtdose", "write_rtdose"]
@@ -132,6 +132,8 @@ def _load_rtdose(ds, label: str, allow_relative: bool) -> DoseGrid:
             raise DicomError(f"{label}: SliceThickness", "0 for a single-frame dose grid; expected the slice thickness in mm (> 0)")
         origin = ipp
         warnings.append(f"{label}: single-frame dose grid; slice spacing taken as {step:g} mm")
+    check_spacing(ps, "RTDOSE", f"{label}: PixelSpacing")
+    check_spacing([step], "RTDOSE", f"{label}: {'GridFrameOffsetVector' if nf > 1 else 'SliceThickness'}", "slice")
     with np.errstate(over="ignore", invalid="ignore"):
         arr = raw.astype(np.float64) * scaling
     if not np.all(np.isfinite(arr)):

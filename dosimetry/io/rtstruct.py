@@ -101,9 +101,11 @@ class StructureSet:
         DicomError
             No such ROI (the message lists the names present).
         """
-        for r in self.rois:
-            if r.name == name:
-                return r
+        exact = [r for r in self.rois if r.name == name]
+        if len(exact) > 1:
+            raise DicomError(f"{self.path}: ROIName", f"{len(exact)} ROIs are named {name!r} (ROI numbers {', '.join(str(r.number) for r in exact)}); rename them so that one is meant")
+        if exact:
+            return exact[0]
         hits = [r for r in self.rois if r.name.lower() == str(name).lower()]
         if len(hits) == 1:
             return hits[0]
@@ -153,6 +155,8 @@ def read_rtstruct(path) -> StructureSet:
     try:
         for item in ds.StructureSetROISequence:
             num = int(item.ROINumber)
+            if num in info:
+                raise DicomError(f"{label}: ROINumber", f"{num} is used by two ROIs ({info[num]['name']!r} and {text(item, 'ROIName')!r}); contours could be attributed to the wrong one")
             info[num] = {"name": text(item, "ROIName") or f"ROI {num}", "for": text(item, "ReferencedFrameOfReferenceUID"), "type": ""}
         for item in ds.get("RTROIObservationsSequence", []) or []:
             num = int(item.get("ReferencedROINumber", -1))

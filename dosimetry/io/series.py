@@ -34,12 +34,11 @@ from ._common import (
     DicomWarning,
     ImageSeries,
     check_finite,
+    check_spacing,
     clip_negative,
     count,
     damaged,
     floats,
-    one_line,
-    get,
     header_only,
     identity_of,
     number,
@@ -130,13 +129,13 @@ def _select_series(items, series_uid: str | None, label: str):
 
 def _check_one_patient(items, label: str) -> None:
     """Every file of one series must name the same patient and frame of reference."""
-    for keyword in ("PatientID", "FrameOfReferenceUID"):
+    for keyword in ("Modality", "PatientID", "StudyInstanceUID", "FrameOfReferenceUID"):
         values: dict[str, str] = {}
         for f, ds in items:
             values.setdefault(text(ds, keyword), f.name)
         if len(values) > 1:
             shown = "; ".join(f"{v or '<empty>'!r} ({name})" for v, name in list(values.items())[:4])
-            raise DicomError(f"{label}: {keyword}", f"differs between files of one series ({shown}); a series belongs to one patient and frame of reference")
+            raise DicomError(f"{label}: {keyword}", f"differs between files of one series ({shown}); a series belongs to one patient, study and frame of reference")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -320,10 +319,15 @@ def _slice_stack(items, locs, mod, label, notes, calibration, allow_other, half_
         unit, scale, factors, reference_time, nuclide, pw = pet_values(items, label, units_raw, calibration, allow_other, half_life)
         warnings.extend(pw)
 
+    # RescaleSlope/Intercept are Type 1 in the CT Image and PET Image modules (PS3.3 C.8.2.1,
+    # C.8.9.4): a slice without them would silently be read with slope 1 and intercept 0.
+    for keyword in ("RescaleSlope", "RescaleIntercept"):
+        for f, ds in items:
+            floats(ds, keyword, f, 1)
     raw_slopes = np.array([number(ds, "RescaleSlope", f, 1.0) for f, ds in items])
-    if mod == "PT" and not np.all(raw_slopes > 0):
+    if not np.all(raw_slopes > 0):  # zero or negative: an image of nothing, or inverted (HU, activity)
         k = int(np.argmin(raw_slopes > 0))
-        raise DicomError(f"{items[k][0]}: RescaleSlope", f"{raw_slopes[k]:g}; an activity image needs a slope > 0")
+        raise DicomError(f"{items[k][0]}: RescaleSlope", f"{raw_slopes[k]:g}; expected a slope > 0")
     with np.errstate(over="ignore", invalid="ignore"):
         slopes = raw_slopes * scale * factors
         inters = np.array([number(ds, "RescaleIntercept", f, 0.0) for f, ds in items]) * scale * factors
@@ -331,13 +335,34 @@ def _slice_stack(items, locs, mod, label, notes, calibration, allow_other, half_
             raise DicomError(f"{label}: RescaleSlope", "slope or intercept times the unit and decay factors is not finite")
         out = _stack_pixels(items, locs, rows, cols, slopes, inters, dtype, integer_ok=(mod == "CT"))
     check_finite(out, f"{label}: RescaleSlope", "RescaleSlope/RescaleIntercept")
+    if mod == "CT":
+        _check_hounsfield(out, label)
+        if np.ptp(inters) > 0 or np.ptp(slopes) > 0:
+            warnings.append(f"{label}: RescaleSlope/RescaleIntercept differ between slices (intercepts {np.min(inters):g} to {np.max(inters):g}); check the CT")
     if mod == "PT":
         note = clip_negative(out, label)
         if note:
             warnings.append(note)
+    check_spacing(ps, mod, f"{first_path}: PixelSpacing")
+    check_spacing([spacing], mod, f"{label}: {'ImagePositionPatient' if len(items) > 1 else 'SliceThickness'}", "slice")
     direction = np.column_stack([n, c, r])
     vol = Volume(out, (spacing, float(ps[0]), float(ps[1])), tuple(pos[0]), direction, unit)
     return ImageSeries(vol, identity_of(first, label), tuple(os.fspath(f) for f, _ in items), tuple(warnings), reference_time, nuclide, header_only(first))
+
+
+#: CT plausibility: air is -1000 HU, cortical bone up to about 3000 HU; only metal goes above 4000 HU.
+#: A CT whose values are above it in more than 5 % of the voxels has a wrong RescaleIntercept or
+#: RescaleSlope, and would make every density (hence every dose) wrong.
+HU_CEILING, HU_CEILING_FRACTION = 4000.0, 0.05
+
+
+def _check_hounsfield(values: np.ndarray, label: str) -> None:
+    above = float(np.count_nonzero(values > HU_CEILING)) / values.size
+    if above > HU_CEILING_FRACTION:
+        raise DicomError(
+            f"{label}: RescaleIntercept",
+            f"{100 * above:.3g} % of the CT is above {HU_CEILING:g} HU (metal); the RescaleIntercept/RescaleSlope cannot give Hounsfield units",
+        )
 
 
 def _native_layout(ds: Dataset, loc):

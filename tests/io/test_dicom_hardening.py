@@ -61,7 +61,7 @@ def test_nm_damaged_vr_code_is_one_line(nm):
     # ImageType (0008,0008) in explicit VR little endian: tag bytes then 'CS'
     i = data.find(b"\x08\x00\x08\x00CS")
     assert i > 0
-    data[i + 4 : i + 6] = b"\x00\x07"
+    data[i + 4 : i + 6] = b"ZZ"  # before: NotImplementedError (internal error)
     nm.write_bytes(bytes(data))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -188,6 +188,13 @@ def test_corrupt_compressed_pixel_data_is_one_line(tmp_path, name):
     if not src.exists():
         pytest.skip(f"{name} not bundled with this pydicom")
     ds = pydicom.dcmread(src)
+    ds.Modality = "CT"  # so that the reader goes as far as decoding the pixel data
+    ds.SOPClassUID = "1.2.840.10008.5.1.4.1.1.2"
+    if "RescaleSlope" not in ds:
+        ds.RescaleSlope, ds.RescaleIntercept = "1", "0"
+    for keyword, v in (("ImageOrientationPatient", [1, 0, 0, 0, 1, 0]), ("ImagePositionPatient", [0, 0, 0]), ("PixelSpacing", [1, 1]), ("SliceThickness", 1)):
+        if keyword not in ds:
+            setattr(ds, keyword, v)
     frames = bytearray(ds.PixelData)
     mid = len(frames) // 2
     frames[mid : mid + 64] = bytes(range(64))  # damage the middle of the code stream
@@ -195,7 +202,111 @@ def test_corrupt_compressed_pixel_data_is_one_line(tmp_path, name):
     ds.PixelData = bytes(frames)
     p = tmp_path / name
     ds.save_as(p)
-    try:
-        load_series(p)
-    except DicomError as exc:
-        assert "\n" not in str(exc)
+    e = _refused(load_series, p, attribute="PixelData")
+    assert "cannot decode" in e.message
+
+
+# -- RTSTRUCT -----------------------------------------------------------------------------------
+def _square(z):
+    return np.array([[0, 0, z], [10, 0, z], [10, 10, z], [0, 10, z]], float)
+
+
+def test_rtstruct_duplicate_roi_number_refused(tmp_path):
+    from dicom_factory import write_rtstruct
+
+    from dosimetry.io import read_rtstruct
+
+    p = write_rtstruct(tmp_path / "rs.dcm", {"Liver": [_square(0.0)], "Tumour": [_square(2.0)]})
+    ds = pydicom.dcmread(p)
+    ds.StructureSetROISequence[1].ROINumber = 1  # both ROIs now claim number 1
+    ds.save_as(p, enforce_file_format=True)
+    _refused(read_rtstruct, p, attribute="ROINumber")
+
+
+def test_rtstruct_two_rois_with_the_asked_name_refused(tmp_path):
+    from dicom_factory import write_rtstruct
+
+    from dosimetry.io import read_rtstruct
+
+    p = write_rtstruct(tmp_path / "rs.dcm", {"Liver": [_square(0.0)], "Other": [_square(2.0)]})
+    ds = pydicom.dcmread(p)
+    ds.StructureSetROISequence[1].ROIName = "Liver"
+    ds.save_as(p, enforce_file_format=True)
+    ss = read_rtstruct(p)
+    _refused(ss.roi, "Liver", attribute="ROIName")
+
+
+@pytest.mark.parametrize("modality", ["CT", "PT"])
+@pytest.mark.parametrize("slope", ["0", "-1"])
+def test_zero_or_negative_rescale_slope_refused(tmp_path, modality, slope):
+    # before: a CT with slope -1 inverted every HU (densities, hence doses, wrong); a PT with
+    # slope 0 read as an image of nothing
+    extra = pet_header(decay="ADMIN") if modality == "PT" else None
+    paths = write_slices(tmp_path / "s", np.full((3, 2, 2), 100, np.int16), modality=modality, intercept=0.0, extra=extra)
+    _edit(paths[1], RescaleSlope=slope)
+    _refused(load_series, tmp_path / "s", attribute="RescaleSlope")
+
+
+def test_ct_with_an_intercept_that_cannot_give_hounsfield_units_is_refused(tmp_path):
+    # stored 0..1000 with intercept +1e5: every voxel 1e5 HU, densities (and doses) absurd
+    stored = np.arange(27, dtype=np.int16).reshape(3, 3, 3) * 37
+    write_slices(tmp_path / "bad", stored, intercept=1e5)
+    _refused(load_series, tmp_path / "bad", attribute="RescaleIntercept")
+    # a little metal (1 voxel of 27 = 3.7 % above 4000 HU) is accepted and read exactly
+    metal = stored.copy()
+    metal[1, 1, 1] = 6000
+    write_slices(tmp_path / "ok", metal, intercept=-1024.0)
+    np.testing.assert_array_equal(load_series(tmp_path / "ok").volume.array, metal - 1024)
+
+
+@pytest.mark.parametrize("admin, decay", [("00010101090000", "START"), ("20250101090000", "START"), ("20250101090000", "NONE")])
+def test_pet_administration_long_before_acquisition_refused(tmp_path, admin, decay):
+    # before: year 1 overflowed math.exp (internal error); a year earlier multiplied every value by 2**137
+    write_slices(tmp_path / "pt", np.full((3, 2, 2), 100, np.int16), modality="PT", intercept=0.0, extra=pet_header(decay=decay, admin=admin))
+    _refused(load_series, tmp_path / "pt", attribute="RadiopharmaceuticalStartDateTime" if decay == "START" else "AcquisitionTime")
+
+
+@pytest.mark.parametrize("keyword, value", [("StudyInstanceUID", "1.2.3.4"), ("Modality", "MR"), ("FrameOfReferenceUID", "1.2.3.5")])
+def test_one_slice_of_another_study_modality_or_frame_inside_a_series_is_refused(tmp_path, keyword, value):
+    def edit(ds, k):
+        if k == 1:
+            setattr(ds, keyword, value)
+
+    write_slices(tmp_path / "ct", np.zeros((3, 2, 2), np.int16), per_slice=edit)
+    _refused(load_series, tmp_path / "ct", attribute=keyword)
+
+
+@pytest.mark.parametrize("keyword", ["RescaleIntercept", "RescaleSlope"])
+def test_ct_slice_without_rescale_is_refused(tmp_path, keyword):
+    # before: read with intercept 0 (a +1024 HU shift of that slice) without a word
+    def drop(ds, k):
+        if k == 1:
+            delattr(ds, keyword)
+
+    write_slices(tmp_path / "ct", np.zeros((3, 2, 2), np.int16), per_slice=drop)
+    _refused(load_series, tmp_path / "ct", attribute=keyword)
+
+
+def test_ct_intercepts_that_differ_between_slices_are_read_exactly_with_a_warning(tmp_path):
+    def edit(ds, k):
+        if k == 1:
+            ds.RescaleIntercept = "2.5"
+
+    stored = np.full((3, 2, 2), 100, np.int16)
+    write_slices(tmp_path / "ct", stored, per_slice=edit)
+    s = load_series(tmp_path / "ct")
+    np.testing.assert_array_equal(s.volume.array[:, 0, 0], [100 - 1024, 102.5, 100 - 1024])
+    assert any("differ between slices" in w for w in s.warnings)
+
+
+def test_implausible_voxel_spacing_refused(tmp_path, rtdose):
+    # a factor-10 slip in the SPECT pixel size would scale every voxel volume (hence every dose) by 100
+    p = write_nm(tmp_path / "nm.dcm", np.ones((3, 4, 5), np.uint16), spacing=(4.42, 44.2, 44.2))
+    _refused(load_series, p, attribute="PixelSpacing")
+    p = write_nm(tmp_path / "nm2.dcm", np.ones((3, 4, 5), np.uint16), spacing=(0.442, 4.42, 4.42))
+    _refused(load_series, p, attribute="SpacingBetweenSlices")
+    write_slices(tmp_path / "ct7", np.zeros((3, 2, 2), np.int16), spacing=(2.0, 9.8, 9.8))  # 10 x 0.98 mm
+    _refused(load_series, tmp_path / "ct7", attribute="PixelSpacing")
+    path, _ = rtdose
+    _edit(path, PixelSpacing=[0.01, 0.01])
+    _refused(load_rtdose, path, attribute="PixelSpacing")

@@ -339,12 +339,15 @@ def test_ct_integer_and_float_storage(tmp_path):
     v = read_series(tmp_path / "a")
     assert v.array.dtype == np.int16
     np.testing.assert_array_equal(v.array, st.astype(int) - 1024)
-    # Intercept pushing values beyond int16: float32, still exact.
-    big = np.full((2, 3, 3), 32000, np.int16)
+    # Intercept pushing values beyond int16: float32, still exact. (One voxel of 100, like metal:
+    # a CT with more than 5 % of its voxels above 4000 HU is refused as implausible, issue #10.)
+    big = np.zeros((4, 5, 5), np.int16)
+    big[2, 3, 4] = 32000
     write_slices(tmp_path / "b", big, intercept=1000)
     w = read_series(tmp_path / "b")
     assert w.array.dtype == np.float32
-    np.testing.assert_array_equal(w.array, 33000.0)
+    np.testing.assert_array_equal(w.array, big.astype(np.float32) + 1000.0)
+    assert w.array[2, 3, 4] == 33000.0
 
 
 def test_ct_unsigned_storage(tmp_path):
