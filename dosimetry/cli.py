@@ -92,7 +92,7 @@ def _cmd_plan(args) -> int:
         cases = (assess(plan_patient(pf)),)
         text = case_text(cases[0]) if args.format == "text" else json.dumps(_plan_json(cases[0]), indent=2, allow_nan=False)
     _emit(text, args.output, inputs=[args.patient])
-    return EXIT_BLOCKED if any(c.blocked for c in cases) else EXIT_OK
+    return EXIT_OK if all(c.actionable for c in cases) else EXIT_BLOCKED
 
 
 # -- schedule -----------------------------------------------------------------------------------
@@ -110,21 +110,26 @@ def _cmd_schedule(args) -> int:
     if cal is None:
         raise InputError("--calibration", "missing; give the vial calibration date-time with UTC offset")
     if args.device == "glass":
+        from .report.text import glass_order_rows
+        from .schedule import DEFAULT_DELIVERY_TOLERANCE, ClinicHours, glass_order
+
         if args.vial_volume or args.vial_activity:
-            raise InputError("--vial-activity", "glass vials are chosen from the standard sizes; --vial-activity/--vial-volume are for resin")
-        if adm is not None:
-            need = glass_calibration_activity(args.activity, cal, adm)
-            result = {"device": "glass", "administration_time": adm.isoformat(), "calibration_time": cal.isoformat(), "calibration_activity": to_json(need)}
-            text = f"Glass: {args.activity} at {when(adm)} needs {fmt(need)} at calibration ({when(cal)})"
-        else:
-            choice = choose_glass_vial(args.activity, cal, t(args.earliest, "--earliest"), t(args.latest, "--latest"))
-            result = choice.to_json()
-            alts = "; ".join(f"{fmt(v)} at {when(w)}" for v, w in choice.alternatives)
-            text = (
-                f"Glass: vial {fmt(choice.vial)} (calibrated {when(cal)}) holds {fmt(choice.prescribed_activity)} at "
-                f"{when(choice.administration_time)} ({fmt(choice.elapsed_since_calibration)} after calibration); "
-                f"{choice.sphere_count / 1e6:.3g} million spheres.\nVials that fit: {alts}"
-            )
+            raise InputError("--vial-activity", "glass vials are chosen from the catalogue; --vial-activity/--vial-volume are for resin")
+        if args.earliest or args.latest:
+            raise InputError("--earliest", "replaced by clinic hours: give --clinic-hours and --clinic-days, or --administration")
+        clinic = ClinicHours(**_clinic_args(args))
+        tol = DEFAULT_DELIVERY_TOLERANCE if args.tolerance is None else _tolerance(args.tolerance)
+        order = glass_order(args.activity, cal, planned=adm, clinic=clinic, tolerance=tol, custom=args.custom_doses)
+        result = order.to_json()
+        lines = [f"Glass: {fmt(order.prescribed)} prescribed; clinic hours {clinic.describe()}; tolerance +-{tol:.0%}"]
+        lines += [f"  {k}: {v}" for k, v in glass_order_rows(order)]
+        if order.choice is None:
+            lines += [f"NEEDS A DECISION: {order.decision}"]
+        others = [o for o in order.options if o != order.choice]
+        lines += (["Options:" if order.choice is None else "Other options:"] + [f"  - {o.describe()}" for o in others]) if others else []
+        text = "\n".join(lines)
+        _emit(json.dumps(result, indent=2) if args.format == "json" else text, args.output)
+        return EXIT_OK if order.choice is not None else EXIT_BLOCKED
     else:
         if adm is None:
             raise InputError("--administration", "missing; the resin volume to draw depends on the administration time")
@@ -137,6 +142,29 @@ def _cmd_schedule(args) -> int:
         text += "".join(f"\nWarning: {w}" for w in draw.warnings)
     _emit(json.dumps(result, indent=2) if args.format == "json" else text, args.output)
     return EXIT_OK
+
+
+def _clinic_args(args) -> dict:
+    import datetime as dt
+
+    out = {}
+    if args.clinic_hours:
+        try:
+            out["opens"], out["closes"] = (dt.time.fromisoformat(x.strip()) for x in args.clinic_hours.split("-"))
+        except ValueError as exc:
+            raise InputError("--clinic-hours", f'expected "HH:MM-HH:MM", e.g. 07:00-18:00; got {args.clinic_hours!r}') from exc
+    if args.clinic_days:
+        out["days"] = tuple(d.strip().lower()[:3] for d in args.clinic_days.split(","))
+    return out
+
+
+def _tolerance(text: str) -> float:
+    from .units import fraction
+
+    tol = float(fraction(text, "--tolerance", include_zero=False))
+    if tol > 0.5:
+        raise InputError("--tolerance", f"expected a fraction in (0, 0.5], e.g. 0.1 or '10 %'; got {text!r}")
+    return tol
 
 
 # -- voxel dosimetry -----------------------------------------------------------------------------
@@ -177,7 +205,7 @@ def _cmd_dose(args) -> int:
         write_atomic(tmp / "regions.json", json.dumps(doc, indent=2, allow_nan=False))
     print(case_text(case))
     print(f"\nWrote {args.output}/rtdose.dcm, dvh.csv, regions.json")
-    return EXIT_BLOCKED if case.blocked else EXIT_OK
+    return EXIT_OK if case.actionable else EXIT_BLOCKED
 
 
 def _cmd_dvh(args) -> int:
@@ -226,7 +254,7 @@ def _run_report(patient_path, output, args) -> int:
     if not args.quiet:
         print(report.text, end="")
         print(f"\nReport written to {output}/ (report.pdf, report.json, summary.txt" + (", rtdose.dcm, dvh.csv)" if report.imaging else ")"))
-    return EXIT_BLOCKED if report.blocked else EXIT_OK
+    return EXIT_OK if report.case.actionable else EXIT_BLOCKED
 
 
 def _cmd_report(args) -> int:
@@ -372,8 +400,12 @@ def build_parser() -> argparse.ArgumentParser:
     sc.add_argument("--activity", required=True, help="prescribed activity at administration, e.g. '3.8 GBq'")
     sc.add_argument("--calibration", help="vial calibration date-time with UTC offset")
     sc.add_argument("--administration", help="administration date-time with UTC offset")
-    sc.add_argument("--earliest", help="glass: earliest acceptable administration time")
-    sc.add_argument("--latest", help="glass: latest acceptable administration time")
+    sc.add_argument("--earliest", help=argparse.SUPPRESS)
+    sc.add_argument("--latest", help=argparse.SUPPRESS)
+    sc.add_argument("--clinic-hours", help="glass: local opening hours, default 07:00-18:00")
+    sc.add_argument("--clinic-days", help="glass: administration days, default mon,tue,wed,thu,fri")
+    sc.add_argument("--tolerance", help="glass: accepted delivered-activity difference, default 0.10 (+-10 %%)")
+    sc.add_argument("--custom-doses", action="store_true", help="glass: allow custom doses (0.5 GBq steps; verify with the manufacturer)")
     sc.add_argument("--vial-activity", help="resin: vial activity at calibration (default 3 GBq)")
     sc.add_argument("--vial-volume", help="resin: vial volume (default 5 mL)")
     sc.add_argument("--format", choices=("text", "json"), default="text")

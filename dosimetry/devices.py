@@ -30,6 +30,8 @@ __all__ = [
     "GLASS",
     "RESIN",
     "DEVICES",
+    "VialCatalogue",
+    "GLASS_CATALOGUE",
     "device",
     "activity_per_sphere",
     "sphere_count",
@@ -160,6 +162,54 @@ RESIN = Device(
         "spheres_per_vial": "Sirtex product information: 44 +-2.6 million per vial (reviews: 40-80 million, ~50 Bq/sphere)",
         "dose_coefficient": "Ho et al., Eur J Nucl Med 1996 (partition model); SIR-Spheres IFU: 49.67",
         "usable_window": "SIR-Spheres IFU: -24 h to +24 h around calibration (not re-verified; check the current IFU)",
+    },
+)
+
+@dataclass(frozen=True)
+class VialCatalogue:
+    """What can be ordered of a whole-vial product, and when its stated activity holds.
+
+    Parameters
+    ----------
+    standard : tuple of pint.Quantity
+        Standard vial activities at calibration [GBq].
+    custom_min, custom_max, custom_step : pint.Quantity
+        Range and step of custom doses at calibration [GBq] (ordered only when the patient file
+        allows custom doses).
+    calibration : str
+        The calibration convention, as text for the report.
+    sources : Mapping[str, str]
+        Source of each entry.
+    """
+
+    standard: tuple
+    custom_min: pint.Quantity
+    custom_max: pint.Quantity
+    custom_step: pint.Quantity
+    calibration: str
+    sources: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self):
+        object.__setattr__(self, "standard", tuple(quantity(a, "GBq", "vial catalogue", minimum=0, include_minimum=False) for a in self.standard))
+        for k in ("custom_min", "custom_max", "custom_step"):
+            object.__setattr__(self, k, quantity(getattr(self, k), "GBq", f"vial catalogue {k}", minimum=0, include_minimum=False))
+        object.__setattr__(self, "sources", MappingProxyType(dict(self.sources)))
+
+
+#: TheraSphere order catalogue. Verify against the current instructions for use and the
+#: manufacturer's order form: the custom-dose range and step could not be confirmed from a primary
+#: source while writing this module.
+GLASS_CATALOGUE = VialCatalogue(
+    standard=GLASS.vial_activities,
+    custom_min=Q_(3.0, "GBq"),
+    custom_max=Q_(20.0, "GBq"),
+    custom_step=Q_(0.5, "GBq"),
+    calibration=GLASS.calibration,
+    sources={
+        "standard": GLASS.sources["vial_activities"],
+        "custom": "TheraSphere product literature: custom doses between the standard sizes, 0.5 GBq steps "
+        "(not confirmed from a primary source; verify against the current instructions for use)",
+        "calibration": GLASS.sources["calibration"] + "; verify against the current instructions for use",
     },
 )
 

@@ -1,6 +1,8 @@
 """The y90 command: exit status contract, JSON keys, one-line refusals, safe output."""
 
+import datetime as dt
 import json
+import math
 import subprocess
 import sys
 from pathlib import Path
@@ -48,16 +50,85 @@ def test_plan_within_limits_exit_0_and_hand_value(capsys):
     assert {c["name"] for c in data["safety"]} >= {"lung_dose", "cumulative_lung_dose", "whole_normal_liver_dose"}
 
 
-def test_example_vial_timing_of_issue_14_is_blocked(tmp_path, capsys):
-    # Issue 14: calibration 11-22 12:00, the 10 GBq vial holds 4.691 GBq at the planned 11-25 10:00
-    # (+23.8 %, 10 * 2^(-70 h / 64.1 h)): the whole normal liver gets 65.49 * 1.2381 = 81.09 Gy > 75 Gy.
+def test_example_vial_timing_of_issue_14_needs_a_decision(tmp_path, capsys):
+    # Issue 14: calibration Sun 11-22 12:00, planned Wed 11-25 10:00 (70 h). Prescription 3.78866 GBq.
+    # At 70 h every standard vial holds V * 2^(-70 / 64.1) = 0.46910 V: 7 GBq -> 3.284 GBq (-13.3 %),
+    # 10 GBq -> 4.691 GBq (+23.8 %): none within +-10 %, so the plan needs a decision (exit 1), not
+    # "administer at 2026-11-26 05:45" (outside clinic hours) nor "order 8.077 GBq" (not orderable).
     p = write_patient(tmp_path, **{"2026-11-24T08:21:00-05:00": "2026-11-22T12:00:00-05:00"})
     code, out, _ = run(capsys, "plan", str(p), "--format", "json")
     data = json.loads(out)
+    assert code == 1 and data["blocked"] is False and data["needs_decision"] is True
+    assert data["status"] == "NEEDS A DECISION"
+    assert "7 GBq -> 3.284 GBq (-13.3%)" in data["decisions"][0] and "10 GBq -> 4.691 GBq (+23.8%)" in data["decisions"][0]
+    opts = {o["vial"]["value"]: o for o in data["vial"]["options"]}
+    cal = dt.datetime.fromisoformat("2026-11-22T12:00:00-05:00")
+
+    def after_cal(text):
+        return (dt.datetime.fromisoformat(text) - cal).total_seconds() / 3600
+
+    # 7 GBq: <= 1.1 A = 4.16753 GBq from 64.1 * log2(7 / 4.16753) = 47.957 h (Tue 11:57) on; in hours to 18:00
+    assert after_cal(opts[7.0]["window_start"]) == pytest.approx(47.957, abs=0.02) and opts[7.0]["window_end"] == "2026-11-24T18:00:00-05:00"
+    # 10 GBq: >= 0.9 A = 3.40979 GBq until 64.1 * log2(10 / 3.40979) = 99.52 h (Thu 15:31); from 07:00 (opens)
+    # (<= 1.1 A from 80.9 h = Wed 20:56, after closing)
+    assert opts[10.0]["window_start"] == "2026-11-26T07:00:00-05:00"
+    assert after_cal(opts[10.0]["window_end"]) == pytest.approx(64.1 * math.log2(10 / (0.9 * 3.78866)), abs=0.02)
+    # and, as an option to decide on, the custom dose of 3.78866 / 0.46910 = 8.0764 -> 8.0 GBq (0.5 GBq steps)
+    assert [o["vial"]["value"] for o in data["vial"]["options"] if o["custom"]] == [8.0]
+    for o in data["vial"]["options"]:
+        for key in ("window_start", "window_end"):
+            t = o[key]
+            assert "07:00:00" <= t[11:19] <= "18:00:00" and len(t) == 25  # to the second, with offset
+    code, out, _ = run(capsys, "plan", str(p))
+    assert code == 1 and out.splitlines()[1].startswith("NEEDS A DECISION") and "Decision needed" in out
+    assert "05:45" not in out and "8.077" not in out
+
+
+def test_example_vial_timing_with_custom_doses_is_in_hours_advice(tmp_path, capsys):
+    # Custom doses allowed: 3.78866 / 0.46917 = 8.0752 GBq needed at calibration, rounded to the
+    # 0.5 GBq step: 8.0 GBq, delivering 8.0 * 0.46917 = 3.7534 GBq (-0.93 %) at the planned Wed 10:00.
+    p = write_patient(tmp_path, **{"2026-11-24T08:21:00-05:00": "2026-11-22T12:00:00-05:00"})
+    p.write_text(p.read_text() + "\n[clinic]\ncustom_doses = true\n")
+    code, out, _ = run(capsys, "plan", str(p), "--format", "json")
+    data = json.loads(out)
+    assert code == 0 and data["status"] == "WITHIN LIMITS"
+    c = data["vial"]["choice"]
+    assert c["vial"]["value"] == 8.0 and c["custom"] is True and c["administration_time"] == "2026-11-25T10:00:00-05:00"
+    assert c["delivered_activity"]["value"] == pytest.approx(8.0 * 2 ** (-70 / 64.1), rel=1e-4)
+
+
+def test_example_vial_timing_outside_clinic_hours_needs_a_decision(tmp_path, capsys):
+    # Planned Sunday 10:00: outside the default weekday hours -> a decision, exit 1.
+    p = write_patient(tmp_path, **{"2026-11-25T10:00:00-05:00": "2026-11-29T10:00:00-05:00", "2026-11-24T08:21:00-05:00": "2026-11-28T08:21:00-05:00"})
+    code, out, _ = run(capsys, "plan", str(p), "--format", "json")
+    data = json.loads(out)
+    assert code == 1 and "outside clinic hours" in data["decisions"][0]
+    # the clinic opens on Sundays: the 5 GBq vial holds the plan then (same 25.65 h as the example)
+    p.write_text(p.read_text() + '\n[clinic]\ndays = ["mon", "tue", "wed", "thu", "fri", "sun"]\n')
+    code, out, _ = run(capsys, "plan", str(p), "--format", "json")
+    assert code == 0 and json.loads(out)["vial"]["choice"]["vial"]["value"] == 5.0
+
+
+def test_resin_drawn_64_h_after_calibration_is_blocked(tmp_path, capsys):
+    # Issue 14: resin given 64 h after its calibration (the whole vial is drawn) exited 0 with a
+    # warning; the SIR-Spheres usable window is 24 h either side of calibration: blocked, exit 1.
+    text = (EXAMPLES / "resin.toml").read_text()
+    for old, new in (("2026-11-25T18:00:00-05:00", "2026-11-22T18:00:00-05:00"), ('vial_activity = "3 GBq"', 'vial_activity = "3.03 GBq"')):
+        assert old in text
+        text = text.replace(old, new)
+    p = tmp_path / "r.toml"
+    p.write_text(text)
+    code, out, _ = run(capsys, "plan", str(p), "--format", "json")
+    data = json.loads(out)
+    # 3.03 GBq * 2^(-64 / 64.1) = 1.5168 GBq in 5 mL; 1.51227 GBq prescribed -> 4.985 mL of 5 mL
+    assert data["vial"]["volume"]["value"] == pytest.approx(1.51227 / (3.03 * 2 ** (-64 / 64.1) / 5), rel=1e-3)
     assert code == 1 and data["blocked"] is True
-    (vial,) = [c for c in data["safety"] if c["origin"] == "vial at the planned time" and not c["pass"]]
-    assert vial["name"] == "whole_normal_liver_dose"
-    assert vial["value"]["value"] == pytest.approx(65.49 * 10 * 2 ** (-70 / 64.1) / 3.78866, abs=0.02)
+    (fail,) = [c for c in data["safety"] if not c["pass"]]
+    assert fail["name"] == "time_from_calibration" and fail["value"] == {"value": pytest.approx(64.0), "unit": "h"}
+    assert any("of the vial" in w for w in data["warnings"])
+    # 23 h after calibration: inside the window, exit 0
+    p.write_text(text.replace("2026-11-22T18:00:00-05:00", "2026-11-24T11:00:00-05:00"))
+    assert run(capsys, "plan", str(p))[0] == 0
 
 
 def test_blocked_plan_exit_1_names_limit_and_max_safe_activity(tmp_path, capsys):
@@ -167,18 +238,17 @@ def test_glass_vial_timing_that_would_exceed_a_limit_blocks(tmp_path, capsys):
     # W = M_N + r M_T = 1.19068 + 3 * 0.309 = 2.11768 kg; whole normal liver 1500 mL * 1.03 = 1.545 kg:
     # 50 / 2.11768 * 1.19068 / 1.545 = 18.1960 Gy/GBq -> A = 75 * 0.999 / 18.1960 = 4.11766 GBq.
     # Calibration 11-22 12:00, planned 11-25 10:00 (70 h): the 7 GBq vial reaches A after
-    # 64.1 * log2(7 / 4.11766) = 49.1 h (too early), the 10 GBq vial after 82.0 h, so it is chosen;
+    # 64.1 * log2(7 / 4.11766) = 49.1 h (too early), the 10 GBq vial after 82.0 h; it was ordered;
     # at 70 h it holds 10 * 2^(-70/64.1) = 4.6917 GBq, +13.9 %: whole normal liver 85.4 Gy > 75 Gy.
     p = write_patient(
         tmp_path,
         **{"shunt_fraction = 0.05": "shunt_fraction = 0.0", 'method = "mird"': 'method = "partition"', 'dose = "120 Gy"': "",
-           "2026-11-24T08:21:00-05:00": "2026-11-22T12:00:00-05:00"},
+           "2026-11-24T08:21:00-05:00": '2026-11-22T12:00:00-05:00\nvial = "10 GBq"'},
     )
     code, out, _ = run(capsys, "plan", str(p), "--format", "json")
     data = json.loads(out)
     assert data["prescribed_activity"]["value"] == pytest.approx(75 * 0.999 / (50 / 2.11768 * 1.19068 / 1.545), rel=1e-4)
-    assert data["vial"]["vial"]["value"] == 10.0
-    assert code == 1 and data["within_limits"] is False
+    assert code == 1 and data["within_limits"] is False and data["needs_decision"] is False
     assert data["schedule_failures"] == ["whole normal liver dose < 75 Gy"]
     assert any("holds 4.691 GBq" in w and "+13.9%" in w for w in data["warnings"])
     code, out, _ = run(capsys, "plan", str(p))

@@ -27,7 +27,7 @@ from ..workflow import BED_PARAMETERS, METHOD_NAMES, CaseResult, VoxelResult
 from .content import CheckRow, DVHCurve, ReportContent, SliceImage
 from .pdf import render_pdf
 from .regions import dvh_csv, region_json
-from .text import case_text, fmt, when
+from .text import case_text, fmt, glass_order_rows, when
 
 __all__ = ["Report", "render_report", "write_report", "imaging_json", "write_imaging_files", "check_rows"]
 
@@ -159,11 +159,8 @@ def _summary(case: CaseResult) -> list:
         summary.append(("Administration", when(pf.treatment.administration)))
     v = pp.vial
     if p.device == "glass":
-        if pp.calibration_activity is not None:
-            summary.append(("Activity at calibration", f"{fmt(pp.calibration_activity)} (for the planned time)"))
         if v is not None:
-            summary.append(("Vial", f"{fmt(v.vial)} calibrated {when(v.calibration_time)}"))
-            summary.append(("", f"holds the prescription at {when(v.administration_time)}"))
+            summary += glass_order_rows(v)
     elif v is not None:
         summary.append(("Activity at calibration", f"vial {fmt(v.vial_activity)} in {fmt(v.vial_volume)}, {when(v.calibration_time)}"))
         summary.append(("Volume to draw", f"{fmt(v.volume, 3)} ({fmt(v.concentration)} at administration)"))
