@@ -173,18 +173,31 @@ def test_invalid_input_exit_2_one_line(tmp_path, capsys, old, new, field):
     assert err.count("\n") == 1 and err.startswith(f"y90: error: {field}: ")
 
 
-def test_compare_side_by_side(capsys):
+def test_compare_side_by_side_each_device_to_its_own_target(capsys, tmp_path):
+    # Issue 14: --compare planned resin with the glass file's 120 Gy MIRD target (and glass with a
+    # resin file's BSA). Each device now gets its own EANM 2022 target for HCC, lobar: the partition
+    # model to the tumour threshold. M_T = 300 mL * 1.03 = 0.309 kg, M_N = 1156 * 1.03 = 1.19068 kg,
+    # ratio 3: W = M_N + 3 M_T = 2.11768 kg.
     code, out, _ = run(capsys, "plan", str(GLASS), "--compare", "--format", "json")
     data = json.loads(out)
-    # issue 9: resin at 120 Gy gives the perfused normal liver 84.98 Gy (tumour-to-normal 3, see
-    # tests/planning/test_plan_mird.py) against the resin < 40 Gy limit: one device blocked -> exit 1
-    assert code == 1
-    assert data["glass"]["status"] == "WITHIN LIMITS" and data["resin"]["status"] == "BLOCKED"
-    # resin MIRD with K = 49.67: 179.9616 / (49.67 * 0.95) = 3.81384 GBq
-    assert data["resin"]["prescribed_activity"]["value"] == pytest.approx(3.81384, abs=1e-5)
+    assert code == 0 and data["glass"]["status"] == "WITHIN LIMITS" and data["resin"]["status"] == "WITHIN LIMITS"
+    # glass: the file's own MIRD 120 Gy: 3.78866 GBq
     assert data["glass"]["prescribed_activity"]["value"] == pytest.approx(3.78866, abs=1e-5)
+    # resin, tumour >= 100 Gy (EANM T3): A = 100 * 2.11768 / (49.67 * 3 * 0.95) = 1.49596 GBq
+    assert data["resin"]["prescribed_activity"]["value"] == pytest.approx(100 * 2.11768 / (49.67 * 3 * 0.95), rel=1e-4)
+    assert data["resin"]["method"] == "partition" and "tumour 100 Gy" in data["resin"]["notes"][0]
+    assert data["glass"]["binding"] and data["resin"]["binding"]
+    code, out, _ = run(capsys, "plan", str(EXAMPLES / "resin.toml"), "--compare", "--format", "json")
+    data = json.loads(out)
+    # glass for the resin file, tumour >= 205 Gy (EANM T2, HCC): A = 205 * 2.11768 / (50 * 3 * 0.95) = 3.04648 GBq
+    assert data["glass"]["prescribed_activity"]["value"] == pytest.approx(205 * 2.11768 / (50 * 3 * 0.95), rel=1e-4)
+    assert data["resin"]["method"] == "bsa"
     code, out, _ = run(capsys, "plan", str(GLASS), "--compare")
-    assert "GLASS" in out and "RESIN" in out and "Spheres" in out
+    assert "GLASS" in out and "RESIN" in out and "Spheres" in out and "Binding limit" in out and "Prescribed to" in out
+    # no scenario target for the other device: refused, naming the key
+    p = write_patient(tmp_path, **{'indication = "hcc"': 'indication = "other"'})
+    code, _, err = run(capsys, "plan", str(p), "--compare")
+    assert code == 2 and err.startswith("y90: error: clinical.indication:")
 
 
 def test_output_file_written_and_input_protected(tmp_path, capsys):

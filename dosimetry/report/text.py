@@ -138,10 +138,14 @@ def case_text(case: CaseResult) -> str:
 
 
 def compare_text(glass: CaseResult, resin: CaseResult) -> str:
-    """Glass and resin plans of one patient side by side."""
-    g, r = dict(_rows(glass)), dict(_rows(resin))
+    """Glass and resin plans of one patient side by side, each to its own target, with its binding limit."""
+    def rows(case):
+        basis = next((n[len("prescribed to "):] for n in case.notes if n.startswith("prescribed to ")), "-")
+        return [("Prescribed to", basis)] + _rows(case) + [("Binding limit", case.binding or "-")]
+
+    g, r = dict(rows(glass)), dict(rows(resin))
     keys = []
-    for k, _ in _rows(glass) + _rows(resin):
+    for k, _ in rows(glass) + rows(resin):
         if k not in keys:
             keys.append(k)
     w0 = max(len(k) for k in keys) + 2

@@ -302,32 +302,61 @@ def plan_patient(pf: PatientFile, *, device: str | None = None, method: str | No
     return PatientPlan(pf, plan, vial, cal, spheres, notes, warnings, failures, decisions, checks)
 
 
-def compare_devices(pf: PatientFile) -> tuple[PatientPlan, PatientPlan]:
-    """Plan the same patient with glass and with resin microspheres.
+def fmt_gy(q) -> str:
+    return f"{q.to('Gy').magnitude:g} Gy"
 
-    Both devices use the patient file's method where both support it (mird, partition). A
-    resin-only method (bsa, empirical) is compared against glass MIRD at ``target.dose``; the
-    dose coefficient override, if any, is not carried across devices (each uses its own K), nor
-    are the vial calibration time and vial activity, which belong to the patient file's product.
+
+def _own_target(pf: PatientFile, dev: str) -> tuple[PatientFile, str, str]:
+    """The patient file re-targeted to ``dev``'s own efficacy threshold of the scenario.
+
+    Segmental: the perfused-volume threshold (EANM 2022 T2 glass > 400 Gy, T3 resin > 150 Gy) by
+    MIRD. Otherwise, with tumours of known tumour-to-normal ratio: the tumour threshold (T2 glass
+    205 / 260 / 189 Gy, T3 resin 100 Gy) by the partition model. Returns the file, the method and a
+    sentence saying what was prescribed.
+    """
+    from ..planning import limits as _limits
+
+    rows, _ = _limits.applicable(dev, clinical_of(pf))
+    eff = {r.figure: r for r in rows if not r.safety and r.bound == "min"}
+    tg = pf.target
+    if "target_dose" in eff:
+        d = eff["target_dose"].value
+        return replace(pf, target=replace(tg, dose=d)), "mird", f"perfused volume {fmt_gy(d)} ({eff['target_dose'].source})"
+    has_ratios = tg.tumours and all(t.tumour_to_normal is not None for t in tg.tumours)
+    if "tumour_dose" in eff and has_ratios:
+        d = eff["tumour_dose"].value
+        return replace(pf, target=replace(tg, tumour_dose=d, normal_liver_dose=None)), "partition", f"tumour {fmt_gy(d)} ({eff['tumour_dose'].source})"
+    raise InputError(
+        "clinical.indication",
+        f"--compare plans {dev} to its own target for the scenario; give clinical.indication (hcc, icc, colorectal) "
+        "and tumours with tumour_to_normal, or clinical.extent = \"segmental\"",
+    )
+
+
+def compare_devices(pf: PatientFile) -> tuple[PatientPlan, PatientPlan]:
+    """Plan the same patient with glass and with resin microspheres, each to its own target.
+
+    The patient file's device keeps the file's method and target. The other device is planned to
+    its own efficacy threshold of the clinical scenario (:func:`_own_target`), never to the other
+    device's (a resin BSA activity or a glass MIRD dose are not transferable). Each uses its own
+    dose coefficient K and its own safety limits; the vial calibration time and activity belong to
+    the file's product and are not carried across.
 
     Returns
     -------
     tuple of PatientPlan
-        (glass, resin).
+        (glass, resin); each one's ``notes`` start with what it was prescribed to.
     """
-    method = pf.treatment.method
-    from dataclasses import replace
-
-    def for_device(dev: str) -> PatientFile:
+    out = {}
+    for dev in ("glass", "resin"):
         if dev == pf.treatment.device:
-            return replace(pf, treatment=replace(pf.treatment, dose_coefficient=None))
-        return replace(pf, treatment=replace(pf.treatment, dose_coefficient=None, calibration=None, vial_activity=None))
-
-    if method in ("bsa", "empirical"):
-        if pf.target.dose is None:
-            raise InputError("target.dose", f"--compare with the resin {method} method needs target.dose for the glass MIRD plan")
-        glass = plan_patient(for_device("glass"), device="glass", method="mird")
-    else:
-        glass = plan_patient(for_device("glass"), device="glass", method=method)
-    resin = plan_patient(for_device("resin"), device="resin", method=method)
-    return glass, resin
+            q = replace(pf, treatment=replace(pf.treatment, dose_coefficient=None))
+            pp = plan_patient(q, device=dev, method=pf.treatment.method)
+            basis = f"the patient file's prescription ({METHOD_NAMES[pf.treatment.method]})"
+        else:
+            q, method, what = _own_target(pf, dev)
+            q = replace(q, treatment=replace(q.treatment, dose_coefficient=None, calibration=None, vial_activity=None, vial=None))
+            pp = plan_patient(q, device=dev, method=method)
+            basis = f"{dev}'s own target for the scenario: {what}, {METHOD_NAMES[method]}"
+        out[dev] = replace(pp, notes=(f"prescribed to {basis}",) + pp.notes)
+    return out["glass"], out["resin"]
