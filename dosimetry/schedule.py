@@ -42,7 +42,7 @@ __all__ = [
 
 
 def _iso(t: _dt.datetime) -> str:
-    return t.isoformat()
+    return t.isoformat(timespec="seconds")
 
 
 def _after(t: _dt.datetime, hours: float) -> _dt.datetime:
@@ -157,7 +157,7 @@ class ResinDraw:
             "activity_at_administration": to_json(self.activity_at_administration),
             "concentration": to_json(self.concentration),
             "prescribed_activity": to_json(self.prescribed_activity),
-            "sphere_count": self.sphere_count,
+            "sphere_count": int(round(self.sphere_count)),
             "warnings": list(self.warnings),
         }
 

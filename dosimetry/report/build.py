@@ -26,6 +26,7 @@ from ..voxel.dose import HU_DENSITY_CURVE
 from ..workflow import BED_PARAMETERS, METHOD_NAMES, CaseResult, VoxelResult
 from .content import CheckRow, DVHCurve, ReportContent, SliceImage
 from .pdf import render_pdf
+from .record import report_record
 from .regions import dvh_csv, region_json
 from .text import case_text, fmt, glass_order_rows, when
 
@@ -279,12 +280,10 @@ def render_report(case: CaseResult, *, now: _dt.datetime | None = None, digests=
         voxel_rows=voxel_rows,
         voxel_header=voxel_header,
     )
-    doc = pp.to_json()
-    doc.update(case.to_json())
-    doc["within_limits"] = not case.blocked
+    methods = {}
     if img is not None:
-        doc["imaging"] = imaging_json(img)
-    doc["audit"] = {k: v for k, v in audit}
+        methods = {k: v for k, v in audit if k in ("Voxel method", "Dose point kernel", "HU to density", "Calibration", "BED")}
+    doc = report_record(case, now, digests, methods)
     return Report(case, content, doc, case_text(case) + "\n")
 
 
@@ -313,6 +312,21 @@ def write_imaging_files(img: VoxelResult, folder: Path, *, regions_json: bool = 
         write_atomic(folder / "regions.json", json.dumps(imaging_json(img), indent=2, allow_nan=False))
 
 
+def _rtdose_uids(path: Path) -> dict:
+    """SOPInstanceUID (0008,0018), SeriesInstanceUID (0020,000E), StudyInstanceUID (0020,000D) and
+    FrameOfReferenceUID (0020,0052) of the RT Dose just written."""
+    import pydicom
+
+    ds = pydicom.dcmread(path, stop_before_pixels=True)
+    return {
+        "file": path.name,
+        "sop_instance_uid": str(ds.SOPInstanceUID),
+        "series_instance_uid": str(ds.SeriesInstanceUID),
+        "study_instance_uid": str(ds.StudyInstanceUID),
+        "frame_of_reference_uid": str(ds.FrameOfReferenceUID),
+    }
+
+
 def write_report(report: Report, out_dir, *, inputs=(), progress: Callable[[str], None] | None = None) -> Path:
     """Write report.pdf, report.json, summary.txt (and rtdose.dcm, dvh.csv) into ``out_dir``.
 
@@ -323,9 +337,11 @@ def write_report(report: Report, out_dir, *, inputs=(), progress: Callable[[str]
     with staged_directory(out_dir, inputs=inputs) as tmp:
         say("writing the PDF")
         write_atomic(tmp / "report.pdf", render_pdf(report.content))
-        write_atomic(tmp / "report.json", json.dumps(report.json, indent=2, allow_nan=False))
-        write_atomic(tmp / "summary.txt", report.text)
+        doc = report.json
         if report.imaging is not None:
             say("writing RT Dose and DVH")
             write_imaging_files(report.imaging, tmp)
+            doc = dict(doc, dicom=dict(doc["dicom"], rt_dose=_rtdose_uids(tmp / "rtdose.dcm")))
+        write_atomic(tmp / "report.json", json.dumps(doc, indent=2, allow_nan=False))
+        write_atomic(tmp / "summary.txt", report.text)
     return Path(out_dir)

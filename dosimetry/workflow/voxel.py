@@ -115,6 +115,8 @@ class ImagingInputs:
         What reading found (consistency, rasterization).
     inputs : tuple of str
         The files read, for the audit trail.
+    identities : tuple of DicomIdentity
+        Patient, study, series and frame-of-reference UIDs of every series read (report.json).
     """
 
     activity: Volume
@@ -126,6 +128,7 @@ class ImagingInputs:
     reference: ImageSeries | None = None
     warnings: tuple = ()
     inputs: tuple = ()
+    identities: tuple = ()
 
 
 @dataclass(frozen=True)
@@ -146,6 +149,7 @@ class VoxelResult:
     warnings: tuple
     reference: ImageSeries
     inputs: tuple
+    identities: tuple = ()
 
     def region(self, name: str) -> RegionResult:
         for r in self.regions:
@@ -229,6 +233,7 @@ def load_imaging(
         reference=act,
         warnings=tuple(warnings),
         inputs=tuple(str(Path(p)) for p in (activity_image, rtstruct, ct) if p is not None),
+        identities=tuple(identities),
     )
 
 
@@ -425,4 +430,5 @@ def voxel_dose(
         warnings=tuple(dict.fromkeys(warnings)),
         reference=inputs.reference,
         inputs=inputs.inputs,
+        identities=inputs.identities,
     )
