@@ -249,7 +249,7 @@ def _run_report(patient_path, output, args) -> int:
     check_not_input(output, inputs, "-o")
     progress = _progress(args)
     case = run_case(pf, progress=progress)
-    report = render_report(case, digests=input_digests(pf))
+    report = render_report(case, digests=input_digests(pf), units=getattr(args, "units", "si"))
     write_report(report, output, inputs=inputs, progress=progress)
     if not args.quiet:
         print(report.text, end="")
@@ -441,11 +441,13 @@ def build_parser() -> argparse.ArgumentParser:
     rp = sub.add_parser("report", help="per-patient report: PDF, JSON, text (+ RT Dose and DVH with imaging)")
     rp.add_argument("patient", help="patient TOML file")
     rp.add_argument("-o", "--output", required=True, help="output folder (created; must not exist or be empty)")
+    rp.add_argument("--units", choices=("si", "us"), default="si", help="us: activities also in mCi on page 1")
     rp.set_defaults(func=_cmd_report)
 
     dm = sub.add_parser("demo", help="write a phantom patient and its report (the README's first command)")
     dm.add_argument("-o", "--output", help="demo folder to create (default: ./y90-demo, ./y90-demo-2, ...)")
     dm.add_argument("--seed", type=int, default=0, help="phantom seed (default 0)")
+    dm.add_argument("--units", choices=("si", "us"), default="si", help="us: activities also in mCi on page 1")
     dm.set_defaults(func=_cmd_demo)
     return p
 

@@ -262,7 +262,7 @@ def parse_patient(doc: dict, base_dir: Path | str = ".") -> PatientFile:
 
     if isinstance(doc.get("treatment"), dict) and "scenario" in doc["treatment"]:
         raise InputError("treatment.scenario", 'replaced by the [clinical] table: e.g. extent = "segmental" for a radiation segmentectomy (docs/patient-file.md)')
-    t = _table(doc, "treatment", {"device", "method", "administration", "calibration", "vial_activity", "dose_coefficient", "vial"})
+    t = _table(doc, "treatment", {"device", "method", "administration", "calibration", "vial_activity", "dose_coefficient", "vial", "site", "vessel"})
     device = _choice(_require(t, "treatment", "device"), "treatment.device", DEVICES)
     method = _choice(_require(t, "treatment", "method"), "treatment.method", METHODS)
     if device == "glass" and method in ("bsa", "empirical"):
@@ -280,6 +280,9 @@ def parse_patient(doc: dict, base_dir: Path | str = ".") -> PatientFile:
         ),
         vial=quantity(t["vial"], "GBq", "treatment.vial", **_POSITIVE) if "vial" in t else None,
     )
+    for key in ("site", "vessel"):  # written-directive text, shown on page 1 as given
+        if key in t and not (isinstance(t[key], str) and t[key].strip()):
+            raise InputError(f"treatment.{key}", "expected a non-empty text, e.g. site = \"right lobe (segments 5-8)\", vessel = \"right hepatic artery\"")
     if treatment.vial is not None and device != "glass":
         raise InputError("treatment.vial", "an ordered whole vial is a glass (TheraSphere) key; resin gives treatment.vial_activity")
     cl = _table(doc, "clinical", {"indication", "extent", "bilirubin", "compromised_liver"}, required=False)

@@ -25,6 +25,7 @@ from ..units import to_json
 from ..voxel.dose import HU_DENSITY_CURVE
 from ..workflow import BED_PARAMETERS, METHOD_NAMES, CaseResult, VoxelResult
 from .content import CheckRow, DVHCurve, ReportContent, SliceImage
+from .page1 import signed_page
 from .pdf import render_pdf
 from .record import report_record
 from .regions import dvh_csv, region_json
@@ -235,7 +236,7 @@ def _voxel_content(img: VoxelResult, case: CaseResult) -> tuple:
     return header, rows, tuple(curves), markers
 
 
-def render_report(case: CaseResult, *, now: _dt.datetime | None = None, digests=()) -> Report:
+def render_report(case: CaseResult, *, now: _dt.datetime | None = None, digests=(), units: str = "si") -> Report:
     """Render an assessed case (with a plan) as PDF content, JSON and text.
 
     Parameters
@@ -246,6 +247,8 @@ def render_report(case: CaseResult, *, now: _dt.datetime | None = None, digests=
         Report time (default: now, UTC), for reproducible output in tests.
     digests : sequence of (label, path, sha256)
         The imaging inputs for the audit trail (:func:`dosimetry.workflow.input_digests`).
+    units : {"si", "us"}
+        ``"us"`` adds mCi to every activity on page 1.
 
     Returns
     -------
@@ -272,7 +275,9 @@ def render_report(case: CaseResult, *, now: _dt.datetime | None = None, digests=
         blocked=case.blocked,
         summary=tuple(_summary(case)),
         checks=tuple(check_rows(case.safety) + check_rows(case.efficacy)),
-        warnings=tuple(dict.fromkeys(warnings + list(case.notes))),
+        warnings=tuple(dict.fromkeys(warnings)),
+        notes=tuple(case.notes),
+        page1=signed_page(case, units),
         audit=tuple(audit),
         dvh=dvh_curves,
         dvh_markers=markers,

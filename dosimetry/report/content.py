@@ -79,3 +79,5 @@ class ReportContent:
     slices: tuple = ()  # SliceImage
     voxel_rows: tuple = ()  # per-ROI table rows: (ROI, volume, mean, D95, D50, D2, V100...) as text
     voxel_header: tuple = ()
+    page1: object = None  # dosimetry.report.page1.SignedPage
+    notes: tuple = ()  # str: what was assumed

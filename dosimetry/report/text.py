@@ -89,7 +89,8 @@ def glass_order_rows(order) -> list[tuple[str, str]]:
         rows.append(("Administer", f"{when(c.administration_time)} (in-hours window for this vial {when(c.window_start)} to {when(c.window_end)})"))
     else:
         rows.append(("Administer", f"between {when(c.window_start)} and {when(c.window_end)}; best {when(c.administration_time)}"))
-    rows.append(("Delivered activity", f"{fmt(c.delivered)} ({c.deviation:+.1%} of the prescription; tolerance +-{order.tolerance:.0%})"))
+    dev = 0.0 if abs(c.deviation) < 5e-4 else c.deviation
+    rows.append(("Delivered activity", f"{fmt(c.delivered)} ({dev:+.1%} of the prescription; tolerance +-{order.tolerance:.0%})"))
     return rows
 
 

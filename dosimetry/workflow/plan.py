@@ -199,7 +199,7 @@ def _schedule(pf: PatientFile, plan: Plan):
         else:
             if tr.vial_activity is None:
                 notes.append(f"resin vial activity not given: the nominal {RESIN.vial_activities[0]:~P} (+-10 %) is used; "
-                             "give treatment.vial_activity as measured in the dose calibrator")
+                             "give the vial activity measured in the dose calibrator in the patient file")
             if tr.calibration is not None and tr.administration is not None:
                 checks.append(_resin_window_check(elapsed_between(tr.calibration, tr.administration, "treatment.administration")))
                 vial = resin_draw(a, tr.calibration, tr.administration, vial_activity=tr.vial_activity)
@@ -298,7 +298,7 @@ def plan_patient(pf: PatientFile, *, device: str | None = None, method: str | No
         notes = notes + ("no tumour-to-normal ratio given: the normal-liver dose assumes uniform uptake over the perfused volume",)
     if "residual_fraction" not in (pf.raw.get("target") or {}):
         notes = notes + (f"residual fraction not given: {pf.target.residual_fraction:.0%} assumed (activity left in the vial and delivery set); "
-                         "give target.residual_fraction (resin losses of several percent are reported)",)
+                         "give the measured residual fraction in the patient file (resin losses of several percent are reported)",)
     return PatientPlan(pf, plan, vial, cal, spheres, notes, warnings, failures, decisions, checks)
 
 

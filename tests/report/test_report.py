@@ -7,7 +7,12 @@ import pydicom
 import pytest
 from pypdf import PdfReader
 
+from pathlib import Path
+
+import dosimetry
 from dosimetry.cli import main
+
+EXAMPLES_DIR = Path(dosimetry.__file__).parent / "examples"
 
 
 def test_demo_writes_every_file(demo):
@@ -63,7 +68,7 @@ def test_demo_pdf_has_pages_and_key_text(demo):
     text = "\n".join(p.extract_text() for p in reader.pages)
     assert "PHANTOM-001" in text
     assert f"{rep['prescribed_activity']['value']:.4g} GBq" in text
-    assert "Dose-volume histograms" in text and "Dose on CT" in text and "Audit trail" in text
+    assert "dose-volume histograms" in text and "Dose on CT" in text and "Audit trail" in text
     assert "SHA-256" in text
 
 
@@ -171,3 +176,51 @@ def test_demo_explains_voxel_tumour_dose_below_plan(demo):
     notes = [w for w in rep["notes"] if w.startswith("Tumour 2: voxel mean dose")]
     assert len(notes) == 1 and "vs 308 Gy planned" in notes[0] and "partial-volume" in notes[0]
     assert "partial-volume" in (out / "report" / "summary.txt").read_text()
+
+
+# -- issue 14: page 1 a physicist signs --------------------------------------------------------
+def _page1_text(pdf):
+    reader = PdfReader(pdf)
+    return reader.pages[0].extract_text()
+
+
+def test_page1_has_written_directive_compartments_and_one_status(demo):
+    import re
+
+    out, _, _ = demo
+    rep = json.loads((out / "report" / "report.json").read_text())
+    text = _page1_text(out / "report" / "report.pdf")
+    for field in ("Activity to administer", "Prescribed dose", "Treatment site / territory", "Vessel (catheter position)",
+                  "Prescriber (authorized user)", "Medical physicist", "Residual fraction", "Whole liver", "Tumour 1", "Tumour 2",
+                  "Tumour-to-normal", "Normal liver, whole", "Target mean dose"):
+        assert field in text, field
+    assert text.count("OVERALL STATUS") == 1 and "OVERALL STATUS: WITHIN LIMITS" in text
+    # the residual fraction was not in the demo's patient file: the default is said to be one
+    assert "DEFAULT: not given in the patient file" in text
+    # Tumour 2: partition model, planned dose 205 * 6 / 4 = 307.5 Gy; volume 7.54 mL * 1.03 g/mL = 0.007766 kg
+    assert "307.5 Gy" in text and "0.007766 kg" in text
+    # no code identifiers in the human-readable pages (snake_case or dotted keys)
+    reader = PdfReader(out / "report" / "report.pdf")
+    human = "\n".join(p.extract_text() for p in reader.pages if "Audit trail" not in p.extract_text())
+    assert re.findall(r"\b[A-Za-z]+_[A-Za-z_]+\b|\b[a-z]+\.[a-z_]+\b", human) == []
+    # efficacy is a separate table from safety, and "NOT REACHED" never reads as a failure of safety
+    assert text.index("Safety checks") < (text.index("Efficacy") if "Efficacy" in text else len(text))
+    assert rep["status"] == "WITHIN LIMITS"
+
+
+def test_page1_in_us_units_shows_mci(tmp_path):
+    out = tmp_path / "r"
+    code = main(["--quiet", "report", str(EXAMPLES_DIR / "glass.toml"), "-o", str(out), "--units", "us"])
+    assert code == 0
+    text = _page1_text(out / "report.pdf")
+    # 3.78866 GBq = 3788.66 MBq / 37 MBq/mCi = 102.4 mCi
+    assert "3.789 GBq (102.4 mCi)" in text
+
+
+def test_blocked_page1_banner_says_do_not_treat(tmp_path):
+    p = tmp_path / "p.toml"
+    p.write_text((EXAMPLES_DIR / "glass.toml").read_text().replace("shunt_fraction = 0.05", "shunt_fraction = 0.20"))
+    out = tmp_path / "r"
+    assert main(["--quiet", "report", str(p), "-o", str(out)]) == 1
+    text = _page1_text(out / "report.pdf")
+    assert "OVERALL STATUS: BLOCKED" in text and "Do not treat as planned" in text and "WITHIN LIMITS" not in text
