@@ -96,54 +96,71 @@ def check_rows(checks) -> list[CheckRow]:
     return out
 
 
-def _slices(img: VoxelResult, max_slices: int = 3) -> tuple:
-    """Axial slices through the centre of each tumour (or the liver), dose on CT with outlines.
+def _slices(img: VoxelResult, max_slices: int = 3, isodoses=()) -> tuple:
+    """Axial, coronal and sagittal slices through the centre of each tumour (or of the liver).
 
-    Shown in the usual axial display (x, the patient's left, to the right; y, posterior, down);
-    an axis-aligned grid with reversed axes is flipped to it. Returns () for an oblique grid.
+    Shown in the radiological convention: the patient's right on the image left (x, the patient's
+    left, increases to the right), anterior up on axial views (y, posterior, increases down) and
+    superior up on coronal and sagittal views; sagittal views have anterior on the left. An
+    axis-aligned grid with reversed axes is flipped to it. Returns () for an oblique grid.
     """
     dose = img.dose
     dirn = dose.direction
     if not np.allclose(np.abs(dirn), [[0, 0, 1], [0, 1, 0], [1, 0, 0]], atol=1e-3):
         return ()
-    flip_x, flip_y = dirn[0, 2] < 0, dirn[1, 1] < 0
+    flip_x, flip_y, flip_z = dirn[0, 2] < 0, dirn[1, 1] < 0, dirn[2, 0] > 0
 
     def show(a):
-        """Reorder columns and rows so that x and y increase to the right and down."""
+        """Reorder so that x and y increase to the right and down, and z decreases down (superior up)."""
         a = np.asarray(a)
         a = a[:, :, ::-1] if flip_x else a
-        return a[:, ::-1, :] if flip_y else a
+        a = a[:, ::-1, :] if flip_y else a
+        return a[::-1, :, :] if flip_z else a
 
     d = show(np.asarray(dose.array, dtype=float))
-    masks = {n: show(np.asarray(m.array, bool)) for n, m in img.masks.items()}
+    masks = {n: show(np.asarray(m.array, bool)) for n, m in img.masks.items() if n != "Normal liver"}
     ct = None if img.ct is None else show(np.asarray(img.ct.array, dtype=float))
     nk, nj, ni = dose.shape
-    (_, sj, si) = dose.spacing_mm
-    xs = np.sort(dose.index_to_world(np.stack([np.zeros(ni), np.zeros(ni), np.arange(ni)], axis=1))[:, 0])
-    ys = np.sort(dose.index_to_world(np.stack([np.zeros(nj), np.arange(nj), np.zeros(nj)], axis=1))[:, 1])
-    extent = (xs[0] - si / 2, xs[-1] + si / 2, ys[-1] + sj / 2, ys[0] - sj / 2)
-    tumours = [r.name for r in img.regions if r.role == "tumour"]
-    picks = []
-    for n in tumours or list(masks)[:1]:
-        area = masks[n].sum(axis=(1, 2))
-        if area.any():
-            k = int(np.argmax(area))
-            if all(abs(k - p[0]) > 1 for p in picks):
-                picks.append((k, n))
-    picks = sorted(picks[:max_slices])
-    # show the body only: the bounding box of CT > -500 HU (or of dose > 1 % of max) on any slice, + 15 mm
+    (sk, sj, si) = dose.spacing_mm
+    world = dose.index_to_world
+    xs = np.sort(world(np.stack([np.zeros(ni), np.zeros(ni), np.arange(ni)], axis=1))[:, 0])
+    ys = np.sort(world(np.stack([np.zeros(nj), np.arange(nj), np.zeros(nj)], axis=1))[:, 1])
+    zs = np.sort(world(np.stack([np.arange(nk), np.zeros(nk), np.zeros(nk)], axis=1))[:, 2])[::-1]  # superior first
+    ex = (xs[0] - si / 2, xs[-1] + si / 2)
+    ey = (ys[-1] + sj / 2, ys[0] - sj / 2)  # bottom (posterior), top (anterior)
+    ez = (zs[-1] - sk / 2, zs[0] + sk / 2)  # bottom (inferior), top (superior)
+    tumours = [r.name for r in img.regions if r.role == "tumour" and r.name in masks]
+    names = sorted(tumours, key=lambda n: -masks[n].sum())[:max_slices] if tumours else [n for n in masks][:1]
+    # show the body only: the bounding box of CT > -500 HU (or of dose > 1 % of max), + 15 mm
     body = (ct > -500) if ct is not None else (d > 0.01 * d.max())
-    jj, ii = np.nonzero(body.any(axis=0))
-    crop_x = crop_y = None
-    if len(ii):
-        crop_x = (xs[ii.min()] - 15, xs[ii.max()] + 15)
-        crop_y = (ys[jj.max()] + 15, ys[jj.min()] - 15)
+    kk, jj, ii = np.nonzero(body)
+    crop_x = (xs[ii.min()] - 15, xs[ii.max()] + 15) if len(ii) else None
+    crop_y = (ys[jj.max()] + 15, ys[jj.min()] - 15) if len(jj) else None
     out = []
-    for k, name in picks:
-        z = dose.index_to_world([k, 0, 0])[2]
-        outlines = tuple((n, m[k]) for n, m in masks.items() if m[k].any() and n != "Normal liver")
-        out.append(SliceImage(f"Axial slice z = {z:.1f} mm (through {name})", d[k], extent, None if ct is None else ct[k], outlines, crop_x, crop_y))
+    for name in names:
+        k, j, i = (int(round(c)) for c in np.argwhere(masks[name]).mean(axis=0))
+        cuts = (
+            ("Axial", np.s_[k, :, :], (ex[0], ex[1], ey[0], ey[1]), ("R", "L", "A", "P"), ("x [mm]", "y [mm]"), crop_x, crop_y, f"z = {zs[k]:.1f} mm"),
+            ("Coronal", np.s_[:, j, :], (ex[0], ex[1], ez[0], ez[1]), ("R", "L", "S", "I"), ("x [mm]", "z [mm]"), crop_x, None, f"y = {ys[j]:.1f} mm"),
+            ("Sagittal", np.s_[:, :, i], (ey[1], ey[0], ez[0], ez[1]), ("A", "P", "S", "I"), ("y [mm]", "z [mm]"), crop_y[::-1] if crop_y else None, None, f"x = {xs[i]:.1f} mm"),
+        )
+        for plane, cut, extent, letters, labels, cx, cy, where in cuts:
+            outlines = tuple((n, m[cut]) for n, m in masks.items() if m[cut].any())
+            out.append(
+                SliceImage(f"{plane} through {name} centre ({where})", d[cut], extent, None if ct is None else ct[cut], outlines, cx, cy,
+                           orientation=letters, axis_labels=labels, isodoses=tuple(isodoses), row=name)
+            )
     return tuple(out)
+
+
+def _isodoses(case: CaseResult) -> list:
+    """(label, Gy) of the isodose lines drawn on the dose slices: the voxel limits and thresholds."""
+    out = {}
+    for c in case.safety + case.efficacy:
+        if c.origin == "voxel" and c.name in ("normal_liver_dose", "whole_normal_liver_dose", "tumour_dose", "target_dose"):
+            gy = float(c.limit.to("Gy").magnitude)
+            out.setdefault(gy, f"{gy:g} Gy ({'tumour' if c.name == 'tumour_dose' else c.label or c.name})")
+    return sorted(((v, k) for k, v in out.items()), key=lambda x: x[1])
 
 
 def _summary(case: CaseResult) -> list:
@@ -264,7 +281,7 @@ def render_report(case: CaseResult, *, now: _dt.datetime | None = None, digests=
     voxel_header, voxel_rows, dvh_curves, markers = ((), (), (), ())
     if img is not None:
         voxel_header, voxel_rows, dvh_curves, markers = _voxel_content(img, case)
-    slices = _slices(img) if img is not None else ()
+    slices = _slices(img, isodoses=_isodoses(case)) if img is not None else ()
     if img is not None and not slices:
         warnings.append("dose slices are not drawn: the dose grid is oblique (not axis-aligned); view rtdose.dcm in a planning system")
     audit = _audit(case, now, digests)

@@ -18,8 +18,13 @@ __all__ = ["render_pdf"]
 
 A4 = (8.27, 11.69)  # inches, portrait
 _GREEN, _RED, _AMBER = "#1a7f37", "#c62828", "#b26a00"
-# outline colours chosen to stand out on a grey CT under the inferno dose map
-_OUTLINE = ("#00e5ff", "#76ff03", "#ffffff", "#ff4081", "#2979ff", "#ffea00")
+# Outline colours: saturated, none white or grey (bone and soft tissue on CT), distinct from each other.
+_OUTLINE = ("#00e5ff", "#ff00ff", "#76ff03", "#ff9100", "#2979ff", "#ff1744")
+# Dose colour map: "turbo" ends in dark red, so the hottest voxels never look like pale CT grey
+# (inferno or magma end in near-white).
+_DOSE_CMAP = "turbo"
+# Isodose lines: black with a white halo, one dash pattern per level (legend on the page).
+_ISO_STYLES = ("--", ":", "-.")
 
 
 def _header(fig, content: ReportContent, page: int, heading: str):
@@ -211,43 +216,61 @@ def _dvh_page(content: ReportContent, page: int):
 
 
 def _slice_page(content: ReportContent, page: int):
+    """Rows: one per tumour (largest first); columns: axial, coronal, sagittal through its centre."""
+    from matplotlib import patheffects
+
     fig = Figure(figsize=A4)
     _header(fig, content, page, "Dose on CT")
-    n = len(content.slices)
+    rows = list(dict.fromkeys(s.row for s in content.slices))
     vmax = max(float(np.percentile(s.dose_gy, 99.9)) for s in content.slices) or 1.0
-    height = min(0.27, 0.84 / n)
-    top = 0.90
+    names = list(dict.fromkeys(n for s in content.slices for n, _ in s.outlines))
+    colour = {n: _OUTLINE[k % len(_OUTLINE)] for k, n in enumerate(names)}
+    top, height, width = 0.90, min(0.25, 0.80 / max(len(rows), 1)), 0.26
     im = None
-    for k, s in enumerate(content.slices):
-        ax = fig.add_axes([0.10, top - (k + 1) * height, 0.70, height * 0.80])
-        left, right, bottom, upper = s.extent_mm
-        if s.ct_hu is not None:
-            ax.imshow(s.ct_hu, cmap="gray", vmin=-200, vmax=300, extent=s.extent_mm, interpolation="bilinear")
-        shown = np.ma.masked_less(s.dose_gy, 0.02 * vmax)
-        im = ax.imshow(shown, cmap="inferno", alpha=0.65 if s.ct_hu is not None else 1.0, vmin=0, vmax=vmax, extent=s.extent_mm)
-        ny, nx = s.dose_gy.shape
-        # voxel centres in mm, matching imshow's extent (first row at ``upper``)
-        xs = left + (np.arange(nx) + 0.5) * (right - left) / nx
-        ys = upper + (np.arange(ny) + 0.5) * (bottom - upper) / ny
-        for k2, (name, mask) in enumerate(s.outlines):
-            if np.any(mask):
-                ax.contour(xs, ys, mask.astype(float), levels=[0.5], colors=[_OUTLINE[k2 % len(_OUTLINE)]], linewidths=1.0)
-                ax.plot([], [], color=_OUTLINE[k2 % len(_OUTLINE)], label=name)
-        ax.set_xlim(*s.crop_x) if getattr(s, "crop_x", None) else ax.set_xlim(left, right)
-        ax.set_ylim(*s.crop_y) if getattr(s, "crop_y", None) else ax.set_ylim(bottom, upper)
-        ax.set_title(s.title, fontsize=9)
-        ax.set_xlabel("x [mm]", fontsize=8)
-        ax.set_ylabel("y [mm]", fontsize=8)
-        ax.tick_params(labelsize=7)
-        if s.outlines:
-            ax.legend(fontsize=6.5, loc="lower right", framealpha=0.6)
+    halo = [patheffects.withStroke(linewidth=2.2, foreground="white")]
+    for r, row in enumerate(rows):
+        for c, s in enumerate(x for x in content.slices if x.row == row):
+            ax = fig.add_axes([0.07 + c * (width + 0.035), top - (r + 1) * height + 0.02, width, height - 0.045])
+            left, right, bottom, upper = s.extent_mm
+            if s.ct_hu is not None:
+                ax.imshow(s.ct_hu, cmap="gray", vmin=-200, vmax=300, extent=s.extent_mm, interpolation="bilinear")
+            shown = np.ma.masked_less(s.dose_gy, 0.02 * vmax)
+            im = ax.imshow(shown, cmap=_DOSE_CMAP, alpha=0.7 if s.ct_hu is not None else 1.0, vmin=0, vmax=vmax, extent=s.extent_mm)
+            ny, nx = s.dose_gy.shape
+            xs = left + (np.arange(nx) + 0.5) * (right - left) / nx
+            ys = upper + (np.arange(ny) + 0.5) * (bottom - upper) / ny
+            for name, mask in s.outlines:
+                ax.contour(xs, ys, mask.astype(float), levels=[0.5], colors=[colour[name]], linewidths=1.1)
+            for n_iso, (label, gy) in enumerate(s.isodoses):
+                if np.nanmax(s.dose_gy) >= gy:
+                    cs = ax.contour(xs, ys, s.dose_gy, levels=[gy], colors=["black"], linewidths=1.1, linestyles=[_ISO_STYLES[n_iso % len(_ISO_STYLES)]])
+                    for coll in getattr(cs, "collections", [cs]):
+                        coll.set_path_effects(halo)
+            ax.set_xlim(*s.crop_x) if s.crop_x else ax.set_xlim(left, right)
+            ax.set_ylim(*s.crop_y) if s.crop_y else ax.set_ylim(bottom, upper)
+            ax.set_title(s.title, fontsize=7)
+            ax.set_xlabel(s.axis_labels[0], fontsize=6.5)
+            ax.tick_params(labelsize=5.5)
+            for (x, y, ha, va), letter in zip(((0.02, 0.5, "left", "center"), (0.98, 0.5, "right", "center"),
+                                               (0.5, 0.97, "center", "top"), (0.5, 0.03, "center", "bottom")), s.orientation):
+                ax.text(x, y, letter, transform=ax.transAxes, ha=ha, va=va, fontsize=10, weight="bold", color="#ffea00",
+                        path_effects=[patheffects.withStroke(linewidth=2.5, foreground="black")])
+    # one legend for the page: outlines, isodose lines
+    from matplotlib.lines import Line2D
+
+    handles = [Line2D([], [], color=colour[n], linewidth=2, label=n) for n in names]
+    iso = content.slices[0].isodoses if content.slices else ()
+    handles += [Line2D([], [], color="black", linestyle=_ISO_STYLES[n % len(_ISO_STYLES)], linewidth=1.3, label=f"isodose {lab}", path_effects=halo)
+                for n, (lab, _) in enumerate(iso)]
+    y_leg = top - len(rows) * height - 0.005
+    fig.legend(handles=handles, loc="upper left", bbox_to_anchor=(0.07, y_leg), ncol=3, fontsize=8, frameon=False)
     if im is not None:
-        cax = fig.add_axes([0.84, top - n * height + 0.01, 0.022, n * height - 0.02])
-        cb = fig.colorbar(im, cax=cax)
-        cb.set_label("Absorbed dose [Gy] (complete decay)")
-        cb.formatter.set_useOffset(False)
-        cb.formatter.set_scientific(False)
-        cb.update_ticks()
+        cax = fig.add_axes([0.20, y_leg - 0.085, 0.60, 0.014])
+        cb = fig.colorbar(im, cax=cax, orientation="horizontal")
+        cb.set_label("Absorbed dose [Gy] (complete decay); below 2 % of the maximum not coloured", fontsize=8)
+        cb.ax.tick_params(labelsize=7)
+    fig.text(0.07, y_leg - 0.125, "Radiological convention: patient's right (R) on the image left; A anterior, P posterior, "
+             "S superior, I inferior.", fontsize=7.5, color="0.3")
     return fig
 
 
