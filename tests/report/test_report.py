@@ -160,7 +160,8 @@ def test_slices_are_shown_in_standard_orientation_for_flipped_grids():
     mask = dose.with_array(arr > 0, "dimensionless")
     reg = RegionResult("Tumour 1", "tumour", region_stats(dose, mask), Q_(1, "GBq"), None, dvh(dose, mask))
     img = ImagingResult(dose, dose, None, {"Tumour 1": mask}, (reg,), None, Q_(1, "GBq"), "", None, {}, "kernel", (), None, ())
-    (sl,) = _slices(img)
+    sl, coronal, sagittal = _slices(img)  # axial, coronal, sagittal through the tumour
+    assert coronal.title.startswith("Coronal") and sagittal.title.startswith("Sagittal")
     left, right = sl.extent_mm[0], sl.extent_mm[1]
     assert (left, right) == (-25.0, 25.0)
     col = int(np.argmax(sl.dose_gy.max(axis=0)))
