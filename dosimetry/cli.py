@@ -28,8 +28,8 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _emit(text: str, output: str | None, inputs=()) -> None:
-    """Print ``text`` or write it atomically to ``output``."""
-    if output:
+    """Print ``text`` (also for ``-o -``) or write it atomically to ``output``."""
+    if output and output != "-":
         from .io.files import write_atomic
 
         write_atomic(output, text if text.endswith("\n") else text + "\n", inputs=inputs, field="-o")
@@ -244,6 +244,8 @@ def _run_report(patient_path, output, args) -> int:
     from .report.build import render_report, write_report
     from .workflow import input_digests, run_case
 
+    if str(output) == "-":
+        raise InputError("-o", "a report is a folder of files (PDF, JSON, ...); give a folder, not '-' (standard output)")
     pf = load_patient(patient_path)
     inputs = [patient_path] + ([p for p in (pf.imaging.activity, pf.imaging.ct, pf.imaging.rtstruct) if p] if pf.imaging else [])
     check_not_input(output, inputs, "-o")
@@ -331,6 +333,8 @@ def _cmd_demo(args) -> int:
 
     from .io.files import write_atomic
 
+    if args.output == "-":
+        raise InputError("-o", "the demo writes a folder; give a folder name, not '-' (standard output)")
     if args.output:
         out = Path(args.output)
         if out.exists():
@@ -340,6 +344,8 @@ def _cmd_demo(args) -> int:
     if not out.absolute().parent.is_dir():
         raise InputError("-o", f"parent folder {out.absolute().parent} does not exist")
     progress = _progress(args)
+    if not args.quiet:
+        print(f"y90 demo: writing a phantom patient and its report to {out.absolute()}/", flush=True)
     out.mkdir()
     try:
         if progress:
@@ -370,14 +376,58 @@ def _cmd_demo(args) -> int:
 
 
 # -- parser -------------------------------------------------------------------------------------
+_EXIT_CODES = {
+    "checks": "exit status: 0 within every safety limit; 1 blocked by a safety limit or needing a decision (vial, timing); 2 invalid input; 3 internal error",
+    "plain": "exit status: 0 done; 2 invalid input; 3 internal error",
+    "schedule": "exit status: 0 an in-hours vial/time (glass) or a draw (resin); 1 needs a decision (nothing fits); 2 invalid input; 3 internal error",
+}
+
+_DESCRIPTIONS = {
+    "decay": ("Y-90 decay (half-life 64.1 h): the activity after a time, or the time to reach an activity.",
+              ["y90 decay '5 GBq' --elapsed '24 h'", "y90 decay '5 GBq' --from 2026-11-22T12:00-05:00 --to 2026-11-25T10:00-05:00",
+               "y90 decay '10 GBq' --to-activity '3.8 GBq'"], "plain"),
+    "plan": ("Plan a patient file: prescribed activity, every compartment's dose, every safety check, the glass vial to "
+             "order and when to give it (inside clinic hours) or the resin volume to draw.",
+             ["y90 plan dosimetry/examples/glass.toml", "y90 plan patient.toml --format json -o -",
+              "y90 plan patient.toml --compare     # glass and resin, each to its own target"], "checks"),
+    "schedule": ("Glass: which vial to order, calibrated when, and the in-hours window in which it delivers the "
+                 "prescription within the tolerance. Resin: the volume to draw at the administration time.",
+                 ["y90 schedule glass --activity '2.7 GBq' --calibration 2026-11-29T12:00-05:00",
+                  "y90 schedule glass --activity '3.8 GBq' --calibration 2026-11-22T12:00-05:00 --administration 2026-11-25T10:00-05:00",
+                  "y90 schedule resin --activity '1.5 GBq' --calibration 2026-11-25T18:00-05:00 --administration 2026-11-25T10:00-05:00 --vial-activity '3.05 GBq'"],
+                 "schedule"),
+    "dose": ("Voxel dosimetry: absorbed-dose map from a SPECT/PET activity image, CT and RT Structure Set, checked "
+             "against the safety limits; writes rtdose.dcm, dvh.csv and regions.json.",
+             ["y90 dose --activity-image spect/ --ct ct/ --rtstruct rs.dcm --tumour 'Tumour 1' --administered '2.1 GBq' --device glass -o out/"],
+             "checks"),
+    "dvh": ("Per-ROI dose figures (mean, D95, V100 ...) of an RT Dose file.",
+            ["y90 dvh --dose rtdose.dcm --rtstruct rs.dcm", "y90 dvh --dose rtdose.dcm --rtstruct rs.dcm --format json -o -"], "plain"),
+    "report": ("Per-patient report: report.pdf (page 1 to sign, DVH, dose on CT, audit trail), report.json, summary.txt, "
+               "and rtdose.dcm and dvh.csv when the patient file has imaging.",
+               ["y90 report patient.toml -o report/", "y90 report patient.toml -o report/ --units us   # activities also in mCi"], "checks"),
+    "demo": ("Write a digital phantom patient (CT, SPECT, RTSTRUCT) and its full report, to see what y90 does.",
+             ["y90 demo", "y90 demo -o my-demo --units us"], "checks"),
+}
+
+
+def _sub(sub, name: str, help: str):
+    """A subcommand parser with a description, examples, exit codes and -q/-v of its own."""
+    text, examples, codes = _DESCRIPTIONS[name]
+    epilog = "examples:\n" + "\n".join(f"  {e}" for e in examples) + "\n\n" + _EXIT_CODES[codes]
+    sp = sub.add_parser(name, help=help, description=text, epilog=epilog, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sp.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help="more detail; tracebacks of internal errors")
+    sp.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS, help="no progress indication or summary")
+    return sp
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="y90", description="Y-90 radioembolization planning and dosimetry (glass and resin microspheres).")
     p.add_argument("--version", action="version", version=f"y90-dosimetry {__version__}")
-    p.add_argument("--verbose", action="store_true", help="more detail; show tracebacks of internal errors")
-    p.add_argument("--quiet", action="store_true", help="no progress indication")
+    p.add_argument("-v", "--verbose", action="store_true", help="more detail; show tracebacks of internal errors")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress indication")
     sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
-    d = sub.add_parser("decay", help="Y-90 decay: activity after a time, or time to reach an activity")
+    d = _sub(sub, "decay", help="Y-90 decay: activity after a time, or time to reach an activity")
     d.add_argument("activity", help="activity at the reference time, e.g. '3 GBq' or '81 mCi'")
     d.add_argument("--elapsed", help="time since the reference, e.g. '24 h' (negative: before)")
     d.add_argument("--from", dest="start", help="reference date-time with UTC offset, e.g. 2026-11-22T12:00:00-05:00")
@@ -385,17 +435,17 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--to-activity", help="activity to reach: prints the time it takes")
     d.add_argument("--half-life", default=None, help="override the Y-90 half-life (default 64.1 h)")
     d.add_argument("--format", choices=("text", "json"), default="text")
-    d.add_argument("-o", "--output", help="write to FILE instead of the terminal")
+    d.add_argument("-o", "--output", help="write to FILE instead of the terminal ('-': standard output)")
     d.set_defaults(func=_cmd_decay)
 
-    pl = sub.add_parser("plan", help="prescribed activity for the patient file's device and method")
+    pl = _sub(sub, "plan", help="prescribed activity for the patient file's device and method")
     pl.add_argument("patient", help="patient TOML file (docs/patient-file.md)")
     pl.add_argument("--compare", action="store_true", help="plan with glass and with resin side by side")
     pl.add_argument("--format", choices=("text", "json"), default="text")
-    pl.add_argument("-o", "--output", help="write to FILE instead of the terminal")
+    pl.add_argument("-o", "--output", help="write to FILE instead of the terminal ('-': standard output)")
     pl.set_defaults(func=_cmd_plan)
 
-    sc = sub.add_parser("schedule", help="glass vial and time, or resin volume to draw")
+    sc = _sub(sub, "schedule", help="glass vial and time, or resin volume to draw")
     sc.add_argument("device", choices=("glass", "resin"))
     sc.add_argument("--activity", required=True, help="prescribed activity at administration, e.g. '3.8 GBq'")
     sc.add_argument("--calibration", help="vial calibration date-time with UTC offset")
@@ -409,10 +459,10 @@ def build_parser() -> argparse.ArgumentParser:
     sc.add_argument("--vial-activity", help="resin: vial activity at calibration (default 3 GBq)")
     sc.add_argument("--vial-volume", help="resin: vial volume (default 5 mL)")
     sc.add_argument("--format", choices=("text", "json"), default="text")
-    sc.add_argument("-o", "--output", help="write to FILE instead of the terminal")
+    sc.add_argument("-o", "--output", help="write to FILE instead of the terminal ('-': standard output)")
     sc.set_defaults(func=_cmd_schedule)
 
-    ds = sub.add_parser("dose", help="absorbed-dose map from an activity image, CT and RTSTRUCT")
+    ds = _sub(sub, "dose", help="absorbed-dose map from an activity image, CT and RTSTRUCT")
     ds.add_argument("--activity-image", required=True, help="folder of the NM or PT activity image")
     ds.add_argument("--ct", help="CT folder (density from HU; without it 1.03 g/mL everywhere)")
     ds.add_argument("--rtstruct", required=True, help="RT Structure Set file")
@@ -429,22 +479,22 @@ def build_parser() -> argparse.ArgumentParser:
     ds.add_argument("-o", "--output", required=True, help="output folder (created; must not exist or be empty)")
     ds.set_defaults(func=_cmd_dose)
 
-    dv = sub.add_parser("dvh", help="per-ROI dose figures of an RT Dose file")
+    dv = _sub(sub, "dvh", help="per-ROI dose figures of an RT Dose file")
     dv.add_argument("--dose", required=True, help="RT Dose file")
     dv.add_argument("--rtstruct", required=True, help="RT Structure Set file")
     dv.add_argument("--roi", action="append", help="ROI name (repeat; default every ROI on the dose grid)")
     dv.add_argument("--allow-mismatch", action="store_true", help="accept a structure set of another patient / study / frame of reference")
     dv.add_argument("--format", choices=("text", "json"), default="text")
-    dv.add_argument("-o", "--output", help="write to FILE instead of the terminal")
+    dv.add_argument("-o", "--output", help="write to FILE instead of the terminal ('-': standard output)")
     dv.set_defaults(func=_cmd_dvh)
 
-    rp = sub.add_parser("report", help="per-patient report: PDF, JSON, text (+ RT Dose and DVH with imaging)")
+    rp = _sub(sub, "report", help="per-patient report: PDF, JSON, text (+ RT Dose and DVH with imaging)")
     rp.add_argument("patient", help="patient TOML file")
     rp.add_argument("-o", "--output", required=True, help="output folder (created; must not exist or be empty)")
     rp.add_argument("--units", choices=("si", "us"), default="si", help="us: activities also in mCi on page 1")
     rp.set_defaults(func=_cmd_report)
 
-    dm = sub.add_parser("demo", help="write a phantom patient and its report (the README's first command)")
+    dm = _sub(sub, "demo", help="write a phantom patient and its report (the README's first command)")
     dm.add_argument("-o", "--output", help="demo folder to create (default: ./y90-demo, ./y90-demo-2, ...)")
     dm.add_argument("--seed", type=int, default=0, help="phantom seed (default 0)")
     dm.add_argument("--units", choices=("si", "us"), default="si", help="us: activities also in mCi on page 1")
@@ -455,7 +505,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     """Entry point of the ``y90`` command; returns the exit status."""
     argv = sys.argv[1:] if argv is None else list(argv)
-    verbose = "--verbose" in argv
+    verbose = "--verbose" in argv or "-v" in argv
     try:
         args = build_parser().parse_args(argv)
         if not getattr(args, "func", None):

@@ -287,3 +287,41 @@ def test_clinic_lung_limit_applies(tmp_path, capsys):
     assert code == 1 and data["max_safe_activity"]["value"] == pytest.approx(3.6)
     lung = [c for c in data["limits"] if c["name"] == "lung_dose"][0]
     assert lung["limit"]["value"] == 9.0 and "clinic override" in lung["source"] and lung["override"] is True
+
+
+# -- issue 14: CLI habits -----------------------------------------------------------------------
+@pytest.mark.parametrize("command", ["decay", "plan", "schedule", "dose", "dvh", "report", "demo"])
+def test_every_subcommand_help_has_description_examples_exit_codes(capsys, command):
+    with pytest.raises(SystemExit) as e:
+        main([command, "--help"])
+    assert e.value.code == 0
+    out = capsys.readouterr().out
+    assert "examples:" in out and "exit status:" in out and f"y90 {command}" in out.split("examples:")[1]
+    assert "-q, --quiet" in out and "-v, --verbose" in out
+
+
+def test_quiet_and_verbose_after_the_subcommand_and_o_dash(capsys):
+    code, out, err = run(capsys, "plan", str(GLASS), "-q", "-v", "--format", "json", "-o", "-")
+    assert code == 0 and json.loads(out)["patient_id"] == "EX-001"
+    code, out, _ = run(capsys, "decay", "5 GBq", "--elapsed", "24 h", "-o", "-")
+    # 5 * 2^(-24 / 64.1) = 3.857 GBq, printed, no file called '-' written
+    assert code == 0 and "3.857 GBq" in out and not Path("-").exists()
+    code, _, err = run(capsys, "report", str(GLASS), "-o", "-")
+    assert code == 2 and err.startswith("y90: error: -o:")
+
+
+def test_demo_says_first_where_it_writes(tmp_path, capsys, monkeypatch):
+    import phantoms
+
+    def stop(*a, **k):
+        raise KeyboardInterrupt  # stop before the slow part: only the first line matters here
+
+    monkeypatch.setattr(phantoms, "make_patient", stop)
+    code, out, _ = run(capsys, "demo", "-o", str(tmp_path / "d"))
+    assert out.splitlines()[0] == f"y90 demo: writing a phantom patient and its report to {(tmp_path / 'd').absolute()}/"
+    assert not (tmp_path / "d").exists()  # nothing partial left behind
+
+
+def test_readme_gives_the_venv_step():
+    readme = (Path(dosimetry.__file__).parent.parent / "README.md").read_text()
+    assert "python3 -m venv .venv" in readme and ". .venv/bin/activate" in readme
