@@ -152,6 +152,13 @@ def _model(pf: PatientFile, device: str, method: str) -> Plan:
             raise InputError("target.dose", "missing required key (the mird method prescribes a mean dose to the perfused volume)")
         return planning.mird(t.dose, t.mass, lung.shunt_fraction, tumour=tumours, tumour_to_normal=ratios, liver=liver.volume, **common)
     if method == "bsa":
+        lobar = t.volume is not None and liver.volume is not None and abs(float((t.volume / liver.volume).to("").magnitude) - 1) > 0.01
+        if lobar and liver.tumour_volume is None:
+            raise InputError(
+                "liver.tumour_volume",
+                "missing: a lobar or selective BSA plan takes the tumour involvement of the whole liver (every tumour in it, "
+                "SIR-Spheres IFU) before the lobe fraction; give it (equal to target.tumour_volume if all tumours are in the target)",
+            )
         return planning.bsa(pf.patient.height, pf.patient.weight, liver.volume, t.tumour_volume, lung.shunt_fraction, target=t.volume,
                             tumour_to_normal=ratios if not isinstance(ratios, list) else None, **common)
     if method == "empirical":
