@@ -77,6 +77,8 @@ def _prescribed_dose(p, pf) -> str:
             return f"normal liver dose {fmt(pf.target.normal_liver_dose)} (partition model)"
     if method == "mird" and pf.target.dose is not None:
         return f"perfused volume mean dose {fmt(pf.target.dose)} (MIRD single compartment)"
+    if method in ("bsa", "empirical"):
+        return f"activity by the {METHOD_NAMES.get(method, method)} (no dose prescribed); it gives the perfused volume {fmt(p.target_dose)}"
     return f"{METHOD_NAMES.get(method, method)}: perfused volume mean dose {fmt(p.target_dose)}"
 
 
@@ -161,7 +163,7 @@ def signed_page(case: CaseResult, units: str = "si") -> SignedPage:
     status = case.status
     if case.blocked:
         line = "Do not treat as planned: " + "; ".join(f"{c.label or c.description} fails ({_ORIGIN.get(c.origin, c.origin)})" for c in case.failed)
-        if case.max_safe_activity is not None:
+        if case.max_safe_activity is not None and any(c.origin != "vial" for c in case.failed):
             line += f". Largest safe activity {activity_text(case.max_safe_activity, units)}, set by the {case.binding}."
     elif case.decisions:
         line = "Every safety check passes, but the vial or timing cannot deliver the plan as given: choose an option below."
