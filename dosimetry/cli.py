@@ -73,9 +73,13 @@ def _cmd_decay(args) -> int:
 
 # -- plan ---------------------------------------------------------------------------------------
 def _plan_json(case) -> dict:
-    doc = case.plan.to_json()
+    from .report.record import SCHEMA_VERSION, tumour_records
+
+    doc = {"schema_version": SCHEMA_VERSION}
+    doc.update(case.plan.to_json())
     doc.update(case.to_json())
     doc["within_limits"] = not case.blocked
+    doc["tumours"] = tumour_records(case)
     return doc
 
 
@@ -99,8 +103,7 @@ def _cmd_plan(args) -> int:
 def _cmd_schedule(args) -> int:
     from .io.patient import parse_datetime
     from .report.text import fmt, when
-    from .schedule import choose_glass_vial, glass_calibration_activity, resin_draw
-    from .units import to_json
+    from .schedule import resin_draw
 
     def t(value, name):
         return parse_datetime(value, name) if value is not None else None
@@ -140,8 +143,15 @@ def _cmd_schedule(args) -> int:
             f"{fmt(draw.concentration)} at {when(adm)}) for {fmt(draw.prescribed_activity)}; {draw.sphere_count / 1e6:.3g} million spheres."
         )
         text += "".join(f"\nWarning: {w}" for w in draw.warnings)
-    _emit(json.dumps(result, indent=2) if args.format == "json" else text, args.output)
-    return EXIT_OK
+        from .devices import RESIN
+
+        t = draw.elapsed_since_calibration.to("h").magnitude
+        outside = not (RESIN.usable_from.to("h").magnitude <= t <= RESIN.usable_until.to("h").magnitude)
+        result["blocked"] = outside
+        if outside:
+            text = f"BLOCKED: administration {t:.1f} h from calibration is outside the SIR-Spheres usable window\n" + text
+        _emit(json.dumps(result, indent=2) if args.format == "json" else text, args.output)
+        return EXIT_BLOCKED if outside else EXIT_OK
 
 
 def _clinic_args(args) -> dict:

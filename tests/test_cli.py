@@ -325,3 +325,29 @@ def test_demo_says_first_where_it_writes(tmp_path, capsys, monkeypatch):
 def test_readme_gives_the_venv_step():
     readme = (Path(dosimetry.__file__).parent.parent / "README.md").read_text()
     assert "python3 -m venv .venv" in readme and ". .venv/bin/activate" in readme
+
+
+def test_schedule_resin_outside_usable_window_is_blocked(capsys):
+    # 2026-11-22 18:00 -> 2026-11-25 10:00 = 64 h after calibration; the window is +-24 h: exit 1.
+    # 3.03 GBq * 2^(-64 / 64.1) = 1.51652 GBq in 5 mL; 1.5 GBq -> 4.9455 mL (nearly the whole vial)
+    argv = ["schedule", "resin", "--activity", "1.5 GBq", "--calibration", "2026-11-22T18:00-05:00",
+            "--administration", "2026-11-25T10:00-05:00", "--vial-activity", "3.03 GBq", "--format", "json"]
+    code, out, _ = run(capsys, *argv)
+    data = json.loads(out)
+    assert code == 1 and data["blocked"] is True
+    assert data["volume"]["value"] == pytest.approx(1.5 / (3.03 * 2 ** (-64 / 64.1) / 5), rel=1e-4)
+    assert isinstance(data["sphere_count"], int)
+
+
+def test_schedule_glass_issue_example_and_plan_json_has_named_tumours(capsys):
+    code, out, _ = run(capsys, "schedule", "glass", "--activity", "2.7 GBq", "--calibration", "2026-11-29T12:00-05:00")
+    assert code == 0 and "21:44" not in out and "Vial to order: 5 GBq standard vial" in out
+    code, out, _ = run(capsys, "schedule", "glass", "--activity", "2.7 GBq", "--calibration", "2026-11-29T12:00-05:00",
+                       "--administration", "2026-11-29T21:44-05:00")
+    assert code == 1 and "NEEDS A DECISION" in out and "outside clinic hours" in out
+    code, out, _ = run(capsys, "plan", str(GLASS), "--format", "json")
+    data = json.loads(out)
+    assert data["schema_version"] == "1.0"
+    # glass example: one tumour of 300 mL, ratio 3, MIRD 120 Gy: D_T = 3 * 50 * 3.78866 * 0.95 / (1.19068 + 3 * 0.309) = 254.94 Gy
+    (t,) = data["tumours"]
+    assert t["name"] == "Tumour" and t["planned_dose"]["value"] == pytest.approx(3 * 50 * 3.78866 * 0.95 / 2.11768, rel=1e-4)
