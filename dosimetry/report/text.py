@@ -109,9 +109,9 @@ def decision_lines(case: CaseResult) -> list[str]:
 
 def check_line(c) -> str:
     """``[ PASS] lung dose (this treatment) <= 30 Gy: 9.5 Gy`` (with origin and override)."""
-    mark = "PASS" if np.all(c.passed) else ("FAIL" if c.safety else "BELOW")
+    mark = "PASS" if np.all(c.passed) else ("FAIL" if c.safety else "NOT REACHED")
     extra = (" (override)" if c.override else "") + (f" [{c.origin}]" if c.origin != "plan" else "")
-    return f"  [{mark:>5}] {c.description}: {fmt(c.value)}{extra}" + (f"; {c.note}" if c.note else "")
+    return f"  [{mark:>4}] {c.description}: {fmt(c.value)}{extra}" + (f"; {c.note}" if c.note else "")
 
 
 def case_text(case: CaseResult) -> str:
@@ -131,7 +131,7 @@ def case_text(case: CaseResult) -> str:
         lines += [f"Tumour-to-normal ratio {n}: {r:.2f}" for n, r in v.tumour_to_normal.items()] + [""]
     lines += decision_lines(case)
     lines += ["Safety checks"] + [check_line(c) for c in case.safety]
-    lines += ["", "Efficacy (never blocks)"] + ([check_line(c) for c in case.efficacy] or ["  none applies"])
+    lines += ["", "Efficacy (reported apart: never blocks, never makes a plan safe)"] + ([check_line(c) for c in case.efficacy] or ["  none applies"])
     lines += ["", "Warnings"] + ([f"  - {w}" for w in case.warnings] or ["  none"])
     if case.notes:
         lines += ["", "Notes"] + [f"  - {n}" for n in case.notes]

@@ -196,6 +196,9 @@ def test_page1_has_written_directive_compartments_and_one_status(demo):
                   "Tumour-to-normal", "Normal liver, whole", "Target mean dose"):
         assert field in text, field
     assert text.count("OVERALL STATUS") == 1 and "OVERALL STATUS: WITHIN LIMITS" in text
+    # issue 14: "activity at calibration" next to "vial 5 GBq" left unclear which is ordered; an
+    # efficacy "BELOW" sat under a green headline
+    assert "Activity at calibration" not in text and "BELOW" not in text and "Vial to order" in text
     # the residual fraction was not in the demo's patient file: the default is said to be one
     assert "DEFAULT: not given in the patient file" in text
     # Tumour 2: partition model, planned dose 205 * 6 / 4 = 307.5 Gy; volume 7.54 mL * 1.03 g/mL = 0.007766 kg
