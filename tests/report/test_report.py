@@ -228,3 +228,19 @@ def test_blocked_page1_banner_says_do_not_treat(tmp_path):
     assert main(["--quiet", "report", str(p), "-o", str(out)]) == 1
     text = _page1_text(out / "report.pdf")
     assert "OVERALL STATUS: BLOCKED" in text and "Do not treat as planned" in text and "WITHIN LIMITS" not in text
+
+
+def test_resin_page1_draw_and_defaults_said(tmp_path):
+    # Resin example without the measured vial activity nor the residual fraction: page 1 says both
+    # defaults. Draw at 8 h before calibration: 3 GBq * 2^(8 / 64.1) = 3.2720 GBq in 5 mL = 0.65441 GBq/mL;
+    # 1.51231 GBq (BSA, see tests/workflow/test_bsa_involvement.py) -> 2.3109 mL.
+    text = (EXAMPLES_DIR / "resin.toml").read_text().replace('vial_activity = "3 GBq"\n', "").replace("residual_fraction = 0.0\n", "")
+    p = tmp_path / "r.toml"
+    p.write_text(text)
+    out = tmp_path / "r"
+    assert main(["--quiet", "report", str(p), "-o", str(out)]) == 0
+    page = _page1_text(out / "report.pdf")
+    assert "DEFAULT nominal" in page and "DEFAULT: not given in the patient file" in page
+    assert "Volume to draw" in page and "2.31 mL" in page and "Verify in the dose calibrator" in page
+    rep = json.loads((out / "report.json").read_text())
+    assert rep["vial"]["volume"]["value"] == pytest.approx(1.51231 / (3 * 2 ** (8 / 64.1) / 5), rel=1e-4)
