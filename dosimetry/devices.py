@@ -14,6 +14,7 @@ calibration is N = A / a(t) (TheraSphere IFU; SIR-Spheres product information).
 
 from __future__ import annotations
 
+import datetime as _dt
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Mapping
@@ -180,6 +181,10 @@ class VialCatalogue:
         The calibration convention, as text for the report.
     sources : Mapping[str, str]
         Source of each entry.
+    calibration_time_of_day : datetime.time
+        Local time at which the stated activity holds on a calibration day.
+    calibration_zone : str
+        IANA time zone of that local time.
     """
 
     standard: tuple
@@ -188,6 +193,8 @@ class VialCatalogue:
     custom_step: pint.Quantity
     calibration: str
     sources: Mapping[str, str] = field(default_factory=dict)
+    calibration_time_of_day: _dt.time = _dt.time(12, 0)
+    calibration_zone: str = "America/New_York"
 
     def __post_init__(self):
         object.__setattr__(self, "standard", tuple(quantity(a, "GBq", "vial catalogue", minimum=0, include_minimum=False) for a in self.standard))
@@ -205,6 +212,9 @@ GLASS_CATALOGUE = VialCatalogue(
     custom_max=Q_(20.0, "GBq"),
     custom_step=Q_(0.5, "GBq"),
     calibration=GLASS.calibration,
+    # 12:00 US Eastern time (EST/EDT) of the calibration day: TheraSphere package insert (not re-verified)
+    calibration_time_of_day=_dt.time(12, 0),
+    calibration_zone="America/New_York",
     sources={
         "standard": GLASS.sources["vial_activities"],
         "custom": "TheraSphere product literature: custom doses between the standard sizes, 0.5 GBq steps "

@@ -32,6 +32,7 @@ __all__ = [
     "VialOption",
     "GlassOrder",
     "glass_order",
+    "calibration_times",
     "GlassVialChoice",
     "ResinDraw",
     "glass_activity_at",
@@ -571,9 +572,35 @@ def _option(v: pint.Quantity, custom: bool, cal: _dt.datetime, a: float, lo_act:
     return out
 
 
+def _convention_zone(cat):
+    """The catalogue's calibration time zone (a fixed UTC-05:00 if the zone database is missing)."""
+    try:
+        from zoneinfo import ZoneInfo
+
+        return ZoneInfo(cat.calibration_zone)
+    except Exception:  # no tz database on this system
+        return _dt.timezone(_dt.timedelta(hours=-5))
+
+
+def calibration_times(planned: _dt.datetime) -> list:
+    """Calibration times by the catalogue's convention (12:00 US Eastern on each day) from which a
+    vial can be given at ``planned`` (0 to 12 days before it, the usable window), latest first."""
+    from .devices import GLASS_CATALOGUE as cat
+
+    zone = _convention_zone(cat)
+    day = planned.astimezone(zone).date()
+    out = []
+    for n in range(0, int(GLASS.usable_until.to("day").magnitude) + 2):
+        cal = _dt.datetime.combine(day - _dt.timedelta(days=n), cat.calibration_time_of_day, zone)
+        t = _hours(cal, planned)
+        if GLASS.usable_from.to("h").magnitude <= t <= GLASS.usable_until.to("h").magnitude:
+            out.append(cal)
+    return out
+
+
 def glass_order(
     prescribed,
-    calibration_time: _dt.datetime,
+    calibration_time: _dt.datetime | None,
     *,
     planned: _dt.datetime | None = None,
     clinic: ClinicHours | None = None,
@@ -600,8 +627,9 @@ def glass_order(
     ----------
     prescribed : pint.Quantity or str
         Prescribed activity at administration [activity], > 0.
-    calibration_time : datetime.datetime
-        Calibration time of the vial to order, timezone-aware.
+    calibration_time : datetime.datetime or None
+        Calibration time of the vial to order, timezone-aware; None: chosen among the calibration
+        times of the catalogue's convention (:func:`calibration_times`), which needs ``planned``.
     planned : datetime.datetime, optional
         Planned administration time.
     clinic : ClinicHours, optional
@@ -622,6 +650,8 @@ def glass_order(
     """
     from .devices import GLASS_CATALOGUE
 
+    if calibration_time is None:
+        return _order_by_convention(prescribed, planned, clinic=clinic, tolerance=tolerance, cap=cap, custom=custom, ordered=ordered)
     a_q = quantity(prescribed, "GBq", "prescribed_activity", minimum=0, include_minimum=False)
     a = float(a_q.magnitude)
     _aware(calibration_time, "treatment.calibration")
@@ -673,6 +703,19 @@ def glass_order(
             return GlassOrder(choice=custom_opt, options=tuple(windows), **base)
     options = tuple(windows) + ((custom_opt,) if custom_opt is not None and not custom else ())
     return GlassOrder(choice=None, options=options, decision=why, **base)
+
+
+def _order_by_convention(prescribed, planned, **kw) -> GlassOrder:
+    """The order for ``planned`` over every conventional calibration time: the one whose choice is
+    closest to the prescription (the latest calibration on a tie); else the latest time's decision."""
+    if planned is None:
+        raise InputError("treatment.calibration", "give the vial calibration time, or the planned administration to choose one")
+    _aware(planned, "treatment.administration")
+    orders = [glass_order(prescribed, cal, planned=planned, **kw) for cal in calibration_times(planned)]
+    chosen = [o for o in orders if o.choice is not None]
+    if chosen:
+        return min(chosen, key=lambda o: abs(o.choice.deviation))  # min keeps the first (latest) on a tie
+    return orders[0]
 
 
 def _no_window(sizes, lo_act, hi_act, clinic) -> str:

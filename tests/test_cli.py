@@ -351,3 +351,17 @@ def test_schedule_glass_issue_example_and_plan_json_has_named_tumours(capsys):
     # glass example: one tumour of 300 mL, ratio 3, MIRD 120 Gy: D_T = 3 * 50 * 3.78866 * 0.95 / (1.19068 + 3 * 0.309) = 254.94 Gy
     (t,) = data["tumours"]
     assert t["name"] == "Tumour" and t["planned_dose"]["value"] == pytest.approx(3 * 50 * 3.78866 * 0.95 / 2.11768, rel=1e-4)
+
+
+def test_glass_plan_without_calibration_orders_by_convention(tmp_path, capsys):
+    p = write_patient(tmp_path, **{"calibration = 2026-11-24T08:21:00-05:00": "# no calibration"})
+    code, out, _ = run(capsys, "plan", str(p), "--format", "json")
+    data = json.loads(out)
+    c = data["vial"]["choice"]
+    # 5 GBq at Tue 12:00 EST, 22 h before Wed 10:00: 5 * 2^(-22 / 64.1) = 3.9412 GBq, +4.03 % of 3.78866
+    assert code == 0 and c["vial"]["value"] == 5.0 and c["calibration_time"] == "2026-11-24T12:00:00-05:00"
+    assert c["deviation"] == pytest.approx(5 * 2 ** (-22 / 64.1) / 3.78866 - 1, abs=1e-4)
+    # the vial's activity is checked at the planned time: whole normal liver 65.49 * 1.0403 = 68.13 Gy < 75 Gy
+    (wnl,) = [x for x in data["safety"] if x["origin"] == "vial at the planned time" and x["name"] == "whole_normal_liver_dose"]
+    assert wnl["value"]["value"] == pytest.approx(65.49 * 5 * 2 ** (-22 / 64.1) / 3.78866, rel=1e-3)
+    assert any("convention" in n for n in data["notes"])

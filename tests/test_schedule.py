@@ -203,3 +203,19 @@ def test_advice_is_always_in_hours_within_tolerance_and_cap(a, tol, hours_after,
         assert o.decision
     elif when is not None:
         assert o.choice.administration_time == when
+
+
+def test_calibration_by_convention_noon_eastern_when_none_is_given():
+    # No calibration time: the TheraSphere convention (12:00 US Eastern of the calibration day).
+    # Planned Wed 2026-11-25 10:00 -05:00, 3.78866 GBq: 5 GBq calibrated Tue 12:00 EST (22 h before)
+    # holds 5 * 2^(-22 / 64.1) = 3.9412 GBq (+4.0 %), the closest within +-10 %.
+    planned = dt.datetime(2026, 11, 25, 10, 0, tzinfo=ET)
+    o = glass_order("3.78866 GBq", None, planned=planned)
+    assert o.choice.vial.magnitude == 5 and o.choice.calibration_time.isoformat() == "2026-11-24T12:00:00-05:00"
+    assert o.choice.delivered.magnitude == pytest.approx(5 * 2 ** (-22 / T_HALF), rel=1e-6)
+    # in July the convention's noon is EDT (-04:00): 2026-07-14 12:00-04:00 is 22 h before 2026-07-15 10:00-04:00
+    summer = glass_order("3.78866 GBq", None, planned=dt.datetime(2026, 7, 15, 10, 0, tzinfo=dt.timezone(dt.timedelta(hours=-4))))
+    assert summer.choice.calibration_time.isoformat() == "2026-07-14T12:00:00-04:00"
+    with pytest.raises(InputError) as e:
+        glass_order("3 GBq", None)
+    assert e.value.field == "treatment.calibration"

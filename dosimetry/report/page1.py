@@ -85,8 +85,15 @@ def _prescribed_dose(p, pf) -> str:
 def _directive(case: CaseResult, units: str) -> tuple:
     pp = case.plan
     p, pf = pp.plan, pp.patient
-    rows = [
-        ("Activity to administer", activity_text(p.prescribed_activity, units) + " at administration"),
+    choice = getattr(pp.vial, "choice", None) if p.device == "glass" else None
+    if choice is not None:
+        rows = [
+            ("Activity to administer", activity_text(choice.delivered, units) + " (the whole vial, at administration)"),
+            ("Planned activity", activity_text(p.prescribed_activity, units) + f" (vial {choice.deviation:+.1%}; doses below at the plan)"),
+        ]
+    else:
+        rows = [("Activity to administer", activity_text(p.prescribed_activity, units) + " at administration")]
+    rows += [
         ("Prescribed dose", _prescribed_dose(p, pf)),
         ("Target mean dose", f"{fmt(p.target_dose)} over the perfused volume"),
     ]

@@ -146,10 +146,10 @@ def _vial_checks(pp: PatientPlan) -> list:
     and every dose of this treatment scales by (vial activity then / prescription).
     """
     tr, p = pp.patient.treatment, pp.plan
-    held = pp.vial_at_planned_time
-    if held is None:
+    if pp.vial_at_planned_time is None:
         return []
-    ratio = float((glass_activity_at(held, tr.calibration, tr.administration) / p.prescribed_activity).to("dimensionless").magnitude)
+    held, cal = pp.vial_at_planned_time
+    ratio = float((glass_activity_at(held, cal, tr.administration) / p.prescribed_activity).to("dimensionless").magnitude)
     out = []
     for c in p.limits:
         if not c.safety or c.bound != "max" or c.value.dimensionless:

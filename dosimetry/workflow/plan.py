@@ -80,11 +80,16 @@ class PatientPlan:
 
     @property
     def vial_at_planned_time(self):
-        """Glass: the vial given whole at the planned administration (chosen or ordered) [GBq], else None."""
-        if self.plan.device != "glass" or self.patient.treatment.administration is None or self.patient.treatment.calibration is None:
+        """Glass: (vial activity at calibration [GBq], calibration time) of the vial given whole at the
+        planned administration (chosen or ordered), else None."""
+        tr = self.patient.treatment
+        if self.plan.device != "glass" or tr.administration is None:
             return None
-        v = getattr(self.vial, "vial", None)
-        return v if v is not None else self.patient.treatment.vial
+        if getattr(self.vial, "choice", None) is not None:
+            return self.vial.vial, self.vial.calibration_time
+        if tr.vial is not None and tr.calibration is not None:
+            return tr.vial, tr.calibration
+        return None
 
     @property
     def within_limits(self) -> bool:
@@ -191,18 +196,23 @@ def _schedule(pf: PatientFile, plan: Plan):
         return None, None, None, ("no vial or timing: the plan is blocked by a safety limit",), (), (), (), ()
     try:
         if plan.device == "glass":
-            if tr.calibration is not None:
+            if tr.calibration is not None or tr.administration is not None:
+                if tr.calibration is None:
+                    notes.append("vial calibration time chosen by the manufacturer's convention (12:00 US Eastern time on the "
+                                 "calibration day; verify against the current instructions for use)")
                 vial = glass_order(
                     a, tr.calibration, planned=tr.administration, clinic=pf.clinic, tolerance=pf.delivery_tolerance,
-                    cap=Q_(float(np.min(plan.max_safe_activity.to("GBq").magnitude)), "GBq"), custom=pf.custom_doses, ordered=tr.vial,
+                    cap=Q_(float(np.min(plan.max_safe_activity.to("GBq").magnitude)), "GBq"), custom=pf.custom_doses,
+                    ordered=tr.vial if tr.calibration is not None else None,
                 )
                 if vial.choice is None:
                     decisions.append(vial.decision)
-                held = vial.vial if vial.vial is not None else tr.vial
-                if held is not None and tr.administration is not None:
-                    failures = _vial_at_planned_time(plan, held, tr, warnings)
+                pp_like = PatientPlan(pf, plan, vial)
+                if pp_like.vial_at_planned_time is not None:
+                    held, cal = pp_like.vial_at_planned_time
+                    failures = _vial_at_planned_time(plan, held, replace(tr, calibration=cal), warnings)
             else:
-                notes.append("vial choice needs treatment.calibration (the vial calibration date-time)")
+                notes.append("vial choice needs the vial calibration time or the planned administration time")
         else:
             if tr.vial_activity is None:
                 notes.append(f"resin vial activity not given: the nominal {RESIN.vial_activities[0]:~P} (+-10 %) is used; "
