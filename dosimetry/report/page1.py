@@ -99,13 +99,14 @@ def _directive(case: CaseResult, units: str) -> tuple:
     ]
     stated = "residual_fraction" in (pf.raw.get("target") or {})
     rows.append(("Residual fraction", f"{p.residual_fraction:.1%}" + ("" if stated else " (DEFAULT: not given in the patient file)")))
-    rows.append(("Activity reaching the patient", activity_text(p.delivered_activity, units)))
+    given = choice.delivered if choice is not None else p.prescribed_activity
+    rows.append(("Activity reaching the patient", activity_text(given * (1 - float(p.residual_fraction)), units) + " (after the residual fraction)"))
     tr = pf.treatment
     if tr.administration is not None:
         rows.append(("Planned administration", when(tr.administration)))
     v = pp.vial
     if v is not None and p.device == "glass":
-        rows += [(k, v_) for k, v_ in glass_order_rows(v)]
+        rows += [(k, v_) for k, v_ in glass_order_rows(v) if k != "Delivered activity"]  # given above
     elif v is not None:
         measured = tr.vial_activity is not None
         rows.append(("Resin vial", f"{activity_text(v.vial_activity, units)} in {fmt(v.vial_volume)} at {when(v.calibration_time)}"

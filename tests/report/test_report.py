@@ -244,3 +244,19 @@ def test_resin_page1_draw_and_defaults_said(tmp_path):
     assert "Volume to draw" in page and "2.31 mL" in page and "Verify in the dose calibrator" in page
     rep = json.loads((out / "report.json").read_text())
     assert rep["vial"]["volume"]["value"] == pytest.approx(1.51231 / (3 * 2 ** (8 / 64.1) / 5), rel=1e-4)
+
+
+def test_page1_glass_whole_vial_is_the_activity_to_administer(tmp_path):
+    # No calibration time: 5 GBq at Tue 12:00 EST, given Wed 10:00 (22 h): 5 * 2^(-22 / 64.1) = 3.941 GBq
+    # is administered (the whole vial), planned 3.789 GBq; residual 5 %: 3.941 * 0.95 = 3.744 GBq reaches the patient.
+    text = (EXAMPLES_DIR / "glass.toml").read_text()
+    text = "\n".join(line for line in text.splitlines() if not line.startswith("calibration ="))
+    text = text.replace("residual_fraction = 0.0", "residual_fraction = 0.05")
+    p = tmp_path / "g.toml"
+    p.write_text(text)
+    out = tmp_path / "r"
+    main(["--quiet", "report", str(p), "-o", str(out)])
+    page = _page1_text(out / "report.pdf")
+    delivered = 5 * 2 ** (-22 / 64.1)
+    assert f"{delivered:.4g} GBq (the whole vial, at administration)" in page
+    assert f"{delivered * 0.95:.4g} GBq (after the residual fraction)" in page
