@@ -214,6 +214,9 @@ def choose_glass_vial(
 ) -> GlassVialChoice:
     """The smallest glass vial that decays to ``prescribed`` within the allowed window.
 
+    Superseded for advice by :func:`glass_order` (clinic hours, tolerance, safety cap); kept for
+    the library API: it gives the exact decay time, which may fall outside clinic hours.
+
     The window is the product's usable window after calibration (0 to 12 days for TheraSphere)
     intersected with [earliest, latest]. Vial V holds the prescribed activity A at
     t* = T1/2 log2(V / A) after calibration; the smallest V whose t* falls in the window is
