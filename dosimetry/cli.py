@@ -29,8 +29,8 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _emit(text: str, output: str | None, inputs=(), force: bool = False) -> None:
-    """Print ``text`` or write it atomically to ``output`` (an existing file only with ``force``)."""
-    if output is not None:
+    """Print ``text`` (also for ``-o -``) or write it atomically to ``output`` (an existing file only with ``force``)."""
+    if output is not None and output != "-":
         from .io.files import write_atomic
 
         write_atomic(output, text if text.endswith("\n") else text + "\n", inputs=inputs, field="-o", force=force)
@@ -105,9 +105,13 @@ def _cmd_decay(args) -> int:
 
 # -- plan ---------------------------------------------------------------------------------------
 def _plan_json(case) -> dict:
-    doc = case.plan.to_json()
+    from .report.record import SCHEMA_VERSION, tumour_records
+
+    doc = {"schema_version": SCHEMA_VERSION}
+    doc.update(case.plan.to_json())
     doc.update(case.to_json())
     doc["within_limits"] = not case.blocked
+    doc["tumours"] = tumour_records(case)
     return doc
 
 
@@ -125,7 +129,7 @@ def _cmd_plan(args) -> int:
         cases = (plan_case(pf, progress=_progress(args)),)
         text = case_text(cases[0]) if args.format == "text" else json.dumps(_plan_json(cases[0]), indent=2, allow_nan=False)
     _emit(text, args.output, inputs=[args.patient], force=args.force)
-    return EXIT_BLOCKED if any(c.blocked for c in cases) else EXIT_OK
+    return EXIT_OK if all(c.actionable for c in cases) else EXIT_BLOCKED
 
 
 # -- session ------------------------------------------------------------------------------------
@@ -144,8 +148,7 @@ def _cmd_session(args) -> int:
 def _cmd_schedule(args) -> int:
     from .io.patient import parse_datetime
     from .report.text import fmt, when
-    from .schedule import choose_glass_vial, glass_calibration_activity, resin_draw
-    from .units import to_json
+    from .schedule import resin_draw
 
     def t(value, name):
         return parse_datetime(value, name) if value is not None else None
@@ -155,33 +158,67 @@ def _cmd_schedule(args) -> int:
     if cal is None:
         raise InputError("--calibration", "missing; give the vial calibration date-time with UTC offset")
     if args.device == "glass":
+        from .report.text import glass_order_rows
+        from .schedule import DEFAULT_DELIVERY_TOLERANCE, ClinicHours, glass_order
+
         if args.vial_volume or args.vial_activity:
-            raise InputError("--vial-activity", "glass vials are chosen from the standard sizes; --vial-activity/--vial-volume are for resin")
-        if adm is not None:
-            need = glass_calibration_activity(args.activity, cal, adm)
-            result = {"device": "glass", "administration_time": adm.isoformat(), "calibration_time": cal.isoformat(), "calibration_activity": to_json(need)}
-            text = f"Glass: {args.activity} at {when(adm)} needs {fmt(need)} at calibration ({when(cal)})"
-        else:
-            choice = choose_glass_vial(args.activity, cal, t(args.earliest, "--earliest"), t(args.latest, "--latest"))
-            result = choice.to_json()
-            alts = "; ".join(f"{fmt(v)} at {when(w)}" for v, w in choice.alternatives)
-            text = (
-                f"Glass: vial {fmt(choice.vial)} (calibrated {when(cal)}) holds {fmt(choice.prescribed_activity)} at "
-                f"{when(choice.administration_time)} ({fmt(choice.elapsed_since_calibration)} after calibration); "
-                f"{choice.sphere_count / 1e6:.3g} million spheres.\nVials that fit: {alts}"
-            )
-    else:
-        if adm is None:
-            raise InputError("--administration", "missing; the resin volume to draw depends on the administration time")
-        draw = resin_draw(args.activity, cal, adm, vial_activity=args.vial_activity, vial_volume=args.vial_volume)
-        result = draw.to_json()
-        text = (
-            f"Resin: draw {fmt(draw.volume, 3)} from the vial ({fmt(draw.vial_activity)} in {fmt(draw.vial_volume)} at {when(cal)}; "
-            f"{fmt(draw.concentration)} at {when(adm)}) for {fmt(draw.prescribed_activity)}; {draw.sphere_count / 1e6:.3g} million spheres."
-        )
-        text += "".join(f"\nWarning: {w}" for w in draw.warnings)
+            raise InputError("--vial-activity", "glass vials are chosen from the catalogue; --vial-activity/--vial-volume are for resin")
+        if args.earliest or args.latest:
+            raise InputError("--earliest", "replaced by clinic hours: give --clinic-hours and --clinic-days, or --administration")
+        clinic = ClinicHours(**_clinic_args(args))
+        tol = DEFAULT_DELIVERY_TOLERANCE if args.tolerance is None else _tolerance(args.tolerance)
+        order = glass_order(args.activity, cal, planned=adm, clinic=clinic, tolerance=tol, custom=args.custom_doses)
+        result = order.to_json()
+        lines = [f"Glass: {fmt(order.prescribed)} prescribed; clinic hours {clinic.describe()}; tolerance +-{tol:.0%}"]
+        lines += [f"  {k}: {v}" for k, v in glass_order_rows(order)]
+        if order.choice is None:
+            lines += [f"NEEDS A DECISION: {order.decision}"]
+        others = [o for o in order.options if o != order.choice]
+        lines += (["Options:" if order.choice is None else "Other options:"] + [f"  - {o.describe()}" for o in others]) if others else []
+        text = "\n".join(lines)
+        _emit(_json(result) if args.format == "json" else text, args.output, force=args.force)
+        return EXIT_OK if order.choice is not None else EXIT_BLOCKED
+    if adm is None:
+        raise InputError("--administration", "missing; the resin volume to draw depends on the administration time")
+    draw = resin_draw(args.activity, cal, adm, vial_activity=args.vial_activity, vial_volume=args.vial_volume)
+    result = draw.to_json()
+    text = (
+        f"Resin: draw {fmt(draw.volume, 3)} from the vial ({fmt(draw.vial_activity)} in {fmt(draw.vial_volume)} at {when(cal)}; "
+        f"{fmt(draw.concentration)} at {when(adm)}) for {fmt(draw.prescribed_activity)}; {draw.sphere_count / 1e6:.3g} million spheres."
+    )
+    text += "".join(f"\nWarning: {w}" for w in draw.warnings)
+    from .devices import RESIN
+
+    elapsed = draw.elapsed_since_calibration.to("h").magnitude
+    outside = not (RESIN.usable_from.to("h").magnitude <= elapsed <= RESIN.usable_until.to("h").magnitude)
+    result["blocked"] = outside
+    if outside:
+        text = f"BLOCKED: administration {elapsed:.1f} h from calibration is outside the SIR-Spheres usable window\n" + text
     _emit(_json(result) if args.format == "json" else text, args.output, force=args.force)
-    return EXIT_OK
+    return EXIT_BLOCKED if outside else EXIT_OK
+
+
+def _clinic_args(args) -> dict:
+    import datetime as dt
+
+    out = {}
+    if args.clinic_hours:
+        try:
+            out["opens"], out["closes"] = (dt.time.fromisoformat(x.strip()) for x in args.clinic_hours.split("-"))
+        except ValueError as exc:
+            raise InputError("--clinic-hours", f'expected "HH:MM-HH:MM", e.g. 07:00-18:00; got {args.clinic_hours!r}') from exc
+    if args.clinic_days:
+        out["days"] = tuple(d.strip().lower()[:3] for d in args.clinic_days.split(","))
+    return out
+
+
+def _tolerance(text: str) -> float:
+    from .units import fraction
+
+    tol = float(fraction(text, "--tolerance", include_zero=False))
+    if tol > 0.5:
+        raise InputError("--tolerance", f"expected a fraction in (0, 0.5], e.g. 0.1 or '10 %'; got {text!r}")
+    return tol
 
 
 # -- voxel dosimetry -----------------------------------------------------------------------------
@@ -236,7 +273,7 @@ def _cmd_dose(args) -> int:
         write_atomic(tmp / "regions.json", json.dumps(doc, indent=2, allow_nan=False))
     print(case_text(case))
     print(f"\nWrote {args.output}/{dose_name}, dvh.csv, regions.json")
-    return EXIT_BLOCKED if case.blocked else EXIT_OK
+    return EXIT_OK if case.actionable else EXIT_BLOCKED
 
 
 def _cmd_dvh(args) -> int:
@@ -275,18 +312,20 @@ def _run_report(patient_path, output, args) -> int:
     from .report.build import DOSE_FILES, dose_format_for, render_report, write_report
     from .workflow import input_digests, run_case
 
+    if str(output) == "-":
+        raise InputError("-o", "a report is a folder of files (PDF, JSON, ...); give a folder, not '-' (standard output)")
     pf = load_patient(patient_path)
     inputs = [patient_path] + ([p for p in (pf.imaging.activity, pf.imaging.ct, pf.imaging.rtstruct, pf.imaging.labels) if isinstance(p, (str, Path))] if pf.imaging else [])
     check_not_input(output, inputs, "-o")
     progress = _progress(args)
     case = run_case(pf, progress=progress)
-    report = render_report(case, digests=input_digests(pf))
+    report = render_report(case, digests=input_digests(pf), units=getattr(args, "units", "si"))
     write_report(report, output, inputs=inputs, progress=progress, dose_format=pf.imaging.dose_format if pf.imaging else None)
     if not args.quiet:
         print(report.text, end="")
         dose_file = DOSE_FILES[dose_format_for(report.imaging, pf.imaging.dose_format)] if report.imaging else None
         print(f"\nReport written to {output}/ (report.pdf, report.json, summary.txt" + (f", {dose_file}, dvh.csv)" if report.imaging else ")"))
-    return EXIT_BLOCKED if report.blocked else EXIT_OK
+    return EXIT_OK if report.case.actionable else EXIT_BLOCKED
 
 
 def _cmd_report(args) -> int:
@@ -370,6 +409,8 @@ def _cmd_demo(args) -> int:
 
     from .io.files import staged_directory, write_atomic
 
+    if args.output == "-":
+        raise InputError("-o", "the demo writes a folder; give a folder name, not '-' (standard output)")
     if args.output is not None:
         out = Path(args.output)
         if out.exists() or out.is_symlink():
@@ -377,6 +418,8 @@ def _cmd_demo(args) -> int:
     else:
         out = next(Path(f"y90-demo{'' if n == 1 else f'-{n}'}") for n in range(1, 10000) if not Path(f"y90-demo{'' if n == 1 else f'-{n}'}").exists())
     progress = _progress(args)
+    if not args.quiet:
+        print(f"y90 demo: writing a phantom patient and its report to {out.absolute()}/", flush=True)
     with staged_directory(out, field="-o") as tmp:
         if progress:
             progress("writing the phantom patient (CT, Tc-99m MAA SPECT, RTSTRUCT)")
@@ -446,14 +489,65 @@ def _residual_fraction(text: str) -> float:
         raise argparse.ArgumentTypeError(exc.message) from exc
 
 
+_EXIT_CODES = {
+    "checks": "exit status: 0 within every safety limit; 1 blocked by a safety limit or needing a decision (vial, timing); 2 invalid input; 3 internal error",
+    "plain": "exit status: 0 done; 2 invalid input; 3 internal error",
+    "schedule": "exit status: 0 an in-hours vial/time (glass) or a draw (resin); 1 needs a decision (nothing fits) or outside the resin window; 2 invalid input; 3 internal error",
+}
+
+_DESCRIPTIONS = {
+    "decay": ("Y-90 decay (half-life 64.1 h): the activity after a time, or the time to reach an activity.",
+              ["y90 decay '5 GBq' --elapsed '24 h'", "y90 decay '5 GBq' --from 2026-11-22T12:00-05:00 --to 2026-11-25T10:00-05:00",
+               "y90 decay '10 GBq' --to-activity '3.8 GBq'"], "plain"),
+    "plan": ("Plan a patient file: prescribed activity, every compartment's dose, every safety check, the glass vial to "
+             "order and when to give it (inside clinic hours) or the resin volume to draw. Inputs written \"image\" are "
+             "measured on the planning SPECT/CT of [imaging].",
+             ["y90 plan dosimetry/examples/glass.toml", "y90 plan patient.toml --format json -o -",
+              "y90 plan patient.toml --compare     # glass and resin, each to its own target"], "checks"),
+    "session": ("Several territories (vessels) of one patient in one session, one patient file each: every territory's "
+                "plan and checks, and the summed lung and whole-normal-liver doses against their limits.",
+                ["y90 session right-lobe.toml segment-3.toml", "y90 session a.toml b.toml --format json -o -"], "checks"),
+    "schedule": ("Glass: which vial to order, calibrated when, and the in-hours window in which it delivers the "
+                 "prescription within the tolerance. Resin: the volume to draw at the administration time.",
+                 ["y90 schedule glass --activity '2.7 GBq' --calibration 2026-11-29T12:00-05:00",
+                  "y90 schedule glass --activity '3.8 GBq' --calibration 2026-11-22T12:00-05:00 --administration 2026-11-25T10:00-05:00",
+                  "y90 schedule resin --activity '1.5 GBq' --calibration 2026-11-25T18:00-05:00 --administration 2026-11-25T10:00-05:00 --vial-activity '3.05 GBq'"],
+                 "schedule"),
+    "dose": ("Voxel dosimetry: absorbed-dose map from a SPECT/PET activity image (DICOM, NRRD or NIfTI), CT and a "
+             "segmentation (RTSTRUCT, DICOM SEG, .seg.nrrd, label map), checked against the safety limits; writes the "
+             "dose (RT Dose, NRRD or NIfTI), dvh.csv and regions.json.",
+             ["y90 dose --activity-image spect/ --ct ct/ --segmentation rs.dcm --tumour 'Tumour 1' --administered '2.1 GBq' --device glass -o out/",
+              "y90 dose --activity-image spect.nrrd --activity-unit counts --segmentation rois.seg.nrrd --tumour 'Tumour 1' --administered '2.1 GBq' -o out/"],
+             "checks"),
+    "dvh": ("Per-ROI dose figures (mean, D95, V100 ...) of an RT Dose file.",
+            ["y90 dvh --dose rtdose.dcm --rtstruct rs.dcm", "y90 dvh --dose rtdose.dcm --rtstruct rs.dcm --format json -o -"], "plain"),
+    "report": ("Per-patient report: report.pdf (page 1 to sign, DVH, dose on CT, audit trail), report.json, summary.txt, "
+               "and the dose map and dvh.csv when the patient file has imaging.",
+               ["y90 report patient.toml -o report/", "y90 report patient.toml -o report/ --units us   # activities also in mCi"], "checks"),
+    "demo": ("Write a digital phantom patient (CT, Tc-99m MAA SPECT, RTSTRUCT), plan it from its images and write its "
+             "full report, to see what y90 does.",
+             ["y90 demo", "y90 demo -o my-demo --units us"], "checks"),
+}
+
+
+def _sub(sub, name: str, help: str):
+    """A subcommand parser with a description, examples, exit codes and -q/-v of its own."""
+    text, examples, codes = _DESCRIPTIONS[name]
+    epilog = "examples:\n" + "\n".join(f"  {e}" for e in examples) + "\n\n" + _EXIT_CODES[codes]
+    sp = sub.add_parser(name, help=help, description=text, epilog=epilog, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sp.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help="more detail; tracebacks of internal errors")
+    sp.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS, help="no progress indication or summary")
+    return sp
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="y90", description="Y-90 radioembolization planning and dosimetry (glass and resin microspheres).")
     p.add_argument("--version", action="version", version=f"y90-dosimetry {__version__}")
-    p.add_argument("--verbose", action="store_true", help="more detail; show tracebacks of internal errors")
-    p.add_argument("--quiet", action="store_true", help="no progress indication")
+    p.add_argument("-v", "--verbose", action="store_true", help="more detail; show tracebacks of internal errors")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress indication")
     sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
-    d = sub.add_parser("decay", help="Y-90 decay: activity after a time, or time to reach an activity")
+    d = _sub(sub, "decay", help="Y-90 decay: activity after a time, or time to reach an activity")
     d.add_argument("activity", help="activity at the reference time, e.g. '3 GBq' or '81 mCi'")
     d.add_argument("--elapsed", help="time since the reference, e.g. '24 h' (negative: before)")
     d.add_argument("--from", dest="start", help="reference date-time with UTC offset, e.g. 2026-11-22T12:00:00-05:00")
@@ -461,40 +555,44 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--to-activity", help="activity to reach: prints the time it takes")
     d.add_argument("--half-life", default=None, help="override the Y-90 half-life (default 64.1 h)")
     d.add_argument("--format", choices=("text", "json"), default="text")
-    d.add_argument("-o", "--output", help="write to FILE instead of the terminal (an existing FILE only with --force)")
+    d.add_argument("-o", "--output", help="write to FILE instead of the terminal ('-': standard output; an existing FILE only with --force)")
     d.add_argument("--force", action="store_true", help="replace an existing -o FILE (atomically)")
     d.set_defaults(func=_cmd_decay)
 
-    pl = sub.add_parser("plan", help="prescribed activity for the patient file's device and method")
+    pl = _sub(sub, "plan", help="prescribed activity for the patient file's device and method")
     pl.add_argument("patient", help="patient TOML file (docs/patient-file.md)")
     pl.add_argument("--compare", action="store_true", help="plan with glass and with resin side by side")
     pl.add_argument("--format", choices=("text", "json"), default="text")
-    pl.add_argument("-o", "--output", help="write to FILE instead of the terminal (an existing FILE only with --force)")
+    pl.add_argument("-o", "--output", help="write to FILE instead of the terminal ('-': standard output; an existing FILE only with --force)")
     pl.add_argument("--force", action="store_true", help="replace an existing -o FILE (atomically)")
     pl.set_defaults(func=_cmd_plan)
 
-    se = sub.add_parser("session", help="several territories of one patient in one session: one patient file per territory")
+    se = _sub(sub, "session", help="several territories of one patient in one session: one patient file per territory")
     se.add_argument("patients", nargs="+", help="two or more patient TOML files, one per territory (same patient)")
     se.add_argument("--format", choices=("text", "json"), default="text")
-    se.add_argument("-o", "--output", help="write to FILE instead of the terminal (an existing FILE only with --force)")
+    se.add_argument("-o", "--output", help="write to FILE instead of the terminal ('-': standard output; an existing FILE only with --force)")
     se.add_argument("--force", action="store_true", help="replace an existing -o FILE (atomically)")
     se.set_defaults(func=_cmd_session)
 
-    sc = sub.add_parser("schedule", help="glass vial and time, or resin volume to draw")
+    sc = _sub(sub, "schedule", help="glass vial and time, or resin volume to draw")
     sc.add_argument("device", choices=("glass", "resin"))
     sc.add_argument("--activity", required=True, type=_command_range("prescribed_activity"), help="prescribed activity at administration, e.g. '3.8 GBq'")
     sc.add_argument("--calibration", help="vial calibration date-time with UTC offset")
     sc.add_argument("--administration", help="administration date-time with UTC offset")
-    sc.add_argument("--earliest", help="glass: earliest acceptable administration time")
-    sc.add_argument("--latest", help="glass: latest acceptable administration time")
+    sc.add_argument("--earliest", help=argparse.SUPPRESS)
+    sc.add_argument("--latest", help=argparse.SUPPRESS)
+    sc.add_argument("--clinic-hours", help="glass: local opening hours, default 07:00-18:00")
+    sc.add_argument("--clinic-days", help="glass: administration days, default mon,tue,wed,thu,fri")
+    sc.add_argument("--tolerance", help="glass: accepted delivered-activity difference, default 0.10 (+-10 %%)")
+    sc.add_argument("--custom-doses", action="store_true", help="glass: allow custom doses (0.5 GBq steps; verify with the manufacturer)")
     sc.add_argument("--vial-activity", type=_command_range("resin_vial_activity"), help="resin: vial activity at calibration (default 3 GBq)")
     sc.add_argument("--vial-volume", type=_command_range("vial_volume"), help="resin: vial volume (default 5 mL)")
     sc.add_argument("--format", choices=("text", "json"), default="text")
-    sc.add_argument("-o", "--output", help="write to FILE instead of the terminal (an existing FILE only with --force)")
+    sc.add_argument("-o", "--output", help="write to FILE instead of the terminal ('-': standard output; an existing FILE only with --force)")
     sc.add_argument("--force", action="store_true", help="replace an existing -o FILE (atomically)")
     sc.set_defaults(func=_cmd_schedule)
 
-    ds = sub.add_parser("dose", help="absorbed-dose map from an activity image, CT and segmentation")
+    ds = _sub(sub, "dose", help="absorbed-dose map from an activity image, CT and segmentation")
     ds.add_argument("--activity-image", required=True, help="NM or PT DICOM folder, or an NRRD (.nrrd, .nhdr) / NIfTI (.nii, .nii.gz) file with --activity-unit")
     ds.add_argument("--ct", help="CT: DICOM folder, NRRD or NIfTI in HU (density from HU; without it 1.03 g/mL everywhere)")
     ds.add_argument("--segmentation", "--rtstruct", dest="segmentation", required=True,
@@ -521,24 +619,26 @@ def build_parser() -> argparse.ArgumentParser:
     ds.add_argument("-o", "--output", required=True, help="output folder (created; must not exist or be empty)")
     ds.set_defaults(func=_cmd_dose)
 
-    dv = sub.add_parser("dvh", help="per-ROI dose figures of an RT Dose file")
+    dv = _sub(sub, "dvh", help="per-ROI dose figures of an RT Dose file")
     dv.add_argument("--dose", required=True, help="RT Dose file")
     dv.add_argument("--rtstruct", required=True, help="RT Structure Set file")
     dv.add_argument("--roi", action="append", help="ROI name (repeat; default every ROI on the dose grid)")
     dv.add_argument("--allow-mismatch", action="store_true", help="accept a structure set of another patient / study / frame of reference")
     dv.add_argument("--format", choices=("text", "json"), default="text")
-    dv.add_argument("-o", "--output", help="write to FILE instead of the terminal (an existing FILE only with --force)")
+    dv.add_argument("-o", "--output", help="write to FILE instead of the terminal ('-': standard output; an existing FILE only with --force)")
     dv.add_argument("--force", action="store_true", help="replace an existing -o FILE (atomically)")
     dv.set_defaults(func=_cmd_dvh)
 
-    rp = sub.add_parser("report", help="per-patient report: PDF, JSON, text (+ RT Dose and DVH with imaging)")
+    rp = _sub(sub, "report", help="per-patient report: PDF, JSON, text (+ RT Dose and DVH with imaging)")
     rp.add_argument("patient", help="patient TOML file")
     rp.add_argument("-o", "--output", required=True, help="output folder (created; must not exist or be empty)")
+    rp.add_argument("--units", choices=("si", "us"), default="si", help="us: activities also in mCi on page 1")
     rp.set_defaults(func=_cmd_report)
 
-    dm = sub.add_parser("demo", help="write a phantom patient and its report (the README's first command)")
+    dm = _sub(sub, "demo", help="write a phantom patient and its report (the README's first command)")
     dm.add_argument("-o", "--output", help="demo folder to create (default: ./y90-demo, ./y90-demo-2, ...)")
     dm.add_argument("--seed", type=int, default=0, help="phantom seed (default 0)")
+    dm.add_argument("--units", choices=("si", "us"), default="si", help="us: activities also in mCi on page 1")
     dm.set_defaults(func=_cmd_demo)
     return p
 
@@ -563,7 +663,7 @@ def main(argv=None) -> int:
     import threading
 
     argv = sys.argv[1:] if argv is None else list(argv)
-    verbose = "--verbose" in argv
+    verbose = "--verbose" in argv or "-v" in argv
     previous = None
     if threading.current_thread() is threading.main_thread():
         previous = signal.signal(signal.SIGTERM, _on_sigterm)

@@ -14,6 +14,7 @@ calibration is N = A / a(t) (TheraSphere IFU; SIR-Spheres product information).
 
 from __future__ import annotations
 
+import datetime as _dt
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Mapping
@@ -30,6 +31,8 @@ __all__ = [
     "GLASS",
     "RESIN",
     "DEVICES",
+    "VialCatalogue",
+    "GLASS_CATALOGUE",
     "device",
     "activity_per_sphere",
     "sphere_count",
@@ -160,6 +163,63 @@ RESIN = Device(
         "spheres_per_vial": "Sirtex product information: 44 +-2.6 million per vial (reviews: 40-80 million, ~50 Bq/sphere)",
         "dose_coefficient": "Ho et al., Eur J Nucl Med 1996 (partition model); SIR-Spheres IFU: 49.67",
         "usable_window": "SIR-Spheres IFU: -24 h to +24 h around calibration (not re-verified; check the current IFU)",
+    },
+)
+
+@dataclass(frozen=True)
+class VialCatalogue:
+    """What can be ordered of a whole-vial product, and when its stated activity holds.
+
+    Parameters
+    ----------
+    standard : tuple of pint.Quantity
+        Standard vial activities at calibration [GBq].
+    custom_min, custom_max, custom_step : pint.Quantity
+        Range and step of custom doses at calibration [GBq] (ordered only when the patient file
+        allows custom doses).
+    calibration : str
+        The calibration convention, as text for the report.
+    sources : Mapping[str, str]
+        Source of each entry.
+    calibration_time_of_day : datetime.time
+        Local time at which the stated activity holds on a calibration day.
+    calibration_zone : str
+        IANA time zone of that local time.
+    """
+
+    standard: tuple
+    custom_min: pint.Quantity
+    custom_max: pint.Quantity
+    custom_step: pint.Quantity
+    calibration: str
+    sources: Mapping[str, str] = field(default_factory=dict)
+    calibration_time_of_day: _dt.time = _dt.time(12, 0)
+    calibration_zone: str = "America/New_York"
+
+    def __post_init__(self):
+        object.__setattr__(self, "standard", tuple(quantity(a, "GBq", "vial catalogue", minimum=0, include_minimum=False) for a in self.standard))
+        for k in ("custom_min", "custom_max", "custom_step"):
+            object.__setattr__(self, k, quantity(getattr(self, k), "GBq", f"vial catalogue {k}", minimum=0, include_minimum=False))
+        object.__setattr__(self, "sources", MappingProxyType(dict(self.sources)))
+
+
+#: TheraSphere order catalogue. Verify against the current instructions for use and the
+#: manufacturer's order form: the custom-dose range and step could not be confirmed from a primary
+#: source while writing this module.
+GLASS_CATALOGUE = VialCatalogue(
+    standard=GLASS.vial_activities,
+    custom_min=Q_(3.0, "GBq"),
+    custom_max=Q_(20.0, "GBq"),
+    custom_step=Q_(0.5, "GBq"),
+    calibration=GLASS.calibration,
+    # 12:00 US Eastern time (EST/EDT) of the calibration day: TheraSphere package insert (not re-verified)
+    calibration_time_of_day=_dt.time(12, 0),
+    calibration_zone="America/New_York",
+    sources={
+        "standard": GLASS.sources["vial_activities"],
+        "custom": "TheraSphere product literature: custom doses between the standard sizes, 0.5 GBq steps "
+        "(not confirmed from a primary source; verify against the current instructions for use)",
+        "calibration": GLASS.sources["calibration"] + "; verify against the current instructions for use",
     },
 )
 

@@ -15,16 +15,24 @@ All times are timezone-aware :class:`datetime.datetime` (a naive time is refused
 from __future__ import annotations
 
 import datetime as _dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+import numpy as np
 import pint
 
 from .decay import decay_factor, elapsed_between, time_to_activity
 from .devices import GLASS, RESIN, sphere_count
 from .errors import InputError
+from .isotope import Y90
 from .units import Q_, quantity, to_json
 
 __all__ = [
+    "ClinicHours",
+    "DEFAULT_DELIVERY_TOLERANCE",
+    "VialOption",
+    "GlassOrder",
+    "glass_order",
+    "calibration_times",
     "GlassVialChoice",
     "ResinDraw",
     "glass_activity_at",
@@ -35,7 +43,7 @@ __all__ = [
 
 
 def _iso(t: _dt.datetime) -> str:
-    return t.isoformat()
+    return t.isoformat(timespec="seconds")
 
 
 def _after(t: _dt.datetime, hours: float) -> _dt.datetime:
@@ -150,7 +158,7 @@ class ResinDraw:
             "activity_at_administration": to_json(self.activity_at_administration),
             "concentration": to_json(self.concentration),
             "prescribed_activity": to_json(self.prescribed_activity),
-            "sphere_count": self.sphere_count,
+            "sphere_count": int(round(self.sphere_count)),
             "warnings": list(self.warnings),
         }
 
@@ -205,6 +213,9 @@ def choose_glass_vial(
     vials=None,
 ) -> GlassVialChoice:
     """The smallest glass vial that decays to ``prescribed`` within the allowed window.
+
+    Superseded for advice by :func:`glass_order` (clinic hours, tolerance, safety cap); kept for
+    the library API: it gives the exact decay time, which may fall outside clinic hours.
 
     The window is the product's usable window after calibration (0 to 12 days for TheraSphere)
     intersected with [earliest, latest]. Vial V holds the prescribed activity A at
@@ -326,3 +337,410 @@ def resin_draw(
         sphere_count=float(sphere_count(RESIN, a, t)),
         warnings=tuple(warn),
     )
+
+
+# -- ordering a glass vial a clinic can follow ---------------------------------------------------
+
+#: Relative difference between the delivered activity and the prescription accepted when a whole
+#: glass vial is given (+-10 %). A clinic's convention, not a published limit: configurable
+#: (``[clinic] delivery_tolerance``); every safety limit is still checked at the delivered activity.
+DEFAULT_DELIVERY_TOLERANCE = 0.10
+
+_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+@dataclass(frozen=True)
+class ClinicHours:
+    """When the clinic administers: weekdays and local opening hours (default Mon-Fri 07:00-18:00).
+
+    Local time is the UTC offset of the planned administration (or of the vial calibration when
+    no administration is planned): a daylight-saving change between them is not modelled.
+
+    Parameters
+    ----------
+    days : tuple of str
+        Lower-case day abbreviations, ``"mon"`` ... ``"sun"``.
+    opens, closes : datetime.time
+        Local opening and closing times, ``opens < closes``.
+    """
+
+    days: tuple = ("mon", "tue", "wed", "thu", "fri")
+    opens: _dt.time = _dt.time(7, 0)
+    closes: _dt.time = _dt.time(18, 0)
+
+    def __post_init__(self):
+        bad = [d for d in self.days if d not in _DAYS]
+        if bad or not self.days:
+            raise InputError("clinic.days", f"expected a non-empty list of {', '.join(_DAYS)}; got {list(self.days)!r}")
+        if not self.opens < self.closes:
+            raise InputError("clinic.hours", f"opening {self.opens:%H:%M} must be before closing {self.closes:%H:%M}")
+
+    def describe(self) -> str:
+        return f"{', '.join(d.capitalize() for d in self.days)} {self.opens:%H:%M}-{self.closes:%H:%M} local"
+
+    def contains(self, t: _dt.datetime, tz) -> bool:
+        local = t.astimezone(tz)
+        return _DAYS[local.weekday()] in self.days and self.opens <= local.time() <= self.closes
+
+    def intervals(self, start: _dt.datetime, end: _dt.datetime, tz) -> list:
+        """The in-hours parts of [start, end] (clinic local time ``tz``), in order."""
+        out = []
+        day = start.astimezone(tz).date()
+        while True:
+            o = _dt.datetime.combine(day, self.opens, tz)
+            if o > end:
+                return out
+            c = _dt.datetime.combine(day, self.closes, tz)
+            if _DAYS[day.weekday()] in self.days:
+                a, b = max(o, start), min(c, end)
+                if a <= b:
+                    out.append((a.astimezone(tz), b.astimezone(tz)))
+            day += _dt.timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class VialOption:
+    """A glass vial and an in-hours window in which it delivers the prescription within tolerance.
+
+    Parameters
+    ----------
+    vial : pint.Quantity
+        Activity at calibration [GBq].
+    custom : bool
+        A custom dose (not one of the standard sizes).
+    calibration_time : datetime.datetime
+    window_start, window_end : datetime.datetime
+        In-hours administration window (delivered activity within tolerance and the safety cap).
+    administration_time : datetime.datetime
+        The time of the window at which the delivered activity is closest to the prescription.
+    delivered : pint.Quantity
+        Vial activity at ``administration_time`` [GBq].
+    deviation : float
+        delivered / prescribed - 1.
+    """
+
+    vial: pint.Quantity
+    custom: bool
+    calibration_time: _dt.datetime
+    window_start: _dt.datetime
+    window_end: _dt.datetime
+    administration_time: _dt.datetime
+    delivered: pint.Quantity
+    deviation: float
+
+    def describe(self) -> str:
+        kind = "custom dose" if self.custom else "standard vial"
+        if self.window_start == self.window_end:
+            return (
+                f"order the {self.vial.to('GBq').magnitude:g} GBq {kind} calibrated {_hm(self.calibration_time)}; administer at "
+                f"{_hm(self.administration_time)}: {self.delivered.to('GBq').magnitude:.3f} GBq, {self.deviation:+.1%}"
+            )
+        return (
+            f"order the {self.vial.to('GBq').magnitude:g} GBq {kind} calibrated {_hm(self.calibration_time)}; administer "
+            f"{_hm(self.window_start)} to {_hm(self.window_end)} (best {_hm(self.administration_time)}: "
+            f"{self.delivered.to('GBq').magnitude:.3f} GBq, {self.deviation:+.1%})"
+        )
+
+    def to_json(self) -> dict:
+        return {
+            "vial": to_json(self.vial),
+            "custom": self.custom,
+            "calibration_time": _iso_s(self.calibration_time),
+            "window_start": _iso_s(self.window_start),
+            "window_end": _iso_s(self.window_end),
+            "administration_time": _iso_s(self.administration_time),
+            "delivered_activity": to_json(self.delivered),
+            "deviation": round(self.deviation, 6),
+        }
+
+
+def _iso_s(t: _dt.datetime) -> str:
+    """ISO 8601 to the second, with offset."""
+    return t.isoformat(timespec="seconds")
+
+
+def _hm(t: _dt.datetime) -> str:
+    z = t.strftime("%z")
+    return t.strftime("%a %Y-%m-%d %H:%M ") + z[:3] + ":" + z[3:]
+
+
+@dataclass(frozen=True)
+class GlassOrder:
+    """Ordering advice for a glass (TheraSphere) vial.
+
+    Parameters
+    ----------
+    prescribed : pint.Quantity
+        Prescribed activity at administration [GBq].
+    tolerance : float
+        Accepted relative difference of the delivered activity.
+    cap : pint.Quantity or None
+        Largest safe activity of the plan [GBq]: no option delivers more.
+    clinic : ClinicHours
+    planned : datetime.datetime or None
+        The planned administration time.
+    choice : VialOption or None
+        The advice; None when the plan needs a decision.
+    options : tuple of VialOption
+        What the clinic can choose from (in-hours windows of every vial), when a decision is needed.
+    decision : str or None
+        Why a decision is needed (None when ``choice`` is given).
+    """
+
+    prescribed: pint.Quantity
+    tolerance: float
+    cap: pint.Quantity | None
+    clinic: ClinicHours
+    planned: _dt.datetime | None
+    choice: VialOption | None
+    options: tuple = ()
+    decision: str | None = None
+
+    # the attributes the plan, the vial check and the report read, as for GlassVialChoice
+    @property
+    def vial(self):
+        return None if self.choice is None else self.choice.vial
+
+    @property
+    def calibration_time(self):
+        return None if self.choice is None else self.choice.calibration_time
+
+    @property
+    def administration_time(self):
+        return None if self.choice is None else self.choice.administration_time
+
+    @property
+    def activity_at_administration(self):
+        return None if self.choice is None else self.choice.delivered
+
+    @property
+    def elapsed_since_calibration(self):
+        if self.choice is None:
+            return None
+        return Q_((self.choice.administration_time - self.choice.calibration_time).total_seconds() / 3600.0, "h")
+
+    @property
+    def sphere_count(self):
+        if self.choice is None:
+            return None
+        return int(round(float(sphere_count(GLASS, self.choice.delivered, self.elapsed_since_calibration))))
+
+    @property
+    def warnings(self) -> tuple:
+        return ()
+
+    def advice(self) -> str:
+        if self.choice is not None:
+            return self.choice.describe()
+        return f"needs a decision: {self.decision}"
+
+    def to_json(self) -> dict:
+        return {
+            "device": "glass",
+            "prescribed_activity": to_json(self.prescribed),
+            "delivery_tolerance": self.tolerance,
+            "largest_safe_activity": None if self.cap is None or not np.isfinite(self.cap.magnitude) else to_json(self.cap),
+            "clinic_hours": self.clinic.describe(),
+            "planned_administration": None if self.planned is None else _iso_s(self.planned),
+            "needs_decision": self.choice is None,
+            "decision": self.decision,
+            "choice": None if self.choice is None else self.choice.to_json(),
+            "vial": None if self.vial is None else to_json(self.vial),
+            "sphere_count": self.sphere_count,
+            "options": [o.to_json() for o in self.options],
+        }
+
+
+def _hours(cal: _dt.datetime, t: _dt.datetime) -> float:
+    return (t - cal).total_seconds() / 3600.0
+
+
+def _option(v: pint.Quantity, custom: bool, cal: _dt.datetime, a: float, lo_act: float, hi_act: float, clinic, tz, dev) -> list:
+    """Every in-hours window in which vial ``v`` delivers between lo_act and hi_act [GBq]."""
+    th = Y90.half_life.to("h").magnitude
+    vm = v.to("GBq").magnitude
+    if vm < lo_act:
+        return []
+    # decay law A(t) = V 2^(-t / T1/2): A(t) <= hi from t_from on, >= lo until t_to (MIRD primer)
+    t_from = max(th * np.log2(vm / hi_act), 0.0, dev.usable_from.to("h").magnitude)
+    t_to = min(th * np.log2(vm / lo_act), dev.usable_until.to("h").magnitude)
+    if t_to < t_from:
+        return []
+    t_exact = th * np.log2(vm / a) if vm >= a else 0.0
+    out = []
+    for s, e in clinic.intervals(_after(cal, t_from), _after(cal, t_to), tz):
+        best = min(max(t_exact, _hours(cal, s)), _hours(cal, e))
+        delivered = vm * 2.0 ** (-best / th)
+        out.append(VialOption(v, custom, cal, s, e, _after(cal, best).astimezone(tz), Q_(delivered, "GBq"), delivered / a - 1.0))
+    return out
+
+
+def _convention_zone(cat):
+    """The catalogue's calibration time zone (a fixed UTC-05:00 if the zone database is missing)."""
+    try:
+        from zoneinfo import ZoneInfo
+
+        return ZoneInfo(cat.calibration_zone)
+    except Exception:  # no tz database on this system
+        return _dt.timezone(_dt.timedelta(hours=-5))
+
+
+def calibration_times(planned: _dt.datetime) -> list:
+    """Calibration times by the catalogue's convention (12:00 US Eastern on each day) from which a
+    vial can be given at ``planned`` (0 to 12 days before it, the usable window), latest first."""
+    from .devices import GLASS_CATALOGUE as cat
+
+    zone = _convention_zone(cat)
+    day = planned.astimezone(zone).date()
+    out = []
+    for n in range(0, int(GLASS.usable_until.to("day").magnitude) + 2):
+        cal = _dt.datetime.combine(day - _dt.timedelta(days=n), cat.calibration_time_of_day, zone)
+        t = _hours(cal, planned)
+        if GLASS.usable_from.to("h").magnitude <= t <= GLASS.usable_until.to("h").magnitude:
+            out.append(cal)
+    return out
+
+
+def glass_order(
+    prescribed,
+    calibration_time: _dt.datetime | None,
+    *,
+    planned: _dt.datetime | None = None,
+    clinic: ClinicHours | None = None,
+    tolerance: float = DEFAULT_DELIVERY_TOLERANCE,
+    cap=None,
+    custom: bool = False,
+    ordered=None,
+) -> GlassOrder:
+    """Which glass vial to order, calibrated when, and when to administer it (inside clinic hours).
+
+    A whole vial V calibrated at C delivers V 2^(-(t - C) / T1/2) at time t. The advice is a vial
+    whose delivered activity is within ``tolerance`` of the prescription (and never above ``cap``,
+    the plan's largest safe activity) at an in-hours time inside the product's usable window:
+
+    - with a planned time: the standard vial closest to the prescription at that time; else a
+      custom dose (when ``custom``), rounded to the custom-dose step;
+    - without one: the earliest in-hours window that comes within half the tolerance of the
+      prescription (else the earliest window).
+
+    When nothing fits, ``choice`` is None, ``decision`` says why and ``options`` lists what the
+    clinic can do instead: the plan needs a decision.
+
+    Parameters
+    ----------
+    prescribed : pint.Quantity or str
+        Prescribed activity at administration [activity], > 0.
+    calibration_time : datetime.datetime or None
+        Calibration time of the vial to order, timezone-aware; None: chosen among the calibration
+        times of the catalogue's convention (:func:`calibration_times`), which needs ``planned``.
+    planned : datetime.datetime, optional
+        Planned administration time.
+    clinic : ClinicHours, optional
+        Default weekdays 07:00-18:00 local.
+    tolerance : float
+        Accepted |delivered / prescribed - 1|, in (0, 0.5]; default 0.10.
+    cap : pint.Quantity or str, optional
+        Largest safe activity [activity]: the delivered activity never exceeds it.
+    custom : bool
+        Whether custom doses may be ordered (``GLASS_CATALOGUE``).
+    ordered : pint.Quantity or str, optional
+        A vial already ordered [activity at calibration]: it is assessed instead of a choice.
+
+    Raises
+    ------
+    InputError
+        Bad activity, tolerance or times.
+    """
+    from .devices import GLASS_CATALOGUE
+
+    if calibration_time is None:
+        return _order_by_convention(prescribed, planned, clinic=clinic, tolerance=tolerance, cap=cap, custom=custom, ordered=ordered)
+    a_q = quantity(prescribed, "GBq", "prescribed_activity", minimum=0, include_minimum=False)
+    a = float(a_q.magnitude)
+    _aware(calibration_time, "treatment.calibration")
+    if planned is not None:
+        _aware(planned, "treatment.administration")
+    if not (0 < float(tolerance) <= 0.5):
+        raise InputError("clinic.delivery_tolerance", f"expected a fraction in (0, 0.5], got {tolerance!r}")
+    clinic = clinic or ClinicHours()
+    tz = (planned or calibration_time).tzinfo
+    cap_q = None if cap is None else quantity(cap, "GBq", "largest safe activity", minimum=0)
+    lo_act = a * (1 - tolerance)
+    hi_act = a * (1 + tolerance)
+    if cap_q is not None and np.isfinite(cap_q.magnitude):
+        hi_act = min(hi_act, float(cap_q.magnitude))
+    base = dict(prescribed=a_q, tolerance=float(tolerance), cap=cap_q, clinic=clinic, planned=planned)
+    if hi_act < lo_act:
+        why = (f"the largest safe activity {hi_act:.3f} GBq is below the tolerance band "
+               f"({lo_act:.3f} GBq = prescription -{tolerance:.0%}); lower the prescription")
+        return GlassOrder(choice=None, decision=why, **base)
+    th = Y90.half_life.to("h").magnitude
+    sizes = GLASS_CATALOGUE.standard
+    if ordered is not None:
+        sizes = (quantity(ordered, "GBq", "treatment.vial", minimum=0, include_minimum=False),)
+    windows = [w for v in sizes for w in _option(v, False, calibration_time, a, lo_act, hi_act, clinic, tz, GLASS)]
+    if planned is None:
+        if windows:
+            # the earliest window that reaches within half the tolerance; else the earliest
+            best = min(windows, key=lambda o: (abs(o.deviation) > tolerance / 2, o.window_start))
+            return GlassOrder(choice=best, options=tuple(windows), **base)
+        return GlassOrder(choice=None, decision=_no_window(sizes, lo_act, hi_act, clinic), **base)
+    # a planned time: it must be in clinic hours and a vial must deliver within tolerance then
+    t = _hours(calibration_time, planned)
+    at_planned = [w for w in windows if w.window_start <= planned <= w.window_end]
+    if not clinic.contains(planned, tz):
+        why = f"the planned administration {_hm(planned)} is outside clinic hours ({clinic.describe()})"
+    elif at_planned:
+        best = min(at_planned, key=lambda o: abs(o.vial.magnitude * 2.0 ** (-t / th) / a - 1))
+        d = float(best.vial.to("GBq").magnitude) * 2.0 ** (-t / th)
+        return GlassOrder(choice=replace(best, administration_time=planned, delivered=Q_(d, "GBq"), deviation=d / a - 1), options=tuple(windows), **base)
+    else:
+        held = ", ".join(f"{v.to('GBq').magnitude:g} GBq -> {v.to('GBq').magnitude * 2.0 ** (-t / th):.3f} GBq ({v.to('GBq').magnitude * 2.0 ** (-t / th) / a - 1:+.1%})" for v in sizes)
+        what = "the ordered vial" if ordered is not None else "no standard vial"
+        why = (f"{what} delivers {a:.3f} GBq +-{tolerance:.0%}" + (f" (at most {hi_act:.3f} GBq, the largest safe activity)" if hi_act < a * (1 + tolerance) else "")
+               + f" at the planned {_hm(planned)}: {held}")
+    custom_opt = None
+    if ordered is None:
+        custom_opt = _custom(a, lo_act, hi_act, calibration_time, planned, clinic, tz)
+        if custom and custom_opt is not None and clinic.contains(planned, tz):
+            return GlassOrder(choice=custom_opt, options=tuple(windows), **base)
+    options = tuple(windows) + ((custom_opt,) if custom_opt is not None and not custom else ())
+    return GlassOrder(choice=None, options=options, decision=why, **base)
+
+
+def _order_by_convention(prescribed, planned, **kw) -> GlassOrder:
+    """The order for ``planned`` over every conventional calibration time: the one whose choice is
+    closest to the prescription (the latest calibration on a tie); else the latest time's decision."""
+    if planned is None:
+        raise InputError("treatment.calibration", "give the vial calibration time, or the planned administration to choose one")
+    _aware(planned, "treatment.administration")
+    orders = [glass_order(prescribed, cal, planned=planned, **kw) for cal in calibration_times(planned)]
+    chosen = [o for o in orders if o.choice is not None]
+    if chosen:
+        return min(chosen, key=lambda o: abs(o.choice.deviation))  # min keeps the first (latest) on a tie
+    return orders[0]
+
+
+def _no_window(sizes, lo_act, hi_act, clinic) -> str:
+    names = ", ".join(f"{v.to('GBq').magnitude:g}" for v in sizes)
+    return (f"no vial ({names} GBq) delivers between {lo_act:.3f} and {hi_act:.3f} GBq "
+            f"inside clinic hours ({clinic.describe()}) and the product's usable window")
+
+
+def _custom(a, lo_act, hi_act, cal, planned, clinic, tz) -> VialOption | None:
+    """The custom dose, rounded to the catalogue step, that delivers the prescription at the planned time."""
+    from .devices import GLASS_CATALOGUE
+
+    cat = GLASS_CATALOGUE
+    th = Y90.half_life.to("h").magnitude
+    t = _hours(cal, planned)
+    if not (GLASS.usable_from.to("h").magnitude <= t <= GLASS.usable_until.to("h").magnitude) or not clinic.contains(planned, tz):
+        return None
+    step = float(cat.custom_step.to("GBq").magnitude)
+    need = a / 2.0 ** (-t / th)
+    v = round(need / step) * step
+    v = min(max(v, float(cat.custom_min.to("GBq").magnitude)), float(cat.custom_max.to("GBq").magnitude))
+    d = v * 2.0 ** (-t / th)
+    if not (lo_act <= d <= hi_act):
+        return None
+    return VialOption(Q_(v, "GBq"), True, cal, planned, planned, planned, Q_(d, "GBq"), d / a - 1)

@@ -1,6 +1,8 @@
 """The y90 command: exit status contract, JSON keys, one-line refusals, safe output."""
 
+import datetime as dt
 import json
+import math
 import subprocess
 import sys
 from pathlib import Path
@@ -48,16 +50,85 @@ def test_plan_within_limits_exit_0_and_hand_value(capsys):
     assert {c["name"] for c in data["safety"]} >= {"lung_dose", "cumulative_lung_dose", "whole_normal_liver_dose"}
 
 
-def test_example_vial_timing_of_issue_14_is_blocked(tmp_path, capsys):
-    # Issue 14: calibration 11-22 12:00, the 10 GBq vial holds 4.691 GBq at the planned 11-25 10:00
-    # (+23.8 %, 10 * 2^(-70 h / 64.1 h)): the whole normal liver gets 65.49 * 1.2381 = 81.09 Gy > 75 Gy.
+def test_example_vial_timing_of_issue_14_needs_a_decision(tmp_path, capsys):
+    # Issue 14: calibration Sun 11-22 12:00, planned Wed 11-25 10:00 (70 h). Prescription 3.78866 GBq.
+    # At 70 h every standard vial holds V * 2^(-70 / 64.1) = 0.46910 V: 7 GBq -> 3.284 GBq (-13.3 %),
+    # 10 GBq -> 4.691 GBq (+23.8 %): none within +-10 %, so the plan needs a decision (exit 1), not
+    # "administer at 2026-11-26 05:45" (outside clinic hours) nor "order 8.077 GBq" (not orderable).
     p = write_patient(tmp_path, **{"2026-11-24T08:21:00-05:00": "2026-11-22T12:00:00-05:00"})
     code, out, _ = run(capsys, "plan", str(p), "--format", "json")
     data = json.loads(out)
+    assert code == 1 and data["blocked"] is False and data["needs_decision"] is True
+    assert data["status"] == "NEEDS A DECISION"
+    assert "7 GBq -> 3.284 GBq (-13.3%)" in data["decisions"][0] and "10 GBq -> 4.691 GBq (+23.8%)" in data["decisions"][0]
+    opts = {o["vial"]["value"]: o for o in data["vial"]["options"]}
+    cal = dt.datetime.fromisoformat("2026-11-22T12:00:00-05:00")
+
+    def after_cal(text):
+        return (dt.datetime.fromisoformat(text) - cal).total_seconds() / 3600
+
+    # 7 GBq: <= 1.1 A = 4.16753 GBq from 64.1 * log2(7 / 4.16753) = 47.957 h (Tue 11:57) on; in hours to 18:00
+    assert after_cal(opts[7.0]["window_start"]) == pytest.approx(47.957, abs=0.02) and opts[7.0]["window_end"] == "2026-11-24T18:00:00-05:00"
+    # 10 GBq: >= 0.9 A = 3.40979 GBq until 64.1 * log2(10 / 3.40979) = 99.52 h (Thu 15:31); from 07:00 (opens)
+    # (<= 1.1 A from 80.9 h = Wed 20:56, after closing)
+    assert opts[10.0]["window_start"] == "2026-11-26T07:00:00-05:00"
+    assert after_cal(opts[10.0]["window_end"]) == pytest.approx(64.1 * math.log2(10 / (0.9 * 3.78866)), abs=0.02)
+    # and, as an option to decide on, the custom dose of 3.78866 / 0.46910 = 8.0764 -> 8.0 GBq (0.5 GBq steps)
+    assert [o["vial"]["value"] for o in data["vial"]["options"] if o["custom"]] == [8.0]
+    for o in data["vial"]["options"]:
+        for key in ("window_start", "window_end"):
+            t = o[key]
+            assert "07:00:00" <= t[11:19] <= "18:00:00" and len(t) == 25  # to the second, with offset
+    code, out, _ = run(capsys, "plan", str(p))
+    assert code == 1 and out.splitlines()[1].startswith("NEEDS A DECISION") and "Decision needed" in out
+    assert "05:45" not in out and "8.077" not in out
+
+
+def test_example_vial_timing_with_custom_doses_is_in_hours_advice(tmp_path, capsys):
+    # Custom doses allowed: 3.78866 / 0.46917 = 8.0752 GBq needed at calibration, rounded to the
+    # 0.5 GBq step: 8.0 GBq, delivering 8.0 * 0.46917 = 3.7534 GBq (-0.93 %) at the planned Wed 10:00.
+    p = write_patient(tmp_path, **{"2026-11-24T08:21:00-05:00": "2026-11-22T12:00:00-05:00"})
+    p.write_text(p.read_text() + "\n[clinic]\ncustom_doses = true\n")
+    code, out, _ = run(capsys, "plan", str(p), "--format", "json")
+    data = json.loads(out)
+    assert code == 0 and data["status"] == "WITHIN LIMITS"
+    c = data["vial"]["choice"]
+    assert c["vial"]["value"] == 8.0 and c["custom"] is True and c["administration_time"] == "2026-11-25T10:00:00-05:00"
+    assert c["delivered_activity"]["value"] == pytest.approx(8.0 * 2 ** (-70 / 64.1), rel=1e-4)
+
+
+def test_example_vial_timing_outside_clinic_hours_needs_a_decision(tmp_path, capsys):
+    # Planned Sunday 10:00: outside the default weekday hours -> a decision, exit 1.
+    p = write_patient(tmp_path, **{"2026-11-25T10:00:00-05:00": "2026-11-29T10:00:00-05:00", "2026-11-24T08:21:00-05:00": "2026-11-28T08:21:00-05:00"})
+    code, out, _ = run(capsys, "plan", str(p), "--format", "json")
+    data = json.loads(out)
+    assert code == 1 and "outside clinic hours" in data["decisions"][0]
+    # the clinic opens on Sundays: the 5 GBq vial holds the plan then (same 25.65 h as the example)
+    p.write_text(p.read_text() + '\n[clinic]\ndays = ["mon", "tue", "wed", "thu", "fri", "sun"]\n')
+    code, out, _ = run(capsys, "plan", str(p), "--format", "json")
+    assert code == 0 and json.loads(out)["vial"]["choice"]["vial"]["value"] == 5.0
+
+
+def test_resin_drawn_64_h_after_calibration_is_blocked(tmp_path, capsys):
+    # Issue 14: resin given 64 h after its calibration (the whole vial is drawn) exited 0 with a
+    # warning; the SIR-Spheres usable window is 24 h either side of calibration: blocked, exit 1.
+    text = (EXAMPLES / "resin.toml").read_text()
+    for old, new in (("2026-11-25T18:00:00-05:00", "2026-11-22T18:00:00-05:00"), ('vial_activity = "3 GBq"', 'vial_activity = "3.03 GBq"')):
+        assert old in text
+        text = text.replace(old, new)
+    p = tmp_path / "r.toml"
+    p.write_text(text)
+    code, out, _ = run(capsys, "plan", str(p), "--format", "json")
+    data = json.loads(out)
+    # 3.03 GBq * 2^(-64 / 64.1) = 1.5168 GBq in 5 mL; 1.51227 GBq prescribed -> 4.985 mL of 5 mL
+    assert data["vial"]["volume"]["value"] == pytest.approx(1.51227 / (3.03 * 2 ** (-64 / 64.1) / 5), rel=1e-3)
     assert code == 1 and data["blocked"] is True
-    (vial,) = [c for c in data["safety"] if c["origin"] == "vial at the planned time" and not c["pass"]]
-    assert vial["name"] == "whole_normal_liver_dose"
-    assert vial["value"]["value"] == pytest.approx(65.49 * 10 * 2 ** (-70 / 64.1) / 3.78866, abs=0.02)
+    (fail,) = [c for c in data["safety"] if not c["pass"]]
+    assert fail["name"] == "time_from_calibration" and fail["value"] == {"value": pytest.approx(64.0), "unit": "h"}
+    assert any("of the vial" in w for w in data["warnings"])
+    # 23 h after calibration: inside the window, exit 0
+    p.write_text(text.replace("2026-11-22T18:00:00-05:00", "2026-11-24T11:00:00-05:00"))
+    assert run(capsys, "plan", str(p))[0] == 0
 
 
 def test_blocked_plan_exit_1_names_limit_and_max_safe_activity(tmp_path, capsys):
@@ -102,18 +173,31 @@ def test_invalid_input_exit_2_one_line(tmp_path, capsys, old, new, field):
     assert err.count("\n") == 1 and err.startswith(f"y90: error: {field}: ")
 
 
-def test_compare_side_by_side(capsys):
+def test_compare_side_by_side_each_device_to_its_own_target(capsys, tmp_path):
+    # Issue 14: --compare planned resin with the glass file's 120 Gy MIRD target (and glass with a
+    # resin file's BSA). Each device now gets its own EANM 2022 target for HCC, lobar: the partition
+    # model to the tumour threshold. M_T = 300 mL * 1.03 = 0.309 kg, M_N = 1156 * 1.03 = 1.19068 kg,
+    # ratio 3: W = M_N + 3 M_T = 2.11768 kg.
     code, out, _ = run(capsys, "plan", str(GLASS), "--compare", "--format", "json")
     data = json.loads(out)
-    # issue 9: resin at 120 Gy gives the perfused normal liver 84.98 Gy (tumour-to-normal 3, see
-    # tests/planning/test_plan_mird.py) against the resin < 40 Gy limit: one device blocked -> exit 1
-    assert code == 1
-    assert data["glass"]["status"] == "WITHIN LIMITS" and data["resin"]["status"] == "BLOCKED"
-    # resin MIRD with K = 49.67: 179.9616 / (49.67 * 0.95) = 3.81384 GBq
-    assert data["resin"]["prescribed_activity"]["value"] == pytest.approx(3.81384, abs=1e-5)
+    assert code == 0 and data["glass"]["status"] == "WITHIN LIMITS" and data["resin"]["status"] == "WITHIN LIMITS"
+    # glass: the file's own MIRD 120 Gy: 3.78866 GBq
     assert data["glass"]["prescribed_activity"]["value"] == pytest.approx(3.78866, abs=1e-5)
+    # resin, tumour >= 100 Gy (EANM T3): A = 100 * 2.11768 / (49.67 * 3 * 0.95) = 1.49596 GBq
+    assert data["resin"]["prescribed_activity"]["value"] == pytest.approx(100 * 2.11768 / (49.67 * 3 * 0.95), rel=1e-4)
+    assert data["resin"]["method"] == "partition" and "tumour 100 Gy" in data["resin"]["notes"][0]
+    assert data["glass"]["binding"] and data["resin"]["binding"]
+    code, out, _ = run(capsys, "plan", str(EXAMPLES / "resin.toml"), "--compare", "--format", "json")
+    data = json.loads(out)
+    # glass for the resin file, tumour >= 205 Gy (EANM T2, HCC): A = 205 * 2.11768 / (50 * 3 * 0.95) = 3.04648 GBq
+    assert data["glass"]["prescribed_activity"]["value"] == pytest.approx(205 * 2.11768 / (50 * 3 * 0.95), rel=1e-4)
+    assert data["resin"]["method"] == "bsa"
     code, out, _ = run(capsys, "plan", str(GLASS), "--compare")
-    assert "GLASS" in out and "RESIN" in out and "Spheres" in out
+    assert "GLASS" in out and "RESIN" in out and "Spheres" in out and "Binding limit" in out and "Prescribed to" in out
+    # no scenario target for the other device: refused, naming the key
+    p = write_patient(tmp_path, **{'indication = "hcc"': 'indication = "other"'})
+    code, _, err = run(capsys, "plan", str(p), "--compare")
+    assert code == 2 and err.startswith("y90: error: clinical.indication:")
 
 
 def test_output_file_written_and_input_protected(tmp_path, capsys):
@@ -167,18 +251,17 @@ def test_glass_vial_timing_that_would_exceed_a_limit_blocks(tmp_path, capsys):
     # W = M_N + r M_T = 1.19068 + 3 * 0.309 = 2.11768 kg; whole normal liver 1500 mL * 1.03 = 1.545 kg:
     # 50 / 2.11768 * 1.19068 / 1.545 = 18.1960 Gy/GBq -> A = 75 * 0.999 / 18.1960 = 4.11766 GBq.
     # Calibration 11-22 12:00, planned 11-25 10:00 (70 h): the 7 GBq vial reaches A after
-    # 64.1 * log2(7 / 4.11766) = 49.1 h (too early), the 10 GBq vial after 82.0 h, so it is chosen;
+    # 64.1 * log2(7 / 4.11766) = 49.1 h (too early), the 10 GBq vial after 82.0 h; it was ordered;
     # at 70 h it holds 10 * 2^(-70/64.1) = 4.6917 GBq, +13.9 %: whole normal liver 85.4 Gy > 75 Gy.
     p = write_patient(
         tmp_path,
         **{"shunt_fraction = 0.05": "shunt_fraction = 0.0", 'method = "mird"': 'method = "partition"', 'dose = "120 Gy"': "",
-           "2026-11-24T08:21:00-05:00": "2026-11-22T12:00:00-05:00"},
+           "2026-11-24T08:21:00-05:00": '2026-11-22T12:00:00-05:00\nvial = "10 GBq"'},
     )
     code, out, _ = run(capsys, "plan", str(p), "--format", "json")
     data = json.loads(out)
     assert data["prescribed_activity"]["value"] == pytest.approx(75 * 0.999 / (50 / 2.11768 * 1.19068 / 1.545), rel=1e-4)
-    assert data["vial"]["vial"]["value"] == 10.0
-    assert code == 1 and data["within_limits"] is False
+    assert code == 1 and data["within_limits"] is False and data["needs_decision"] is False
     assert data["schedule_failures"] == ["whole normal liver dose < 75 Gy"]
     assert any("holds 4.691 GBq" in w and "+13.9%" in w for w in data["warnings"])
     code, out, _ = run(capsys, "plan", str(p))
@@ -204,3 +287,81 @@ def test_clinic_lung_limit_applies(tmp_path, capsys):
     assert code == 1 and data["max_safe_activity"]["value"] == pytest.approx(3.6)
     lung = [c for c in data["limits"] if c["name"] == "lung_dose"][0]
     assert lung["limit"]["value"] == 9.0 and "clinic override" in lung["source"] and lung["override"] is True
+
+
+# -- issue 14: CLI habits -----------------------------------------------------------------------
+@pytest.mark.parametrize("command", ["decay", "plan", "schedule", "dose", "dvh", "report", "demo"])
+def test_every_subcommand_help_has_description_examples_exit_codes(capsys, command):
+    with pytest.raises(SystemExit) as e:
+        main([command, "--help"])
+    assert e.value.code == 0
+    out = capsys.readouterr().out
+    assert "examples:" in out and "exit status:" in out and f"y90 {command}" in out.split("examples:")[1]
+    assert "-q, --quiet" in out and "-v, --verbose" in out
+
+
+def test_quiet_and_verbose_after_the_subcommand_and_o_dash(capsys):
+    code, out, err = run(capsys, "plan", str(GLASS), "-q", "-v", "--format", "json", "-o", "-")
+    assert code == 0 and json.loads(out)["patient_id"] == "EX-001"
+    code, out, _ = run(capsys, "decay", "5 GBq", "--elapsed", "24 h", "-o", "-")
+    # 5 * 2^(-24 / 64.1) = 3.857 GBq, printed, no file called '-' written
+    assert code == 0 and "3.857 GBq" in out and not Path("-").exists()
+    code, _, err = run(capsys, "report", str(GLASS), "-o", "-")
+    assert code == 2 and err.startswith("y90: error: -o:")
+
+
+def test_demo_says_first_where_it_writes(tmp_path, capsys, monkeypatch):
+    import phantoms
+
+    def stop(*a, **k):
+        raise KeyboardInterrupt  # stop before the slow part: only the first line matters here
+
+    monkeypatch.setattr(phantoms, "make_patient", stop)
+    code, out, _ = run(capsys, "demo", "-o", str(tmp_path / "d"))
+    assert out.splitlines()[0] == f"y90 demo: writing a phantom patient and its report to {(tmp_path / 'd').absolute()}/"
+    assert not (tmp_path / "d").exists()  # nothing partial left behind
+
+
+def test_readme_gives_the_venv_step():
+    readme = (Path(dosimetry.__file__).parent.parent / "README.md").read_text()
+    assert "python3 -m venv .venv" in readme and ". .venv/bin/activate" in readme
+
+
+def test_schedule_resin_outside_usable_window_is_blocked(capsys):
+    # 2026-11-22 18:00 -> 2026-11-25 10:00 = 64 h after calibration; the window is +-24 h: exit 1.
+    # 3.03 GBq * 2^(-64 / 64.1) = 1.51652 GBq in 5 mL; 1.5 GBq -> 4.9455 mL (nearly the whole vial)
+    argv = ["schedule", "resin", "--activity", "1.5 GBq", "--calibration", "2026-11-22T18:00-05:00",
+            "--administration", "2026-11-25T10:00-05:00", "--vial-activity", "3.03 GBq", "--format", "json"]
+    code, out, _ = run(capsys, *argv)
+    data = json.loads(out)
+    assert code == 1 and data["blocked"] is True
+    assert data["volume"]["value"] == pytest.approx(1.5 / (3.03 * 2 ** (-64 / 64.1) / 5), rel=1e-4)
+    assert isinstance(data["sphere_count"], int)
+
+
+def test_schedule_glass_issue_example_and_plan_json_has_named_tumours(capsys):
+    code, out, _ = run(capsys, "schedule", "glass", "--activity", "2.7 GBq", "--calibration", "2026-11-29T12:00-05:00")
+    assert code == 0 and "21:44" not in out and "Vial to order: 5 GBq standard vial" in out
+    code, out, _ = run(capsys, "schedule", "glass", "--activity", "2.7 GBq", "--calibration", "2026-11-29T12:00-05:00",
+                       "--administration", "2026-11-29T21:44-05:00")
+    assert code == 1 and "NEEDS A DECISION" in out and "outside clinic hours" in out
+    code, out, _ = run(capsys, "plan", str(GLASS), "--format", "json")
+    data = json.loads(out)
+    assert data["schema_version"] == "1.0"
+    # glass example: one tumour of 300 mL, ratio 3, MIRD 120 Gy: D_T = 3 * 50 * 3.78866 * 0.95 / (1.19068 + 3 * 0.309) = 254.94 Gy
+    (t,) = data["tumours"]
+    assert t["name"] == "Tumour" and t["planned_dose"]["value"] == pytest.approx(3 * 50 * 3.78866 * 0.95 / 2.11768, rel=1e-4)
+
+
+def test_glass_plan_without_calibration_orders_by_convention(tmp_path, capsys):
+    p = write_patient(tmp_path, **{"calibration = 2026-11-24T08:21:00-05:00": "# no calibration"})
+    code, out, _ = run(capsys, "plan", str(p), "--format", "json")
+    data = json.loads(out)
+    c = data["vial"]["choice"]
+    # 5 GBq at Tue 12:00 EST, 22 h before Wed 10:00: 5 * 2^(-22 / 64.1) = 3.9412 GBq, +4.03 % of 3.78866
+    assert code == 0 and c["vial"]["value"] == 5.0 and c["calibration_time"] == "2026-11-24T12:00:00-05:00"
+    assert c["deviation"] == pytest.approx(5 * 2 ** (-22 / 64.1) / 3.78866 - 1, abs=1e-4)
+    # the vial's activity is checked at the planned time: whole normal liver 65.49 * 1.0403 = 68.13 Gy < 75 Gy
+    (wnl,) = [x for x in data["safety"] if x["origin"] == "vial at the planned time" and x["name"] == "whole_normal_liver_dose"]
+    assert wnl["value"]["value"] == pytest.approx(65.49 * 5 * 2 ** (-22 / 64.1) / 3.78866, rel=1e-3)
+    assert any("convention" in n for n in data["notes"])

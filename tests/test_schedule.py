@@ -121,3 +121,101 @@ def test_vial_time_counts_elapsed_hours_across_dst():
     assert (c.administration_time - cal.astimezone(_dt.timezone.utc)).total_seconds() / 3600 == pytest.approx(64.1)
     assert c.administration_time.utcoffset() == _dt.timedelta(hours=-5)
     assert (c.administration_time.hour, c.administration_time.minute) == (3, 6)
+
+
+# -- issue 14: ordering advice inside clinic hours ------------------------------------------------
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from dosimetry.schedule import ClinicHours, glass_order  # noqa: E402
+
+SUN_29 = dt.datetime(2026, 11, 29, 12, 0, tzinfo=ET)
+
+
+def test_issue_14_schedule_2_7_gbq_is_in_hours_not_sunday_night():
+    # Issue 14: 2.7 GBq, calibration Sun 11-29 12:00 proposed Sunday 21:44 (3 GBq vial). Within
+    # +-10 % (2.43-2.97 GBq) and weekdays 07:00-18:00:
+    #   3 GBq: 64.1 log2(3 / 2.97) = 0.93 h to 64.1 log2(3 / 2.43) = 19.49 h -> Mon 07:00-07:29, best -9.5 %
+    #   5 GBq: 64.1 log2(5 / 2.97) = 48.17 h (Tue 12:10) to 66.66 h (Wed 06:39) -> Tue 12:10-18:00,
+    #          best at 18:00 (54 h): 5 * 2^(-54 / 64.1) = 2.7895 GBq, +3.3 %: within half the tolerance, chosen.
+    o = glass_order("2.7 GBq", SUN_29)
+    c = o.choice
+    assert c.vial.magnitude == 5 and not c.custom
+    assert (c.window_start - SUN_29).total_seconds() / 3600 == pytest.approx(T_HALF * math.log2(5 / 2.97), abs=0.01)
+    assert c.window_end == dt.datetime(2026, 12, 1, 18, 0, tzinfo=ET)
+    assert c.delivered.magnitude == pytest.approx(5 * 2 ** (-54 / T_HALF), rel=1e-6)
+    for opt in o.options:
+        assert opt.window_start.weekday() < 5 and dt.time(7) <= opt.window_start.time() and opt.window_end.time() <= dt.time(18)
+        assert 2.43 - 1e-9 <= opt.delivered.magnitude <= 2.97 + 1e-9
+    three = [x for x in o.options if x.vial.magnitude == 3]
+    assert three[0].window_start == dt.datetime(2026, 11, 30, 7, 0, tzinfo=ET)
+    assert (three[0].window_end - SUN_29).total_seconds() / 3600 == pytest.approx(T_HALF * math.log2(3 / 2.43), abs=0.01)
+
+
+def test_issue_14_schedule_sunday_night_planned_needs_decision():
+    o = glass_order("2.7 GBq", SUN_29, planned=dt.datetime(2026, 11, 29, 21, 44, tzinfo=ET))
+    assert o.choice is None and "outside clinic hours" in o.decision and o.options
+
+
+def test_cap_keeps_every_option_below_largest_safe_activity():
+    # cap 2.8 GBq: the 5 GBq window starts when 5 * 2^(-t / 64.1) = 2.8 -> t = 64.1 log2(5 / 2.8) = 53.62 h
+    o = glass_order("2.7 GBq", SUN_29, cap="2.8 GBq")
+    five = [x for x in o.options if x.vial.magnitude == 5][0]
+    assert (five.window_start - SUN_29).total_seconds() / 3600 == pytest.approx(T_HALF * math.log2(5 / 2.8), abs=0.01)
+    # a cap below the tolerance band: nothing to order
+    o = glass_order("2.7 GBq", SUN_29, cap="2.4 GBq")
+    assert o.choice is None and "largest safe activity" in o.decision and o.options == ()
+
+
+def test_clinic_hours_and_tolerance_refusals():
+    with pytest.raises(InputError) as e:
+        ClinicHours(days=("mon", "xyz"))
+    assert e.value.field == "clinic.days"
+    with pytest.raises(InputError) as e:
+        ClinicHours(opens=dt.time(18), closes=dt.time(7))
+    assert e.value.field == "clinic.hours"
+    with pytest.raises(InputError) as e:
+        glass_order("2.7 GBq", SUN_29, tolerance=0.7)
+    assert e.value.field == "clinic.delivery_tolerance"
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    a=st.floats(0.5, 18.0),
+    tol=st.floats(0.02, 0.3),
+    hours_after=st.floats(0.0, 240.0),
+    planned=st.booleans(),
+)
+def test_advice_is_always_in_hours_within_tolerance_and_cap(a, tol, hours_after, planned):
+    # Property: whatever is advised is inside clinic hours, the product window, the tolerance and the cap,
+    # and its delivered activity follows the decay law V 2^(-t / T1/2) from its calibration.
+    cap = a * 1.05
+    when = SUN_29 + hours(hours_after) if planned else None
+    o = glass_order(f"{a} GBq", SUN_29, planned=when, tolerance=tol, cap=f"{cap} GBq", custom=True)
+    for opt in ([o.choice] if o.choice else []) + list(o.options):
+        t = (opt.administration_time - SUN_29).total_seconds() / 3600
+        assert 0 <= t <= 12 * 24
+        assert ClinicHours().contains(opt.administration_time, ET)
+        d = opt.vial.magnitude * 2 ** (-t / T_HALF)
+        assert opt.delivered.magnitude == pytest.approx(d, rel=1e-6)
+        assert a * (1 - tol) * (1 - 1e-9) <= d <= min(a * (1 + tol), cap) * (1 + 1e-9)
+    if o.choice is None:
+        assert o.decision
+    elif when is not None:
+        assert o.choice.administration_time == when
+
+
+def test_calibration_by_convention_noon_eastern_when_none_is_given():
+    # No calibration time: the TheraSphere convention (12:00 US Eastern of the calibration day).
+    # Planned Wed 2026-11-25 10:00 -05:00, 3.78866 GBq: 5 GBq calibrated Tue 12:00 EST (22 h before)
+    # holds 5 * 2^(-22 / 64.1) = 3.9412 GBq (+4.0 %), the closest within +-10 %.
+    planned = dt.datetime(2026, 11, 25, 10, 0, tzinfo=ET)
+    o = glass_order("3.78866 GBq", None, planned=planned)
+    assert o.choice.vial.magnitude == 5 and o.choice.calibration_time.isoformat() == "2026-11-24T12:00:00-05:00"
+    assert o.choice.delivered.magnitude == pytest.approx(5 * 2 ** (-22 / T_HALF), rel=1e-6)
+    # in July the convention's noon is EDT (-04:00): 2026-07-14 12:00-04:00 is 22 h before 2026-07-15 10:00-04:00
+    summer = glass_order("3.78866 GBq", None, planned=dt.datetime(2026, 7, 15, 10, 0, tzinfo=dt.timezone(dt.timedelta(hours=-4))))
+    assert summer.choice.calibration_time.isoformat() == "2026-07-14T12:00:00-04:00"
+    with pytest.raises(InputError) as e:
+        glass_order("3 GBq", None)
+    assert e.value.field == "treatment.calibration"

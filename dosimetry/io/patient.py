@@ -23,6 +23,7 @@ from ..errors import InputError
 from ..isotope import LIVER_DENSITY
 from ..planning.clinical import Clinical, clinical as _clinical
 from ..errors import OutOfRangeError
+from ..schedule import DEFAULT_DELIVERY_TOLERANCE, ClinicHours
 from ..units import Q_, fraction, quantity
 
 __all__ = [
@@ -79,6 +80,7 @@ class Treatment:
     calibration: dt.datetime | None = None
     vial_activity: pint.Quantity | None = None
     dose_coefficient: pint.Quantity | None = None
+    vial: pint.Quantity | None = None  # glass: a vial already ordered (activity at calibration)
 
 
 @dataclass(frozen=True)
@@ -182,6 +184,9 @@ class PatientFile:
     raw: dict = field(default_factory=dict, repr=False)
     #: Values accepted outside their usual range (see :data:`PLAUSIBLE`), to be shown with the plan.
     warnings: tuple[str, ...] = ()
+    clinic: ClinicHours = ClinicHours()
+    delivery_tolerance: float = DEFAULT_DELIVERY_TOLERANCE
+    custom_doses: bool = False
 
 
 # --------------------------------------------------------------------------------------------
@@ -470,9 +475,9 @@ def parse_patient(doc: dict, base_dir: Path | str = ".") -> PatientFile:
         Naming the first offending field.
     """
     base = Path(base_dir)
-    top_unknown = sorted(set(doc) - {"patient", "treatment", "clinical", "lung", "liver", "target", "imaging"})
+    top_unknown = sorted(set(doc) - {"patient", "treatment", "clinical", "lung", "liver", "target", "imaging", "clinic"})
     if top_unknown:
-        raise InputError(top_unknown[0], "unknown table; allowed: patient, treatment, clinical, lung, liver, target, imaging")
+        raise InputError(top_unknown[0], "unknown table; allowed: patient, treatment, clinical, lung, liver, target, imaging, clinic")
 
     p = _table(doc, "patient", {"id", "name", "height", "weight"})
     warns: list[str] = []
@@ -488,7 +493,7 @@ def parse_patient(doc: dict, base_dir: Path | str = ".") -> PatientFile:
 
     if isinstance(doc.get("treatment"), dict) and "scenario" in doc["treatment"]:
         raise InputError("treatment.scenario", 'replaced by the [clinical] table: e.g. extent = "segmental" for a radiation segmentectomy (docs/patient-file.md)')
-    t = _table(doc, "treatment", {"device", "method", "administration", "calibration", "vial_activity", "dose_coefficient"})
+    t = _table(doc, "treatment", {"device", "method", "administration", "calibration", "vial_activity", "dose_coefficient", "vial", "site", "vessel"})
     device = _choice(_require(t, "treatment", "device"), "treatment.device", DEVICES)
     method = _choice(_require(t, "treatment", "method"), "treatment.method", METHODS)
     if device == "glass" and method in ("bsa", "empirical"):
@@ -506,6 +511,7 @@ def parse_patient(doc: dict, base_dir: Path | str = ".") -> PatientFile:
             if "dose_coefficient" in t
             else None
         ),
+        vial=_plausible_quantity(t["vial"], "", "treatment.vial", warns, VIAL_ACTIVITY["glass"]) if "vial" in t else None,
     )
     if treatment.administration is not None and treatment.calibration is not None:
         gap = treatment.administration - treatment.calibration
@@ -515,6 +521,11 @@ def parse_patient(doc: dict, base_dir: Path | str = ".") -> PatientFile:
                 f"{gap.total_seconds() / 86400:.1f} days from the vial calibration; plausible within +-{MAX_CALIBRATION_GAP.days} days",
                 allowed=f"+-{MAX_CALIBRATION_GAP.days} days from treatment.calibration",
             )
+    for key in ("site", "vessel"):  # written-directive text, shown on page 1 as given
+        if key in t and not (isinstance(t[key], str) and t[key].strip()):
+            raise InputError(f"treatment.{key}", "expected a non-empty text, e.g. site = \"right lobe (segments 5-8)\", vessel = \"right hepatic artery\"")
+    if treatment.vial is not None and device != "glass":
+        raise InputError("treatment.vial", "an ordered whole vial is a glass (TheraSphere) key; resin gives treatment.vial_activity")
     cl = _table(doc, "clinical", {"indication", "extent", "bilirubin", "compromised_liver"}, required=False)
     clinical = _clinical(**cl)
 
@@ -638,7 +649,32 @@ def parse_patient(doc: dict, base_dir: Path | str = ".") -> PatientFile:
         raise InputError(f"target.{key}", f"only the partition method takes target.{key}; {method} uses target.dose")
 
     imaging = _imaging(doc, base, warns) if "imaging" in doc else None
-    return PatientFile(patient, treatment, lung, liver, target, imaging, clinical=clinical, raw=doc, warnings=tuple(warns))
+    return PatientFile(patient, treatment, lung, liver, target, imaging, clinical=clinical, raw=doc, warnings=tuple(warns), **_clinic(doc))
+
+
+def _clinic(doc: dict) -> dict:
+    """``[clinic]``: administration days and hours, delivered-activity tolerance, custom glass doses."""
+    c = _table(doc, "clinic", {"days", "hours", "delivery_tolerance", "custom_doses"}, required=False)
+    out = {}
+    hours = c.get("hours", "07:00-18:00")
+    try:
+        opens, closes = (dt.time.fromisoformat(x.strip()) for x in str(hours).split("-"))
+    except ValueError as exc:
+        raise InputError("clinic.hours", f'expected "HH:MM-HH:MM" local time, e.g. "07:00-18:00"; got {hours!r}') from exc
+    days = c.get("days", ["mon", "tue", "wed", "thu", "fri"])
+    if not isinstance(days, list) or not all(isinstance(d, str) for d in days):
+        raise InputError("clinic.days", 'expected a list such as ["mon", "tue", "wed", "thu", "fri"]')
+    out["clinic"] = ClinicHours(tuple(d.strip().lower()[:3] for d in days), opens, closes)
+    if "delivery_tolerance" in c:
+        tol = float(fraction(c["delivery_tolerance"], "clinic.delivery_tolerance", include_zero=False))
+        if tol > 0.5:
+            raise InputError("clinic.delivery_tolerance", f"expected a fraction in (0, 0.5] (e.g. 0.10 or \"10 %\"), got {tol:g}")
+        out["delivery_tolerance"] = tol
+    if "custom_doses" in c:
+        if not isinstance(c["custom_doses"], bool):
+            raise InputError("clinic.custom_doses", "expected true or false")
+        out["custom_doses"] = c["custom_doses"]
+    return out
 
 
 #: Formats of the dose map written from ``[imaging]`` (and ``y90 dose --dose-format``).

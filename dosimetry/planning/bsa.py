@@ -56,11 +56,14 @@ def _resin_only(s: Setting, method):
 
 
 def _involvement(s: Setting, liver):
-    """Tumour involvement V_T / V_L (the target's tumours over the whole liver)."""
+    """Tumour involvement V_T / V_L: every tumour of the whole liver (``liver.tumour_volume``) over the
+    whole liver, before any lobe fraction (SIR-Spheres IFU BSA method; verify against the current
+    IFU); the target's tumours when the whole liver's are not given."""
     ml = np.asarray(_in.mass_of(liver, s.density, "liver.mass", "liver.volume").magnitude, dtype=float)
-    if np.any(s.comp.tumour_total >= ml):
+    tumours = s.comp.tumour_total if s.comp.liver_tumour_mass is None else s.comp.liver_tumour_mass
+    if np.any(tumours >= ml):
         raise InputError("target.tumour_volume", "tumour must be smaller than the whole liver (liver.volume, tumour included)")
-    return s.comp.tumour_total / ml, ml
+    return tumours / ml, ml
 
 
 def _resin_plan(method, s: Setting, a_patient, details):

@@ -25,9 +25,11 @@ from ..units import Q_, to_json
 from ..voxel.dose import HU_DENSITY_CURVE
 from ..workflow import BED_PARAMETERS, METHOD_NAMES, CaseResult, VoxelResult
 from .content import CheckRow, DVHCurve, ReportContent, SliceImage
+from .page1 import signed_page
 from .pdf import render_pdf
+from .record import report_record
 from .regions import dvh_csv, region_json
-from .text import case_text, fmt, input_line, when
+from .text import case_text, fmt, glass_order_rows, input_line, when
 
 __all__ = ["Report", "render_report", "write_report", "imaging_json", "write_imaging_files", "check_rows"]
 
@@ -97,54 +99,71 @@ def check_rows(checks) -> list[CheckRow]:
     return out
 
 
-def _slices(img: VoxelResult, max_slices: int = 3) -> tuple:
-    """Axial slices through the centre of each tumour (or the liver), dose on CT with outlines.
+def _slices(img: VoxelResult, max_slices: int = 3, isodoses=()) -> tuple:
+    """Axial, coronal and sagittal slices through the centre of each tumour (or of the liver).
 
-    Shown in the usual axial display (x, the patient's left, to the right; y, posterior, down);
-    an axis-aligned grid with reversed axes is flipped to it. Returns () for an oblique grid.
+    Shown in the radiological convention: the patient's right on the image left (x, the patient's
+    left, increases to the right), anterior up on axial views (y, posterior, increases down) and
+    superior up on coronal and sagittal views; sagittal views have anterior on the left. An
+    axis-aligned grid with reversed axes is flipped to it. Returns () for an oblique grid.
     """
     dose = img.dose
     dirn = dose.direction
     if not np.allclose(np.abs(dirn), [[0, 0, 1], [0, 1, 0], [1, 0, 0]], atol=1e-3):
         return ()
-    flip_x, flip_y = dirn[0, 2] < 0, dirn[1, 1] < 0
+    flip_x, flip_y, flip_z = dirn[0, 2] < 0, dirn[1, 1] < 0, dirn[2, 0] > 0
 
     def show(a):
-        """Reorder columns and rows so that x and y increase to the right and down."""
+        """Reorder so that x and y increase to the right and down, and z decreases down (superior up)."""
         a = np.asarray(a)
         a = a[:, :, ::-1] if flip_x else a
-        return a[:, ::-1, :] if flip_y else a
+        a = a[:, ::-1, :] if flip_y else a
+        return a[::-1, :, :] if flip_z else a
 
     d = show(np.asarray(dose.array, dtype=float))
-    masks = {n: show(np.asarray(m.array) >= 0.5) for n, m in img.masks.items()}  # partial-volume masks
+    masks = {n: show(np.asarray(m.array) >= 0.5) for n, m in img.masks.items() if n != "Normal liver"}  # partial-volume masks
     ct = None if img.ct is None else show(np.asarray(img.ct.array, dtype=float))
     nk, nj, ni = dose.shape
-    (_, sj, si) = dose.spacing_mm
-    xs = np.sort(dose.index_to_world(np.stack([np.zeros(ni), np.zeros(ni), np.arange(ni)], axis=1))[:, 0])
-    ys = np.sort(dose.index_to_world(np.stack([np.zeros(nj), np.arange(nj), np.zeros(nj)], axis=1))[:, 1])
-    extent = (xs[0] - si / 2, xs[-1] + si / 2, ys[-1] + sj / 2, ys[0] - sj / 2)
-    tumours = [r.name for r in img.regions if r.role == "tumour"]
-    picks = []
-    for n in tumours or list(masks)[:1]:
-        area = masks[n].sum(axis=(1, 2))
-        if area.any():
-            k = int(np.argmax(area))
-            if all(abs(k - p[0]) > 1 for p in picks):
-                picks.append((k, n))
-    picks = sorted(picks[:max_slices])
-    # show the body only: the bounding box of CT > -500 HU (or of dose > 1 % of max) on any slice, + 15 mm
+    (sk, sj, si) = dose.spacing_mm
+    world = dose.index_to_world
+    xs = np.sort(world(np.stack([np.zeros(ni), np.zeros(ni), np.arange(ni)], axis=1))[:, 0])
+    ys = np.sort(world(np.stack([np.zeros(nj), np.arange(nj), np.zeros(nj)], axis=1))[:, 1])
+    zs = np.sort(world(np.stack([np.arange(nk), np.zeros(nk), np.zeros(nk)], axis=1))[:, 2])[::-1]  # superior first
+    ex = (xs[0] - si / 2, xs[-1] + si / 2)
+    ey = (ys[-1] + sj / 2, ys[0] - sj / 2)  # bottom (posterior), top (anterior)
+    ez = (zs[-1] - sk / 2, zs[0] + sk / 2)  # bottom (inferior), top (superior)
+    tumours = [r.name for r in img.regions if r.role == "tumour" and r.name in masks]
+    names = sorted(tumours, key=lambda n: -masks[n].sum())[:max_slices] if tumours else [n for n in masks][:1]
+    # show the body only: the bounding box of CT > -500 HU (or of dose > 1 % of max), + 15 mm
     body = (ct > -500) if ct is not None else (d > 0.01 * d.max())
-    jj, ii = np.nonzero(body.any(axis=0))
-    crop_x = crop_y = None
-    if len(ii):
-        crop_x = (xs[ii.min()] - 15, xs[ii.max()] + 15)
-        crop_y = (ys[jj.max()] + 15, ys[jj.min()] - 15)
+    kk, jj, ii = np.nonzero(body)
+    crop_x = (xs[ii.min()] - 15, xs[ii.max()] + 15) if len(ii) else None
+    crop_y = (ys[jj.max()] + 15, ys[jj.min()] - 15) if len(jj) else None
     out = []
-    for k, name in picks:
-        z = dose.index_to_world([k, 0, 0])[2]
-        outlines = tuple((n, m[k]) for n, m in masks.items() if m[k].any() and n != "Normal liver")
-        out.append(SliceImage(f"Axial slice z = {z:.1f} mm (through {name})", d[k], extent, None if ct is None else ct[k], outlines, crop_x, crop_y))
+    for name in names:
+        k, j, i = (int(round(c)) for c in np.argwhere(masks[name]).mean(axis=0))
+        cuts = (
+            ("Axial", np.s_[k, :, :], (ex[0], ex[1], ey[0], ey[1]), ("R", "L", "A", "P"), ("x [mm]", "y [mm]"), crop_x, crop_y, f"z = {zs[k]:.1f} mm"),
+            ("Coronal", np.s_[:, j, :], (ex[0], ex[1], ez[0], ez[1]), ("R", "L", "S", "I"), ("x [mm]", "z [mm]"), crop_x, None, f"y = {ys[j]:.1f} mm"),
+            ("Sagittal", np.s_[:, :, i], (ey[1], ey[0], ez[0], ez[1]), ("A", "P", "S", "I"), ("y [mm]", "z [mm]"), crop_y[::-1] if crop_y else None, None, f"x = {xs[i]:.1f} mm"),
+        )
+        for plane, cut, extent, letters, labels, cx, cy, where in cuts:
+            outlines = tuple((n, m[cut]) for n, m in masks.items() if m[cut].any())
+            out.append(
+                SliceImage(f"{plane} through {name} centre ({where})", d[cut], extent, None if ct is None else ct[cut], outlines, cx, cy,
+                           orientation=letters, axis_labels=labels, isodoses=tuple(isodoses), row=name)
+            )
     return tuple(out)
+
+
+def _isodoses(case: CaseResult) -> list:
+    """(label, Gy) of the isodose lines drawn on the dose slices: the voxel limits and thresholds."""
+    out = {}
+    for c in case.safety + case.efficacy:
+        if c.origin == "voxel" and c.name in ("normal_liver_dose", "whole_normal_liver_dose", "tumour_dose", "target_dose"):
+            gy = float(c.limit.to("Gy").magnitude)
+            out.setdefault(gy, f"{gy:g} Gy ({'tumour' if c.name == 'tumour_dose' else c.label or c.name})")
+    return sorted(((v, k) for k, v in out.items()), key=lambda x: x[1])
 
 
 def _summary(case: CaseResult) -> list:
@@ -162,11 +181,8 @@ def _summary(case: CaseResult) -> list:
         summary.append(("Administration", when(pf.treatment.administration)))
     v = pp.vial
     if p.device == "glass":
-        if pp.calibration_activity is not None:
-            summary.append(("Activity at calibration", f"{fmt(pp.calibration_activity)} (for the planned time)"))
         if v is not None:
-            summary.append(("Vial", f"{fmt(v.vial)} calibrated {when(v.calibration_time)}"))
-            summary.append(("", f"holds the prescription at {when(v.administration_time)}"))
+            summary += glass_order_rows(v)
     elif v is not None:
         summary.append(("Activity at calibration", f"vial {fmt(v.vial_activity)} in {fmt(v.vial_volume)}, {when(v.calibration_time)}"))
         summary.append(("Volume to draw", f"{fmt(v.volume, 3)} ({fmt(v.concentration)} at administration)"))
@@ -262,7 +278,7 @@ def _voxel_content(img: VoxelResult, case: CaseResult) -> tuple:
     return header, rows, tuple(curves), markers
 
 
-def render_report(case: CaseResult, *, now: _dt.datetime | None = None, digests=()) -> Report:
+def render_report(case: CaseResult, *, now: _dt.datetime | None = None, digests=(), units: str = "si") -> Report:
     """Render an assessed case (with a plan) as PDF content, JSON and text.
 
     Parameters
@@ -273,6 +289,8 @@ def render_report(case: CaseResult, *, now: _dt.datetime | None = None, digests=
         Report time (default: now, UTC), for reproducible output in tests.
     digests : sequence of (label, path, sha256)
         The imaging inputs for the audit trail (:func:`dosimetry.workflow.input_digests`).
+    units : {"si", "us"}
+        ``"us"`` adds mCi to every activity on page 1.
 
     Returns
     -------
@@ -288,7 +306,7 @@ def render_report(case: CaseResult, *, now: _dt.datetime | None = None, digests=
     voxel_header, voxel_rows, dvh_curves, markers = ((), (), (), ())
     if img is not None:
         voxel_header, voxel_rows, dvh_curves, markers = _voxel_content(img, case)
-    slices = _slices(img) if img is not None else ()
+    slices = _slices(img, isodoses=_isodoses(case)) if img is not None else ()
     if img is not None and not slices:
         warnings.append("dose slices are not drawn: the dose grid is oblique (not axis-aligned); view rtdose.dcm in a planning system")
     audit = _audit(case, now, digests)
@@ -299,7 +317,9 @@ def render_report(case: CaseResult, *, now: _dt.datetime | None = None, digests=
         blocked=case.blocked,
         summary=tuple(_summary(case)),
         checks=tuple(check_rows(case.safety) + check_rows(case.efficacy)),
-        warnings=tuple(dict.fromkeys(warnings + list(case.notes))),
+        warnings=tuple(dict.fromkeys(warnings)),
+        notes=tuple(case.notes),
+        page1=signed_page(case, units),
         audit=tuple(audit),
         dvh=dvh_curves,
         dvh_markers=markers,
@@ -307,12 +327,10 @@ def render_report(case: CaseResult, *, now: _dt.datetime | None = None, digests=
         voxel_rows=voxel_rows,
         voxel_header=voxel_header,
     )
-    doc = pp.to_json()
-    doc.update(case.to_json())
-    doc["within_limits"] = not case.blocked
+    methods = {}
     if img is not None:
-        doc["imaging"] = imaging_json(img)
-    doc["audit"] = {k: v for k, v in audit}
+        methods = {k: v for k, v in audit if k in ("Voxel method", "Dose point kernel", "HU to density", "Calibration", "BED")}
+    doc = report_record(case, now, digests, methods)
     return Report(case, content, doc, case_text(case) + "\n")
 
 
@@ -373,6 +391,21 @@ def write_imaging_files(img: VoxelResult, folder: Path, *, regions_json: bool = 
     return name
 
 
+def _rtdose_uids(path: Path) -> dict:
+    """SOPInstanceUID (0008,0018), SeriesInstanceUID (0020,000E), StudyInstanceUID (0020,000D) and
+    FrameOfReferenceUID (0020,0052) of the RT Dose just written."""
+    import pydicom
+
+    ds = pydicom.dcmread(path, stop_before_pixels=True)
+    return {
+        "file": path.name,
+        "sop_instance_uid": str(ds.SOPInstanceUID),
+        "series_instance_uid": str(ds.SeriesInstanceUID),
+        "study_instance_uid": str(ds.StudyInstanceUID),
+        "frame_of_reference_uid": str(ds.FrameOfReferenceUID),
+    }
+
+
 def write_report(report: Report, out_dir, *, inputs=(), progress: Callable[[str], None] | None = None, dose_format: str | None = None) -> Path:
     """Write report.pdf, report.json, summary.txt (and rtdose.dcm, dvh.csv) into ``out_dir``.
 
@@ -383,9 +416,12 @@ def write_report(report: Report, out_dir, *, inputs=(), progress: Callable[[str]
     with staged_directory(out_dir, inputs=inputs) as tmp:
         say("writing the PDF")
         write_atomic(tmp / "report.pdf", render_pdf(report.content))
-        write_atomic(tmp / "report.json", json.dumps(report.json, indent=2, allow_nan=False))
-        write_atomic(tmp / "summary.txt", report.text)
+        doc = report.json
         if report.imaging is not None:
             say("writing RT Dose and DVH")
             write_imaging_files(report.imaging, tmp, dose_format=dose_format)
+            if dose_format_for(report.imaging, dose_format) == "dicom":
+                doc = dict(doc, dicom=dict(doc["dicom"], rt_dose=_rtdose_uids(tmp / "rtdose.dcm")))
+        write_atomic(tmp / "report.json", json.dumps(doc, indent=2, allow_nan=False))
+        write_atomic(tmp / "summary.txt", report.text)
     return Path(out_dir)

@@ -48,7 +48,7 @@ class DVHCurve:
 
 @dataclass(frozen=True)
 class SliceImage:
-    """One axial slice of dose [Gy] fused on CT [HU], with region outlines.
+    """One slice (axial, coronal or sagittal) of dose [Gy] fused on CT [HU], with region outlines.
 
     ``extent_mm`` is (left, right, bottom, top) in patient millimetres for ``imshow``.
     """
@@ -60,6 +60,10 @@ class SliceImage:
     outlines: tuple = ()  # (name, 2-D boolean mask) pairs
     crop_x: tuple | None = None  # (left, right) mm shown
     crop_y: tuple | None = None  # (bottom, top) mm shown
+    orientation: tuple = ("R", "L", "A", "P")  # patient direction at the image left, right, top, bottom
+    axis_labels: tuple = ("x [mm]", "y [mm]")
+    isodoses: tuple = ()  # (label, Gy) isodose lines to draw
+    row: str = ""  # the structure the slice goes through (one page row per structure)
 
 
 @dataclass(frozen=True)
@@ -79,3 +83,5 @@ class ReportContent:
     slices: tuple = ()  # SliceImage
     voxel_rows: tuple = ()  # per-ROI table rows: (ROI, volume, mean, D95, D50, D2, V100...) as text
     voxel_header: tuple = ()
+    page1: object = None  # dosimetry.report.page1.SignedPage
+    notes: tuple = ()  # str: what was assumed

@@ -18,8 +18,13 @@ __all__ = ["render_pdf"]
 
 A4 = (8.27, 11.69)  # inches, portrait
 _GREEN, _RED, _AMBER = "#1a7f37", "#c62828", "#b26a00"
-# outline colours chosen to stand out on a grey CT under the inferno dose map
-_OUTLINE = ("#00e5ff", "#76ff03", "#ffffff", "#ff4081", "#2979ff", "#ffea00")
+# Outline colours: saturated, none white or grey (bone and soft tissue on CT), distinct from each other.
+_OUTLINE = ("#00e5ff", "#ff00ff", "#76ff03", "#ff9100", "#2979ff", "#ff1744")
+# Dose colour map: "turbo" ends in dark red, so the hottest voxels never look like pale CT grey
+# (inferno or magma end in near-white).
+_DOSE_CMAP = "turbo"
+# Isodose lines: black with a white halo, one dash pattern per level (legend on the page).
+_ISO_STYLES = ("--", ":", "-.")
 
 
 def _header(fig, content: ReportContent, page: int, heading: str):
@@ -35,64 +40,150 @@ def _hline(y):
     return Line2D([0.06, 0.94], [y, y], color="0.6", linewidth=0.8)
 
 
-def _summary_page(content: ReportContent):
-    fig = Figure(figsize=A4)
-    _header(fig, content, 1, content.title)
-    colour = _RED if content.blocked else _GREEN
-    fig.text(0.06, 0.895, content.status, fontsize=12, weight="bold", color=colour, wrap=True)
-    y = 0.86
-    for label, value in content.summary:
-        fig.text(0.06, y, label, fontsize=9.5, color="0.25")
-        fig.text(0.40, y, str(value), fontsize=9.5, family="monospace")
-        y -= 0.021
-    y -= 0.012
-    fig.text(0.06, y, "Doses against limits", fontsize=11.5, weight="bold")
-    y -= 0.026
-    for col, x in (("Check", 0.06), ("Value", 0.45), ("Limit", 0.60), ("Result", 0.76)):
-        fig.text(x, y, col, fontsize=9, weight="bold")
-    y -= 0.005
-    fig.add_artist(_hline(y))
-    y -= 0.019
-    for row in content.checks:
-        fig.text(0.06, y, row.label + ("" if row.safety else "  (efficacy)"), fontsize=9)
-        fig.text(0.45, y, row.value, fontsize=9, family="monospace")
-        fig.text(0.60, y, row.limit, fontsize=9, family="monospace")
-        mark = "PASS" if row.passed else ("FAIL" if row.safety else "BELOW")
-        fig.text(0.76, y, mark, fontsize=9.5, weight="bold", color=_GREEN if row.passed else (_RED if row.safety else _AMBER))
-        y -= 0.019
-    if content.voxel_rows:
-        y -= 0.012
-        fig.text(0.06, y, "Voxel dosimetry per region", fontsize=11.5, weight="bold")
-        y -= 0.024
-        # first column (region name) wider than the figures
-        xs = np.concatenate([[0.06], np.linspace(0.24, 0.86, len(content.voxel_header) - 1)])
-        for h, x in zip(content.voxel_header, xs):
-            fig.text(x, y, h, fontsize=8.5, weight="bold")
-        y -= 0.018
-        for r in content.voxel_rows:
-            for cell, x in zip(r, xs):
-                fig.text(x, y, cell if x > 0.06 else cell[:20], fontsize=8.5, family="monospace" if x > 0.06 else None)
-            y -= 0.017
-    y -= 0.012
-    fig.text(0.06, y, "Warnings", fontsize=11.5, weight="bold")
-    y -= 0.022
-    if not content.warnings:
-        fig.text(0.06, y, "none", fontsize=9)
-        y -= 0.018
-    for w in content.warnings:
-        for k, line in enumerate(textwrap.wrap(w, 105)):
-            fig.text(0.06, y, ("- " if k == 0 else "  ") + line, fontsize=8.5, color=_AMBER)
-            y -= 0.016
-    fig.add_artist(_hline(0.085))
-    fig.text(0.06, 0.06, "Checked by (medical physicist): ______________________     Date: ____________", fontsize=9.5)
-    fig.text(0.06, 0.035, "Doses are for complete decay. Verify every input before treatment.", fontsize=8, color="0.35")
-    return fig
+_BANNER = {"ok": ("#e6f4ea", _GREEN), "decision": ("#fff4e0", _AMBER), "blocked": ("#fdecea", _RED)}
+_BOTTOM = 0.07  # lowest text line of a page (page 1 keeps room for the signatures)
 
 
-def _dvh_page(content: ReportContent):
+class _Flow:
+    """Writes lines down A4 pages, starting a continuation page when one is full."""
+
+    def __init__(self, content: ReportContent, heading: str, bottom: float):
+        self.content, self.heading, self.figs = content, heading, []
+        self.bottom = bottom
+        self._new_page()
+
+    def _new_page(self):
+        fig = Figure(figsize=A4)
+        n = len(self.figs) + 1
+        _header(fig, self.content, n, self.heading if n == 1 else f"{self.heading} (continued)")
+        self.figs.append(fig)
+        self.fig, self.y = fig, 0.905
+
+    def need(self, dy: float):
+        limit = self.bottom if len(self.figs) == 1 else _BOTTOM
+        if self.y - dy < limit:
+            self._new_page()
+
+    def text(self, x, s, dy=0.0175, **kw):
+        self.need(dy)
+        self.fig.text(x, self.y, s, **kw)
+
+    def down(self, dy=0.0175):
+        self.y -= dy
+
+    def heading_(self, s):
+        self.need(0.06)
+        self.y -= 0.006
+        self.fig.text(0.06, self.y, s, fontsize=11, weight="bold")
+        self.y -= 0.019
+
+    def rule(self):
+        self.fig.add_artist(_hline(self.y + 0.012))
+
+
+def _banner(fig, page, y):
+    face, edge = _BANNER[page.status_kind]
+    from matplotlib.patches import FancyBboxPatch
+
+    lines = textwrap.wrap(page.status_line, 100)
+    h = 0.034 + 0.015 * len(lines)
+    fig.add_artist(FancyBboxPatch((0.06, y - h), 0.88, h, boxstyle="round,pad=0.004", transform=fig.transFigure,
+                                  facecolor=face, edgecolor=edge, linewidth=1.6))
+    fig.text(0.075, y - 0.024, f"OVERALL STATUS: {page.status}", fontsize=13, weight="bold", color=edge)
+    for k, line in enumerate(lines):
+        fig.text(0.075, y - 0.041 - 0.015 * k, line, fontsize=8.8, color="0.1")
+    return y - h - 0.016
+
+
+def _check_table(flow: _Flow, rows, efficacy: bool):
+    for col, x in (("Check", 0.06), ("Value", 0.52), ("Limit", 0.66), ("Result", 0.80)):
+        flow.text(x, col, fontsize=8.5, weight="bold")
+    flow.down(0.006)
+    flow.rule()
+    flow.down(0.012)
+    for label, value, limit, result, source in rows:
+        src = textwrap.wrap("Source: " + source, 120)[:2]
+        flow.need(0.017 + 0.012 * len(src))
+        ok = result == "PASS"
+        colour = _GREEN if ok else (_AMBER if efficacy else _RED)
+        flow.text(0.06, textwrap.shorten(label, 70), fontsize=8.8)
+        flow.text(0.52, value, fontsize=8.8, family="monospace")
+        flow.text(0.66, limit, fontsize=8.8, family="monospace")
+        flow.text(0.80, result, fontsize=8.8, weight="bold", color=colour)
+        flow.down(0.0125)
+        for line in src:
+            flow.text(0.075, line, fontsize=6.8, color="0.4")
+            flow.down(0.011)
+        flow.down(0.004)
+
+
+def _summary_pages(content: ReportContent):
+    page = content.page1
+    flow = _Flow(content, content.title, bottom=0.135)
+    flow.y = _banner(flow.fig, page, flow.y + 0.005)
+    for heading, rows in page.sections:
+        flow.heading_(heading)
+        for label, value in rows:
+            lines = textwrap.wrap(str(value), 62) or [""]
+            flow.need(0.0145 * len(lines))
+            flow.text(0.06, label, fontsize=9, color="0.25")
+            for k, line in enumerate(lines):
+                flow.text(0.36, line, fontsize=9, family="monospace", weight="bold" if heading == "Written directive" and k == 0 and label.startswith("Activity to") else "normal")
+                flow.down(0.0145)
+    if page.decisions:
+        flow.heading_("Decision needed (the plan cannot proceed as given)")
+        for d in page.decisions:
+            for k, line in enumerate(textwrap.wrap(d, 108)):
+                flow.text(0.06, ("- " if k == 0 else "  ") + line, fontsize=8.5, color=_AMBER)
+                flow.down(0.0145)
+    flow.heading_("Compartments")
+    cols = (("Compartment", 0.06), ("Volume", 0.38), ("Mass", 0.50), ("Tumour-to-normal", 0.62), ("Planned dose", 0.80))
+    for col, x in cols:
+        flow.text(x, col, fontsize=8.5, weight="bold")
+    flow.down(0.006)
+    flow.rule()
+    flow.down(0.012)
+    for row in page.compartments:
+        for (_, x), cell in zip(cols, row):
+            flow.text(x, cell, fontsize=8.8, family=None if x == 0.06 else "monospace")
+        flow.down(0.0145)
+    flow.heading_("Safety checks (any failure blocks the treatment)")
+    _check_table(flow, page.safety, efficacy=False)
+    flow.heading_("Efficacy (reported apart; never blocks, never makes a plan safe)")
+    if page.efficacy:
+        _check_table(flow, page.efficacy, efficacy=True)
+    else:
+        flow.text(0.06, "no efficacy threshold applies to this scenario", fontsize=8.8)
+        flow.down()
+    flow.heading_("Warnings")
+    for w in content.warnings or ("none",):
+        for k, line in enumerate(textwrap.wrap(w, 108)):
+            flow.text(0.06, ("- " if k == 0 else "  ") + line, fontsize=8.3, color=_AMBER if content.warnings else "0.1")
+            flow.down(0.0145)
+    if content.notes:
+        flow.heading_("Notes (assumptions)")
+        for w in content.notes:
+            for k, line in enumerate(textwrap.wrap(w, 108)):
+                flow.text(0.06, ("- " if k == 0 else "  ") + line, fontsize=8.3, color="0.2")
+                flow.down(0.0145)
+    first = flow.figs[0]
+    first.add_artist(_hline(0.118))
+    x = 0.06
+    for who in page.signatures:
+        first.text(x, 0.095, who, fontsize=8.5, color="0.25")
+        first.text(x, 0.068, "Name / signature: ____________________", fontsize=8.5)
+        first.text(x, 0.045, "Date: ______________", fontsize=8.5)
+        x += 0.45
+    first.text(0.06, 0.022, "Doses are for complete decay. Verify every input before treatment.", fontsize=7.5, color="0.35")
+    if len(flow.figs) > 1:
+        first.text(0.94, 0.022, f"continued on the next {len(flow.figs) - 1} page(s)", fontsize=7.5, color="0.35", ha="right")
+    return flow.figs
+
+
+def _dvh_page(content: ReportContent, page: int):
     fig = Figure(figsize=A4)
-    _header(fig, content, 2, "Dose-volume histograms")
-    ax = fig.add_axes([0.11, 0.45, 0.82, 0.43])
+    _header(fig, content, page, "Voxel dosimetry: dose-volume histograms")
+    ax = fig.add_axes([0.11, 0.50, 0.82, 0.38])
     dmax = 1.0
     for c in content.dvh:
         ax.plot(c.dose_gy, c.volume_pct, label=c.name, linewidth=1.8)
@@ -108,48 +199,78 @@ def _dvh_page(content: ReportContent):
     ax.set_ylabel("Volume receiving at least this dose [%]")
     ax.grid(alpha=0.3)
     ax.legend(loc="upper right", fontsize=9, framealpha=0.9)
-    fig.text(0.11, 0.40, "Dashed lines: the dose limits and thresholds of the plan's device (see page 1 and the audit trail).", fontsize=8.5, color="0.3")
+    fig.text(0.11, 0.445, "Dashed lines: the dose limits and thresholds of the plan's device (see page 1 and the audit trail).", fontsize=8.5, color="0.3")
+    if content.voxel_rows:
+        y = 0.40
+        fig.text(0.06, y, "Voxel dosimetry per region", fontsize=11, weight="bold")
+        y -= 0.024
+        xs = np.concatenate([[0.06], np.linspace(0.24, 0.86, len(content.voxel_header) - 1)])
+        for h, x in zip(content.voxel_header, xs):
+            fig.text(x, y, h, fontsize=8.5, weight="bold")
+        y -= 0.018
+        for r in content.voxel_rows:
+            for cell, x in zip(r, xs):
+                fig.text(x, y, cell if x > 0.06 else cell[:20], fontsize=8.5, family="monospace" if x > 0.06 else None)
+            y -= 0.017
     return fig
 
 
-def _slice_page(content: ReportContent):
+def _slice_page(content: ReportContent, page: int):
+    """Rows: one per tumour (largest first); columns: axial, coronal, sagittal through its centre."""
+    from matplotlib import patheffects
+
     fig = Figure(figsize=A4)
-    _header(fig, content, 3, "Dose on CT")
-    n = len(content.slices)
+    _header(fig, content, page, "Dose on CT")
+    rows = list(dict.fromkeys(s.row for s in content.slices))
     vmax = max(float(np.percentile(s.dose_gy, 99.9)) for s in content.slices) or 1.0
-    height = min(0.27, 0.84 / n)
-    top = 0.90
+    names = list(dict.fromkeys(n for s in content.slices for n, _ in s.outlines))
+    colour = {n: _OUTLINE[k % len(_OUTLINE)] for k, n in enumerate(names)}
+    top, height, width = 0.90, min(0.25, 0.80 / max(len(rows), 1)), 0.26
     im = None
-    for k, s in enumerate(content.slices):
-        ax = fig.add_axes([0.10, top - (k + 1) * height, 0.70, height * 0.80])
-        left, right, bottom, upper = s.extent_mm
-        if s.ct_hu is not None:
-            ax.imshow(s.ct_hu, cmap="gray", vmin=-200, vmax=300, extent=s.extent_mm, interpolation="bilinear")
-        shown = np.ma.masked_less(s.dose_gy, 0.02 * vmax)
-        im = ax.imshow(shown, cmap="inferno", alpha=0.65 if s.ct_hu is not None else 1.0, vmin=0, vmax=vmax, extent=s.extent_mm)
-        ny, nx = s.dose_gy.shape
-        # voxel centres in mm, matching imshow's extent (first row at ``upper``)
-        xs = left + (np.arange(nx) + 0.5) * (right - left) / nx
-        ys = upper + (np.arange(ny) + 0.5) * (bottom - upper) / ny
-        for k2, (name, mask) in enumerate(s.outlines):
-            if np.any(mask):
-                ax.contour(xs, ys, mask.astype(float), levels=[0.5], colors=[_OUTLINE[k2 % len(_OUTLINE)]], linewidths=1.0)
-                ax.plot([], [], color=_OUTLINE[k2 % len(_OUTLINE)], label=name)
-        ax.set_xlim(*s.crop_x) if getattr(s, "crop_x", None) else ax.set_xlim(left, right)
-        ax.set_ylim(*s.crop_y) if getattr(s, "crop_y", None) else ax.set_ylim(bottom, upper)
-        ax.set_title(s.title, fontsize=9)
-        ax.set_xlabel("x [mm]", fontsize=8)
-        ax.set_ylabel("y [mm]", fontsize=8)
-        ax.tick_params(labelsize=7)
-        if s.outlines:
-            ax.legend(fontsize=6.5, loc="lower right", framealpha=0.6)
+    halo = [patheffects.withStroke(linewidth=2.2, foreground="white")]
+    for r, row in enumerate(rows):
+        for c, s in enumerate(x for x in content.slices if x.row == row):
+            ax = fig.add_axes([0.07 + c * (width + 0.035), top - (r + 1) * height + 0.02, width, height - 0.045])
+            left, right, bottom, upper = s.extent_mm
+            if s.ct_hu is not None:
+                ax.imshow(s.ct_hu, cmap="gray", vmin=-200, vmax=300, extent=s.extent_mm, interpolation="bilinear")
+            shown = np.ma.masked_less(s.dose_gy, 0.02 * vmax)
+            im = ax.imshow(shown, cmap=_DOSE_CMAP, alpha=0.7 if s.ct_hu is not None else 1.0, vmin=0, vmax=vmax, extent=s.extent_mm)
+            ny, nx = s.dose_gy.shape
+            xs = left + (np.arange(nx) + 0.5) * (right - left) / nx
+            ys = upper + (np.arange(ny) + 0.5) * (bottom - upper) / ny
+            for name, mask in s.outlines:
+                ax.contour(xs, ys, mask.astype(float), levels=[0.5], colors=[colour[name]], linewidths=1.1)
+            for n_iso, (label, gy) in enumerate(s.isodoses):
+                if np.nanmax(s.dose_gy) >= gy:
+                    cs = ax.contour(xs, ys, s.dose_gy, levels=[gy], colors=["black"], linewidths=1.1, linestyles=[_ISO_STYLES[n_iso % len(_ISO_STYLES)]])
+                    for coll in getattr(cs, "collections", [cs]):
+                        coll.set_path_effects(halo)
+            ax.set_xlim(*s.crop_x) if s.crop_x else ax.set_xlim(left, right)
+            ax.set_ylim(*s.crop_y) if s.crop_y else ax.set_ylim(bottom, upper)
+            ax.set_title(s.title, fontsize=7)
+            ax.set_xlabel(s.axis_labels[0], fontsize=6.5)
+            ax.tick_params(labelsize=5.5)
+            for (x, y, ha, va), letter in zip(((0.02, 0.5, "left", "center"), (0.98, 0.5, "right", "center"),
+                                               (0.5, 0.97, "center", "top"), (0.5, 0.03, "center", "bottom")), s.orientation):
+                ax.text(x, y, letter, transform=ax.transAxes, ha=ha, va=va, fontsize=10, weight="bold", color="#ffea00",
+                        path_effects=[patheffects.withStroke(linewidth=2.5, foreground="black")])
+    # one legend for the page: outlines, isodose lines
+    from matplotlib.lines import Line2D
+
+    handles = [Line2D([], [], color=colour[n], linewidth=2, label=n) for n in names]
+    iso = content.slices[0].isodoses if content.slices else ()
+    handles += [Line2D([], [], color="black", linestyle=_ISO_STYLES[n % len(_ISO_STYLES)], linewidth=1.3, label=f"isodose {lab}", path_effects=halo)
+                for n, (lab, _) in enumerate(iso)]
+    y_leg = top - len(rows) * height - 0.005
+    fig.legend(handles=handles, loc="upper left", bbox_to_anchor=(0.07, y_leg), ncol=3, fontsize=8, frameon=False)
     if im is not None:
-        cax = fig.add_axes([0.84, top - n * height + 0.01, 0.022, n * height - 0.02])
-        cb = fig.colorbar(im, cax=cax)
-        cb.set_label("Absorbed dose [Gy] (complete decay)")
-        cb.formatter.set_useOffset(False)
-        cb.formatter.set_scientific(False)
-        cb.update_ticks()
+        cax = fig.add_axes([0.20, y_leg - 0.085, 0.60, 0.014])
+        cb = fig.colorbar(im, cax=cax, orientation="horizontal")
+        cb.set_label("Absorbed dose [Gy] (complete decay); below 2 % of the maximum not coloured", fontsize=8)
+        cb.ax.tick_params(labelsize=7)
+    fig.text(0.07, y_leg - 0.125, "Radiological convention: patient's right (R) on the image left; A anterior, P posterior, "
+             "S superior, I inferior.", fontsize=7.5, color="0.3")
     return fig
 
 
@@ -189,11 +310,11 @@ def render_pdf(content: ReportContent) -> bytes:
     from matplotlib.backends.backend_pdf import PdfPages
 
     buf = io.BytesIO()
-    figs = [_summary_page(content)]
+    figs = _summary_pages(content)
     if content.dvh:
-        figs.append(_dvh_page(content))
+        figs.append(_dvh_page(content, len(figs) + 1))
     if content.slices:
-        figs.append(_slice_page(content))
+        figs.append(_slice_page(content, len(figs) + 1))
     figs.extend(_audit_pages(content, len(figs) + 1))
     with PdfPages(buf, metadata={"Title": f"Y-90 dosimetry report {content.patient_id}", "Creator": "y90-dosimetry"}) as pdf:
         for f in figs:

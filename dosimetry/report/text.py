@@ -9,7 +9,7 @@ from ..devices import device as _device
 from ..units import unit_string
 from ..workflow import METHOD_NAMES, CaseResult, PatientPlan
 
-__all__ = ["fmt", "when", "case_text", "compare_text", "check_line", "input_line", "session_text"]
+__all__ = ["fmt", "when", "case_text", "compare_text", "check_line", "input_line", "session_text", "glass_order_rows", "decision_lines"]
 
 
 def fmt(q, digits: int = 4) -> str:
@@ -69,10 +69,7 @@ def _rows(case: CaseResult) -> list[tuple[str, str]]:
     rows.append(("Largest safe activity", f"{fmt(case.max_safe_activity)} (set by {case.binding})"))
     v = pp.vial
     if v is not None and p.device == "glass":
-        rows.append(("Vial (smallest standard)", f"{fmt(v.vial)} calibrated {when(v.calibration_time)}"))
-        rows.append(("Vial holds prescription at", f"{when(v.administration_time)} ({fmt(v.elapsed_since_calibration)} after calibration)"))
-        if pp.calibration_activity is not None:
-            rows.append(("Activity needed at calibration", f"{fmt(pp.calibration_activity)} for the planned administration time"))
+        rows += glass_order_rows(v)
     elif v is not None:
         rows.append(("Vial", f"{fmt(v.vial_activity)} in {fmt(v.vial_volume)} calibrated {when(v.calibration_time)}"))
         rows.append(("Volume to draw", f"{fmt(v.volume, 3)} ({fmt(v.concentration)} at administration)"))
@@ -81,11 +78,40 @@ def _rows(case: CaseResult) -> list[tuple[str, str]]:
     return rows
 
 
+def glass_order_rows(order) -> list[tuple[str, str]]:
+    """The glass ordering advice as (label, text) rows: what to order, when to give it, what it delivers."""
+    c = order.choice
+    if c is None:
+        return [("Vial order", "NEEDS A DECISION (options below)")]
+    kind = "custom dose" if c.custom else "standard vial"
+    rows = [("Vial to order", f"{fmt(c.vial)} {kind}, calibrated {when(c.calibration_time)}")]
+    if order.planned is not None:
+        rows.append(("Administer", f"{when(c.administration_time)} (in-hours window for this vial {when(c.window_start)} to {when(c.window_end)})"))
+    else:
+        rows.append(("Administer", f"between {when(c.window_start)} and {when(c.window_end)}; best {when(c.administration_time)}"))
+    dev = 0.0 if abs(c.deviation) < 5e-4 else c.deviation
+    rows.append(("Delivered activity", f"{fmt(c.delivered)} ({dev:+.1%} of the prescription; tolerance +-{order.tolerance:.0%})"))
+    return rows
+
+
+def decision_lines(case: CaseResult) -> list[str]:
+    """What needs deciding and the options, as text lines."""
+    if not case.decisions:
+        return []
+    lines = ["Decision needed"] + [f"  - {d}" for d in case.decisions]
+    order = case.plan.vial if case.plan is not None else None
+    opts = getattr(order, "options", ()) if order is not None and order.__class__.__name__ == "GlassOrder" else ()
+    if opts:
+        lines.append("  Options (each inside clinic hours and the tolerance, below the largest safe activity):")
+        lines += [f"    * {o.describe()}" for o in opts]
+    return lines + [""]
+
+
 def check_line(c) -> str:
     """``[ PASS] lung dose (this treatment) <= 30 Gy: 9.5 Gy`` (with origin and override)."""
-    mark = "PASS" if np.all(c.passed) else ("FAIL" if c.safety else "BELOW")
+    mark = "PASS" if np.all(c.passed) else ("FAIL" if c.safety else "NOT REACHED")
     extra = (" (override)" if c.override else "") + (f" [{c.origin}]" if c.origin != "plan" else "")
-    return f"  [{mark:>5}] {c.description}: {fmt(c.value)}{extra}" + (f"; {c.note}" if c.note else "")
+    return f"  [{mark:>4}] {c.description}: {fmt(c.value)}{extra}" + (f"; {c.note}" if c.note else "")
 
 
 def input_line(src) -> str:
@@ -120,8 +146,9 @@ def case_text(case: CaseResult) -> str:
         if v.lung_shunt_fraction is not None:
             lines.append(f"Lung shunt fraction from the image: {v.lung_shunt_fraction:.1%}")
         lines += [f"Tumour-to-normal ratio {n}: {r:.2f}" for n, r in v.tumour_to_normal.items()] + [""]
+    lines += decision_lines(case)
     lines += ["Safety checks"] + [check_line(c) for c in case.safety]
-    lines += ["", "Efficacy (never blocks)"] + ([check_line(c) for c in case.efficacy] or ["  none applies"])
+    lines += ["", "Efficacy (reported apart: never blocks, never makes a plan safe)"] + ([check_line(c) for c in case.efficacy] or ["  none applies"])
     lines += ["", "Warnings"] + ([f"  - {w}" for w in case.warnings] or ["  none"])
     if case.notes:
         lines += ["", "Notes"] + [f"  - {n}" for n in case.notes]
@@ -129,10 +156,14 @@ def case_text(case: CaseResult) -> str:
 
 
 def compare_text(glass: CaseResult, resin: CaseResult) -> str:
-    """Glass and resin plans of one patient side by side."""
-    g, r = dict(_rows(glass)), dict(_rows(resin))
+    """Glass and resin plans of one patient side by side, each to its own target, with its binding limit."""
+    def rows(case):
+        basis = next((n[len("prescribed to "):] for n in case.notes if n.startswith("prescribed to ")), "-")
+        return [("Prescribed to", basis)] + _rows(case) + [("Binding limit", case.binding or "-")]
+
+    g, r = dict(rows(glass)), dict(rows(resin))
     keys = []
-    for k, _ in _rows(glass) + _rows(resin):
+    for k, _ in rows(glass) + rows(resin):
         if k not in keys:
             keys.append(k)
     w0 = max(len(k) for k in keys) + 2

@@ -29,10 +29,11 @@ from ..units import Q_, quantity, to_json
 from .plan import PatientPlan
 from .voxel import VoxelResult
 
-__all__ = ["CaseResult", "assess", "WITHIN_LIMITS", "BLOCKED"]
+__all__ = ["CaseResult", "assess", "WITHIN_LIMITS", "BLOCKED", "NEEDS_DECISION"]
 
 WITHIN_LIMITS = "WITHIN LIMITS"
 BLOCKED = "BLOCKED"
+NEEDS_DECISION = "NEEDS A DECISION"
 
 #: Voxel tumour doses that differ from the plan's by more than this are explained in a note.
 PLAN_VOXEL_TOLERANCE = 0.20
@@ -83,6 +84,17 @@ class CaseResult:
     notes: tuple = ()
     inputs: tuple = ()
     imaging: dict | None = None
+    decisions: tuple = ()
+
+    @property
+    def needs_decision(self) -> bool:
+        """Within every safety limit, but no vial or timing delivers the plan as given."""
+        return not self.blocked and bool(self.decisions)
+
+    @property
+    def actionable(self) -> bool:
+        """Within every safety limit and nothing left to decide: the only case that exits 0."""
+        return not self.blocked and not self.decisions
 
     @property
     def failed(self) -> tuple:
@@ -95,8 +107,8 @@ class CaseResult:
 
     @property
     def status(self) -> str:
-        """``"BLOCKED"`` or ``"WITHIN LIMITS"``."""
-        return BLOCKED if self.blocked else WITHIN_LIMITS
+        """``"BLOCKED"``, ``"NEEDS A DECISION"`` or ``"WITHIN LIMITS"``."""
+        return BLOCKED if self.blocked else (NEEDS_DECISION if self.decisions else WITHIN_LIMITS)
 
     def headline(self) -> str:
         """One line that cannot be misread: the status and why."""
@@ -105,6 +117,8 @@ class CaseResult:
             cap = "" if self.max_safe_activity is None else f". Largest safe activity {_fmt_gbq(self.max_safe_activity)} (set by {self.binding})"
             return f"{BLOCKED} by {failed}{cap}"
         n = len(self.safety)
+        if self.decisions:
+            return f"{NEEDS_DECISION}: all {n} safety checks pass, but the vial or timing cannot deliver the plan as given (see: Decision needed)"
         return f"{WITHIN_LIMITS}: all {n} safety checks pass" + (" (plan and voxel dosimetry)" if self.plan and self.voxel else "")
 
     def to_json(self) -> dict:
@@ -123,6 +137,8 @@ class CaseResult:
             "notes": list(self.notes),
             "plan_inputs": [s.to_json() for s in self.inputs],
             "activity_image": self.imaging,
+            "needs_decision": self.needs_decision,
+            "decisions": list(self.decisions),
         }
 
 
@@ -138,11 +154,10 @@ def _vial_checks(pp: PatientPlan) -> list:
     and every dose of this treatment scales by (vial activity then / prescription).
     """
     tr, p = pp.patient.treatment, pp.plan
-    if not pp.schedule_failures and not pp.schedule_warnings:
+    if pp.vial_at_planned_time is None:
         return []
-    if p.device != "glass" or pp.vial is None or tr.administration is None or tr.calibration is None:
-        return []
-    ratio = float((glass_activity_at(pp.vial.vial, tr.calibration, tr.administration) / p.prescribed_activity).to("dimensionless").magnitude)
+    held, cal = pp.vial_at_planned_time
+    ratio = float((glass_activity_at(held, cal, tr.administration) / p.prescribed_activity).to("dimensionless").magnitude)
     out = []
     for c in p.limits:
         if not c.safety or c.bound != "max" or c.value.dimensionless:
@@ -153,8 +168,9 @@ def _vial_checks(pp: PatientPlan) -> list:
             value = c.value * ratio
         mag, lim = np.asarray(value.to(c.limit.units).magnitude), c.limit.magnitude
         passed = bool(np.all(mag <= lim * (1 + _limits.RTOL) if c.inclusive else mag < lim))
-        note = f"the {pp.vial.vial.to('GBq').magnitude:g} GBq vial holds {ratio:.3f} x the prescription at the planned administration"
-        out.append(replace(c, value=value.to(c.value.units), passed=passed, origin="vial at the planned time", note=note))
+        note = f"the {held.to('GBq').magnitude:g} GBq vial holds {ratio:.3f} x the prescription at the planned administration"
+        if abs(ratio - 1.0) > 1e-3 or not passed:  # within 0.1 %: shown only if it fails
+            out.append(replace(c, value=value.to(c.value.units), passed=passed, origin="vial at the planned time", note=note))
     return out
 
 
@@ -290,7 +306,7 @@ def assess(
     """
     if plan is None and voxel is None:
         raise ValueError("assess needs a plan, a voxel dosimetry, or both")
-    warnings, notes = list(input_warnings), []
+    warnings, notes, decisions = list(input_warnings), [], []
     safety, efficacy, caps = [], [], []
     if plan is not None:
         pf, p = plan.patient, plan.plan
@@ -298,7 +314,8 @@ def assess(
         overrides = {k: v for k, v in (("lung_dose", pf.lung.limit), ("cumulative_lung_dose", pf.lung.cumulative_limit), ("normal_liver", pf.target.normal_liver_limit)) if v is not None}
         prior = float(pf.lung.prior_dose.to("Gy").magnitude)
         patient_id = pf.patient.id
-        safety += [c for c in p.limits if c.safety] + _vial_checks(plan)
+        safety += [c for c in p.limits if c.safety] + _vial_checks(plan) + list(plan.vial_checks)
+        decisions += list(plan.decisions)
         efficacy += [c for c in p.limits if not c.safety]
         caps.append((_limits.FIGURE_LABELS.get(str(p.binding_constraint), str(p.binding_constraint)) + " limit (plan)", float(np.min(p.max_safe_activity.to("GBq").magnitude))))
         warnings += list(plan.warnings)
@@ -336,4 +353,5 @@ def assess(
         notes=tuple(dict.fromkeys(notes)),
         inputs=tuple(input_sources),
         imaging=imaging,
+        decisions=tuple(dict.fromkeys(decisions)),
     )

@@ -15,17 +15,15 @@ from ..devices import device as _device
 from ..devices import sphere_count
 from ..errors import InputError
 from ..io.patient import PatientFile
-from ..isotope import Y90
 from ..planning.clinical import Extent
 from ..planning.result import Plan
-from ..schedule import GlassVialChoice, ResinDraw, choose_glass_vial, glass_activity_at, glass_calibration_activity, resin_draw
-from ..units import to_json
+from ..decay import elapsed_between
+from ..devices import RESIN
+from ..planning.result import LimitCheck
+from ..schedule import GlassOrder, ResinDraw, glass_activity_at, glass_order, resin_draw
+from ..units import Q_, to_json
 
 __all__ = ["PatientPlan", "plan_patient", "compare_devices", "clinical_of", "METHOD_NAMES"]
-
-#: Relative difference between a glass vial's activity at the planned administration time and the
-#: prescription that is accepted without a warning (1 %, of the order of dose-calibrator accuracy).
-VIAL_TOLERANCE = 0.01
 
 METHOD_NAMES = {
     "mird": "MIRD single compartment",
@@ -46,7 +44,7 @@ class PatientPlan:
     plan : Plan
         The prescription and every figure behind it.
     vial : GlassVialChoice or ResinDraw or None
-        Vial and timing, when the patient file gives the calibration (and administration) time.
+        Glass: the ordering advice; resin: the volume to draw (needs the calibration time).
     calibration_activity : pint.Quantity or None
         Glass: activity needed at calibration for the planned administration time [GBq].
     sphere_count : float or None
@@ -58,16 +56,40 @@ class PatientPlan:
     schedule_failures : tuple of str
         Safety limits that the chosen vial would exceed if given at the planned administration
         time; any makes the plan blocked.
+    decisions : tuple of str
+        Why no vial or timing delivers the prescription as planned (the plan needs a decision).
+    vial_checks : tuple of LimitCheck
+        Safety checks of the vial itself (resin: administration inside the usable window).
     """
 
     patient: PatientFile
     plan: Plan
-    vial: GlassVialChoice | ResinDraw | None = None
+    vial: GlassOrder | ResinDraw | None = None
     calibration_activity: object = None
     sphere_count: float | None = None
     notes: tuple = ()
     schedule_warnings: tuple = ()
     schedule_failures: tuple = ()
+    decisions: tuple = ()
+    vial_checks: tuple = ()
+
+    @property
+    def needs_decision(self) -> bool:
+        """No vial or timing delivers the prescription as planned: the clinic must choose (exit 1)."""
+        return bool(self.decisions)
+
+    @property
+    def vial_at_planned_time(self):
+        """Glass: (vial activity at calibration [GBq], calibration time) of the vial given whole at the
+        planned administration (chosen or ordered), else None."""
+        tr = self.patient.treatment
+        if self.plan.device != "glass" or tr.administration is None:
+            return None
+        if getattr(self.vial, "choice", None) is not None:
+            return self.vial.vial, self.vial.calibration_time
+        if tr.vial is not None and tr.calibration is not None:
+            return tr.vial, tr.calibration
+        return None
 
     @property
     def within_limits(self) -> bool:
@@ -89,10 +111,12 @@ class PatientPlan:
             out["calibration_activity"] = to_json(self.calibration_activity)
         out["sphere_count"] = self.sphere_count
         if self.patient.treatment.administration is not None:
-            out["administration_time"] = self.patient.treatment.administration.isoformat()
+            out["administration_time"] = self.patient.treatment.administration.isoformat(timespec="seconds")
         out["notes"] = list(self.notes)
         out["within_limits"] = self.within_limits
         out["schedule_failures"] = list(self.schedule_failures)
+        out["needs_decision"] = self.needs_decision
+        out["decisions"] = list(self.decisions)
         return out
 
 
@@ -133,6 +157,13 @@ def _model(pf: PatientFile, device: str, method: str) -> Plan:
             raise InputError("target.dose", "missing required key (the mird method prescribes a mean dose to the perfused volume)")
         return planning.mird(t.dose, t.mass, lung.shunt_fraction, tumour=tumours, tumour_to_normal=ratios, liver=liver.volume, **common)
     if method == "bsa":
+        lobar = t.volume is not None and liver.volume is not None and abs(float((t.volume / liver.volume).to("").magnitude) - 1) > 0.01
+        if lobar and liver.tumour_volume is None:
+            raise InputError(
+                "liver.tumour_volume",
+                "missing: a lobar or selective BSA plan takes the tumour involvement of the whole liver (every tumour in it, "
+                "SIR-Spheres IFU) before the lobe fraction; give it (equal to target.tumour_volume if all tumours are in the target)",
+            )
         return planning.bsa(pf.patient.height, pf.patient.weight, liver.volume, t.tumour_volume, lung.shunt_fraction, target=t.volume,
                             tumour_to_normal=ratios if not isinstance(ratios, list) else None, **common)
     if method == "empirical":
@@ -154,68 +185,95 @@ def _model(pf: PatientFile, device: str, method: str) -> Plan:
 
 
 def _schedule(pf: PatientFile, plan: Plan):
-    """Vial, calibration activity, sphere count and notes for a computed plan."""
+    """Vial, calibration activity, sphere count, notes, warnings, failures, decisions, checks for a plan."""
     tr = pf.treatment
     a = plan.prescribed_activity
-    notes = []
-    vial = cal_activity = None
+    notes, warnings, failures, decisions, checks = [], [], [], [], []
+    vial = None
     if not np.isfinite(a.magnitude) or a.magnitude <= 0:
-        return None, None, None, ("no activity to schedule",), (), ()
+        return None, None, None, ("no activity to schedule",), (), (), (), ()
     if not plan.within_limits:
-        return None, None, None, ("no vial or timing: the plan is blocked by a safety limit",), (), ()
-    warnings, failures = [], []
+        return None, None, None, ("no vial or timing: the plan is blocked by a safety limit",), (), (), (), ()
     try:
         if plan.device == "glass":
-            if tr.calibration is not None:
-                # The smallest standard vial that holds the prescription at or after the planned time,
-                # or up to 1 % less at it (it reached the prescription within the last 0.92 h).
-                earliest = None
-                if tr.administration is not None:
-                    earliest = tr.administration - _dt.timedelta(hours=float(Y90.half_life.to("h").magnitude * np.log2(1 + VIAL_TOLERANCE)))
-                vial = choose_glass_vial(a, tr.calibration, earliest=earliest)
-                if tr.administration is not None:
-                    cal_activity = glass_calibration_activity(a, tr.calibration, tr.administration)
-                    failures = _vial_at_planned_time(plan, vial, tr, cal_activity, warnings)
+            if tr.calibration is not None or tr.administration is not None:
+                if tr.calibration is None:
+                    notes.append("vial calibration time chosen by the manufacturer's convention (12:00 US Eastern time on the "
+                                 "calibration day; verify against the current instructions for use)")
+                vial = glass_order(
+                    a, tr.calibration, planned=tr.administration, clinic=pf.clinic, tolerance=pf.delivery_tolerance,
+                    cap=Q_(float(np.min(plan.max_safe_activity.to("GBq").magnitude)), "GBq"), custom=pf.custom_doses,
+                    ordered=tr.vial if tr.calibration is not None else None,
+                )
+                if vial.choice is None:
+                    decisions.append(vial.decision)
+                pp_like = PatientPlan(pf, plan, vial)
+                if pp_like.vial_at_planned_time is not None:
+                    held, cal = pp_like.vial_at_planned_time
+                    failures = _vial_at_planned_time(plan, held, replace(tr, calibration=cal), warnings)
             else:
-                notes.append("vial choice needs treatment.calibration (the vial calibration date-time)")
+                notes.append("vial choice needs the vial calibration time or the planned administration time")
         else:
+            if tr.vial_activity is None:
+                notes.append(f"resin vial activity not given: the nominal {RESIN.vial_activities[0]:~P} (+-10 %) is used; "
+                             "give the vial activity measured in the dose calibrator in the patient file")
             if tr.calibration is not None and tr.administration is not None:
+                checks.append(_resin_window_check(elapsed_between(tr.calibration, tr.administration, "treatment.administration")))
                 vial = resin_draw(a, tr.calibration, tr.administration, vial_activity=tr.vial_activity)
+                if vial.volume > 0.9 * vial.vial_volume:
+                    warnings.append(f"the draw takes {float((vial.volume / vial.vial_volume).to('').magnitude):.0%} of the vial: "
+                                    "no margin for what stays in the vial and the delivery set")
             else:
                 notes.append("volume to draw needs treatment.calibration and treatment.administration")
     except InputError as exc:
-        # The prescription stands; the vial or timing cannot deliver it. Say so loudly.
-        warnings.append(f"VIAL: {exc}")
-    if vial is not None:
-        spheres = vial.sphere_count
+        # The prescription stands; the vial or timing cannot deliver it: a decision is needed.
+        decisions.append(exc.message)
+    if vial is not None and vial.sphere_count is not None:
+        spheres = int(vial.sphere_count)
     else:
-        spheres = float(sphere_count(_device(plan.device), a))
+        spheres = int(round(float(sphere_count(_device(plan.device), a))))
         notes.append("sphere count assumes administration at calibration")
-    return vial, cal_activity, spheres, tuple(notes), tuple(warnings), tuple(failures)
+    return vial, None, spheres, tuple(notes), tuple(warnings), tuple(failures), tuple(decisions), tuple(checks)
 
 
-def _vial_at_planned_time(plan: Plan, vial: GlassVialChoice, tr, cal_activity, warnings: list) -> list:
-    """Warn when the glass vial reaches the prescription at another time than the planned one.
+def _resin_window_check(elapsed) -> LimitCheck:
+    """The resin administration must fall in the product's usable window around calibration."""
+    t = elapsed.to("h")
+    lo, hi = RESIN.usable_from.to("h"), RESIN.usable_until.to("h")
+    before = t < lo
+    return LimitCheck(
+        name="time_from_calibration",
+        description=f"administration from {-lo.magnitude:g} h before to {hi.magnitude:g} h after the vial calibration",
+        value=t,
+        limit=lo if before else hi,
+        bound="min" if before else "max",
+        safety=True,
+        passed=bool(lo <= t <= hi),
+        source=RESIN.sources["usable_window"],
+        label="time from vial calibration",
+        volume="vial",
+        origin="vial",
+    )
+
+
+def _vial_at_planned_time(plan: Plan, held, tr, warnings: list) -> list:
+    """The safety limits that fail when the glass vial ``held`` is given whole at the planned time.
 
     A glass vial is given whole, so at the planned administration time it delivers its decayed
     activity, not the prescription; every dose then scales by that ratio (doses are linear in
-    activity). Returns the safety limits that would fail at the planned time.
+    activity).
     """
-    at_planned = glass_activity_at(vial.vial, tr.calibration, tr.administration)
+    at_planned = glass_activity_at(held, tr.calibration, tr.administration)
     ratio = float((at_planned / plan.prescribed_activity).to("dimensionless").magnitude)
-    if abs(ratio - 1.0) <= VIAL_TOLERANCE:
+    if abs(ratio - 1.0) <= 1e-6:
         return []
     failing = [c.description for c in plan.limits if c.safety and c.bound == "max" and not c.value.dimensionless and _fails_scaled(c, plan, ratio)]
-    msg = (
-        f"VIAL: the {vial.vial:.4g~P} vial holds the prescribed {plan.prescribed_activity:.4g~P} at "
-        f"{vial.administration_time.isoformat(timespec='minutes')}, not at the planned administration "
-        f"{tr.administration.isoformat(timespec='minutes')}, when it holds {at_planned.to('GBq'):.4g~P} "
-        f"({ratio - 1:+.1%}; every dose scales by {ratio:.3f})"
-    )
     if failing:
-        msg += "; given then it would exceed: " + ", ".join(failing)
-    msg += f". Administer at the vial time, or order {cal_activity.to('GBq'):.4g~P} at calibration for the planned time."
-    warnings.append(msg)
+        warnings.append(
+            f"the {held:.4g~P} vial holds {at_planned.to('GBq'):.4g~P} at the planned administration "
+            f"{tr.administration.isoformat(timespec='minutes')} ({ratio - 1:+.1%}; every dose scales by {ratio:.3f}); "
+            "given then it would exceed: " + ", ".join(failing)
+        )
     return failing
 
 
@@ -252,39 +310,71 @@ def plan_patient(pf: PatientFile, *, device: str | None = None, method: str | No
     device = device or pf.treatment.device
     method = method or pf.treatment.method
     plan = _model(pf, device, method)
-    vial, cal, spheres, notes, warnings, failures = _schedule(pf, plan)
+    vial, cal, spheres, notes, warnings, failures, decisions, checks = _schedule(pf, plan)
     if plan.tumour_to_normal is None and method != "partition":
         notes = notes + ("no tumour-to-normal ratio given: the normal-liver dose assumes uniform uptake over the perfused volume",)
     warnings = tuple(getattr(pf, "warnings", ())) + tuple(warnings)  # inputs outside their usual range (io.patient.PLAUSIBLE)
-    return PatientPlan(pf, plan, vial, cal, spheres, notes, warnings, failures)
+    if "residual_fraction" not in (pf.raw.get("target") or {}):
+        notes = notes + (f"residual fraction not given: {pf.target.residual_fraction:.0%} assumed (activity left in the vial and delivery set); "
+                         "give the measured residual fraction in the patient file (resin losses of several percent are reported)",)
+    return PatientPlan(pf, plan, vial, cal, spheres, notes, warnings, failures, decisions, checks)
+
+
+def fmt_gy(q) -> str:
+    return f"{q.to('Gy').magnitude:g} Gy"
+
+
+def _own_target(pf: PatientFile, dev: str) -> tuple[PatientFile, str, str]:
+    """The patient file re-targeted to ``dev``'s own efficacy threshold of the scenario.
+
+    Segmental: the perfused-volume threshold (EANM 2022 T2 glass > 400 Gy, T3 resin > 150 Gy) by
+    MIRD. Otherwise, with tumours of known tumour-to-normal ratio: the tumour threshold (T2 glass
+    205 / 260 / 189 Gy, T3 resin 100 Gy) by the partition model. Returns the file, the method and a
+    sentence saying what was prescribed.
+    """
+    from ..planning import limits as _limits
+
+    rows, _ = _limits.applicable(dev, clinical_of(pf))
+    eff = {r.figure: r for r in rows if not r.safety and r.bound == "min"}
+    tg = pf.target
+    if "target_dose" in eff:
+        d = eff["target_dose"].value
+        return replace(pf, target=replace(tg, dose=d)), "mird", f"perfused volume {fmt_gy(d)} ({eff['target_dose'].source})"
+    has_ratios = tg.tumours and all(t.tumour_to_normal is not None for t in tg.tumours)
+    if "tumour_dose" in eff and has_ratios:
+        d = eff["tumour_dose"].value
+        return replace(pf, target=replace(tg, tumour_dose=d, normal_liver_dose=None)), "partition", f"tumour {fmt_gy(d)} ({eff['tumour_dose'].source})"
+    raise InputError(
+        "clinical.indication",
+        f"--compare plans {dev} to its own target for the scenario; give clinical.indication (hcc, icc, colorectal) "
+        "and tumours with tumour_to_normal, or clinical.extent = \"segmental\"",
+    )
 
 
 def compare_devices(pf: PatientFile) -> tuple[PatientPlan, PatientPlan]:
-    """Plan the same patient with glass and with resin microspheres.
+    """Plan the same patient with glass and with resin microspheres, each to its own target.
 
-    Both devices use the patient file's method where both support it (mird, partition). A
-    resin-only method (bsa, empirical) is compared against glass MIRD at ``target.dose``; the
-    dose coefficient override, if any, is not carried across devices (each uses its own K), nor
-    are the vial calibration time and vial activity, which belong to the patient file's product.
+    The patient file's device keeps the file's method and target. The other device is planned to
+    its own efficacy threshold of the clinical scenario (:func:`_own_target`), never to the other
+    device's (a resin BSA activity or a glass MIRD dose are not transferable). Each uses its own
+    dose coefficient K and its own safety limits; the vial calibration time and activity belong to
+    the file's product and are not carried across.
 
     Returns
     -------
     tuple of PatientPlan
-        (glass, resin).
+        (glass, resin); each one's ``notes`` start with what it was prescribed to.
     """
-    method = pf.treatment.method
-    from dataclasses import replace
-
-    def for_device(dev: str) -> PatientFile:
+    out = {}
+    for dev in ("glass", "resin"):
         if dev == pf.treatment.device:
-            return replace(pf, treatment=replace(pf.treatment, dose_coefficient=None))
-        return replace(pf, treatment=replace(pf.treatment, dose_coefficient=None, calibration=None, vial_activity=None))
-
-    if method in ("bsa", "empirical"):
-        if pf.target.dose is None:
-            raise InputError("target.dose", f"--compare with the resin {method} method needs target.dose for the glass MIRD plan")
-        glass = plan_patient(for_device("glass"), device="glass", method="mird")
-    else:
-        glass = plan_patient(for_device("glass"), device="glass", method=method)
-    resin = plan_patient(for_device("resin"), device="resin", method=method)
-    return glass, resin
+            q = replace(pf, treatment=replace(pf.treatment, dose_coefficient=None))
+            pp = plan_patient(q, device=dev, method=pf.treatment.method)
+            basis = f"the patient file's prescription ({METHOD_NAMES[pf.treatment.method]})"
+        else:
+            q, method, what = _own_target(pf, dev)
+            q = replace(q, treatment=replace(q.treatment, dose_coefficient=None, calibration=None, vial_activity=None, vial=None))
+            pp = plan_patient(q, device=dev, method=method)
+            basis = f"{dev}'s own target for the scenario: {what}, {METHOD_NAMES[method]}"
+        out[dev] = replace(pp, notes=(f"prescribed to {basis}",) + pp.notes)
+    return out["glass"], out["resin"]

@@ -133,6 +133,8 @@ class ImagingInputs:
         What reading found (consistency, rasterization).
     inputs : tuple of str
         The files read, for the audit trail.
+    identities : tuple of DicomIdentity
+        Patient, study, series and frame-of-reference UIDs of every series read (report.json).
     """
 
     activity: Volume
@@ -147,6 +149,7 @@ class ImagingInputs:
     reference: ImageSeries | None = None
     warnings: tuple = ()
     inputs: tuple = ()
+    identities: tuple = ()
 
 
 @dataclass(frozen=True)
@@ -187,6 +190,7 @@ class VoxelResult:
             return "local deposition, energy divided by the local density"
         text = LUNG_METHODS[self.lung_method]
         return text if self.lung_density is None else f"{text}; lung density {self.lung_density.to('g/mL').magnitude:.3g} g/mL"
+    identities: tuple = ()
 
     def region(self, name: str) -> RegionResult:
         for r in self.regions:
@@ -408,6 +412,7 @@ def load_imaging(
         reference=act,
         warnings=tuple(warnings),
         inputs=tuple(str(Path(p)) for p in (activity_image, segmentation, ct) if p is not None),
+        identities=tuple(identities),
     )
 
 
@@ -676,6 +681,7 @@ def voxel_dose(
         warnings=tuple(dict.fromkeys(warnings)),
         reference=inputs.reference,
         inputs=inputs.inputs,
+        identities=inputs.identities,
         density_method=density_method,
         lung_method=lung_method if lung is not None else None,
         lung_density=lung_density,

@@ -1,23 +1,18 @@
 """`y90 report` and `y90 demo`: files, figures against the phantom truth, refusals, no partial output."""
 
 import json
-import time
 
 import numpy as np
 import pydicom
 import pytest
 from pypdf import PdfReader
 
+from pathlib import Path
+
+import dosimetry
 from dosimetry.cli import main
 
-
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    out = tmp_path_factory.mktemp("demo") / "d"
-    t0 = time.perf_counter()
-    code = main(["--quiet", "demo", "-o", str(out)])
-    seconds = time.perf_counter() - t0
-    return out, code, seconds
+EXAMPLES_DIR = Path(dosimetry.__file__).parent / "examples"
 
 
 def test_demo_writes_every_file(demo):
@@ -56,8 +51,9 @@ def test_demo_plan_takes_its_inputs_from_the_images(demo):
     out, _, _ = demo
     truth = json.loads((out / "patient" / "truth.json").read_text())
     rep = json.loads((out / "report" / "report.json").read_text())
-    img = rep["imaging"]
-    assert rep["tumour_to_normal"] == pytest.approx([img["tumour_to_normal"]["Tumour 1"], img["tumour_to_normal"]["Tumour 2"]], rel=1e-6)
+    image_ratios = {t["name"]: t["ratio"] for t in rep["imaging"]["tumour_to_normal"]}
+    assert rep["tumour_to_normal"] == pytest.approx([image_ratios["Tumour 1"], image_ratios["Tumour 2"]], rel=1e-6)
+    assert [t["tumour_to_normal"] for t in rep["tumours"]] == pytest.approx(rep["tumour_to_normal"])
     assert rep["lung_mass"]["value"] == pytest.approx(truth["plan_inputs"]["lung_mass"]["value"], rel=0.02)  # the CT's lungs
     assert rep["lung_shunt_fraction"] == pytest.approx(truth["lung_shunt_fraction"], abs=0.005)
     a = rep["activity_image"]
@@ -72,6 +68,7 @@ def test_demo_voxel_figures_against_truth(demo):
     truth = json.loads((out / "patient" / "truth.json").read_text())
     rep = json.loads((out / "report" / "report.json").read_text())
     img = rep["imaging"]
+    img = dict(img, regions={r["name"]: r for r in img["regions"]})  # regions are a list by name
     # relative calibration: liver + lungs hold the planned activity
     total = img["regions"]["Liver"]["activity"]["value"] + img["regions"]["Lungs"]["activity"]["value"]
     assert total == pytest.approx(rep["prescribed_activity"]["value"], rel=1e-6)
@@ -91,7 +88,7 @@ def test_demo_pdf_has_pages_and_key_text(demo):
     text = "\n".join(p.extract_text() for p in reader.pages)
     assert "PHANTOM-001" in text
     assert f"{rep['prescribed_activity']['value']:.4g} GBq" in text
-    assert "Dose-volume histograms" in text and "Dose on CT" in text and "Audit trail" in text
+    assert "dose-volume histograms" in text and "Dose on CT" in text and "Audit trail" in text
     assert "SHA-256" in text
 
 
@@ -101,7 +98,7 @@ def test_demo_rtdose_matches_json(demo):
     assert ds.Modality == "RTDOSE" and ds.DoseUnits == "GY" and ds.DoseType == "PHYSICAL"
     dose = ds.pixel_array.astype(float) * float(ds.DoseGridScaling)
     rep = json.loads((out / "report" / "report.json").read_text())
-    assert dose.max() == pytest.approx(max(r["max"]["value"] for r in rep["imaging"]["regions"].values()), rel=1e-4)
+    assert dose.max() == pytest.approx(max(r["max"]["value"] for r in rep["imaging"]["regions"]), rel=1e-4)
     ct = pydicom.dcmread(next((out / "patient" / "ct").iterdir()))
     assert ds.PatientID == ct.PatientID and ds.FrameOfReferenceUID == ct.FrameOfReferenceUID
 
@@ -183,7 +180,8 @@ def test_slices_are_shown_in_standard_orientation_for_flipped_grids():
     mask = dose.with_array(arr > 0, "dimensionless")
     reg = RegionResult("Tumour 1", "tumour", region_stats(dose, mask), Q_(1, "GBq"), None, dvh(dose, mask))
     img = ImagingResult(dose, dose, None, {"Tumour 1": mask}, (reg,), None, Q_(1, "GBq"), "", None, {}, "kernel", (), None, ())
-    (sl,) = _slices(img)
+    sl, coronal, sagittal = _slices(img)  # axial, coronal, sagittal through the tumour
+    assert coronal.title.startswith("Coronal") and sagittal.title.startswith("Sagittal")
     left, right = sl.extent_mm[0], sl.extent_mm[1]
     assert (left, right) == (-25.0, 25.0)
     col = int(np.argmax(sl.dose_gy.max(axis=0)))
@@ -206,3 +204,89 @@ def test_report_explains_voxel_tumour_dose_below_plan(tmp_path, demo):
     assert len(notes) == 1 and "partial-volume" in notes[0]
     assert any(w.startswith("Tumour 2 tumour-to-normal ratio: typed") for w in rep["warnings"])
     assert "partial-volume" in (tmp_path / "r" / "summary.txt").read_text()
+
+
+# -- issue 14: page 1 a physicist signs --------------------------------------------------------
+def _page1_text(pdf):
+    reader = PdfReader(pdf)
+    return reader.pages[0].extract_text()
+
+
+def test_page1_has_written_directive_compartments_and_one_status(demo):
+    import re
+
+    out, _, _ = demo
+    rep = json.loads((out / "report" / "report.json").read_text())
+    text = _page1_text(out / "report" / "report.pdf")
+    for field in ("Activity to administer", "Prescribed dose", "Treatment site / territory", "Vessel (catheter position)",
+                  "Prescriber (authorized user)", "Medical physicist", "Residual fraction", "Whole liver", "Tumour 1", "Tumour 2",
+                  "Tumour-to-normal", "Normal liver, whole", "Target mean dose"):
+        assert field in text, field
+    assert text.count("OVERALL STATUS") == 1 and "OVERALL STATUS: WITHIN LIMITS" in text
+    # issue 14: "activity at calibration" next to "vial 5 GBq" left unclear which is ordered; an
+    # efficacy "BELOW" sat under a green headline
+    assert "Activity at calibration" not in text and "BELOW" not in text and "Vial to order" in text
+    # the residual fraction was not in the demo's patient file: the default is said to be one
+    assert "DEFAULT: not given in the patient file" in text
+    # Tumour 2: partition model, planned dose 205 * r2 / r1 (ratios measured on the MAA SPECT); its
+    # volume, measured on the CT, times 1.03 g/mL
+    (t1, t2) = rep["tumours"]
+    planned = 205 * t2["tumour_to_normal"] / t1["tumour_to_normal"]
+    assert f"{planned:.4g} Gy" in text and f"{t2['volume']['value'] * 1.03e-3:.4g} kg" in text
+    # no code identifiers in the human-readable pages (snake_case or dotted keys)
+    reader = PdfReader(out / "report" / "report.pdf")
+    human = "\n".join(p.extract_text() for p in reader.pages if "Audit trail" not in p.extract_text())
+    assert re.findall(r"\b[A-Za-z]+_[A-Za-z_]+\b|\b[a-z]+\.[a-z_]+\b", human) == []
+    # efficacy is a separate table from safety, and "NOT REACHED" never reads as a failure of safety
+    assert text.index("Safety checks") < (text.index("Efficacy") if "Efficacy" in text else len(text))
+    assert rep["status"] == "WITHIN LIMITS"
+
+
+def test_page1_in_us_units_shows_mci(tmp_path):
+    out = tmp_path / "r"
+    code = main(["--quiet", "report", str(EXAMPLES_DIR / "glass.toml"), "-o", str(out), "--units", "us"])
+    assert code == 0
+    text = _page1_text(out / "report.pdf")
+    # 3.78866 GBq = 3788.66 MBq / 37 MBq/mCi = 102.4 mCi
+    assert "3.789 GBq (102.4 mCi)" in text
+
+
+def test_blocked_page1_banner_says_do_not_treat(tmp_path):
+    p = tmp_path / "p.toml"
+    p.write_text((EXAMPLES_DIR / "glass.toml").read_text().replace("shunt_fraction = 0.05", "shunt_fraction = 0.20"))
+    out = tmp_path / "r"
+    assert main(["--quiet", "report", str(p), "-o", str(out)]) == 1
+    text = _page1_text(out / "report.pdf")
+    assert "OVERALL STATUS: BLOCKED" in text and "Do not treat as planned" in text and "WITHIN LIMITS" not in text
+
+
+def test_resin_page1_draw_and_defaults_said(tmp_path):
+    # Resin example without the measured vial activity nor the residual fraction: page 1 says both
+    # defaults. Draw at 8 h before calibration: 3 GBq * 2^(8 / 64.1) = 3.2720 GBq in 5 mL = 0.65441 GBq/mL;
+    # 1.51231 GBq (BSA, see tests/workflow/test_bsa_involvement.py) -> 2.3109 mL.
+    text = (EXAMPLES_DIR / "resin.toml").read_text().replace('vial_activity = "3 GBq"\n', "").replace("residual_fraction = 0.0\n", "")
+    p = tmp_path / "r.toml"
+    p.write_text(text)
+    out = tmp_path / "r"
+    assert main(["--quiet", "report", str(p), "-o", str(out)]) == 0
+    page = _page1_text(out / "report.pdf")
+    assert "DEFAULT nominal" in page and "DEFAULT: not given in the patient file" in page
+    assert "Volume to draw" in page and "2.31 mL" in page and "Verify in the dose calibrator" in page
+    rep = json.loads((out / "report.json").read_text())
+    assert rep["vial"]["volume"]["value"] == pytest.approx(1.51231 / (3 * 2 ** (8 / 64.1) / 5), rel=1e-4)
+
+
+def test_page1_glass_whole_vial_is_the_activity_to_administer(tmp_path):
+    # No calibration time: 5 GBq at Tue 12:00 EST, given Wed 10:00 (22 h): 5 * 2^(-22 / 64.1) = 3.941 GBq
+    # is administered (the whole vial), planned 3.789 GBq; residual 5 %: 3.941 * 0.95 = 3.744 GBq reaches the patient.
+    text = (EXAMPLES_DIR / "glass.toml").read_text()
+    text = "\n".join(line for line in text.splitlines() if not line.startswith("calibration ="))
+    text = text.replace("residual_fraction = 0.0", "residual_fraction = 0.05")
+    p = tmp_path / "g.toml"
+    p.write_text(text)
+    out = tmp_path / "r"
+    main(["--quiet", "report", str(p), "-o", str(out)])
+    page = _page1_text(out / "report.pdf")
+    delivered = 5 * 2 ** (-22 / 64.1)
+    assert f"{delivered:.4g} GBq (the whole vial, at administration)" in page
+    assert f"{delivered * 0.95:.4g} GBq (after the residual fraction)" in page

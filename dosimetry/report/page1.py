@@ -1,0 +1,192 @@
+"""Page 1, the page a physicist signs: what is given, to whom, where, and whether it is safe.
+
+Sections: patient and indication; treatment (device, method, site, vessel); the written directive
+(activity to administer, prescribed dose, vial order or volume to draw, residual fraction); every
+compartment's volume, mass, tumour-to-normal ratio and planned dose; safety checks with limit and
+source; efficacy apart; decisions and warnings. Labels are words, never code identifiers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..devices import device as _device
+from ..workflow import METHOD_NAMES, CaseResult
+from .text import fmt, glass_order_rows, when
+
+__all__ = ["SignedPage", "signed_page", "activity_text", "STATUS_KINDS"]
+
+#: Overall status -> how the banner shows it.
+STATUS_KINDS = {"WITHIN LIMITS": "ok", "NEEDS A DECISION": "decision", "BLOCKED": "blocked"}
+
+#: 1 mCi = 37 MBq (definition of the curie: 3.7e10 Bq).
+MBQ_PER_MCI = 37.0
+
+_ORIGIN = {"plan": "plan", "vial at the planned time": "vial at the planned time", "vial": "vial", "voxel": "voxel dosimetry"}
+
+
+@dataclass(frozen=True)
+class SignedPage:
+    """What page 1 shows (rendered by :mod:`dosimetry.report.pdf`).
+
+    Parameters
+    ----------
+    status, status_kind, status_line : str
+        ``"BLOCKED"`` / ``"NEEDS A DECISION"`` / ``"WITHIN LIMITS"``, its kind (blocked / decision /
+        ok) and one sentence why.
+    sections : tuple of (heading, ((label, value), ...))
+        Patient, treatment and the written directive.
+    compartments : tuple of tuple of str
+        (compartment, volume, mass, tumour-to-normal, planned dose) rows.
+    safety, efficacy : tuple of (label, value, limit, result, source)
+    decisions : tuple of str
+        What must be decided, and the options.
+    signatures : tuple of str
+        Blank fields to sign.
+    """
+
+    status: str
+    status_kind: str
+    status_line: str
+    sections: tuple
+    compartments: tuple
+    safety: tuple
+    efficacy: tuple
+    decisions: tuple
+    signatures: tuple = ("Prescriber (authorized user)", "Medical physicist")
+
+
+def activity_text(q, units: str = "si") -> str:
+    """An activity in GBq, with mCi when ``units == "us"`` (1 mCi = 37 MBq)."""
+    if q is None:
+        return "-"
+    text = fmt(q.to("GBq"))
+    if units == "us":
+        text += f" ({float(q.to('MBq').magnitude) / MBQ_PER_MCI:.4g} mCi)"
+    return text
+
+
+def _prescribed_dose(p, pf) -> str:
+    method = p.method
+    if method == "partition":
+        if pf.target.tumour_dose is not None:
+            return f"tumour mean dose {fmt(pf.target.tumour_dose)} (partition model)"
+        if pf.target.normal_liver_dose is not None:
+            return f"normal liver dose {fmt(pf.target.normal_liver_dose)} (partition model)"
+    if method == "mird" and pf.target.dose is not None:
+        return f"perfused volume mean dose {fmt(pf.target.dose)} (MIRD single compartment)"
+    if method in ("bsa", "empirical"):
+        return f"activity by the {METHOD_NAMES.get(method, method)} (no dose prescribed); it gives the perfused volume {fmt(p.target_dose)}"
+    return f"{METHOD_NAMES.get(method, method)}: perfused volume mean dose {fmt(p.target_dose)}"
+
+
+def _directive(case: CaseResult, units: str) -> tuple:
+    pp = case.plan
+    p, pf = pp.plan, pp.patient
+    choice = getattr(pp.vial, "choice", None) if p.device == "glass" else None
+    if choice is not None:
+        rows = [
+            ("Activity to administer", activity_text(choice.delivered, units) + " (the whole vial, at administration)"),
+            ("Planned activity", activity_text(p.prescribed_activity, units) + f" (vial {choice.deviation:+.1%}; doses below at the plan)"),
+        ]
+    else:
+        rows = [("Activity to administer", activity_text(p.prescribed_activity, units) + " at administration")]
+    rows += [
+        ("Prescribed dose", _prescribed_dose(p, pf)),
+        ("Target mean dose", f"{fmt(p.target_dose)} over the perfused volume"),
+    ]
+    stated = "residual_fraction" in (pf.raw.get("target") or {})
+    rows.append(("Residual fraction", f"{p.residual_fraction:.1%}" + ("" if stated else " (DEFAULT: not given in the patient file)")))
+    given = choice.delivered if choice is not None else p.prescribed_activity
+    rows.append(("Activity reaching the patient", activity_text(given * (1 - float(p.residual_fraction)), units) + " (after the residual fraction)"))
+    tr = pf.treatment
+    if tr.administration is not None:
+        rows.append(("Planned administration", when(tr.administration)))
+    v = pp.vial
+    if v is not None and p.device == "glass":
+        rows += [(k, v_) for k, v_ in glass_order_rows(v) if k != "Delivered activity"]  # given above
+    elif v is not None:
+        measured = tr.vial_activity is not None
+        rows.append(("Resin vial", f"{activity_text(v.vial_activity, units)} in {fmt(v.vial_volume)} at {when(v.calibration_time)}"
+                     + ("" if measured else " (DEFAULT nominal, +-10 %: measure it)")))
+        rows.append(("Volume to draw", f"{fmt(v.volume, 3)} ({fmt(v.concentration)} at administration)"))
+        rows.append(("Verify in the dose calibrator", f"{activity_text(v.prescribed_activity, units)} in the syringe before administration"))
+    if pp.sphere_count is not None:
+        rows.append(("Spheres", f"{pp.sphere_count / 1e6:.3g} million"))
+    return tuple(rows)
+
+
+def _compartments(case: CaseResult) -> tuple:
+    pp = case.plan
+    p, pf = pp.plan, pp.patient
+    rho = pf.liver.density
+
+    def mass(vol):
+        return "-" if vol is None else fmt((vol * rho).to("kg"))
+
+    rows = []
+    if pf.liver.volume is not None:
+        rows.append(("Whole liver", fmt(pf.liver.volume), mass(pf.liver.volume), "", "-"))
+    rows.append(("Perfused target (treated volume)", fmt(pf.target.volume), fmt(p.target_mass), "", fmt(p.target_dose)))
+    ratio = p.tumour_to_normal
+    doses = [] if p.tumour_dose is None else list(np.atleast_1d(p.tumour_dose.to("Gy").magnitude))
+    for i, t in enumerate(pf.target.tumours):
+        r = t.tumour_to_normal if t.tumour_to_normal is not None else (ratio if np.ndim(ratio) == 0 and ratio is not None else None)
+        d = f"{doses[i]:.4g} Gy" if len(doses) == len(pf.target.tumours) else "-"
+        rows.append((t.name, fmt(t.volume), mass(t.volume), "-" if r is None else f"{float(r):.3g}", d))
+    if p.normal_liver_mass is not None:
+        rows.append(("Normal liver, perfused", "-", fmt(p.normal_liver_mass), "1", fmt(p.normal_liver_dose)))
+    if p.whole_normal_liver_mass is not None:
+        rows.append(("Normal liver, whole", "-", fmt(p.whole_normal_liver_mass), "", fmt(p.whole_normal_liver_dose)))
+    rows.append(("Lungs", "-", fmt(p.lung_mass), f"shunt {p.lung_shunt_fraction:.1%}", fmt(p.lung_dose)))
+    return tuple(rows)
+
+
+def _check(c) -> tuple:
+    op = {("max", True): "<=", ("max", False): "<", ("min", True): ">=", ("min", False): ">"}[(c.bound, c.inclusive)]
+    passed = bool(np.all(c.passed))
+    result = "PASS" if passed else ("FAIL" if c.safety else "NOT REACHED")
+    label = f"{c.label or c.description} ({_ORIGIN.get(c.origin, c.origin)})" + (" [clinic's limit]" if c.override else "")
+    source = c.source + (f"; {c.note}" if c.note else "")
+    return (label, fmt(c.value), f"{op} {fmt(c.limit)}", result, source)
+
+
+def signed_page(case: CaseResult, units: str = "si") -> SignedPage:
+    """Page 1 content of an assessed case with a plan."""
+    pp = case.plan
+    p, pf = pp.plan, pp.patient
+    dev = _device(p.device)
+    tr_raw = pf.raw.get("treatment") or {}
+    name = (pf.patient.name or "").replace("^", ", ").strip(", ")
+    patient = (
+        ("Patient", f"{pf.patient.id}" + (f"  ({name})" if name else "")),
+        ("Indication and scenario", p.clinical.describe()),
+        ("Device", f"{dev.product} ({p.device} microspheres)"),
+        ("Method", METHOD_NAMES.get(p.method, p.method)),
+        ("Treatment site / territory", str(tr_raw.get("site", "")) or "________________________________"),
+        ("Vessel (catheter position)", str(tr_raw.get("vessel", "")) or "________________________________"),
+    )
+    status = case.status
+    if case.blocked:
+        line = "Do not treat as planned: " + "; ".join(f"{c.label or c.description} fails ({_ORIGIN.get(c.origin, c.origin)})" for c in case.failed)
+        if case.max_safe_activity is not None and any(c.origin != "vial" for c in case.failed):
+            line += f". Largest safe activity {activity_text(case.max_safe_activity, units)}, set by the {case.binding}."
+    elif case.decisions:
+        line = "Every safety check passes, but the vial or timing cannot deliver the plan as given: choose an option below."
+    else:
+        line = f"All {len(case.safety)} safety checks pass. Largest safe activity {activity_text(case.max_safe_activity, units)}, set by the {case.binding}."
+    decisions = list(case.decisions)
+    opts = getattr(pp.vial, "options", ()) if pp.vial is not None and pp.vial.__class__.__name__ == "GlassOrder" and case.decisions else ()
+    decisions += [f"Option: {o.describe()}" for o in opts]
+    return SignedPage(
+        status=status,
+        status_kind=STATUS_KINDS[status],
+        status_line=line,
+        sections=(("Patient and treatment", patient), ("Written directive", _directive(case, units))),
+        compartments=_compartments(case),
+        safety=tuple(_check(c) for c in case.safety),
+        efficacy=tuple(_check(c) for c in case.efficacy),
+        decisions=tuple(decisions),
+    )

@@ -1,0 +1,149 @@
+"""report.json: the record a record system can rely on (docs/schemas/report.schema.json).
+
+- ``schema_version`` first; every key snake_case (the audit trail included);
+- tumours by name, with their volume, mass, tumour-to-normal ratio and planned dose;
+- the DICOM UIDs of every input series and of the RT Dose written (filled in by
+  :func:`dosimetry.report.build.write_report` once the file exists);
+- times in ISO 8601 to the second with their UTC offset; counts as integers.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import platform
+import re
+
+import numpy as np
+
+from .. import __version__
+from ..devices import device as _device
+from ..isotope import Y90
+from ..units import to_json
+from .regions import region_json
+
+__all__ = ["SCHEMA_VERSION", "report_record", "tumour_records", "dicom_record", "snake"]
+
+#: Version of the report.json layout; bump the major number on any incompatible change.
+SCHEMA_VERSION = "1.0"
+
+
+def snake(text: str) -> str:
+    """``"Patient file SHA-256"`` -> ``"patient_file_sha_256"``; ``"D95"`` -> ``"d95"``."""
+    s = re.sub(r"[^0-9a-zA-Z]+", "_", str(text)).strip("_").lower()
+    return s if s and s[0].isalpha() else f"k_{s}"
+
+
+def _iso(v):
+    """Datetimes to ISO 8601 to the second; everything else unchanged (recursively)."""
+    if isinstance(v, _dt.datetime):
+        return v.isoformat(timespec="seconds")
+    if isinstance(v, (_dt.date, _dt.time)):
+        return v.isoformat()
+    if isinstance(v, dict):
+        return {k: _iso(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [_iso(x) for x in v]
+    return v
+
+
+def tumour_records(case) -> list:
+    """Every tumour of the patient file by name: volume, mass, ratio, planned dose (and voxel mean dose)."""
+    pp = case.plan
+    p, pf = pp.plan, pp.patient
+    tumours = pf.target.tumours
+    doses = [] if p.tumour_dose is None else list(np.atleast_1d(p.tumour_dose.to("Gy").magnitude))
+    masses = [] if p.tumour_mass is None else list(np.atleast_1d(p.tumour_mass.to("kg").magnitude))
+    voxel = {}
+    if case.voxel is not None:
+        voxel = {r.name: r for r in case.voxel.regions if r.role == "tumour"}
+    out = []
+    for i, t in enumerate(tumours):
+        rec = {
+            "name": t.name,
+            "volume": to_json(t.volume.to("mL")),
+            "mass": {"value": float(masses[i]), "unit": "kg"} if len(masses) == len(tumours) else None,
+            "tumour_to_normal": t.tumour_to_normal,
+            "planned_dose": {"value": float(doses[i]), "unit": "Gy"} if len(doses) == len(tumours) else None,
+        }
+        if t.name in voxel:
+            rec["voxel_mean_dose"] = to_json(voxel[t.name].stats.mean.to("Gy"))
+        out.append(rec)
+    return out
+
+
+def dicom_record(img) -> dict:
+    """UIDs of every input series (and a slot for the RT Dose written)."""
+    if img is None:
+        return {"inputs": [], "rt_dose": None}
+    inputs = [
+        {
+            "modality": i.modality,
+            "patient_id": i.patient_id,
+            "study_instance_uid": i.study_uid,
+            "series_instance_uid": i.series_uid,
+            "frame_of_reference_uid": i.frame_of_reference_uid,
+        }
+        for i in getattr(img, "identities", ()) or ()
+    ]
+    return {"inputs": inputs, "rt_dose": None}
+
+
+def _imaging(img) -> dict:
+    """The voxel figures with regions as a list by name and lower-case DVH keys (d95, v100)."""
+    regions = []
+    for r in img.regions:
+        rec = {snake(k): v for k, v in region_json(r.stats, activity=r.activity, mean_bed=r.mean_bed).items()}
+        regions.append(dict(name=r.name, role=r.role, **rec))
+    return {
+        "method": img.method,
+        "calibration": img.calibration,
+        "administered": None if img.administered is None else to_json(img.administered),
+        "image_activity": to_json(img.image_activity),
+        "lung_shunt_fraction": img.lung_shunt_fraction,
+        "tumour_to_normal": [{"name": n, "ratio": r} for n, r in img.tumour_to_normal.items()],
+        "regions": regions,
+        "warnings": list(img.warnings),
+    }
+
+
+def _audit(case, now: _dt.datetime, digests, sources: dict) -> dict:
+    pp = case.plan
+    p, pf = pp.plan, pp.patient
+    dev = _device(p.device)
+    files = []
+    if pf.path is not None:
+        files.append({"role": "patient_file", "path": str(pf.path), "sha256": pf.sha256 or ""})
+    files += [{"role": snake(label), "path": str(path), "sha256": sha} for label, path, sha in digests]
+    return {
+        "software": f"y90-dosimetry {__version__}",
+        "python": platform.python_version(),
+        "platform": platform.platform(terse=True),
+        "report_generated": now.isoformat(timespec="seconds"),
+        "input_files": files,
+        "patient_file_values": _iso(pf.raw),
+        "constants": {
+            "y90_half_life": dict(to_json(Y90.half_life), source=Y90.source),
+            "y90_mean_beta_energy": dict(to_json(Y90.mean_beta_energy), source=Y90.source),
+            "plan_dose_coefficient": dict(to_json(p.dose_coefficient), source=dev.sources.get("dose_coefficient", "")),
+            "voxel_dose_coefficient": dict(to_json(Y90.dose_coefficient), source="T1/2 / ln 2 x E_mean (MIRD primer)"),
+        },
+        "limit_sources": [{"name": c.name, "description": c.description, "origin": c.origin, "source": c.source} for c in case.safety + case.efficacy],
+        "methods": {snake(k): v for k, v in sources.items()},
+    }
+
+
+def report_record(case, now: _dt.datetime, digests=(), sources: dict | None = None) -> dict:
+    """report.json for an assessed case with a plan (see the module docstring)."""
+    pp = case.plan
+    doc = {"schema_version": SCHEMA_VERSION}
+    doc.update(pp.to_json())
+    doc.update(case.to_json())
+    doc["within_limits"] = not case.blocked
+    doc["tumours"] = tumour_records(case)
+    if pp.sphere_count is not None:
+        doc["sphere_count"] = int(round(pp.sphere_count))
+    if case.voxel is not None:
+        doc["imaging"] = _imaging(case.voxel)
+    doc["dicom"] = dicom_record(case.voxel)
+    doc["audit"] = _audit(case, now, digests, sources or {})
+    return _iso(doc)
