@@ -13,7 +13,7 @@ import datetime as dt
 import hashlib
 import math
 import tomllib
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 

@@ -14,8 +14,6 @@ tumour-to-normal ratios are given, and lungs.
 
 from __future__ import annotations
 
-import numpy as np
-
 from . import _inputs as _in
 from .assemble import assemble_plan, setting
 from .result import Plan

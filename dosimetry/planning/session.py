@@ -27,7 +27,6 @@ from ..errors import InputError
 from ..units import Q_
 from . import limits as _limits
 from .clinical import Clinical
-from .result import LimitCheck, Plan
 
 __all__ = ["Session", "combine_territories"]
 

@@ -7,7 +7,7 @@ import pint
 
 from ..devices import device as _device
 from ..units import unit_string
-from ..workflow import METHOD_NAMES, CaseResult, PatientPlan
+from ..workflow import METHOD_NAMES, CaseResult
 
 __all__ = ["fmt", "when", "case_text", "compare_text", "check_line", "input_line", "session_text", "glass_order_rows", "decision_lines"]
 

@@ -5,7 +5,6 @@ The verdict is not made here but in :mod:`dosimetry.workflow.assess`, which ever
 
 from __future__ import annotations
 
-import datetime as _dt
 from dataclasses import dataclass, replace
 
 import numpy as np

@@ -6,7 +6,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dosimetry.errors import InputError
-from dosimetry.units import Q_
 from dosimetry.voxel import Volume
 from dosimetry.voxel.measure import (
     image_lung_shunt_fraction,

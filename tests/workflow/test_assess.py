@@ -8,8 +8,7 @@ import numpy as np
 import pytest
 
 import dosimetry
-from dosimetry.planning import bsa, clinical, empirical, mird, partition
-from dosimetry.units import Q_
+from dosimetry.planning import bsa, empirical, mird, partition
 from dosimetry.voxel import Volume
 from dosimetry.workflow import ImagingInputs, assess, voxel_dose
 
