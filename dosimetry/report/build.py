@@ -29,7 +29,7 @@ from .page1 import signed_page
 from .pdf import render_pdf
 from .record import report_record
 from .regions import dvh_csv, region_json
-from .text import case_text, fmt, glass_order_rows, input_line, when
+from .text import case_text, fmt
 
 __all__ = ["Report", "render_report", "write_report", "imaging_json", "write_imaging_files", "check_rows"]
 
@@ -166,58 +166,6 @@ def _isodoses(case: CaseResult) -> list:
     return sorted(((v, k) for k, v in out.items()), key=lambda x: x[1])
 
 
-def _summary(case: CaseResult) -> list:
-    pp = case.plan
-    p, pf = pp.plan, pp.patient
-    dev = _device(p.device)
-    summary = [
-        ("Patient", f"{pf.patient.id}" + (f"  ({pf.patient.name})" if pf.patient.name else "")),
-        ("Clinical scenario", p.clinical.describe()),
-        ("Device", f"{dev.product} ({p.device} microspheres)"),
-        ("Method", METHOD_NAMES.get(p.method, p.method)),
-        ("Prescribed activity", f"{fmt(p.prescribed_activity)} at administration"),
-    ]
-    if pf.treatment.administration is not None:
-        summary.append(("Administration", when(pf.treatment.administration)))
-    v = pp.vial
-    if p.device == "glass":
-        if v is not None:
-            summary += glass_order_rows(v)
-    elif v is not None:
-        summary.append(("Activity at calibration", f"vial {fmt(v.vial_activity)} in {fmt(v.vial_volume)}, {when(v.calibration_time)}"))
-        summary.append(("Volume to draw", f"{fmt(v.volume, 3)} ({fmt(v.concentration)} at administration)"))
-    summary += [
-        ("Dose coefficient K", fmt(p.dose_coefficient)),
-        ("Perfused target", f"{fmt(pf.target.volume)} ({fmt(p.target_mass)}); mean dose {fmt(p.target_dose)}"),
-        ("Normal liver dose", f"perfused {fmt(p.normal_liver_dose)}" + ("" if p.whole_normal_liver_dose is None else f"; whole {fmt(p.whole_normal_liver_dose)}")),
-        ("Lung shunt fraction", f"{p.lung_shunt_fraction:.1%}; lung mass {fmt(p.lung_mass)}"),
-        ("Largest safe activity", f"{fmt(case.max_safe_activity)} (set by {case.binding})"),
-    ]
-    if pp.sphere_count is not None:
-        summary.append(("Spheres", f"{pp.sphere_count / 1e6:.3g} million"))
-    if case.imaging:
-        im = case.imaging
-        summary.append(("Activity image", f"{im['modality']} {im['radionuclide']}, acquired {im['acquisition_date'] or '-'}"))
-        summary.append(("", f"series {im['series_uid']}"))
-    measured = [s for s in case.inputs if s.used == "image"]
-    if measured:
-        kinds = dict.fromkeys(_input_kind(s.field) for s in measured)
-        summary.append(("Measured on the images", ", ".join(kinds)))
-    for src in case.inputs:
-        if src.image is not None and src.typed is not None and not src.agree:
-            summary.append((src.label[:1].upper() + src.label[1:], input_line(src).split(": ", 1)[1]))
-    return summary
-
-
-def _input_kind(field: str) -> str:
-    """``target.tumours[2].volume`` -> ``tumour volumes``, for a one-line list of measured inputs."""
-    if field.endswith("tumour_to_normal"):
-        return "tumour-to-normal ratios"
-    if field.startswith("target.tumours"):
-        return "tumour volumes"
-    return {"lung.shunt_fraction": "lung shunt", "lung.mass": "lung mass", "liver.volume": "liver volume", "target.volume": "perfused volume"}.get(field, field)
-
-
 def _audit(case: CaseResult, now: _dt.datetime, digests) -> list:
     pp = case.plan
     p, pf = pp.plan, pp.patient
@@ -315,7 +263,6 @@ def render_report(case: CaseResult, *, now: _dt.datetime | None = None, digests=
         title=f"{dev.product}: {METHOD_NAMES.get(p.method, p.method)}",
         status=case.headline(),
         blocked=case.blocked,
-        summary=tuple(_summary(case)),
         checks=tuple(check_rows(case.safety) + check_rows(case.efficacy)),
         warnings=tuple(dict.fromkeys(warnings)),
         notes=tuple(case.notes),

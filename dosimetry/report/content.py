@@ -74,7 +74,6 @@ class ReportContent:
     title: str
     status: str
     blocked: bool
-    summary: tuple  # (label, value) pairs, page 1
     checks: tuple  # CheckRow
     warnings: tuple  # str
     audit: tuple  # (label, value) pairs, last page

@@ -153,6 +153,34 @@ def _check(c) -> tuple:
     return (label, fmt(c.value), f"{op} {fmt(c.limit)}", result, source)
 
 
+def input_kind(field: str) -> str:
+    """``target.tumours[2].volume`` -> ``tumour volumes``: a one-line list of the measured inputs."""
+    if field.endswith("tumour_to_normal"):
+        return "tumour-to-normal ratios"
+    if field.startswith("target.tumours"):
+        return "tumour volumes"
+    return {"lung.shunt_fraction": "lung shunt", "lung.mass": "lung mass", "liver.volume": "liver volume", "target.volume": "perfused volume"}.get(field, field)
+
+
+def _image_rows(case: CaseResult) -> tuple:
+    """The planning image, and which plan inputs were measured on it (issue 12: the report says which)."""
+    rows = []
+    if case.imaging:
+        im = case.imaging
+        rows.append(("Activity image", f"{im['modality']} {im['radionuclide']}, acquired {im['acquisition_date'] or '-'}"))
+        if im.get("series_uid"):
+            rows.append(("", f"series {im['series_uid']}"))
+    measured = [s for s in case.inputs if s.used == "image"]
+    if measured:
+        rows.append(("Measured on the images", ", ".join(dict.fromkeys(input_kind(s.field) for s in measured))))
+    for s in case.inputs:
+        if s.used == "planar":
+            rows.append(("Lung shunt fraction", f"{float(s.value.magnitude):.2%} from planar counts (geometric mean)"))
+        if s.typed is not None and s.image is not None and not s.agree:
+            rows.append((s.label[:1].upper() + s.label[1:], f"typed {fmt(s.typed)}, image {fmt(s.image)}: DISAGREE beyond {s.tolerance} (the typed value is used)"))
+    return tuple(rows)
+
+
 def signed_page(case: CaseResult, units: str = "si") -> SignedPage:
     """Page 1 content of an assessed case with a plan."""
     pp = case.plan
@@ -168,6 +196,7 @@ def signed_page(case: CaseResult, units: str = "si") -> SignedPage:
         ("Treatment site / territory", str(tr_raw.get("site", "")) or "________________________________"),
         ("Vessel (catheter position)", str(tr_raw.get("vessel", "")) or "________________________________"),
     )
+    patient += _image_rows(case)
     status = case.status
     if case.blocked:
         line = "Do not treat as planned: " + "; ".join(f"{c.label or c.description} fails ({_ORIGIN.get(c.origin, c.origin)})" for c in case.failed)
