@@ -149,6 +149,12 @@ def case_text(case: CaseResult) -> str:
     lines += decision_lines(case)
     lines += ["Safety checks"] + [check_line(c) for c in case.safety]
     lines += ["", "Efficacy (reported apart: never blocks, never makes a plan safe)"] + ([check_line(c) for c in case.efficacy] or ["  none applies"])
+    if case.objectives:
+        lines += ["", "Voxel objectives (predictive: the activity at which each is reached, within the voxel safety limits)"]
+        for o in case.objectives:
+            reach = "-" if o["activity_to_reach"] is None else f"{o['activity_to_reach']:.4g} GBq"
+            stop = "" if o["reachable_within_limits"] else f"; NOT within the limits (stopped by {o['binding']} at {o['largest_safe_activity']:.4g} GBq)"
+            lines.append(f"  {o['objective']}: {reach}{stop}")
     lines += ["", "Warnings"] + ([f"  - {w}" for w in case.warnings] or ["  none"])
     if case.notes:
         lines += ["", "Notes"] + [f"  - {n}" for n in case.notes]

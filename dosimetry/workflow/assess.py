@@ -85,6 +85,7 @@ class CaseResult:
     inputs: tuple = ()
     imaging: dict | None = None
     decisions: tuple = ()
+    objectives: tuple = ()
 
     @property
     def needs_decision(self) -> bool:
@@ -137,6 +138,7 @@ class CaseResult:
             "notes": list(self.notes),
             "plan_inputs": [s.to_json() for s in self.inputs],
             "activity_image": self.imaging,
+            "voxel_objectives": [dict(o) for o in self.objectives],
             "needs_decision": self.needs_decision,
             "decisions": list(self.decisions),
         }
@@ -208,6 +210,58 @@ def _voxel_checks(v: VoxelResult, rows, prior: float) -> tuple:
             desc = f"{c.description} ({t.device})" if several_devices else c.description
             checks.append(replace(c, description=desc, origin="voxel", note=""))
     return checks, figures, notes
+
+
+def _voxel_objectives(v: VoxelResult, rows, prior: float) -> tuple:
+    """Predictive voxel dosimetry: the activity at which each tumour reaches its threshold (mean and
+    D70), within the voxel safety limits (normal-liver and lung means), by
+    :func:`dosimetry.voxel.objectives.solve_activity` (dose is linear in activity). Relative
+    calibration only: the dose map per GBq is the dose map / the administered activity."""
+    from ..voxel.objectives import VoxelObjective, solve_activity
+
+    if v.administered is None or not v.calibration.startswith("relative") or not rows:
+        return ()
+    a = float(v.administered.to("GBq").magnitude)
+    per_gbq = v.dose.with_array(np.asarray(v.dose.array, dtype=np.float64) / a, "Gy/GBq")
+    roles = {r.role: r.name for r in v.regions}
+    normal = roles.get("normal liver") or roles.get("liver")
+
+    def room(t, minus=0.0):
+        lim = float(t.value.to("Gy").magnitude) - minus
+        return Q_(max(lim * (1 + _limits.RTOL / 2) if t.inclusive else lim * (1 - _limits.STRICT_MARGIN), 0.0), "Gy")
+
+    limits = []
+    for t in rows:
+        if not t.safety or t.bound != "max" or t.value.dimensionless:
+            continue
+        if t.figure in ("normal_liver_dose", "whole_normal_liver_dose") and normal:
+            limits.append(VoxelObjective(f"{normal} mean {t.operator} {t.value.to('Gy').magnitude:g} Gy", v.masks[normal], "mean", "max", room(t)))
+        elif t.figure in ("lung_dose", "cumulative_lung_dose") and "lung" in roles:
+            lung = roles["lung"]
+            prior_gy = prior if t.figure == "cumulative_lung_dose" else 0.0
+            limits.append(VoxelObjective(f"{lung} mean {t.operator} {t.value.to('Gy').magnitude:g} Gy" + (" (cumulative)" if prior_gy else ""), v.masks[lung], "mean", "max", room(t, prior_gy)))
+    if not limits:
+        return ()
+    names = set()
+    limits = [o for o in limits if not (o.name in names or names.add(o.name))]
+    out = []
+    for t in rows:
+        if t.figure != "tumour_dose" or t.safety:
+            continue
+        for r in v.regions:
+            if r.role != "tumour":
+                continue
+            for metric in ("mean", "D70"):
+                target = VoxelObjective(f"{r.name} {metric} >= {t.value.to('Gy').magnitude:g} Gy", v.masks[r.name], metric, "min", t.value)
+                sol = solve_activity(per_gbq, limits, target)
+                out.append({
+                    "objective": target.name,
+                    "activity_to_reach": None if sol.target_activity is None or not np.isfinite(sol.target_activity.magnitude) else float(sol.target_activity.to("GBq").magnitude),
+                    "reachable_within_limits": bool(sol.target_met),
+                    "largest_safe_activity": float(sol.max_safe_activity.to("GBq").magnitude),
+                    "binding": sol.binding,
+                })
+    return tuple(out)
 
 
 def _voxel_caps(v: VoxelResult, checks) -> list:
@@ -307,6 +361,7 @@ def assess(
     if plan is None and voxel is None:
         raise ValueError("assess needs a plan, a voxel dosimetry, or both")
     warnings, notes, decisions = list(input_warnings), [], []
+    objectives = ()
     safety, efficacy, caps = [], [], []
     if plan is not None:
         pf, p = plan.patient, plan.plan
@@ -329,6 +384,7 @@ def assess(
         safety += [c for c in checks if c.safety]
         efficacy += [c for c in checks if not c.safety]
         caps += _voxel_caps(voxel, [c for c in checks if c.safety])
+        objectives = _voxel_objectives(voxel, rows, prior)
         warnings += list(voxel.warnings)
         notes += ([] if plan is not None else list(row_notes)) + vnotes
         if plan is not None:
@@ -354,4 +410,5 @@ def assess(
         inputs=tuple(input_sources),
         imaging=imaging,
         decisions=tuple(dict.fromkeys(decisions)),
+        objectives=objectives,
     )

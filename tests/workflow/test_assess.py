@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import dosimetry
+import dosimetry.planning
 from dosimetry.planning import bsa, empirical, mird, partition
 from dosimetry.voxel import Volume
 from dosimetry.workflow import ImagingInputs, assess, voxel_dose
@@ -129,3 +130,21 @@ def test_the_job_is_importable_from_one_place():
     for name in dosimetry.__all__:
         assert getattr(dosimetry, name) is not None
     assert dosimetry.assess is assess
+
+
+def test_predictive_voxel_objectives_reach_the_tumour_threshold_within_the_limits():
+    """Issue 12: the activity reaching a tumour mean (or D70) target, naming what binds.
+
+    Dose is linear in activity: the activity reaching 'mean >= X' is administered * X / mean."""
+    inputs = _phantom_inputs(lung_activity=0.2)
+    v = voxel_dose(inputs, administered="0.01 GBq", method="ldm")
+    case = assess(voxel=v, device="glass", clinical=dosimetry.planning.clinical(indication="hcc"))
+    by = {o["objective"]: o for o in case.objectives}
+    mean_t = v.region("T").stats.mean.to("Gy").magnitude
+    o = by["T mean >= 205 Gy"]
+    assert o["activity_to_reach"] == pytest.approx(0.01 * 205 / mean_t, rel=1e-6)
+    # the normal liver mean binds the largest safe activity: 0.01 GBq * 75 * 0.999 / normal-liver mean
+    normal = v.region("Normal liver").stats.mean.to("Gy").magnitude
+    assert o["largest_safe_activity"] == pytest.approx(0.01 * 75 * 0.999 / normal, rel=1e-6)
+    assert o["reachable_within_limits"] == (o["activity_to_reach"] <= o["largest_safe_activity"])
+    assert "T D70 >= 205 Gy" in by
