@@ -540,6 +540,13 @@ def _sub(sub, name: str, help: str):
     return sp
 
 
+def _text_output(sp) -> None:
+    """--format text|json and -o FILE|- [--force]: the output flags of every text-producing subcommand."""
+    sp.add_argument("--format", choices=("text", "json"), default="text")
+    sp.add_argument("-o", "--output", help="write to FILE instead of the terminal ('-': standard output; an existing FILE only with --force)")
+    sp.add_argument("--force", action="store_true", help="replace an existing -o FILE (atomically)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="y90", description="Y-90 radioembolization planning and dosimetry (glass and resin microspheres).")
     p.add_argument("--version", action="version", version=f"y90-dosimetry {__version__}")
@@ -554,24 +561,18 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--to", dest="end", help="later date-time with UTC offset")
     d.add_argument("--to-activity", help="activity to reach: prints the time it takes")
     d.add_argument("--half-life", default=None, help="override the Y-90 half-life (default 64.1 h)")
-    d.add_argument("--format", choices=("text", "json"), default="text")
-    d.add_argument("-o", "--output", help="write to FILE instead of the terminal ('-': standard output; an existing FILE only with --force)")
-    d.add_argument("--force", action="store_true", help="replace an existing -o FILE (atomically)")
+    _text_output(d)
     d.set_defaults(func=_cmd_decay)
 
     pl = _sub(sub, "plan", help="prescribed activity for the patient file's device and method")
     pl.add_argument("patient", help="patient TOML file (docs/patient-file.md)")
     pl.add_argument("--compare", action="store_true", help="plan with glass and with resin side by side")
-    pl.add_argument("--format", choices=("text", "json"), default="text")
-    pl.add_argument("-o", "--output", help="write to FILE instead of the terminal ('-': standard output; an existing FILE only with --force)")
-    pl.add_argument("--force", action="store_true", help="replace an existing -o FILE (atomically)")
+    _text_output(pl)
     pl.set_defaults(func=_cmd_plan)
 
     se = _sub(sub, "session", help="several territories of one patient in one session: one patient file per territory")
     se.add_argument("patients", nargs="+", help="two or more patient TOML files, one per territory (same patient)")
-    se.add_argument("--format", choices=("text", "json"), default="text")
-    se.add_argument("-o", "--output", help="write to FILE instead of the terminal ('-': standard output; an existing FILE only with --force)")
-    se.add_argument("--force", action="store_true", help="replace an existing -o FILE (atomically)")
+    _text_output(se)
     se.set_defaults(func=_cmd_session)
 
     sc = _sub(sub, "schedule", help="glass vial and time, or resin volume to draw")
@@ -587,9 +588,7 @@ def build_parser() -> argparse.ArgumentParser:
     sc.add_argument("--custom-doses", action="store_true", help="glass: allow custom doses (0.5 GBq steps; verify with the manufacturer)")
     sc.add_argument("--vial-activity", type=_command_range("resin_vial_activity"), help="resin: vial activity at calibration (default 3 GBq)")
     sc.add_argument("--vial-volume", type=_command_range("vial_volume"), help="resin: vial volume (default 5 mL)")
-    sc.add_argument("--format", choices=("text", "json"), default="text")
-    sc.add_argument("-o", "--output", help="write to FILE instead of the terminal ('-': standard output; an existing FILE only with --force)")
-    sc.add_argument("--force", action="store_true", help="replace an existing -o FILE (atomically)")
+    _text_output(sc)
     sc.set_defaults(func=_cmd_schedule)
 
     ds = _sub(sub, "dose", help="absorbed-dose map from an activity image, CT and segmentation")
@@ -624,9 +623,7 @@ def build_parser() -> argparse.ArgumentParser:
     dv.add_argument("--rtstruct", required=True, help="RT Structure Set file")
     dv.add_argument("--roi", action="append", help="ROI name (repeat; default every ROI on the dose grid)")
     dv.add_argument("--allow-mismatch", action="store_true", help="accept a structure set of another patient / study / frame of reference")
-    dv.add_argument("--format", choices=("text", "json"), default="text")
-    dv.add_argument("-o", "--output", help="write to FILE instead of the terminal ('-': standard output; an existing FILE only with --force)")
-    dv.add_argument("--force", action="store_true", help="replace an existing -o FILE (atomically)")
+    _text_output(dv)
     dv.set_defaults(func=_cmd_dvh)
 
     rp = _sub(sub, "report", help="per-patient report: PDF, JSON, text (+ RT Dose and DVH with imaging)")
