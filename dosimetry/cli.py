@@ -141,7 +141,7 @@ def _cmd_session(args) -> int:
     result = plan_session([load_patient(p) for p in args.patients], progress=_progress(args))
     text = session_text(result) if args.format == "text" else json.dumps(result.to_json(), indent=2, allow_nan=False)
     _emit(text, args.output, inputs=list(args.patients), force=args.force)
-    return EXIT_BLOCKED if result.blocked else EXIT_OK
+    return EXIT_OK if result.actionable else EXIT_BLOCKED
 
 
 # -- schedule -----------------------------------------------------------------------------------

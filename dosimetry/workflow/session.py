@@ -16,7 +16,7 @@ import numpy as np
 from ..errors import InputError
 from ..io.patient import PatientFile
 from ..planning.session import Session, combine_territories
-from .assess import BLOCKED, WITHIN_LIMITS
+from .assess import BLOCKED, NEEDS_DECISION, WITHIN_LIMITS
 from .case import plan_case
 
 __all__ = ["SessionResult", "plan_session"]
@@ -50,12 +50,24 @@ class SessionResult:
         return bool(self.failed)
 
     @property
+    def decisions(self) -> tuple:
+        """What a territory's vial or timing leaves to decide, named by territory."""
+        return tuple(f"{n}: {d}" for n, case in zip(self.names, self.cases) for d in case.decisions)
+
+    @property
+    def actionable(self) -> bool:
+        """Within every limit and nothing left to decide: the only session that exits 0."""
+        return not self.blocked and not self.decisions
+
+    @property
     def status(self) -> str:
-        return BLOCKED if self.blocked else WITHIN_LIMITS
+        return BLOCKED if self.blocked else (NEEDS_DECISION if self.decisions else WITHIN_LIMITS)
 
     def headline(self) -> str:
         if self.blocked:
             return f"{BLOCKED} by " + "; ".join(c.description for c in self.failed)
+        if self.decisions:
+            return f"{NEEDS_DECISION}: " + "; ".join(self.decisions)
         return f"{WITHIN_LIMITS}: every territory and the summed lung and whole-normal-liver doses pass"
 
     def to_json(self) -> dict:
@@ -65,6 +77,7 @@ class SessionResult:
         return {
             "status": self.status,
             "blocked": self.blocked,
+            "decisions": list(self.decisions),
             "headline": self.headline(),
             "territories": [{"name": n, **c.to_json(), "prescribed_activity": to_json(c.plan.plan.prescribed_activity)} for n, c in zip(self.names, self.cases)],
             "lung_dose": to_json(s.lung_dose),

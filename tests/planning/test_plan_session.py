@@ -10,6 +10,8 @@ Left, resin MIRD 200 Gy to 150 mL, LSF 3 %: A = 200 * 0.1545 / (49.67 * 0.97) = 
 Session: lungs 8.84503 Gy, whole normal liver 71.4286 Gy (< 75 Gy glass, EANM 2022 T2).
 """
 
+from pathlib import Path
+
 import pytest
 
 from dosimetry.errors import InputError
@@ -111,3 +113,21 @@ tumour_to_normal = {ratio}
         else:  # 42 + 8.85 = 50.85 Gy > 50 Gy cumulative, though each territory alone passes (49.89, 42.96 Gy)
             assert code == 1 and any(c["name"] == "cumulative_lung_dose" and not c["pass"] for c in doc["session_checks"])
             assert [t["status"] for t in doc["territories"]] == ["WITHIN LIMITS", "WITHIN LIMITS"]
+
+
+def test_a_territory_needing_a_decision_keeps_the_session_from_exit_0():
+    """A glass territory whose vial cannot deliver within tolerance in clinic hours (the issue-14
+    timing: Sunday-noon calibration, Wednesday 10:00): the session needs a decision, not exit 0,
+    although every summed dose passes."""
+    import tomllib
+
+    from dosimetry.io.patient import parse_patient
+    from dosimetry.workflow import plan_session
+
+    base = (Path(__file__).parents[2] / "dosimetry" / "examples" / "glass.toml").read_text()
+    a = parse_patient(tomllib.loads(base.replace("2026-11-24T08:21:00-05:00", "2026-11-22T12:00:00-05:00")))
+    small = base.replace('volume = "1456 mL"', 'volume = "150 mL"').replace('tumour_volume = "300 mL"', 'tumour_volume = "30 mL"')
+    b = parse_patient(tomllib.loads(small))
+    result = plan_session([a, b], names=["a", "b"])
+    assert result.cases[0].decisions and not result.blocked
+    assert result.status == "NEEDS A DECISION" and not result.actionable
