@@ -101,7 +101,7 @@ def run_case(pf: PatientFile, *, progress: Callable[[str], None] | None = None) 
         im = pf.imaging
         img = voxel_dose(
             pi.imaging,
-            administered=im.administered if im.administered is not None else pp.plan.prescribed_activity,
+            administered=im.administered if im.administered is not None else _planned_activity(pp),
             method=im.method,
             density_method=im.density_method,
             lung_method=im.lung_method,
@@ -110,6 +110,16 @@ def run_case(pf: PatientFile, *, progress: Callable[[str], None] | None = None) 
             progress=say,
         )
     return assess(pp, img, input_sources=pi.sources, input_warnings=pi.warnings, imaging=None if pi.imaging is None else pi.imaging.description)
+
+
+def _planned_activity(pp) -> object:
+    """The activity the predictive voxel dosimetry is scaled to: a glass vial is given whole, so the
+    ordered vial's activity at the planned administration (within the delivery tolerance of the
+    prescription); otherwise the prescribed activity."""
+    choice = getattr(pp.vial, "choice", None)
+    if pp.plan.device == "glass" and choice is not None and getattr(choice, "delivered", None) is not None:
+        return choice.delivered
+    return pp.plan.prescribed_activity
 
 
 def _sha256_of(path: Path) -> str:
