@@ -7,17 +7,20 @@ Rasterization rules (documented in docs/dicom.md):
 * A voxel belongs to the ROI when its centre is inside the contours of the plane used for it,
   by the **even-odd rule** over all contours of that plane: a contour inside another is a hole,
   a contour inside a hole an island (the usual reading of DICOM PS3.3 C.8.8.6.3, "inner" contours).
-* **Between planes** each contour plane stands for a slab as thick as the contour plane spacing
-  (median distance between contour planes), centred on it. A target slice takes the nearest
-  contour plane if that is within half a slab, otherwise it is empty ("nearest plane", no shape
-  interpolation). The ROI so extends half a contour spacing beyond its first and last contour,
-  the convention of most planning systems' volume calculations.
+* **Between planes** the section is interpolated (shape-based interpolation of the two
+  neighbouring sections' signed distance maps; cubic through four evenly spaced planes, linear
+  next to an end plane): an ellipsoid contoured on 5 mm planes is rebuilt smoothly instead of as a
+  stack of 5 mm slabs. On a contour plane the section is the contour itself. Planes farther apart
+  than 1.5 median spacings (a gap in the contouring) are not bridged: each keeps a half-spacing
+  slab. **End caps**: the ROI extends half a contour spacing beyond its first and last contour
+  (the end sections extruded), the convention of most planning systems' volume calculations.
 * The contour planes must be parallel to the target's slices (same slice normal, 0.1 mm
   tolerance across a contour); otherwise resample the target first.
 * Fractional masks supersample each voxel with ``m x m x m`` points (``m = supersample``) under the
   same rules and return the fraction inside (occupancy, for partial-volume-correct DVHs and means);
-  :func:`roi_fractions` picks ``m`` for about 1 mm sampling. Each sub-sample takes its own nearest
-  contour plane, so a contour slab that covers part of a voxel covers that part of it.
+  :func:`roi_fractions` picks ``m`` for about 1 mm sampling. Each sub-sample takes its own
+  interpolated section, and a sub-sample straddling an end face counts with the part inside it,
+  so end caps are exact rather than quantized to 1/m of a voxel.
 
 The in-plane fill is a scanline even-odd fill in numpy: each edge is intersected with the rows it
 spans, the crossings are binned by column and a cumulative sum modulo 2 gives inside/outside.
@@ -240,6 +243,113 @@ def _roi_contours(roi_or_contours):
     return "contours", cs
 
 
+#: Two neighbouring contour planes farther apart than this many median plane spacings are not
+#: interpolated (a gap in the contouring): each keeps its half-spacing slab and the rest is empty.
+MAX_INTERPOLATION_GAP = 1.5
+
+
+class _PlaneStack:
+    """Cross-sections of one ROI between its contour planes (shape-based interpolation).
+
+    A section at a plane is the even-odd fill of its contours. Between two neighbouring planes
+    the section is the zero level of the linear interpolation of the two planes' signed distance
+    maps (shape-based interpolation: Raya and Udupa, IEEE Trans Med Imaging 9:32-42, 1990;
+    Herman, Zheng and Bucholtz, IEEE Comput Graph Appl 12(3):69-79, 1992), so that an ellipsoid
+    contoured on 5 mm planes is rebuilt smoothly instead of as a stack of 5 mm slabs. Beyond the
+    first and last planes each end plane stands for half a plane spacing (end caps), the
+    convention of planning systems' volume calculations. Signed distances are in mm on the
+    in-plane sample lattice (``m`` samples per voxel edge), cropped to the ROI's bounding box.
+    """
+
+    def __init__(self, plane_polys, pos, half, target: Volume, m: int):
+        _, nj, ni = target.shape
+        self.pos, self.half, self.m = pos, half, m
+        self.plane_polys = plane_polys
+        d = 1.0 / m
+        # in-plane sample lattice: sample q at index y0 + q d (rows), t at x0 + t d (columns)
+        self.y0 = self.x0 = -0.5 + 0.5 / m
+        allp = np.concatenate([np.concatenate(p) for p in plane_polys])
+        # crop to the ROI's bounding box plus two voxels, on whole voxels (multiples of m samples)
+        self.q0 = int(np.clip(np.floor(allp[:, 0].min()) - 2, 0, nj)) * m
+        self.q1 = int(np.clip(np.ceil(allp[:, 0].max()) + 3, 0, nj)) * m
+        self.t0 = int(np.clip(np.floor(allp[:, 1].min()) - 2, 0, ni)) * m
+        self.t1 = int(np.clip(np.ceil(allp[:, 1].max()) + 3, 0, ni)) * m
+        self.sampling = (target.spacing_mm[1] / m, target.spacing_mm[2] / m)
+        self._fill: dict[int, np.ndarray] = {}
+        self._sdf: dict[int, np.ndarray] = {}
+
+    def _crop_fill(self, g: int) -> np.ndarray:
+        if g not in self._fill:
+            d = 1.0 / self.m
+            self._fill[g] = _fill_plane(self.plane_polys[g], self.y0 + self.q0 * d, d, self.q1 - self.q0,
+                                        self.x0 + self.t0 * d, d, self.t1 - self.t0)
+        return self._fill[g]
+
+    def _signed_distance(self, g: int) -> np.ndarray:
+        if g not in self._sdf:
+            from scipy import ndimage
+
+            fill = self._crop_fill(g)
+            if not fill.any():  # a contour smaller than the sample spacing: nothing inside
+                self._sdf[g] = np.full(fill.shape, 1e6, dtype=np.float32)
+            else:
+                outside = ndimage.distance_transform_edt(~fill, sampling=self.sampling)
+                inside = ndimage.distance_transform_edt(fill, sampling=self.sampling)
+                self._sdf[g] = (outside - inside).astype(np.float32)
+        return self._sdf[g]
+
+    def _forget_below(self, g: int) -> None:
+        # samples come in increasing z: planes below g are not needed again
+        for cache in (self._fill, self._sdf):
+            for key in [k for k in cache if k < g]:
+                del cache[key]
+
+    def _interpolated(self, j: int, t: float) -> np.ndarray:
+        """Signed distance between planes j and j + 1 at fraction t: Catmull-Rom cubic through planes
+        j - 1 .. j + 2 when all four exist and are evenly spaced (a sphere's radius is concave in z,
+        which a linear blend under-fills), otherwise linear. Next to an end plane the blend stays
+        linear: a quadratic there fills the last interval more fully and, with the half-spacing end
+        caps, over-states small tumours' volumes (+5 % for a 7.5 mL ellipsoid on 5 mm planes)."""
+        pos = self.pos
+        if j >= 1 and j + 2 < pos.size:
+            gaps = np.diff(pos[j - 1 : j + 3])
+            if np.ptp(gaps) <= 1e-3 * gaps.mean():
+                w0 = 0.5 * (-t + 2 * t * t - t**3)
+                w1 = 0.5 * (2 - 5 * t * t + 3 * t**3)
+                w2 = 0.5 * (t + 4 * t * t - 3 * t**3)
+                w3 = 0.5 * (-t * t + t**3)
+                return (w0 * self._signed_distance(j - 1) + w1 * self._signed_distance(j)
+                        + w2 * self._signed_distance(j + 1) + w3 * self._signed_distance(j + 2))
+        return (1.0 - t) * self._signed_distance(j) + t * self._signed_distance(j + 1)
+
+    @property
+    def voxels(self) -> tuple:
+        """(row slice, column slice) of the target voxels the crop covers."""
+        m = self.m
+        return slice(self.q0 // m, self.q1 // m), slice(self.t0 // m, self.t1 // m)
+
+    def section(self, z: float):
+        """Bool section on the cropped sample lattice at target k-index ``z`` (rows q0:q1, columns
+        t0:t1 of the full lattice; see :attr:`voxels`), or None if empty."""
+        pos, half, eps = self.pos, self.half, 1e-6
+        if z < pos[0] - half * (1 + 1e-9) - 1e-9 or z > pos[-1] + half * (1 + 1e-9) + 1e-9:
+            return None
+        j = int(np.searchsorted(pos, z, side="right")) - 1  # pos[j] <= z < pos[j + 1]
+        self._forget_below(max(j - 1, 0))
+        if j < 0 or j >= pos.size - 1 or abs(z - pos[j]) <= eps:
+            crop = self._crop_fill(min(max(j, 0), pos.size - 1))  # on a plane, or an end cap
+        elif abs(pos[j + 1] - z) <= eps:
+            crop = self._crop_fill(j + 1)
+        elif pos[j + 1] - pos[j] > MAX_INTERPOLATION_GAP * 2 * half:  # a gap: nearest slab or nothing
+            g = j if z - pos[j] <= pos[j + 1] - z else j + 1
+            if abs(z - pos[g]) > half * (1 + 1e-9) + 1e-9:
+                return None
+            crop = self._crop_fill(g)
+        else:
+            crop = self._interpolated(j, (z - pos[j]) / (pos[j + 1] - pos[j])) < 0.0
+        return crop if crop.any() else None
+
+
 def rasterize_roi(roi_or_contours, target: Volume, *, fractional: bool = False, supersample: int = 4, allow_empty: bool = False) -> Volume:
     """Rasterize an ROI on a target grid.
 
@@ -305,32 +415,31 @@ def rasterize_roi(roi_or_contours, target: Volume, *, fractional: bool = False, 
             pos.append(planes_k[o])
     pos_arr = np.asarray(pos)
     half = 0.5 * (float(np.median(np.diff(pos_arr))) if pos_arr.size > 1 else 1.0)
-    # Sample positions through the slices and in-plane.
+    # Sample positions through the slices (fractional target k-index).
     sub = (np.arange(m) + 0.5) / m - 0.5
     zs = (np.arange(nk)[:, None] + sub[None, :]).ravel()
-    near = np.searchsorted(pos_arr, zs)
-    lo = np.clip(near - 1, 0, pos_arr.size - 1)
-    hi = np.clip(near, 0, pos_arr.size - 1)
-    pick = np.where(np.abs(pos_arr[lo] - zs) <= np.abs(pos_arr[hi] - zs), lo, hi)
-    valid = np.abs(pos_arr[pick] - zs) <= half * (1 + 1e-9) + 1e-9
-    y0, x0, d = -0.5 + 0.5 / m, -0.5 + 0.5 / m, 1.0 / m
-    cache: dict[int, np.ndarray] = {}
+    planes = _PlaneStack([[polys[o] for o in groups[g]] for g in range(len(groups))], pos_arr, half, target, m)
     if not fractional:
         out = np.zeros((nk, nj, ni), dtype=bool)
-        for k in np.flatnonzero(valid):
-            g = int(pick[k])
-            if g not in cache:
-                cache[g] = _fill_plane([polys[o] for o in groups[g]], 0.0, 1.0, nj, 0.0, 1.0, ni)
-            out[k] = cache[g]
+        rows, cols = planes.voxels
+        for k in range(nk):
+            section = planes.section(float(zs[k]))
+            if section is not None:
+                out[k, rows, cols] = section
     else:
         out = np.zeros((nk, nj, ni), dtype=np.float32)
-        w = 1.0 / m**3
-        for s in np.flatnonzero(valid):
-            g = int(pick[s])
-            if g not in cache:
-                fine = _fill_plane([polys[o] for o in groups[g]], y0, d, nj * m, x0, d, ni * m)
-                cache[g] = fine.reshape(nj, m, ni, m).sum(axis=(1, 3), dtype=np.float32)
-            out[s // m] += cache[g] * w
+        # Through-plane, each sub-sample stands for a 1/m slice of its voxel; where that slice
+        # straddles the ROI's first or last face (an end plane +- half a spacing) it counts with
+        # the part inside, so the end caps are exact instead of quantized to 1/m of a voxel.
+        lo_end, hi_end = pos_arr[0] - half, pos_arr[-1] + half
+        cover = (np.minimum(zs + 0.5 / m, hi_end) - np.maximum(zs - 0.5 / m, lo_end)) * m
+        rows, cols = planes.voxels
+        vj, vi = rows.stop - rows.start, cols.stop - cols.start
+        for s in np.flatnonzero(cover > 1e-9):
+            section = planes.section(float(np.clip(zs[s], lo_end, hi_end)))
+            if section is not None:
+                w = min(float(cover[s]), 1.0) / m**3
+                out[s // m, rows, cols] += section.reshape(vj, m, vi, m).sum(axis=(1, 3), dtype=np.float32) * w
         np.clip(out, 0.0, 1.0, out=out)
     if not allow_empty and not out.any():
         raise DicomError(f"ROI {name!r}", "covers no voxel of the target grid (outside the image?)")

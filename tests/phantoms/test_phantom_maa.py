@@ -173,9 +173,10 @@ def _slab_volume_ml(shape, planes_z, dz):
 
 
 def test_volumes_within_1_percent(maa_native):
-    """Fractional masks on the CT grid: every ROI within 1 % of the volume its contours enclose
-    (sections on the 5 mm CT planes); liver, normal liver and lungs within 1 % of the analytic
-    volume too. Small tumours' contour stacks differ from the continuous ellipsoid by up to 3.1 %."""
+    """Fractional masks on the CT grid: liver, normal liver and lungs within 1 % of the volume of
+    their 5 mm contour slabs and of the analytic volume. Tumours (sections interpolated between
+    the 5 mm planes, end caps half a plane spacing) within 3 % of the analytic ellipsoid: a small
+    tumour's end caps alone can be 2-3 % off, as its true ends lie anywhere between two planes."""
     out, truth = maa_native
     ct = load_series(out / "ct").volume
     ss = read_rtstruct(out / "rtstruct.dcm")
@@ -185,9 +186,12 @@ def test_volumes_within_1_percent(maa_native):
             for n in ["Liver", "Normal Liver", "Lungs"] + TUMOURS}
     for name, expected in slab.items():
         got = roi_volume(roi_mask(ss, name, ct, fractional=True)).to("mL").magnitude
-        assert got == pytest.approx(expected, rel=0.01), name
+        exact = truth.regions[name].volume.to("mL").magnitude
         if name in ("Liver", "Normal Liver", "Lungs"):
-            assert got == pytest.approx(truth.regions[name].volume.to("mL").magnitude, rel=0.01), name
+            assert got == pytest.approx(expected, rel=0.01), name
+            assert got == pytest.approx(exact, rel=0.01), name
+        else:
+            assert got == pytest.approx(exact, rel=0.03), name
     liver = roi_mask(ss, "Liver", ct, fractional=True)
     meas = measure_plan_inputs(
         load_series(out / "nm").volume, liver_mask=roi_mask(ss, "Liver", load_series(out / "nm").volume),
