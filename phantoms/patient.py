@@ -48,9 +48,13 @@ from .anatomy import (
     label_map,
 )
 from .spec import _EMISSION, _GRID_CENTRE_Z, _SIZES, PhantomSpec, make_spec
+from .transport import transport_mean_doses
 from .truth import GridInfo, RegionTruth, Truth
 
 __all__ = ["PhantomArrays", "make_arrays", "make_patient", "analytic_volumes_mm3"]
+
+#: Samples per region for the transport truth (relative standard uncertainty about 0.1 %).
+TRUTH_TRANSPORT_SAMPLES = 100_000
 
 def _grid(n: int, pixel: float, nz: int, dz: float) -> GridInfo:
     """Axial grid of n x n pixels, nz slices, centred on (0, 0, _GRID_CENTRE_Z)."""
@@ -264,6 +268,10 @@ def _build(spec: PhantomSpec) -> PhantomArrays:
     k = Y90.dose_coefficient.to("Gy*kg/GBq")
     regions = {}
     normal_vox_conc = part["Normal Liver"] / (counts_em[LABEL_NORMAL_LIVER] * vvox_ml)
+    transported = transport_mean_doses(
+        anatomy, {nm: part[nm] / (vols[nm] / 1000.0) for nm in label_of}, spec.density["liver"], k,
+        n=TRUTH_TRANSPORT_SAMPLES, seed=spec.seed,
+    )
     for name, labels, itype, tissue in _region_defs(anatomy):
         if labels is None:  # Body: everything inside the outer contour
             labels_t = tuple(int(v) for v in np.nonzero(counts_em[1:] + counts_ct[1:])[0] + 1)
@@ -284,6 +292,8 @@ def _build(spec: PhantomSpec) -> PhantomArrays:
                 mean_dose=(k * act / (rho * vol)).to("Gy"),
                 mean_dose_voxels=(k * act / (rho * vvox)).to("Gy"),
             )
+        if name in transported:
+            kw["mean_dose_transport"], kw["mean_dose_transport_uncertainty"] = transported[name]
         if name.startswith("Tumour "):
             i = int(name.split()[1])
             kw["tumour_to_normal"] = spec.tumours[i - 1].ratio

@@ -13,7 +13,7 @@ from .dose import (
 )
 from .geometry import Volume
 from .kernel import absorbed_fraction_kernel, dose_voxel_kernel
-from .metrics import DVH, RegionStats, bed, dvh, eud, mean_bed, region_stats, tumour_to_normal_ratio
+from .metrics import DVH, RegionStats, bed, dvh, eud, mean_bed, region_stats, sampled_mean_fraction, sampling_recovery, tumour_to_normal_ratio
 from .resample import resample_to
 
 __all__ = [
@@ -38,4 +38,6 @@ __all__ = [
     "mean_bed",
     "eud",
     "tumour_to_normal_ratio",
+    "sampling_recovery",
+    "sampled_mean_fraction",
 ]

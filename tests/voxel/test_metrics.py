@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from dosimetry.units import Q_
-from dosimetry.voxel import Volume, bed, dvh, eud, mean_bed, region_stats, tumour_to_normal_ratio
+from dosimetry.voxel import Volume, bed, dvh, eud, mean_bed, region_stats, sampled_mean_fraction, sampling_recovery, tumour_to_normal_ratio
 
 SP = (2.0, 2.0, 2.0)  # 8 mm^3 = 0.008 mL voxels
 
@@ -152,3 +152,24 @@ def test_dx_vx_consistency(values, x1, x2):
     above = values[values > h.dose_at(hi).magnitude]
     if above.size:
         assert h.volume_fraction(Q_(above.min(), "Gy")) < hi / 100 + 1e-12 or hi == 0
+
+
+def test_sampling_recovery_of_a_half_voxel_shifted_cube():
+    # A 2 x 2 x 2-voxel cube shifted half a voxel on every axis covers 3 voxels per axis with
+    # fractions 0.5, 1, 0.5: sum f = 8, sum f^2 = (0.25 + 1 + 0.25)^3 = 3.375, s = 0.421875.
+    f1 = np.array([0.5, 1.0, 0.5])
+    f = np.zeros((5, 5, 5))
+    f[1:4, 1:4, 1:4] = f1[:, None, None] * f1[None, :, None] * f1[None, None, :]
+    mask = Volume(f.astype(np.float32), (4.0, 4.0, 4.0), (0.0, 0.0, 0.0))
+    s = sampling_recovery(mask)
+    assert s == pytest.approx(3.375 / 8.0)
+    # voxel-averaged image of a uniform cube (c_T = 6) in a uniform surrounding (c_N = 1): its
+    # occupancy-weighted mean is c_N + (c_T - c_N) s, i.e. the fraction (1 + 5 s) / 6 of c_T
+    a = f * 6.0 + (1.0 - f) * 1.0
+    weighted = float((f * a).sum() / f.sum())
+    assert weighted / 6.0 == pytest.approx(sampled_mean_fraction(s, 6.0))
+    assert sampled_mean_fraction(s, 6.0) == pytest.approx((1 + 5 * 0.421875) / 6)
+    # whole voxels (a boolean mask) recover fully
+    assert sampling_recovery(Volume(f > 0.99, (4.0, 4.0, 4.0), (0.0, 0.0, 0.0))) == 1.0
+    with pytest.raises(ValueError, match="ratio"):
+        sampled_mean_fraction(s, 0.0)
