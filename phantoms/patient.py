@@ -268,10 +268,13 @@ def _build(spec: PhantomSpec) -> PhantomArrays:
     k = Y90.dose_coefficient.to("Gy*kg/GBq")
     regions = {}
     normal_vox_conc = part["Normal Liver"] / (counts_em[LABEL_NORMAL_LIVER] * vvox_ml)
-    transported = transport_mean_doses(
-        anatomy, {nm: part[nm] / (vols[nm] / 1000.0) for nm in label_of}, spec.density["liver"], k,
-        n=TRUTH_TRANSPORT_SAMPLES, seed=spec.seed,
-    )
+    transported = {}
+    if abs((spec.density["tumour"] - spec.density["liver"]).to("g/mL").magnitude) < 1e-9:
+        # homogeneous liver and tumours only: the sampler has no density interfaces
+        transported = transport_mean_doses(
+            anatomy, {nm: part[nm] / (vols[nm] / 1000.0) for nm in label_of}, spec.density["liver"], k,
+            n=TRUTH_TRANSPORT_SAMPLES, seed=spec.seed,
+        )
     for name, labels, itype, tissue in _region_defs(anatomy):
         if labels is None:  # Body: everything inside the outer contour
             labels_t = tuple(int(v) for v in np.nonzero(counts_em[1:] + counts_ct[1:])[0] + 1)

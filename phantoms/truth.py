@@ -68,7 +68,8 @@ class RegionTruth:
         Mean absorbed dose with beta transport [Gy] (tumours, normal liver, liver): the truth for
         kernel dosimetry, from the continuous activity and the Monte Carlo point kernel by
         sampling (:mod:`phantoms.transport`); lower than ``mean_dose`` by the energy that escapes
-        the region net of what comes in (8-14 % for 7-34 mL tumours at T/N 3-6).
+        the region net of what comes in (8-14 % for 7-34 mL tumours at T/N 3-6). None when the
+        tumours' density differs from the liver's (the sampler assumes one homogeneous medium).
     mean_dose_transport_uncertainty : float or None
         Relative statistical standard uncertainty of ``mean_dose_transport`` (about 0.1 %).
     tumour_to_normal : float or None

@@ -99,8 +99,9 @@ def test_segmentation_from_the_finer_ct_grid_as_occupancy_fractions(nm_phantom, 
 
     Volumes: the fractions conserve each segment's CT-grid volume exactly (box overlap, the SPECT
     grid holds the whole CT grid). Doses against the DICOM form rasterized with fractions: liver,
-    normal liver, lungs and the 34 mL tumour within 0.5 %. The 7.5 mL tumour differs by 1.3 %
-    because its masks differ: the CT voxel staircase holds 7.84 mL, the contours 7.67 mL.
+    normal liver and lungs within 0.5 %, the tumours within 1 % (34 mL) and 2 % (7.5 mL): their
+    masks differ, as the CT voxel staircase extrudes each 5 mm slice while the contours'
+    sections are interpolated between planes.
     """
     arrays = phantoms.make_arrays(seed=11)
     lab = np.asarray(arrays.labels_ct.array)
@@ -118,8 +119,9 @@ def test_segmentation_from_the_finer_ct_grid_as_occupancy_fractions(nm_phantom, 
     ref = replace(ref_inputs, liver=frac("Liver"), tumours={n: frac(n) for n in ROIS["tumour_rois"]}, lungs={n: frac(n) for n in ROIS["lung_rois"]})
     got = _doses(voxel_dose(inputs, administered="2 GBq", method="ldm"))
     want = _doses(voxel_dose(ref, administered="2 GBq", method="ldm"))
-    for n in ("Liver", "Normal liver", "Tumour 1", "Lungs"):
+    for n in ("Liver", "Normal liver", "Lungs"):
         assert got[n] == pytest.approx(want[n], rel=0.005), n
+    assert got["Tumour 1"] == pytest.approx(want["Tumour 1"], rel=0.01)
     assert got["Tumour 2"] == pytest.approx(want["Tumour 2"], rel=0.02)
 
 

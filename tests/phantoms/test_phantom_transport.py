@@ -61,3 +61,20 @@ def test_phantom_tumour_truth_is_linear_in_the_uptake_ratio():
     assert t.mean_dose_transport.to("Gy").magnitude == pytest.approx(expected.magnitude, rel=5 * t.mean_dose_transport_uncertainty)
     # 11 % below the local-deposition truth
     assert (t.mean_dose_transport / t.mean_dose).to("").magnitude == pytest.approx(0.888, abs=0.003)
+
+
+def test_density_scales_the_range():
+    # at 0.6 g/mL the kernel's radii stretch by 1.03 / 0.6: the isolated sphere of radius R then
+    # absorbs what a sphere of radius R x 0.6 / 1.03 absorbs at 1.03 g/mL
+    conc = {"Tumour 1": 1.0, "Normal Liver": 0.0, "Lung L": 0.0, "Lung R": 0.0}
+    rho = Q_(0.6, "g/mL")
+    (dose, rel), = transport_mean_doses(_anatomy(12.0), conc, rho, K, ["Tumour 1"], n=400_000).values()
+    ldm = (K * Q_(1.0, "GBq/mL") / rho).to("Gy")
+    phi = sphere_self_fraction(12.0 * 0.6 / 1.03)
+    assert (dose / ldm).to("").magnitude == pytest.approx(phi, abs=4 * rel * phi + 1e-4)
+
+
+def test_no_transport_truth_when_tumours_are_denser_than_liver():
+    a = make_arrays(fwhm_mm=0, tumours=1, density={"tumour": "1.2 g/mL"})
+    assert a.truth.regions["Tumour 1"].mean_dose_transport is None
+    assert a.truth.regions["Tumour 1"].mean_dose is not None
