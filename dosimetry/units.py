@@ -12,6 +12,7 @@ defines the becquerel as one per second.
 from __future__ import annotations
 
 import math
+import itertools
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -119,7 +120,41 @@ def parse_quantity_text(text: str, field: str) -> pint.Quantity:
         unit = ureg.Unit(unit_text) if unit_text else ureg.dimensionless
     except Exception as exc:  # pint raises several error types for unknown names
         raise QuantityFormatError(field, f"unknown unit {unit_text!r} in {text!r}; expected {QUANTITY_FORM}", allowed=QUANTITY_FORM) from exc
+    hidden = _pure_number_factor(unit)
+    if hidden:
+        raise QuantityFormatError(
+            field,
+            f"{text!r}: the unit hides a pure number ({hidden}), which would multiply the value; write the value "
+            f"in one unit, e.g. '3 GBq', '0.5 kg'",
+            allowed=QUANTITY_FORM,
+        )
     return ureg.Quantity(value, unit)
+
+
+def _pure_number_factor(unit) -> str | None:
+    """The part of a unit expression that is a pure number, or None (issue #10's "no arithmetic").
+
+    pint reads dimensionless units as numbers: '3 GBq*pi' would be 9.42 GBq, '0.5 kg*turn' 3.14 kg,
+    '3 GBq*percent' 0.03 GBq, '3 GBq*cm/inch' 1.18 GBq. Refused: any factor that is dimensionless
+    on its own and is not 1 (pi, turn, degree, percent, ppm, ...; a count is 1) and any group of
+    factors whose dimensions cancel to a number other than 1 (cm/inch, MBq*s). None of the
+    project's units has such a group (GBq/mL, Gy*kg/GBq, Bq/mL/cts, mg/dL, m^2, ...).
+    """
+    comps = list(unit._units.items())
+    dims = [ureg.Unit(name).dimensionality ** exp for name, exp in comps]
+    for size in range(1, len(comps) + 1):
+        for group in itertools.combinations(range(len(comps)), size):
+            total = dims[group[0]]
+            for k in group[1:]:
+                total = total * dims[k]
+            if not total:
+                q = ureg.Quantity(1.0)
+                for k in group:
+                    q = q * ureg.Quantity(1.0, comps[k][0]) ** comps[k][1]
+                factor = q.to("dimensionless").magnitude
+                if not math.isclose(factor, 1.0, rel_tol=1e-12):  # a count (1) or h/h changes nothing
+                    return " * ".join(f"{comps[k][0]}^{comps[k][1]:g}" if comps[k][1] != 1 else comps[k][0] for k in group)
+    return None
 
 
 def _describe(unit: str) -> str:
@@ -375,4 +410,7 @@ def from_json(obj: Mapping, field: str = "quantity", *, scalar: bool = False) ->
             unit = ureg.Unit(("1" + u.strip()) if u.strip().startswith("/") else u.strip())
         except Exception as exc:
             raise QuantityFormatError(field, f"unknown unit {_short(u)}; expected {form}", allowed=form) from exc
+        hidden = _pure_number_factor(unit)
+        if hidden:
+            raise QuantityFormatError(field, f"unit {_short(u)} hides a pure number ({hidden}); expected {form}", allowed=form)
     return ureg.Quantity(v, unit)

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dosimetry.errors import InputError
-from dosimetry.units import Q_, fraction, from_json, quantity, to_json, ureg
+from dosimetry.errors import InputError, QuantityFormatError
+from dosimetry.units import Q_, fraction, from_json, parse_quantity_text, quantity, to_json, ureg
 
 
 def test_parse_mci_to_gbq():
@@ -241,3 +241,30 @@ def test_property_any_fraction_text_is_refused_or_read_exactly(text):
     assert m is not None, text
     assert f == float(m.group(1)) / (100.0 if m.group(2) else 1.0)
     assert 0 <= f < 1
+
+
+@pytest.mark.parametrize(
+    "text, unit",
+    [
+        ("3 GBq*pi", "GBq"),  # pint would read 9.42 GBq
+        ("3 GBq*turn", "GBq"),  # 18.85 GBq
+        ("3 GBq*percent", "GBq"),  # 0.03 GBq
+        ("3 GBq*cm/inch", "GBq"),  # 1.18 GBq
+        ("0.5 kg*turn", "kg"),  # a lung mass of 3.14 kg would pass every lung limit
+        ("463.5 mL*pi", "mL"),
+        ("2 GBq*degree", "GBq"),
+        ("2 GBq*ppm", "GBq"),
+        ("5 MBq*s", "dimensionless"),  # dimensions that cancel
+    ],
+)
+def test_units_hiding_a_pure_number_are_refused(text, unit):
+    # issue #10's "no arithmetic": a dimensionless factor inside the unit multiplies the value
+    with pytest.raises(QuantityFormatError, match="pure number"):
+        quantity(text, unit, "x")
+    with pytest.raises(QuantityFormatError, match="pure number"):
+        quantity({"value": 3, "unit": text.split(" ", 1)[1]}, unit, "x")
+
+
+@pytest.mark.parametrize("text", ["49.67 Gy*kg/GBq", "2.5 Bq/mL/cts", "1.5 mg/dL", "25 umol/L", "1.8 m^2", "1.03 g/mL", "0.2 GBq/mL"])
+def test_the_project_units_have_no_pure_number(text):
+    assert parse_quantity_text(text, "x").magnitude == float(text.split()[0])
