@@ -387,10 +387,10 @@ def _demo_calibration(text: str, base: Path) -> tuple[str, str]:
     from .decay import time_to_activity
     from .devices import GLASS
     from .io.patient import parse_patient
-    from .workflow import plan_case
+    from .workflow import plan_inputs, plan_patient
 
     pf = parse_patient(tomllib.loads(text), base)
-    a = plan_case(pf).plan.plan.prescribed_activity
+    a = plan_patient(plan_inputs(pf).patient).plan.prescribed_activity
     vial = min((v for v in GLASS.vial_activities if v >= a), key=lambda v: v.magnitude)
     hours = time_to_activity(vial, a).to("h").magnitude
     cal = pf.treatment.administration - dt.timedelta(minutes=round(hours * 60))

@@ -116,3 +116,13 @@ def test_dose_names_density_and_lung_methods(patient, tmp_path, capsys):
     assert doc["density_method"].startswith("nominal 1.03 g/mL inside the liver and tumour ROIs")
     assert doc["lung_method"].startswith("kernel range-scaled to the mean lung density")
     assert "30 %" in doc["lung_method"]
+
+
+def test_dose_without_lung_rois_is_not_within_limits(patient, tmp_path, capsys):
+    # adversarial case: no --lung -> the lung dose is never checked; the verdict must not be
+    # "WITHIN LIMITS" (exit 0) but a decision naming the missing lung assessment (exit 1)
+    args = [a for a in dose_args(patient, tmp_path / "d") if a not in ("--lung", "Lung L", "Lung R")]
+    capsys.readouterr()
+    assert main(args) == 1
+    out = capsys.readouterr()
+    assert "NEEDS A DECISION" in out.out + out.err and "lung dose not assessed" in out.out + out.err

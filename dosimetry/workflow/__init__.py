@@ -5,8 +5,8 @@
   over in-memory Volumes and masks;
 - :mod:`.assess` one verdict over every safety check (:func:`assess` -> :class:`CaseResult`);
 - :mod:`.inputs` plan inputs typed or measured on the planning images (:func:`resolve_inputs`);
-- :mod:`.case` the whole job for one patient file (:func:`run_case`; :func:`plan_case` without
-  the voxel dose).
+- :mod:`.case` the whole job for one patient file (:func:`run_case`; :func:`plan_case`, the same
+  assessment for ``y90 plan``, which writes no files).
 """
 
 from .assess import BLOCKED, WITHIN_LIMITS, CaseResult, assess

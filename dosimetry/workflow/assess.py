@@ -389,6 +389,10 @@ def assess(
         notes += ([] if plan is not None else list(row_notes)) + vnotes
         if plan is not None:
             notes += _plan_vs_voxel(plan, voxel)
+        elif not any(r.role == "lung" for r in voxel.regions):
+            # a missing ROI must not read as a passed check: without a plan nothing else checks the lungs
+            decisions.append("lung dose not assessed: the voxel dosimetry has no lung ROI and there is no plan; "
+                             "give the lung ROIs (or plan the case) before calling it within limits")
     amax = binding = None
     if caps:
         binding, a = min(caps, key=lambda c: c[1])

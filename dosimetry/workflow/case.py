@@ -66,6 +66,7 @@ def plan_inputs(pf: PatientFile, *, progress: Callable[[str], None] | None = Non
         progress=progress,
         **im.reading(),
     )
+    _same_patient(pf, inputs)
     measured = measure_images(inputs) if inputs.lungs else None
     if measured is None and needs_images(pf):
         raise InputError("imaging.rois.lungs", 'plan inputs written "image" need the lung ROIs (the lung shunt and the count totals)')
@@ -73,11 +74,26 @@ def plan_inputs(pf: PatientFile, *, progress: Callable[[str], None] | None = Non
     return PlanInputs(resolved, sources, warnings, inputs)
 
 
+def _same_patient(pf: PatientFile, inputs) -> None:
+    """The patient file's ``patient.id`` must be the images' PatientID (0010,0020): planning one
+    patient with another's images is refused, unless ``imaging.allow_mismatch`` overrides it."""
+    ids = sorted({i.patient_id for i in getattr(inputs, "identities", ()) if i.patient_id})
+    if not ids or ids == [pf.patient.id]:
+        return
+    msg = (f"{pf.patient.id!r} in the patient file, but the images belong to PatientID {', '.join(map(repr, ids))}; "
+           "plan each patient with their own images (imaging.allow_mismatch = true overrides)")
+    if not pf.imaging.allow_mismatch:
+        raise InputError("patient.id", msg)
+
+
 def plan_case(pf: PatientFile, *, progress: Callable[[str], None] | None = None) -> CaseResult:
-    """The plan of a patient file, assessed (``y90 plan``): image inputs resolved, no voxel dose."""
-    pi = plan_inputs(pf, progress=progress)
-    return assess(plan_patient(pi.patient), input_sources=pi.sources, input_warnings=pi.warnings,
-                  imaging=None if pi.imaging is None else pi.imaging.description)
+    """The plan of a patient file, assessed (``y90 plan``): the same as :func:`run_case`.
+
+    A patient file with ``[imaging]`` is assessed with its voxel dosimetry too, so that ``y90 plan``
+    and ``y90 report`` give one verdict (a voxel check can block a plan whose compartment checks
+    pass); ``y90 plan`` writes no files.
+    """
+    return run_case(pf, progress=progress)
 
 
 def run_case(pf: PatientFile, *, progress: Callable[[str], None] | None = None) -> CaseResult:

@@ -169,3 +169,31 @@ dose = "100 Gy"
     with pytest.raises(InputError) as e:
         parse_patient(tomllib.loads(text.replace('"40000 cts"', '"40000 Bq"')))
     assert e.value.field.startswith("lung.planar_counts")
+
+
+def test_plan_sees_the_voxel_checks_too(maa):
+    # Adversarial case: LSF typed 3 % (the image says 8 %) and a clinic lung limit of 12 Gy. The
+    # plan's own lung dose (3 % of the activity) passes; the voxel lung dose (8 %) does not. y90 plan
+    # and y90 report must give the same verdict: BLOCKED by the voxel lung check.
+    from dosimetry.units import Q_
+    from dosimetry.workflow import run_case
+
+    pf = _pf(maa)
+    pf = replace(pf, lung=replace(pf.lung, shunt_fraction=0.03, limit=Q_(12.0, "Gy")))
+    case = plan_case(pf)
+    assert case.blocked
+    failed = [c for c in case.safety if not c.passed]
+    assert failed and all(c.origin == "voxel" for c in failed), [(c.label, c.origin) for c in failed]
+    assert run_case(pf).blocked == case.blocked
+
+
+def test_the_patient_file_must_name_the_images_patient(maa):
+    out, _, pid = maa
+    import tomllib
+
+    other = parse_patient(tomllib.loads(TEXT.format(pid="SOMEONE-ELSE")), out)
+    with pytest.raises(InputError, match=r"patient\.id.*SOMEONE-ELSE.*PatientID") as e:
+        plan_inputs(other)
+    assert e.value.field == "patient.id"
+    overridden = parse_patient(tomllib.loads(TEXT.format(pid="SOMEONE-ELSE").replace('rtstruct = "rtstruct.dcm"', 'rtstruct = "rtstruct.dcm"\nallow_mismatch = true')), out)
+    assert plan_inputs(overridden).imaging is not None
