@@ -29,7 +29,7 @@ spans, the crossings are binned by column and a cumulative sum modulo 2 gives in
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -189,7 +189,24 @@ def read_rtstruct(path) -> StructureSet:
     except Exception as exc:
         raise DicomError(label, f"malformed structure set ({type(exc).__name__}: {one_line(exc)})") from exc
     rois = tuple(Roi(num, d["name"], tuple(contours[num]), d["type"], d["for"]) for num, d in info.items())
-    return StructureSet(label, identity_of(ds, label), rois, tuple(warnings))
+    return StructureSet(label, _contours_identity(ds, label, rois, warnings), rois, tuple(warnings))
+
+
+def _contours_identity(ds, label: str, rois, warnings: list) -> DicomIdentity:
+    """The structure set's identity with the frame of reference its contours are in: each ROI's
+    ReferencedFrameOfReferenceUID (3006,0024) wins over the file's FrameOfReferenceUID, so that
+    contours drawn in another frame are checked against the images (and refused there)."""
+    ident = identity_of(ds, label)
+    fors = sorted({r.frame_of_reference_uid for r in rois if r.frame_of_reference_uid})
+    if len(fors) > 1:
+        raise DicomError(f"{label}: ReferencedFrameOfReferenceUID",
+                         f"the ROIs reference {len(fors)} frames of reference ({', '.join(fors)}); the contours must be in one frame of reference")
+    if fors and fors[0] != ident.frame_of_reference_uid:
+        if ident.frame_of_reference_uid:
+            warnings.append(f"the ROIs reference frame of reference {fors[0]}, not the file's {ident.frame_of_reference_uid}; "
+                            "the ROIs' frame is the one checked against the images")
+        ident = replace(ident, frame_of_reference_uid=fors[0])
+    return ident
 
 
 def list_rois(path) -> tuple:

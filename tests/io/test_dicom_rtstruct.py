@@ -349,3 +349,29 @@ def test_two_lesions_in_one_roi_keep_their_own_volumes():
     for part, alone in ((both[:, :, :20], left), (both[:, :, 20:], right)):
         assert part.sum() == pytest.approx(alone.sum(), rel=0.025)
         assert part.sum() <= alone.sum() + 1e-3
+
+
+def test_contours_in_another_frame_of_reference_are_checked(tmp_path):
+    # Adversarial case: the file's FrameOfReferenceUID matches the images, but every ROI's
+    # ReferencedFrameOfReferenceUID (3006,0024) names another frame: the contours' frame is checked
+    import pydicom
+
+    ids = ident("P9")
+    c = [circle(1.0, 2.0, z, 8.0, 100) for z in (0.0, 2.0)]
+    p = write_rtstruct(tmp_path / "rs.dcm", {"Tumour": c, "Liver": c}, ids=ids)
+    ds = pydicom.dcmread(p)
+    ds.FrameOfReferenceUID = ids["FrameOfReferenceUID"]
+    for item in ds.StructureSetROISequence:
+        item.ReferencedFrameOfReferenceUID = "1.2.826.0.1.3680043.8.498.999"
+    ds.save_as(p)
+    ss = read_rtstruct(p)
+    assert ss.identity.frame_of_reference_uid == "1.2.826.0.1.3680043.8.498.999"
+    assert any("not the file's" in w for w in ss.warnings)
+    image = read_rtstruct(write_rtstruct(tmp_path / "rs2.dcm", {"T": c}, ids=ids)).identity  # the images' frame
+    with pytest.raises(DicomError, match="FrameOfReferenceUID"):
+        check_consistency(image, ss.identity)
+    # ROIs in two frames of reference are refused outright
+    ds.StructureSetROISequence[0].ReferencedFrameOfReferenceUID = ids["FrameOfReferenceUID"]
+    ds.save_as(p)
+    with pytest.raises(DicomError, match="2 frames of reference"):
+        read_rtstruct(p)
