@@ -10,7 +10,7 @@
 """
 
 from .assess import BLOCKED, WITHIN_LIMITS, CaseResult, assess
-from .case import PlanInputs, input_digests, plan_case, plan_inputs, run_case
+from .case import PlanInputs, compare_case, input_digests, plan_case, plan_inputs, run_case
 from .inputs import InputSource, resolve_inputs
 from .session import SessionResult, plan_session
 from .plan import METHOD_NAMES, PatientPlan, compare_devices, plan_patient
@@ -32,6 +32,7 @@ __all__ = [
     "assess",
     "run_case",
     "plan_case",
+    "compare_case",
     "plan_inputs",
     "PlanInputs",
     "InputSource",

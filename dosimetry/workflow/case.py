@@ -11,10 +11,10 @@ from ..errors import InputError
 from ..io.patient import PatientFile
 from .assess import CaseResult, assess
 from .inputs import needs_images, resolve_inputs
-from .plan import plan_patient
+from .plan import compare_devices, plan_patient
 from .voxel import ImagingInputs, load_imaging, measure_images, voxel_dose
 
-__all__ = ["PlanInputs", "plan_inputs", "plan_case", "run_case", "input_digests"]
+__all__ = ["PlanInputs", "plan_inputs", "plan_case", "run_case", "compare_case", "input_digests"]
 
 
 @dataclass(frozen=True)
@@ -111,7 +111,22 @@ def run_case(pf: PatientFile, *, progress: Callable[[str], None] | None = None) 
     say = progress or (lambda m: None)
     pi = plan_inputs(pf, progress=say)
     say("planning")
-    pp = plan_patient(pi.patient)
+    return _assessed(pf, pi, plan_patient(pi.patient), say)
+
+
+def compare_case(pf: PatientFile, *, progress: Callable[[str], None] | None = None) -> tuple[CaseResult, CaseResult]:
+    """The patient planned for glass and for resin (``y90 plan --compare``), each assessed as
+    :func:`run_case` assesses it: with the voxel dosimetry of ``[imaging]`` scaled to that
+    device's activity, so the comparison never shows a device within limits that the voxel
+    checks block. The images are read once."""
+    say = progress or (lambda m: None)
+    pi = plan_inputs(pf, progress=say)
+    glass, resin = compare_devices(pi.patient)
+    return _assessed(pf, pi, glass, say), _assessed(pf, pi, resin, say)
+
+
+def _assessed(pf: PatientFile, pi: PlanInputs, pp, say) -> CaseResult:
+    """Assess a plan with the voxel dosimetry of the already read images (if any)."""
     img = None
     if pi.imaging is not None:
         im = pf.imaging
@@ -122,7 +137,7 @@ def run_case(pf: PatientFile, *, progress: Callable[[str], None] | None = None) 
             density_method=im.density_method,
             lung_method=im.lung_method,
             calibration=im.calibration,
-            residual_fraction=pi.patient.target.residual_fraction,
+            residual_fraction=pp.patient.target.residual_fraction,
             progress=say,
         )
     return assess(pp, img, input_sources=pi.sources, input_warnings=pi.warnings, imaging=None if pi.imaging is None else pi.imaging.description)

@@ -197,3 +197,18 @@ def test_the_patient_file_must_name_the_images_patient(maa):
     assert e.value.field == "patient.id"
     overridden = parse_patient(tomllib.loads(TEXT.format(pid="SOMEONE-ELSE").replace('rtstruct = "rtstruct.dcm"', 'rtstruct = "rtstruct.dcm"\nallow_mismatch = true')), out)
     assert plan_inputs(overridden).imaging is not None
+
+
+def test_device_comparison_sees_the_voxel_checks(maa):
+    # y90 plan --compare: each device is assessed with the voxel dosimetry at its own activity
+    from dosimetry.units import Q_
+    from dosimetry.workflow import compare_case
+
+    pf = _pf(maa)
+    pf = replace(pf, lung=replace(pf.lung, shunt_fraction=0.03, limit=Q_(12.0, "Gy")))
+    glass, resin = compare_case(pf)
+    assert (glass.device, resin.device) == ("glass", "resin")
+    assert glass.blocked and any(not c.passed and c.origin == "voxel" for c in glass.safety)
+    for case in (glass, resin):  # each with its own voxel dosimetry and voxel lung check
+        assert case.voxel is not None and any(c.origin == "voxel" and "lung" in c.label for c in case.safety), case.device
+    assert resin.voxel.administered < glass.voxel.administered  # resin's prescription, glass's whole vial
