@@ -66,24 +66,25 @@ def plan_inputs(pf: PatientFile, *, progress: Callable[[str], None] | None = Non
         progress=progress,
         **im.reading(),
     )
-    _same_patient(pf, inputs)
+    mismatch = _same_patient(pf, inputs)
     measured = measure_images(inputs) if inputs.lungs else None
     if measured is None and needs_images(pf):
         raise InputError("imaging.rois.lungs", 'plan inputs written "image" need the lung ROIs (the lung shunt and the count totals)')
     resolved, sources, warnings = resolve_inputs(pf, measured)
-    return PlanInputs(resolved, sources, warnings, inputs)
+    return PlanInputs(resolved, sources, tuple(warnings) + mismatch, inputs)
 
 
-def _same_patient(pf: PatientFile, inputs) -> None:
+def _same_patient(pf: PatientFile, inputs) -> tuple[str, ...]:
     """The patient file's ``patient.id`` must be the images' PatientID (0010,0020): planning one
-    patient with another's images is refused, unless ``imaging.allow_mismatch`` overrides it."""
+    patient with another's images is refused, unless ``imaging.allow_mismatch`` overrides it (the
+    warning returned then says so)."""
     ids = sorted({i.patient_id for i in getattr(inputs, "identities", ()) if i.patient_id})
     if not ids or ids == [pf.patient.id]:
-        return
-    msg = (f"{pf.patient.id!r} in the patient file, but the images belong to PatientID {', '.join(map(repr, ids))}; "
-           "plan each patient with their own images (imaging.allow_mismatch = true overrides)")
+        return ()
+    msg = f"{pf.patient.id!r} in the patient file, but the images belong to PatientID {', '.join(map(repr, ids))}"
     if not pf.imaging.allow_mismatch:
-        raise InputError("patient.id", msg)
+        raise InputError("patient.id", msg + "; plan each patient with their own images (imaging.allow_mismatch = true overrides)")
+    return (f"patient.id {msg}; accepted because imaging.allow_mismatch overrides the check",)
 
 
 def plan_case(pf: PatientFile, *, progress: Callable[[str], None] | None = None) -> CaseResult:

@@ -196,7 +196,8 @@ def test_the_patient_file_must_name_the_images_patient(maa):
         plan_inputs(other)
     assert e.value.field == "patient.id"
     overridden = parse_patient(tomllib.loads(TEXT.format(pid="SOMEONE-ELSE").replace('rtstruct = "rtstruct.dcm"', 'rtstruct = "rtstruct.dcm"\nallow_mismatch = true')), out)
-    assert plan_inputs(overridden).imaging is not None
+    pi = plan_inputs(overridden)
+    assert pi.imaging is not None and any("allow_mismatch overrides" in w for w in pi.warnings)
 
 
 def test_device_comparison_sees_the_voxel_checks(maa):
