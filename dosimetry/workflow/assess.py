@@ -22,10 +22,11 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pint
 
+from ..io.patient import PLAUSIBLE, plausible_quantity
 from ..planning import limits as _limits
 from ..planning.clinical import Clinical
 from ..schedule import glass_activity_at
-from ..units import Q_, quantity, to_json
+from ..units import Q_, to_json
 from .plan import PatientPlan
 from .voxel import VoxelResult
 
@@ -377,7 +378,8 @@ def assess(
         notes += list(p.notes) + list(plan.notes)
     else:
         clinical = clinical or Clinical()
-        prior = float(quantity(prior_lung_dose, "Gy", "lung.prior_dose", minimum=0).magnitude)
+        # the patient file's plausible range (0-200 Gy), so the library and every command agree
+        prior = float(plausible_quantity(prior_lung_dose, PLAUSIBLE["lung.prior_dose"], "lung.prior_dose").to("Gy").magnitude)
     if voxel is not None:
         rows, row_notes = _rows_for(device, clinical, overrides)
         checks, _, vnotes = _voxel_checks(voxel, rows, prior)

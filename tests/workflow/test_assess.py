@@ -148,3 +148,12 @@ def test_predictive_voxel_objectives_reach_the_tumour_threshold_within_the_limit
     assert o["largest_safe_activity"] == pytest.approx(0.01 * 75 * 0.999 / normal, rel=1e-6)
     assert o["reachable_within_limits"] == (o["activity_to_reach"] <= o["largest_safe_activity"])
     assert "T D70 >= 205 Gy" in by
+
+
+def test_prior_lung_dose_has_the_patient_files_range():
+    # the library refuses what the patient file refuses (0-200 Gy), whichever command calls it
+    from dosimetry.errors import InputError
+
+    with pytest.raises(InputError, match="lung.prior_dose") as e:
+        assess(voxel=voxel_dose(_phantom_inputs(0.0), administered="0.01 GBq", method="ldm"), prior_lung_dose="500 Gy")
+    assert "200" in str(e.value)
