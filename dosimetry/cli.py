@@ -222,10 +222,11 @@ def _cmd_schedule(args) -> int:
     outside = not (RESIN.usable_from.to("h").magnitude <= elapsed <= RESIN.usable_until.to("h").magnitude)
     result["blocked"] = outside
     # As for glass, the administration must fall inside clinic hours (default weekdays 07:00-18:00).
-    in_hours = clinic.contains(adm, adm.tzinfo)
+    decision = clinic.outside(adm)
+    in_hours = decision is None
     result["clinic_hours"] = clinic.describe()
     result["needs_decision"] = not in_hours
-    result["decision"] = None if in_hours else f"the planned administration {when(adm)} is outside clinic hours ({clinic.describe()})"
+    result["decision"] = decision
     if not in_hours:
         text += f"\nNEEDS A DECISION: {result['decision']}"
     if outside:

@@ -231,3 +231,16 @@ def test_cli_doc_has_no_garbled_paragraph():
     doc = (Path(__file__).parent.parent / "docs" / "cli.md").read_text()
     assert "BED), with ROIs" not in doc
     assert doc.count("Voxels of air") == 1
+
+
+def test_plan_resin_respects_the_patient_files_clinic_hours_like_schedule(tmp_path, capsys):
+    # examples/resin.toml: administration Wed 2026-11-25 10:00 -05:00, inside the default weekday 07:00-18:00
+    p = tmp_path / "resin.toml"
+    p.write_text((EXAMPLES / "resin.toml").read_text() + '\n[clinic]\nhours = "07:00-08:00"\n')
+    code, out, _ = run(capsys, "plan", str(p), "--format", "json")
+    doc = json.loads(out)
+    assert code == 1 and doc["needs_decision"] is True
+    assert any("outside clinic hours" in d for d in doc["decisions"])
+    code, out, _ = run(capsys, "schedule", "resin", "--activity", "1.5 GBq", "--calibration", "2026-11-25T18:00-05:00",
+                       "--administration", "2026-11-25T10:00-05:00", "--clinic-hours", "07:00-08:00", "--format", "json")
+    assert code == 1 and json.loads(out)["decision"] == next(d for d in doc["decisions"] if "outside clinic hours" in d)
