@@ -21,11 +21,21 @@ from .errors import InputError
 EXIT_OK, EXIT_BLOCKED, EXIT_INVALID, EXIT_INTERNAL = 0, 1, 2, 3
 
 
+def _lower(text: str) -> str:
+    """Choices are read case-insensitively, as the patient file reads them ("Glass", "MIRD")."""
+    return text.strip().lower()
+
+
 class _Parser(argparse.ArgumentParser):
-    """argparse with one-line errors and exit status 2."""
+    """argparse with one-line errors and exit status 2; text choices case-insensitive."""
 
     def error(self, message):  # noqa: D401 - argparse API
         raise InputError("command line", message)
+
+    def add_argument(self, *args, **kwargs):
+        if kwargs.get("choices") and "type" not in kwargs and all(isinstance(c, str) for c in kwargs["choices"]):
+            kwargs["type"] = _lower
+        return super().add_argument(*args, **kwargs)
 
 
 def _emit(text: str, output: str | None, inputs=(), force: bool = False) -> None:
@@ -138,10 +148,25 @@ def _cmd_session(args) -> int:
     from .report.text import session_text
     from .workflow import plan_session
 
+    _check_territory_names(args.patients)
     result = plan_session([load_patient(p) for p in args.patients], progress=_progress(args))
     text = session_text(result) if args.format == "text" else json.dumps(result.to_json(), indent=2, allow_nan=False)
     _emit(text, args.output, inputs=list(args.patients), force=args.force)
     return EXIT_OK if result.actionable else EXIT_BLOCKED
+
+
+def _check_territory_names(paths) -> None:
+    """Territories are named after their files (without .toml): two files of one name are refused."""
+    seen = {}
+    for p in paths:
+        name = Path(p).stem
+        if name in seen:
+            raise InputError(
+                "territories",
+                f"{seen[name]} and {p} both give the territory name {name!r} (territories are named after their "
+                f"file names); rename one file, e.g. {name}-right.toml and {name}-left.toml",
+            )
+        seen[name] = p
 
 
 # -- schedule -----------------------------------------------------------------------------------
@@ -157,15 +182,19 @@ def _cmd_schedule(args) -> int:
     adm = t(args.administration, "--administration")
     if cal is None:
         raise InputError("--calibration", "missing; give the vial calibration date-time with UTC offset")
+    if adm is not None:  # the patient file's rule and constant (io.patient.MAX_CALIBRATION_GAP)
+        from .io.patient import check_calibration_gap
+
+        check_calibration_gap(adm, cal, "--administration", "--calibration")
+    clinic = _clinic(args)
     if args.device == "glass":
         from .report.text import glass_order_rows
-        from .schedule import DEFAULT_DELIVERY_TOLERANCE, ClinicHours, glass_order
+        from .schedule import DEFAULT_DELIVERY_TOLERANCE, glass_order
 
         if args.vial_volume or args.vial_activity:
             raise InputError("--vial-activity", "glass vials are chosen from the catalogue; --vial-activity/--vial-volume are for resin")
         if args.earliest or args.latest:
             raise InputError("--earliest", "replaced by clinic hours: give --clinic-hours and --clinic-days, or --administration")
-        clinic = ClinicHours(**_clinic_args(args))
         tol = DEFAULT_DELIVERY_TOLERANCE if args.tolerance is None else _tolerance(args.tolerance)
         order = glass_order(args.activity, cal, planned=adm, clinic=clinic, tolerance=tol, custom=args.custom_doses)
         result = order.to_json()
@@ -192,23 +221,40 @@ def _cmd_schedule(args) -> int:
     elapsed = draw.elapsed_since_calibration.to("h").magnitude
     outside = not (RESIN.usable_from.to("h").magnitude <= elapsed <= RESIN.usable_until.to("h").magnitude)
     result["blocked"] = outside
+    # As for glass, the administration must fall inside clinic hours (default weekdays 07:00-18:00).
+    decision = clinic.outside(adm)
+    in_hours = decision is None
+    result["clinic_hours"] = clinic.describe()
+    result["needs_decision"] = not in_hours
+    result["decision"] = decision
+    if not in_hours:
+        text += f"\nNEEDS A DECISION: {result['decision']}"
     if outside:
         text = f"BLOCKED: administration {elapsed:.1f} h from calibration is outside the SIR-Spheres usable window\n" + text
     _emit(_json(result) if args.format == "json" else text, args.output, force=args.force)
-    return EXIT_BLOCKED if outside else EXIT_OK
+    return EXIT_BLOCKED if outside or not in_hours else EXIT_OK
+
+
+def _clinic(args):
+    """The clinic hours of ``y90 schedule`` (default weekdays 07:00-18:00), errors naming the flags."""
+    from .schedule import ClinicHours
+
+    try:
+        return ClinicHours(**_clinic_args(args))
+    except InputError as exc:
+        flag = {"clinic.hours": "--clinic-hours", "clinic.days": "--clinic-days"}.get(exc.field, exc.field)
+        raise type(exc)(flag, exc.message, allowed=exc.allowed) from exc
 
 
 def _clinic_args(args) -> dict:
-    import datetime as dt
+    """--clinic-hours / --clinic-days read by the patient file's [clinic] parsers (io.patient)."""
+    from .io.patient import parse_clinic_days, parse_clinic_hours
 
     out = {}
-    if args.clinic_hours:
-        try:
-            out["opens"], out["closes"] = (dt.time.fromisoformat(x.strip()) for x in args.clinic_hours.split("-"))
-        except ValueError as exc:
-            raise InputError("--clinic-hours", f'expected "HH:MM-HH:MM", e.g. 07:00-18:00; got {args.clinic_hours!r}') from exc
-    if args.clinic_days:
-        out["days"] = tuple(d.strip().lower()[:3] for d in args.clinic_days.split(","))
+    if args.clinic_hours is not None:
+        out["opens"], out["closes"] = parse_clinic_hours(args.clinic_hours, "--clinic-hours")
+    if args.clinic_days is not None:
+        out["days"] = parse_clinic_days(args.clinic_days.split(",") if args.clinic_days.strip() else [], "--clinic-days")
     return out
 
 
@@ -237,12 +283,15 @@ def _cmd_dose(args) -> int:
     from .workflow import assess, compute_dose
 
     inputs = [p for p in (args.activity_image, args.ct, args.segmentation, args.labels) if p]
+    _check_output_folder(args.output, inputs, "the dose output (dose map, dvh.csv, regions.json)")
     reading = {"activity_unit": args.activity_unit, "labels": args.labels}
     if args.activity_time is not None:
         reading["activity_time"] = "administration" if args.activity_time == "administration" else parse_datetime(args.activity_time, "--activity-time")
     if args.administration_time is not None:
         reading["administration_time"] = parse_datetime(args.administration_time, "--administration-time")
     liver = args.liver or ["Liver"]
+    scenario = _dose_clinical(args)  # refuse a bad scenario or prior lung dose before the slow work
+    prior_lung_dose = _prior_lung_dose(args.prior_lung_dose)
     from .io.volumes import image_format
 
     if args.dose_format == "dicom" and image_format(args.activity_image) != "dicom":
@@ -265,15 +314,47 @@ def _cmd_dose(args) -> int:
             progress=_progress(args),
             **{k: v for k, v in reading.items() if v is not None},
         )
-        case = assess(voxel=result, device=args.device, prior_lung_dose=args.prior_lung_dose)
+        case = assess(voxel=result, device=args.device, clinical=scenario, prior_lung_dose=prior_lung_dose, patient_id=_patient_id(result))
         dose_name = write_imaging_files(result, tmp, dose_format=args.dose_format)
         from .io.files import write_atomic
 
         doc = dict(imaging_json(result), assessment=case.to_json())
         write_atomic(tmp / "regions.json", json.dumps(doc, indent=2, allow_nan=False))
-    print(case_text(case))
+    text = case_text(case)
+    if case.patient_id is None:  # NRRD / NIfTI inputs carry no PatientID (0010,0020)
+        text = "Patient not given (no DICOM PatientID in the inputs)" + text[text.index("\n"):]
+    print(text)
     print(f"\nWrote {args.output}/{dose_name}, dvh.csv, regions.json")
     return EXIT_OK if case.actionable else EXIT_BLOCKED
+
+
+#: ``y90 dose`` flags of the patient file's [clinical] keys (docs/patient-file.md), same parser.
+_CLINICAL_FLAGS = {"indication": "--indication", "extent": "--extent", "bilirubin": "--bilirubin", "compromised_liver": "--compromised-liver"}
+
+
+def _dose_clinical(args):
+    """The clinical scenario of ``y90 dose``, read by :func:`dosimetry.planning.clinical.clinical` (as the
+    patient file's [clinical] table), errors naming the flag instead of ``clinical.<key>``."""
+    from .planning.clinical import clinical
+
+    given = {k: getattr(args, k) for k in _CLINICAL_FLAGS if getattr(args, k, None) is not None}
+    try:
+        return clinical(**given)
+    except InputError as exc:
+        key = exc.field.removeprefix("clinical.")
+        raise type(exc)(_CLINICAL_FLAGS.get(key, exc.field), exc.message, allowed=exc.allowed) from exc
+
+
+def _prior_lung_dose(text: str):
+    """``--prior-lung-dose``: the plausible range of the patient file's ``lung.prior_dose`` (io.patient.PLAUSIBLE)."""
+    from .io.patient import PLAUSIBLE, plausible_quantity
+
+    return plausible_quantity(text, PLAUSIBLE["lung.prior_dose"], "--prior-lung-dose")
+
+
+def _patient_id(result) -> str | None:
+    """PatientID (0010,0020) of the first input series that states one (None for NRRD / NIfTI only)."""
+    return next((i.patient_id for i in result.identities if getattr(i, "patient_id", None)), None)
 
 
 def _cmd_dvh(args) -> int:
@@ -282,6 +363,9 @@ def _cmd_dvh(args) -> int:
     from .report.regions import region_json, regions_text
     from .voxel import region_stats
 
+    for flag, path in (("--dose", args.dose), ("--rtstruct", args.rtstruct)):
+        if Path(path).is_dir():
+            raise InputError(flag, f"{path} is a folder; expected a file ({'an RT Dose' if flag == '--dose' else 'an RT Structure Set'})")
     grid = load_rtdose(args.dose)
     dose = grid.volume
     rs = read_rtstruct(args.rtstruct)
@@ -306,8 +390,24 @@ def _cmd_dvh(args) -> int:
 
 
 # -- report and demo ----------------------------------------------------------------------------
+def _check_output_folder(output, inputs, what: str = "the output") -> None:
+    """Refuse a bad output folder of ``dose`` / ``report`` before the slow work: ``-`` (standard
+    output), an existing file, a path that resolves (symbolic links followed) into an input."""
+    from .errors import OutputError
+    from .io.files import check_not_input
+
+    if str(output) == "-":
+        raise InputError("-o", f"{what} is a folder of files; give a folder, not '-' (standard output)")
+    try:
+        is_file = Path(output).exists() and not Path(output).is_dir()
+    except (OSError, ValueError):
+        is_file = False
+    if is_file:
+        raise OutputError("-o", f"{output} is an existing file; expected a folder (a new one, or an empty one)")
+    check_not_input(output, inputs, "-o")
+
+
 def _run_report(patient_path, output, args) -> int:
-    from .io.files import check_not_input  # refuse a bad output folder before the slow work
     from .io.patient import load_patient
     from .report.build import DOSE_FILES, dose_format_for, render_report, write_report
     from .workflow import input_digests, run_case
@@ -316,7 +416,7 @@ def _run_report(patient_path, output, args) -> int:
         raise InputError("-o", "a report is a folder of files (PDF, JSON, ...); give a folder, not '-' (standard output)")
     pf = load_patient(patient_path)
     inputs = [patient_path] + ([p for p in (pf.imaging.activity, pf.imaging.ct, pf.imaging.rtstruct, pf.imaging.labels) if isinstance(p, (str, Path))] if pf.imaging else [])
-    check_not_input(output, inputs, "-o")
+    _check_output_folder(output, inputs, "a report")
     progress = _progress(args)
     case = run_case(pf, progress=progress)
     report = render_report(case, digests=input_digests(pf), units=getattr(args, "units", "si"))
@@ -479,6 +579,17 @@ def _command_range(key: str):
     return parse
 
 
+def _seed(text: str) -> int:
+    """``demo --seed``: the phantom seed, an integer >= 0 (checked before anything is written or printed)."""
+    try:
+        n = int(text)
+    except ValueError:
+        n = -1
+    if n < 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected an integer >= 0")
+    return n
+
+
 def _residual_fraction(text: str) -> float:
     """``--residual-fraction``: the patient file's grammar and plausible range (target.residual_fraction)."""
     from .io.patient import _plausible_fraction
@@ -582,8 +693,8 @@ def build_parser() -> argparse.ArgumentParser:
     sc.add_argument("--administration", help="administration date-time with UTC offset")
     sc.add_argument("--earliest", help=argparse.SUPPRESS)
     sc.add_argument("--latest", help=argparse.SUPPRESS)
-    sc.add_argument("--clinic-hours", help="glass: local opening hours, default 07:00-18:00")
-    sc.add_argument("--clinic-days", help="glass: administration days, default mon,tue,wed,thu,fri")
+    sc.add_argument("--clinic-hours", help="local opening hours, default 07:00-18:00 (glass and resin: an administration outside them needs a decision)")
+    sc.add_argument("--clinic-days", help="administration days, default mon,tue,wed,thu,fri (3-letter or full day names)")
     sc.add_argument("--tolerance", help="glass: accepted delivered-activity difference, default 0.10 (+-10 %%)")
     sc.add_argument("--custom-doses", action="store_true", help="glass: allow custom doses (0.5 GBq steps; verify with the manufacturer)")
     sc.add_argument("--vial-activity", type=_command_range("resin_vial_activity"), help="resin: vial activity at calibration (default 3 GBq)")
@@ -613,7 +724,12 @@ def build_parser() -> argparse.ArgumentParser:
     ds.add_argument("--lung", action="append", help="lung ROI name (repeat for several)")
     ds.add_argument("--residual-fraction", default=0.0, type=_residual_fraction, help="activity left in vial and tubing, e.g. 0.02 or '2 %%' (at most 50 %%)")
     ds.add_argument("--device", choices=("glass", "resin"), help="device whose safety limits apply (default: both devices' limits, the stricter binds)")
-    ds.add_argument("--prior-lung-dose", default="0 Gy", help="lung dose of earlier treatments, for the cumulative lung limit (default 0 Gy)")
+    ds.add_argument("--prior-lung-dose", default="0 Gy", help="lung dose of earlier treatments, for the cumulative lung limit (default 0 Gy; as lung.prior_dose)")
+    ds.add_argument("--indication", help="clinical.indication: hcc, icc, colorectal, neuroendocrine or other (tumour thresholds)")
+    ds.add_argument("--extent", help="clinical.extent: whole_liver, bilobar, lobar or segmental")
+    ds.add_argument("--bilirubin", help="clinical.bilirubin: serum total bilirubin, e.g. '1.5 mg/dL' or '26 umol/L'")
+    ds.add_argument("--compromised-liver", action=argparse.BooleanOptionalAction, default=None,
+                    help="clinical.compromised_liver: pretreated or compromised liver (--no-compromised-liver: not)")
     ds.add_argument("--allow-mismatch", action="store_true", help="accept series of different patient / study / frame of reference")
     ds.add_argument("-o", "--output", required=True, help="output folder (created; must not exist or be empty)")
     ds.set_defaults(func=_cmd_dose)
@@ -634,7 +750,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     dm = _sub(sub, "demo", help="write a phantom patient and its report (the README's first command)")
     dm.add_argument("-o", "--output", help="demo folder to create (default: ./y90-demo, ./y90-demo-2, ...)")
-    dm.add_argument("--seed", type=int, default=0, help="phantom seed (default 0)")
+    dm.add_argument("--seed", type=_seed, default=0, help="phantom seed (default 0)")
     dm.add_argument("--units", choices=("si", "us"), default="si", help="us: activities also in mCi on page 1")
     dm.set_defaults(func=_cmd_demo)
     return p

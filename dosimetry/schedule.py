@@ -382,6 +382,13 @@ class ClinicHours:
         local = t.astimezone(tz)
         return _DAYS[local.weekday()] in self.days and self.opens <= local.time() <= self.closes
 
+    def outside(self, planned: _dt.datetime) -> str | None:
+        """Why ``planned`` needs a decision (outside the days or hours, local time of its own UTC
+        offset), or None inside clinic hours: the same rule for glass and resin."""
+        if self.contains(planned, planned.tzinfo):
+            return None
+        return f"the planned administration {_hm(planned)} is outside clinic hours ({self.describe()})"
+
     def intervals(self, start: _dt.datetime, end: _dt.datetime, tz) -> list:
         """The in-hours parts of [start, end] (clinic local time ``tz``), in order."""
         out = []
@@ -689,7 +696,7 @@ def glass_order(
     t = _hours(calibration_time, planned)
     at_planned = [w for w in windows if w.window_start <= planned <= w.window_end]
     if not clinic.contains(planned, tz):
-        why = f"the planned administration {_hm(planned)} is outside clinic hours ({clinic.describe()})"
+        why = clinic.outside(planned)
     elif at_planned:
         best = min(at_planned, key=lambda o: abs(o.vial.magnitude * 2.0 ** (-t / th) / a - 1))
         d = float(best.vial.to("GBq").magnitude) * 2.0 ** (-t / th)

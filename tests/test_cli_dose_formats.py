@@ -41,9 +41,11 @@ def test_nrrd_activity_and_seg_nrrd_through_the_cli(forms, capsys):
     code = main(["--quiet", "dose", "--activity-image", str(p / "nm"), "--ct", str(p / "ct"), "--rtstruct", str(p / "rtstruct.dcm"), *ROI_ARGS,
                  "--dose-format", "nifti", "-o", str(d / "dicom_out")])
     assert code in (0, 1)
+    assert capsys.readouterr().out.splitlines()[0] == "Patient PHANTOM-001"  # PatientID (0010,0020) of the DICOM inputs
     code = main(["--quiet", "dose", "--activity-image", str(d / "spect.nrrd"), "--activity-unit", "counts", "--ct", str(d / "ct.nii.gz"),
                  "--segmentation", str(d / "rois.seg.nrrd"), *ROI_ARGS, "-o", str(d / "nrrd_out")])
     assert code in (0, 1)
+    assert capsys.readouterr().out.splitlines()[0] == "Patient not given (no DICOM PatientID in the inputs)"  # was "Patient -"
     assert (d / "nrrd_out" / "dose.nrrd").is_file() and not (d / "nrrd_out" / "rtdose.dcm").exists()
     import nrrd
 

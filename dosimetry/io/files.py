@@ -96,8 +96,10 @@ def check_not_input(path: str | Path, inputs: Iterable[str | Path] = (), field: 
     out = Path(path).resolve()
     for src in inputs:
         s = Path(src).resolve()
-        if out == s or (s.is_dir() and s in out.parents):
+        if out == s:
             raise InputError(field, f"{path} would overwrite the input {src}; choose another output path")
+        if s.is_dir() and s in out.parents:  # paths resolved: a symbolic link into an input counts
+            raise InputError(field, f"{path} lies inside the input folder {src}; choose another output path")
     return out
 
 

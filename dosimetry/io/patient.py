@@ -48,6 +48,9 @@ __all__ = [
     "MAX_CALIBRATION_GAP",
     "COMMAND_RANGES",
     "plausible_quantity",
+    "parse_clinic_days",
+    "parse_clinic_hours",
+    "check_calibration_gap",
 ]
 
 #: Written instead of a value in the patient file, the input is measured on the planning images
@@ -316,7 +319,15 @@ def _check_number(x: float, key: str, fieldname: str, warns: list | None) -> flo
 
 
 def _plausible_fraction(value: Any, key: str, fieldname: str, warns: list | None) -> float:
-    return _check_number(float(fraction(value, fieldname, scalar=True)), key, fieldname, warns)
+    """A fraction (number or percentage) inside ``PLAUSIBLE[key]``; a refusal names that range, not
+    the generic [0, 1) of :func:`dosimetry.units.fraction`."""
+    try:
+        x = float(fraction(value, fieldname, scalar=True))
+    except OutOfRangeError as exc:
+        r = PLAUSIBLE[key]
+        allowed = _range_text(r)
+        raise OutOfRangeError(fieldname, f"{str(value)[:40]} is out of the plausible range {allowed} ({r.source})", allowed=allowed) from exc
+    return _check_number(x, key, fieldname, warns)
 
 
 # --------------------------------------------------------------------------------------------
@@ -514,13 +525,7 @@ def parse_patient(doc: dict, base_dir: Path | str = ".") -> PatientFile:
         vial=_plausible_quantity(t["vial"], "", "treatment.vial", warns, VIAL_ACTIVITY["glass"]) if "vial" in t else None,
     )
     if treatment.administration is not None and treatment.calibration is not None:
-        gap = treatment.administration - treatment.calibration
-        if abs(gap) > MAX_CALIBRATION_GAP:
-            raise OutOfRangeError(
-                "treatment.administration",
-                f"{gap.total_seconds() / 86400:.1f} days from the vial calibration; plausible within +-{MAX_CALIBRATION_GAP.days} days",
-                allowed=f"+-{MAX_CALIBRATION_GAP.days} days from treatment.calibration",
-            )
+        check_calibration_gap(treatment.administration, treatment.calibration, "treatment.administration", "treatment.calibration")
     for key in ("site", "vessel"):  # written-directive text, shown on page 1 as given
         if key in t and not (isinstance(t[key], str) and t[key].strip()):
             raise InputError(f"treatment.{key}", "expected a non-empty text, e.g. site = \"right lobe (segments 5-8)\", vessel = \"right hepatic artery\"")
@@ -652,19 +657,54 @@ def parse_patient(doc: dict, base_dir: Path | str = ".") -> PatientFile:
     return PatientFile(patient, treatment, lung, liver, target, imaging, clinical=clinical, raw=doc, warnings=tuple(warns), **_clinic(doc))
 
 
+_WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+def parse_clinic_days(days, fieldname: str) -> tuple[str, ...]:
+    """Administration days as ``("mon", ...)`` from English day names or their 3-letter abbreviations.
+
+    An empty list, an empty entry or any other word (``"sunshine"``, ``"saturnday"``) is refused:
+    a day is never guessed from its first letters.
+    """
+    allowed = ", ".join(d[:3] for d in _WEEKDAYS) + " (or the full day names)"
+    names = [str(d).strip().lower() for d in days]
+    if not names:
+        raise InputError(fieldname, f"no day given; expected one or more of {allowed}", allowed=allowed)
+    for d in names:
+        if d not in _WEEKDAYS and d not in {w[:3] for w in _WEEKDAYS}:
+            raise InputError(fieldname, f"{d[:20]!r} is not a day; expected one or more of {allowed}", allowed=allowed)
+    return tuple(dict.fromkeys(d[:3] for d in names))
+
+
+def parse_clinic_hours(text, fieldname: str) -> tuple[dt.time, dt.time]:
+    """Local opening and closing times from ``"HH:MM-HH:MM"`` (``[clinic] hours``, ``--clinic-hours``)."""
+    try:
+        opens, closes = (dt.time.fromisoformat(x.strip()) for x in str(text).split("-"))
+    except ValueError as exc:
+        raise InputError(fieldname, f'expected "HH:MM-HH:MM" local time, e.g. "07:00-18:00"; got {str(text)[:40]!r}') from exc
+    return opens, closes
+
+
+def check_calibration_gap(administration: dt.datetime, calibration: dt.datetime, fieldname: str, calibration_field: str) -> None:
+    """Refuse |administration - calibration| above :data:`MAX_CALIBRATION_GAP` (patient file and ``y90 schedule``)."""
+    gap = administration - calibration
+    if abs(gap) > MAX_CALIBRATION_GAP:
+        raise OutOfRangeError(
+            fieldname,
+            f"{gap.total_seconds() / 86400:.1f} days from the vial calibration; plausible within +-{MAX_CALIBRATION_GAP.days} days",
+            allowed=f"+-{MAX_CALIBRATION_GAP.days} days from {calibration_field}",
+        )
+
+
 def _clinic(doc: dict) -> dict:
     """``[clinic]``: administration days and hours, delivered-activity tolerance, custom glass doses."""
     c = _table(doc, "clinic", {"days", "hours", "delivery_tolerance", "custom_doses"}, required=False)
     out = {}
-    hours = c.get("hours", "07:00-18:00")
-    try:
-        opens, closes = (dt.time.fromisoformat(x.strip()) for x in str(hours).split("-"))
-    except ValueError as exc:
-        raise InputError("clinic.hours", f'expected "HH:MM-HH:MM" local time, e.g. "07:00-18:00"; got {hours!r}') from exc
+    opens, closes = parse_clinic_hours(c.get("hours", "07:00-18:00"), "clinic.hours")
     days = c.get("days", ["mon", "tue", "wed", "thu", "fri"])
     if not isinstance(days, list) or not all(isinstance(d, str) for d in days):
         raise InputError("clinic.days", 'expected a list such as ["mon", "tue", "wed", "thu", "fri"]')
-    out["clinic"] = ClinicHours(tuple(d.strip().lower()[:3] for d in days), opens, closes)
+    out["clinic"] = ClinicHours(parse_clinic_days(days, "clinic.days"), opens, closes)
     if "delivery_tolerance" in c:
         tol = float(fraction(c["delivery_tolerance"], "clinic.delivery_tolerance", include_zero=False))
         if tol > 0.5:
@@ -750,6 +790,41 @@ def _imaging(doc: dict, base: Path, warns: list | None = None) -> Imaging:
     )
 
 
+def _read_small_file(p: Path, limit: int, fieldname: str) -> bytes:
+    """The bytes of a regular file of at most ``limit`` bytes.
+
+    A device (``/dev/zero``), a named pipe or a folder is refused before it is opened for reading
+    (os.stat + stat.S_ISREG), and at most ``limit + 1`` bytes are read, so a file that grows or lies
+    about its size cannot exhaust memory. ``O_NONBLOCK`` keeps a pipe swapped in after the check
+    from blocking the open.
+    """
+    import os
+    import stat
+
+    try:
+        st = os.stat(p)
+    except (OSError, ValueError) as exc:
+        raise InputError(fieldname, f"cannot read {p}: {getattr(exc, 'strerror', None) or exc}") from exc
+    if stat.S_ISDIR(st.st_mode):
+        raise InputError(fieldname, f"{p} is a folder; expected a patient TOML file")
+    if not stat.S_ISREG(st.st_mode):
+        raise InputError(fieldname, f"{p} is not a regular file (a device, pipe or socket); expected a patient TOML file")
+    too_big = InputError(fieldname, f"{p} is larger than {limit} bytes; a patient file is at most {limit} bytes")
+    if st.st_size > limit:
+        raise too_big
+    try:
+        fd = os.open(p, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        with os.fdopen(fd, "rb") as fh:
+            if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):  # swapped after the first check
+                raise InputError(fieldname, f"{p} is not a regular file; expected a patient TOML file")
+            data = fh.read(limit + 1)
+    except OSError as exc:
+        raise InputError(fieldname, f"cannot read {p}: {exc.strerror or exc}") from exc
+    if len(data) > limit:
+        raise too_big
+    return data
+
+
 def load_patient(path: str | Path) -> PatientFile:
     """Read and validate a patient TOML file.
 
@@ -769,12 +844,7 @@ def load_patient(path: str | Path) -> PatientFile:
         Unreadable file, TOML syntax error, or any invalid field.
     """
     p = Path(path)
-    try:
-        data = p.read_bytes()
-    except OSError as exc:
-        raise InputError("patient file", f"cannot read {p}: {exc.strerror or exc}") from exc
-    if len(data) > MAX_FILE_BYTES:
-        raise InputError("patient file", f"{p} is {len(data)} bytes; a patient file is at most {MAX_FILE_BYTES} bytes")
+    data = _read_small_file(p, MAX_FILE_BYTES, "patient file")
     try:
         doc = tomllib.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:

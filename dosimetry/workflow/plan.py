@@ -219,6 +219,8 @@ def _schedule(pf: PatientFile, plan: Plan):
             if tr.calibration is not None and tr.administration is not None:
                 checks.append(_resin_window_check(elapsed_between(tr.calibration, tr.administration, "treatment.administration")))
                 vial = resin_draw(a, tr.calibration, tr.administration, vial_activity=tr.vial_activity)
+                if pf.clinic.outside(tr.administration):  # as for glass ([clinic] hours and days)
+                    decisions.append(pf.clinic.outside(tr.administration))
                 if vial.volume > 0.9 * vial.vial_volume:
                     warnings.append(f"the draw takes {float((vial.volume / vial.vial_volume).to('').magnitude):.0%} of the vial: "
                                     "no margin for what stays in the vial and the delivery set")
