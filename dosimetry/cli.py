@@ -128,12 +128,11 @@ def _plan_json(case) -> dict:
 def _cmd_plan(args) -> int:
     from .io.patient import load_patient
     from .report.text import case_text, compare_text
-    from .workflow import assess, compare_devices, plan_case, plan_inputs
+    from .workflow import compare_case, plan_case
 
     pf = load_patient(args.patient)
     if args.compare:
-        pi = plan_inputs(pf, progress=_progress(args))
-        cases = tuple(assess(pp, input_sources=pi.sources, input_warnings=pi.warnings) for pp in compare_devices(pi.patient))
+        cases = compare_case(pf, progress=_progress(args))
         text = compare_text(*cases) if args.format == "text" else json.dumps({"glass": _plan_json(cases[0]), "resin": _plan_json(cases[1])}, indent=2, allow_nan=False)
     else:
         cases = (plan_case(pf, progress=_progress(args)),)
