@@ -121,7 +121,7 @@ def test_dose_names_density_and_lung_methods(patient, tmp_path, capsys):
 def test_dose_without_lung_rois_is_not_within_limits(patient, tmp_path, capsys):
     # adversarial case: no --lung -> the lung dose is never checked; the verdict must not be
     # "WITHIN LIMITS" (exit 0) but a decision naming the missing lung assessment (exit 1)
-    args = [a for a in dose_args(patient, tmp_path / "d") if a not in ("--lung", "Lung L", "Lung R")]
+    args = [a for a in dose_args(patient, tmp_path / "d") if a not in ("--lung", "Lung L", "Lung R", "--quiet")]
     capsys.readouterr()
     assert main(args) == 1
     out = capsys.readouterr()
