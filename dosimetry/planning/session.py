@@ -82,7 +82,7 @@ def _scalar(q) -> float:
     return float(m)
 
 
-def combine_territories(plans, names, *, prior_lung_dose="0 Gy", clinical: Clinical | None = None) -> Session:
+def combine_territories(plans, names, *, prior_lung_dose="0 Gy", clinical: Clinical | None = None, overrides=None) -> Session:
     """Add up the lung and whole-normal-liver doses of territories treated in one session.
 
     Parameters
@@ -97,6 +97,10 @@ def combine_territories(plans, names, *, prior_lung_dose="0 Gy", clinical: Clini
         the same prior dose: it is counted once here).
     clinical : Clinical, optional
         Scenario of the session's whole-liver limit (default: the first glass territory's).
+    overrides : mapping, optional
+        The clinic's own limits, as :func:`dosimetry.planning.limits.applicable` takes them
+        (``lung_dose``, ``cumulative_lung_dose``, ``normal_liver``): the summed doses are checked
+        against them as each territory's own doses are.
 
     Returns
     -------
@@ -124,16 +128,16 @@ def combine_territories(plans, names, *, prior_lung_dose="0 Gy", clinical: Clini
     notes = []
     rows = []
     devices = sorted({p.device for p in plans})
-    lung_rows = [t for d in devices for t in _limits.applicable(d, clinical)[0] if t.figure == "lung_dose"]
+    lung_rows = [t for d in devices for t in _limits.applicable(d, clinical, overrides)[0] if t.figure == "lung_dose"]
     strictest = min(lung_rows, key=lambda t: t.value.to("Gy").magnitude)
     rows.append(strictest)
-    rows.append(next(t for t in _limits.applicable(devices[0], clinical)[0] if t.figure == "cumulative_lung_dose"))
+    rows.append(next(t for t in _limits.applicable(devices[0], clinical, overrides)[0] if t.figure == "cumulative_lung_dose"))
     if len(devices) > 1:
         notes.append(f"devices {', '.join(devices)} in one session: the session's lung dose is checked against the strictest per-treatment lung limit ({strictest.describe()})")
     glass = [p for p in plans if p.device == "glass"]
     if glass:
         scenario = clinical or glass[0].clinical
-        rows += [t for t in _limits.applicable("glass", scenario)[0] if t.figure == "whole_normal_liver_dose"]
+        rows += [t for t in _limits.applicable("glass", scenario, overrides)[0] if t.figure == "whole_normal_liver_dose"]
         if whole is None:
             notes.append("the session's whole-normal-liver dose needs the whole liver (liver.volume) in every territory's plan: not checked")
     figures = {"lung_dose": lung, "cumulative_lung_dose": cumulative, "whole_normal_liver_dose": whole}

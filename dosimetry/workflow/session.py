@@ -120,8 +120,61 @@ def plan_session(patients, *, names=None, progress: Callable[[str], None] | None
     priors = {round(float(pf.lung.prior_dose.to("Gy").magnitude), 9) for pf in patients}
     if len(priors) > 1:
         raise InputError("lung.prior_dose", "every territory of the session must give the same prior lung dose (it is counted once)")
+    _same_in_every_file(patients)
     names = tuple(names) if names is not None else tuple(_territory_name(pf, i) for i, pf in enumerate(patients, 1))
     cases = tuple(plan_case(pf, progress=progress) for pf in patients)
-    session = combine_territories([c.plan.plan for c in cases], names, prior_lung_dose=patients[0].lung.prior_dose, clinical=cases[0].clinical)
+    _one_liver(cases)
+    session = combine_territories([c.plan.plan for c in cases], names, prior_lung_dose=patients[0].lung.prior_dose,
+                                  clinical=cases[0].clinical, overrides=_overrides(patients[0]))
     return SessionResult(names, cases, session)
+
+
+def _overrides(pf: PatientFile) -> dict:
+    """The clinic's own limits of a patient file, keyed as :func:`dosimetry.planning.limits.applicable` takes them."""
+    pairs = (("lung_dose", pf.lung.limit), ("cumulative_lung_dose", pf.lung.cumulative_limit), ("normal_liver", pf.target.normal_liver_limit))
+    return {k: v for k, v in pairs if v is not None}
+
+
+def _same_in_every_file(patients) -> None:
+    """One patient, one scenario and one set of clinic limits: the keys that describe the patient
+    (indication, bilirubin, compromised liver) and the clinic's limits must be the same in every
+    territory's file, or the summed checks would depend on the order of the files. The extent
+    (whole liver, lobar, segmental) is the territory's own and may differ."""
+    keys = {
+        "clinical.indication": lambda pf: pf.clinical.indication,
+        "clinical.bilirubin": lambda pf: None if pf.clinical.bilirubin is None else round(float(pf.clinical.bilirubin.to("mg/dL").magnitude), 9),
+        "clinical.compromised_liver": lambda pf: pf.clinical.compromised_liver,
+        "lung.limit": lambda pf: _gy(pf.lung.limit),
+        "lung.cumulative_limit": lambda pf: _gy(pf.lung.cumulative_limit),
+        "target.normal_liver_limit": lambda pf: _gy(pf.target.normal_liver_limit),
+    }
+    for field, get in keys.items():
+        values = [get(pf) for pf in patients]
+        if len(set(values)) > 1:
+            shown = ", ".join("not stated" if v is None else str(getattr(v, "value", v)) for v in values)
+            raise InputError(field, f"differs between the territories' files ({shown}); one patient has one scenario and one set of limits: write the same {field} in every file")
+
+
+def _gy(q):
+    return None if q is None else round(float(q.to("Gy").magnitude), 9)
+
+
+def _one_liver(cases) -> None:
+    """The territories share one whole liver: the same liver volume and liver tumour volume in every
+    file (the summed whole-normal-liver dose divides by them), and perfused targets and their
+    tumours that fit in it."""
+    livers = [c.plan.patient.liver for c in cases]
+    for field, get in (("liver.volume", lambda lv: lv.volume), ("liver.tumour_volume", lambda lv: lv.tumour_volume)):
+        values = [None if get(lv) is None else float(get(lv).to("mL").magnitude) for lv in livers]
+        known = [v for v in values if v is not None]
+        if (len(known) != len(values) and known) or (known and max(known) - min(known) > 1e-3 * max(max(known), 1.0)):
+            shown = ", ".join("not given" if v is None else f"{v:.1f} mL" for v in values)
+            raise InputError(field, f"differs between the territories' files ({shown}); the territories share one liver: give the same {field} in every file")
+    liver = livers[0]
+    targets = sum(float(c.plan.patient.target.volume.to("mL").magnitude) for c in cases)
+    if liver.volume is not None and targets > float(liver.volume.to("mL").magnitude) * 1.001:
+        raise InputError("target.volume", f"the territories' targets add up to {targets:.1f} mL, more than the whole liver ({liver.volume.to('mL').magnitude:.1f} mL); territories must not overlap")
+    tumours = sum(float(c.plan.patient.target.tumour_volume.to("mL").magnitude) for c in cases)
+    if liver.tumour_volume is not None and tumours > float(liver.tumour_volume.to("mL").magnitude) * 1.001 + 1e-6:
+        raise InputError("target.tumours", f"the territories' tumours add up to {tumours:.1f} mL, more than the liver's tumours (liver.tumour_volume {liver.tumour_volume.to('mL').magnitude:.1f} mL)")
 

@@ -68,13 +68,7 @@ def test_refusals():
     assert e.value.field == "lung.mass"
 
 
-def test_y90_session_sums_two_territory_files(tmp_path, capsys):
-    """The same hand case through `y90 session`, one patient file per territory."""
-    import json
-
-    from dosimetry.cli import main
-
-    common = """
+SESSION_TOML = """
 [patient]
 id = "S-1"
 [clinical]
@@ -98,6 +92,15 @@ name = "T"
 volume = "{tumour}"
 tumour_to_normal = {ratio}
 """
+
+
+def test_y90_session_sums_two_territory_files(tmp_path, capsys):
+    """The same hand case through `y90 session`, one patient file per territory."""
+    import json
+
+    from dosimetry.cli import main
+
+    common = SESSION_TOML
     right = tmp_path / "right-lobe.toml"
     left = tmp_path / "segment-3.toml"
     for prior in ("0 Gy", "42 Gy"):
@@ -131,3 +134,87 @@ def test_a_territory_needing_a_decision_keeps_the_session_from_exit_0():
     result = plan_session([a, b], names=["a", "b"])
     assert result.cases[0].decisions and not result.blocked
     assert result.status == "NEEDS A DECISION" and not result.actionable
+
+
+def _territories(tmp_path, right_extra="", left_extra="", right_sub=(), left_sub=()):
+    right = SESSION_TOML.format(extent="lobar", lsf=0.06, device="glass", volume="1000 mL", dose="120 Gy", tumour="100 mL", ratio=3.0, prior="0 Gy")
+    left = SESSION_TOML.format(extent="segmental", lsf=0.03, device="resin", volume="150 mL", dose="200 Gy", tumour="30 mL", ratio=4.0, prior="0 Gy")
+    for a, b in right_sub:
+        right = right.replace(a, b)
+    for a, b in left_sub:
+        left = left.replace(a, b)
+    r, l_ = tmp_path / "right.toml", tmp_path / "left.toml"
+    r.write_text(right + right_extra)
+    l_.write_text(left + left_extra)
+    return r, l_
+
+
+def test_session_checks_the_clinics_own_limits(tmp_path, capsys):
+    # adversarial case: both files set a 15 Gy lung limit; the summed 8.85 Gy passes it, so use
+    # 8 Gy: each territory alone (7.89 and 0.96 Gy) passes, the session's 8.85 Gy must not
+    from dosimetry.cli import main
+
+    sub = (("shunt_fraction = 0.06", 'shunt_fraction = 0.06\nlimit = "8 Gy"'), ("shunt_fraction = 0.03", 'shunt_fraction = 0.03\nlimit = "8 Gy"'))
+    r, l_ = _territories(tmp_path, right_sub=sub[:1], left_sub=sub[1:])
+    assert main(["session", str(r), str(l_), "--format", "json"]) == 1
+    import json
+
+    doc = json.loads(capsys.readouterr().out)
+    (lung,) = [c for c in doc["session_checks"] if c["name"] == "lung_dose"]
+    assert lung["limit"]["value"] == 8.0 and not lung["pass"]
+    # a clinic whole-normal-liver limit of 70 Gy: the summed 71.43 Gy fails it
+    sub = (("[target]", '[target]\nnormal_liver_limit = "70 Gy"'),)
+    r, l_ = _territories(tmp_path, right_sub=sub, left_sub=sub)
+    assert main(["session", str(r), str(l_), "--format", "json"]) == 1
+    doc = json.loads(capsys.readouterr().out)
+    (wn,) = [c for c in doc["session_checks"] if c["name"] == "whole_normal_liver_dose"]
+    assert wn["limit"]["value"] == 70.0 and not wn["pass"]
+
+
+@pytest.mark.parametrize("key, right, left", [
+    ("clinical.bilirubin", 'bilirubin = "0.8 mg/dL"', 'bilirubin = "2 mg/dL"'),
+    ("clinical.indication", 'indication = "hcc"', 'indication = "colorectal"'),
+    ("lung.limit", "shunt_fraction = 0.06", 'shunt_fraction = 0.03\nlimit = "20 Gy"'),
+])
+def test_session_refuses_a_scenario_that_differs_between_files(tmp_path, key, right, left):
+    # adversarial case: the summed checks used the first file's scenario, so the verdict
+    # depended on the order of the files (BLOCKED one way, WITHIN LIMITS the other)
+    from dosimetry.io.patient import load_patient
+    from dosimetry.workflow import plan_session
+
+    base_left = {"clinical.bilirubin": 'bilirubin = "0.8 mg/dL"', "clinical.indication": 'indication = "hcc"', "lung.limit": "shunt_fraction = 0.03"}[key]
+    r, l_ = _territories(tmp_path, right_sub=((right, right),), left_sub=((base_left, left),))
+    for order in ((r, l_), (l_, r)):
+        with pytest.raises(InputError) as e:
+            plan_session([load_patient(p) for p in order])
+        assert e.value.field == key
+
+
+@pytest.mark.parametrize("field, sub", [
+    ("liver.volume", ('volume = "1600 mL"', 'volume = "3000 mL"')),
+    ("liver.tumour_volume", ('tumour_volume = "130 mL"', 'tumour_volume = "300 mL"')),
+])
+def test_session_territories_share_one_liver(tmp_path, field, sub):
+    from dosimetry.io.patient import load_patient
+    from dosimetry.workflow import plan_session
+
+    r, l_ = _territories(tmp_path, left_sub=(sub,))
+    with pytest.raises(InputError) as e:
+        plan_session([load_patient(r), load_patient(l_)])
+    assert e.value.field == field
+
+
+def test_session_targets_must_fit_in_the_liver(tmp_path):
+    from dosimetry.io.patient import load_patient
+    from dosimetry.workflow import plan_session
+
+    # 1000 + 1000 mL of perfused target in a 1600 mL liver
+    r, l_ = _territories(tmp_path, left_sub=(('volume = "150 mL"', 'volume = "1000 mL"'),))
+    with pytest.raises(InputError) as e:
+        plan_session([load_patient(r), load_patient(l_)])
+    assert e.value.field == "target.volume"
+    # tumours 100 + 100 mL where the liver holds 130 mL of tumour
+    r, l_ = _territories(tmp_path, left_sub=(('volume = "30 mL"', 'volume = "100 mL"'),))
+    with pytest.raises(InputError) as e:
+        plan_session([load_patient(r), load_patient(l_)])
+    assert e.value.field == "target.tumours"
