@@ -152,8 +152,8 @@ def case_text(case: CaseResult) -> str:
     if case.objectives:
         lines += ["", "Voxel objectives (predictive: the activity at which each is reached, within the voxel safety limits)"]
         for o in case.objectives:
-            reach = "-" if o["activity_to_reach"] is None else f"{o['activity_to_reach']:.4g} GBq"
-            stop = "" if o["reachable_within_limits"] else f"; NOT within the limits (stopped by {o['binding']} at {o['largest_safe_activity']:.4g} GBq)"
+            reach = "-" if o["activity_to_reach"] is None else f"{o['activity_to_reach'].to('GBq').magnitude:.4g} GBq"
+            stop = "" if o["reachable_within_limits"] else f"; NOT within the limits (stopped by {o['binding']} at {o['largest_safe_activity'].to('GBq').magnitude:.4g} GBq)"
             lines.append(f"  {o['objective']}: {reach}{stop}")
     lines += ["", "Warnings"] + ([f"  - {w}" for w in case.warnings] or ["  none"])
     if case.notes:

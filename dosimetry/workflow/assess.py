@@ -139,7 +139,7 @@ class CaseResult:
             "notes": list(self.notes),
             "plan_inputs": [s.to_json() for s in self.inputs],
             "activity_image": self.imaging,
-            "voxel_objectives": [dict(o) for o in self.objectives],
+            "voxel_objectives": [{k: to_json(v) if isinstance(v, pint.Quantity) else v for k, v in o.items()} for o in self.objectives],
             "needs_decision": self.needs_decision,
             "decisions": list(self.decisions),
         }
@@ -257,9 +257,9 @@ def _voxel_objectives(v: VoxelResult, rows, prior: float) -> tuple:
                 sol = solve_activity(per_gbq, limits, target)
                 out.append({
                     "objective": target.name,
-                    "activity_to_reach": None if sol.target_activity is None or not np.isfinite(sol.target_activity.magnitude) else float(sol.target_activity.to("GBq").magnitude),
+                    "activity_to_reach": None if sol.target_activity is None or not np.isfinite(sol.target_activity.magnitude) else sol.target_activity.to("GBq"),
                     "reachable_within_limits": bool(sol.target_met),
-                    "largest_safe_activity": float(sol.max_safe_activity.to("GBq").magnitude),
+                    "largest_safe_activity": sol.max_safe_activity.to("GBq"),
                     "binding": sol.binding,
                 })
     return tuple(out)

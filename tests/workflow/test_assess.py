@@ -142,11 +142,15 @@ def test_predictive_voxel_objectives_reach_the_tumour_threshold_within_the_limit
     by = {o["objective"]: o for o in case.objectives}
     mean_t = v.region("T").stats.mean.to("Gy").magnitude
     o = by["T mean >= 205 Gy"]
-    assert o["activity_to_reach"] == pytest.approx(0.01 * 205 / mean_t, rel=1e-6)
+    assert o["activity_to_reach"].to("GBq").magnitude == pytest.approx(0.01 * 205 / mean_t, rel=1e-6)
     # the normal liver mean binds the largest safe activity: 0.01 GBq * 75 * 0.999 / normal-liver mean
     normal = v.region("Normal liver").stats.mean.to("Gy").magnitude
-    assert o["largest_safe_activity"] == pytest.approx(0.01 * 75 * 0.999 / normal, rel=1e-6)
+    assert o["largest_safe_activity"].to("GBq").magnitude == pytest.approx(0.01 * 75 * 0.999 / normal, rel=1e-6)
     assert o["reachable_within_limits"] == (o["activity_to_reach"] <= o["largest_safe_activity"])
+    # in JSON every activity carries its unit (docs/cli.md: every quantity is {value, unit})
+    (j,) = [x for x in case.to_json()["voxel_objectives"] if x["objective"] == "T mean >= 205 Gy"]
+    assert j["activity_to_reach"] == {"value": pytest.approx(0.01 * 205 / mean_t, rel=1e-6), "unit": "GBq"}
+    assert j["largest_safe_activity"]["unit"] == "GBq"
     assert "T D70 >= 205 Gy" in by
 
 
