@@ -701,6 +701,10 @@ def glass_order(
         best = min(at_planned, key=lambda o: abs(o.vial.magnitude * 2.0 ** (-t / th) / a - 1))
         d = float(best.vial.to("GBq").magnitude) * 2.0 ** (-t / th)
         return GlassOrder(choice=replace(best, administration_time=planned, delivered=Q_(d, "GBq"), deviation=d / a - 1), options=tuple(windows), **base)
+    elif not GLASS.usable_from.to("h").magnitude <= t <= GLASS.usable_until.to("h").magnitude:
+        why = (f"the planned {_hm(planned)} is {t:.1f} h after the vial's calibration, outside the {GLASS.product} usable window "
+               f"[{GLASS.usable_from.to('h').magnitude:g} h, {GLASS.usable_until.to('h').magnitude:g} h] after calibration: "
+               "choose a calibration time before the administration")
     else:
         held = ", ".join(f"{v.to('GBq').magnitude:g} GBq -> {v.to('GBq').magnitude * 2.0 ** (-t / th):.3f} GBq ({v.to('GBq').magnitude * 2.0 ** (-t / th) / a - 1:+.1%})" for v in sizes)
         what = "the ordered vial" if ordered is not None else "no standard vial"

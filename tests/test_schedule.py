@@ -219,3 +219,11 @@ def test_calibration_by_convention_noon_eastern_when_none_is_given():
     with pytest.raises(InputError) as e:
         glass_order("3 GBq", None)
     assert e.value.field == "treatment.calibration"
+
+
+def test_administration_before_calibration_names_the_usable_window():
+    # adversarial case: planned 11:00, calibration 12:00 the same day; the decision used to say
+    # "no standard vial delivers 3 GBq +-10 %: 3 GBq -> 3.033 GBq (+1.1 %)", which contradicts itself
+    tz = dt.timezone(dt.timedelta(hours=-5))
+    o = glass_order("3 GBq", dt.datetime(2026, 3, 6, 12, 0, tzinfo=tz), planned=dt.datetime(2026, 3, 6, 11, 0, tzinfo=tz))
+    assert o.choice is None and "usable window" in o.decision and "-1.0 h after" in o.decision
