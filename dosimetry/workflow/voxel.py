@@ -413,10 +413,13 @@ def load_imaging(
     liver_parts = (liver_roi,) if isinstance(liver_roi, str) else tuple(liver_roi)
     if not liver_parts:
         raise InputError("imaging.rois.liver", "expected the name of the liver ROI (or the names of its parts)")
+    _check_roles(liver_parts, tuple(tumour_rois), tuple(lung_rois), perfused_roi)
     names = [*liver_parts, *tumour_rois, *lung_rois]
     masks = _masks_on(seg, names + ([perfused_roi] if perfused_roi else []), grid, fractions=partial_volume, warnings=warnings)
     # A liver given in parts (a label map has one label per voxel: e.g. liver parenchyma + tumours) is their union.
     liver = masks[liver_parts[0]] if len(liver_parts) == 1 else _union([masks[n] for n in liver_parts])
+    _check_tumours_in_liver(liver, {n: masks[n] for n in tumour_rois}, grid)
+    _check_lungs_outside_liver(liver, {n: masks[n] for n in lung_rois}, grid)
     on_ct = None
     if ct_masks and ct_volume is not None:
         on_ct = _masks_on(seg, names + ([perfused_roi] if perfused_roi else []), ct_volume, fractions=False, warnings=warnings)
@@ -441,6 +444,78 @@ def load_imaging(
         inputs=tuple(str(Path(p)) for p in (activity_image, segmentation, ct) if p is not None),
         identities=tuple(identities),
     )
+
+
+#: Smallest share of a tumour ROI's volume that must lie inside the liver ROI. The liver ROI holds the
+#: tumours (docs/voxel.md, "ROI roles"): a tumour mostly outside it is a wrong ROI (a lung, the
+#: other lobe's territory), whose counts would then be neither liver nor lung in the relative
+#: calibration. 10 % of slack covers contours drawn a little past the liver capsule. The share is
+#: measured with the partial-volume fractions, voxel by voxel min(w_tumour, w_liver): for nested
+#: contours that is the tumour's own fraction (100 %), and for touching ones it can only over-state.
+MIN_TUMOUR_IN_LIVER = 0.90
+
+#: Largest share of a lung ROI's volume that may lie inside the liver ROI. The right lung base and
+#: the liver dome share boundary voxels on a SPECT grid (about 0.5-2 % of a lung at 4-5 mm voxels);
+#: a larger certain overlap, voxel by voxel max(0, w_lung + w_liver - 1), is a wrong ROI or a
+#: misregistered segmentation, and its counts cannot be both lung shunt and liver uptake.
+MAX_LUNG_IN_LIVER = 0.10
+
+
+def _check_roles(liver_parts: tuple, tumours: tuple, lungs: tuple, perfused: str | None) -> None:
+    """Refuse an ROI named in two roles (or twice in one): one region cannot be liver and lung,
+    tumour and lung, or the whole liver and one of its tumours. A tumour may be one of the liver's
+    parts (a label map's liver is parenchyma + tumours), but not every part."""
+    for field_, names in (("imaging.rois.liver", liver_parts), ("imaging.rois.tumours", tumours), ("imaging.rois.lungs", lungs)):
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise InputError(field_, f"ROI {twice[0]!r} is named twice; name each ROI once")
+    for n in lungs:
+        if n in liver_parts or n == perfused:
+            raise InputError("imaging.rois.lungs", f"ROI {n!r} is also the liver{' (perfused territory)' if n == perfused else ''}; a lung ROI must be a separate region")
+        if n in tumours:
+            raise InputError("imaging.rois.tumours", f"ROI {n!r} is also a lung ROI; give each ROI one role (liver, tumour or lung)")
+    if tumours and all(p in tumours for p in liver_parts):
+        raise InputError("imaging.rois.tumours", f"ROI {liver_parts[0]!r} is the liver ROI; a tumour must be a region inside the liver, not the liver itself")
+
+
+def _share_mL(grid: Volume, w) -> float:
+    return float(np.sum(w)) * grid.voxel_volume.to("mL").magnitude
+
+
+def _check_tumours_in_liver(liver: Volume, tumours: dict, grid: Volume) -> None:
+    """Refuse a tumour ROI with less than :data:`MIN_TUMOUR_IN_LIVER` of its volume in the liver ROI."""
+    wl = np.asarray(liver.array, np.float64)
+    for n, m in tumours.items():
+        wt = np.asarray(m.array, np.float64)
+        total = wt.sum()
+        if total <= 0:
+            continue  # an empty ROI is refused by the reader or reported as empty
+        inside = float(np.minimum(wt, wl).sum() / total)
+        if inside < MIN_TUMOUR_IN_LIVER:
+            raise InputError(
+                "imaging.rois.tumours",
+                f"tumour ROI {n!r} ({_share_mL(grid, wt):.4g} mL) lies {inside:.0%} inside the liver ROI; a tumour must lie inside the liver ROI "
+                f"(at least {MIN_TUMOUR_IN_LIVER:.0%} of its volume): is it the right ROI?",
+                allowed=f">= {MIN_TUMOUR_IN_LIVER:.0%} of the tumour volume inside the liver ROI",
+            )
+
+
+def _check_lungs_outside_liver(liver: Volume, lungs: dict, grid: Volume) -> None:
+    """Refuse a lung ROI with more than :data:`MAX_LUNG_IN_LIVER` of its volume surely inside the liver ROI."""
+    wl = np.asarray(liver.array, np.float64)
+    for n, m in lungs.items():
+        w = np.asarray(m.array, np.float64)
+        total = w.sum()
+        if total <= 0:
+            continue
+        overlap = float(np.clip(w + wl - 1.0, 0.0, None).sum() / total)
+        if overlap > MAX_LUNG_IN_LIVER:
+            raise InputError(
+                "imaging.rois.lungs",
+                f"lung ROI {n!r} ({_share_mL(grid, w):.4g} mL) lies {overlap:.0%} inside the liver ROI; lungs and liver must be separate regions "
+                f"(at most {MAX_LUNG_IN_LIVER:.0%} overlap at their boundary): is it the right ROI, or is the segmentation misregistered?",
+                allowed=f"<= {MAX_LUNG_IN_LIVER:.0%} of the lung volume inside the liver ROI",
+            )
 
 
 def _masks_on(seg, names, grid: Volume, *, fractions: bool, warnings: list) -> dict:
