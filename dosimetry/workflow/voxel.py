@@ -32,10 +32,11 @@ import pint
 
 from ..errors import InputError
 from ..io import check_consistency, load_series, roi_fractions, roi_mask
+from ..io.patient import MAX_CALIBRATION_GAP, PLAUSIBLE
 from ..io.segmentation import read_segmentation
 from ..io.volumes import image_format, read_volume
 from ..io.series import ImageSeries
-from ..units import Q_, quantity
+from ..units import Q_, fraction, quantity
 from ..voxel import (
     DENSITY_METHODS,
     DVH,
@@ -277,19 +278,37 @@ def _tumour_to_normal(image: Volume, tumour: Volume, normal: Volume) -> float:
 ACTIVITY_UNITS = {"counts": "cts", "cts": "cts", "Bq/mL": "Bq/mL", "kBq/mL": "kBq/mL", "MBq/mL": "MBq/mL"}
 
 
+def activity_unit(text) -> str:
+    """The unit of :data:`ACTIVITY_UNITS` that ``text`` names; case-insensitive except the SI prefix.
+
+    ``counts`` / ``cts`` and the ``bq`` / ``ml`` letters may be written in any case; the prefix of
+    Bq keeps its case, because ``m`` (milli) and ``M`` (mega) differ by 10^9: ``mBq/mL`` is refused
+    (not in the list), ``MBq/mL`` and ``MBQ/ML`` are MBq/mL, ``kBq/mL`` and ``KBQ/ML`` are kBq/mL.
+    """
+    t = str(text).strip()
+    if t.lower() in ("counts", "cts"):
+        return "cts"
+    prefix = t[:-5] if t.lower().endswith("bq/ml") else None
+    found = {"": "Bq/mL", "k": "kBq/mL", "K": "kBq/mL", "M": "MBq/mL"}.get(prefix) if prefix is not None else None
+    if found is None:
+        hint = " (milli-becquerel is not accepted; for mega write MBq/mL)" if prefix == "m" else ""
+        raise InputError("imaging.activity_unit", f"{str(text)[:40]!r} is not allowed{hint}; choose one of counts, Bq/mL, kBq/mL, MBq/mL", allowed="counts, Bq/mL, kBq/mL, MBq/mL")
+    return found
+
+
 def _non_dicom_activity(path, unit, activity_time, administration_time, warnings: list) -> Volume:
     """Read an NRRD / NIfTI activity image in its declared unit; Bq values are decay-corrected to administration."""
     from ..decay import decay_factor, elapsed_between
 
     if unit is None:
         raise InputError("imaging.activity_unit", f"{path} is NRRD / NIfTI, which does not state its unit; declare it: one of {', '.join(ACTIVITY_UNITS)}")
-    if str(unit).strip() not in ACTIVITY_UNITS:
-        raise InputError("imaging.activity_unit", f"{unit!r} is not allowed; choose one of {', '.join(ACTIVITY_UNITS)}")
-    vol = read_volume(path, unit=ACTIVITY_UNITS[str(unit).strip()], field="imaging.activity")
+    vol = read_volume(path, unit=activity_unit(unit), field="imaging.activity")
     arr = np.asarray(vol.array, dtype=np.float64)
     if not np.all(np.isfinite(arr)) or arr.min() < 0:
         raise InputError("imaging.activity", f"{path}: activity values must be finite and >= 0 (min {np.nanmin(arr):.4g})")
     if vol.unit == Q_(1, "cts").units:
+        if activity_time is not None:
+            raise InputError("imaging.activity_time", "only for an activity image in Bq/mL; an image in counts is calibrated relatively and has no reference time")
         return vol.with_array(arr)
     # Activity: the values must refer to the administration time (as PET after the reader's decay correction).
     if activity_time is None:
@@ -301,6 +320,14 @@ def _non_dicom_activity(path, unit, activity_time, administration_time, warnings
     elapsed = elapsed_between(administration_time, activity_time, "imaging.activity_time")
     if elapsed.magnitude < 0:
         raise InputError("imaging.activity_time", "is before the administration time")
+    if activity_time - administration_time > MAX_CALIBRATION_GAP:
+        days = (activity_time - administration_time).total_seconds() / 86400
+        raise InputError(
+            "imaging.activity_time",
+            f"is {days:.1f} days after the administration; plausible within {MAX_CALIBRATION_GAP.days} days "
+            f"(decay correction by a factor {1 / float(decay_factor(elapsed)):.3g} would magnify any error)",
+            allowed=f"[0, {MAX_CALIBRATION_GAP.days}] days after imaging.administration_time",
+        )
     # A(t_admin) = A(t_ref) exp(+lambda (t_ref - t_admin)), Y-90 half-life (dosimetry.isotope.Y90)
     warnings.append(f"activity image decay-corrected from {activity_time.isoformat()} to the administration ({elapsed:.4g~P} of Y-90 decay)")
     return vol.with_array(arr / decay_factor(elapsed))
@@ -378,6 +405,8 @@ def load_imaging(
     if image_format(activity_image) == "dicom":
         if activity_unit is not None:
             raise InputError("imaging.activity_unit", "only for NRRD / NIfTI activity images; a DICOM image states its unit (Units, RealWorldValueMapping)")
+        if activity_time is not None:
+            raise InputError("imaging.activity_time", "only for NRRD / NIfTI activity images in Bq/mL; a DICOM image states its reference time (DecayCorrection, RadiopharmaceuticalStartDateTime)")
         act = load_series(activity_image)
         warnings += list(act.warnings)
         modality = str(act.header.get("Modality", "")).upper()
@@ -677,6 +706,7 @@ def voxel_dose(
             if Q_(1, grid.unit).dimensionality != Q_(1, "Bq/mL").dimensionality:
                 raise InputError("calibration", f"absolute calibration needs an image in Bq/mL (PT Units BQML); this image is in {grid.unit:~P}")
             activity = activity_map(grid)
+            _check_image_total(activity, adm, residual_fraction)
             if lung is not None:
                 cl = activity_in(activity, lung).to("GBq").magnitude
                 cv = activity_in(activity, liver).to("GBq").magnitude
@@ -789,6 +819,41 @@ def voxel_dose(
         lung_method=lung_method if lung is not None else None,
         lung_density=lung_density,
     )
+
+
+#: Image total / (administered x (1 - residual)) accepted for an absolute (Bq/mL) image. Y-90 PET
+#: recovers about 80-110 % of the administered activity in patient and phantom studies (e.g. Willowson
+#: et al., EJNMMI Phys 2015, QUEST phantom study), and a field of view that misses part of the lungs
+#: or of the body lowers it further; a ratio outside [0.5, 1.5] is not a quantification error but a
+#: unit, decay-correction or calibration slip (a day of decay is a factor 1.3, a MBq/kBq slip 1000).
+IMAGE_TOTAL_RATIO = (0.5, 1.5)
+
+
+def _check_image_total(activity: Volume, administered, residual_fraction) -> None:
+    """Refuse an absolute image whose total activity at administration is implausible: against
+    the administered activity (:data:`IMAGE_TOTAL_RATIO`) if given, else against the patient file's
+    plausible administered range (``PLAUSIBLE["imaging.administered"]``, dosimetry.io.patient)."""
+    total = Q_(float(np.sum(activity.array)), activity.unit).to("GBq")
+    if administered is not None:
+        expected = administered.to("GBq") * (1.0 - fraction(residual_fraction, "residual_fraction"))
+        ratio = float((total / expected).to("").magnitude)
+        lo, hi = IMAGE_TOTAL_RATIO
+        if not lo <= ratio <= hi:
+            raise InputError(
+                "imaging.activity",
+                f"the image holds {total:.4g~P} at administration, {ratio:.3g} x the {expected:.4g~P} administered (net of residual); "
+                f"plausible {lo:g}-{hi:g} x: check the image unit, its reference time and the administered activity",
+                allowed=f"[{lo:g}, {hi:g}] x the administered activity",
+            )
+        return
+    r = PLAUSIBLE["imaging.administered"]
+    if not r.low <= total.to(r.unit).magnitude <= r.high:
+        raise InputError(
+            "imaging.activity",
+            f"the image holds {total:.4g~P} at administration; plausible {r.low:g}-{r.high:g} {r.unit} ({r.source}): "
+            "check the image unit and its reference time",
+            allowed=f"[{r.low:g}, {r.high:g}] {r.unit} in the image at administration",
+        )
 
 
 def measure_images(inputs: ImagingInputs):
