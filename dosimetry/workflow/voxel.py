@@ -475,6 +475,41 @@ def load_imaging(
     )
 
 
+#: Registration check of the segmentation against the CT (issue 16): density [g/mL] below which a
+#: voxel is lung or air (inflated lung about 0.26 g/mL, ICRU 46; 0.5 g/mL is about -500 HU on
+#: HU_DENSITY_CURVE) and at or above which it is soft tissue (fat 0.95, soft tissue 1.0-1.06 g/mL,
+#: ICRU 46; 0.9 g/mL is about -100 HU), and the share of an ROI's volume beyond which the ROI is
+#: said to be off the CT. A liver never has lung density; the lung ROI's vessels and its boundary
+#: voxels on a 4-5 mm grid are about 1 % soft tissue in the phantom and a few % in patients, so
+#: lungs get a wider margin. On the phantom a 50 mm shift puts 33-68 % of each lung ROI on soft
+#: tissue (tests/workflow/test_registration_warning.py).
+REGISTRATION_LUNG_DENSITY = Q_(0.5, "g/mL")
+REGISTRATION_TISSUE_DENSITY = Q_(0.9, "g/mL")
+REGISTRATION_SHARE = {"liver": 0.10, "lung": 0.20}
+
+
+def _registration_warnings(density: Volume, liver_name: str, liver: Volume, lungs: dict) -> list[str]:
+    """Warn when the liver ROI lies largely on lung or air, or a lung ROI on soft tissue, in the CT:
+    the segmentation may not be registered with the CT (NRRD / NIfTI carry no frame of reference)."""
+    rho = np.asarray(density.array, np.float64) * float(Q_(1, density.unit).to("g/mL").magnitude)
+    low = rho < REGISTRATION_LUNG_DENSITY.to("g/mL").magnitude
+    tissue = rho >= REGISTRATION_TISSUE_DENSITY.to("g/mL").magnitude
+    checks = [(liver_name, liver, low, "liver", "lung or air (< 0.5 g/mL)")]
+    checks += [(n, m, tissue, "lung", "soft tissue (>= 0.9 g/mL)") for n, m in lungs.items()]
+    out = []
+    for name, mask, wrong, role, what in checks:
+        w = np.asarray(mask.array, np.float64)
+        if w.sum() <= 0:
+            continue
+        share = float((w * wrong).sum() / w.sum())
+        if share > REGISTRATION_SHARE[role]:
+            out.append(
+                f"{share:.0%} of the {role} ROI {name!r} has the CT density of {what}: the segmentation may not be registered with the CT "
+                f"(more than {REGISTRATION_SHARE[role]:.0%} is unusual); check it on the CT before using the doses"
+            )
+    return out
+
+
 #: Smallest share of a tumour ROI's volume that must lie inside the liver ROI. The liver ROI holds the
 #: tumours (docs/voxel.md, "ROI roles"): a tumour mostly outside it is a wrong ROI (a lung, the
 #: other lobe's territory), whose counts would then be neither liver nor lung in the relative
@@ -733,6 +768,7 @@ def voxel_dose(
                 "of the liver, tumour or lung ROIs; their density would be unknown",
             )
         density = density_from_hu(ct_on_grid)
+        warnings += _registration_warnings(density, liver_roi, liver, inputs.lungs)
         if density_method == "liver_nominal":
             density = with_nominal_density(density, _union([liver, *tumours.values()]))
     else:
