@@ -133,3 +133,20 @@ def test_image_total_outside_the_plausible_range_is_refused(pet):
     with pytest.raises(InputError, match=r"^imaging.activity: the image holds 359.1 GBq at administration; plausible 0.1-30 GBq"):
         _absolute(pet, None, activity_time=ADMIN + dt.timedelta(days=20), administration_time=ADMIN)
     assert 2.0 * 2 ** (480 / 64.1) == pytest.approx(359.1, abs=0.05)
+
+
+from hypothesis import given, strategies as st  # noqa: E402
+
+from dosimetry.workflow.voxel import activity_unit  # noqa: E402
+
+
+@given(st.sampled_from(["", "k", "K", "M", "m"]), st.lists(st.booleans(), min_size=5, max_size=5), st.sampled_from(["", " "]))
+def test_activity_unit_letters_fold_but_the_prefix_does_not(prefix, upper, pad):
+    body = "".join(c.upper() if u else c.lower() for c, u in zip("bq/ml", upper))
+    text = pad + prefix + body + pad
+    want = {"": "Bq/mL", "k": "kBq/mL", "K": "kBq/mL", "M": "MBq/mL"}.get(prefix)
+    if want is None:  # "m" is milli: 1e-9 of mega, never read as MBq/mL
+        with pytest.raises(InputError, match="milli-becquerel is not accepted"):
+            activity_unit(text)
+    else:
+        assert activity_unit(text) == want
