@@ -285,7 +285,8 @@ def _cmd_dose(args) -> int:
     _check_output_folder(args.output, inputs, "the dose output (dose map, dvh.csv, regions.json)")
     reading = {"activity_unit": args.activity_unit, "labels": args.labels}
     if args.activity_time is not None:
-        reading["activity_time"] = "administration" if args.activity_time == "administration" else parse_datetime(args.activity_time, "--activity-time")
+        when = args.activity_time.strip()
+        reading["activity_time"] = "administration" if when.lower() == "administration" else parse_datetime(when, "--activity-time")
     if args.administration_time is not None:
         reading["administration_time"] = parse_datetime(args.administration_time, "--administration-time")
     liver = args.liver or ["Liver"]
@@ -295,7 +296,7 @@ def _cmd_dose(args) -> int:
 
     if args.dose_format == "dicom" and image_format(args.activity_image) != "dicom":
         raise InputError("--dose-format", "an RT Dose needs DICOM source images (patient, study, frame of reference); with an NRRD / NIfTI activity image choose nrrd or nifti")
-    with staged_directory(args.output, inputs=inputs) as tmp:
+    with _dose_flags(), staged_directory(args.output, inputs=inputs) as tmp:
         result = compute_dose(
             args.activity_image,
             args.segmentation,
@@ -325,6 +326,49 @@ def _cmd_dose(args) -> int:
     print(text)
     print(f"\nWrote {args.output}/{dose_name}, dvh.csv, regions.json")
     return EXIT_OK if case.actionable else EXIT_BLOCKED
+
+
+#: ``y90 dose`` flags of the library's field names (the patient file's [imaging] keys), for its errors.
+_DOSE_FLAGS = {
+    "imaging.activity_unit": "--activity-unit",
+    "imaging.activity_time": "--activity-time",
+    "imaging.administration_time": "--administration-time",
+    "imaging.administered": "--administered",
+    "imaging.activity": "--activity-image",
+    "imaging.segmentation": "--segmentation",
+    "imaging.rtstruct": "--segmentation",
+    "imaging.labels": "--labels",
+    "imaging.rois.liver": "--liver",
+    "imaging.rois.tumours": "--tumour",
+    "imaging.rois.lungs": "--lung",
+    "imaging.ct": "--ct",
+    "imaging.calibration": "--calibration",
+    "administered": "--administered",
+    "residual_fraction": "--residual-fraction",
+    "calibration": "--calibration",
+}
+
+
+class _dose_flags:
+    """Context of ``y90 dose``'s reading and computing: an InputError naming a library field (an
+    ``imaging.*`` key of the patient file) is re-raised naming the command's flag instead, in the
+    field and wherever the message or the allowed range quotes a field."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, exc, tb):
+        if not isinstance(exc, InputError):
+            return False
+        flag = _DOSE_FLAGS.get(exc.field, exc.field)
+        raise type(exc)(flag, _flag_names(exc.message), allowed=None if exc.allowed is None else _flag_names(exc.allowed)) from exc
+
+
+def _flag_names(text: str) -> str:
+    import re
+
+    keys = "|".join(re.escape(k) for k in sorted((k for k in _DOSE_FLAGS if k.startswith("imaging.")), key=len, reverse=True))
+    return re.sub(rf"\b(?:{keys})\b(?!\w)", lambda m: _DOSE_FLAGS[m.group(0)], text)
 
 
 #: ``y90 dose`` flags of the patient file's [clinical] keys (docs/patient-file.md), same parser.

@@ -91,10 +91,10 @@ def test_rt_dose_and_nifti_dose_hold_the_same_map(forms):
 
 
 @pytest.mark.parametrize("extra, message", [
-    ([], "imaging.activity_unit: "),
-    (["--activity-unit", "Bq/mL"], "imaging.activity_time: "),
+    ([], "--activity-unit: "),  # issue 16: the flag, was the patient-file key imaging.activity_unit
+    (["--activity-unit", "Bq/mL"], "--activity-time: "),
     (["--activity-unit", "counts", "--dose-format", "dicom"], "--dose-format: an RT Dose needs DICOM"),
-    (["--activity-unit", "furlongs"], "imaging.activity_unit: 'furlongs' is not allowed"),
+    (["--activity-unit", "furlongs"], "--activity-unit: 'furlongs' is not allowed"),
 ])
 def test_refusals_one_line_exit_2_no_output(forms, tmp_path, capsys, extra, message):
     d, _ = forms

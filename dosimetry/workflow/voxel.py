@@ -32,10 +32,11 @@ import pint
 
 from ..errors import InputError
 from ..io import check_consistency, load_series, roi_fractions, roi_mask
+from ..io.patient import MAX_CALIBRATION_GAP, PLAUSIBLE
 from ..io.segmentation import read_segmentation
 from ..io.volumes import image_format, read_volume
 from ..io.series import ImageSeries
-from ..units import Q_, quantity
+from ..units import Q_, fraction, quantity
 from ..voxel import (
     DENSITY_METHODS,
     DVH,
@@ -277,19 +278,37 @@ def _tumour_to_normal(image: Volume, tumour: Volume, normal: Volume) -> float:
 ACTIVITY_UNITS = {"counts": "cts", "cts": "cts", "Bq/mL": "Bq/mL", "kBq/mL": "kBq/mL", "MBq/mL": "MBq/mL"}
 
 
+def activity_unit(text) -> str:
+    """The unit of :data:`ACTIVITY_UNITS` that ``text`` names; case-insensitive except the SI prefix.
+
+    ``counts`` / ``cts`` and the ``bq`` / ``ml`` letters may be written in any case; the prefix of
+    Bq keeps its case, because ``m`` (milli) and ``M`` (mega) differ by 10^9: ``mBq/mL`` is refused
+    (not in the list), ``MBq/mL`` and ``MBQ/ML`` are MBq/mL, ``kBq/mL`` and ``KBQ/ML`` are kBq/mL.
+    """
+    t = str(text).strip()
+    if t.lower() in ("counts", "cts"):
+        return "cts"
+    prefix = t[:-5] if t.lower().endswith("bq/ml") else None
+    found = {"": "Bq/mL", "k": "kBq/mL", "K": "kBq/mL", "M": "MBq/mL"}.get(prefix) if prefix is not None else None
+    if found is None:
+        hint = " (milli-becquerel is not accepted; for mega write MBq/mL)" if prefix == "m" else ""
+        raise InputError("imaging.activity_unit", f"{str(text)[:40]!r} is not allowed{hint}; choose one of counts, Bq/mL, kBq/mL, MBq/mL", allowed="counts, Bq/mL, kBq/mL, MBq/mL")
+    return found
+
+
 def _non_dicom_activity(path, unit, activity_time, administration_time, warnings: list) -> Volume:
     """Read an NRRD / NIfTI activity image in its declared unit; Bq values are decay-corrected to administration."""
     from ..decay import decay_factor, elapsed_between
 
     if unit is None:
         raise InputError("imaging.activity_unit", f"{path} is NRRD / NIfTI, which does not state its unit; declare it: one of {', '.join(ACTIVITY_UNITS)}")
-    if str(unit).strip() not in ACTIVITY_UNITS:
-        raise InputError("imaging.activity_unit", f"{unit!r} is not allowed; choose one of {', '.join(ACTIVITY_UNITS)}")
-    vol = read_volume(path, unit=ACTIVITY_UNITS[str(unit).strip()], field="imaging.activity")
+    vol = read_volume(path, unit=activity_unit(unit), field="imaging.activity")
     arr = np.asarray(vol.array, dtype=np.float64)
     if not np.all(np.isfinite(arr)) or arr.min() < 0:
         raise InputError("imaging.activity", f"{path}: activity values must be finite and >= 0 (min {np.nanmin(arr):.4g})")
     if vol.unit == Q_(1, "cts").units:
+        if activity_time is not None:
+            raise InputError("imaging.activity_time", "only for an activity image in Bq/mL; an image in counts is calibrated relatively and has no reference time")
         return vol.with_array(arr)
     # Activity: the values must refer to the administration time (as PET after the reader's decay correction).
     if activity_time is None:
@@ -301,6 +320,14 @@ def _non_dicom_activity(path, unit, activity_time, administration_time, warnings
     elapsed = elapsed_between(administration_time, activity_time, "imaging.activity_time")
     if elapsed.magnitude < 0:
         raise InputError("imaging.activity_time", "is before the administration time")
+    if activity_time - administration_time > MAX_CALIBRATION_GAP:
+        days = (activity_time - administration_time).total_seconds() / 86400
+        raise InputError(
+            "imaging.activity_time",
+            f"is {days:.1f} days after the administration; plausible within {MAX_CALIBRATION_GAP.days} days "
+            f"(decay correction by a factor {1 / float(decay_factor(elapsed)):.3g} would magnify any error)",
+            allowed=f"[0, {MAX_CALIBRATION_GAP.days}] days after imaging.administration_time",
+        )
     # A(t_admin) = A(t_ref) exp(+lambda (t_ref - t_admin)), Y-90 half-life (dosimetry.isotope.Y90)
     warnings.append(f"activity image decay-corrected from {activity_time.isoformat()} to the administration ({elapsed:.4g~P} of Y-90 decay)")
     return vol.with_array(arr / decay_factor(elapsed))
@@ -378,6 +405,8 @@ def load_imaging(
     if image_format(activity_image) == "dicom":
         if activity_unit is not None:
             raise InputError("imaging.activity_unit", "only for NRRD / NIfTI activity images; a DICOM image states its unit (Units, RealWorldValueMapping)")
+        if activity_time is not None:
+            raise InputError("imaging.activity_time", "only for NRRD / NIfTI activity images in Bq/mL; a DICOM image states its reference time (DecayCorrection, RadiopharmaceuticalStartDateTime)")
         act = load_series(activity_image)
         warnings += list(act.warnings)
         modality = str(act.header.get("Modality", "")).upper()
@@ -413,10 +442,13 @@ def load_imaging(
     liver_parts = (liver_roi,) if isinstance(liver_roi, str) else tuple(liver_roi)
     if not liver_parts:
         raise InputError("imaging.rois.liver", "expected the name of the liver ROI (or the names of its parts)")
+    _check_roles(liver_parts, tuple(tumour_rois), tuple(lung_rois), perfused_roi)
     names = [*liver_parts, *tumour_rois, *lung_rois]
     masks = _masks_on(seg, names + ([perfused_roi] if perfused_roi else []), grid, fractions=partial_volume, warnings=warnings)
     # A liver given in parts (a label map has one label per voxel: e.g. liver parenchyma + tumours) is their union.
     liver = masks[liver_parts[0]] if len(liver_parts) == 1 else _union([masks[n] for n in liver_parts])
+    _check_tumours_in_liver(liver, {n: masks[n] for n in tumour_rois}, grid)
+    _check_lungs_outside_liver(liver, {n: masks[n] for n in lung_rois}, grid)
     on_ct = None
     if ct_masks and ct_volume is not None:
         on_ct = _masks_on(seg, names + ([perfused_roi] if perfused_roi else []), ct_volume, fractions=False, warnings=warnings)
@@ -441,6 +473,113 @@ def load_imaging(
         inputs=tuple(str(Path(p)) for p in (activity_image, segmentation, ct) if p is not None),
         identities=tuple(identities),
     )
+
+
+#: Registration check of the segmentation against the CT (issue 16): density [g/mL] below which a
+#: voxel is lung or air (inflated lung about 0.26 g/mL, ICRU 46; 0.5 g/mL is about -500 HU on
+#: HU_DENSITY_CURVE) and at or above which it is soft tissue (fat 0.95, soft tissue 1.0-1.06 g/mL,
+#: ICRU 46; 0.9 g/mL is about -100 HU), and the share of an ROI's volume beyond which the ROI is
+#: said to be off the CT. A liver never has lung density; the lung ROI's vessels and its boundary
+#: voxels on a 4-5 mm grid are about 1 % soft tissue in the phantom and a few % in patients, so
+#: lungs get a wider margin. On the phantom a 50 mm shift puts 33-68 % of each lung ROI on soft
+#: tissue (tests/workflow/test_registration_warning.py).
+REGISTRATION_LUNG_DENSITY = Q_(0.5, "g/mL")
+REGISTRATION_TISSUE_DENSITY = Q_(0.9, "g/mL")
+REGISTRATION_SHARE = {"liver": 0.10, "lung": 0.20}
+
+
+def _registration_warnings(density: Volume, liver_name: str, liver: Volume, lungs: dict) -> list[str]:
+    """Warn when the liver ROI lies largely on lung or air, or a lung ROI on soft tissue, in the CT:
+    the segmentation may not be registered with the CT (NRRD / NIfTI carry no frame of reference)."""
+    rho = np.asarray(density.array, np.float64) * float(Q_(1, density.unit).to("g/mL").magnitude)
+    low = rho < REGISTRATION_LUNG_DENSITY.to("g/mL").magnitude
+    tissue = rho >= REGISTRATION_TISSUE_DENSITY.to("g/mL").magnitude
+    checks = [(liver_name, liver, low, "liver", "lung or air (< 0.5 g/mL)")]
+    checks += [(n, m, tissue, "lung", "soft tissue (>= 0.9 g/mL)") for n, m in lungs.items()]
+    out = []
+    for name, mask, wrong, role, what in checks:
+        w = np.asarray(mask.array, np.float64)
+        if w.sum() <= 0:
+            continue
+        share = float((w * wrong).sum() / w.sum())
+        if share > REGISTRATION_SHARE[role]:
+            out.append(
+                f"{share:.0%} of the {role} ROI {name!r} has the CT density of {what}: the segmentation may not be registered with the CT "
+                f"(more than {REGISTRATION_SHARE[role]:.0%} is unusual); check it on the CT before using the doses"
+            )
+    return out
+
+
+#: Smallest share of a tumour ROI's volume that must lie inside the liver ROI. The liver ROI holds the
+#: tumours (docs/voxel.md, "ROI roles"): a tumour mostly outside it is a wrong ROI (a lung, the
+#: other lobe's territory), whose counts would then be neither liver nor lung in the relative
+#: calibration. 10 % of slack covers contours drawn a little past the liver capsule. The share is
+#: measured with the partial-volume fractions, voxel by voxel min(w_tumour, w_liver): for nested
+#: contours that is the tumour's own fraction (100 %), and for touching ones it can only over-state.
+MIN_TUMOUR_IN_LIVER = 0.90
+
+#: Largest share of a lung ROI's volume that may lie inside the liver ROI. The right lung base and
+#: the liver dome share boundary voxels on a SPECT grid (about 0.5-2 % of a lung at 4-5 mm voxels);
+#: a larger certain overlap, voxel by voxel max(0, w_lung + w_liver - 1), is a wrong ROI or a
+#: misregistered segmentation, and its counts cannot be both lung shunt and liver uptake.
+MAX_LUNG_IN_LIVER = 0.10
+
+
+def _check_roles(liver_parts: tuple, tumours: tuple, lungs: tuple, perfused: str | None) -> None:
+    """Refuse an ROI named in two roles (or twice in one): one region cannot be liver and lung,
+    tumour and lung, or the whole liver and one of its tumours. A tumour may be one of the liver's
+    parts (a label map's liver is parenchyma + tumours), but not every part."""
+    for field_, names in (("imaging.rois.liver", liver_parts), ("imaging.rois.tumours", tumours), ("imaging.rois.lungs", lungs)):
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise InputError(field_, f"ROI {twice[0]!r} is named twice; name each ROI once")
+    for n in lungs:
+        if n in liver_parts or n == perfused:
+            raise InputError("imaging.rois.lungs", f"ROI {n!r} is also the liver{' (perfused territory)' if n == perfused else ''}; a lung ROI must be a separate region")
+        if n in tumours:
+            raise InputError("imaging.rois.tumours", f"ROI {n!r} is also a lung ROI; give each ROI one role (liver, tumour or lung)")
+    if tumours and all(p in tumours for p in liver_parts):
+        raise InputError("imaging.rois.tumours", f"ROI {liver_parts[0]!r} is the liver ROI; a tumour must be a region inside the liver, not the liver itself")
+
+
+def _share_mL(grid: Volume, w) -> float:
+    return float(np.sum(w)) * grid.voxel_volume.to("mL").magnitude
+
+
+def _check_tumours_in_liver(liver: Volume, tumours: dict, grid: Volume) -> None:
+    """Refuse a tumour ROI with less than :data:`MIN_TUMOUR_IN_LIVER` of its volume in the liver ROI."""
+    wl = np.asarray(liver.array, np.float64)
+    for n, m in tumours.items():
+        wt = np.asarray(m.array, np.float64)
+        total = wt.sum()
+        if total <= 0:
+            continue  # an empty ROI is refused by the reader or reported as empty
+        inside = float(np.minimum(wt, wl).sum() / total)
+        if inside < MIN_TUMOUR_IN_LIVER:
+            raise InputError(
+                "imaging.rois.tumours",
+                f"tumour ROI {n!r} ({_share_mL(grid, wt):.4g} mL) lies {inside:.0%} inside the liver ROI; a tumour must lie inside the liver ROI "
+                f"(at least {MIN_TUMOUR_IN_LIVER:.0%} of its volume): is it the right ROI?",
+                allowed=f">= {MIN_TUMOUR_IN_LIVER:.0%} of the tumour volume inside the liver ROI",
+            )
+
+
+def _check_lungs_outside_liver(liver: Volume, lungs: dict, grid: Volume) -> None:
+    """Refuse a lung ROI with more than :data:`MAX_LUNG_IN_LIVER` of its volume surely inside the liver ROI."""
+    wl = np.asarray(liver.array, np.float64)
+    for n, m in lungs.items():
+        w = np.asarray(m.array, np.float64)
+        total = w.sum()
+        if total <= 0:
+            continue
+        overlap = float(np.clip(w + wl - 1.0, 0.0, None).sum() / total)
+        if overlap > MAX_LUNG_IN_LIVER:
+            raise InputError(
+                "imaging.rois.lungs",
+                f"lung ROI {n!r} ({_share_mL(grid, w):.4g} mL) lies {overlap:.0%} inside the liver ROI; lungs and liver must be separate regions "
+                f"(at most {MAX_LUNG_IN_LIVER:.0%} overlap at their boundary): is it the right ROI, or is the segmentation misregistered?",
+                allowed=f"<= {MAX_LUNG_IN_LIVER:.0%} of the lung volume inside the liver ROI",
+            )
 
 
 def _masks_on(seg, names, grid: Volume, *, fractions: bool, warnings: list) -> dict:
@@ -602,6 +741,7 @@ def voxel_dose(
             if Q_(1, grid.unit).dimensionality != Q_(1, "Bq/mL").dimensionality:
                 raise InputError("calibration", f"absolute calibration needs an image in Bq/mL (PT Units BQML); this image is in {grid.unit:~P}")
             activity = activity_map(grid)
+            _check_image_total(activity, adm, residual_fraction)
             if lung is not None:
                 cl = activity_in(activity, lung).to("GBq").magnitude
                 cv = activity_in(activity, liver).to("GBq").magnitude
@@ -628,6 +768,7 @@ def voxel_dose(
                 "of the liver, tumour or lung ROIs; their density would be unknown",
             )
         density = density_from_hu(ct_on_grid)
+        warnings += _registration_warnings(density, liver_roi, liver, inputs.lungs)
         if density_method == "liver_nominal":
             density = with_nominal_density(density, _union([liver, *tumours.values()]))
     else:
@@ -714,6 +855,41 @@ def voxel_dose(
         lung_method=lung_method if lung is not None else None,
         lung_density=lung_density,
     )
+
+
+#: Image total / (administered x (1 - residual)) accepted for an absolute (Bq/mL) image. Y-90 PET
+#: recovers about 80-110 % of the administered activity in patient and phantom studies (e.g. Willowson
+#: et al., EJNMMI Phys 2015, QUEST phantom study), and a field of view that misses part of the lungs
+#: or of the body lowers it further; a ratio outside [0.5, 1.5] is not a quantification error but a
+#: unit, decay-correction or calibration slip (a day of decay is a factor 1.3, a MBq/kBq slip 1000).
+IMAGE_TOTAL_RATIO = (0.5, 1.5)
+
+
+def _check_image_total(activity: Volume, administered, residual_fraction) -> None:
+    """Refuse an absolute image whose total activity at administration is implausible: against
+    the administered activity (:data:`IMAGE_TOTAL_RATIO`) if given, else against the patient file's
+    plausible administered range (``PLAUSIBLE["imaging.administered"]``, dosimetry.io.patient)."""
+    total = Q_(float(np.sum(activity.array)), activity.unit).to("GBq")
+    if administered is not None:
+        expected = administered.to("GBq") * (1.0 - fraction(residual_fraction, "residual_fraction"))
+        ratio = float((total / expected).to("").magnitude)
+        lo, hi = IMAGE_TOTAL_RATIO
+        if not lo <= ratio <= hi:
+            raise InputError(
+                "imaging.activity",
+                f"the image holds {total:.4g~P} at administration, {ratio:.3g} x the {expected:.4g~P} administered (net of residual); "
+                f"plausible {lo:g}-{hi:g} x: check the image unit, its reference time and the administered activity",
+                allowed=f"[{lo:g}, {hi:g}] x the administered activity",
+            )
+        return
+    r = PLAUSIBLE["imaging.administered"]
+    if not r.low <= total.to(r.unit).magnitude <= r.high:
+        raise InputError(
+            "imaging.activity",
+            f"the image holds {total:.4g~P} at administration; plausible {r.low:g}-{r.high:g} {r.unit} ({r.source}): "
+            "check the image unit and its reference time",
+            allowed=f"[{r.low:g}, {r.high:g}] {r.unit} in the image at administration",
+        )
 
 
 def measure_images(inputs: ImagingInputs):
