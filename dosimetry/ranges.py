@@ -168,7 +168,8 @@ def warn_range(x, r: Plausible, fieldname: str, shown: str, warns: list | None) 
     a = np.asarray(x, dtype=float)
     if (r.warn_low is not None and np.any(a < r.warn_low)) or (r.warn_high is not None and np.any(a > r.warn_high)):
         band = f"[{'-inf' if r.warn_low is None else _fmt(r.warn_low)}, {_fmt(r.warn_high)}]{' ' + r.unit if r.unit else ''}"
-        warns.append(f"{fieldname} = {shown} is outside the usual range {band} ({r.source}); check it")
+        said = f"{fieldname}: some values are" if a.ndim else f"{fieldname} = {shown} is"
+        warns.append(f"{said} outside the usual range {band} ({r.source}); check it")
 
 
 def check_number(x, r: Plausible | str, fieldname: str, warns: list | None = None, *, slack: float = 0.0):
@@ -185,7 +186,7 @@ def check_number(x, r: Plausible | str, fieldname: str, warns: list | None = Non
     bad_high = hi is not None and np.any(a > hi if r.include_high else a >= hi)
     if bad_low or bad_high:
         allowed = range_text(r)
-        shown = f"{float(a):g} is" if a.ndim == 0 else "some values are"
+        shown = f"{float(a):g}{' ' + r.unit if r.unit else ''} is" if a.ndim == 0 else "some values are"
         raise OutOfRangeError(fieldname, f"{shown} out of the plausible range {allowed} ({r.source})", allowed=allowed)
     warn_range(a, r, fieldname, f"{float(a):g}" if a.ndim == 0 else "some values", warns)
     return x

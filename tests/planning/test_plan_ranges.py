@@ -185,3 +185,23 @@ def test_lung_mass_verdict_matches_the_range(kg):
         assert exc.field == "lung.mass"
         accepted = False
     assert accepted == inside
+
+
+def test_lung_functions_use_the_file_ranges():
+    from dosimetry.planning import lung_dose, lung_limits, max_lung_activity
+
+    with pytest.raises(OutOfRangeError, match=r"^lung.limit: .*\(0, 100\] Gy"):
+        lung_limits("glass", lung_limit="150 Gy")
+    with pytest.raises(OutOfRangeError, match=r"^lung.mass: "):
+        lung_dose("3 GBq", 0.1, lung_mass="1 g", device="glass")
+    with pytest.raises(OutOfRangeError, match=r"^lung.prior_dose: .*\[0, 200\] Gy"):
+        max_lung_activity(0.1, prior_lung_dose="250 Gy", device="glass")
+    # in range: D_L = 50 * 3 * 0.1 / 1 = 15 Gy
+    assert lung_dose("3 GBq", 0.1, device="glass").to("Gy").magnitude == pytest.approx(15.0)
+
+
+def test_messages_carry_units_and_array_warnings_read_well():
+    with pytest.raises(OutOfRangeError, match=r"^liver.mass: 20 kg is out of the plausible range \[0.09, 12\] kg"):
+        mird("120 Gy", "1 kg", 0.05, liver="20 kg", **GLASS)
+    p = mird("120 Gy", "1456 mL", np.array([0.05, 0.7]), **GLASS)
+    assert any(w.startswith("lung.shunt_fraction: some values are outside the usual range") for w in p.warnings)
