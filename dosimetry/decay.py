@@ -13,8 +13,9 @@ import datetime as _dt
 import numpy as np
 import pint
 
-from .errors import InputError
+from .errors import InputError, OutOfRangeError
 from .isotope import Y90
+from .ranges import COMMAND_RANGES, plausible_quantity
 from .units import Q_, quantity
 
 __all__ = [
@@ -28,9 +29,22 @@ __all__ = [
 
 
 def _half_life(half_life) -> pint.Quantity:
+    """The half-life [h]: Y-90's by default. A half-life given as a quantity must be in
+    ``COMMAND_RANGES["half_life"]`` ([60, 70] h, Y-90; the same range as ``y90 decay --half-life``),
+    so that a slip ("6 h" for "64 h") is refused; another nuclide is named by passing the nuclide
+    itself (an object with a ``half_life``, e.g. :class:`dosimetry.isotope.Radionuclide`), whose
+    tabulated half-life is used as it is."""
     if half_life is None:
         return Y90.half_life
-    return quantity(half_life, "h", "half_life", minimum=0, include_minimum=False)
+    if hasattr(half_life, "half_life"):
+        return quantity(half_life.half_life, "h", "half_life", minimum=0, include_minimum=False)
+    return plausible_quantity(half_life, COMMAND_RANGES["half_life"], "half_life", scalar=False)
+
+
+def _elapsed(elapsed, field: str = "elapsed") -> pint.Quantity:
+    """An elapsed time [h] in ``COMMAND_RANGES["elapsed"]`` ([-2400, 2400] h, as ``y90 decay --elapsed``):
+    beyond it the factor over- or underflows and no vial is in use."""
+    return plausible_quantity(elapsed, COMMAND_RANGES["elapsed"], field, scalar=False)
 
 
 def decay_factor(elapsed, half_life=None) -> np.ndarray | float:
@@ -39,16 +53,22 @@ def decay_factor(elapsed, half_life=None) -> np.ndarray | float:
     Parameters
     ----------
     elapsed : pint.Quantity or str
-        Time since the reference [time]; negative values give factors above 1.
-    half_life : pint.Quantity, optional
-        Half-life [time]; default Y-90, 64.1 h.
+        Time since the reference [time] in [-2400, 2400] h; negative values give factors above 1.
+    half_life : pint.Quantity or nuclide, optional
+        Half-life [time] in [60, 70] h (``COMMAND_RANGES["half_life"]``), or a nuclide object with a
+        ``half_life`` (any nuclide); default Y-90, 64.1 h.
 
     Returns
     -------
     float or numpy.ndarray
         Dimensionless decay factor.
+
+    Raises
+    ------
+    InputError
+        Elapsed time or half-life outside its plausible range (``dosimetry.ranges.COMMAND_RANGES``).
     """
-    t = quantity(elapsed, "h", "elapsed")
+    t = _elapsed(elapsed)
     th = _half_life(half_life)
     out = np.exp(-np.log(2) * (t / th).to("dimensionless").magnitude)
     return float(out) if np.ndim(out) == 0 else out
@@ -62,9 +82,10 @@ def activity_at(activity, elapsed, half_life=None) -> pint.Quantity:
     activity : pint.Quantity or str
         Activity at the reference time [activity], >= 0.
     elapsed : pint.Quantity or str
-        Time since the reference [time].
-    half_life : pint.Quantity, optional
-        Half-life [time]; default Y-90, 64.1 h.
+        Time since the reference [time] in [-2400, 2400] h (``COMMAND_RANGES["elapsed"]``).
+    half_life : pint.Quantity or nuclide, optional
+        Half-life [time] in [60, 70] h (``COMMAND_RANGES["half_life"]``), or a nuclide object with a
+        ``half_life`` (any nuclide); default Y-90, 64.1 h.
 
     Returns
     -------
@@ -85,8 +106,9 @@ def time_to_activity(activity, target, half_life=None) -> pint.Quantity:
     target : pint.Quantity or str
         Activity sought [activity], > 0. A target above ``activity`` gives a negative time
         (the moment before the reference when the activity was that high).
-    half_life : pint.Quantity, optional
-        Half-life [time]; default Y-90, 64.1 h.
+    half_life : pint.Quantity or nuclide, optional
+        Half-life [time] in [60, 70] h (``COMMAND_RANGES["half_life"]``), or a nuclide object with a
+        ``half_life`` (any nuclide); default Y-90, 64.1 h.
 
     Returns
     -------
@@ -96,7 +118,11 @@ def time_to_activity(activity, target, half_life=None) -> pint.Quantity:
     a0 = quantity(activity, "GBq", "activity", minimum=0, include_minimum=False)
     a1 = quantity(target, "GBq", "target", minimum=0, include_minimum=False)
     th = _half_life(half_life)
-    return (th * np.log2((a0 / a1).to("dimensionless").magnitude)).to("h")
+    t = (th * np.log2((a0 / a1).to("dimensionless").magnitude)).to("h")
+    r = COMMAND_RANGES["elapsed"]
+    if np.any(np.abs(t.magnitude) > r.high):
+        raise OutOfRangeError("target", f"the activity reaches it more than {r.high:g} h from the reference, outside the plausible elapsed range [{r.low:g}, {r.high:g}] h ({r.source})")
+    return t
 
 
 def fraction_delivered(elapsed, half_life=None) -> np.ndarray | float:
@@ -105,17 +131,19 @@ def fraction_delivered(elapsed, half_life=None) -> np.ndarray | float:
     Parameters
     ----------
     elapsed : pint.Quantity or str
-        Time since administration [time], >= 0.
-    half_life : pint.Quantity, optional
-        Half-life [time]; default Y-90, 64.1 h.
+        Time since administration [time], in [0, 2400] h.
+    half_life : pint.Quantity or nuclide, optional
+        Half-life [time] in [60, 70] h (``COMMAND_RANGES["half_life"]``), or a nuclide object with a
+        ``half_life`` (any nuclide); default Y-90, 64.1 h.
 
     Returns
     -------
     float or numpy.ndarray
         Dimensionless fraction in [0, 1).
     """
-    quantity(elapsed, "h", "elapsed", minimum=0)
-    out = -np.expm1(-np.log(2) * (quantity(elapsed, "h", "elapsed") / _half_life(half_life)).to("dimensionless").magnitude)
+    t = quantity(elapsed, "h", "elapsed", minimum=0)
+    t = _elapsed(t)
+    out = -np.expm1(-np.log(2) * (t / _half_life(half_life)).to("dimensionless").magnitude)
     return float(out) if np.ndim(out) == 0 else out
 
 
@@ -127,9 +155,10 @@ def cumulated_activity(activity, duration=None, half_life=None) -> pint.Quantity
     activity : pint.Quantity or str
         Activity at the reference time [activity], >= 0.
     duration : pint.Quantity or str, optional
-        Integration time [time], >= 0; default: complete decay (infinity).
-    half_life : pint.Quantity, optional
-        Half-life [time]; default Y-90, 64.1 h.
+        Integration time [time] in [0, 2400] h; default: complete decay (infinity).
+    half_life : pint.Quantity or nuclide, optional
+        Half-life [time] in [60, 70] h (``COMMAND_RANGES["half_life"]``), or a nuclide object with a
+        ``half_life`` (any nuclide); default Y-90, 64.1 h.
 
     Returns
     -------
@@ -141,7 +170,7 @@ def cumulated_activity(activity, duration=None, half_life=None) -> pint.Quantity
     tau = th / np.log(2)
     if duration is None:
         return (a0 * tau).to("GBq * h")
-    return (a0 * tau * fraction_delivered(duration, th)).to("GBq * h")
+    return (a0 * tau * fraction_delivered(duration, half_life)).to("GBq * h")
 
 
 def elapsed_between(start: _dt.datetime, end: _dt.datetime, field: str = "time") -> pint.Quantity:

@@ -246,7 +246,7 @@ def _build(spec: PhantomSpec) -> PhantomArrays:
     # Y-90 images show the activity map itself; a Tc-99m MAA image shows the tracer activity
     # distributed in the same proportions (MAA as the surrogate of the microspheres).
     delay = spec.acquisition_delay
-    df = decay_factor(delay, spec.nuclide.half_life)
+    df = decay_factor(delay, spec.nuclide)  # the nuclide itself: a Tc-99m half-life is outside the Y-90 range
     vvox_ml = float(np.prod(em.spacing_mm)) / 1000.0
     sens = float(spec.sensitivity.to("cts/MBq").magnitude)
     imaged_mbq = spec.administered if spec.tracer_activity is None else spec.tracer_activity

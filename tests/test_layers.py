@@ -18,6 +18,7 @@ PACKAGE = Path(dosimetry.__file__).parent
 LAYERS = {
     "errors": 0,
     "units": 0,
+    "ranges": 0,
     "isotope": 1,
     "decay": 1,
     "devices": 2,

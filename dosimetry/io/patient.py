@@ -24,7 +24,8 @@ from ..isotope import LIVER_DENSITY
 from ..planning.clinical import Clinical, clinical as _clinical
 from ..errors import OutOfRangeError
 from ..schedule import DEFAULT_DELIVERY_TOLERANCE, ClinicHours
-from ..units import Q_, fraction, quantity
+from ..units import Q_, fraction
+from ..ranges import COMMAND_RANGES, PLAUSIBLE, VIAL_ACTIVITY, Plausible, check_number, plausible_fraction, plausible_quantity, range_text as _range_text
 
 __all__ = [
     "PatientInfo",
@@ -192,59 +193,7 @@ class PatientFile:
     custom_doses: bool = False
 
 
-# --------------------------------------------------------------------------------------------
-# Plausible ranges of every quantity of the patient file (issue #10), as data with their sources.
-# Outside [low, high] the input is refused (a typo or a unit slip, e.g. "2 MBq" for "2 GBq");
-# outside [warn_low, warn_high] it is accepted with a warning, where a clinic can legitimately go.
-# The same table is printed in docs/patient-file.md.
-
-
-@dataclass(frozen=True)
-class Plausible:
-    """Plausible range of one input: refused outside [low, high], warned outside [warn_low, warn_high]."""
-
-    unit: str
-    low: float | None
-    high: float | None
-    source: str
-    warn_low: float | None = None
-    warn_high: float | None = None
-    include_low: bool = True
-    include_high: bool = True
-
-
-PLAUSIBLE: dict[str, Plausible] = {
-    "patient.height": Plausible("cm", 30, 250, "physiology (adult and child stature)", 120, 220),
-    "patient.weight": Plausible("kg", 2, 350, "physiology", 30, 200),
-    "treatment.dose_coefficient": Plausible("Gy*kg/GBq", 45, 55, "ICRP-107 Y-90 data give 49.67-49.8; IFUs use 50 (design brief)"),
-    "lung.shunt_fraction": Plausible("", 0, 1, "definition (a fraction)", None, 0.5, include_high=False),
-    "lung.mass": Plausible("kg", 0.1, 5, "ICRP 89 reference lung about 1 kg; CT-based 0.5-2 kg", 0.5, 2.0),
-    "lung.prior_dose": Plausible("Gy", 0, 200, "4x the 50 Gy cumulative lung limit (Ho 1997, IFUs)"),
-    "lung.limit": Plausible("Gy", 0, 100, "IFU lung limit 30 Gy (glass), 25 Gy (resin); above 30 Gy is warned", None, 30, include_low=False),
-    "lung.cumulative_limit": Plausible("Gy", 0, 200, "IFU cumulative lung limit 50 Gy; above it is warned", None, 50, include_low=False),
-    "liver.volume": Plausible("mL", 100, 10000, "physiology: adult liver 1-2 L, hepatomegaly with tumour up to about 6 L", 700, 4000),
-    "liver.tumour_volume": Plausible("mL", 0, 10000, "as liver.volume: every tumour of the whole liver"),
-    "liver.density": Plausible("g/mL", 0.9, 1.2, "ICRP 89 liver 1.05 g/mL; convention 1.03 g/mL (design brief)", 1.0, 1.1),
-    "target.volume": Plausible("mL", 1, 10000, "a segment (about 10 mL) to a whole enlarged liver", 10, 4000),
-    "target.mass": Plausible("kg", 0.001, 10, "as target.volume at 1.03 g/mL", 0.01, 4.1),
-    "target.tumour_volume": Plausible("mL", 0, 10000, "as target.volume; must be smaller than it"),
-    "target.tumours.volume": Plausible("mL", 0, 10000, "as target.volume; must be smaller than it", 0.5, None, include_low=False),
-    "target.tumour_to_normal": Plausible(
-        "", 0.1, 50, "Tc-99m MAA tumour-to-normal ratios reported about 0.5-20 (Ho 1996; EANM 2022 sec. partition model)", 0.5, 20, include_low=True
-    ),
-    "target.dose": Plausible("Gy", 0, 2000, "EANM 2022 Table 2: 80-150 Gy perfused, segmentectomy >= 400 Gy; below 20 or above 1000 Gy is warned", 20, 1000, include_low=False),
-    "target.normal_liver_dose": Plausible("Gy", 0, 2000, "EANM 2022 Tables 2-3: normal liver < 40-75 Gy; below 5 or above 150 Gy is warned", 5, 150, include_low=False),
-    "target.tumour_dose": Plausible("Gy", 0, 5000, "EANM 2022 Tables 2-3: tumour >= 100-205 Gy; below 50 or above 1000 Gy is warned", 50, 1000, include_low=False),
-    "target.residual_fraction": Plausible("", 0, 0.5, "vial and tubing residue: a few % (glass and resin IFUs); above 10 % is warned", None, 0.1),
-    "target.normal_liver_limit": Plausible("Gy", 0, 500, "EANM 2022 Tables 2-3: 30-75 Gy; above 75 Gy is warned", None, 75, include_low=False),
-    "imaging.administered": Plausible("GBq", 0.1, 30, "treatments give about 0.3-20 GBq (largest glass vial 20 GBq); a value in MBq is a unit slip", 0.3, 20),
-}
-
-#: Vial activity at calibration per device (``treatment.vial_activity``): refused outside [low, high].
-VIAL_ACTIVITY: dict[str, Plausible] = {
-    "glass": Plausible("GBq", 3, 20, "TheraSphere IFU: vials of 3-20 GBq at calibration (custom sizes in 0.5 GBq steps)"),
-    "resin": Plausible("GBq", 2.7, 3.3, "SIR-Spheres IFU: 3 GBq +-10 % at calibration"),
-}
+# Plausible ranges: one table for every entry point, in dosimetry/ranges.py (re-exported here).
 
 #: Dates accepted anywhere (administration, calibration, command-line times).
 DATE_RANGE = (dt.datetime(1990, 1, 1, tzinfo=dt.timezone.utc), dt.datetime(2100, 12, 31, 23, 59, 59, tzinfo=dt.timezone.utc))
@@ -254,80 +203,18 @@ DATE_RANGE = (dt.datetime(1990, 1, 1, tzinfo=dt.timezone.utc), dt.datetime(2100,
 MAX_CALIBRATION_GAP = dt.timedelta(days=30)
 
 
-#: Plausible ranges of the command line's own inputs (``y90 decay``, ``y90 schedule``; docs/cli.md).
-COMMAND_RANGES: dict[str, Plausible] = {
-    "prescribed_activity": Plausible("GBq", 0.1, 30, "treatments give about 0.3-20 GBq (largest glass vial 20 GBq); a value in MBq is a unit slip"),
-    "vial_volume": Plausible("mL", 1, 10, "SIR-Spheres IFU: 3 GBq in 5 mL of water per vial"),
-    "activity": Plausible("GBq", 0, 1000, "50x the largest glass vial (20 GBq, TheraSphere IFU)"),
-    "elapsed": Plausible("h", -2400, 2400, "+-100 days, 37 Y-90 half-lives (a factor 1.4e11): beyond any use of a vial"),
-    "half_life": Plausible("h", 60, 70, "Y-90 half-life 64.0-64.2 h in ICRP-107, the IFUs and EANM 2022 (design brief)"),
-}
-
-
-def plausible_quantity(value: Any, r: Plausible, fieldname: str, warns: list | None = None) -> pint.Quantity:
-    """One quantity (strict grammar, single value) inside the plausible range ``r``.
-
-    Raises
-    ------
-    InputError
-        Not a single quantity of ``r.unit``'s dimension, or outside [r.low, r.high] (the message
-        names the range and its source). Values outside the warning band are appended to ``warns``.
-    """
-    return _plausible_quantity(value, "", fieldname, warns, r)
-
-
-def _fmt(x) -> str:
-    return "inf" if x is None else f"{x:g}"
-
-
-def _range_text(r: Plausible) -> str:
-    lo = "[" if r.include_low else "("
-    hi = "]" if r.include_high else ")"
-    return f"{lo}{'-inf' if r.low is None else _fmt(r.low)}, {_fmt(r.high)}{hi}{' ' + r.unit if r.unit else ''}"
-
-
-def _warn_range(x: float, r: Plausible, fieldname: str, shown: str, warns: list | None) -> None:
-    if warns is None:
-        return
-    if (r.warn_low is not None and x < r.warn_low) or (r.warn_high is not None and x > r.warn_high):
-        band = f"[{'-inf' if r.warn_low is None else _fmt(r.warn_low)}, {_fmt(r.warn_high)}]{' ' + r.unit if r.unit else ''}"
-        warns.append(f"{fieldname} = {shown} is outside the usual range {band} ({r.source}); check it")
-
-
 def _plausible_quantity(value: Any, key: str, fieldname: str, warns: list | None, r: Plausible | None = None) -> pint.Quantity:
     """A single quantity checked against its plausible range (``PLAUSIBLE[key]`` unless ``r``)."""
-    r = r or PLAUSIBLE[key]
-    try:
-        q = quantity(
-            value, r.unit, fieldname, minimum=r.low, maximum=r.high, include_minimum=r.include_low, include_maximum=r.include_high, scalar=True
-        )
-    except OutOfRangeError as exc:
-        raise OutOfRangeError(fieldname, f"{exc.message} (plausible range; {r.source})", allowed=exc.allowed) from exc
-    _warn_range(float(q.magnitude), r, fieldname, f"{q.magnitude:g} {r.unit}", warns)
-    return q
-
-
-def _check_number(x: float, key: str, fieldname: str, warns: list | None) -> float:
-    r = PLAUSIBLE[key]
-    bad_low = r.low is not None and (x < r.low if r.include_low else x <= r.low)
-    bad_high = r.high is not None and (x > r.high if r.include_high else x >= r.high)
-    if bad_low or bad_high:
-        allowed = _range_text(r)
-        raise OutOfRangeError(fieldname, f"{x:g} is out of the plausible range {allowed} ({r.source})", allowed=allowed)
-    _warn_range(x, r, fieldname, f"{x:g}", warns)
-    return x
+    return plausible_quantity(value, r or PLAUSIBLE[key], fieldname, warns)
 
 
 def _plausible_fraction(value: Any, key: str, fieldname: str, warns: list | None) -> float:
-    """A fraction (number or percentage) inside ``PLAUSIBLE[key]``; a refusal names that range, not
-    the generic [0, 1) of :func:`dosimetry.units.fraction`."""
-    try:
-        x = float(fraction(value, fieldname, scalar=True))
-    except OutOfRangeError as exc:
-        r = PLAUSIBLE[key]
-        allowed = _range_text(r)
-        raise OutOfRangeError(fieldname, f"{str(value)[:40]} is out of the plausible range {allowed} ({r.source})", allowed=allowed) from exc
-    return _check_number(x, key, fieldname, warns)
+    """A single fraction (number or percentage) inside ``PLAUSIBLE[key]``."""
+    return float(plausible_fraction(value, key, fieldname, warns, scalar=True))
+
+
+def _check_number(x: float, key: str, fieldname: str, warns: list | None) -> float:
+    return check_number(x, key, fieldname, warns)
 
 
 # --------------------------------------------------------------------------------------------

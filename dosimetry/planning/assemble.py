@@ -8,7 +8,7 @@ activity within every safety limit and the limit that binds, and collects the wa
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pint
@@ -31,7 +31,8 @@ RESIN_SHUNT_LIMIT = 0.20
 
 @dataclass(frozen=True)
 class Setting:
-    """Validated inputs every method shares: device, scenario, K, compartments, prior lung dose, overrides."""
+    """Validated inputs every method shares: device, scenario, K, compartments, prior lung dose, overrides,
+    warnings on inputs outside their usual band and the inputs' shapes."""
 
     dev: Device
     clinical: Clinical
@@ -40,6 +41,10 @@ class Setting:
     prior: pint.Quantity
     overrides: dict
     density: pint.Quantity
+    #: Inputs outside their usual band (:data:`dosimetry.ranges.PLAUSIBLE`), shown with the plan.
+    warnings: tuple = ()
+    #: Shape of every array input by field name, for the method's own inputs to be checked against.
+    shapes: dict = field(default_factory=dict)
 
 
 def setting(
@@ -61,32 +66,58 @@ def setting(
     cumulative_lung_limit=None,
     normal_liver_limit=None,
 ) -> Setting:
-    """Validate the inputs shared by every method (names as in the planning functions)."""
+    """Validate the inputs shared by every method (names as in the planning functions).
+
+    Every input is checked against its plausible range (:data:`dosimetry.ranges.PLAUSIBLE`), as in
+    the patient file; values outside the usual band become the plan's warnings (``Setting.warnings``).
+    """
+    warns: list = []
     dev = _device(device)
-    rho = _in.density_of(density)
-    k = _in.coefficient(dose_coefficient, dev.dose_coefficient)
+    rho = _in.density_of(density, warns=warns)
+    k = _in.coefficient(dose_coefficient, dev.dose_coefficient, warns=warns)
     if liver is not None:  # the whole liver is named first when it is wrong
-        _in.mass_of(liver, rho, "liver.mass", "liver.volume")
+        ml = _in.mass_of(liver, rho, "liver.mass", "liver.volume")
+    f = _in.lsf(lung_shunt_fraction, warns=warns)
+    r = _in.residual(residual_fraction, warns=warns)
+    mp = _in.mass_of(target, rho, "target.mass", "target.volume", warns)
+    m_lung = _in.lung_mass_of(lung_mass, warns=warns)
+    prior = _in.dose(prior_lung_dose, "lung.prior_dose", warns)
+    shapes = {
+        "liver.density": np.shape(rho.magnitude),
+        "treatment.dose_coefficient": np.shape(k.magnitude),
+        "lung.shunt_fraction": np.shape(f),
+        "target.residual_fraction": np.shape(r),
+        _in.field_of(target, "target.mass", "target.volume"): np.shape(mp.magnitude),
+        "lung.mass": np.shape(m_lung.magnitude),
+        "lung.prior_dose": np.shape(prior.magnitude),
+    }
+    if liver is not None:
+        shapes[_in.field_of(liver, "liver.mass", "liver.volume")] = np.shape(ml.magnitude)
+    _in.shapes_agree(shapes)
     comp = Compartments.build(
         k=k,
-        lsf=_in.lsf(lung_shunt_fraction),
-        residual=_in.residual(residual_fraction),
-        target_mass=_in.mass_of(target, rho, "target.mass", "target.volume"),
+        lsf=f,
+        residual=r,
+        target_mass=mp,
         tumour=tumour,
         tumour_to_normal=tumour_to_normal,
         liver=liver,
         liver_tumour=liver_tumour,
-        lung_mass=_in.lung_mass_of(lung_mass),
+        lung_mass=m_lung,
         density=rho,
+        warns=warns,
+        shapes=shapes,
     )
     return Setting(
         dev=dev,
         clinical=_in.clinical_of(clinical),
         k=k,
         comp=comp,
-        prior=_in.nonneg_dose(prior_lung_dose, "lung.prior_dose"),
-        overrides=_in.overrides_of(lung_limit, cumulative_lung_limit, normal_liver_limit),
+        prior=prior,
+        overrides=_in.overrides_of(lung_limit, cumulative_lung_limit, normal_liver_limit, warns),
         density=rho,
+        warnings=tuple(dict.fromkeys(warns)),
+        shapes=shapes,
     )
 
 
@@ -133,7 +164,7 @@ def assemble_plan(
     checks = list(_limits.check(rows, figs, several_tumours=comp.several))
     if dev.name == "resin":
         checks.append(shunt_check(comp.lsf))
-    warn = list(warnings) + list(_limits.warnings_for(checks))
+    warn = list(s.warnings) + list(warnings) + list(_limits.warnings_for(checks))
 
     ok = np.asarray(True)
     for c in checks:

@@ -19,10 +19,11 @@ import numpy as np
 import pint
 
 from ..errors import InputError
-from ..units import Q_, quantity
+from ..ranges import plausible_quantity
+from ..units import Q_
 from . import _inputs as _in
 from .assemble import Setting, assemble_plan, setting
-from .lung import resin_shunt_reduction
+from .lung import shunt_reduction_or_nan
 from .result import Plan
 
 __all__ = ["body_surface_area", "bsa", "empirical", "EMPIRICAL_TIERS"]
@@ -32,7 +33,7 @@ __all__ = ["body_surface_area", "bsa", "empirical", "EMPIRICAL_TIERS"]
 EMPIRICAL_TIERS = ((0.25, 2.0), (0.50, 2.5), (np.inf, 3.0))
 
 
-def body_surface_area(height, weight) -> pint.Quantity:
+def body_surface_area(height, weight, warns: list | None = None) -> pint.Quantity:
     """DuBois body surface area, BSA = 0.20247 H(m)^0.725 W(kg)^0.425 [m^2].
 
     DuBois D, DuBois EF, Arch Intern Med 1916;17:863 (0.007184 H(cm)^0.725 W(kg)^0.425,
@@ -41,12 +42,21 @@ def body_surface_area(height, weight) -> pint.Quantity:
     Parameters
     ----------
     height : pint.Quantity or str
-        [length], > 0 (``patient.height``).
+        [length] (``patient.height``).
     weight : pint.Quantity or str
-        Body mass [mass], > 0 (``patient.weight``).
+        Body mass [mass] (``patient.weight``).
+    warns : list, optional
+        Height or weight outside the usual band is described here.
+
+    Raises
+    ------
+    InputError
+        Height or weight outside its plausible range (``PLAUSIBLE["patient.height"]``,
+        ``PLAUSIBLE["patient.weight"]``, as in the patient file).
     """
-    h = quantity(height, "m", "patient.height", minimum=0, include_minimum=False).magnitude
-    w = quantity(weight, "kg", "patient.weight", minimum=0, include_minimum=False).magnitude
+    h = plausible_quantity(height, "patient.height", "patient.height", warns, scalar=False).to("m").magnitude
+    w = plausible_quantity(weight, "patient.weight", "patient.weight", warns, scalar=False).to("kg").magnitude
+    _in.shapes_agree({"patient.height": np.shape(h), "patient.weight": np.shape(w)})
     return Q_(_in.as_array_or_float(0.20247 * np.power(h, 0.725) * np.power(w, 0.425)), "m**2")
 
 
@@ -66,13 +76,13 @@ def _involvement(s: Setting, liver):
     return tumours / ml, ml
 
 
-def _resin_plan(method, s: Setting, a_patient, details):
+def _resin_plan(method, s: Setting, a_patient, details, warns=()):
     f, r = s.comp.lsf, s.comp.residual
-    red = np.asarray(resin_shunt_reduction(f), dtype=float)
+    red = np.asarray(shunt_reduction_or_nan(f), dtype=float)
     blocked = np.isnan(red)
     a_red = a_patient * (1 - np.where(blocked, 0.0, red))
     a_prep = a_red / (1 - r)
-    warn = []
+    warn = list(warns)
     if np.any(red[~blocked] > 0) if red.ndim else (not blocked and red > 0):
         if red.ndim == 0:
             warn.append(f"activity reduced by {red * 100:.0f} % for lung shunt {float(f) * 100:.1f} % (SIR-Spheres IFU)")
@@ -145,7 +155,15 @@ def bsa(
         lung_limit=lung_limit, cumulative_lung_limit=cumulative_lung_limit, normal_liver_limit=normal_liver_limit,
     )
     _resin_only(s, "bsa")
-    bsa_m2 = body_surface_area(height, weight)
+    if target is not None and liver_tumour is None and np.any(np.abs(s.comp.target_mass / s.comp.liver_mass - 1) > 0.01):
+        raise InputError(
+            "liver.tumour_volume",
+            "missing: a lobar or selective BSA plan takes the tumour involvement of the whole liver (every tumour in it, "
+            "SIR-Spheres IFU) before the lobe fraction; give it (equal to target.tumour_volume if all tumours are in the target)",
+        )
+    warns: list = []
+    bsa_m2 = body_surface_area(height, weight, warns)
+    _in.shapes_agree({**s.shapes, "patient.height": np.shape(bsa_m2.magnitude)})
     involvement, ml = _involvement(s, liver)
     # A_whole (GBq) = (BSA - 0.2) + V_T / V_L    (SIR-Spheres IFU; BSA in m^2)
     a_whole = (bsa_m2.to("m**2").magnitude - 0.2) + involvement
@@ -159,7 +177,7 @@ def bsa(
         "perfused_fraction": _in.as_array_or_float(perfused),
         "whole_liver_activity": Q_(_in.as_array_or_float(a_whole), "GBq"),
     }
-    return _resin_plan("bsa", s, a, details)
+    return _resin_plan("bsa", s, a, details, warns)
 
 
 def empirical(

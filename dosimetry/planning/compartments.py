@@ -31,43 +31,61 @@ import numpy as np
 import pint
 
 from ..errors import InputError
-from ..units import Q_, quantity
+from ..ranges import plausible_quantity
+from ..units import Q_
 from . import _inputs as _in
 
 __all__ = ["Compartments", "tumours_of"]
 
 
-def _ratio(value, field: str) -> np.ndarray:
-    """Tumour-to-normal ratio(s), > 0; a list of per-patient values is taken as an array."""
+def _ratio(value, field: str, warns: list | None = None) -> np.ndarray:
+    """Tumour-to-normal ratio(s) in ``PLAUSIBLE["target.tumour_to_normal"]``; a list of per-patient
+    values is taken as an array."""
     if isinstance(value, list):
         value = np.asarray(value, dtype=float)
-    return np.asarray(quantity(value, "dimensionless", field, minimum=0, include_minimum=False).magnitude, dtype=float)
+    q = plausible_quantity(value, "target.tumour_to_normal", field, warns, scalar=False)
+    return np.asarray(q.magnitude, dtype=float)
 
 
 def _is_list(x) -> bool:
     return isinstance(x, Sequence) and not isinstance(x, str)
 
 
-def tumours_of(tumour, ratio, rho) -> tuple:
+def tumours_of(tumour, ratio, rho, warns: list | None = None, shapes: dict | None = None) -> tuple:
     """Tumour masses [kg magnitude], ratios (or None) and whether there are several.
 
     ``tumour`` is a mass or volume, or a list of them (several tumours, stacked on axis 0);
-    ``ratio`` the tumour-to-normal ratio(s), one per tumour, or None for uniform uptake.
+    ``ratio`` the tumour-to-normal ratio(s), one per tumour, or None for uniform uptake. Each
+    tumour's shape is added to ``shapes`` (field -> shape) and checked to broadcast with them.
     """
+    shapes = {} if shapes is None else shapes
     several = _is_list(tumour)
     if several:
         if len(tumour) == 0:
             raise InputError("target.tumours", "at least one tumour is needed")
         if ratio is not None and (not _is_list(ratio) or len(ratio) != len(tumour)):
             raise InputError("target.tumour_to_normal", f"give one ratio per tumour ({len(tumour)} tumours)")
-        ms = [_in.mass_of(t, rho, f"target.tumours[{i + 1}].mass", f"target.tumours[{i + 1}].volume", allow_zero=True).magnitude for i, t in enumerate(tumour)]
-        ms = np.stack(np.broadcast_arrays(*[np.asarray(m, dtype=float) for m in ms]))
+        ms = []
+        for i, t in enumerate(tumour):
+            m = _in.mass_of(t, rho, f"target.tumours[{i + 1}].mass", f"target.tumours[{i + 1}].volume", warns)
+            shapes[_in.field_of(t, f"target.tumours[{i + 1}].mass", f"target.tumours[{i + 1}].volume")] = np.shape(m.magnitude)
+            ms.append(np.asarray(m.magnitude, dtype=float))
         rs = None
         if ratio is not None:
-            rs = np.stack(np.broadcast_arrays(*[_ratio(q, f"target.tumours[{i + 1}].tumour_to_normal") for i, q in enumerate(ratio)]))
+            rs = [_ratio(q, f"target.tumours[{i + 1}].tumour_to_normal", warns) for i, q in enumerate(ratio)]
+            shapes.update({f"target.tumours[{i + 1}].tumour_to_normal": r.shape for i, r in enumerate(rs)})
+        _in.shapes_agree(shapes)
+        ms = np.stack(np.broadcast_arrays(*ms))
+        if rs is not None:
+            rs = np.stack(np.broadcast_arrays(*rs))
         return ms, rs, True
-    m = np.asarray(_in.mass_of(tumour, rho, "target.tumour_mass", "target.tumour_volume", allow_zero=True).magnitude, dtype=float)
-    return m, (None if ratio is None else _ratio(ratio, "target.tumour_to_normal")), False
+    m = np.asarray(_in.mass_of(tumour, rho, "target.tumour_mass", "target.tumour_volume", warns).magnitude, dtype=float)
+    shapes[_in.field_of(tumour, "target.tumour_mass", "target.tumour_volume")] = m.shape
+    r = None if ratio is None else _ratio(ratio, "target.tumour_to_normal", warns)
+    if r is not None:
+        shapes["target.tumour_to_normal"] = r.shape
+    _in.shapes_agree(shapes)
+    return m, r, False
 
 
 @dataclass(frozen=True)
@@ -111,25 +129,34 @@ class Compartments:
     lung_mass: object
 
     @classmethod
-    def build(cls, *, k, lsf, residual, target_mass, tumour=None, tumour_to_normal=None, liver=None, liver_tumour=None, lung_mass, density) -> "Compartments":
-        """Validate and assemble (inputs as in the planning functions; see module docstring)."""
+    def build(
+        cls, *, k, lsf, residual, target_mass, tumour=None, tumour_to_normal=None, liver=None, liver_tumour=None, lung_mass, density, warns=None, shapes=None
+    ) -> "Compartments":
+        """Validate and assemble (inputs as in the planning functions; see module docstring).
+
+        ``warns`` collects inputs outside their usual band; ``shapes`` (field -> shape) receives the
+        tumours' shapes, every one checked to broadcast with the others.
+        """
+        shapes = {} if shapes is None else shapes
         mp = np.asarray(target_mass.to("kg").magnitude, dtype=float)
         if tumour is None:
             if tumour_to_normal is not None:
                 raise InputError("target.tumour_volume", "a tumour-to-normal ratio needs the tumour volume")
             mt, ratio, several = np.zeros_like(mp), None, False
         else:
-            mt, ratio, several = tumours_of(tumour, tumour_to_normal, density)
+            mt, ratio, several = tumours_of(tumour, tumour_to_normal, density, warns, shapes)
         mt_sum = mt.sum(axis=0) if several else mt
         if np.any(mt_sum >= mp):
             raise InputError("target.tumours" if several else "target.tumour_volume", "tumours must be smaller than the perfused target (target.volume / target.mass)")
         ml = mlt = None
         if liver is not None:
-            ml = np.asarray(_in.mass_of(liver, density, "liver.mass", "liver.volume").magnitude, dtype=float)
+            ml = np.asarray(_in.mass_of(liver, density, "liver.mass", "liver.volume", warns).magnitude, dtype=float)
             if np.any(mp > ml * (1 + 1e-6)):
                 raise InputError("target.volume", "the perfused target must not exceed the whole liver (liver.volume)")
             if liver_tumour is not None:
-                mlt = np.asarray(_in.mass_of(liver_tumour, density, "liver.tumour_mass", "liver.tumour_volume", allow_zero=True).magnitude, dtype=float)
+                mlt = np.asarray(_in.mass_of(liver_tumour, density, "liver.tumour_mass", "liver.tumour_volume", warns).magnitude, dtype=float)
+                shapes[_in.field_of(liver_tumour, "liver.tumour_mass", "liver.tumour_volume")] = mlt.shape
+                _in.shapes_agree(shapes)
                 if np.any(mlt < mt_sum * (1 - 1e-6)):
                     raise InputError("liver.tumour_volume", "all tumours of the liver cannot be fewer than the tumours of the target")
                 if np.any(mlt >= ml):

@@ -22,7 +22,7 @@ import numpy as np
 import pint
 
 from ..devices import device as _device
-from ..errors import InputError
+from ..errors import InputError, OutOfRangeError
 from ..units import Q_, quantity
 from . import _inputs as _in
 from .limits import threshold_value
@@ -38,7 +38,7 @@ __all__ = [
 
 #: SIR-Spheres IFU lung-shunt table: (lower bound inclusive, upper bound exclusive, reduction).
 #: LSF < 10 %: no reduction; 10 % <= LSF < 15 %: -20 %; 15 % <= LSF <= 20 %: -40 %;
-#: LSF > 20 %: contraindicated (returned as NaN). The IFU writes the bands as "<10 %",
+#: LSF > 20 %: contraindicated (refused by :func:`resin_shunt_reduction`; the plan is blocked). The IFU writes the bands as "<10 %",
 #: "10 % to 15 %", "15 % to 20 %", "> 20 %"; a value exactly on a shared boundary is put in the
 #: higher (more conservative) band, and exactly 20 % is still treatable ("> 20 %" is refused).
 RESIN_SHUNT_TABLE = ((0.0, 0.10, 0.0), (0.10, 0.15, 0.20), (0.15, 0.20, 0.40))
@@ -87,11 +87,11 @@ def lung_limits(device, lung_limit=None, cumulative_lung_limit=None) -> tuple:
     (pint.Quantity, pint.Quantity)
     """
     dev = _device(device)
-    l1 = threshold_value(dev.name, "lung_dose") if lung_limit is None else _in.positive_dose(lung_limit, "lung.limit")
+    l1 = threshold_value(dev.name, "lung_dose") if lung_limit is None else _in.dose(lung_limit, "lung.limit")
     l2 = (
         threshold_value(dev.name, "cumulative_lung_dose")
         if cumulative_lung_limit is None
-        else _in.positive_dose(cumulative_lung_limit, "lung.cumulative_limit")
+        else _in.dose(cumulative_lung_limit, "lung.cumulative_limit")
     )
     return l1.to("Gy"), l2.to("Gy")
 
@@ -136,7 +136,7 @@ def max_lung_activity(
     r = _in.residual(residual_fraction)
     m = _in.lung_mass_of(lung_mass).to("kg").magnitude
     k = _in.coefficient(dose_coefficient, dev.dose_coefficient).magnitude
-    prior = _in.nonneg_dose(prior_lung_dose, "lung.prior_dose").magnitude
+    prior = _in.dose(prior_lung_dose, "lung.prior_dose").magnitude
     l1, l2 = lung_limits(dev, lung_limit, cumulative_lung_limit)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         per_gbq = k * f * (1 - np.asarray(r)) / m  # lung Gy per prepared GBq
@@ -152,13 +152,33 @@ def resin_shunt_reduction(lung_shunt_fraction) -> np.ndarray | float:
     Parameters
     ----------
     lung_shunt_fraction : float, array or str
-        LSF in [0, 1).
+        LSF in [0, 0.2]: the IFU's table stops at 20 %, above which resin treatment is
+        contraindicated (there is no reduction to give).
 
     Returns
     -------
     float or numpy.ndarray
-        0, 0.20 or 0.40; NaN where LSF > 20 % (treatment contraindicated).
+        0, 0.20 or 0.40.
+
+    Raises
+    ------
+    InputError
+        LSF outside [0, 1), or above 20 % (contraindicated; a plan with such a shunt is blocked by
+        the ``lung_shunt_fraction`` safety check instead, see :func:`dosimetry.planning.bsa.bsa`).
     """
+    red = shunt_reduction_or_nan(lung_shunt_fraction)
+    if np.any(np.isnan(red)):
+        shown = f"{float(np.asarray(_in.lsf(lung_shunt_fraction))):g} is" if np.ndim(red) == 0 else "some values are"
+        raise OutOfRangeError(
+            "lung.shunt_fraction",
+            f"{shown} above 20 %: resin treatment is contraindicated (SIR-Spheres IFU), there is no activity reduction; allowed [0, 0.2]",
+            allowed="[0, 0.2]",
+        )
+    return red
+
+
+def shunt_reduction_or_nan(lung_shunt_fraction) -> np.ndarray | float:
+    """As :func:`resin_shunt_reduction`, with NaN where LSF > 20 % (for plans, which block those)."""
     # Round to 12 decimals so that "15 %" parsed as 0.15000000000000002 falls in its band.
     f = np.round(np.asarray(_in.lsf(lung_shunt_fraction), dtype=float), 12)
     red = np.full(f.shape, np.nan)

@@ -14,6 +14,8 @@ tumour-to-normal ratios are given, and lungs.
 
 from __future__ import annotations
 
+import numpy as np
+
 from . import _inputs as _in
 from .assemble import assemble_plan, setting
 from .result import Plan
@@ -89,8 +91,10 @@ def mird(
         dose_coefficient=dose_coefficient, lung_mass=lung_mass, prior_lung_dose=prior_lung_dose, lung_limit=lung_limit,
         cumulative_lung_limit=cumulative_lung_limit, normal_liver_limit=normal_liver_limit,
     )
-    d = _in.positive_dose(dose, "target.dose")
+    warns: list = []
+    d = _in.dose(dose, "target.dose", warns)
+    _in.shapes_agree({**s.shapes, "target.dose": np.shape(d.magnitude)})
     c = s.comp
     # A = D M / (K (1 - LSF) (1 - R))
     a = d.magnitude * c.target_mass / (c.k * (1 - c.lsf) * (1 - c.residual))
-    return assemble_plan(method="mird", s=s, prescribed=a, details={"density": s.density, "requested_target_dose": d})
+    return assemble_plan(method="mird", s=s, prescribed=a, warnings=warns, details={"density": s.density, "requested_target_dose": d})

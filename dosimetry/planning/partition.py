@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import InputError
+from ..errors import InputError, OutOfRangeError
 from . import _inputs as _in
 from .assemble import assemble_plan, binding, safety_caps, setting
 from .result import Plan
@@ -95,14 +95,21 @@ def partition(
         dose_coefficient=dose_coefficient, lung_mass=lung_mass, prior_lung_dose=prior_lung_dose, lung_limit=lung_limit,
         cumulative_lung_limit=cumulative_lung_limit, normal_liver_limit=normal_liver_limit,
     )
+    if not s.comp.several and np.any(s.comp.tumour_mass <= 0):  # as the patient file (io.patient)
+        raise OutOfRangeError("target.tumour_volume", "0 mL: the partition model needs a tumour; allowed (0, target.volume) mL", allowed="(0, target.volume) mL")
     per = s.comp.per_gbq()
+    warns: list = []
     if normal_liver_dose is not None:
         mode = "normal_liver_dose"
-        a = _in.positive_dose(normal_liver_dose, "target.normal_liver_dose").magnitude / per["normal_liver_dose"]
+        d = _in.dose(normal_liver_dose, "target.normal_liver_dose", warns)
+        _in.shapes_agree({**s.shapes, "target.normal_liver_dose": np.shape(d.magnitude)})
+        a = d.magnitude / per["normal_liver_dose"]
     elif tumour_dose is not None:
         mode = "tumour_dose"
+        d = _in.dose(tumour_dose, "target.tumour_dose", warns)
+        _in.shapes_agree({**s.shapes, "target.tumour_dose": np.shape(d.magnitude)})
         lowest = per["tumour_dose"].min(axis=0) if s.comp.several else per["tumour_dose"]
-        a = _in.positive_dose(tumour_dose, "target.tumour_dose").magnitude / lowest
+        a = d.magnitude / lowest
     else:
         mode = "max_safe"
         a, _ = binding(safety_caps(s)[2])
@@ -111,4 +118,4 @@ def partition(
                 "target.normal_liver_dose",
                 "no safety limit bounds the activity (no lung shunt and no normal-liver limit); give target.normal_liver_dose, target.tumour_dose or target.normal_liver_limit",
             )
-    return assemble_plan(method="partition", s=s, prescribed=a, details={"mode": mode, "density": s.density, "several_tumours": s.comp.several})
+    return assemble_plan(method="partition", s=s, prescribed=a, warnings=warns, details={"mode": mode, "density": s.density, "several_tumours": s.comp.several})

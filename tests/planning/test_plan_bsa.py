@@ -39,7 +39,7 @@ def test_bsa_whole_liver():
 
 def test_bsa_lobar_and_shunt_reduction():
     # lobar: x 1456/1800; LSF 12 % -> x 0.8: 1.86978 * 0.80889 * 0.8 = 1.20995 GBq
-    p = bsa("175 cm", "75 kg", "1800 mL", "300 mL", "12 %", target="1456 mL", device="resin")
+    p = bsa("175 cm", "75 kg", "1800 mL", "300 mL", "12 %", target="1456 mL", liver_tumour="300 mL", device="resin")
     whole = 0.20247 * 1.75**0.725 * 75**0.425 - 0.2 + 300 / 1800
     assert p.details["whole_liver_activity"].magnitude == pytest.approx(whole)
     assert p.prescribed_activity.to("GBq").magnitude == pytest.approx(whole * 1456 / 1800 * 0.8)
@@ -64,7 +64,8 @@ def test_shunt_table_boundaries(lsf, expected):
 
 
 def test_shunt_over_20_percent_blocks():
-    assert math.isnan(resin_shunt_reduction(0.2001))
+    with pytest.raises(InputError, match=r"lung.shunt_fraction: .*contraindicated.*allowed \[0, 0.2\]"):
+        resin_shunt_reduction(0.2001)  # the IFU table has no reduction above 20 % (returned NaN before)
     p = bsa("175 cm", "75 kg", "1800 mL", "300 mL", "25 %", device="resin")
     assert p.within_limits is False
     assert p.binding_constraint == "lung_shunt_fraction"
@@ -75,8 +76,10 @@ def test_shunt_over_20_percent_blocks():
 
 
 def test_shunt_table_vectorised():
-    r = resin_shunt_reduction(np.array([0.05, 0.12, 0.17, 0.3]))
-    assert r[:3].tolist() == [0.0, 0.2, 0.4] and np.isnan(r[3])
+    r = resin_shunt_reduction(np.array([0.05, 0.12, 0.17, 0.2]))
+    assert r.tolist() == [0.0, 0.2, 0.4, 0.4]
+    with pytest.raises(InputError, match="some values are above 20 %"):
+        resin_shunt_reduction(np.array([0.05, 0.3]))
 
 
 @pytest.mark.parametrize(

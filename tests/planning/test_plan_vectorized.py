@@ -58,7 +58,7 @@ def test_vectorised_partition_and_resin(cohort):
         s = partition(c["vol"][i], c["vol"][i] * 0.2, float(c["ratio"][i]), float(c["f"][i]), device="resin")
         assert p.prescribed_activity.magnitude[i] == pytest.approx(s.prescribed_activity.magnitude)
         assert p.binding_constraint[i] == s.binding_constraint
-    q, dt2 = _timed(lambda: bsa(c["h"], c["w"], c["vol"] * 1.2, c["vol"] * 0.2, c["f"], target=c["vol"], device="resin"))
+    q, dt2 = _timed(lambda: bsa(c["h"], c["w"], c["vol"] * 1.2, c["vol"] * 0.2, c["f"], target=c["vol"], liver_tumour=c["vol"] * 0.2, device="resin"))
     print(f"bsa 1e5 patients: {dt2 * 1e3:.1f} ms")
     assert dt2 < 1.0
     # LSF > 20 % blocks exactly those plans
@@ -75,7 +75,7 @@ def test_every_plan_serialises_to_json():
     plans = [
         mird("120 Gy", "1456 mL", 0.0, device="glass"),
         mird(Q_([100.0, 120.0], "Gy"), Q_([1000.0, 1456.0], "mL"), [0.05, 0.3], device="glass"),
-        bsa("175 cm", "75 kg", "1800 mL", "300 mL", 0.25, target="1000 mL", device="resin"),
+        bsa("175 cm", "75 kg", "1800 mL", "300 mL", 0.25, target="1000 mL", liver_tumour="300 mL", device="resin"),
         empirical(Q_([1800.0, 1500.0], "mL"), Q_([300.0, 900.0], "mL"), [0.05, 0.12], device="resin"),
         partition("1456 mL", ["100 mL", "200 mL"], [2.0, 4.0], 0.05, device="glass"),
         partition(Q_([1456.0, 900.0], "mL"), [Q_([100.0, 50.0], "mL"), "20 mL"], [[2.0, 3.0], 5.0], [0.05, 0.1], device="resin"),

@@ -43,7 +43,7 @@ def test_resin_bsa_whole_liver_shows_and_checks_its_implied_normal_liver_dose():
 def test_every_method_reports_and_checks_the_same_figures():
     plans = [
         mird("100 Gy", "1000 mL", 0.05, device="resin", tumour="100 mL", tumour_to_normal=3.0, liver="1600 mL"),
-        bsa("175 cm", "75 kg", "1600 mL", "100 mL", 0.05, target="1000 mL", tumour_to_normal=3.0, device="resin"),
+        bsa("175 cm", "75 kg", "1600 mL", "100 mL", 0.05, target="1000 mL", liver_tumour="100 mL", tumour_to_normal=3.0, device="resin"),
         partition("1000 mL", "100 mL", 3.0, 0.05, device="resin", liver="1600 mL"),
     ]
     for p in plans:
