@@ -33,6 +33,7 @@ import pint
 from ..errors import InputError
 from ..io import check_consistency, load_series, roi_fractions, roi_mask
 from ..io.patient import MAX_CALIBRATION_GAP, PLAUSIBLE
+from ..isotope import Y90
 from ..io.segmentation import read_segmentation
 from ..io.volumes import image_format, read_volume
 from ..io.series import ImageSeries
@@ -317,17 +318,19 @@ def _non_dicom_activity(path, unit, activity_time, administration_time, warnings
         return vol.with_array(arr)
     if administration_time is None:
         raise InputError("imaging.administration_time", "needed to decay-correct an activity image referring to " + activity_time.isoformat())
-    elapsed = elapsed_between(administration_time, activity_time, "imaging.activity_time")
-    if elapsed.magnitude < 0:
-        raise InputError("imaging.activity_time", "is before the administration time")
+    # the gap is checked on the times themselves, before any decay is computed
     if activity_time - administration_time > MAX_CALIBRATION_GAP:
         days = (activity_time - administration_time).total_seconds() / 86400
+        factor = 2.0 ** (days * 24.0 / Y90.half_life.to("h").magnitude)
         raise InputError(
             "imaging.activity_time",
             f"is {days:.1f} days after the administration; plausible within {MAX_CALIBRATION_GAP.days} days "
-            f"(decay correction by a factor {1 / float(decay_factor(elapsed)):.3g} would magnify any error)",
+            f"(decay correction by a factor {factor:.3g} would magnify any error)",
             allowed=f"[0, {MAX_CALIBRATION_GAP.days}] days after imaging.administration_time",
         )
+    elapsed = elapsed_between(administration_time, activity_time, "imaging.activity_time")
+    if elapsed.magnitude < 0:
+        raise InputError("imaging.activity_time", "is before the administration time")
     # A(t_admin) = A(t_ref) exp(+lambda (t_ref - t_admin)), Y-90 half-life (dosimetry.isotope.Y90)
     warnings.append(f"activity image decay-corrected from {activity_time.isoformat()} to the administration ({elapsed:.4g~P} of Y-90 decay)")
     return vol.with_array(arr / decay_factor(elapsed))
