@@ -98,7 +98,8 @@ class PatientPlan:
     @property
     def warnings(self) -> tuple:
         extra = tuple(getattr(self.vial, "warnings", ()) or ())
-        return tuple(self.plan.warnings) + extra + tuple(self.schedule_warnings)
+        # a value outside its usual band is warned by the patient file and by the planning function alike
+        return tuple(dict.fromkeys(tuple(self.plan.warnings) + extra + tuple(self.schedule_warnings)))
 
     def to_json(self) -> dict:
         """The JSON contract of docs/cli.md: the plan's keys plus patient, vial and timing."""
@@ -154,7 +155,11 @@ def _model(pf: PatientFile, device: str, method: str) -> Plan:
     if method == "mird":
         if t.dose is None:
             raise InputError("target.dose", "missing required key (the mird method prescribes a mean dose to the perfused volume)")
-        return planning.mird(t.dose, t.mass, lung.shunt_fraction, tumour=tumours, tumour_to_normal=ratios, liver=liver.volume, **common)
+        # the perfused mass as written: target.mass if typed, else target.volume (mird takes either, with
+        # liver.density), so a value outside its usual band is warned once, under the field the file gave
+        typed_mass = "mass" in ((getattr(pf, "raw", None) or {}).get("target") or {})
+        perfused = t.mass if typed_mass or t.volume is None else t.volume
+        return planning.mird(t.dose, perfused, lung.shunt_fraction, tumour=tumours, tumour_to_normal=ratios, liver=liver.volume, **common)
     if method == "bsa":
         lobar = t.volume is not None and liver.volume is not None and abs(float((t.volume / liver.volume).to("").magnitude) - 1) > 0.01
         if lobar and liver.tumour_volume is None:

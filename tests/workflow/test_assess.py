@@ -161,3 +161,19 @@ def test_prior_lung_dose_has_the_patient_files_range():
     with pytest.raises(InputError, match="lung.prior_dose") as e:
         assess(voxel=voxel_dose(_phantom_inputs(0.0), administered="0.01 GBq", method="ldm"), prior_lung_dose="500 Gy")
     assert "200" in str(e.value)
+
+
+def test_a_value_outside_its_usual_band_is_warned_once():
+    # the patient file and the planning function both check target.volume; the plan lists it once,
+    # under the field the file gave (not again as a derived target.mass)
+    import tomllib
+    from pathlib import Path
+
+    from dosimetry.io.patient import parse_patient
+    from dosimetry.workflow import plan_case
+
+    base = (Path(dosimetry.__file__).parent / "examples" / "glass.toml").read_text()
+    small = base.replace('volume = "1456 mL"', 'volume = "5 mL"').replace('tumour_volume = "300 mL"', 'tumour_volume = "1 mL"')
+    warnings = plan_case(parse_patient(tomllib.loads(small))).plan.warnings
+    about = [w for w in warnings if w.startswith(("target.volume", "target.mass"))]
+    assert len(about) == 1 and about[0].startswith("target.volume = 5 mL")
