@@ -9,10 +9,8 @@ from dosimetry.cli import main
 
 
 @pytest.fixture(scope="module")
-def patient(tmp_path_factory):
-    d = tmp_path_factory.mktemp("p") / "patient"
-    phantoms.make_patient(d, seed=7)
-    return d
+def patient(dose_phantom):
+    return dose_phantom  # tests/conftest.py: written once per session
 
 
 def dose_args(p, out, *extra):

@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 
 import dosimetry.workflow
-import phantoms
 from dosimetry.cli import main
 from dosimetry.io.patient import MAX_FILE_BYTES
 
@@ -19,10 +18,8 @@ EXAMPLES = Path(__file__).parent.parent / "dosimetry" / "examples"
 
 
 @pytest.fixture(scope="module")
-def patient(tmp_path_factory):
-    d = tmp_path_factory.mktemp("p") / "patient"
-    phantoms.make_patient(d, seed=7)
-    return d
+def patient(dose_phantom):
+    return dose_phantom  # tests/conftest.py: written once per session
 
 
 def dose_args(p, out, *extra):

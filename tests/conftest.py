@@ -1,0 +1,13 @@
+"""Fixtures shared across test packages: phantoms written once per session (read-only for tests)."""
+
+import pytest
+
+import phantoms
+
+
+@pytest.fixture(scope="session")
+def dose_phantom(tmp_path_factory):
+    """The seed-7 Y-90 SPECT phantom used by the `y90 dose` command tests; tests only read it."""
+    d = tmp_path_factory.mktemp("dose_phantom") / "patient"
+    phantoms.make_patient(d, seed=7)
+    return d
