@@ -18,6 +18,7 @@ from ..devices import device as _device
 from . import _inputs as _in
 from ..units import Q_
 from . import limits as _limits
+from . import verdict as _verdict
 from .clinical import Clinical
 from .compartments import Compartments
 from .result import LimitCheck, Plan
@@ -166,12 +167,9 @@ def assemble_plan(
         checks.append(shunt_check(comp.lsf))
     warn = list(s.warnings) + list(warnings) + list(_limits.warnings_for(checks))
 
-    ok = np.asarray(True)
-    for c in checks:
-        if c.safety:
-            ok = ok & np.asarray(c.passed, dtype=bool)
+    ok = np.asarray(_verdict.within_limits(checks))
     if not np.all(ok):
-        failed = [c for c in checks if c.safety and not np.all(c.passed)]
+        failed = _verdict.failed(checks)
         blocked = ", ".join(f"'{c.description}'" for c in failed)
         if ok.ndim == 0:
             warn.append(f"BLOCKED by {blocked}; largest safe activity {float(amax):.4g} GBq (set by the {_limits.FIGURE_LABELS.get(bind, bind)} limit)")

@@ -55,6 +55,7 @@ from ..errors import InputError
 from ..units import Q_, quantity
 from .clinical import Clinical, Extent, Indication
 from .result import LimitCheck
+from .verdict import RTOL, STRICT_MARGIN, headroom, passes
 
 __all__ = [
     "Condition",
@@ -70,10 +71,7 @@ __all__ = [
     "warnings_for",
 ]
 
-#: Relative tolerance of inclusive upper limits (floating-point rounding at the boundary).
-RTOL = 1e-9
-#: The largest safe activity under a strict ("<") limit is taken this far below it.
-STRICT_MARGIN = 1e-3
+# RTOL and STRICT_MARGIN: how a bound passes and the room it leaves are ruled once, in .verdict.
 
 _EANM = "EANM 2022 procedure guideline (Weber et al., EJNMMI 49:1682)"
 _T2, _T3 = _EANM + ", Table 2 (glass)", _EANM + ", Table 3 (resin)"
@@ -189,6 +187,14 @@ class Threshold:
         v = self.value
         shown = f"{v.to('dimensionless').magnitude * 100:g} %" if v.dimensionless else f"{v.to('Gy').magnitude:g} Gy"
         return f"{self.label} {self.operator} {shown}"
+
+    def passes(self, value):
+        """Whether a figure (magnitude in the threshold's unit, or an array of them) meets it."""
+        return passes(value, self.value.magnitude, self.bound, self.inclusive)
+
+    def headroom(self, used=0.0):
+        """The largest figure [Gy magnitude] an activity may be sized to under this ``max`` limit."""
+        return headroom(self.value.to("Gy").magnitude, self.inclusive, used)
 
     def applies(self, device: str, c: Clinical) -> bool:
         if self.device != device or c.indication not in self.indications or c.extent not in self.extents:
@@ -335,12 +341,7 @@ def check(thresholds, figures: Mapping[str, pint.Quantity | None], *, several_tu
         if t.figure == "tumour_dose" and several_tumours:
             mag = mag.min(axis=0) if t.bound == "min" else mag.max(axis=0)
             val = Q_(mag if mag.ndim else float(mag), t.value.units)
-        lim = t.value.magnitude
-        if t.bound == "max":
-            passed = mag <= lim * (1 + RTOL) if t.inclusive else mag < lim
-        else:
-            passed = mag >= lim * (1 - RTOL) if t.inclusive else mag > lim
-        passed = bool(passed) if np.ndim(passed) == 0 else passed
+        passed = t.passes(mag)
         out.append(LimitCheck(t.figure, t.describe(), val, t.value, t.bound, t.safety, passed, t.source, label=t.label, volume=t.volume, inclusive=t.inclusive, override=t.override, note=note))
     return tuple(out)
 
@@ -366,12 +367,10 @@ def caps(thresholds, per_gbq: Mapping[str, np.ndarray], prior_lung_dose=0.0) -> 
         if not (t.safety and t.bound == "max") or t.value.dimensionless:
             continue
         figure = t.figure
-        lim = t.value.to("Gy").magnitude
-        # half the check's tolerance: a plan at its cap passes its check despite rounding
-        room = lim * (1 + RTOL / 2) if t.inclusive else lim * (1 - STRICT_MARGIN)
         if figure == "cumulative_lung_dose":
-            per, room = per_gbq.get("lung_dose"), room - np.asarray(prior_lung_dose, dtype=float)
+            per, room = per_gbq.get("lung_dose"), t.headroom(prior_lung_dose)
         else:
+            room = t.headroom()
             per = per_gbq.get(figure)
             if per is None and figure == "whole_normal_liver_dose":
                 per = per_gbq.get("normal_liver_dose")

@@ -17,6 +17,8 @@ import numpy as np
 import pint
 
 from ..units import to_json as _q_json
+from ..vocabulary import Origin
+from . import verdict as _verdict
 
 __all__ = ["LimitCheck", "Plan"]
 
@@ -81,8 +83,8 @@ class LimitCheck:
         The limit is a clinic's own value, not the guideline's.
     note : str
         What was assumed to check it (e.g. the perfused normal liver stands in for the whole).
-    origin : str
-        What the value comes from: ``"plan"``, ``"vial at the planned time"`` or ``"voxel"``.
+    origin : Origin
+        What the value comes from: plan, vial, vial at the planned time, voxel or session.
     """
 
     name: str
@@ -98,7 +100,7 @@ class LimitCheck:
     inclusive: bool = True
     override: bool = False
     note: str = ""
-    origin: str = "plan"
+    origin: Origin = Origin.PLAN
 
     def to_json(self) -> dict:
         """``{"name", "label", "description", "volume", "value", "limit", "bound", "inclusive",
@@ -216,16 +218,12 @@ class Plan:
     @property
     def within_limits(self) -> Any:
         """True where every *safety* limit passes (bool, or bool array for array plans)."""
-        ok = np.asarray(True)
-        for c in self.limits:
-            if c.safety:
-                ok = ok & np.asarray(c.passed, dtype=bool)
-        return bool(ok) if ok.ndim == 0 else ok
+        return _verdict.within_limits(self.limits)
 
     @property
     def failed_limits(self) -> tuple:
         """The safety checks that fail for at least one plan."""
-        return tuple(c for c in self.limits if c.safety and not np.all(c.passed))
+        return _verdict.failed(self.limits)
 
     def to_json(self) -> dict:
         """The plan in the JSON contract: quantities as ``{"value", "unit"}``.

@@ -26,6 +26,8 @@ import pint
 from ..errors import InputError
 from ..units import Q_
 from . import limits as _limits
+from . import verdict as _verdict
+from ..vocabulary import Origin
 from .clinical import Clinical
 
 __all__ = ["Session", "combine_territories"]
@@ -72,7 +74,7 @@ class Session:
 
     @property
     def within_limits(self) -> bool:
-        return all(bool(np.all(c.passed)) for c in self.checks if c.safety)
+        return not _verdict.failed(self.checks)
 
 
 def _scalar(q) -> float:
@@ -141,5 +143,5 @@ def combine_territories(plans, names, *, prior_lung_dose="0 Gy", clinical: Clini
         if whole is None:
             notes.append("the session's whole-normal-liver dose needs the whole liver (liver.volume) in every territory's plan: not checked")
     figures = {"lung_dose": lung, "cumulative_lung_dose": cumulative, "whole_normal_liver_dose": whole}
-    checks = tuple(replace(c, origin="session", label=f"session {c.label}", description=f"session {c.description}") for c in _limits.check(rows, figures) if c.value is not None)
+    checks = tuple(replace(c, origin=Origin.SESSION, label=f"session {c.label}", description=f"session {c.description}") for c in _limits.check(rows, figures) if c.value is not None)
     return Session(names, plans, lung, prior, cumulative, whole, checks, tuple(notes))

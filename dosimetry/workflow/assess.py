@@ -24,17 +24,16 @@ import pint
 
 from ..io.patient import PLAUSIBLE, plausible_quantity
 from ..planning import limits as _limits
+from ..planning import verdict as _verdict
 from ..planning.clinical import Clinical
-from ..schedule import glass_activity_at
 from ..units import Q_, to_json
+from ..vocabulary import Calibration, DeviceName, Origin, Role, Status
 from .plan import PatientPlan
 from .voxel import VoxelResult
 
 __all__ = ["CaseResult", "assess", "WITHIN_LIMITS", "BLOCKED", "NEEDS_DECISION"]
 
-WITHIN_LIMITS = "WITHIN LIMITS"
-BLOCKED = "BLOCKED"
-NEEDS_DECISION = "NEEDS A DECISION"
+WITHIN_LIMITS, BLOCKED, NEEDS_DECISION = Status.WITHIN_LIMITS, Status.BLOCKED, Status.NEEDS_DECISION
 
 #: Voxel tumour doses that differ from the plan's by more than this are explained in a note.
 PLAN_VOXEL_TOLERANCE = 0.20
@@ -101,16 +100,16 @@ class CaseResult:
     @property
     def failed(self) -> tuple:
         """The safety checks that fail."""
-        return tuple(c for c in self.safety if not np.all(c.passed))
+        return _verdict.failed(self.safety)
 
     @property
     def blocked(self) -> bool:
-        return bool(self.failed)
+        return self.status is Status.BLOCKED
 
     @property
-    def status(self) -> str:
-        """``"BLOCKED"``, ``"NEEDS A DECISION"`` or ``"WITHIN LIMITS"``."""
-        return BLOCKED if self.blocked else (NEEDS_DECISION if self.decisions else WITHIN_LIMITS)
+    def status(self) -> Status:
+        """BLOCKED, NEEDS A DECISION or WITHIN LIMITS (:func:`dosimetry.planning.verdict.status`)."""
+        return _verdict.status(self.safety, self.decisions)
 
     def headline(self) -> str:
         """One line that cannot be misread: the status and why."""
@@ -150,50 +149,23 @@ def _fmt_gbq(q) -> str:
     return "unlimited" if math.isinf(m) else f"{m:.4g} GBq"
 
 
-def _vial_checks(pp: PatientPlan) -> list:
-    """The plan's safety limits at the planned time, when the glass vial then holds another activity.
-
-    A glass vial is given whole: at the planned administration it delivers its decayed activity,
-    and every dose of this treatment scales by (vial activity then / prescription).
-    """
-    tr, p = pp.patient.treatment, pp.plan
-    if pp.vial_at_planned_time is None:
-        return []
-    held, cal = pp.vial_at_planned_time
-    ratio = float((glass_activity_at(held, cal, tr.administration) / p.prescribed_activity).to("dimensionless").magnitude)
-    out = []
-    for c in p.limits:
-        if not c.safety or c.bound != "max" or c.value.dimensionless:
-            continue
-        if c.name == "cumulative_lung_dose":
-            value = p.prior_lung_dose + p.lung_dose * ratio
-        else:
-            value = c.value * ratio
-        mag, lim = np.asarray(value.to(c.limit.units).magnitude), c.limit.magnitude
-        passed = bool(np.all(mag <= lim * (1 + _limits.RTOL) if c.inclusive else mag < lim))
-        note = f"the {held.to('GBq').magnitude:g} GBq vial holds {ratio:.3f} x the prescription at the planned administration"
-        if abs(ratio - 1.0) > 1e-3 or not passed:  # within 0.1 %: shown only if it fails
-            out.append(replace(c, value=value.to(c.value.units), passed=passed, origin="vial at the planned time", note=note))
-    return out
-
-
 def _voxel_figures(v: VoxelResult, prior: float) -> tuple:
     """The voxel mean doses by figure, per-tumour doses, and notes on what stands for what."""
     roles: dict = {}
     for r in v.regions:
         roles.setdefault(r.role, []).append(r)
     figures, notes = {}, []
-    normal = roles.get("normal liver") or roles.get("liver")
+    normal = roles.get(Role.NORMAL_LIVER) or roles.get(Role.LIVER)
     if normal:
         figures["normal_liver_dose"] = figures["whole_normal_liver_dose"] = normal[0].stats.mean
         notes.append(f"voxel normal-liver dose: mean over the {normal[0].name} region (liver ROI minus tumours)")
-    if roles.get("liver"):
-        figures["target_dose"] = roles["liver"][0].stats.mean
-    if "lung" in roles:
-        lung = roles["lung"][0].stats.mean
+    if roles.get(Role.LIVER):
+        figures["target_dose"] = roles[Role.LIVER][0].stats.mean
+    if Role.LUNG in roles:
+        lung = roles[Role.LUNG][0].stats.mean
         figures["lung_dose"] = lung
         figures["cumulative_lung_dose"] = lung + Q_(prior, "Gy")
-    tumours = {r.name: r.stats.mean for r in roles.get("tumour", [])}
+    tumours = {r.name: r.stats.mean for r in roles.get(Role.TUMOUR, [])}
     return figures, tumours, notes
 
 
@@ -205,11 +177,11 @@ def _voxel_checks(v: VoxelResult, rows, prior: float) -> tuple:
         if t.figure == "tumour_dose":
             for name, dose in tumours.items():
                 c = _limits.check([t], {"tumour_dose": dose})[0]
-                checks.append(replace(c, label=f"{name} dose", description=c.description.replace("tumour dose", f"{name} dose"), volume=name, origin="voxel"))
+                checks.append(replace(c, label=f"{name} dose", description=c.description.replace("tumour dose", f"{name} dose"), volume=name, origin=Origin.VOXEL))
             continue
         for c in _limits.check([t], figures):
             desc = f"{c.description} ({t.device})" if several_devices else c.description
-            checks.append(replace(c, description=desc, origin="voxel", note=""))
+            checks.append(replace(c, description=desc, origin=Origin.VOXEL, note=""))
     return checks, figures, notes
 
 
@@ -220,16 +192,15 @@ def _voxel_objectives(v: VoxelResult, rows, prior: float) -> tuple:
     calibration only: the dose map per GBq is the dose map / the administered activity."""
     from ..voxel.objectives import VoxelObjective, solve_activity
 
-    if v.administered is None or not v.calibration.startswith("relative") or not rows:
+    if v.administered is None or v.calibration_method is not Calibration.RELATIVE or not rows:
         return ()
     a = float(v.administered.to("GBq").magnitude)
     per_gbq = v.dose.with_array(np.asarray(v.dose.array, dtype=np.float64) / a, "Gy/GBq")
     roles = {r.role: r.name for r in v.regions}
-    normal = roles.get("normal liver") or roles.get("liver")
+    normal = roles.get(Role.NORMAL_LIVER) or roles.get(Role.LIVER)
 
-    def room(t, minus=0.0):
-        lim = float(t.value.to("Gy").magnitude) - minus
-        return Q_(max(lim * (1 + _limits.RTOL / 2) if t.inclusive else lim * (1 - _limits.STRICT_MARGIN), 0.0), "Gy")
+    def room(t, used=0.0):
+        return Q_(max(float(t.headroom(used)), 0.0), "Gy")
 
     limits = []
     for t in rows:
@@ -237,8 +208,8 @@ def _voxel_objectives(v: VoxelResult, rows, prior: float) -> tuple:
             continue
         if t.figure in ("normal_liver_dose", "whole_normal_liver_dose") and normal:
             limits.append(VoxelObjective(f"{normal} mean {t.operator} {t.value.to('Gy').magnitude:g} Gy", v.masks[normal], "mean", "max", room(t)))
-        elif t.figure in ("lung_dose", "cumulative_lung_dose") and "lung" in roles:
-            lung = roles["lung"]
+        elif t.figure in ("lung_dose", "cumulative_lung_dose") and Role.LUNG in roles:
+            lung = roles[Role.LUNG]
             prior_gy = prior if t.figure == "cumulative_lung_dose" else 0.0
             limits.append(VoxelObjective(f"{lung} mean {t.operator} {t.value.to('Gy').magnitude:g} Gy" + (" (cumulative)" if prior_gy else ""), v.masks[lung], "mean", "max", room(t, prior_gy)))
     if not limits:
@@ -250,7 +221,7 @@ def _voxel_objectives(v: VoxelResult, rows, prior: float) -> tuple:
         if t.figure != "tumour_dose" or t.safety:
             continue
         for r in v.regions:
-            if r.role != "tumour":
+            if r.role != Role.TUMOUR:
                 continue
             for metric in ("mean", "D70"):
                 target = VoxelObjective(f"{r.name} {metric} >= {t.value.to('Gy').magnitude:g} Gy", v.masks[r.name], metric, "min", t.value)
@@ -267,21 +238,20 @@ def _voxel_objectives(v: VoxelResult, rows, prior: float) -> tuple:
 
 def _voxel_caps(v: VoxelResult, checks) -> list:
     """Largest administered activity each voxel safety limit allows (relative calibration only)."""
-    if v.administered is None or not v.calibration.startswith("relative"):
+    if v.administered is None or v.calibration_method is not Calibration.RELATIVE:
         return []
     a = float(v.administered.to("GBq").magnitude)
     caps = []
     for c in checks:
         if not c.safety or c.bound != "max" or c.value.dimensionless:
             continue
-        value = float(np.max(c.value.to("Gy").magnitude))
-        room = float(c.limit.to("Gy").magnitude)
+        value, used = float(np.max(c.value.to("Gy").magnitude)), 0.0
         if c.name == "cumulative_lung_dose":
             lung = next((x for x in checks if x.name == "lung_dose"), None)
             if lung is None:
                 continue
-            room, value = room - (value - float(lung.value.to("Gy").magnitude)), float(lung.value.to("Gy").magnitude)
-        room = room * (1 + _limits.RTOL) if c.inclusive else room * (1 - _limits.STRICT_MARGIN)
+            used, value = value - float(lung.value.to("Gy").magnitude), float(lung.value.to("Gy").magnitude)
+        room = _verdict.headroom(float(c.limit.to("Gy").magnitude), c.inclusive, used)
         caps.append((f"{c.description} (voxel)", a * max(room, 0.0) / value if value > 0 else math.inf))
     return caps
 
@@ -292,7 +262,7 @@ def _plan_vs_voxel(pp: PatientPlan, v: VoxelResult) -> list:
     if p.tumour_dose is None:
         return []
     planned = np.atleast_1d(p.tumour_dose.to("Gy").magnitude)
-    voxel = [r for r in v.regions if r.role == "tumour"]
+    voxel = [r for r in v.regions if r.role == Role.TUMOUR]
     if len(voxel) != len(planned):
         return []
     out = []
@@ -313,7 +283,7 @@ def _rows_for(device, clinical, overrides) -> tuple:
     if device is not None:
         return _limits.applicable(device, clinical, overrides)
     rows, notes = [], ["no device given: the safety limits of both glass and resin are checked (the stricter binds); give the device for its own limits"]
-    for dev in ("glass", "resin"):
+    for dev in DeviceName:
         r, n = _limits.applicable(dev, clinical, overrides)
         rows += [replace(t, source=f"{dev}: {t.source}") for t in r if t.safety]
     return tuple(rows), tuple(notes)
@@ -370,7 +340,7 @@ def assess(
         overrides = {k: v for k, v in (("lung_dose", pf.lung.limit), ("cumulative_lung_dose", pf.lung.cumulative_limit), ("normal_liver", pf.target.normal_liver_limit)) if v is not None}
         prior = float(pf.lung.prior_dose.to("Gy").magnitude)
         patient_id = pf.patient.id
-        safety += [c for c in p.limits if c.safety] + _vial_checks(plan) + list(plan.vial_checks)
+        safety += [c for c in p.limits if c.safety] + list(plan.vial_checks)
         decisions += list(plan.decisions)
         efficacy += [c for c in p.limits if not c.safety]
         caps.append((_limits.FIGURE_LABELS.get(str(p.binding_constraint), str(p.binding_constraint)) + " limit (plan)", float(np.min(p.max_safe_activity.to("GBq").magnitude))))
@@ -391,7 +361,7 @@ def assess(
         notes += ([] if plan is not None else list(row_notes)) + vnotes
         if plan is not None:
             notes += _plan_vs_voxel(plan, voxel)
-        elif not any(r.role == "lung" for r in voxel.regions):
+        elif not any(r.role == Role.LUNG for r in voxel.regions):
             # a missing ROI must not read as a passed check: without a plan nothing else checks the lungs
             decisions.append("lung dose not assessed: the voxel dosimetry has no lung ROI and there is no plan; "
                              "give the lung ROIs (or plan the case) before calling it within limits")

@@ -18,7 +18,9 @@ from ..planning.clinical import Extent
 from ..planning.result import Plan
 from ..decay import elapsed_between
 from ..devices import RESIN
+from ..planning import verdict as _verdict
 from ..planning.result import LimitCheck
+from ..vocabulary import Origin
 from ..schedule import GlassOrder, ResinDraw, glass_activity_at, glass_order, resin_draw
 from ..units import Q_, to_json
 
@@ -52,13 +54,11 @@ class PatientPlan:
         Why a vial or timing figure is missing.
     schedule_warnings : tuple of str
         Why the vial or timing cannot deliver the prescription (the plan itself stands).
-    schedule_failures : tuple of str
-        Safety limits that the chosen vial would exceed if given at the planned administration
-        time; any makes the plan blocked.
     decisions : tuple of str
         Why no vial or timing delivers the prescription as planned (the plan needs a decision).
     vial_checks : tuple of LimitCheck
-        Safety checks of the vial itself (resin: administration inside the usable window).
+        Safety checks of the vial: resin, administration inside the usable window; glass, the
+        plan's safety limits when the whole vial is given at the planned time (any failure blocks).
     """
 
     patient: PatientFile
@@ -68,7 +68,6 @@ class PatientPlan:
     sphere_count: float | None = None
     notes: tuple = ()
     schedule_warnings: tuple = ()
-    schedule_failures: tuple = ()
     decisions: tuple = ()
     vial_checks: tuple = ()
 
@@ -91,9 +90,20 @@ class PatientPlan:
         return None
 
     @property
+    def checks(self) -> tuple:
+        """Every check of the plan and of its vial."""
+        return tuple(self.plan.limits) + tuple(self.vial_checks)
+
+    @property
+    def schedule_failures(self) -> tuple:
+        """The safety limits the glass vial would exceed if given at the planned administration time."""
+        return tuple(c.description for c in _verdict.failed(self.vial_checks) if c.origin is Origin.VIAL_AT_PLANNED_TIME)
+
+    @property
     def within_limits(self) -> bool:
-        """Every safety limit passes, for the prescription and for the vial at the planned time."""
-        return bool(self.plan.within_limits) and not self.schedule_failures
+        """Every safety limit passes, for the prescription and for its vial (the one rule of
+        :mod:`dosimetry.planning.verdict`)."""
+        return bool(_verdict.within_limits(self.checks))
 
     @property
     def warnings(self) -> tuple:
@@ -189,15 +199,15 @@ def _model(pf: PatientFile, device: str, method: str) -> Plan:
 
 
 def _schedule(pf: PatientFile, plan: Plan):
-    """Vial, calibration activity, sphere count, notes, warnings, failures, decisions, checks for a plan."""
+    """Vial, calibration activity, sphere count, notes, warnings, decisions and vial checks for a plan."""
     tr = pf.treatment
     a = plan.prescribed_activity
-    notes, warnings, failures, decisions, checks = [], [], [], [], []
+    notes, warnings, decisions, checks = [], [], [], []
     vial = None
     if not np.isfinite(a.magnitude) or a.magnitude <= 0:
-        return None, None, None, ("no activity to schedule",), (), (), (), ()
+        return None, None, None, ("no activity to schedule",), (), (), ()
     if not plan.within_limits:
-        return None, None, None, ("no vial or timing: the plan is blocked by a safety limit",), (), (), (), ()
+        return None, None, None, ("no vial or timing: the plan is blocked by a safety limit",), (), (), ()
     try:
         if plan.device == "glass":
             if tr.calibration is not None or tr.administration is not None:
@@ -214,7 +224,7 @@ def _schedule(pf: PatientFile, plan: Plan):
                 pp_like = PatientPlan(pf, plan, vial)
                 if pp_like.vial_at_planned_time is not None:
                     held, cal = pp_like.vial_at_planned_time
-                    failures = _vial_at_planned_time(plan, held, replace(tr, calibration=cal), warnings)
+                    checks += _vial_at_planned_time(plan, held, replace(tr, calibration=cal), warnings)
             else:
                 notes.append("vial choice needs the vial calibration time or the planned administration time")
         else:
@@ -239,7 +249,7 @@ def _schedule(pf: PatientFile, plan: Plan):
     else:
         spheres = int(round(float(sphere_count(_device(plan.device), a))))
         notes.append("sphere count assumes administration at calibration")
-    return vial, None, spheres, tuple(notes), tuple(warnings), tuple(failures), tuple(decisions), tuple(checks)
+    return vial, None, spheres, tuple(notes), tuple(warnings), tuple(decisions), tuple(checks)
 
 
 def _resin_window_check(elapsed) -> LimitCheck:
@@ -258,39 +268,36 @@ def _resin_window_check(elapsed) -> LimitCheck:
         source=RESIN.sources["usable_window"],
         label="time from vial calibration",
         volume="vial",
-        origin="vial",
+        origin=Origin.VIAL,
     )
 
 
-def _vial_at_planned_time(plan: Plan, held, tr, warnings: list) -> list:
-    """The safety limits that fail when the glass vial ``held`` is given whole at the planned time.
+#: A glass vial whose activity at the planned time is within this fraction of the prescription is
+#: not listed among the checks when every scaled check passes (display only: a failing scaled check
+#: always blocks, whatever the ratio).
+VIAL_RATIO_SHOWN = 1e-3
+
+
+def _vial_at_planned_time(plan: Plan, held, tr, warnings: list) -> tuple:
+    """The safety checks of the plan when the glass vial ``held`` is given whole at the planned time.
 
     A glass vial is given whole, so at the planned administration time it delivers its decayed
     activity, not the prescription; every dose then scales by that ratio (doses are linear in
-    activity).
+    activity; :func:`dosimetry.planning.verdict.scaled`). Returns the checks to show: every failing
+    one, and all of them when the ratio differs from 1 by more than :data:`VIAL_RATIO_SHOWN`.
     """
     at_planned = glass_activity_at(held, tr.calibration, tr.administration)
     ratio = float((at_planned / plan.prescribed_activity).to("dimensionless").magnitude)
-    if abs(ratio - 1.0) <= 1e-6:
-        return []
-    failing = [c.description for c in plan.limits if c.safety and c.bound == "max" and not c.value.dimensionless and _fails_scaled(c, plan, ratio)]
+    note = f"the {held.to('GBq').magnitude:g} GBq vial holds {ratio:.3f} x the prescription at the planned administration"
+    checks = _verdict.scaled(plan.limits, ratio, plan.prior_lung_dose, origin=Origin.VIAL_AT_PLANNED_TIME, note=note)
+    failing = _verdict.failed(checks)
     if failing:
         warnings.append(
             f"the {held:.4g~P} vial holds {at_planned.to('GBq'):.4g~P} at the planned administration "
             f"{tr.administration.isoformat(timespec='minutes')} ({ratio - 1:+.1%}; every dose scales by {ratio:.3f}); "
-            "given then it would exceed: " + ", ".join(failing)
+            "given then it would exceed: " + ", ".join(c.description for c in failing)
         )
-    return failing
-
-
-def _fails_scaled(c, plan: Plan, ratio: float) -> bool:
-    """Whether a safety check fails when every dose of this treatment scales by ``ratio``."""
-    if c.name == "cumulative_lung_dose":
-        value = plan.prior_lung_dose.to("Gy").magnitude + plan.lung_dose.to("Gy").magnitude * ratio
-    else:
-        value = c.value.to(c.limit.units).magnitude * ratio
-    lim = c.limit.magnitude
-    return bool(np.any(value > lim * (1 + 1e-9) if c.inclusive else value >= lim))
+    return checks if abs(ratio - 1.0) > VIAL_RATIO_SHOWN else failing
 
 
 def plan_patient(pf: PatientFile, *, device: str | None = None, method: str | None = None) -> PatientPlan:
@@ -316,14 +323,14 @@ def plan_patient(pf: PatientFile, *, device: str | None = None, method: str | No
     device = device or pf.treatment.device
     method = method or pf.treatment.method
     plan = _model(pf, device, method)
-    vial, cal, spheres, notes, warnings, failures, decisions, checks = _schedule(pf, plan)
+    vial, cal, spheres, notes, warnings, decisions, checks = _schedule(pf, plan)
     if plan.tumour_to_normal is None and method != "partition":
         notes = notes + ("no tumour-to-normal ratio given: the normal-liver dose assumes uniform uptake over the perfused volume",)
     warnings = tuple(getattr(pf, "warnings", ())) + tuple(warnings)  # inputs outside their usual range (io.patient.PLAUSIBLE)
     if "residual_fraction" not in (pf.raw.get("target") or {}):
         notes = notes + (f"residual fraction not given: {pf.target.residual_fraction:.0%} assumed (activity left in the vial and delivery set); "
                          "give the measured residual fraction in the patient file (resin losses of several percent are reported)",)
-    return PatientPlan(pf, plan, vial, cal, spheres, notes, warnings, failures, decisions, checks)
+    return PatientPlan(pf, plan, vial, cal, spheres, notes, warnings, decisions, checks)
 
 
 def fmt_gy(q) -> str:

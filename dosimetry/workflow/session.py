@@ -11,11 +11,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-import numpy as np
-
 from ..errors import InputError
 from ..io.patient import PatientFile
 from ..planning.session import Session, combine_territories
+from ..planning import verdict as _verdict
+from ..vocabulary import Status
 from .assess import BLOCKED, NEEDS_DECISION, WITHIN_LIMITS
 from .case import plan_case
 
@@ -43,11 +43,11 @@ class SessionResult:
     @property
     def failed(self) -> tuple:
         own = tuple(replace(c, description=f"{n}: {c.description}") for n, case in zip(self.names, self.cases) for c in case.failed)
-        return own + tuple(c for c in self.session.limits if c.safety and not np.all(c.passed))
+        return own + _verdict.failed(self.session.limits)
 
     @property
     def blocked(self) -> bool:
-        return bool(self.failed)
+        return self.status is Status.BLOCKED
 
     @property
     def decisions(self) -> tuple:
@@ -60,8 +60,9 @@ class SessionResult:
         return not self.blocked and not self.decisions
 
     @property
-    def status(self) -> str:
-        return BLOCKED if self.blocked else (NEEDS_DECISION if self.decisions else WITHIN_LIMITS)
+    def status(self) -> Status:
+        """The one rule (:func:`dosimetry.planning.verdict.status`) over every territory's checks and the session's."""
+        return _verdict.status(self.failed, self.decisions)
 
     def headline(self) -> str:
         if self.blocked:

@@ -33,6 +33,7 @@ import pint
 from ..errors import InputError
 from ..io import check_consistency, load_series, roi_fractions, roi_mask
 from ..io.patient import MAX_CALIBRATION_GAP, PLAUSIBLE
+from ..vocabulary import Calibration
 from ..isotope import Y90
 from ..io.segmentation import read_segmentation
 from ..io.volumes import image_format, read_volume
@@ -178,6 +179,8 @@ class VoxelResult:
     density_method: str = "ct_curve"
     lung_method: str | None = None
     lung_density: pint.Quantity | None = None
+    #: How the image was calibrated (``calibration`` is the same as text for the reader).
+    calibration_method: Calibration = Calibration.RELATIVE
 
     @property
     def density_text(self) -> str:
@@ -847,6 +850,7 @@ def voxel_dose(
         administered=adm,
         image_activity=Q_(float(np.sum(activity.array)) * float(Q_(1, activity.unit).to("GBq").magnitude), "GBq"),
         calibration=cal_text,
+        calibration_method=Calibration.parse(calibration, "calibration"),
         lung_shunt_fraction=lsf,
         tumour_to_normal=ratios,
         method=method,
