@@ -1,7 +1,7 @@
 """Issue 9: the package's layers, and that imports only point down.
 
-units/errors -> isotope/decay -> devices -> planning -> schedule -> voxel -> io -> workflow ->
-report -> cli. A module may import its own layer or a lower one, never a higher one; ``phantoms``
+units/errors/ranges/vocabulary -> isotope/decay -> devices -> planning -> schedule -> model ->
+voxel -> io -> workflow -> report -> cli. A module may import its own layer or a lower one, never a higher one; ``phantoms``
 (test patients) is imported only by the demo command of the CLI.
 """
 
@@ -19,17 +19,19 @@ LAYERS = {
     "errors": 0,
     "units": 0,
     "ranges": 0,
+    "vocabulary": 0,
     "isotope": 1,
     "decay": 1,
     "devices": 2,
     "planning": 3,
     "schedule": 4,
-    "voxel": 5,
-    "io": 6,
-    "workflow": 7,
-    "report": 8,
-    "cli": 9,
-    "__main__": 9,
+    "model": 5,
+    "voxel": 6,
+    "io": 7,
+    "workflow": 8,
+    "report": 9,
+    "cli": 10,
+    "__main__": 10,
 }
 
 
@@ -100,3 +102,11 @@ def test_the_check_itself_can_fail(tmp_path):
     bad.write_text("from ..report import build\nfrom ..units import Q_\n")
     found = dict(_imports(bad, Path("planning/bad.py")))
     assert "report" in found and LAYERS["report"] > LAYERS["planning"]
+
+
+@pytest.mark.parametrize("rel", ["model.py", "workflow/plan.py", "workflow/assess.py", "workflow/session.py"])
+def test_the_domain_model_and_the_planning_job_need_no_file_reader(rel):
+    """Issue 19: the patient-file dataclasses live in dosimetry.model, below io; planning and
+    assessing a patient imports no reader."""
+    found = {target for target, _ in _imports(PACKAGE / rel, Path(rel))}
+    assert "io" not in found, f"{rel} imports io"

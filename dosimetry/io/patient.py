@@ -1,4 +1,4 @@
-"""The patient TOML file -> validated, unit-carrying input dataclasses.
+"""The patient TOML file -> the validated, unit-carrying domain model (:mod:`dosimetry.model`).
 
 The format is documented in ``docs/patient-file.md``. Every value is checked here, at the edge:
 a wrong unit, a value out of range, a missing required key or an unknown key (a typo would
@@ -13,7 +13,6 @@ import datetime as dt
 import hashlib
 import math
 import tomllib
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -21,9 +20,10 @@ import pint
 
 from ..errors import InputError
 from ..isotope import LIVER_DENSITY
-from ..planning.clinical import Clinical, clinical as _clinical
+from ..model import IMAGE, Imaging, Liver, Lung, PatientFile, PatientInfo, Target, Treatment, Tumour
+from ..planning.clinical import clinical as _clinical
 from ..errors import OutOfRangeError
-from ..schedule import DEFAULT_DELIVERY_TOLERANCE, ClinicHours
+from ..schedule import ClinicHours
 from ..units import Q_, fraction
 from ..ranges import COMMAND_RANGES, PLAUSIBLE, VIAL_ACTIVITY, Plausible, check_number, plausible_fraction, plausible_quantity, range_text as _range_text
 
@@ -54,143 +54,10 @@ __all__ = [
     "check_calibration_gap",
 ]
 
-#: Written instead of a value in the patient file, the input is measured on the planning images
-#: (``[imaging]``; see dosimetry.workflow.inputs).
-IMAGE = "image"
-
 DEVICES = ("glass", "resin")
 METHODS = ("mird", "bsa", "empirical", "partition")
 IMAGING_METHODS = ("ldm", "kernel")
 CALIBRATIONS = ("relative", "absolute")
-
-
-@dataclass(frozen=True)
-class PatientInfo:
-    """``[patient]``: identity and body size (height and weight are needed by the resin BSA method)."""
-
-    id: str
-    height: pint.Quantity | None = None
-    weight: pint.Quantity | None = None
-    name: str | None = None
-
-
-@dataclass(frozen=True)
-class Treatment:
-    """``[treatment]``: device, prescription method, and the times that fix decay."""
-
-    device: str
-    method: str
-    administration: dt.datetime | None = None
-    calibration: dt.datetime | None = None
-    vial_activity: pint.Quantity | None = None
-    dose_coefficient: pint.Quantity | None = None
-    vial: pint.Quantity | None = None  # glass: a vial already ordered (activity at calibration)
-
-
-@dataclass(frozen=True)
-class Lung:
-    """``[lung]``: lung shunt fraction (0 <= LSF < 1), lung mass, dose from earlier treatments, and
-    the clinic's own lung limits (default: the device's, see :mod:`dosimetry.planning.limits`)."""
-
-    shunt_fraction: float
-    mass: pint.Quantity = Q_(1.0, "kg")
-    prior_dose: pint.Quantity = Q_(0.0, "Gy")
-    limit: pint.Quantity | None = None
-    cumulative_limit: pint.Quantity | None = None
-    shunt_fraction_source: str = "typed"
-
-
-@dataclass(frozen=True)
-class Liver:
-    """``[liver]``: whole-liver volume (tumour included), every tumour in it, and tissue density."""
-
-    volume: pint.Quantity | None = None
-    density: pint.Quantity = LIVER_DENSITY
-    tumour_volume: pint.Quantity | None = None
-
-
-@dataclass(frozen=True)
-class Tumour:
-    """One tumour of the target: its volume and tumour-to-normal uptake ratio."""
-
-    name: str
-    volume: pint.Quantity
-    tumour_to_normal: float | None = None
-
-
-@dataclass(frozen=True)
-class Target:
-    """``[target]``: the perfused volume treated and what the prescription asks of it."""
-
-    volume: pint.Quantity
-    mass: pint.Quantity
-    tumours: tuple[Tumour, ...] = ()
-    dose: pint.Quantity | None = None
-    normal_liver_dose: pint.Quantity | None = None
-    tumour_dose: pint.Quantity | None = None
-    residual_fraction: float = 0.0
-    normal_liver_limit: pint.Quantity | None = None
-
-    @property
-    def tumour_volume(self) -> pint.Quantity:
-        """Total tumour volume in the target [mL]."""
-        return sum((t.volume for t in self.tumours), Q_(0.0, "mL")).to("mL")
-
-
-@dataclass(frozen=True)
-class Imaging:
-    """``[imaging]``: DICOM inputs for voxel dosimetry (paths resolved against the patient file)."""
-
-    activity: Path
-    ct: Path | None
-    rtstruct: Path
-    liver_roi: str
-    tumour_rois: tuple[str, ...] = ()
-    lung_rois: tuple[str, ...] = ()
-    perfused_roi: str | None = None
-    method: str = "kernel"
-    density_method: str = "ct_curve"
-    lung_method: str = "density_divided"
-    calibration: str = "relative"
-    administered: pint.Quantity | None = None
-    allow_mismatch: bool = False
-    labels: Path | dict | None = None
-    activity_unit: str | None = None
-    activity_time: object = None  # "administration" or a timezone-aware datetime
-    administration_time: object = None
-    dose_format: str | None = None
-
-    @property
-    def segmentation(self) -> Path:
-        """The segmentation file (RTSTRUCT, DICOM SEG, .seg.nrrd or label map); ``rtstruct`` is its old name."""
-        return self.rtstruct
-
-    def reading(self) -> dict:
-        """Keyword arguments of :func:`dosimetry.workflow.load_imaging` beyond paths and ROIs."""
-        out = {"labels": self.labels, "activity_unit": self.activity_unit, "activity_time": self.activity_time,
-               "administration_time": self.administration_time}
-        return {k: v for k, v in out.items() if v is not None}
-
-
-@dataclass(frozen=True)
-class PatientFile:
-    """A whole validated patient file."""
-
-    patient: PatientInfo
-    treatment: Treatment
-    lung: Lung
-    liver: Liver
-    target: Target
-    imaging: Imaging | None = None
-    clinical: Clinical = Clinical()
-    path: Path | None = None
-    sha256: str | None = None
-    raw: dict = field(default_factory=dict, repr=False)
-    #: Values accepted outside their usual range (see :data:`PLAUSIBLE`), to be shown with the plan.
-    warnings: tuple[str, ...] = ()
-    clinic: ClinicHours = ClinicHours()
-    delivery_tolerance: float = DEFAULT_DELIVERY_TOLERANCE
-    custom_doses: bool = False
 
 
 # Plausible ranges: one table for every entry point, in dosimetry/ranges.py (re-exported here).

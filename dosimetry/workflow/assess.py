@@ -22,7 +22,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pint
 
-from ..io.patient import PLAUSIBLE, plausible_quantity
+from ..ranges import PLAUSIBLE, plausible_quantity
 from ..planning import limits as _limits
 from ..planning import verdict as _verdict
 from ..planning.clinical import Clinical

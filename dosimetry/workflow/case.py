@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import InputError
-from ..io.patient import PatientFile
+from ..model import PatientFile
 from .assess import CaseResult, assess
 from .inputs import needs_images, resolve_inputs
 from .plan import compare_devices, plan_patient

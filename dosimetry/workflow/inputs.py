@@ -19,7 +19,8 @@ from dataclasses import dataclass, replace
 import pint
 
 from ..errors import InputError
-from ..io.patient import IMAGE, PLAUSIBLE, PatientFile, plausible_quantity
+from ..model import IMAGE, PatientFile
+from ..ranges import PLAUSIBLE, plausible_quantity
 from ..units import Q_
 from ..voxel.measure import ImageMeasurements
 

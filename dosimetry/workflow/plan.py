@@ -13,7 +13,7 @@ from .. import planning
 from ..devices import device as _device
 from ..devices import sphere_count
 from ..errors import InputError
-from ..io.patient import PatientFile
+from ..model import PatientFile
 from ..planning.clinical import Extent
 from ..planning.result import Plan
 from ..decay import elapsed_between

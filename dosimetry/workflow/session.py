@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from ..errors import InputError
-from ..io.patient import PatientFile
+from ..model import PatientFile
 from ..planning.session import Session, combine_territories
 from ..planning import verdict as _verdict
 from ..vocabulary import Status
