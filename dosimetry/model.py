@@ -7,13 +7,14 @@ workflow (which plans and assesses it), so that planning a patient needs no file
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pint
 
 from .isotope import LIVER_DENSITY
-from .planning.clinical import Clinical
+from .planning.clinical import Clinical, Extent
+from .planning.settings import PlanSettings
 from .schedule import DEFAULT_DELIVERY_TOLERANCE, ClinicHours
 from .units import Q_
 
@@ -151,3 +152,34 @@ class PatientFile:
     clinic: ClinicHours = ClinicHours()
     delivery_tolerance: float = DEFAULT_DELIVERY_TOLERANCE
     custom_doses: bool = False
+
+    @property
+    def scenario(self) -> Clinical:
+        """The clinical scenario; the extent is whole liver when the target is the whole liver."""
+        c = self.clinical
+        if c.extent is None and self.liver.volume is not None:
+            if abs(float((self.target.volume / self.liver.volume).to("dimensionless").magnitude) - 1.0) <= 0.01:
+                c = replace(c, extent=Extent.WHOLE_LIVER)
+        return c
+
+    def plan_settings(self, device=None) -> PlanSettings:
+        """What every planning method shares, from this file (``device`` overrides ``treatment.device``)."""
+        return PlanSettings(
+            device=device or self.treatment.device,
+            liver_tumour=self.liver.tumour_volume,
+            clinical=self.scenario,
+            density=self.liver.density,
+            residual_fraction=self.target.residual_fraction,
+            dose_coefficient=self.treatment.dose_coefficient,
+            lung_mass=self.lung.mass,
+            prior_lung_dose=self.lung.prior_dose,
+            lung_limit=self.lung.limit,
+            cumulative_lung_limit=self.lung.cumulative_limit,
+            normal_liver_limit=self.target.normal_liver_limit,
+        )
+
+    @property
+    def overrides(self) -> dict:
+        """The clinic's own limits, keyed as :func:`dosimetry.planning.limits.applicable` takes them."""
+        pairs = (("lung_dose", self.lung.limit), ("cumulative_lung_dose", self.lung.cumulative_limit), ("normal_liver", self.target.normal_liver_limit))
+        return {k: v for k, v in pairs if v is not None}

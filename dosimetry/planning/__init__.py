@@ -8,6 +8,8 @@ frozen :class:`~dosimetry.planning.result.Plan`.
 - :mod:`.lung` lung dose, lung limits and the resin shunt reduction table,
 - :mod:`.clinical` the clinical scenario (indication, extent, liver function),
 - :mod:`.limits` dose thresholds as the EANM 2022 guideline states them, and their check,
+- :mod:`.settings` :class:`PlanSettings`, the inputs every method shares (device, scenario, K, ...),
+- :mod:`.verdict` the one rule: pass/fail, headroom, scaling to another activity, status,
 - :mod:`.session` several territories in one session: summed lung and whole-normal-liver doses.
 
 Every method takes ``device`` explicitly and is checked on the same figures: perfused-target,
@@ -22,9 +24,11 @@ from .mird import mird
 from .partition import partition
 from .result import LimitCheck, Plan
 from .session import Session, combine_territories
+from .settings import PlanSettings
 
 __all__ = [
     "Plan",
+    "PlanSettings",
     "LimitCheck",
     "mird",
     "bsa",

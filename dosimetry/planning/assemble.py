@@ -22,6 +22,7 @@ from . import verdict as _verdict
 from .clinical import Clinical
 from .compartments import Compartments
 from .result import LimitCheck, Plan
+from .settings import PlanSettings
 from ._inputs import as_array_or_float
 
 __all__ = ["Setting", "setting", "assemble_plan", "safety_caps", "binding", "RESIN_SHUNT_LIMIT"]
@@ -48,41 +49,23 @@ class Setting:
     shapes: dict = field(default_factory=dict)
 
 
-def setting(
-    *,
-    device,
-    target,
-    lung_shunt_fraction,
-    tumour=None,
-    tumour_to_normal=None,
-    liver=None,
-    liver_tumour=None,
-    clinical=None,
-    density=None,
-    residual_fraction=0.0,
-    dose_coefficient=None,
-    lung_mass="1 kg",
-    prior_lung_dose="0 Gy",
-    lung_limit=None,
-    cumulative_lung_limit=None,
-    normal_liver_limit=None,
-) -> Setting:
-    """Validate the inputs shared by every method (names as in the planning functions).
+def setting(ps: PlanSettings, *, target, lung_shunt_fraction, tumour=None, tumour_to_normal=None, liver=None) -> Setting:
+    """Validate the settings ``ps`` and the compartments every method shares.
 
     Every input is checked against its plausible range (:data:`dosimetry.ranges.PLAUSIBLE`), as in
     the patient file; values outside the usual band become the plan's warnings (``Setting.warnings``).
     """
     warns: list = []
-    dev = _device(device)
-    rho = _in.density_of(density, warns=warns)
-    k = _in.coefficient(dose_coefficient, dev.dose_coefficient, warns=warns)
+    dev = _device(ps.device)
+    rho = _in.density_of(ps.density, warns=warns)
+    k = _in.coefficient(ps.dose_coefficient, dev.dose_coefficient, warns=warns)
     if liver is not None:  # the whole liver is named first when it is wrong
         ml = _in.mass_of(liver, rho, "liver.mass", "liver.volume")
     f = _in.lsf(lung_shunt_fraction, warns=warns)
-    r = _in.residual(residual_fraction, warns=warns)
+    r = _in.residual(ps.residual_fraction, warns=warns)
     mp = _in.mass_of(target, rho, "target.mass", "target.volume", warns)
-    m_lung = _in.lung_mass_of(lung_mass, warns=warns)
-    prior = _in.dose(prior_lung_dose, "lung.prior_dose", warns)
+    m_lung = _in.lung_mass_of(ps.lung_mass, warns=warns)
+    prior = _in.dose(ps.prior_lung_dose, "lung.prior_dose", warns)
     shapes = {
         "liver.density": np.shape(rho.magnitude),
         "treatment.dose_coefficient": np.shape(k.magnitude),
@@ -103,7 +86,7 @@ def setting(
         tumour=tumour,
         tumour_to_normal=tumour_to_normal,
         liver=liver,
-        liver_tumour=liver_tumour,
+        liver_tumour=ps.liver_tumour,
         lung_mass=m_lung,
         density=rho,
         warns=warns,
@@ -111,11 +94,11 @@ def setting(
     )
     return Setting(
         dev=dev,
-        clinical=_in.clinical_of(clinical),
+        clinical=_in.clinical_of(ps.clinical),
         k=k,
         comp=comp,
         prior=prior,
-        overrides=_in.overrides_of(lung_limit, cumulative_lung_limit, normal_liver_limit, warns),
+        overrides=_in.overrides_of(ps.lung_limit, ps.cumulative_lung_limit, ps.normal_liver_limit, warns),
         density=rho,
         warnings=tuple(dict.fromkeys(warns)),
         shapes=shapes,

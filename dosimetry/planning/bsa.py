@@ -25,6 +25,7 @@ from . import _inputs as _in
 from .assemble import Setting, assemble_plan, setting
 from .lung import shunt_reduction_or_nan
 from .result import Plan
+from .settings import PlanSettings
 
 __all__ = ["body_surface_area", "bsa", "empirical", "EMPIRICAL_TIERS"]
 
@@ -95,25 +96,7 @@ def _resin_plan(method, s: Setting, a_patient, details, warns=()):
 
 
 def bsa(
-    height,
-    weight,
-    liver,
-    tumour,
-    lung_shunt_fraction,
-    *,
-    device,
-    target=None,
-    tumour_to_normal=None,
-    liver_tumour=None,
-    clinical=None,
-    density=None,
-    residual_fraction=0.0,
-    dose_coefficient=None,
-    lung_mass="1 kg",
-    prior_lung_dose="0 Gy",
-    lung_limit=None,
-    cumulative_lung_limit=None,
-    normal_liver_limit=None,
+    height, weight, liver, tumour, lung_shunt_fraction, *, target=None, tumour_to_normal=None, settings: PlanSettings | None = None, **shared
 ) -> Plan:
     """Resin BSA-method activity, lobar scaling and lung-shunt reduction.
 
@@ -129,17 +112,15 @@ def bsa(
         Tumour volume or mass in the target, >= 0 (``target.tumour_volume``).
     lung_shunt_fraction : float, array or str
         LSF in [0, 1) (``lung.shunt_fraction``); above 20 % the plan is blocked.
-    device : str
-        Must be ``"resin"`` (required).
     target : pint.Quantity or str, optional
         Perfused volume or mass for lobar / selective treatment (``target.volume``); default the
         whole liver.
     tumour_to_normal : float, optional
         Tumour-to-normal ratio, for the normal-liver and tumour doses the activity gives
         (uniform uptake without it).
-    liver_tumour, clinical, density, residual_fraction, dose_coefficient, lung_mass,
-    prior_lung_dose, lung_limit, cumulative_lung_limit, normal_liver_limit
-        As for :func:`dosimetry.planning.mird.mird` (resin lung limit 25 Gy by default).
+    settings, **shared
+        As for :func:`dosimetry.planning.mird.mird`; ``device`` must be ``"resin"`` (resin lung limit
+        25 Gy by default).
 
     Returns
     -------
@@ -148,14 +129,11 @@ def bsa(
         ``bsa``, ``tumour_involvement``, ``perfused_fraction``, ``whole_liver_activity``,
         ``unreduced_activity`` and ``shunt_reduction``.
     """
-    s = setting(
-        device=device, target=liver if target is None else target, lung_shunt_fraction=lung_shunt_fraction, tumour=tumour,
-        tumour_to_normal=tumour_to_normal, liver=liver, liver_tumour=liver_tumour, clinical=clinical, density=density,
-        residual_fraction=residual_fraction, dose_coefficient=dose_coefficient, lung_mass=lung_mass, prior_lung_dose=prior_lung_dose,
-        lung_limit=lung_limit, cumulative_lung_limit=cumulative_lung_limit, normal_liver_limit=normal_liver_limit,
-    )
+    ps = PlanSettings.of(settings, caller="bsa", **shared)
+    s = setting(ps, target=liver if target is None else target, lung_shunt_fraction=lung_shunt_fraction, tumour=tumour,
+                tumour_to_normal=tumour_to_normal, liver=liver)
     _resin_only(s, "bsa")
-    if target is not None and liver_tumour is None and np.any(np.abs(s.comp.target_mass / s.comp.liver_mass - 1) > 0.01):
+    if target is not None and ps.liver_tumour is None and np.any(np.abs(s.comp.target_mass / s.comp.liver_mass - 1) > 0.01):
         raise InputError(
             "liver.tumour_volume",
             "missing: a lobar or selective BSA plan takes the tumour involvement of the whole liver (every tumour in it, "
@@ -181,22 +159,7 @@ def bsa(
 
 
 def empirical(
-    liver,
-    tumour,
-    lung_shunt_fraction,
-    *,
-    device,
-    tumour_to_normal=None,
-    liver_tumour=None,
-    clinical=None,
-    density=None,
-    residual_fraction=0.0,
-    dose_coefficient=None,
-    lung_mass="1 kg",
-    prior_lung_dose="0 Gy",
-    lung_limit=None,
-    cumulative_lung_limit=None,
-    normal_liver_limit=None,
+    liver, tumour, lung_shunt_fraction, *, tumour_to_normal=None, settings: PlanSettings | None = None, **shared
 ) -> Plan:
     """Resin empirical (legacy) method: 2.0 / 2.5 / 3.0 GBq by tumour involvement.
 
@@ -206,9 +169,7 @@ def empirical(
 
     Parameters
     ----------
-    liver, tumour, lung_shunt_fraction, device, tumour_to_normal, liver_tumour, clinical, density,
-    residual_fraction, dose_coefficient, lung_mass, prior_lung_dose, lung_limit,
-    cumulative_lung_limit, normal_liver_limit
+    liver, tumour, lung_shunt_fraction, tumour_to_normal, settings, **shared
         As for :func:`bsa`.
 
     Returns
@@ -216,12 +177,8 @@ def empirical(
     Plan
         ``details`` holds ``tumour_involvement``, ``unreduced_activity`` and ``shunt_reduction``.
     """
-    s = setting(
-        device=device, target=liver, lung_shunt_fraction=lung_shunt_fraction, tumour=tumour, tumour_to_normal=tumour_to_normal,
-        liver=liver, liver_tumour=liver_tumour, clinical=clinical, density=density, residual_fraction=residual_fraction,
-        dose_coefficient=dose_coefficient, lung_mass=lung_mass, prior_lung_dose=prior_lung_dose, lung_limit=lung_limit,
-        cumulative_lung_limit=cumulative_lung_limit, normal_liver_limit=normal_liver_limit,
-    )
+    s = setting(PlanSettings.of(settings, caller="empirical", **shared), target=liver, lung_shunt_fraction=lung_shunt_fraction,
+                tumour=tumour, tumour_to_normal=tumour_to_normal, liver=liver)
     _resin_only(s, "empirical")
     involvement, _ = _involvement(s, liver)
     inv = np.round(involvement, 12)

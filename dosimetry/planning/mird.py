@@ -19,29 +19,13 @@ import numpy as np
 from . import _inputs as _in
 from .assemble import assemble_plan, setting
 from .result import Plan
+from .settings import PlanSettings
 
 __all__ = ["mird"]
 
 
 def mird(
-    dose,
-    target,
-    lung_shunt_fraction,
-    *,
-    device,
-    tumour=None,
-    tumour_to_normal=None,
-    liver=None,
-    liver_tumour=None,
-    clinical=None,
-    density=None,
-    residual_fraction=0.0,
-    dose_coefficient=None,
-    lung_mass="1 kg",
-    prior_lung_dose="0 Gy",
-    lung_limit=None,
-    cumulative_lung_limit=None,
-    normal_liver_limit=None,
+    dose, target, lung_shunt_fraction, *, tumour=None, tumour_to_normal=None, liver=None, settings: PlanSettings | None = None, **shared
 ) -> Plan:
     """Activity for a mean dose to the perfused volume (single compartment).
 
@@ -53,31 +37,19 @@ def mird(
         Perfused mass [mass] or volume [volume], > 0 (``target.mass`` / ``target.volume``).
     lung_shunt_fraction : float, array or str
         LSF in [0, 1) (``lung.shunt_fraction``).
-    device : str
-        ``"glass"`` or ``"resin"``: default K and thresholds (required).
     tumour : pint.Quantity, str or sequence of them, optional
         Tumour mass or volume inside the target, or one per tumour (``target.tumours``).
     tumour_to_normal : float or sequence, optional
         Tumour-to-normal uptake ratio(s); without them the uptake is taken as uniform.
     liver : pint.Quantity or str, optional
         Whole liver, tumours included (``liver.volume``): gives the whole-normal-liver dose.
-    liver_tumour : pint.Quantity or str, optional
-        Every tumour in the whole liver (``liver.tumour_volume``); default the target's tumours.
-    clinical : Clinical or mapping, optional
-        Indication, extent and liver function that select the thresholds (``[clinical]``).
-    density : pint.Quantity, optional
-        Tissue density [g/mL] for a volume; default 1.03 g/mL (``liver.density``).
-    residual_fraction : float or array
-        R in [0, 1) (``target.residual_fraction``).
-    dose_coefficient : pint.Quantity, optional
-        K [Gy kg/GBq]; default the device's (``treatment.dose_coefficient``).
-    lung_mass : pint.Quantity or str
-        [mass], > 0; default 1 kg (``lung.mass``).
-    prior_lung_dose : pint.Quantity or str
-        Lung dose of earlier treatments [Gy], >= 0 (``lung.prior_dose``).
-    lung_limit, cumulative_lung_limit, normal_liver_limit : pint.Quantity, optional
-        A clinic's own limits [Gy] (``lung.limit``, ``lung.cumulative_limit``,
-        ``target.normal_liver_limit``), shown as overrides.
+    settings : PlanSettings, optional
+        What every method shares: ``device`` (required), ``liver_tumour``, ``clinical``,
+        ``density``, ``residual_fraction``, ``dose_coefficient``, ``lung_mass``,
+        ``prior_lung_dose``, ``lung_limit``, ``cumulative_lung_limit``, ``normal_liver_limit``
+        (:class:`~dosimetry.planning.settings.PlanSettings`).
+    **shared
+        The same names as keyword arguments (``device="glass"``), replacing those of ``settings``.
 
     Returns
     -------
@@ -85,12 +57,8 @@ def mird(
         Every compartment's dose and check; ``max_safe_activity`` and ``binding_constraint``
         over every safety limit.
     """
-    s = setting(
-        device=device, target=target, lung_shunt_fraction=lung_shunt_fraction, tumour=tumour, tumour_to_normal=tumour_to_normal,
-        liver=liver, liver_tumour=liver_tumour, clinical=clinical, density=density, residual_fraction=residual_fraction,
-        dose_coefficient=dose_coefficient, lung_mass=lung_mass, prior_lung_dose=prior_lung_dose, lung_limit=lung_limit,
-        cumulative_lung_limit=cumulative_lung_limit, normal_liver_limit=normal_liver_limit,
-    )
+    s = setting(PlanSettings.of(settings, caller="mird", **shared), target=target, lung_shunt_fraction=lung_shunt_fraction,
+                tumour=tumour, tumour_to_normal=tumour_to_normal, liver=liver)
     warns: list = []
     d = _in.dose(dose, "target.dose", warns)
     _in.shapes_agree({**s.shapes, "target.dose": np.shape(d.magnitude)})

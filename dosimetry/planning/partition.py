@@ -25,30 +25,13 @@ from ..errors import InputError, OutOfRangeError
 from . import _inputs as _in
 from .assemble import assemble_plan, binding, safety_caps, setting
 from .result import Plan
+from .settings import PlanSettings
 
 __all__ = ["partition"]
 
 
 def partition(
-    target,
-    tumour,
-    tumour_to_normal,
-    lung_shunt_fraction,
-    *,
-    device,
-    normal_liver_dose=None,
-    tumour_dose=None,
-    liver=None,
-    liver_tumour=None,
-    clinical=None,
-    density=None,
-    residual_fraction=0.0,
-    dose_coefficient=None,
-    lung_mass="1 kg",
-    prior_lung_dose="0 Gy",
-    lung_limit=None,
-    cumulative_lung_limit=None,
-    normal_liver_limit=None,
+    target, tumour, tumour_to_normal, lung_shunt_fraction, *, normal_liver_dose=None, tumour_dose=None, liver=None, settings: PlanSettings | None = None, **shared
 ) -> Plan:
     """Partition-model prescription (see module docstring).
 
@@ -64,15 +47,13 @@ def partition(
         Tumour-to-normal uptake ratio(s), > 0 (``target.tumour_to_normal``), one per tumour.
     lung_shunt_fraction : float, array or str
         LSF in [0, 1) (``lung.shunt_fraction``).
-    device : str
-        ``"resin"`` (K = 49.67) or ``"glass"`` (K = 50); required.
     normal_liver_dose : pint.Quantity, optional
         Requested perfused normal-liver dose [Gy], > 0 (``target.normal_liver_dose``).
     tumour_dose : pint.Quantity, optional
         Requested tumour dose [Gy], > 0 (``target.tumour_dose``). At most one of the two.
-    liver, liver_tumour, clinical, density, residual_fraction, dose_coefficient, lung_mass,
-    prior_lung_dose, lung_limit, cumulative_lung_limit, normal_liver_limit
-        As for :func:`dosimetry.planning.mird.mird`.
+    liver, settings, **shared
+        As for :func:`dosimetry.planning.mird.mird` (``device`` required: ``"resin"``, K = 49.67,
+        or ``"glass"``, K = 50).
 
     Returns
     -------
@@ -89,12 +70,8 @@ def partition(
         raise InputError("target.tumour_dose", "give target.normal_liver_dose or target.tumour_dose, not both")
     if tumour_to_normal is None:
         raise InputError("target.tumour_to_normal", "missing; the partition model needs the tumour-to-normal ratio of each tumour")
-    s = setting(
-        device=device, target=target, lung_shunt_fraction=lung_shunt_fraction, tumour=tumour, tumour_to_normal=tumour_to_normal,
-        liver=liver, liver_tumour=liver_tumour, clinical=clinical, density=density, residual_fraction=residual_fraction,
-        dose_coefficient=dose_coefficient, lung_mass=lung_mass, prior_lung_dose=prior_lung_dose, lung_limit=lung_limit,
-        cumulative_lung_limit=cumulative_lung_limit, normal_liver_limit=normal_liver_limit,
-    )
+    s = setting(PlanSettings.of(settings, caller="partition", **shared), target=target, lung_shunt_fraction=lung_shunt_fraction,
+                tumour=tumour, tumour_to_normal=tumour_to_normal, liver=liver)
     if not s.comp.several and np.any(s.comp.tumour_mass <= 0):  # as the patient file (io.patient)
         raise OutOfRangeError("target.tumour_volume", "0 mL: the partition model needs a tumour; allowed (0, target.volume) mL", allowed="(0, target.volume) mL")
     per = s.comp.per_gbq()

@@ -337,7 +337,7 @@ def assess(
     if plan is not None:
         pf, p = plan.patient, plan.plan
         device, clinical = p.device, p.clinical
-        overrides = {k: v for k, v in (("lung_dose", pf.lung.limit), ("cumulative_lung_dose", pf.lung.cumulative_limit), ("normal_liver", pf.target.normal_liver_limit)) if v is not None}
+        overrides = pf.overrides
         prior = float(pf.lung.prior_dose.to("Gy").magnitude)
         patient_id = pf.patient.id
         safety += [c for c in p.limits if c.safety] + list(plan.vial_checks)

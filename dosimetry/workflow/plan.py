@@ -14,7 +14,6 @@ from ..devices import device as _device
 from ..devices import sphere_count
 from ..errors import InputError
 from ..model import PatientFile
-from ..planning.clinical import Extent
 from ..planning.result import Plan
 from ..decay import elapsed_between
 from ..devices import RESIN
@@ -131,12 +130,8 @@ class PatientPlan:
 
 
 def clinical_of(pf: PatientFile):
-    """The patient file's clinical scenario; the extent is whole liver when the target is the whole liver."""
-    c = pf.clinical
-    if c.extent is None and pf.liver.volume is not None:
-        if abs(float((pf.target.volume / pf.liver.volume).to("dimensionless").magnitude) - 1.0) <= 0.01:
-            c = replace(c, extent=Extent.WHOLE_LIVER)
-    return c
+    """The patient file's clinical scenario (:attr:`dosimetry.model.PatientFile.scenario`)."""
+    return pf.scenario
 
 
 def _model(pf: PatientFile, device: str, method: str) -> Plan:
@@ -149,19 +144,7 @@ def _model(pf: PatientFile, device: str, method: str) -> Plan:
         tumours, ratios = None, None
     if isinstance(ratios, list) and any(r is None for r in ratios):
         ratios = None  # uniform uptake unless every tumour has its ratio
-    common = dict(
-        device=device,
-        liver_tumour=liver.tumour_volume,
-        clinical=clinical_of(pf),
-        density=liver.density,
-        residual_fraction=t.residual_fraction,
-        dose_coefficient=tr.dose_coefficient,
-        lung_mass=lung.mass,
-        prior_lung_dose=lung.prior_dose,
-        lung_limit=lung.limit,
-        cumulative_lung_limit=lung.cumulative_limit,
-        normal_liver_limit=t.normal_liver_limit,
-    )
+    common = {"settings": pf.plan_settings(device)}
     if method == "mird":
         if t.dose is None:
             raise InputError("target.dose", "missing required key (the mird method prescribes a mean dose to the perfused volume)")

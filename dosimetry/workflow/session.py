@@ -126,14 +126,8 @@ def plan_session(patients, *, names=None, progress: Callable[[str], None] | None
     cases = tuple(plan_case(pf, progress=progress) for pf in patients)
     _one_liver(cases)
     session = combine_territories([c.plan.plan for c in cases], names, prior_lung_dose=patients[0].lung.prior_dose,
-                                  clinical=cases[0].clinical, overrides=_overrides(patients[0]))
+                                  clinical=cases[0].clinical, overrides=patients[0].overrides)
     return SessionResult(names, cases, session)
-
-
-def _overrides(pf: PatientFile) -> dict:
-    """The clinic's own limits of a patient file, keyed as :func:`dosimetry.planning.limits.applicable` takes them."""
-    pairs = (("lung_dose", pf.lung.limit), ("cumulative_lung_dose", pf.lung.cumulative_limit), ("normal_liver", pf.target.normal_liver_limit))
-    return {k: v for k, v in pairs if v is not None}
 
 
 def _same_in_every_file(patients) -> None:

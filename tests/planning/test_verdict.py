@@ -119,3 +119,19 @@ def test_a_vial_within_the_display_tolerance_is_not_listed_when_it_passes():
         pp = plan_patient(parse_patient(_glass_file(adm - dt.timedelta(hours=hours))))
         assert pp.within_limits
         assert bool([c for c in pp.vial_checks if c.origin is Origin.VIAL_AT_PLANNED_TIME]) is shown
+
+
+def test_plan_settings_bundle_is_the_same_plan_as_the_keywords():
+    from dosimetry.planning import PlanSettings, partition
+
+    ps = PlanSettings(device="resin", lung_mass="0.9 kg", prior_lung_dose="10 Gy", residual_fraction=0.02)
+    a = partition("1000 mL", "100 mL", 3.0, 0.05, settings=ps)
+    b = partition("1000 mL", "100 mL", 3.0, 0.05, device="resin", lung_mass="0.9 kg", prior_lung_dose="10 Gy", residual_fraction=0.02)
+    assert a.prescribed_activity == b.prescribed_activity and a.lung_mass.to("kg").magnitude == pytest.approx(0.9)
+    # a keyword replaces the bundle's value; a misspelt one and a missing device are refused as Python refuses them
+    c = partition("1000 mL", "100 mL", 3.0, 0.05, settings=ps, lung_mass="1.1 kg")
+    assert c.lung_mass.to("kg").magnitude == pytest.approx(1.1)
+    with pytest.raises(TypeError, match="lung_mas"):
+        partition("1000 mL", "100 mL", 3.0, 0.05, device="resin", lung_mas="1 kg")
+    with pytest.raises(TypeError, match="device"):
+        mird("100 Gy", "1000 mL", 0.05)
