@@ -25,7 +25,32 @@ __all__ = [
     "cumulated_activity",
     "fraction_delivered",
     "elapsed_between",
+    "MAX_CALIBRATION_GAP",
+    "check_time_gap",
 ]
+
+#: Largest gap between a time and the reference its activity is decayed from (administration and
+#: vial calibration; an activity image's reference time and the administration): 30 days, about 11
+#: half-lives (activity factor 5e-4). The device windows (glass up to 12 days after calibration,
+#: resin +-24 h) are checked by the schedule.
+MAX_CALIBRATION_GAP = _dt.timedelta(days=30)
+
+
+def check_time_gap(time: _dt.datetime, reference: _dt.datetime, field: str, reference_field: str, *, after_only: bool = False,
+                   reference_name: str = "the vial calibration") -> None:
+    """Refuse a ``time`` more than :data:`MAX_CALIBRATION_GAP` from ``reference`` (the one 30-day rule).
+
+    ``after_only``: only a time after the reference is checked (an image's reference time after the
+    administration); otherwise the gap either way (administration and vial calibration).
+    """
+    days = (time - reference).total_seconds() / 86400
+    limit = MAX_CALIBRATION_GAP.days
+    if after_only and days > limit:
+        factor = 2.0 ** (days * 24.0 / Y90.half_life.to("h").magnitude)
+        raise OutOfRangeError(field, f"is {days:.1f} days after {reference_name}; plausible within {limit} days "
+                              f"(decay correction by a factor {factor:.3g} would magnify any error)", allowed=f"[0, {limit}] days after {reference_field}")
+    if not after_only and abs(days) > limit:
+        raise OutOfRangeError(field, f"{days:.1f} days from {reference_name}; plausible within +-{limit} days", allowed=f"+-{limit} days from {reference_field}")
 
 
 def _half_life(half_life) -> pint.Quantity:

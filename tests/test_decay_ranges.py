@@ -70,3 +70,25 @@ def test_another_nuclide_is_named_by_the_nuclide_itself():
     assert cumulated_activity("1 GBq", "6.0067 h", tc).to("GBq*h").magnitude == pytest.approx(0.5 * 6.0067 / math.log(2))
     with pytest.raises(OutOfRangeError, match=r"^half_life: "):
         decay_factor("6.0067 h", "6.0067 h")
+
+
+def test_the_30_day_rule_is_written_once(monkeypatch):
+    """Issue 19: the gap between administration and vial calibration (patient file, y90 schedule) and
+    between an activity image's reference time and the administration (load_imaging) is one rule,
+    dosimetry.decay.check_time_gap with MAX_CALIBRATION_GAP: changing it changes every entry point."""
+    import datetime as _dt
+
+    import dosimetry.decay as decay
+    import dosimetry.workflow.voxel as voxel
+    from dosimetry.errors import OutOfRangeError
+    from dosimetry.io.patient import check_calibration_gap
+
+    t0 = _dt.datetime(2026, 1, 1, 12, tzinfo=_dt.timezone.utc)
+    check_calibration_gap(t0 + _dt.timedelta(days=11), t0, "a", "c")  # 11 days < 30 days
+    monkeypatch.setattr(decay, "MAX_CALIBRATION_GAP", _dt.timedelta(days=10))
+    with pytest.raises(OutOfRangeError, match="plausible within"):
+        check_calibration_gap(t0 + _dt.timedelta(days=11), t0, "a", "c")
+    with pytest.raises(OutOfRangeError, match="is 11.0 days after the administration; plausible within 10 days"):
+        decay.check_time_gap(t0 + _dt.timedelta(days=11), t0, "imaging.activity_time", "imaging.administration_time",
+                             after_only=True, reference_name="the administration")
+    assert "MAX_CALIBRATION_GAP" not in vars(voxel)

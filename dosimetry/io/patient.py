@@ -18,6 +18,7 @@ from typing import Any
 
 import pint
 
+from ..decay import MAX_CALIBRATION_GAP, check_time_gap
 from ..errors import InputError
 from ..isotope import LIVER_DENSITY
 from ..model import IMAGE, Imaging, Liver, Lung, PatientFile, PatientInfo, Target, Treatment, Tumour
@@ -65,9 +66,6 @@ CALIBRATIONS = ("relative", "absolute")
 #: Dates accepted anywhere (administration, calibration, command-line times).
 DATE_RANGE = (dt.datetime(1990, 1, 1, tzinfo=dt.timezone.utc), dt.datetime(2100, 12, 31, 23, 59, 59, tzinfo=dt.timezone.utc))
 
-#: Largest |administration - calibration|: 30 days, about 11 half-lives (activity factor 5e-4);
-#: the device windows (glass up to 12 days after calibration, resin +-24 h) are checked by the schedule.
-MAX_CALIBRATION_GAP = dt.timedelta(days=30)
 
 
 def _plausible_quantity(value: Any, key: str, fieldname: str, warns: list | None, r: Plausible | None = None) -> pint.Quantity:
@@ -440,14 +438,9 @@ def parse_clinic_hours(text, fieldname: str) -> tuple[dt.time, dt.time]:
 
 
 def check_calibration_gap(administration: dt.datetime, calibration: dt.datetime, fieldname: str, calibration_field: str) -> None:
-    """Refuse |administration - calibration| above :data:`MAX_CALIBRATION_GAP` (patient file and ``y90 schedule``)."""
-    gap = administration - calibration
-    if abs(gap) > MAX_CALIBRATION_GAP:
-        raise OutOfRangeError(
-            fieldname,
-            f"{gap.total_seconds() / 86400:.1f} days from the vial calibration; plausible within +-{MAX_CALIBRATION_GAP.days} days",
-            allowed=f"+-{MAX_CALIBRATION_GAP.days} days from {calibration_field}",
-        )
+    """Refuse |administration - calibration| above :data:`MAX_CALIBRATION_GAP` (patient file and ``y90 schedule``;
+    the rule is :func:`dosimetry.decay.check_time_gap`)."""
+    check_time_gap(administration, calibration, fieldname, calibration_field)
 
 
 def _clinic(doc: dict) -> dict:

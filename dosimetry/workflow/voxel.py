@@ -32,9 +32,8 @@ import pint
 
 from ..errors import InputError
 from ..io import check_consistency, load_series, roi_fractions, roi_mask
-from ..io.patient import MAX_CALIBRATION_GAP, PLAUSIBLE
+from ..io.patient import PLAUSIBLE
 from ..vocabulary import Calibration
-from ..isotope import Y90
 from ..io.segmentation import read_segmentation
 from ..io.volumes import image_format, read_volume
 from ..io.series import ImageSeries
@@ -302,7 +301,7 @@ def activity_unit(text) -> str:
 
 def _non_dicom_activity(path, unit, activity_time, administration_time, warnings: list) -> Volume:
     """Read an NRRD / NIfTI activity image in its declared unit; Bq values are decay-corrected to administration."""
-    from ..decay import decay_factor, elapsed_between
+    from ..decay import check_time_gap, decay_factor, elapsed_between
 
     if unit is None:
         raise InputError("imaging.activity_unit", f"{path} is NRRD / NIfTI, which does not state its unit; declare it: one of {', '.join(ACTIVITY_UNITS)}")
@@ -322,15 +321,8 @@ def _non_dicom_activity(path, unit, activity_time, administration_time, warnings
     if administration_time is None:
         raise InputError("imaging.administration_time", "needed to decay-correct an activity image referring to " + activity_time.isoformat())
     # the gap is checked on the times themselves, before any decay is computed
-    if activity_time - administration_time > MAX_CALIBRATION_GAP:
-        days = (activity_time - administration_time).total_seconds() / 86400
-        factor = 2.0 ** (days * 24.0 / Y90.half_life.to("h").magnitude)
-        raise InputError(
-            "imaging.activity_time",
-            f"is {days:.1f} days after the administration; plausible within {MAX_CALIBRATION_GAP.days} days "
-            f"(decay correction by a factor {factor:.3g} would magnify any error)",
-            allowed=f"[0, {MAX_CALIBRATION_GAP.days}] days after imaging.administration_time",
-        )
+    check_time_gap(activity_time, administration_time, "imaging.activity_time", "imaging.administration_time",
+                   after_only=True, reference_name="the administration")
     elapsed = elapsed_between(administration_time, activity_time, "imaging.activity_time")
     if elapsed.magnitude < 0:
         raise InputError("imaging.activity_time", "is before the administration time")
