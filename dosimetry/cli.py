@@ -186,7 +186,9 @@ def _cmd_schedule(args) -> int:
 
         check_calibration_gap(adm, cal, "--administration", "--calibration")
     clinic = _clinic(args)
-    if args.device == "glass":
+    from .devices import device
+
+    if device(args.device).whole_vial:
         from .report.text import glass_order_rows
         from .schedule import DEFAULT_DELIVERY_TOLERANCE, glass_order
 
@@ -241,8 +243,7 @@ def _clinic(args):
     try:
         return ClinicHours(**_clinic_args(args))
     except InputError as exc:
-        flag = {"clinic.hours": "--clinic-hours", "clinic.days": "--clinic-days"}.get(exc.field, exc.field)
-        raise type(exc)(flag, exc.message, allowed=exc.allowed) from exc
+        raise exc.renamed({"clinic.hours": "--clinic-hours", "clinic.days": "--clinic-days"}.get(exc.field, exc.field)) from exc
 
 
 def _clinic_args(args) -> dict:
@@ -328,7 +329,8 @@ def _cmd_dose(args) -> int:
     return EXIT_OK if case.actionable else EXIT_BLOCKED
 
 
-#: ``y90 dose`` flags of the library's field names (the patient file's [imaging] keys), for its errors.
+#: ``y90 dose``'s flag for each field key its library calls name in their errors (the patient file's
+#: [imaging] keys, and voxel_dose's own arguments): an error is re-raised naming the flag.
 _DOSE_FLAGS = {
     "imaging.activity_unit": "--activity-unit",
     "imaging.activity_time": "--activity-time",
@@ -350,25 +352,17 @@ _DOSE_FLAGS = {
 
 
 class _dose_flags:
-    """Context of ``y90 dose``'s reading and computing: an InputError naming a library field (an
-    ``imaging.*`` key of the patient file) is re-raised naming the command's flag instead, in the
-    field and wherever the message or the allowed range quotes a field."""
+    """Context of ``y90 dose``'s reading and computing: an InputError naming a library field key is
+    re-raised naming the command's flag (:meth:`dosimetry.errors.InputError.renamed`; the message is
+    the library's own)."""
 
     def __enter__(self):
         return self
 
     def __exit__(self, kind, exc, tb):
-        if not isinstance(exc, InputError):
+        if not isinstance(exc, InputError) or exc.field not in _DOSE_FLAGS:
             return False
-        flag = _DOSE_FLAGS.get(exc.field, exc.field)
-        raise type(exc)(flag, _flag_names(exc.message), allowed=None if exc.allowed is None else _flag_names(exc.allowed)) from exc
-
-
-def _flag_names(text: str) -> str:
-    import re
-
-    keys = "|".join(re.escape(k) for k in sorted((k for k in _DOSE_FLAGS if k.startswith("imaging.")), key=len, reverse=True))
-    return re.sub(rf"\b(?:{keys})\b(?!\w)", lambda m: _DOSE_FLAGS[m.group(0)], text)
+        raise exc.renamed(_DOSE_FLAGS[exc.field]) from exc
 
 
 #: ``y90 dose`` flags of the patient file's [clinical] keys (docs/patient-file.md), same parser.
@@ -384,8 +378,7 @@ def _dose_clinical(args):
     try:
         return clinical(**given)
     except InputError as exc:
-        key = exc.field.removeprefix("clinical.")
-        raise type(exc)(_CLINICAL_FLAGS.get(key, exc.field), exc.message, allowed=exc.allowed) from exc
+        raise exc.renamed(_CLINICAL_FLAGS.get(exc.field.removeprefix("clinical."), exc.field)) from exc
 
 
 def _prior_lung_dose(text: str):
@@ -702,6 +695,8 @@ def _text_output(sp) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from .vocabulary import DeviceName
+
     p = _Parser(prog="y90", description="Y-90 radioembolization planning and dosimetry (glass and resin microspheres).")
     p.add_argument("--version", action="version", version=f"y90-dosimetry {__version__}")
     p.add_argument("-v", "--verbose", action="store_true", help="more detail; show tracebacks of internal errors")
@@ -730,7 +725,7 @@ def build_parser() -> argparse.ArgumentParser:
     se.set_defaults(func=_cmd_session)
 
     sc = _sub(sub, "schedule", help="glass vial and time, or resin volume to draw")
-    sc.add_argument("device", choices=("glass", "resin"))
+    sc.add_argument("device", choices=tuple(DeviceName))
     sc.add_argument("--activity", required=True, type=_command_range("prescribed_activity"), help="prescribed activity at administration, e.g. '3.8 GBq'")
     sc.add_argument("--calibration", help="vial calibration date-time with UTC offset")
     sc.add_argument("--administration", help="administration date-time with UTC offset")
@@ -766,7 +761,7 @@ def build_parser() -> argparse.ArgumentParser:
     ds.add_argument("--tumour", action="append", help="tumour ROI name (repeat for several)")
     ds.add_argument("--lung", action="append", help="lung ROI name (repeat for several)")
     ds.add_argument("--residual-fraction", default=0.0, type=_residual_fraction, help="activity left in vial and tubing, e.g. 0.02 or '2 %%' (at most 50 %%)")
-    ds.add_argument("--device", choices=("glass", "resin"), help="device whose safety limits apply (default: both devices' limits, the stricter binds)")
+    ds.add_argument("--device", choices=tuple(DeviceName), help="device whose safety limits apply (default: both devices' limits, the stricter binds)")
     ds.add_argument("--prior-lung-dose", default="0 Gy", help="lung dose of earlier treatments, for the cumulative lung limit (default 0 Gy; as lung.prior_dose)")
     ds.add_argument("--indication", help="clinical.indication: hcc, icc, colorectal, neuroendocrine or other (tumour thresholds)")
     ds.add_argument("--extent", help="clinical.extent: whole_liver, bilobar, lobar or segmental")

@@ -25,6 +25,7 @@ import pint
 from .decay import decay_factor
 from .errors import InputError
 from .units import Q_, quantity
+from .vocabulary import DeviceName, Method
 
 __all__ = [
     "Device",
@@ -70,9 +71,14 @@ class Device:
         The calibration convention (when the stated activity holds).
     sources : Mapping[str, str]
         Source of each figure, keyed by field name.
+    methods : tuple of Method
+        The prescription methods of the product's instructions for use.
+    shunt_limit : float or None
+        Lung shunt fraction above which the product is contraindicated (None: no such limit; the
+        lung dose limits apply).
     """
 
-    name: str
+    name: DeviceName
     product: str
     vial_activities: tuple
     vial_tolerance: float
@@ -84,8 +90,12 @@ class Device:
     usable_until: pint.Quantity
     calibration: str
     sources: Mapping[str, str] = field(default_factory=dict)
+    methods: tuple = (Method.MIRD, Method.PARTITION)
+    shunt_limit: float | None = None
 
     def __post_init__(self):
+        object.__setattr__(self, "name", DeviceName.parse(self.name, "device"))
+        object.__setattr__(self, "methods", tuple(Method.parse(m, f"{self.name}.methods") for m in self.methods))
         object.__setattr__(
             self,
             "vial_activities",
@@ -98,6 +108,11 @@ class Device:
         object.__setattr__(self, "usable_from", quantity(self.usable_from, "h", f"{self.name}.usable_from"))
         object.__setattr__(self, "usable_until", quantity(self.usable_until, "h", f"{self.name}.usable_until"))
         object.__setattr__(self, "sources", MappingProxyType(dict(self.sources)))
+
+    @property
+    def whole_vial(self) -> bool:
+        """A whole vial of a chosen size is given (glass), not a volume drawn to need (resin)."""
+        return not self.drawn_to_need
 
     @property
     def activity_per_sphere_at_calibration(self) -> pint.Quantity:
@@ -163,7 +178,11 @@ RESIN = Device(
         "spheres_per_vial": "Sirtex product information: 44 +-2.6 million per vial (reviews: 40-80 million, ~50 Bq/sphere)",
         "dose_coefficient": "Ho et al., Eur J Nucl Med 1996 (partition model); SIR-Spheres IFU: 49.67",
         "usable_window": "SIR-Spheres IFU: -24 h to +24 h around calibration (not re-verified; check the current IFU)",
+        "methods": "SIR-Spheres IFU: BSA and empirical methods; partition model",
+        "shunt_limit": "SIR-Spheres IFU: lung shunt above 20 % contraindicated",
     },
+    methods=(Method.MIRD, Method.BSA, Method.EMPIRICAL, Method.PARTITION),
+    shunt_limit=0.20,
 )
 
 @dataclass(frozen=True)
@@ -224,7 +243,7 @@ GLASS_CATALOGUE = VialCatalogue(
 )
 
 #: All products by name.
-DEVICES: Mapping[str, Device] = MappingProxyType({"glass": GLASS, "resin": RESIN})
+DEVICES: Mapping[str, Device] = MappingProxyType({DeviceName.GLASS: GLASS, DeviceName.RESIN: RESIN})
 
 
 def device(name, field: str = "treatment.device") -> Device:
@@ -246,7 +265,7 @@ def device(name, field: str = "treatment.device") -> Device:
         return name
     if isinstance(name, str) and name.strip().lower() in DEVICES:
         return DEVICES[name.strip().lower()]
-    raise InputError(field, f"unknown device {name!r}; allowed: {', '.join(DEVICES)}")
+    raise InputError(field, f"unknown device {name!r}; allowed: {', '.join(DEVICES)}", allowed=DeviceName.allowed())
 
 
 def activity_per_sphere(dev, elapsed_since_calibration="0 h") -> pint.Quantity:

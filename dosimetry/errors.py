@@ -11,7 +11,9 @@ kinds apart; each subclass is still an :class:`InputError` (and a :class:`ValueE
 
 from __future__ import annotations
 
-__all__ = ["InputError", "QuantityFormatError", "OutOfRangeError", "InputTypeError", "OutputError"]
+import copy
+
+__all__ = ["InputError", "QuantityFormatError", "UnitError", "OutOfRangeError", "InputTypeError", "OutputError"]
 
 
 class InputError(ValueError):
@@ -33,8 +35,16 @@ class InputError(ValueError):
         self.allowed = allowed
         super().__init__(f"{field}: {message}")
 
-    def __reduce__(self):  # keep pickling (multiprocessing) working with the keyword argument
-        return (_rebuild, (type(self), self.field, self.message, self.allowed))
+    def __reduce__(self):  # keep pickling (multiprocessing) working with the keyword argument and extra fields
+        return (_rebuild, (type(self), self.field, self.message, self.allowed), dict(self.__dict__))
+
+    def renamed(self, field: str) -> InputError:
+        """The same error (type, message, allowed range and any other field) naming ``field`` instead,
+        e.g. the command-line flag a library field key stands for. The message is not rewritten."""
+        new = copy.copy(self)
+        new.field = field
+        new.args = (f"{field}: {self.message}",)
+        return new
 
 
 def _rebuild(cls, field, message, allowed):
@@ -43,6 +53,18 @@ def _rebuild(cls, field, message, allowed):
 
 class QuantityFormatError(InputError):
     """Text that is not ``<decimal number> <unit>`` (or a fraction / percentage where one is meant)."""
+
+
+class UnitError(InputError):
+    """A quantity without a unit (a bare number) or in a unit of another dimension than the field's.
+
+    ``expected`` is the unit of the field (``"kg"``, ``"GBq"``): a caller may try another reading
+    (a mass field that also takes a volume) without looking at the message.
+    """
+
+    def __init__(self, field: str, message: str, *, allowed: str | None = None, expected: str | None = None):
+        super().__init__(field, message, allowed=allowed)
+        self.expected = expected
 
 
 class OutOfRangeError(InputError):

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import pint
 
-from .errors import InputError, InputTypeError, OutOfRangeError, QuantityFormatError
+from .errors import InputError, InputTypeError, OutOfRangeError, QuantityFormatError, UnitError
 
 #: The one unit registry of the package. Never create another: quantities from different
 #: registries cannot be combined.
@@ -219,13 +219,13 @@ def quantity(
         if target.dimensionless:
             q = ureg.Quantity(value, target)
         else:
-            raise InputError(field, f"a bare number {value!r} has no unit; give {_describe(unit)}, e.g. '{value} {unit}'")
+            raise UnitError(field, f"a bare number {value!r} has no unit; give {_describe(unit)}, e.g. '{value} {unit}'", expected=str(unit))
     else:
         raise InputTypeError(field, f"expected {_describe(unit)}, got {type(value).__name__} {_short(value)}", allowed=QUANTITY_FORM)
     if scalar and np.ndim(q.magnitude) != 0:
         raise InputTypeError(field, f"expected one value ({QUANTITY_FORM}), got an array", allowed=QUANTITY_FORM)
     if q.dimensionality != target.dimensionality:
-        raise InputError(field, f"{q:~P} has the wrong dimension; expected {_describe(unit)}")
+        raise UnitError(field, f"{q:~P} has the wrong dimension; expected {_describe(unit)}", expected=str(unit))
     have, want = _unit_names(q.units), _unit_names(target)
     if want & _ACTIVITY_NAMES and not have & _ACTIVITY_NAMES:
         raise InputError(field, f"{q:~P} is not an activity; write it in Bq or Ci (hertz and counts per second are not becquerels)")

@@ -31,6 +31,7 @@ __all__ = [
     "check_consistency",
     "identity_of",
     "read_dataset",
+    "NotDicomError",
 ]
 
 
@@ -43,6 +44,11 @@ class DicomError(InputError):
 
     def __init__(self, field: str, message: str, **kwargs):
         super().__init__(" ".join(str(field).split()), " ".join(str(message).split()), **kwargs)
+
+
+class NotDicomError(DicomError):
+    """A file that is not DICOM at all (no DICM prefix, no SOP class or modality): a stray file in a
+    series folder is skipped; given alone it is refused."""
 
 
 @dataclass(frozen=True)
@@ -221,7 +227,7 @@ def read_dataset(path, *, stop_before_pixels: bool = False) -> Dataset:
                 except Exception:
                     ok = False
             if not ok:
-                raise DicomError(str(p), "not a DICOM file (no DICM prefix and no SOPClassUID/Modality)") from exc
+                raise NotDicomError(str(p), "not a DICOM file (no DICM prefix and no SOPClassUID/Modality)") from exc
     except DicomError:
         raise
     except Exception as exc:  # EOFError, struct.error, OSError ...: truncated or damaged file

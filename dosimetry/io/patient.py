@@ -19,6 +19,9 @@ from typing import Any
 import pint
 
 from ..decay import MAX_CALIBRATION_GAP, check_time_gap
+from ..devices import DEVICES as _DEVICES
+from ..devices import device as _device
+from ..vocabulary import Calibration, DeviceName, Method
 from ..errors import InputError
 from ..isotope import LIVER_DENSITY
 from ..model import IMAGE, Imaging, Liver, Lung, PatientFile, PatientInfo, Target, Treatment, Tumour
@@ -55,10 +58,10 @@ __all__ = [
     "check_calibration_gap",
 ]
 
-DEVICES = ("glass", "resin")
-METHODS = ("mird", "bsa", "empirical", "partition")
+DEVICES = tuple(DeviceName)
+METHODS = tuple(Method)
 IMAGING_METHODS = ("ldm", "kernel")
-CALIBRATIONS = ("relative", "absolute")
+CALIBRATIONS = tuple(Calibration)
 
 
 # Plausible ranges: one table for every entry point, in dosimetry/ranges.py (re-exported here).
@@ -257,10 +260,13 @@ def parse_patient(doc: dict, base_dir: Path | str = ".") -> PatientFile:
     if isinstance(doc.get("treatment"), dict) and "scenario" in doc["treatment"]:
         raise InputError("treatment.scenario", 'replaced by the [clinical] table: e.g. extent = "segmental" for a radiation segmentectomy (docs/patient-file.md)')
     t = _table(doc, "treatment", {"device", "method", "administration", "calibration", "vial_activity", "dose_coefficient", "vial", "site", "vessel"})
-    device = _choice(_require(t, "treatment", "device"), "treatment.device", DEVICES)
-    method = _choice(_require(t, "treatment", "method"), "treatment.method", METHODS)
-    if device == "glass" and method in ("bsa", "empirical"):
-        raise InputError("treatment.method", f"{method!r} is a resin (SIR-Spheres) method; glass allows mird or partition")
+    device = DeviceName.parse(_require(t, "treatment", "device"), "treatment.device")
+    method = Method.parse(_require(t, "treatment", "method"), "treatment.method")
+    product = _device(device)
+    if method not in product.methods:
+        owners = [d for d in _DEVICES.values() if method in d.methods]
+        raise InputError("treatment.method", f"{method.value!r} is a {' / '.join(f'{d.name} ({d.product})' for d in owners)} method; "
+                         f"{device} allows {' or '.join(product.methods)}")
     treatment = Treatment(
         device=device,
         method=method,
@@ -281,7 +287,7 @@ def parse_patient(doc: dict, base_dir: Path | str = ".") -> PatientFile:
     for key in ("site", "vessel"):  # written-directive text, shown on page 1 as given
         if key in t and not (isinstance(t[key], str) and t[key].strip()):
             raise InputError(f"treatment.{key}", "expected a non-empty text, e.g. site = \"right lobe (segments 5-8)\", vessel = \"right hepatic artery\"")
-    if treatment.vial is not None and device != "glass":
+    if treatment.vial is not None and not product.whole_vial:
         raise InputError("treatment.vial", "an ordered whole vial is a glass (TheraSphere) key; resin gives treatment.vial_activity")
     cl = _table(doc, "clinical", {"indication", "extent", "bilirubin", "compromised_liver"}, required=False)
     clinical = _clinical(**cl)
@@ -526,7 +532,7 @@ def _imaging(doc: dict, base: Path, warns: list | None = None) -> Imaging:
         method=_choice(im.get("method", "kernel"), "imaging.method", IMAGING_METHODS),
         density_method=_choice(im.get("density_method", "ct_curve"), "imaging.density_method", ("ct_curve", "liver_nominal")),
         lung_method=_choice(im.get("lung_method", "density_divided"), "imaging.lung_method", ("density_divided", "density_scaled")),
-        calibration=_choice(im.get("calibration", "relative"), "imaging.calibration", CALIBRATIONS),
+        calibration=Calibration.parse(im.get("calibration", "relative"), "imaging.calibration"),
         administered=_plausible_quantity(im["administered"], "imaging.administered", "imaging.administered", warns) if "administered" in im else None,
         allow_mismatch=allow,
         labels=labels,

@@ -31,6 +31,7 @@ from ..units import ureg
 from ..voxel.geometry import Volume
 from ._common import (
     DicomError,
+    NotDicomError,
     DicomWarning,
     ImageSeries,
     check_finite,
@@ -84,8 +85,8 @@ def _read_all(files: list[Path]) -> tuple[list[tuple[Path, Dataset]], list[str],
     for f in files:
         try:
             ds, loc, has_pixels = read_header(f)
-        except DicomError as exc:
-            if "not a DICOM file" in exc.message and len(files) > 1:
+        except NotDicomError:
+            if len(files) > 1:
                 skipped.append(f.name)  # stray non-DICOM file in a series directory
                 continue
             raise

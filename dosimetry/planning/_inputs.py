@@ -14,7 +14,7 @@ import re
 import numpy as np
 import pint
 
-from ..errors import InputError
+from ..errors import InputError, UnitError
 from ..isotope import LIVER_DENSITY
 from ..ranges import PLAUSIBLE, Plausible, check_number, plausible_fraction, plausible_quantity, range_text
 from ..units import quantity, ureg
@@ -79,10 +79,8 @@ def mass_of(value, density, mass_field: str, volume_field: str, warns: list | No
         return (v * density).to("kg")
     try:
         m = quantity(value, "kg", mass_field)
-    except InputError as exc:
-        if "wrong dimension" in exc.message or "bare number" in exc.message:
-            raise InputError(mass_field, exc.message + f" (or a volume for {volume_field})") from None
-        raise
+    except UnitError as exc:
+        raise UnitError(mass_field, exc.message + f" (or a volume for {volume_field})", expected=exc.expected) from None
     # a mass computed from a volume (volume x density) may round across a bound: 1e-9 relative slack
     check_number(m.magnitude, _mass_range(mass_field, volume_field), mass_field, warns, slack=1e-9)
     return m

@@ -13,10 +13,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import pint
 
-from ..devices import Device
+from ..devices import RESIN, Device
 from ..devices import device as _device
 from . import _inputs as _in
 from ..units import Q_
+from ..vocabulary import Method
 from . import limits as _limits
 from . import verdict as _verdict
 from .clinical import Clinical
@@ -27,8 +28,9 @@ from ._inputs import as_array_or_float
 
 __all__ = ["Setting", "setting", "assemble_plan", "safety_caps", "binding", "RESIN_SHUNT_LIMIT"]
 
-#: SIR-Spheres IFU: lung shunt above 20 % contraindicates resin treatment, whatever the model.
-RESIN_SHUNT_LIMIT = 0.20
+#: SIR-Spheres IFU: lung shunt above 20 % contraindicates resin treatment, whatever the model
+#: (the device's data: :attr:`dosimetry.devices.Device.shunt_limit`).
+RESIN_SHUNT_LIMIT = RESIN.shunt_limit
 
 
 @dataclass(frozen=True)
@@ -122,9 +124,9 @@ def safety_caps(s: Setting) -> tuple:
     """(thresholds, notes, caps): the applicable thresholds and the activity each safety limit allows."""
     rows, notes = _limits.applicable(s.dev.name, s.clinical, s.overrides)
     caps = _limits.caps(rows, s.comp.per_gbq(), s.prior.to("Gy").magnitude)
-    if s.dev.name == "resin":
+    if s.dev.shunt_limit is not None:
         f = np.round(s.comp.lsf, 12)
-        caps.append(("lung_shunt_fraction", np.where(f > RESIN_SHUNT_LIMIT, 0.0, np.inf)))
+        caps.append(("lung_shunt_fraction", np.where(f > s.dev.shunt_limit, 0.0, np.inf)))
     return rows, notes, caps
 
 
@@ -146,8 +148,8 @@ def assemble_plan(
     pr = np.asarray(prior.to("Gy").magnitude, dtype=float)
     figs["cumulative_lung_dose"] = Q_(as_array_or_float(np.asarray(figs["lung_dose"].magnitude) + pr), "Gy")
     checks = list(_limits.check(rows, figs, several_tumours=comp.several))
-    if dev.name == "resin":
-        checks.append(shunt_check(comp.lsf))
+    if dev.shunt_limit is not None:
+        checks.append(shunt_check(comp.lsf, dev))
     warn = list(s.warnings) + list(warnings) + list(_limits.warnings_for(checks))
 
     ok = np.asarray(_verdict.within_limits(checks))
@@ -172,7 +174,7 @@ def assemble_plan(
     )
     fields.update(plan_fields)
     return Plan(
-        method=method,
+        method=Method(method),
         device=dev.name,
         clinical=s.clinical,
         prescribed_activity=Q_(as_array_or_float(a), "GBq"),
@@ -194,19 +196,19 @@ def assemble_plan(
     )
 
 
-def shunt_check(f) -> LimitCheck:
-    """Resin LSF <= 20 % (SIR-Spheres IFU: above 20 % treatment is contraindicated)."""
+def shunt_check(f, dev: Device = RESIN) -> LimitCheck:
+    """LSF <= the device's shunt limit (resin 20 %, SIR-Spheres IFU: above it treatment is contraindicated)."""
     fr = np.asarray(f, dtype=float)
-    passed = np.round(fr, 12) <= RESIN_SHUNT_LIMIT
+    passed = np.round(fr, 12) <= dev.shunt_limit
     return LimitCheck(
         "lung_shunt_fraction",
-        "resin lung shunt fraction <= 20 %",
+        f"{dev.name} lung shunt fraction <= {dev.shunt_limit * 100:g} %",
         Q_(as_array_or_float(fr), "dimensionless"),
-        Q_(RESIN_SHUNT_LIMIT, "dimensionless"),
+        Q_(dev.shunt_limit, "dimensionless"),
         "max",
         True,
         bool(passed) if passed.ndim == 0 else passed,
-        "SIR-Spheres IFU: lung shunt above 20 % contraindicated",
+        dev.sources["shunt_limit"],
         label="lung shunt fraction",
         volume="-",
     )

@@ -18,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 import pint
 
+from ..devices import DEVICES
 from ..errors import InputError
 from ..ranges import plausible_quantity
 from ..units import Q_
@@ -62,8 +63,10 @@ def body_surface_area(height, weight, warns: list | None = None) -> pint.Quantit
 
 
 def _resin_only(s: Setting, method):
-    if s.dev.name != "resin":
-        raise InputError("treatment.method", f"the {method} method is for resin microspheres only; for glass use mird or partition")
+    """The method must be one of the device's own (:attr:`dosimetry.devices.Device.methods`)."""
+    if method not in s.dev.methods:
+        owners = " or ".join(d.name for d in DEVICES.values() if method in d.methods)
+        raise InputError("treatment.method", f"the {method} method is for {owners} microspheres only; for {s.dev.name} use {' or '.join(s.dev.methods)}")
 
 
 def _involvement(s: Setting, liver):

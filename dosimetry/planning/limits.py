@@ -56,6 +56,7 @@ from ..units import Q_, quantity
 from .clinical import Clinical, Extent, Indication
 from .result import LimitCheck
 from .verdict import RTOL, STRICT_MARGIN, headroom, passes
+from ..vocabulary import DeviceName
 
 __all__ = [
     "Condition",
@@ -208,29 +209,32 @@ def _gy(x):
     return Q_(float(x), "Gy")
 
 
+#: The EANM 2022 table of each device.
+_TABLE = {DeviceName.GLASS: _T2, DeviceName.RESIN: _T3}
+
 _TUMOUR = {  # (device, indication) -> (Gy, source row)
-    ("glass", Indication.HCC): (205, "HCC, lobectomy / unilobar / bilobar: tumour >= 205 Gy (DOSISPHERE-01)"),
-    ("glass", Indication.ICC): (260, "ICC, lobectomy / unilobar / bilobar: tumour >= 260 Gy"),
-    ("glass", Indication.COLORECTAL): (189, "mCRC, lobectomy / unilobar / bilobar: tumour >= 189 Gy"),
-    ("resin", Indication.HCC): (100, "HCC: tumour >= 100-120 Gy (lower end used)"),
-    ("resin", Indication.ICC): (100, "ICC: tumour >= 100-120 Gy (lower end used)"),
-    ("resin", Indication.COLORECTAL): (100, "mCRC: tumour > 100 Gy (metabolic complete response; Levillain et al.)"),
+    (DeviceName.GLASS, Indication.HCC): (205, "HCC, lobectomy / unilobar / bilobar: tumour >= 205 Gy (DOSISPHERE-01)"),
+    (DeviceName.GLASS, Indication.ICC): (260, "ICC, lobectomy / unilobar / bilobar: tumour >= 260 Gy"),
+    (DeviceName.GLASS, Indication.COLORECTAL): (189, "mCRC, lobectomy / unilobar / bilobar: tumour >= 189 Gy"),
+    (DeviceName.RESIN, Indication.HCC): (100, "HCC: tumour >= 100-120 Gy (lower end used)"),
+    (DeviceName.RESIN, Indication.ICC): (100, "ICC: tumour >= 100-120 Gy (lower end used)"),
+    (DeviceName.RESIN, Indication.COLORECTAL): (100, "mCRC: tumour > 100 Gy (metabolic complete response; Levillain et al.)"),
 }
 
 #: The threshold table (see the module docstring).
 THRESHOLDS: tuple = (
-    Threshold("lung_dose", "glass", "max", _gy(30), True, True, _LUNG_GLASS),
-    Threshold("cumulative_lung_dose", "glass", "max", _gy(50), True, True, _LUNG_CUM),
-    Threshold("whole_normal_liver_dose", "glass", "max", _gy(75), False, True, _T2 + ", whole normal liver < 75 Gy (range 50/90)", unless=Condition.BILIRUBIN_ABOVE_1_1),
-    Threshold("whole_normal_liver_dose", "glass", "max", _gy(50), False, True, _T2 + ", footnote ***: total bilirubin > 1.1 mg/dL, upper threshold 50 Gy", when=Condition.BILIRUBIN_ABOVE_1_1),
-    Threshold("target_dose", "glass", "min", _gy(400), True, False, _T2 + ", segmentectomy: perfused volume > 400 Gy", extents=(Extent.SEGMENTAL,)),
-    Threshold("lung_dose", "resin", "max", _gy(25), True, True, _LUNG_RESIN),
-    Threshold("cumulative_lung_dose", "resin", "max", _gy(50), True, True, _LUNG_CUM),
-    Threshold("normal_liver_dose", "resin", "max", _gy(40), False, True, _T3 + ", unilobar / bilobar: normal perfused liver < 40 Gy", extents=NOT_SEGMENTAL, unless=Condition.COMPROMISED_BILOBAR),
-    Threshold("normal_liver_dose", "resin", "max", _gy(30), False, True, _T3 + ", bilobar, footnote **: < 30 Gy in pretreated patients or compromised liver function", extents=NOT_SEGMENTAL, when=Condition.COMPROMISED_BILOBAR),
-    Threshold("target_dose", "resin", "min", _gy(150), True, False, _T3 + ", segmentectomy: perfused volume > 150 Gy", extents=(Extent.SEGMENTAL,)),
+    Threshold("lung_dose", DeviceName.GLASS, "max", _gy(30), True, True, _LUNG_GLASS),
+    Threshold("cumulative_lung_dose", DeviceName.GLASS, "max", _gy(50), True, True, _LUNG_CUM),
+    Threshold("whole_normal_liver_dose", DeviceName.GLASS, "max", _gy(75), False, True, _T2 + ", whole normal liver < 75 Gy (range 50/90)", unless=Condition.BILIRUBIN_ABOVE_1_1),
+    Threshold("whole_normal_liver_dose", DeviceName.GLASS, "max", _gy(50), False, True, _T2 + ", footnote ***: total bilirubin > 1.1 mg/dL, upper threshold 50 Gy", when=Condition.BILIRUBIN_ABOVE_1_1),
+    Threshold("target_dose", DeviceName.GLASS, "min", _gy(400), True, False, _T2 + ", segmentectomy: perfused volume > 400 Gy", extents=(Extent.SEGMENTAL,)),
+    Threshold("lung_dose", DeviceName.RESIN, "max", _gy(25), True, True, _LUNG_RESIN),
+    Threshold("cumulative_lung_dose", DeviceName.RESIN, "max", _gy(50), True, True, _LUNG_CUM),
+    Threshold("normal_liver_dose", DeviceName.RESIN, "max", _gy(40), False, True, _T3 + ", unilobar / bilobar: normal perfused liver < 40 Gy", extents=NOT_SEGMENTAL, unless=Condition.COMPROMISED_BILOBAR),
+    Threshold("normal_liver_dose", DeviceName.RESIN, "max", _gy(30), False, True, _T3 + ", bilobar, footnote **: < 30 Gy in pretreated patients or compromised liver function", extents=NOT_SEGMENTAL, when=Condition.COMPROMISED_BILOBAR),
+    Threshold("target_dose", DeviceName.RESIN, "min", _gy(150), True, False, _T3 + ", segmentectomy: perfused volume > 150 Gy", extents=(Extent.SEGMENTAL,)),
     *(
-        Threshold("tumour_dose", dev, "min", _gy(v), True, False, (_T2 if dev == "glass" else _T3) + ", " + row, indications=(ind,), extents=NOT_SEGMENTAL)
+        Threshold("tumour_dose", dev, "min", _gy(v), True, False, _TABLE[dev] + ", " + row, indications=(ind,), extents=NOT_SEGMENTAL)
         for (dev, ind), (v, row) in _TUMOUR.items()
     ),
 )
@@ -243,11 +247,11 @@ _OVERRIDE_KEYS = {
 }
 
 
-def _device_name(device) -> str:
-    name = getattr(device, "name", device)
-    if name not in ("glass", "resin"):
-        raise InputError("treatment.device", f"unknown device {device!r}; allowed: glass, resin")
-    return name
+def _device_name(device) -> DeviceName:
+    name = device if isinstance(device, str) else getattr(device, "name", device)  # a str, DeviceName or Device
+    if isinstance(name, str) and name in tuple(DeviceName):
+        return DeviceName(name)
+    raise InputError("treatment.device", f"unknown device {device!r}; allowed: {DeviceName.allowed()}", allowed=DeviceName.allowed())
 
 
 def applicable(device, clinical: Clinical | None = None, overrides: Mapping[str, pint.Quantity] | None = None) -> tuple:
@@ -281,8 +285,8 @@ def applicable(device, clinical: Clinical | None = None, overrides: Mapping[str,
             notes.append("indication not stated (clinical.indication): no tumour dose threshold is applied")
         else:
             notes.append(f"EANM 2022 gives no {dev} tumour dose threshold for {c.indication.label}: none is applied")
-    if dev == "resin" and c.extent is Extent.SEGMENTAL:
-        notes.append("EANM 2022 gives no normal-liver limit for a resin segmentectomy: none is applied")
+    if c.extent is Extent.SEGMENTAL and not any(t.figure in ("normal_liver_dose", "whole_normal_liver_dose") for t in rows):
+        notes.append(f"EANM 2022 gives no normal-liver limit for a {dev} segmentectomy: none is applied")
     for key, val in (overrides or {}).items():
         if val is None:
             continue

@@ -17,7 +17,7 @@ import numpy as np
 import pint
 
 from ..units import to_json as _q_json
-from ..vocabulary import Origin
+from ..vocabulary import DeviceName, Method, Origin
 from . import verdict as _verdict
 
 __all__ = ["LimitCheck", "Plan"]
@@ -134,10 +134,10 @@ class Plan:
 
     Parameters
     ----------
-    method : str
-        ``"mird"``, ``"bsa"``, ``"empirical"`` or ``"partition"``.
-    device : str
-        ``"glass"`` or ``"resin"``.
+    method : Method
+        ``"mird"``, ``"bsa"``, ``"empirical"`` or ``"partition"`` (:class:`~dosimetry.vocabulary.Method`).
+    device : DeviceName
+        ``"glass"`` or ``"resin"`` (:class:`~dosimetry.vocabulary.DeviceName`).
     clinical : Clinical
         The clinical scenario the thresholds were chosen for (indication, extent, liver function).
     prescribed_activity : pint.Quantity
@@ -181,8 +181,8 @@ class Plan:
         Model-specific intermediate figures (BSA, perfused fraction, shunt reduction, ...).
     """
 
-    method: str
-    device: str
+    method: Method
+    device: DeviceName
     clinical: Any
     prescribed_activity: pint.Quantity
     delivered_activity: pint.Quantity

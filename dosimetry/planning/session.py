@@ -136,10 +136,13 @@ def combine_territories(plans, names, *, prior_lung_dose="0 Gy", clinical: Clini
     rows.append(next(t for t in _limits.applicable(devices[0], clinical, overrides)[0] if t.figure == "cumulative_lung_dose"))
     if len(devices) > 1:
         notes.append(f"devices {', '.join(devices)} in one session: the session's lung dose is checked against the strictest per-treatment lung limit ({strictest.describe()})")
-    glass = [p for p in plans if p.device == "glass"]
-    if glass:
-        scenario = clinical or glass[0].clinical
-        rows += [t for t in _limits.applicable("glass", scenario, overrides)[0] if t.figure == "whole_normal_liver_dose"]
+    # the devices with a whole-normal-liver limit (glass, EANM 2022 T2), in the scenario of the first of their territories
+    def whole_liver_rows(p):
+        return [t for t in _limits.applicable(p.device, clinical or p.clinical, overrides)[0] if t.figure == "whole_normal_liver_dose"]
+
+    owner = next((p for p in plans if whole_liver_rows(p)), None)
+    if owner is not None:
+        rows += whole_liver_rows(owner)
         if whole is None:
             notes.append("the session's whole-normal-liver dose needs the whole liver (liver.volume) in every territory's plan: not checked")
     figures = {"lung_dose": lung, "cumulative_lung_dose": cumulative, "whole_normal_liver_dose": whole}

@@ -85,7 +85,8 @@ def _prescribed_dose(p, pf) -> str:
 def _directive(case: CaseResult, units: str) -> tuple:
     pp = case.plan
     p, pf = pp.plan, pp.patient
-    choice = getattr(pp.vial, "choice", None) if p.device == "glass" else None
+    whole_vial = _device(p.device).whole_vial
+    choice = getattr(pp.vial, "choice", None) if whole_vial else None
     if choice is not None:
         rows = [
             ("Activity to administer", activity_text(choice.delivered, units) + " (the whole vial, at administration)"),
@@ -105,7 +106,7 @@ def _directive(case: CaseResult, units: str) -> tuple:
     if tr.administration is not None:
         rows.append(("Planned administration", when(tr.administration)))
     v = pp.vial
-    if v is not None and p.device == "glass":
+    if v is not None and whole_vial:
         rows += [(k, v_) for k, v_ in glass_order_rows(v) if k != "Delivered activity"]  # given above
     elif v is not None:
         measured = tr.vial_activity is not None

@@ -68,7 +68,7 @@ def _rows(case: CaseResult) -> list[tuple[str, str]]:
         rows.append(("Cumulative lung dose", f"{fmt(p.cumulative_lung_dose)} (prior {fmt(p.prior_lung_dose)})"))
     rows.append(("Largest safe activity", f"{fmt(case.max_safe_activity)} (set by {case.binding})"))
     v = pp.vial
-    if v is not None and p.device == "glass":
+    if v is not None and dev.whole_vial:
         rows += glass_order_rows(v)
     elif v is not None:
         rows.append(("Vial", f"{fmt(v.vial_activity)} in {fmt(v.vial_volume)} calibrated {when(v.calibration_time)}"))
@@ -164,8 +164,7 @@ def case_text(case: CaseResult) -> str:
 def compare_text(glass: CaseResult, resin: CaseResult) -> str:
     """Glass and resin plans of one patient side by side, each to its own target, with its binding limit."""
     def rows(case):
-        basis = next((n[len("prescribed to "):] for n in case.notes if n.startswith("prescribed to ")), "-")
-        return [("Prescribed to", basis)] + _rows(case) + [("Binding limit", case.binding or "-")]
+        return [("Prescribed to", case.plan.basis or "-")] + _rows(case) + [("Binding limit", case.binding or "-")]
 
     g, r = dict(rows(glass)), dict(rows(resin))
     keys = []

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..devices import device as _device
 from ..errors import InputError
 from ..model import PatientFile
 from .assess import CaseResult, assess
@@ -149,7 +150,7 @@ def _planned_activity(pp) -> object:
     ordered vial's activity at the planned administration (within the delivery tolerance of the
     prescription); otherwise the prescribed activity."""
     choice = getattr(pp.vial, "choice", None)
-    if pp.plan.device == "glass" and choice is not None and getattr(choice, "delivered", None) is not None:
+    if _device(pp.plan.device).whole_vial and choice is not None and getattr(choice, "delivered", None) is not None:
         return choice.delivered
     return pp.plan.prescribed_activity
 

@@ -19,18 +19,14 @@ from ..decay import elapsed_between
 from ..devices import RESIN
 from ..planning import verdict as _verdict
 from ..planning.result import LimitCheck
-from ..vocabulary import Origin
+from ..vocabulary import DeviceName, Method, Origin
 from ..schedule import GlassOrder, ResinDraw, glass_activity_at, glass_order, resin_draw
 from ..units import Q_, to_json
 
 __all__ = ["PatientPlan", "plan_patient", "compare_devices", "clinical_of", "METHOD_NAMES"]
 
-METHOD_NAMES = {
-    "mird": "MIRD single compartment",
-    "bsa": "BSA method",
-    "empirical": "empirical method",
-    "partition": "partition model",
-}
+#: Human name of each method (:attr:`dosimetry.vocabulary.Method.label`).
+METHOD_NAMES = {m: m.label for m in Method}
 
 
 @dataclass(frozen=True)
@@ -58,6 +54,8 @@ class PatientPlan:
     vial_checks : tuple of LimitCheck
         Safety checks of the vial: resin, administration inside the usable window; glass, the
         plan's safety limits when the whole vial is given at the planned time (any failure blocks).
+    basis : str or None
+        What the plan was prescribed to, when :func:`compare_devices` chose it (also the first note).
     """
 
     patient: PatientFile
@@ -69,6 +67,7 @@ class PatientPlan:
     schedule_warnings: tuple = ()
     decisions: tuple = ()
     vial_checks: tuple = ()
+    basis: str | None = None
 
     @property
     def needs_decision(self) -> bool:
@@ -80,7 +79,7 @@ class PatientPlan:
         """Glass: (vial activity at calibration [GBq], calibration time) of the vial given whole at the
         planned administration (chosen or ordered), else None."""
         tr = self.patient.treatment
-        if self.plan.device != "glass" or tr.administration is None:
+        if not _device(self.plan.device).whole_vial or tr.administration is None:
             return None
         if getattr(self.vial, "choice", None) is not None:
             return self.vial.vial, self.vial.calibration_time
@@ -192,7 +191,7 @@ def _schedule(pf: PatientFile, plan: Plan):
     if not plan.within_limits:
         return None, None, None, ("no vial or timing: the plan is blocked by a safety limit",), (), (), ()
     try:
-        if plan.device == "glass":
+        if _device(plan.device).whole_vial:
             if tr.calibration is not None or tr.administration is not None:
                 if tr.calibration is None:
                     notes.append("vial calibration time chosen by the manufacturer's convention (12:00 US Eastern time on the "
@@ -362,7 +361,7 @@ def compare_devices(pf: PatientFile) -> tuple[PatientPlan, PatientPlan]:
         (glass, resin); each one's ``notes`` start with what it was prescribed to.
     """
     out = {}
-    for dev in ("glass", "resin"):
+    for dev in DeviceName:
         if dev == pf.treatment.device:
             q = replace(pf, treatment=replace(pf.treatment, dose_coefficient=None))
             pp = plan_patient(q, device=dev, method=pf.treatment.method)
@@ -372,5 +371,5 @@ def compare_devices(pf: PatientFile) -> tuple[PatientPlan, PatientPlan]:
             q = replace(q, treatment=replace(q.treatment, dose_coefficient=None, calibration=None, vial_activity=None, vial=None))
             pp = plan_patient(q, device=dev, method=method)
             basis = f"{dev}'s own target for the scenario: {what}, {METHOD_NAMES[method]}"
-        out[dev] = replace(pp, notes=(f"prescribed to {basis}",) + pp.notes)
+        out[dev] = replace(pp, basis=basis, notes=(f"prescribed to {basis}",) + pp.notes)
     return out["glass"], out["resin"]
