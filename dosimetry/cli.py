@@ -279,17 +279,11 @@ def _cmd_dose(args) -> int:
     from .io.files import staged_directory
     from .report.build import imaging_json, write_imaging_files
     from .report.text import case_text
-    from .io.patient import parse_datetime
     from .workflow import assess, compute_dose
 
     inputs = [p for p in (args.activity_image, args.ct, args.segmentation, args.labels) if p]
     _check_output_folder(args.output, inputs, "the dose output (dose map, dvh.csv, regions.json)")
-    reading = {"activity_unit": args.activity_unit, "labels": args.labels}
-    if args.activity_time is not None:
-        when = args.activity_time.strip()
-        reading["activity_time"] = "administration" if when.lower() == "administration" else parse_datetime(when, "--activity-time")
-    if args.administration_time is not None:
-        reading["administration_time"] = parse_datetime(args.administration_time, "--administration-time")
+    settings = _dose_settings(args)
     liver = args.liver or ["Liver"]
     scenario = _dose_clinical(args)  # refuse a bad scenario or prior lung dose before the slow work
     prior_lung_dose = _prior_lung_dose(args.prior_lung_dose)
@@ -305,18 +299,13 @@ def _cmd_dose(args) -> int:
             liver_roi=liver[0] if len(liver) == 1 else tuple(liver),
             tumour_rois=args.tumour or (),
             lung_rois=args.lung or (),
-            administered=args.administered,
-            method=args.method,
-            density_method=args.density_method,
-            lung_method=args.lung_method,
-            calibration=args.calibration,
-            residual_fraction=args.residual_fraction,
-            allow_mismatch=args.allow_mismatch,
+            allow_mismatch=settings.allow_mismatch,
             progress=_progress(args),
-            **{k: v for k, v in reading.items() if v is not None},
+            **settings.dosimetry(residual_fraction=args.residual_fraction),
+            **settings.reading(),
         )
         case = assess(voxel=result, device=args.device, clinical=scenario, prior_lung_dose=prior_lung_dose, patient_id=_patient_id(result))
-        dose_name = write_imaging_files(result, tmp, dose_format=args.dose_format)
+        dose_name = write_imaging_files(result, tmp, dose_format=settings.dose_format)
         from .io.files import write_atomic
 
         doc = dict(imaging_json(result), assessment=case.to_json())
@@ -327,6 +316,21 @@ def _cmd_dose(args) -> int:
     print(text)
     print(f"\nWrote {args.output}/{dose_name}, dvh.csv, regions.json")
     return EXIT_OK if case.actionable else EXIT_BLOCKED
+
+
+def _dose_settings(args):
+    """``y90 dose``'s flags as the :class:`~dosimetry.model.VoxelSettings` the patient file's [imaging] builds."""
+    from .io.patient import parse_datetime
+    from .model import VoxelSettings
+
+    when = None
+    if args.activity_time is not None:
+        text = args.activity_time.strip()
+        when = "administration" if text.lower() == "administration" else parse_datetime(text, "--activity-time")
+    admin = parse_datetime(args.administration_time, "--administration-time") if args.administration_time is not None else None
+    return VoxelSettings(method=args.method, density_method=args.density_method, lung_method=args.lung_method, calibration=args.calibration,
+                         administered=args.administered, allow_mismatch=args.allow_mismatch, labels=args.labels, activity_unit=args.activity_unit,
+                         activity_time=when, administration_time=admin, dose_format=args.dose_format)
 
 
 #: ``y90 dose``'s flag for each field key its library calls name in their errors (the patient file's

@@ -7,7 +7,7 @@ workflow (which plans and assesses it), so that planning a patient needs no file
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 import pint
@@ -17,8 +17,9 @@ from .planning.clinical import Clinical, Extent
 from .planning.settings import PlanSettings
 from .schedule import DEFAULT_DELIVERY_TOLERANCE, ClinicHours
 from .units import Q_
+from .vocabulary import Calibration
 
-__all__ = ["IMAGE", "PatientInfo", "Treatment", "Lung", "Liver", "Tumour", "Target", "Imaging", "PatientFile"]
+__all__ = ["IMAGE", "PatientInfo", "Treatment", "Lung", "Liver", "Tumour", "Target", "VoxelSettings", "Imaging", "PatientFile"]
 
 #: Written instead of a value in the patient file, the input is measured on the planning images
 #: (``[imaging]``; see dosimetry.workflow.inputs).
@@ -99,20 +100,40 @@ class Target:
 
 
 @dataclass(frozen=True)
-class Imaging:
-    """``[imaging]``: DICOM inputs for voxel dosimetry (paths resolved against the patient file)."""
+class VoxelSettings:
+    """How to read the activity image and compute its dose: one object, built by the patient file's
+    ``[imaging]`` table (:mod:`dosimetry.io.patient`) and by ``y90 dose``'s flags alike.
 
-    activity: Path
-    ct: Path | None
-    rtstruct: Path
-    liver_roi: str
-    tumour_rois: tuple[str, ...] = ()
-    lung_rois: tuple[str, ...] = ()
-    perfused_roi: str | None = None
+    Parameters
+    ----------
+    method : str
+        ``"kernel"`` (dose-voxel kernel convolution) or ``"ldm"`` (local deposition).
+    density_method : str
+        ``"ct_curve"`` or ``"liver_nominal"``.
+    lung_method : str
+        ``"density_divided"`` or ``"density_scaled"``.
+    calibration : Calibration
+        Relative (scaled to the administered activity) or absolute (an image in Bq/mL).
+    administered : pint.Quantity or None
+        Administered activity [GBq] (relative calibration; default the plan's activity).
+    allow_mismatch : bool
+        Accept series of different patients / studies / frames of reference.
+    labels : Path, dict or None
+        Name table of a label map.
+    activity_unit : str or None
+        Unit of an NRRD / NIfTI activity image (never guessed).
+    activity_time : "administration", datetime or None
+        The time the values of an activity image in Bq/mL refer to.
+    administration_time : datetime or None
+        Administration time (decay correction of ``activity_time``).
+    dose_format : str or None
+        Format of the dose map written: ``"dicom"``, ``"nrrd"`` or ``"nifti"`` (default the image's).
+    """
+
     method: str = "kernel"
     density_method: str = "ct_curve"
     lung_method: str = "density_divided"
-    calibration: str = "relative"
+    calibration: Calibration = Calibration.RELATIVE
     administered: pint.Quantity | None = None
     allow_mismatch: bool = False
     labels: Path | dict | None = None
@@ -121,6 +142,43 @@ class Imaging:
     administration_time: object = None
     dose_format: str | None = None
 
+    def __post_init__(self):
+        object.__setattr__(self, "calibration", Calibration.parse(self.calibration, "imaging.calibration"))
+
+    def reading(self) -> dict:
+        """Keyword arguments of :func:`dosimetry.workflow.load_imaging` beyond paths, ROIs and ``allow_mismatch``."""
+        out = {"labels": self.labels, "activity_unit": self.activity_unit, "activity_time": self.activity_time,
+               "administration_time": self.administration_time}
+        return {k: v for k, v in out.items() if v is not None}
+
+    def dosimetry(self, *, administered=None, residual_fraction=0.0) -> dict:
+        """Keyword arguments of :func:`dosimetry.workflow.voxel_dose` (``administered`` when none is set here)."""
+        return {"administered": self.administered if self.administered is not None else administered, "method": self.method,
+                "density_method": self.density_method, "lung_method": self.lung_method, "calibration": self.calibration,
+                "residual_fraction": residual_fraction}
+
+
+@dataclass(frozen=True)
+class Imaging:
+    """``[imaging]``: the image files, the ROI names, and how to read them and compute the dose.
+
+    The options of :class:`VoxelSettings` are also read as attributes (``imaging.method``, ...).
+    """
+
+    activity: Path
+    ct: Path | None
+    rtstruct: Path
+    liver_roi: str
+    tumour_rois: tuple[str, ...] = ()
+    lung_rois: tuple[str, ...] = ()
+    perfused_roi: str | None = None
+    settings: VoxelSettings = VoxelSettings()
+
+    def __getattr__(self, name):  # imaging.method, imaging.calibration, ...: the settings' own
+        if name in _VOXEL_FIELDS:
+            return getattr(self.settings, name)
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
     @property
     def segmentation(self) -> Path:
         """The segmentation file (RTSTRUCT, DICOM SEG, .seg.nrrd or label map); ``rtstruct`` is its old name."""
@@ -128,9 +186,10 @@ class Imaging:
 
     def reading(self) -> dict:
         """Keyword arguments of :func:`dosimetry.workflow.load_imaging` beyond paths and ROIs."""
-        out = {"labels": self.labels, "activity_unit": self.activity_unit, "activity_time": self.activity_time,
-               "administration_time": self.administration_time}
-        return {k: v for k, v in out.items() if v is not None}
+        return self.settings.reading()
+
+
+_VOXEL_FIELDS = frozenset(f.name for f in fields(VoxelSettings))
 
 
 @dataclass(frozen=True)

@@ -106,3 +106,31 @@ def test_the_compare_text_reads_the_basis_field_not_a_note():
     assert glass.plan.basis.startswith("the patient file's prescription") and resin.plan.basis.startswith("resin's own target")
     quiet = [replace(c, plan=replace(c.plan, notes=()), notes=()) for c in (glass, resin)]
     assert "Prescribed to" in compare_text(*quiet) and "resin's own target" in compare_text(*quiet)
+
+
+def test_the_patient_file_and_the_dose_flags_build_the_same_voxel_settings(tmp_path):
+    """Issue 19: one settings object for voxel dosimetry, built by [imaging] and by y90 dose's flags."""
+    import datetime as dt
+
+    from dosimetry.cli import _dose_settings, build_parser
+    from dosimetry.io.patient import parse_patient
+    from dosimetry.model import VoxelSettings
+
+    (tmp_path / "spect.nrrd").write_bytes(b"x")
+    (tmp_path / "rois.seg.nrrd").write_bytes(b"x")
+    doc = {"patient": {"id": "P"}, "treatment": {"device": "glass", "method": "mird"}, "lung": {"shunt_fraction": 0.05},
+           "target": {"volume": "1000 mL", "dose": "120 Gy"},
+           "imaging": {"activity": "spect.nrrd", "segmentation": "rois.seg.nrrd", "rois": {"liver": "Liver"}, "method": "ldm",
+                       "calibration": "Relative", "administered": "2.1 GBq", "activity_unit": "Bq/mL",
+                       "activity_time": "2026-01-16T09:00:00+01:00", "administration_time": "2026-01-15T10:00:00+01:00"}}
+    from_file = parse_patient(doc, tmp_path).imaging.settings
+    args = build_parser().parse_args(["dose", "--activity-image", "spect.nrrd", "--segmentation", "rois.seg.nrrd", "--method", "ldm",
+                                      "--calibration", "relative", "--administered", "2.1 GBq", "--activity-unit", "Bq/mL",
+                                      "--activity-time", "2026-01-16T09:00:00+01:00", "--administration-time", "2026-01-15T10:00:00+01:00", "-o", "out"])
+    from_flags = _dose_settings(args)
+    assert isinstance(from_file, VoxelSettings) and isinstance(from_flags, VoxelSettings)
+    assert from_file.calibration is from_flags.calibration is Calibration.RELATIVE
+    assert from_file.reading() == from_flags.reading() == {"activity_unit": "Bq/mL", "activity_time": dt.datetime.fromisoformat("2026-01-16T09:00:00+01:00"),
+                                                           "administration_time": dt.datetime.fromisoformat("2026-01-15T10:00:00+01:00")}
+    assert from_file.method == from_flags.method == "ldm"
+    assert parse_patient(doc, tmp_path).imaging.method == "ldm"  # the options read as [imaging] attributes too

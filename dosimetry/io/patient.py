@@ -24,7 +24,7 @@ from ..devices import device as _device
 from ..vocabulary import Calibration, DeviceName, Method
 from ..errors import InputError
 from ..isotope import LIVER_DENSITY
-from ..model import IMAGE, Imaging, Liver, Lung, PatientFile, PatientInfo, Target, Treatment, Tumour
+from ..model import IMAGE, Imaging, Liver, Lung, PatientFile, PatientInfo, Target, Treatment, Tumour, VoxelSettings
 from ..planning.clinical import clinical as _clinical
 from ..errors import OutOfRangeError
 from ..schedule import ClinicHours
@@ -500,12 +500,30 @@ def _imaging(doc: dict, base: Path, warns: list | None = None) -> Imaging:
         raise InputError("imaging.rois.liver", "expected the name of the liver ROI in the segmentation (or a list of the names of its parts)")
     else:
         liver_roi = liver_roi.strip()
-    allow = im.get("allow_mismatch", False)
-    if not isinstance(allow, bool):
-        raise InputError("imaging.allow_mismatch", "expected true or false")
+    settings = _voxel_settings(im, base, warns)
     if ("rtstruct" in im) == ("segmentation" in im):
         raise InputError("imaging.segmentation", "give the segmentation once: segmentation = PATH (rtstruct = PATH is its old name)")
     seg_key = "segmentation" if "segmentation" in im else "rtstruct"
+    activity = _path_any(_require(im, "imaging", "activity"), "imaging.activity", base)
+    if im.get("dose_format") == "dicom" and activity.name.lower().endswith((".nrrd", ".nhdr", ".nii", ".nii.gz")):
+        raise InputError("imaging.dose_format", "an RT Dose needs DICOM source images; with an NRRD / NIfTI activity image choose nrrd or nifti")
+    return Imaging(
+        activity=activity,
+        ct=_path_any(im["ct"], "imaging.ct", base) if "ct" in im else None,
+        rtstruct=_path(_require(im, "imaging", seg_key), f"imaging.{seg_key}", base, "file"),
+        liver_roi=liver_roi,
+        tumour_rois=_str_list(rois.get("tumours", []), "imaging.rois.tumours") if rois.get("tumours") else (),
+        lung_rois=_str_list(rois.get("lungs", []), "imaging.rois.lungs") if rois.get("lungs") else (),
+        perfused_roi=None if perfused is None else perfused.strip(),
+        settings=settings,
+    )
+
+
+def _voxel_settings(im: dict, base: Path, warns: list | None) -> VoxelSettings:
+    """The reading and dose options of ``[imaging]``."""
+    allow = im.get("allow_mismatch", False)
+    if not isinstance(allow, bool):
+        raise InputError("imaging.allow_mismatch", "expected true or false")
     labels = im.get("labels")
     if labels is not None:
         labels = _path(labels, "imaging.labels", base, "file") if isinstance(labels, str) else labels
@@ -518,17 +536,7 @@ def _imaging(doc: dict, base: Path, warns: list | None = None) -> Imaging:
     if when is not None and when != "administration":
         when = parse_datetime(when, "imaging.activity_time")
     admin = parse_datetime(im["administration_time"], "imaging.administration_time") if "administration_time" in im else None
-    activity = _path_any(_require(im, "imaging", "activity"), "imaging.activity", base)
-    if im.get("dose_format") == "dicom" and activity.name.lower().endswith((".nrrd", ".nhdr", ".nii", ".nii.gz")):
-        raise InputError("imaging.dose_format", "an RT Dose needs DICOM source images; with an NRRD / NIfTI activity image choose nrrd or nifti")
-    return Imaging(
-        activity=activity,
-        ct=_path_any(im["ct"], "imaging.ct", base) if "ct" in im else None,
-        rtstruct=_path(_require(im, "imaging", seg_key), f"imaging.{seg_key}", base, "file"),
-        liver_roi=liver_roi,
-        tumour_rois=_str_list(rois.get("tumours", []), "imaging.rois.tumours") if rois.get("tumours") else (),
-        lung_rois=_str_list(rois.get("lungs", []), "imaging.rois.lungs") if rois.get("lungs") else (),
-        perfused_roi=None if perfused is None else perfused.strip(),
+    return VoxelSettings(
         method=_choice(im.get("method", "kernel"), "imaging.method", IMAGING_METHODS),
         density_method=_choice(im.get("density_method", "ct_curve"), "imaging.density_method", ("ct_curve", "liver_nominal")),
         lung_method=_choice(im.get("lung_method", "density_divided"), "imaging.lung_method", ("density_divided", "density_scaled")),

@@ -132,16 +132,8 @@ def _assessed(pf: PatientFile, pi: PlanInputs, pp, say) -> CaseResult:
     img = None
     if pi.imaging is not None:
         im = pf.imaging
-        img = voxel_dose(
-            pi.imaging,
-            administered=im.administered if im.administered is not None else _planned_activity(pp),
-            method=im.method,
-            density_method=im.density_method,
-            lung_method=im.lung_method,
-            calibration=im.calibration,
-            residual_fraction=pp.patient.target.residual_fraction,
-            progress=say,
-        )
+        img = voxel_dose(pi.imaging, progress=say,
+                         **im.settings.dosimetry(administered=_planned_activity(pp), residual_fraction=pp.patient.target.residual_fraction))
     return assess(pp, img, input_sources=pi.sources, input_warnings=pi.warnings, imaging=None if pi.imaging is None else pi.imaging.description)
 
 
