@@ -226,11 +226,7 @@ def quantity(
         raise InputTypeError(field, f"expected one value ({QUANTITY_FORM}), got an array", allowed=QUANTITY_FORM)
     if q.dimensionality != target.dimensionality:
         raise UnitError(field, f"{q:~P} has the wrong dimension; expected {_describe(unit)}", expected=str(unit))
-    have, want = _unit_names(q.units), _unit_names(target)
-    if want & _ACTIVITY_NAMES and not have & _ACTIVITY_NAMES:
-        raise InputError(field, f"{q:~P} is not an activity; write it in Bq or Ci (hertz and counts per second are not becquerels)")
-    if have & _EQUIVALENT_DOSE_NAMES and not want & _EQUIVALENT_DOSE_NAMES:
-        raise InputError(field, f"{q:~P} is an equivalent dose; absorbed dose must be given in Gy (never converted from Sv)")
+    _check_kind(q, target, field)
     try:
         with np.errstate(over="raise", invalid="raise"):
             qc = q.to(target)
@@ -251,6 +247,15 @@ def quantity(
         if np.any(bad):
             raise OutOfRangeError(field, f"{_short(q)} is out of range; allowed {rng}", allowed=rng)
     return qc if convert else q
+
+
+def _check_kind(q: pint.Quantity, target, field: str) -> None:
+    """Units pint takes as one dimension but that are not the same quantity: Bq vs Hz / cps, Gy vs Sv."""
+    have, want = _unit_names(q.units), _unit_names(target)
+    if want & _ACTIVITY_NAMES and not have & _ACTIVITY_NAMES:
+        raise InputError(field, f"{q:~P} is not an activity; write it in Bq or Ci (hertz and counts per second are not becquerels)")
+    if have & _EQUIVALENT_DOSE_NAMES and not want & _EQUIVALENT_DOSE_NAMES:
+        raise InputError(field, f"{q:~P} is an equivalent dose; absorbed dose must be given in Gy (never converted from Sv)")
 
 
 def fraction(

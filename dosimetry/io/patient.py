@@ -245,8 +245,24 @@ def parse_patient(doc: dict, base_dir: Path | str = ".") -> PatientFile:
     if top_unknown:
         raise InputError(top_unknown[0], "unknown table; allowed: patient, treatment, clinical, lung, liver, target, imaging, clinic")
 
-    p = _table(doc, "patient", {"id", "name", "height", "weight"})
     warns: list[str] = []
+    patient = _patient_info(doc, warns)
+    treatment = _treatment(doc, warns)
+    method = treatment.method
+    cl = _table(doc, "clinical", {"indication", "extent", "bilirubin", "compromised_liver"}, required=False)
+    clinical = _clinical(**cl)
+
+    lung = _lung(doc, warns)
+    liver = _liver(doc, method, warns)
+    target, tumours, tg = _target(doc, liver, warns)
+    _method_requirements(method, patient, liver, target, tumours, tg)
+    imaging = _imaging(doc, base, warns) if "imaging" in doc else None
+    return PatientFile(patient, treatment, lung, liver, target, imaging, clinical=clinical, raw=doc, warnings=tuple(warns), **_clinic(doc))
+
+
+def _patient_info(doc: dict, warns: list) -> PatientInfo:
+    """``[patient]``."""
+    p = _table(doc, "patient", {"id", "name", "height", "weight"})
     pid = _require(p, "patient", "id")
     if not isinstance(pid, str) or not pid.strip():
         raise InputError("patient.id", "expected a non-empty text identifier")
@@ -256,7 +272,11 @@ def parse_patient(doc: dict, base_dir: Path | str = ".") -> PatientFile:
         height=_plausible_quantity(p["height"], "patient.height", "patient.height", warns) if "height" in p else None,
         weight=_plausible_quantity(p["weight"], "patient.weight", "patient.weight", warns) if "weight" in p else None,
     )
+    return patient
 
+
+def _treatment(doc: dict, warns: list) -> Treatment:
+    """``[treatment]``: device and method (the device's own methods), times, vial."""
     if isinstance(doc.get("treatment"), dict) and "scenario" in doc["treatment"]:
         raise InputError("treatment.scenario", 'replaced by the [clinical] table: e.g. extent = "segmental" for a radiation segmentectomy (docs/patient-file.md)')
     t = _table(doc, "treatment", {"device", "method", "administration", "calibration", "vial_activity", "dose_coefficient", "vial", "site", "vessel"})
@@ -289,9 +309,11 @@ def parse_patient(doc: dict, base_dir: Path | str = ".") -> PatientFile:
             raise InputError(f"treatment.{key}", "expected a non-empty text, e.g. site = \"right lobe (segments 5-8)\", vessel = \"right hepatic artery\"")
     if treatment.vial is not None and not product.whole_vial:
         raise InputError("treatment.vial", "an ordered whole vial is a glass (TheraSphere) key; resin gives treatment.vial_activity")
-    cl = _table(doc, "clinical", {"indication", "extent", "bilirubin", "compromised_liver"}, required=False)
-    clinical = _clinical(**cl)
+    return treatment
 
+
+def _lung(doc: dict, warns: list) -> Lung:
+    """``[lung]``."""
     lt = _table(doc, "lung", {"shunt_fraction", "mass", "prior_dose", "limit", "cumulative_limit", "planar_counts"})
     lsf, lsf_source = _shunt_fraction(lt, warns)
     lung = Lung(
@@ -304,7 +326,11 @@ def parse_patient(doc: dict, base_dir: Path | str = ".") -> PatientFile:
             _plausible_quantity(lt["cumulative_limit"], "lung.cumulative_limit", "lung.cumulative_limit", warns) if "cumulative_limit" in lt else None
         ),
     )
+    return lung
 
+
+def _liver(doc: dict, method, warns: list) -> Liver:
+    """``[liver]`` (required by the bsa and empirical methods)."""
     lv = _table(doc, "liver", {"volume", "density", "tumour_volume"}, required=method in ("bsa", "empirical"))
     liver = Liver(
         volume=_image_or(lv["volume"], lambda v: _plausible_quantity(v, "liver.volume", "liver.volume", warns)) if "volume" in lv else None,
@@ -313,7 +339,11 @@ def parse_patient(doc: dict, base_dir: Path | str = ".") -> PatientFile:
     )
     if liver.tumour_volume is not None and liver.volume is None:
         raise InputError("liver.tumour_volume", "needs liver.volume (the whole liver the tumours are in)")
+    return liver
 
+
+def _target(doc: dict, liver: Liver, warns: list) -> tuple:
+    """``[target]`` and its tumours: (Target, tumours, the table as written)."""
     tg = _table(
         doc,
         "target",
@@ -382,8 +412,11 @@ def parse_patient(doc: dict, base_dir: Path | str = ".") -> PatientFile:
             else None
         ),
     )
+    return target, tumours, tg
 
-    # Method-specific requirements.
+
+def _method_requirements(method, patient: PatientInfo, liver: Liver, target: Target, tumours: list, tg: dict) -> None:
+    """The keys each method needs, and those it does not take."""
     if method == "mird" and target.dose is None:
         raise InputError("target.dose", "missing required key (the mird method prescribes a mean dose to the perfused volume)")
     if method in ("bsa", "empirical"):
@@ -410,9 +443,6 @@ def parse_patient(doc: dict, base_dir: Path | str = ".") -> PatientFile:
     if method != "partition" and (target.normal_liver_dose is not None or target.tumour_dose is not None):
         key = "normal_liver_dose" if target.normal_liver_dose is not None else "tumour_dose"
         raise InputError(f"target.{key}", f"only the partition method takes target.{key}; {method} uses target.dose")
-
-    imaging = _imaging(doc, base, warns) if "imaging" in doc else None
-    return PatientFile(patient, treatment, lung, liver, target, imaging, clinical=clinical, raw=doc, warnings=tuple(warns), **_clinic(doc))
 
 
 _WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")

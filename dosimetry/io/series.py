@@ -244,31 +244,11 @@ def read_series(path_or_files, *, calibration=None, **kwargs) -> Volume:
 # CT / PT slice stacks
 
 
-def _slice_stack(items, locs, mod, label, notes, calibration, allow_other, half_life, tol) -> ImageSeries:
-    warnings = list(notes)
+def _slice_spacing(items, d, pos, n, label, tol, warnings: list) -> float:
+    """The slice spacing [mm] of slices sorted along the normal ``n`` (positions ``d`` along it):
+    refused with duplicate, missing or uneven slices, or positions off the normal (gantry tilt);
+    a single slice's from SpacingBetweenSlices or SliceThickness."""
     first_path, first = items[0]
-    rows, cols = count(first, "Rows", first_path), count(first, "Columns", first_path)
-    r, c, n = orientation(first, first_path)
-    ps = floats(first, "PixelSpacing", first_path, 2)
-    if np.any(ps <= 0):
-        raise DicomError(f"{first_path}: PixelSpacing", f"must be > 0, got {list(ps)}")
-    iop0 = np.concatenate([r, c])
-    pos = np.empty((len(items), 3))
-    for idx, (f, ds) in enumerate(items):
-        if count(ds, "NumberOfFrames", f, default=1) != 1:
-            raise DicomError(f"{f}: NumberOfFrames", "enhanced multi-frame CT/PT is not supported; export one file per slice")
-        if (count(ds, "Rows", f), count(ds, "Columns", f)) != (rows, cols):
-            raise DicomError(f"{f}: Rows/Columns", f"{value(ds, 'Rows')} x {value(ds, 'Columns')} differs from {rows} x {cols} in {first_path.name}")
-        if idx:
-            if np.max(np.abs(floats(ds, "ImageOrientationPatient", f, 6) - iop0)) > 1e-4:
-                raise DicomError(f"{f}: ImageOrientationPatient", f"differs from {first_path.name}; all slices must share one orientation")
-            if np.max(np.abs(floats(ds, "PixelSpacing", f, 2) - ps)) > 1e-4:
-                raise DicomError(f"{f}: PixelSpacing", f"differs from {first_path.name}")
-        pos[idx] = floats(ds, "ImagePositionPatient", f, 3)
-    d = pos @ n
-    order = np.argsort(d, kind="stable")
-    d, pos = d[order], pos[order]
-    items = [items[i] for i in order]
     if len(items) > 1:
         gaps = np.diff(d)
         dup = np.flatnonzero(gaps < 1e-3)
@@ -305,6 +285,35 @@ def _slice_stack(items, locs, mod, label, notes, calibration, allow_other, half_
         if spacing <= 0:
             raise DicomError(f"{first_path}: SliceThickness", "single slice without a positive SliceThickness or SpacingBetweenSlices")
         warnings.append(f"{label}: single-slice series; slice spacing taken from the header ({spacing:g} mm)")
+    return spacing
+
+
+def _slice_stack(items, locs, mod, label, notes, calibration, allow_other, half_life, tol) -> ImageSeries:
+    warnings = list(notes)
+    first_path, first = items[0]
+    rows, cols = count(first, "Rows", first_path), count(first, "Columns", first_path)
+    r, c, n = orientation(first, first_path)
+    ps = floats(first, "PixelSpacing", first_path, 2)
+    if np.any(ps <= 0):
+        raise DicomError(f"{first_path}: PixelSpacing", f"must be > 0, got {list(ps)}")
+    iop0 = np.concatenate([r, c])
+    pos = np.empty((len(items), 3))
+    for idx, (f, ds) in enumerate(items):
+        if count(ds, "NumberOfFrames", f, default=1) != 1:
+            raise DicomError(f"{f}: NumberOfFrames", "enhanced multi-frame CT/PT is not supported; export one file per slice")
+        if (count(ds, "Rows", f), count(ds, "Columns", f)) != (rows, cols):
+            raise DicomError(f"{f}: Rows/Columns", f"{value(ds, 'Rows')} x {value(ds, 'Columns')} differs from {rows} x {cols} in {first_path.name}")
+        if idx:
+            if np.max(np.abs(floats(ds, "ImageOrientationPatient", f, 6) - iop0)) > 1e-4:
+                raise DicomError(f"{f}: ImageOrientationPatient", f"differs from {first_path.name}; all slices must share one orientation")
+            if np.max(np.abs(floats(ds, "PixelSpacing", f, 2) - ps)) > 1e-4:
+                raise DicomError(f"{f}: PixelSpacing", f"differs from {first_path.name}")
+        pos[idx] = floats(ds, "ImagePositionPatient", f, 3)
+    d = pos @ n
+    order = np.argsort(d, kind="stable")
+    d, pos = d[order], pos[order]
+    items = [items[i] for i in order]
+    spacing = _slice_spacing(items, d, pos, n, label, tol, warnings)
 
     if mod == "CT":
         dtype = np.float32

@@ -17,7 +17,7 @@ not depend on the command or the method.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pint
@@ -331,43 +331,19 @@ def assess(
     """
     if plan is None and voxel is None:
         raise ValueError("assess needs a plan, a voxel dosimetry, or both")
-    warnings, notes, decisions = list(input_warnings), [], []
-    objectives = ()
-    safety, efficacy, caps = [], [], []
+    parts = _Parts(warnings=list(input_warnings))
     if plan is not None:
-        pf, p = plan.patient, plan.plan
-        device, clinical = p.device, p.clinical
-        overrides = pf.overrides
-        prior = float(pf.lung.prior_dose.to("Gy").magnitude)
-        patient_id = pf.patient.id
-        safety += [c for c in p.limits if c.safety] + list(plan.vial_checks)
-        decisions += list(plan.decisions)
-        efficacy += [c for c in p.limits if not c.safety]
-        caps.append((_limits.FIGURE_LABELS.get(str(p.binding_constraint), str(p.binding_constraint)) + " limit (plan)", float(np.min(p.max_safe_activity.to("GBq").magnitude))))
-        warnings += list(plan.warnings)
-        notes += list(p.notes) + list(plan.notes)
+        device, clinical, overrides, prior, patient_id = _add_plan(parts, plan)
     else:
+        device = None if device is None else _limits._device_name(device)
         clinical = clinical or Clinical()
         # the patient file's plausible range (0-200 Gy), so the library and every command agree
         prior = float(plausible_quantity(prior_lung_dose, PLAUSIBLE["lung.prior_dose"], "lung.prior_dose").to("Gy").magnitude)
     if voxel is not None:
-        rows, row_notes = _rows_for(device, clinical, overrides)
-        checks, _, vnotes = _voxel_checks(voxel, rows, prior)
-        safety += [c for c in checks if c.safety]
-        efficacy += [c for c in checks if not c.safety]
-        caps += _voxel_caps(voxel, [c for c in checks if c.safety])
-        objectives = _voxel_objectives(voxel, rows, prior)
-        warnings += list(voxel.warnings)
-        notes += ([] if plan is not None else list(row_notes)) + vnotes
-        if plan is not None:
-            notes += _plan_vs_voxel(plan, voxel)
-        elif not any(r.role == Role.LUNG for r in voxel.regions):
-            # a missing ROI must not read as a passed check: without a plan nothing else checks the lungs
-            decisions.append("lung dose not assessed: the voxel dosimetry has no lung ROI and there is no plan; "
-                             "give the lung ROIs (or plan the case) before calling it within limits")
+        _add_voxel(parts, voxel, plan, _rows_for(device, clinical, overrides), prior)
     amax = binding = None
-    if caps:
-        binding, a = min(caps, key=lambda c: c[1])
+    if parts.caps:
+        binding, a = min(parts.caps, key=lambda c: c[1])
         amax = Q_(a, "GBq")
         if math.isinf(a):
             binding = "no limit binds"
@@ -377,14 +353,57 @@ def assess(
         clinical=clinical or Clinical(),
         plan=plan,
         voxel=voxel,
-        safety=tuple(safety),
-        efficacy=tuple(efficacy),
+        safety=tuple(parts.safety),
+        efficacy=tuple(parts.efficacy),
         max_safe_activity=amax,
         binding=binding,
-        warnings=tuple(dict.fromkeys(warnings)),
-        notes=tuple(dict.fromkeys(notes)),
+        warnings=tuple(dict.fromkeys(parts.warnings)),
+        notes=tuple(dict.fromkeys(parts.notes)),
         inputs=tuple(input_sources),
         imaging=imaging,
-        decisions=tuple(dict.fromkeys(decisions)),
-        objectives=objectives,
+        decisions=tuple(dict.fromkeys(parts.decisions)),
+        objectives=parts.objectives,
     )
+
+
+@dataclass
+class _Parts:
+    """What :func:`assess` gathers from the plan and the voxel dosimetry."""
+
+    safety: list = field(default_factory=list)
+    efficacy: list = field(default_factory=list)
+    caps: list = field(default_factory=list)
+    warnings: list = field(default_factory=list)
+    notes: list = field(default_factory=list)
+    decisions: list = field(default_factory=list)
+    objectives: tuple = ()
+
+
+def _add_plan(parts: _Parts, plan: PatientPlan) -> tuple:
+    """The plan's checks, cap, warnings and notes; returns its device, scenario, overrides, prior lung dose [Gy] and patient ID."""
+    pf, p = plan.patient, plan.plan
+    parts.safety += [c for c in p.limits if c.safety] + list(plan.vial_checks)
+    parts.decisions += list(plan.decisions)
+    parts.efficacy += [c for c in p.limits if not c.safety]
+    parts.caps.append((_limits.FIGURE_LABELS.get(str(p.binding_constraint), str(p.binding_constraint)) + " limit (plan)", float(np.min(p.max_safe_activity.to("GBq").magnitude))))
+    parts.warnings += list(plan.warnings)
+    parts.notes += list(p.notes) + list(plan.notes)
+    return p.device, p.clinical, pf.overrides, float(pf.lung.prior_dose.to("Gy").magnitude), pf.patient.id
+
+
+def _add_voxel(parts: _Parts, voxel: VoxelResult, plan: PatientPlan | None, rows_notes: tuple, prior: float) -> None:
+    """The voxel dosimetry's checks against the same thresholds, its caps, objectives and notes."""
+    rows, row_notes = rows_notes
+    checks, _, vnotes = _voxel_checks(voxel, rows, prior)
+    parts.safety += [c for c in checks if c.safety]
+    parts.efficacy += [c for c in checks if not c.safety]
+    parts.caps += _voxel_caps(voxel, [c for c in checks if c.safety])
+    parts.objectives = _voxel_objectives(voxel, rows, prior)
+    parts.warnings += list(voxel.warnings)
+    parts.notes += ([] if plan is not None else list(row_notes)) + vnotes
+    if plan is not None:
+        parts.notes += _plan_vs_voxel(plan, voxel)
+    elif not any(r.role == Role.LUNG for r in voxel.regions):
+        # a missing ROI must not read as a passed check: without a plan nothing else checks the lungs
+        parts.decisions.append("lung dose not assessed: the voxel dosimetry has no lung ROI and there is no plan; "
+                               "give the lung ROIs (or plan the case) before calling it within limits")
