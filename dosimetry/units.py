@@ -235,6 +235,12 @@ def quantity(
         raise InputError(field, f"{_short(value)} is not a finite number of {target:~P}") from exc
     if mag.dtype == object or not np.all(np.isfinite(mag)):
         raise InputError(field, "must be finite")
+    _check_range(q, mag, target, field, minimum, maximum, include_minimum, include_maximum)
+    return qc if convert else q
+
+
+def _check_range(q, mag, target, field: str, minimum, maximum, include_minimum: bool, include_maximum: bool) -> None:
+    """Refuse magnitudes ``mag`` (in ``target``) outside [minimum, maximum] (ends as included)."""
     lo = "[" if include_minimum else "("
     hi = "]" if include_maximum else ")"
     rng = f"{lo}{'-inf' if minimum is None else minimum}, {'inf' if maximum is None else maximum}{hi} {target:~P}"
@@ -246,7 +252,6 @@ def quantity(
         bad = mag > maximum if include_maximum else mag >= maximum
         if np.any(bad):
             raise OutOfRangeError(field, f"{_short(q)} is out of range; allowed {rng}", allowed=rng)
-    return qc if convert else q
 
 
 def _check_kind(q: pint.Quantity, target, field: str) -> None:
