@@ -135,3 +135,19 @@ def test_plan_settings_bundle_is_the_same_plan_as_the_keywords():
         partition("1000 mL", "100 mL", 3.0, 0.05, device="resin", lung_mas="1 kg")
     with pytest.raises(TypeError, match="device"):
         mird("100 Gy", "1000 mL", 0.05)
+
+
+def test_a_resin_plan_outside_the_usable_window_is_blocked_as_a_plan_and_as_a_case():
+    """Before: PatientPlan.within_limits ignored the resin usable-window check (origin "vial") that
+    blocks the case; every result type now asks verdict.within_limits of the same checks."""
+    tz = dt.timezone(dt.timedelta(hours=-5))
+    doc = {"patient": {"id": "R1"},
+           "treatment": {"device": "resin", "method": "partition", "vial_activity": "3 GBq",
+                         "calibration": dt.datetime(2026, 3, 2, 18, 0, tzinfo=tz), "administration": dt.datetime(2026, 3, 4, 10, 0, tzinfo=tz)},
+           "lung": {"shunt_fraction": 0.05},
+           "target": {"volume": "1000 mL", "tumour_volume": "100 mL", "tumour_to_normal": 3.0, "normal_liver_dose": "30 Gy"}}
+    pp = plan_patient(parse_patient(doc))  # 40 h after calibration; SIR-Spheres IFU window -24 h to +24 h
+    (window,) = [c for c in pp.vial_checks if c.name == "time_from_calibration"]
+    assert window.value.to("h").magnitude == pytest.approx(40.0) and not window.passed and window.origin is Origin.VIAL
+    assert pp.plan.within_limits  # the prescription itself is within its dose limits
+    assert not pp.within_limits and assess(pp).status is Status.BLOCKED
