@@ -33,7 +33,7 @@ import pint
 from ..errors import InputError
 from ..io import check_consistency, load_series, roi_fractions, roi_mask
 from ..io.patient import PLAUSIBLE
-from ..vocabulary import Calibration
+from ..vocabulary import Calibration, Role
 from ..io.segmentation import read_segmentation
 from ..io.volumes import image_format, read_volume
 from ..io.series import ImageSeries
@@ -806,7 +806,7 @@ def voxel_dose(
         regions.append(
             RegionResult(
                 name=name,
-                role=role,
+                role=Role(role),
                 stats=region_stats(dose, mask),
                 activity=activity_in(activity, mask).to("GBq"),
                 mean_bed=mean_bed(dose, mask, *bp) if bp else None,
