@@ -177,8 +177,10 @@ def _audit(case: CaseResult, now: _dt.datetime, digests) -> list:
     ]
     if pf.path is not None:
         audit += [("Patient file", str(pf.path)), ("Patient file SHA-256", pf.sha256 or "")]
-    for label, path, sha in digests:
-        audit += [(label, path), (f"{label} SHA-256", sha)]
+    for d in digests:  # a file: as sha256sum prints it; a folder: docs/cli.md, "Audit digests"
+        audit += [(d.label, d.path), (f"{d.label} SHA-256", d.sha256)]
+        if d.files is not None:
+            audit.append((f"{d.label} SHA-256 is of", f"the sha256sum lines of its {d.files} file{'' if d.files == 1 else 's'}, names in byte order"))
     audit += [(f"input {k}", val) for k, val in _flatten(pf.raw)]
     audit += [
         ("Y-90 half-life", f"{fmt(Y90.half_life)} ({Y90.source}; TheraSphere and SIR-Spheres IFUs)"),
@@ -235,7 +237,7 @@ def render_report(case: CaseResult, *, now: _dt.datetime | None = None, digests=
         From :func:`dosimetry.workflow.run_case` or :func:`dosimetry.workflow.assess`.
     now : datetime, optional
         Report time (default: now, UTC), for reproducible output in tests.
-    digests : sequence of (label, path, sha256)
+    digests : sequence of InputDigest
         The imaging inputs for the audit trail (:func:`dosimetry.workflow.input_digests`).
     units : {"si", "us"}
         ``"us"`` adds mCi to every activity on page 1.

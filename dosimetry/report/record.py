@@ -1,4 +1,4 @@
-"""report.json: the record a record system can rely on (docs/schemas/report.schema.json).
+"""report.json: the record a record system can rely on (dosimetry/report/schemas/report.schema.json).
 
 - ``schema_version`` first; every key snake_case (the audit trail included);
 - tumours by name, with their volume, mass, tumour-to-normal ratio and planned dose;
@@ -112,8 +112,10 @@ def _audit(case, now: _dt.datetime, digests, sources: dict) -> dict:
     dev = _device(p.device)
     files = []
     if pf.path is not None:
-        files.append({"role": "patient_file", "path": str(pf.path), "sha256": pf.sha256 or ""})
-    files += [{"role": snake(label), "path": str(path), "sha256": sha} for label, path, sha in digests]
+        files.append({"role": "patient_file", "path": str(pf.path), "sha256": pf.sha256 or "", "of": "file"})
+    for d in digests:  # a folder: the SHA-256 of its sha256sum lines (InputDigest, docs/cli.md)
+        of = {"of": "file"} if d.files is None else {"of": "folder", "files": d.files}
+        files.append({"role": snake(d.label), "path": d.path, "sha256": d.sha256, **of})
     return {
         "software": f"y90-dosimetry {__version__}",
         "python": platform.python_version(),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,7 +16,7 @@ from .inputs import needs_images, resolve_inputs
 from .plan import compare_devices, plan_patient
 from .voxel import ImagingInputs, load_imaging, measure_images, voxel_dose
 
-__all__ = ["PlanInputs", "plan_inputs", "plan_case", "run_case", "compare_case", "input_digests"]
+__all__ = ["PlanInputs", "plan_inputs", "plan_case", "run_case", "compare_case", "input_digests", "InputDigest", "folder_manifest"]
 
 
 @dataclass(frozen=True)
@@ -147,24 +148,59 @@ def _planned_activity(pp) -> object:
     return pp.plan.prescribed_activity
 
 
-def _sha256_of(path: Path) -> str:
-    """SHA-256 of a file, or of a folder's files (sorted names and contents)."""
-    h = hashlib.sha256()
+@dataclass(frozen=True)
+class InputDigest:
+    """SHA-256 of one imaging input, for the audit trail (docs/cli.md, "Audit digests").
+
+    Parameters
+    ----------
+    label : str
+        The input's role, e.g. ``"CT"``.
+    path : str
+        The file or folder as the patient file names it.
+    sha256 : str
+        A file: the SHA-256 of its bytes, as ``sha256sum FILE`` prints it. A folder (a DICOM
+        series): the SHA-256 of its manifest, the lines ``sha256sum`` prints for every file in the
+        folder (``<sha256>  <name>``), names in byte order (see :func:`folder_manifest`).
+    files : int or None
+        Number of files in a folder's manifest; None for a single file.
+    """
+
+    label: str
+    path: str
+    sha256: str
+    files: int | None = None
+
+
+def _file_sha256(path: Path) -> str:
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
+
+
+def folder_manifest(folder: Path) -> tuple[bytes, ...]:
+    """What ``sha256sum`` prints for every file of ``folder`` (not its sub-folders), one line each.
+
+    The line of a file is ``<sha256 of its bytes>  <file name>``, the files in the byte order of
+    their names; the folder's digest is the SHA-256 of the lines joined. In a shell (GNU coreutils,
+    for names without a backslash or line break, which ``sha256sum`` would escape):
+    ``cd FOLDER && find . -maxdepth 1 -xtype f -printf '%P\\0' | LC_ALL=C sort -z | xargs -0r sha256sum | sha256sum``.
+    """
+    files = sorted((f for f in Path(folder).iterdir() if f.is_file()), key=lambda f: os.fsencode(f.name))
+    return tuple(_file_sha256(f).encode() + b"  " + os.fsencode(f.name) + b"\n" for f in files)
+
+
+def _digest(label: str, path: Path) -> InputDigest:
     p = Path(path)
-    files = sorted(f for f in p.iterdir() if f.is_file()) if p.is_dir() else [p]
-    for f in files:
-        h.update(f.name.encode())
-        h.update(f.read_bytes())
-    return h.hexdigest()
+    if not p.is_dir():
+        return InputDigest(label, str(path), _file_sha256(p))
+    lines = folder_manifest(p)
+    return InputDigest(label, str(path), hashlib.sha256(b"".join(lines)).hexdigest(), len(lines))
 
 
-def input_digests(pf: PatientFile) -> tuple:
-    """(label, path, SHA-256) of every imaging input of the patient file, for the audit trail."""
+def input_digests(pf: PatientFile) -> tuple[InputDigest, ...]:
+    """The :class:`InputDigest` of every imaging input of the patient file, for the audit trail."""
     if pf.imaging is None:
         return ()
-    out = []
     labels = pf.imaging.labels if isinstance(pf.imaging.labels, Path) else None
-    for label, path in (("activity image", pf.imaging.activity), ("CT", pf.imaging.ct), ("segmentation", pf.imaging.rtstruct), ("label names", labels)):
-        if path is not None:
-            out.append((label, str(path), _sha256_of(path)))
-    return tuple(out)
+    inputs = (("activity image", pf.imaging.activity), ("CT", pf.imaging.ct), ("segmentation", pf.imaging.rtstruct), ("label names", labels))
+    return tuple(_digest(label, path) for label, path in inputs if path is not None)

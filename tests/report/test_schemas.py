@@ -1,4 +1,4 @@
-"""report.json and the patient file against their published JSON Schemas (docs/schemas/).
+"""report.json and the patient file against their published JSON Schemas (dosimetry/report/schemas/).
 
 The schemas use a small subset of JSON Schema 2020-12 (type, enum, const, required, properties,
 additionalProperties, items, pattern, minimum, maximum, minLength, anyOf, local $ref). The
@@ -15,9 +15,8 @@ from pathlib import Path
 import pytest
 
 import dosimetry
+from dosimetry.report import schemas
 
-ROOT = Path(__file__).resolve().parents[2]
-SCHEMAS = ROOT / "docs" / "schemas"
 EXAMPLES = Path(dosimetry.__file__).parent / "examples"
 
 _TYPES = {
@@ -74,7 +73,7 @@ def errors(doc, schema, root=None, path="$"):
 
 
 def load(name):
-    return json.loads((SCHEMAS / name).read_text())
+    return schemas.load(name)
 
 
 def toml_as_json(path):
@@ -173,3 +172,26 @@ def test_validator_rejects_what_the_schemas_forbid(demo):
     patient["lung"]["shunt"] = 0.1
     errs = errors(patient, load("patient.schema.json"))
     assert any("ceramic" in e for e in errs) and any("shunt" in e for e in errs)
+
+
+@pytest.mark.parametrize("name", schemas.NAMES)
+def test_schemas_are_package_data_read_through_importlib_resources(name):
+    # the installed package carries the schemas (the wheel, not only a source checkout): the file
+    # is found next to the loader module and parses to the same document load() returns
+    from importlib import resources
+
+    res = resources.files("dosimetry.report.schemas").joinpath(name)
+    assert res.is_file()
+    doc = json.loads(res.read_bytes())
+    assert doc == schemas.load(name)
+    assert doc["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+    assert doc["$id"].endswith("/dosimetry/report/schemas/" + name)
+    assert doc["type"] == "object" and doc["required"]
+
+
+def test_an_unknown_schema_name_is_refused_with_the_names_allowed():
+    from dosimetry.errors import InputError
+
+    with pytest.raises(InputError) as e:
+        schemas.load("../../pyproject.toml")
+    assert e.value.field == "schema" and e.value.allowed == ", ".join(schemas.NAMES)
