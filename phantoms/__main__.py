@@ -1,7 +1,9 @@
 """Command line: ``python -m phantoms OUT_DIR [--modality NM|PT] [--size small|ct] ...``.
 
-Writes one phantom patient (see :func:`phantoms.make_patient`) and prints a short summary.
-Exit status 0 on success, 2 on invalid input (one line on stderr).
+Writes one phantom patient (see :func:`phantoms.make_patient`) and prints a short summary; with
+``--post-treatment PT|NM`` writes instead the post-treatment study of the patient that the other
+flags describe (:func:`phantoms.make_post_treatment`). Exit status 0 on success, 2 on invalid
+input (one line on stderr).
 """
 
 from __future__ import annotations
@@ -12,6 +14,64 @@ import sys
 from dosimetry.errors import InputError
 
 from .patient import make_patient
+from .post import DEFAULT_LUNG_SHUNT_CHANGE, DEFAULT_RESIDUAL_FRACTION, make_post_treatment
+from .pose import DEFAULT_POST_TRANSFORM
+
+
+def _triple(text: str) -> tuple:
+    """'x,y,z' -> three floats (argparse type)."""
+    try:
+        vals = tuple(float(v) for v in text.split(","))
+    except ValueError:
+        vals = ()
+    if len(vals) != 3:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected three numbers separated by commas, e.g. 12,-9,-15")
+    return vals
+
+
+def _factor(text: str) -> tuple:
+    """'Tumour 2=0.5' -> ('Tumour 2', 0.5) (argparse type)."""
+    name, sep, value = text.rpartition("=")
+    try:
+        if sep and name.strip():
+            return name.strip(), float(value)
+    except ValueError:
+        pass
+    raise argparse.ArgumentTypeError(f"{text!r}: expected NAME=FACTOR, e.g. 'Tumour 2=0.5'")
+
+
+def _post_arguments(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("post-treatment study (the patient described by the other flags, after treatment)")
+    g.add_argument("--post-treatment", choices=["PT", "NM"], default=None,
+                   help="write the post-treatment Y-90 PET (PT) or bremsstrahlung SPECT (NM) instead of the planning study; "
+                        "--delay, --fwhm-mm and --noise then describe that image")
+    g.add_argument("--residual-fraction", default=None, help=f"activity not delivered (default {DEFAULT_RESIDUAL_FRACTION:g})")
+    g.add_argument("--lung-shunt-change", type=float, default=DEFAULT_LUNG_SHUNT_CHANGE,
+                   help=f"delivered minus planned lung shunt fraction (default {DEFAULT_LUNG_SHUNT_CHANGE:g})")
+    g.add_argument("--tumour-ratio-factor", type=_factor, action="append", default=None, metavar="NAME=FACTOR",
+                   help="delivered / planned tumour-to-normal ratio, repeatable (default 'Tumour 2=0.5')")
+    t = DEFAULT_POST_TRANSFORM
+    g.add_argument("--rotation-deg", type=float, default=t.rotation_deg, help=f"rotation angle (default {t.rotation_deg:g})")
+    g.add_argument("--rotation-axis", type=_triple, default=None, help="rotation axis x,y,z (default 0.3,0,1)")
+    g.add_argument("--translation-mm", type=_triple, default=t.translation_mm, help="translation x,y,z in mm (default 12,-9,-15)")
+
+
+def _write(a, lsf):
+    """Write the planning study, or its post-treatment study with --post-treatment."""
+    patient = dict(modality=a.modality, size=a.size, seed=a.seed, tumours=a.tumours, lung_shunt_fraction=lsf,
+                   administered=a.administered, patient_id=a.patient_id, radionuclide=a.radionuclide,
+                   tracer_activity=a.tracer_activity, contrast=a.contrast)
+    image = dict(acquisition_delay=a.delay, fwhm_mm=a.fwhm_mm, noise=a.noise)
+    if a.post_treatment is None:
+        return make_patient(a.out_dir, **patient, **image)
+    post = dict(modality=a.post_treatment, lung_shunt_change=a.lung_shunt_change,
+                transform={"rotation_deg": a.rotation_deg, "rotation_axis": a.rotation_axis or DEFAULT_POST_TRANSFORM.rotation_axis,
+                           "translation_mm": a.translation_mm})
+    if a.residual_fraction is not None:
+        post["residual_fraction"] = a.residual_fraction
+    if a.tumour_ratio_factor is not None:
+        post["tumour_ratio_factors"] = dict(a.tumour_ratio_factor)
+    return make_post_treatment(a.out_dir, planning=patient, **post, **image)
 
 
 def main(argv=None) -> int:
@@ -32,6 +92,7 @@ def main(argv=None) -> int:
     p.add_argument("--noise", action="store_true", help="add seeded Poisson noise")
     p.add_argument("--contrast", action="store_true", help="contrast-enhanced CT (liver 120 HU)")
     p.add_argument("--patient-id", default="PHANTOM-001")
+    _post_arguments(p)
     a = p.parse_args(argv)
     try:
         lsf = a.lung_shunt_fraction
@@ -39,15 +100,12 @@ def main(argv=None) -> int:
             lsf = float(lsf)
         except ValueError:
             pass
-        truth = make_patient(
-            a.out_dir, modality=a.modality, size=a.size, seed=a.seed, tumours=a.tumours, lung_shunt_fraction=lsf,
-            administered=a.administered, acquisition_delay=a.delay, fwhm_mm=a.fwhm_mm, noise=a.noise,
-            patient_id=a.patient_id, radionuclide=a.radionuclide, tracer_activity=a.tracer_activity, contrast=a.contrast,
-        )
+        truth = _write(a, lsf)
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    print(f"wrote {a.out_dir}: {truth.modality} phantom, patient {truth.patient_id}")
+    kind = "post-treatment " if truth.post_treatment is not None else ""
+    print(f"wrote {a.out_dir}: {truth.modality} {kind}phantom, patient {truth.patient_id}")
     for name, r in truth.regions.items():
         dose = f"{r.mean_dose.to('Gy').magnitude:8.2f} Gy" if r.mean_dose is not None else "       -   "
         print(f"  {name:<13} {r.volume.to('mL').magnitude:9.1f} mL  {r.activity.to('GBq').magnitude:7.4f} GBq  {dose}")

@@ -16,6 +16,17 @@ highest-priority region whose shape contains its centre (tumours > liver > lungs
 (:func:`polygon_size` vertices at equal parameter steps, inscribed in the analytic ellipse), so
 that contours rasterized at voxel centres give back exactly the label map. The polygon lies
 within ``a (1 - cos(pi / n))`` of the ellipse, e.g. 0.005 mm for a 98 mm semi-axis.
+
+Rotated shapes (the post-treatment study, :mod:`phantoms.post`): a shape may carry a rotation
+matrix whose columns are its principal axes in patient coordinates (``None``: axis-aligned, the
+planning phantom; the axis-aligned formulas above are then used unchanged). With
+``Q = R diag(1/a^2, 1/b^2, 1/c^2) R^T`` the ellipsoid is ``(p - c)^T Q (p - c) <= 1``; its
+half-extent along z is ``h = |row z of R diag(a, b, c)|``, the part between two axial planes has
+volume ``pi (a b c / h) [u - u^3 / (3 h^2)]`` (the section area is quadratic in z for any
+orientation), and its section on the plane z is the ellipse ``(q - q0)^T Q_xy (q - q0) <= 1 - dz^2 / h^2``
+in (x, y) with centre ``q0 = (cx, cy) - dz Q_xy^-1 Q_xy,z`` and semi-axes ``sqrt(s / eig(Q_xy))``
+(minimizing the quadratic form over x, y at fixed z; ``dz = z - cz``). An elliptic cylinder is the
+same with ``1/c^2 = 0``: every axial section has ``s = 1``.
 """
 
 from __future__ import annotations
@@ -53,20 +64,57 @@ LABEL_NORMAL_LIVER = 5
 LABEL_TUMOUR_BASE = 10
 
 
+def _rotation(value):
+    """A proper rotation matrix as a tuple of rows, or None for the identity (axis-aligned)."""
+    if value is None:
+        return None
+    r = np.asarray(value, dtype=float)
+    if r.shape != (3, 3) or not np.all(np.isfinite(r)):
+        raise ValueError(f"rotation: expected a 3 x 3 rotation matrix, got {value!r}")
+    if not np.allclose(r @ r.T, np.eye(3), atol=1e-9) or np.linalg.det(r) < 0:
+        raise ValueError("rotation: not a proper rotation (orthonormal, determinant +1)")
+    if np.array_equal(r, np.eye(3)):
+        return None
+    return tuple(tuple(float(v) for v in row) for row in r)
+
+
+def _quadric_section(centre, q, z: float):
+    """Axial section at plane z of the quadric (p - centre)^T q (p - centre) <= 1 (module docstring).
+
+    Returns ``(cx, cy, ax, ay, theta)``: centre, semi-axes and the angle of the ``ax`` axis from
+    +x [rad], or None when the plane misses the shape.
+    """
+    qxy, qz = q[:2, :2], q[:2, 2]
+    dz = z - centre[2]
+    w = np.linalg.solve(qxy, qz)
+    s = 1.0 - max(dz * dz * float(q[2, 2] - qz @ w), 0.0)
+    if s <= 0.0:
+        return None
+    lam, vec = np.linalg.eigh(qxy)  # ascending eigenvalues: the longer semi-axis first
+    theta = math.atan2(vec[1, 0], vec[0, 0])
+    if theta <= -math.pi / 2 or theta > math.pi / 2:  # an axis, not a direction: keep (-pi/2, pi/2]
+        theta = theta - math.copysign(math.pi, theta)
+    return (float(centre[0] - dz * w[0]), float(centre[1] - dz * w[1]), math.sqrt(s / lam[0]), math.sqrt(s / lam[1]), theta)
+
+
 @dataclass(frozen=True)
 class Ellipsoid:
-    """Axis-aligned ellipsoid in patient space.
+    """Ellipsoid in patient space, axis-aligned unless rotated.
 
     Parameters
     ----------
     centre_mm : tuple of 3 float
         Centre (x, y, z) [mm], LPS.
     semi_axes_mm : tuple of 3 float
-        Semi-axes (a, b, c) along x, y, z [mm], all > 0.
+        Semi-axes (a, b, c) [mm], all > 0: along x, y, z when axis-aligned, else along the
+        columns of ``rotation``.
+    rotation : 3 x 3 rotation matrix, optional
+        Columns = the principal axes in patient coordinates; None (default) = axis-aligned.
     """
 
     centre_mm: tuple
     semi_axes_mm: tuple
+    rotation: tuple | None = None
 
     def __post_init__(self):
         c = tuple(float(v) for v in self.centre_mm)
@@ -77,6 +125,17 @@ class Ellipsoid:
             raise ValueError(f"semi_axes_mm: expected 3 finite values > 0 mm, got {self.semi_axes_mm!r}")
         object.__setattr__(self, "centre_mm", c)
         object.__setattr__(self, "semi_axes_mm", s)
+        object.__setattr__(self, "rotation", _rotation(self.rotation))
+
+    @property
+    def matrix(self) -> np.ndarray:
+        """Rotation matrix R (identity when axis-aligned)."""
+        return np.eye(3) if self.rotation is None else np.asarray(self.rotation)
+
+    def quadric(self) -> np.ndarray:
+        """Q = R diag(1 / semi_axes^2) R^T: inside is (p - centre)^T Q (p - centre) <= 1."""
+        r = self.matrix
+        return r @ np.diag(1.0 / np.asarray(self.semi_axes_mm) ** 2) @ r.T
 
     @property
     def volume_mm3(self) -> float:
@@ -85,81 +144,149 @@ class Ellipsoid:
         return 4.0 / 3.0 * math.pi * a * b * c
 
     @property
+    def half_height(self) -> float:
+        """Half-extent along z [mm]: c when axis-aligned (module docstring)."""
+        if self.rotation is None:
+            return self.semi_axes_mm[2]
+        return float(np.linalg.norm(self.matrix[2] * np.asarray(self.semi_axes_mm)))
+
+    @property
     def z_range(self) -> tuple:
         """(lowest, highest) z of the shape [mm]."""
-        return (self.centre_mm[2] - self.semi_axes_mm[2], self.centre_mm[2] + self.semi_axes_mm[2])
+        h = self.half_height
+        return (self.centre_mm[2] - h, self.centre_mm[2] + h)
 
     def volume_between_mm3(self, z_lo: float, z_hi: float) -> float:
         """Volume of the part with z_lo <= z <= z_hi [mm^3] (analytic, see module docstring)."""
         a, b, c = self.semi_axes_mm
-        u0 = min(max(z_lo - self.centre_mm[2], -c), c)
-        u1 = min(max(z_hi - self.centre_mm[2], -c), c)
+        h = self.half_height
+        u0 = min(max(z_lo - self.centre_mm[2], -h), h)
+        u1 = min(max(z_hi - self.centre_mm[2], -h), h)
         if u1 <= u0:
             return 0.0
-        f = lambda u: u - u**3 / (3.0 * c * c)  # noqa: E731
-        return math.pi * a * b * (f(u1) - f(u0))
+        f = lambda u: u - u**3 / (3.0 * h * h)  # noqa: E731
+        area = math.pi * a * b if self.rotation is None else math.pi * a * b * c / h
+        return area * (f(u1) - f(u0))
 
     def section(self, z: float):
-        """Axial cross-section at plane z: (cx, cy, ax, ay) [mm], or None when it misses."""
+        """Axial cross-section at plane z: (cx, cy, ax, ay, theta) [mm, rad], or None when it misses.
+
+        ``theta`` is the angle of the ``ax`` semi-axis from +x (0 for an axis-aligned ellipsoid).
+        """
+        if self.rotation is not None:
+            return _quadric_section(self.centre_mm, self.quadric(), z)
         a, b, c = self.semi_axes_mm
         s = 1.0 - ((z - self.centre_mm[2]) / c) ** 2
         if s <= 0.0:
             return None
         r = math.sqrt(s)
-        return (self.centre_mm[0], self.centre_mm[1], a * r, b * r)
+        return (self.centre_mm[0], self.centre_mm[1], a * r, b * r, 0.0)
 
     def implicit(self, x, y, z):
-        """sum(((p - centre) / semi_axes)^2): <= 1 inside (broadcasts over arrays)."""
+        """sum(((R^T (p - centre)) / semi_axes)^2): <= 1 inside (broadcasts over arrays)."""
         (cx, cy, cz), (a, b, c) = self.centre_mm, self.semi_axes_mm
-        return ((x - cx) / a) ** 2 + ((y - cy) / b) ** 2 + ((z - cz) / c) ** 2
+        if self.rotation is None:
+            return ((x - cx) / a) ** 2 + ((y - cy) / b) ** 2 + ((z - cz) / c) ** 2
+        r = self.rotation
+        dx, dy, dz = x - cx, y - cy, z - cz
+        return sum(((r[0][k] * dx + r[1][k] * dy + r[2][k] * dz) / s) ** 2 for k, s in enumerate((a, b, c)))
+
+    def from_unit(self, points: np.ndarray) -> np.ndarray:
+        """Patient coordinates of points given in the unit ball's frame, shape (n, 3) [mm]."""
+        p = np.asarray(points, dtype=float) * np.asarray(self.semi_axes_mm)
+        if self.rotation is not None:
+            p = p @ self.matrix.T
+        return p + np.asarray(self.centre_mm)
 
     def surface_points(self, n_theta: int = 41, n_phi: int = 80) -> np.ndarray:
         """Points on the surface, shape (n, 3) [mm], for containment checks."""
         th = np.linspace(0.0, math.pi, n_theta)
         ph = np.linspace(0.0, 2 * math.pi, n_phi, endpoint=False)
         t, p = np.meshgrid(th, ph, indexing="ij")
-        (cx, cy, cz), (a, b, c) = self.centre_mm, self.semi_axes_mm
-        return np.stack(
-            [cx + a * np.sin(t) * np.cos(p), cy + b * np.sin(t) * np.sin(p), cz + c * np.cos(t)], axis=-1
-        ).reshape(-1, 3)
+        unit = np.stack([np.sin(t) * np.cos(p), np.sin(t) * np.sin(p), np.cos(t)], axis=-1).reshape(-1, 3)
+        return self.from_unit(unit)
 
     def shrunk(self, margin_mm: float) -> "Ellipsoid":
         """The same ellipsoid with every semi-axis reduced by margin_mm (for inside-with-margin tests)."""
-        return Ellipsoid(self.centre_mm, tuple(s - margin_mm for s in self.semi_axes_mm))
+        return Ellipsoid(self.centre_mm, tuple(s - margin_mm for s in self.semi_axes_mm), self.rotation)
 
     def grown(self, margin_mm: float) -> "Ellipsoid":
         """The same ellipsoid with every semi-axis increased by margin_mm."""
-        return Ellipsoid(self.centre_mm, tuple(s + margin_mm for s in self.semi_axes_mm))
+        return Ellipsoid(self.centre_mm, tuple(s + margin_mm for s in self.semi_axes_mm), self.rotation)
+
+    def moved(self, transform) -> "Ellipsoid":
+        """The ellipsoid after a rigid motion p -> R p + t (:class:`phantoms.pose.RigidTransform`)."""
+        r = transform.rotation
+        return Ellipsoid(tuple(transform.apply(self.centre_mm)), self.semi_axes_mm, r @ self.matrix)
 
 
 @dataclass(frozen=True)
 class EllipticCylinder:
-    """Elliptic cylinder along z, infinite in z (clipped to the scanned range by the caller).
+    """Elliptic cylinder, infinite along its axis (clipped to the scanned range by the caller).
 
     Parameters
     ----------
     centre_mm : tuple of 2 float
-        Axis position (x, y) [mm].
+        Where the axis crosses the plane z = 0: (x, y) [mm].
     semi_axes_mm : tuple of 2 float
-        Semi-axes (a, b) along x and y [mm].
+        Semi-axes (a, b) of the cross-section [mm]: along x and y when axis-aligned, else along
+        the first two columns of ``rotation``.
+    rotation : 3 x 3 rotation matrix, optional
+        Columns = the cross-section axes and the cylinder axis; None (default) = along z.
     """
 
     centre_mm: tuple
     semi_axes_mm: tuple
+    rotation: tuple | None = None
+
+    def __post_init__(self):
+        object.__setattr__(self, "rotation", _rotation(self.rotation))
+
+    @property
+    def matrix(self) -> np.ndarray:
+        return np.eye(3) if self.rotation is None else np.asarray(self.rotation)
+
+    def quadric(self) -> np.ndarray:
+        """Q = R diag(1/a^2, 1/b^2, 0) R^T about the axis point (cx, cy, 0)."""
+        a, b = self.semi_axes_mm
+        r = self.matrix
+        return r @ np.diag([1.0 / a**2, 1.0 / b**2, 0.0]) @ r.T
 
     def volume_between_mm3(self, z_lo: float, z_hi: float) -> float:
-        """pi a b (z_hi - z_lo) [mm^3]."""
+        """pi a b (z_hi - z_lo) / |cos tilt| [mm^3] (tilt: the axis against z)."""
         a, b = self.semi_axes_mm
-        return math.pi * a * b * max(0.0, z_hi - z_lo)
+        if self.rotation is None:
+            return math.pi * a * b * max(0.0, z_hi - z_lo)
+        return math.pi * a * b * max(0.0, z_hi - z_lo) / abs(self.rotation[2][2])
 
     def section(self, z: float):
-        """Axial cross-section (cx, cy, ax, ay) [mm]; the same on every plane."""
-        return (self.centre_mm[0], self.centre_mm[1], self.semi_axes_mm[0], self.semi_axes_mm[1])
+        """Axial cross-section (cx, cy, ax, ay, theta) [mm, rad]; the same on every plane when axis-aligned."""
+        if self.rotation is not None:
+            return _quadric_section((self.centre_mm[0], self.centre_mm[1], 0.0), self.quadric(), z)
+        return (self.centre_mm[0], self.centre_mm[1], self.semi_axes_mm[0], self.semi_axes_mm[1], 0.0)
 
     def implicit(self, x, y, z):
-        """((x-cx)/a)^2 + ((y-cy)/b)^2: <= 1 inside."""
+        """((q_1)/a)^2 + ((q_2)/b)^2 with q = R^T (p - axis point): <= 1 inside."""
         (cx, cy), (a, b) = self.centre_mm, self.semi_axes_mm
-        return ((x - cx) / a) ** 2 + ((y - cy) / b) ** 2 + 0.0 * z
+        if self.rotation is None:
+            return ((x - cx) / a) ** 2 + ((y - cy) / b) ** 2 + 0.0 * z
+        r = self.rotation
+        dx, dy = x - cx, y - cy
+        return sum(((r[0][k] * dx + r[1][k] * dy + r[2][k] * z) / s) ** 2 for k, s in enumerate((a, b)))
+
+    def grown(self, margin_mm: float) -> "EllipticCylinder":
+        """The same cylinder with both semi-axes increased by margin_mm."""
+        return EllipticCylinder(self.centre_mm, tuple(s + margin_mm for s in self.semi_axes_mm), self.rotation)
+
+    def moved(self, transform) -> "EllipticCylinder":
+        """The cylinder after a rigid motion p -> R p + t; its axis must not become horizontal."""
+        r = transform.rotation @ self.matrix
+        p = transform.apply((self.centre_mm[0], self.centre_mm[1], 0.0))
+        w = r[:, 2]
+        if abs(w[2]) < 0.5:
+            raise ValueError("rotation: tilts the spine by more than 60 degrees")
+        p = p - (p[2] / w[2]) * w  # the axis point on z = 0
+        return EllipticCylinder((float(p[0]), float(p[1])), self.semi_axes_mm, r)
 
 
 @dataclass(frozen=True)
@@ -224,11 +351,22 @@ class Anatomy:
             for other_name, other in organs.items():
                 if other is not o and np.any(other.grown(margin_mm).implicit(*p.T) <= 1.0):
                     raise ValueError(f"{name}: overlaps {other_name}")
-            if self.spine is not None and np.any(
-                EllipticCylinder(self.spine.centre_mm, tuple(s + margin_mm for s in self.spine.semi_axes_mm)).implicit(*p.T)
-                <= 1.0
-            ):
+            if self.spine is not None and np.any(self.spine.grown(margin_mm).implicit(*p.T) <= 1.0):
                 raise ValueError(f"{name}: overlaps the spine")
+
+    def moved(self, transform, z_lo: float | None = None, z_hi: float | None = None) -> "Anatomy":
+        """Every shape after the rigid motion ``transform`` (:class:`phantoms.pose.RigidTransform`),
+        scanned over [z_lo, z_hi] (default: the same range)."""
+        return Anatomy(
+            body=self.body.moved(transform),
+            liver=self.liver.moved(transform),
+            lung_l=self.lung_l.moved(transform),
+            lung_r=self.lung_r.moved(transform),
+            spine=None if self.spine is None else self.spine.moved(transform),
+            tumours=tuple(t.moved(transform) for t in self.tumours),
+            z_lo=self.z_lo if z_lo is None else float(z_lo),
+            z_hi=self.z_hi if z_hi is None else float(z_hi),
+        )
 
 
 def default_anatomy(tumours: tuple, z_lo: float, z_hi: float, bone: bool = True) -> Anatomy:
@@ -267,21 +405,27 @@ def polygon_size(ax: float, ay: float, spacing_mm: float = CONTOUR_POINT_SPACING
     return int(min(2048, max(32, math.ceil(perimeter / spacing_mm))))
 
 
-def polygon_vertices(cx: float, cy: float, ax: float, ay: float) -> np.ndarray:
+def polygon_vertices(cx: float, cy: float, ax: float, ay: float, theta: float = 0.0) -> np.ndarray:
     """Vertices (x, y) [mm] of the section polygon, counter-clockwise, shape (n, 2).
 
-    Vertex j is at parameter angle 2 pi j / n: (cx + ax cos t, cy + ay sin t), on the ellipse.
+    Vertex j is at parameter angle t = 2 pi j / n: (cx + ax cos t, cy + ay sin t) on the ellipse,
+    or, for an ellipse whose ``ax`` axis makes the angle ``theta`` with +x,
+    (cx, cy) + ax cos t (cos theta, sin theta) + ay sin t (-sin theta, cos theta).
     """
     n = polygon_size(ax, ay)
     t = 2 * math.pi * np.arange(n) / n
-    return np.stack([cx + ax * np.cos(t), cy + ay * np.sin(t)], axis=1)
+    if theta == 0.0:
+        return np.stack([cx + ax * np.cos(t), cy + ay * np.sin(t)], axis=1)
+    u, v = ax * np.cos(t), ay * np.sin(t)
+    c, s = math.cos(theta), math.sin(theta)
+    return np.stack([cx + u * c - v * s, cy + u * s + v * c], axis=1)
 
 
 def _inside_polygon(u: np.ndarray, v: np.ndarray, n: int) -> np.ndarray:
     """Inside the regular n-gon inscribed in the unit circle with a vertex at angle 0.
 
-    (u, v) are coordinates scaled to the unit circle; the affine map x -> (x - cx) / ax takes
-    the section polygon to this n-gon. A point at radius r and angle theta is inside when its
+    (u, v) are coordinates scaled to the unit circle; the affine map x -> (x - cx) / ax (after
+    rotating by -theta for a rotated section) takes the section polygon to this n-gon. A point at radius r and angle theta is inside when its
     projection on the normal of its sector's edge, r cos(theta - theta_mid), is <= cos(pi / n).
     """
     step = 2 * math.pi / n
@@ -299,13 +443,20 @@ def _section_mask(shape, z, xs, ys):
     sec = shape.section(z)
     if sec is None:
         return None
-    cx, cy, ax, ay = sec
-    i0, i1 = np.searchsorted(xs, cx - ax, side="left"), np.searchsorted(xs, cx + ax, side="right")
-    j0, j1 = np.searchsorted(ys, cy - ay, side="left"), np.searchsorted(ys, cy + ay, side="right")
+    cx, cy, ax, ay, theta = sec
+    c, s = math.cos(theta), math.sin(theta)
+    ex, ey = (ax, ay) if theta == 0.0 else (math.hypot(ax * c, ay * s), math.hypot(ax * s, ay * c))  # half-extents
+    i0, i1 = np.searchsorted(xs, cx - ex, side="left"), np.searchsorted(xs, cx + ex, side="right")
+    j0, j1 = np.searchsorted(ys, cy - ey, side="left"), np.searchsorted(ys, cy + ey, side="right")
     if i1 <= i0 or j1 <= j0:
         return None
-    u = np.broadcast_to((xs[None, i0:i1] - cx) / ax, (j1 - j0, i1 - i0))
-    v = np.broadcast_to((ys[j0:j1, None] - cy) / ay, (j1 - j0, i1 - i0))
+    if theta == 0.0:
+        u = np.broadcast_to((xs[None, i0:i1] - cx) / ax, (j1 - j0, i1 - i0))
+        v = np.broadcast_to((ys[j0:j1, None] - cy) / ay, (j1 - j0, i1 - i0))
+    else:  # coordinates along the section's own axes, scaled to the unit circle
+        dx, dy = xs[None, i0:i1] - cx, ys[j0:j1, None] - cy
+        u = (dx * c + dy * s) / ax
+        v = (dy * c - dx * s) / ay
     n = polygon_size(ax, ay)
     r2 = u * u + v * v
     # inside the n-gon's inscribed circle (radius cos(pi/n)): inside; outside the unit circle:

@@ -10,8 +10,10 @@ Activity model (continuous, exact):
   Ho et al., Eur J Nucl Med 1996; EANM 2022 guideline, Weber et al.), volumes analytic;
 * nothing elsewhere (body, spine).
 
-The activity map on the emission grid gives each region's activity uniformly to the region's
-voxels (voxel-centre rule), so that region sums equal the continuous truth exactly.
+Emission (camera-like, before the blur): each voxel of the activity map holds the volume average
+of the continuous activity over the voxel (:mod:`phantoms.emission`): region R's activity is
+spread over the voxels in proportion to the fraction of each voxel inside R, so the map holds every
+region's activity exactly. The label maps (CT and emission grids) use the voxel-centre rule.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import math
 import os
 import shutil
 import tempfile
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -47,6 +49,7 @@ from .anatomy import (
     default_anatomy,
     label_map,
 )
+from .emission import active_regions, region_occupancy
 from .spec import _EMISSION, _GRID_CENTRE_Z, _SIZES, PhantomSpec, make_spec
 from .transport import transport_mean_doses
 from .truth import GridInfo, RegionTruth, Truth
@@ -93,6 +96,10 @@ class PhantomArrays:
         The emission image as written: NM counts [cts] or PT activity concentration at the
         acquisition start [Bq/mL] (blurred, noisy if asked), float64.
     truth : Truth
+    occupancy : dict
+        Region name ("Liver", "Normal Liver", "Tumour i", "Lung L", "Lung R", "Lungs") ->
+        :class:`phantoms.emission.Occupancy`, the exact fraction of each emission voxel inside
+        the region; :meth:`fraction` gives it as a Volume.
     """
 
     spec: PhantomSpec
@@ -103,6 +110,15 @@ class PhantomArrays:
     activity: Volume
     image: Volume
     truth: Truth
+    occupancy: dict = field(default_factory=dict)
+
+    def fraction(self, name: str) -> Volume:
+        """Occupancy of region ``name`` on the emission grid (float64 in [0, 1], dimensionless):
+        a fractional ROI mask with exact fractions."""
+        if name not in self.occupancy:
+            raise InputError("name", f"{name!r}: occupancy is given for {sorted(self.occupancy)}")
+        g = self.truth.emission_grid
+        return _volume(g, self.occupancy[name].dense(), "dimensionless")
 
 
 def _region_defs(anatomy: Anatomy):
@@ -144,8 +160,9 @@ def analytic_volumes_mm3(anatomy: Anatomy) -> dict:
 
 
 def _partition_gbq(spec: PhantomSpec, vols: dict) -> dict:
-    """True activity per label group at administration [GBq] (module docstring)."""
-    a = float(spec.administered.to("GBq").magnitude)
+    """True activity per label group at administration [GBq] (module docstring): the activity
+    in the patient (``spec.delivered``: administered, less the residual of a post-treatment study)."""
+    a = float(spec.delivered.to("GBq").magnitude)
     lsf = spec.lung_shunt_fraction
     d = vols["Normal Liver"] + sum(t.ratio * vols[f"Tumour {i}"] for i, t in enumerate(spec.tumours, 1))
     out = {
@@ -159,19 +176,21 @@ def _partition_gbq(spec: PhantomSpec, vols: dict) -> dict:
 
 
 def _shapes_json(anatomy: Anatomy) -> dict:
-    """Analytic shapes of every ROI (outer and hole surfaces), for independent checks."""
-    def ell(e):
-        return {"type": "ellipsoid", "centre_mm": list(e.centre_mm), "semi_axes_mm": list(e.semi_axes_mm)}
+    """Analytic shapes of every ROI (outer and hole surfaces), for independent checks.
 
+    A rotated shape (post-treatment study) also has ``rotation``: the 3 x 3 matrix (rows) whose
+    columns are its axes in patient coordinates; a cylinder's ``centre_mm`` is where its axis
+    crosses z = 0.
+    """
     out = {}
     for name, _itype, outers, holes in _rois(anatomy):
         items = []
         for shape, is_hole in [(o, False) for o in outers] + [(h, True) for h in holes]:
             base = shape.shape if isinstance(shape, _Clipped) else shape
-            if isinstance(base, Ellipsoid):
-                d = ell(base)
-            else:  # the spine
-                d = {"type": "elliptic_cylinder", "centre_mm": list(base.centre_mm), "semi_axes_mm": list(base.semi_axes_mm)}
+            kind = "ellipsoid" if isinstance(base, Ellipsoid) else "elliptic_cylinder"  # the spine
+            d = {"type": kind, "centre_mm": list(base.centre_mm), "semi_axes_mm": list(base.semi_axes_mm)}
+            if base.rotation is not None:
+                d["rotation"] = [list(row) for row in base.rotation]
             if isinstance(shape, _Clipped):
                 d["z_range_mm"] = [shape.z_lo, shape.z_hi]
             d["hole"] = is_hole
@@ -199,14 +218,9 @@ def make_arrays(**kwargs) -> PhantomArrays:
     return _build(spec)
 
 
-def _build(spec: PhantomSpec) -> PhantomArrays:
-    n, px, nz, dz = _SIZES[spec.size]
-    ct = _grid(n, px, nz, dz)
-    if spec.emission_grid == "ct":
-        em = ct
-    else:
-        en, epx, enz = _EMISSION[spec.modality]
-        em = _grid(en, epx, enz, epx)
+def _anatomy(spec: PhantomSpec, ct: GridInfo, dz: float) -> Anatomy:
+    """The validated shapes in the study's patient coordinates (moved for a post-treatment study)."""
+    nz = ct.shape[0]
     z_lo = ct.origin_mm[2] - dz / 2.0
     z_hi = ct.origin_mm[2] + (nz - 0.5) * dz
     anatomy = default_anatomy(tuple(t.shape for t in spec.tumours), z_lo, z_hi, bone=spec.bone)
@@ -216,41 +230,62 @@ def _build(spec: PhantomSpec) -> PhantomArrays:
         msg = str(exc)
         field = msg.split(":", 1)[0] if msg.startswith("tumours[") else "tumours"
         raise InputError(field, msg.split(": ", 1)[-1]) from exc
+    if spec.post is not None:
+        try:
+            anatomy = anatomy.moved(spec.post.transform)
+            anatomy.validate()
+        except ValueError as exc:
+            raise InputError("transform", f"the moved patient does not fit the post-treatment scan: {exc}") from exc
+    return anatomy
 
-    # --- CT ---
-    lab_ct = label_map(anatomy, *_axes(ct))
+
+def _hu_map(spec: PhantomSpec, lab_ct: np.ndarray, n_tumours: int) -> np.ndarray:
     hu_lut = np.full(256, spec.hu["air"], dtype=np.int16)
     hu_lut[LABEL_BODY] = spec.hu["body"]
     hu_lut[LABEL_SPINE] = spec.hu["bone"]
     hu_lut[LABEL_LUNG_L] = hu_lut[LABEL_LUNG_R] = spec.hu["lung"]
     hu_lut[LABEL_NORMAL_LIVER] = spec.hu["liver"]
-    hu_lut[LABEL_TUMOUR_BASE + 1 : LABEL_TUMOUR_BASE + 1 + len(spec.tumours)] = spec.hu["tumour"]
-    hu = hu_lut[lab_ct]
+    hu_lut[LABEL_TUMOUR_BASE + 1 : LABEL_TUMOUR_BASE + 1 + n_tumours] = spec.hu["tumour"]
+    return hu_lut[lab_ct]
 
-    # --- activity on the emission grid ---
-    lab_em = label_map(anatomy, *_axes(em))
-    vols = analytic_volumes_mm3(anatomy)
-    part = _partition_gbq(spec, vols)
-    label_of = {"Normal Liver": LABEL_NORMAL_LIVER, "Lung L": LABEL_LUNG_L, "Lung R": LABEL_LUNG_R}
-    label_of.update({f"Tumour {i}": LABEL_TUMOUR_BASE + i for i in range(1, len(spec.tumours) + 1)})
+
+def _label_of(anatomy: Anatomy) -> dict:
+    """Label of every region that holds activity."""
+    out = {"Normal Liver": LABEL_NORMAL_LIVER, "Lung L": LABEL_LUNG_L, "Lung R": LABEL_LUNG_R}
+    out.update({f"Tumour {i}": LABEL_TUMOUR_BASE + i for i in range(1, len(anatomy.tumours) + 1)})
+    return out
+
+
+def _activity_map(anatomy: Anatomy, em: GridInfo, lab_em: np.ndarray, part: dict):
+    """Volume-averaged activity map [MBq per voxel] and the occupancies (phantoms.emission).
+
+    Voxel i gets ``sum_R A_R f_R(i) / sum_j f_R(j)`` over the regions holding activity.
+    """
     counts_em = np.bincount(lab_em.ravel(), minlength=256)
-    counts_ct = np.bincount(lab_ct.ravel(), minlength=256)
-    per_voxel = np.zeros(256)
-    for name, lab in label_of.items():
+    for name, lab in _label_of(anatomy).items():
         if counts_em[lab] == 0:
             raise InputError("tumours", f"{name} contains no voxel centre of the emission grid; make it larger")
-        per_voxel[lab] = part[name] * 1000.0 / counts_em[lab]  # MBq per voxel
-    activity = per_voxel[lab_em]
+    try:
+        occ = region_occupancy(anatomy, em)
+    except ValueError as exc:
+        raise InputError("transform", str(exc)) from exc
+    flat = np.zeros(int(np.prod(em.shape)))
+    for name in active_regions(anatomy):
+        o = occ[name]
+        flat[o.index] += part[name] * 1000.0 * (o.fraction / o.total)
+    return flat.reshape(em.shape), occ
 
-    # --- emission image ---
-    # Y-90 images show the activity map itself; a Tc-99m MAA image shows the tracer activity
-    # distributed in the same proportions (MAA as the surrogate of the microspheres).
-    delay = spec.acquisition_delay
-    df = decay_factor(delay, spec.nuclide)  # the nuclide itself: a Tc-99m half-life is outside the Y-90 range
+
+def _emission_image(spec: PhantomSpec, em: GridInfo, activity: np.ndarray):
+    """(image, unit, decay factor): counts or Bq/mL at the acquisition start, blurred, noisy if asked.
+
+    Y-90 images show the activity map itself; a Tc-99m MAA image shows the tracer activity
+    distributed in the same proportions (MAA as the surrogate of the microspheres).
+    """
+    df = decay_factor(spec.acquisition_delay, spec.nuclide)  # the nuclide itself: a Tc-99m half-life is outside the Y-90 range
     vvox_ml = float(np.prod(em.spacing_mm)) / 1000.0
     sens = float(spec.sensitivity.to("cts/MBq").magnitude)
-    imaged_mbq = spec.administered if spec.tracer_activity is None else spec.tracer_activity
-    tracer_scale = float((imaged_mbq / spec.administered).to("").magnitude)
+    tracer_scale = 1.0 if spec.tracer_activity is None else float((spec.tracer_activity / spec.delivered).to("").magnitude)
     counts = activity * (tracer_scale * df * sens)  # expected counts per voxel, whole acquisition
     if spec.fwhm_mm > 0:
         sigma = [spec.fwhm_mm / (2.0 * math.sqrt(2.0 * math.log(2.0))) / s for s in em.spacing_mm]
@@ -260,51 +295,28 @@ def _build(spec: PhantomSpec) -> PhantomArrays:
         rng = np.random.default_rng([spec.seed, 0x59390])
         counts = rng.poisson(counts).astype(np.float64)
     if spec.modality == "NM":
-        image, image_unit = counts, "cts"
-    else:
-        image, image_unit = counts / sens * 1e6 / vvox_ml, "Bq/mL"  # MBq -> Bq, per mL
+        return counts, "cts", df
+    return counts / sens * 1e6 / vvox_ml, "Bq/mL", df  # MBq -> Bq, per mL
 
-    # --- truth ---
-    k = Y90.dose_coefficient.to("Gy*kg/GBq")
-    regions = {}
-    normal_vox_conc = part["Normal Liver"] / (counts_em[LABEL_NORMAL_LIVER] * vvox_ml)
-    transported = {}
-    if abs((spec.density["tumour"] - spec.density["liver"]).to("g/mL").magnitude) < 1e-9:
-        # homogeneous liver and tumours only: the sampler has no density interfaces
-        transported = transport_mean_doses(
-            anatomy, {nm: part[nm] / (vols[nm] / 1000.0) for nm in label_of}, spec.density["liver"], k,
-            n=TRUTH_TRANSPORT_SAMPLES, seed=spec.seed,
-        )
-    for name, labels, itype, tissue in _region_defs(anatomy):
-        if labels is None:  # Body: everything inside the outer contour
-            labels_t = tuple(int(v) for v in np.nonzero(counts_em[1:] + counts_ct[1:])[0] + 1)
-            gbq = float(sum(part.values()))
-        else:
-            labels_t = labels
-            gbq = float(sum(part[nm] for nm, lab in label_of.items() if lab in labels))
-        vol = Q_(vols[name] / 1000.0, "mL")
-        vvox = Q_(float(sum(counts_em[lab] for lab in labels_t)) * vvox_ml, "mL")
-        vvox_ct = Q_(float(sum(counts_ct[lab] for lab in labels_t)) * float(np.prod(ct.spacing_mm)) / 1000.0, "mL")
-        act = Q_(gbq, "GBq")
-        kw = {}
-        if tissue is not None:
-            rho = spec.density[tissue].to("g/mL")
-            kw = dict(
-                density=rho,
-                mass=(rho * vol).to("kg"),
-                mean_dose=(k * act / (rho * vol)).to("Gy"),
-                mean_dose_voxels=(k * act / (rho * vvox)).to("Gy"),
-            )
-        if name in transported:
-            kw["mean_dose_transport"], kw["mean_dose_transport_uncertainty"] = transported[name]
-        if name.startswith("Tumour "):
-            i = int(name.split()[1])
-            kw["tumour_to_normal"] = spec.tumours[i - 1].ratio
-            kw["tumour_to_normal_voxels"] = float(gbq / (vvox.magnitude) / normal_vox_conc)
-        regions[name] = RegionTruth(
-            name=name, labels=tuple(int(v) for v in labels_t), interpreted_type=itype, volume=vol,
-            volume_voxels=vvox, volume_voxels_ct=vvox_ct, activity=act, concentration=(act / vol).to("MBq/mL"), **kw,
-        )
+
+def _build(spec: PhantomSpec) -> PhantomArrays:
+    n, px, nz, dz = _SIZES[spec.size]
+    ct = _grid(n, px, nz, dz)
+    if spec.emission_grid == "ct":
+        em = ct
+    else:
+        en, epx, enz = _EMISSION[spec.modality]
+        em = _grid(en, epx, enz, epx)
+    anatomy = _anatomy(spec, ct, dz)
+    lab_ct = label_map(anatomy, *_axes(ct))
+    hu = _hu_map(spec, lab_ct, len(spec.tumours))
+    lab_em = label_map(anatomy, *_axes(em))
+    vols = analytic_volumes_mm3(anatomy)
+    part = _partition_gbq(spec, vols)
+    activity, occ = _activity_map(anatomy, em, lab_em, part)
+    image, image_unit, df = _emission_image(spec, em, activity)
+    regions = _region_truths(spec, anatomy, (ct, lab_ct), (em, lab_em), vols, part, occ, activity)
+    delay = spec.acquisition_delay
     truth = Truth(
         patient_id=spec.patient_id,
         patient_name=spec.patient_name,
@@ -318,9 +330,9 @@ def _build(spec: PhantomSpec) -> PhantomArrays:
         acquisition_delay=delay.to("h"),
         acquisition_duration=spec.acquisition_duration.to("min"),
         decay_factor_at_acquisition=float(df),
-        activity_at_acquisition=(imaged_mbq * df).to("GBq"),
+        activity_at_acquisition=((spec.delivered if spec.tracer_activity is None else spec.tracer_activity) * df).to("GBq"),
         half_life=spec.nuclide.half_life.to("h"),
-        dose_coefficient=k,
+        dose_coefficient=Y90.dose_coefficient.to("Gy*kg/GBq"),
         fwhm_mm=spec.fwhm_mm,
         noise=spec.noise,
         sensitivity=spec.sensitivity.to("cts/MBq"),
@@ -333,6 +345,8 @@ def _build(spec: PhantomSpec) -> PhantomArrays:
         density={k: v.to("g/mL") for k, v in spec.density.items()},
         radionuclide=spec.radionuclide,
         tracer_activity=None if spec.tracer_activity is None else spec.tracer_activity.to("MBq"),
+        delivered=spec.delivered.to("GBq"),
+        post_treatment=None if spec.post is None else spec.post.truth(spec),
     )
     return PhantomArrays(
         spec=spec,
@@ -343,7 +357,74 @@ def _build(spec: PhantomSpec) -> PhantomArrays:
         activity=_volume(em, activity, "MBq"),
         image=_volume(em, image, image_unit),
         truth=truth,
+        occupancy=occ,
     )
+
+
+def _transport_truths(spec: PhantomSpec, anatomy: Anatomy, vols: dict, part: dict) -> dict:
+    """Transport truth of tumours, normal liver and liver (phantoms.transport), or {} when the
+    tumours' density differs from the liver's (the sampler assumes one homogeneous medium)."""
+    if abs((spec.density["tumour"] - spec.density["liver"]).to("g/mL").magnitude) >= 1e-9:
+        return {}
+    return transport_mean_doses(
+        anatomy, {nm: part[nm] / (vols[nm] / 1000.0) for nm in _label_of(anatomy)}, spec.density["liver"],
+        Y90.dose_coefficient.to("Gy*kg/GBq"), n=TRUTH_TRANSPORT_SAMPLES, seed=spec.seed,
+    )
+
+
+def _region_truths(spec, anatomy, ct_grid, em_grid, vols, part, occ, activity) -> dict:
+    """RegionTruth of every ROI: exact (analytic) and voxel-sampled figures (RegionTruth)."""
+    (ct, lab_ct), (em, lab_em) = ct_grid, em_grid
+    k = Y90.dose_coefficient.to("Gy*kg/GBq")
+    vvox_ml = float(np.prod(em.spacing_mm)) / 1000.0
+    counts_em = np.bincount(lab_em.ravel(), minlength=256)
+    counts_ct = np.bincount(lab_ct.ravel(), minlength=256)
+    gbq_by_label = np.bincount(lab_em.ravel(), weights=activity.ravel(), minlength=256) / 1000.0
+    flat = activity.ravel()
+
+    def occ_conc(o):  # occupancy-weighted mean concentration of the unblurred map [GBq/mL]
+        return float(flat[o.index] @ o.fraction) / o.total / 1000.0 / vvox_ml
+
+    label_of = _label_of(anatomy)
+    normal_conc = {"voxels": gbq_by_label[LABEL_NORMAL_LIVER] / (counts_em[LABEL_NORMAL_LIVER] * vvox_ml),
+                   "occupancy": occ_conc(occ["Normal Liver"])}
+    transported = _transport_truths(spec, anatomy, vols, part)
+    regions = {}
+    for name, labels, itype, tissue in _region_defs(anatomy):
+        if labels is None:  # Body: everything inside the outer contour
+            labels_t = tuple(int(v) for v in np.nonzero(counts_em[1:] + counts_ct[1:])[0] + 1)
+            gbq = float(sum(part.values()))
+        else:
+            labels_t = labels
+            gbq = float(sum(part[nm] for nm, lab in label_of.items() if lab in labels))
+        vol = Q_(vols[name] / 1000.0, "mL")
+        vvox = Q_(float(sum(counts_em[lab] for lab in labels_t)) * vvox_ml, "mL")
+        vvox_ct = Q_(float(sum(counts_ct[lab] for lab in labels_t)) * float(np.prod(ct.spacing_mm)) / 1000.0, "mL")
+        act, act_vox = Q_(gbq, "GBq"), Q_(float(sum(gbq_by_label[lab] for lab in labels_t)), "GBq")
+        kw = {"activity_voxels": act_vox}
+        if name in occ:
+            kw["activity_occupancy"] = Q_(float(flat[occ[name].index] @ occ[name].fraction) / 1000.0, "GBq")
+        if tissue is not None:
+            rho = spec.density[tissue].to("g/mL")
+            kw.update(density=rho, mass=(rho * vol).to("kg"), mean_dose=(k * act / (rho * vol)).to("Gy"),
+                      mean_dose_voxels=(k * act_vox / (rho * vvox)).to("Gy"),
+                      mean_dose_occupancy=(k * Q_(occ_conc(occ[name]), "GBq/mL") / rho).to("Gy"))
+        if name in transported:
+            kw["mean_dose_transport"], kw["mean_dose_transport_uncertainty"] = transported[name]
+        if name.startswith("Tumour "):
+            o = occ[name]
+            kw.update(
+                tumour_to_normal=spec.tumours[int(name.split()[1]) - 1].ratio,
+                tumour_to_normal_voxels=float(act_vox.magnitude / vvox.magnitude / normal_conc["voxels"]),
+                tumour_to_normal_occupancy=occ_conc(o) / normal_conc["occupancy"],
+                sampling_recovery=float(o.fraction @ o.fraction) / o.total,
+                sampled_mean_fraction=occ_conc(o) / (gbq / vol.magnitude),
+            )
+        regions[name] = RegionTruth(
+            name=name, labels=tuple(int(v) for v in labels_t), interpreted_type=itype, volume=vol,
+            volume_voxels=vvox, volume_voxels_ct=vvox_ct, activity=act, concentration=(act / vol).to("MBq/mL"), **kw,
+        )
+    return regions
 
 
 def _rois(anatomy: Anatomy) -> list:
@@ -415,12 +496,17 @@ def make_patient(out_dir, **kwargs) -> Truth:
     InputError
         Invalid parameters, or ``out_dir`` exists and is not an empty folder.
     """
+    return _write_patient(out_dir, lambda: make_spec(**kwargs))
+
+
+def _write_patient(out_dir, make) -> Truth:
+    """Check ``out_dir``, build the spec with ``make()``, and write the study (make_patient)."""
     out = Path(os.fspath(out_dir)).absolute()
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise InputError("out_dir", f"{out} exists and is not an empty folder; refusing to overwrite it")
     if not out.parent.is_dir():
         raise InputError("out_dir", f"parent folder {out.parent} does not exist")
-    spec = make_spec(**kwargs)
+    spec = make()
     arrays = _build(spec)
     truth = arrays.truth
     n_em = 1 if spec.modality == "NM" else truth.emission_grid.shape[0]
@@ -436,6 +522,7 @@ def make_patient(out_dir, **kwargs) -> Truth:
         "half_life_s": float(spec.nuclide.half_life.to("s").magnitude),
         "nuclide": spec.nuclide,
         "duration_s": float(spec.acquisition_duration.to("s").magnitude),
+        "study_description": "Y-90 radioembolization phantom" + (", post-treatment" if spec.post is not None else ""),
     }
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
     try:

@@ -190,11 +190,20 @@ class PhantomSpec:
     emission_grid: str = "native"
     radionuclide: str = "Y-90"
     tracer_activity: pint.Quantity | None = None
+    post: object = None  # phantoms.post.PostTreatment for a post-treatment study, else None
 
     @property
     def nuclide(self) -> ImagedNuclide:
         """The imaged radionuclide's data."""
         return RADIONUCLIDES[self.radionuclide]
+
+    @property
+    def delivered(self) -> pint.Quantity:
+        """Y-90 activity in the patient at administration [GBq]: ``administered`` for a planning
+        phantom, ``administered x (1 - residual_fraction)`` for a post-treatment study."""
+        if self.post is None:
+            return self.administered
+        return self.administered * (1.0 - self.post.residual_fraction)
 
     def anatomy_key(self) -> str:
         """Digest of everything that defines the patient and its CT (not the emission image)."""
@@ -210,6 +219,8 @@ class PhantomSpec:
             "administration": self.administration_datetime.isoformat(),
             "hu": {k: float(v) for k, v in sorted(self.hu.items())},
         }
+        if self.post is not None:  # a post-treatment study: its own study and frame of reference
+            d["post"] = {**self.post.key(), "modality": self.modality}
         return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()
 
     def emission_key(self) -> str:

@@ -47,8 +47,7 @@ def _uniform_in(e: Ellipsoid, n: int, rng) -> np.ndarray:
     """n points uniform in an ellipsoid (uniform in the unit ball, then scaled), shape (n, 3)."""
     d = rng.normal(size=(n, 3))
     d /= np.linalg.norm(d, axis=1)[:, None]
-    p = d * rng.random(n)[:, None] ** (1.0 / 3.0)
-    return p * np.asarray(e.semi_axes_mm) + np.asarray(e.centre_mm)
+    return e.from_unit(d * rng.random(n)[:, None] ** (1.0 / 3.0))
 
 
 def _uniform_in_region(anatomy: Anatomy, name: str, n: int, rng) -> np.ndarray:

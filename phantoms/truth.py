@@ -15,10 +15,14 @@ import pint
 from dosimetry.units import Q_, to_json
 from dosimetry.voxel.dose import HU_DENSITY_CURVE
 
-__all__ = ["RegionTruth", "GridInfo", "Truth", "SCHEMA_VERSION", "LABEL_NAMES"]
+__all__ = ["RegionTruth", "GridInfo", "Truth", "PostTreatmentTruth", "SCHEMA_VERSION", "LABEL_NAMES", "EMISSION_MODEL"]
 
-#: Version of the truth.json layout; bumped on incompatible changes.
-SCHEMA_VERSION = 1
+#: How the emission voxels are filled (docs/phantoms.md, :mod:`phantoms.emission`).
+EMISSION_MODEL = "volume_average"
+
+#: Version of the truth.json layout; bumped on incompatible changes. 2: volume-averaged emission
+#: (voxel figures redefined on it, occupancy figures added), ``delivered``, ``post_treatment``.
+SCHEMA_VERSION = 2
 
 #: Meaning of the voxel labels (phantoms.anatomy); tumour i has label 10 + i.
 LABEL_NAMES = {"0": "outside", "1": "body", "2": "spine", "3": "lung L", "4": "lung R", "5": "normal liver",
@@ -45,12 +49,15 @@ class RegionTruth:
         Analytic volume of the continuous shape [mL] (body and spine: the part in the scanned
         z range).
     volume_voxels : pint.Quantity
-        Voxel-centre volume on the emission (NM/PT) grid [mL]: voxel count x voxel volume.
+        Voxel-centre volume on the emission (NM/PT) grid [mL]: count of the region's voxels (the
+        voxel-centre label map, ``PhantomArrays.labels``) x voxel volume.
     volume_voxels_ct : pint.Quantity
         Voxel-centre volume on the CT grid [mL].
     activity : pint.Quantity
-        True activity in the region at the administration time [GBq]. It is also, exactly, the
-        sum of the activity map over the region's voxels on the emission grid.
+        True activity in the region at the administration time [GBq] (continuous model). The
+        activity map holds it exactly, spread over the voxels the region occupies in part or in
+        whole (``PhantomArrays.occupancy``), so it is not the sum over the region's voxel-centre
+        voxels (``activity_voxels``).
     concentration : pint.Quantity
         activity / volume [MBq/mL] (continuous model).
     density : pint.Quantity or None
@@ -60,10 +67,23 @@ class RegionTruth:
     mean_dose : pint.Quantity or None
         Mean local-deposition absorbed dose for complete decay, K * activity / mass [Gy], with K
         the Y-90 dose coefficient and mass from the analytic volume.
+    activity_voxels : pint.Quantity
+        Sum of the unblurred activity map (``PhantomArrays.activity``, volume-averaged emission)
+        over the region's voxel-centre voxels on the emission grid [GBq]: what a boolean mask
+        that coincides with the label map finds.
     mean_dose_voxels : pint.Quantity or None
-        K * activity / (density * volume_voxels) [Gy]: the exact mean of a local-deposition dose
-        map computed from the noise-free, unblurred activity map with this density over the
-        region's emission-grid voxels.
+        K * activity_voxels / (density * volume_voxels) [Gy]: exactly the mean, over the
+        region's voxel-centre voxels, of a local-deposition dose map computed with this density
+        from the noise-free, unblurred activity map.
+    activity_occupancy : pint.Quantity or None
+        ``sum f_i a_i`` over the unblurred activity map [GBq], f_i the exact fraction of voxel i
+        inside the region: what a fractional mask with exact fractions holds (e.g. the relative
+        calibration of an unblurred image over liver and lung fractional masks scales it by
+        administered / (liver + lungs of this)). None for Body and Spine.
+    mean_dose_occupancy : pint.Quantity or None
+        Occupancy-weighted mean of that same dose map, ``sum f_i D_i / sum f_i`` with f_i the
+        exact fraction of voxel i inside the region (``PhantomArrays.occupancy``) [Gy]: what a
+        fractional mask with exact fractions finds. None for Body and Spine.
     mean_dose_transport : pint.Quantity or None
         Mean absorbed dose with beta transport [Gy] (tumours, normal liver, liver): the truth for
         kernel dosimetry, from the continuous activity and the Monte Carlo point kernel by
@@ -73,9 +93,22 @@ class RegionTruth:
     mean_dose_transport_uncertainty : float or None
         Relative statistical standard uncertainty of ``mean_dose_transport`` (about 0.1 %).
     tumour_to_normal : float or None
-        Prescribed tumour-to-normal-liver concentration ratio (tumours only).
+        Prescribed tumour-to-normal-liver concentration ratio (tumours only; for a post-treatment
+        study the delivered one).
     tumour_to_normal_voxels : float or None
-        Ratio of the mean voxel concentrations tumour / normal liver on the emission grid.
+        Ratio of the mean unblurred activity-map concentrations over the voxel-centre voxels,
+        tumour / normal liver: (activity_voxels / volume_voxels) of the tumour over the same of
+        the normal liver.
+    tumour_to_normal_occupancy : float or None
+        The same ratio with occupancy-weighted means (exact fractions).
+    sampling_recovery : float or None
+        ``s = sum f_i^2 / sum f_i`` of the tumour's exact occupancy on the emission grid: the
+        figure :func:`dosimetry.voxel.sampling_recovery` gives for an exact fractional mask.
+    sampled_mean_fraction : float or None
+        Occupancy-weighted mean of the unblurred activity map over the tumour divided by the
+        true mean (``mean_dose_occupancy / mean_dose``): the sampling loss that the small-tumour
+        warning predicts, ``(1 + (r - 1) s) / r`` (:func:`dosimetry.voxel.sampled_mean_fraction`)
+        for a tumour whose boundary voxels share only normal liver. Tumours only.
     """
 
     name: str
@@ -89,11 +122,17 @@ class RegionTruth:
     density: pint.Quantity | None = None
     mass: pint.Quantity | None = None
     mean_dose: pint.Quantity | None = None
+    activity_voxels: pint.Quantity | None = None
     mean_dose_voxels: pint.Quantity | None = None
+    activity_occupancy: pint.Quantity | None = None
+    mean_dose_occupancy: pint.Quantity | None = None
     mean_dose_transport: pint.Quantity | None = None
     mean_dose_transport_uncertainty: float | None = None
     tumour_to_normal: float | None = None
     tumour_to_normal_voxels: float | None = None
+    tumour_to_normal_occupancy: float | None = None
+    sampling_recovery: float | None = None
+    sampled_mean_fraction: float | None = None
 
     def to_json(self) -> dict:
         """Plain-JSON form (see :mod:`phantoms.truth`)."""
@@ -108,11 +147,17 @@ class RegionTruth:
             "density": _q(self.density),
             "mass": _q(self.mass),
             "mean_dose": _q(self.mean_dose),
+            "activity_voxels": _q(self.activity_voxels),
             "mean_dose_voxels": _q(self.mean_dose_voxels),
+            "activity_occupancy": _q(self.activity_occupancy),
+            "mean_dose_occupancy": _q(self.mean_dose_occupancy),
             "mean_dose_transport": _q(self.mean_dose_transport),
             "mean_dose_transport_uncertainty": self.mean_dose_transport_uncertainty,
             "tumour_to_normal": self.tumour_to_normal,
             "tumour_to_normal_voxels": self.tumour_to_normal_voxels,
+            "tumour_to_normal_occupancy": self.tumour_to_normal_occupancy,
+            "sampling_recovery": self.sampling_recovery,
+            "sampled_mean_fraction": self.sampled_mean_fraction,
         }
 
 
@@ -140,6 +185,58 @@ class GridInfo:
 
 
 @dataclass(frozen=True)
+class PostTreatmentTruth:
+    """How a post-treatment study relates to its planning study (:mod:`phantoms.post`).
+
+    Parameters
+    ----------
+    transform : phantoms.pose.RigidTransform
+        Planning patient coordinates -> post-treatment patient coordinates (``p' = R p + t``;
+        :mod:`phantoms.pose` for the convention; ``transform.matrix`` is the 4 x 4 matrix).
+    residual_fraction : float
+        Fraction of the administered activity left in the vial and delivery set.
+    delivered : pint.Quantity
+        administered x (1 - residual_fraction) [GBq]: the activity in the patient.
+    planned_lung_shunt_fraction : float
+        The planning study's lung shunt fraction.
+    planned_tumour_to_normal : dict
+        Tumour name -> the planning study's ratio.
+    tumour_ratio_factors : dict
+        Tumour name -> delivered ratio / planned ratio (tumours not listed: 1).
+    lung_shunt_change : float
+        Delivered minus planned lung shunt fraction (a fraction: 0.02 = 2 percentage points).
+    planning_uids : dict
+        ``study_instance_uid`` and ``frame_of_reference_uid`` of the planning study (the frame
+        the transform maps from).
+    planning_radionuclide : str
+        What the planning image showed (``"Tc-99m"`` for an MAA SPECT).
+    """
+
+    transform: object
+    residual_fraction: float
+    delivered: pint.Quantity
+    planned_lung_shunt_fraction: float
+    planned_tumour_to_normal: dict
+    tumour_ratio_factors: dict
+    lung_shunt_change: float
+    planning_uids: dict
+    planning_radionuclide: str
+
+    def to_json(self) -> dict:
+        return {
+            "transform_planning_to_post": self.transform.to_json(),
+            "residual_fraction": self.residual_fraction,
+            "delivered": _q(self.delivered),
+            "planned_lung_shunt_fraction": self.planned_lung_shunt_fraction,
+            "planned_tumour_to_normal": dict(self.planned_tumour_to_normal),
+            "tumour_ratio_factors": dict(self.tumour_ratio_factors),
+            "lung_shunt_change": self.lung_shunt_change,
+            "planning_uids": dict(self.planning_uids),
+            "planning_radionuclide": self.planning_radionuclide,
+        }
+
+
+@dataclass(frozen=True)
 class Truth:
     """Everything known about a phantom patient.
 
@@ -154,9 +251,9 @@ class Truth:
     size : str
         ``"small"`` or ``"ct"``.
     administered : pint.Quantity
-        Total Y-90 activity in the patient at administration [GBq].
+        Y-90 activity administered [GBq] (for a Tc-99m MAA phantom: the planned Y-90 activity).
     lung_shunt_fraction : float
-        Fraction of ``administered`` in the lungs.
+        Fraction of the activity in the patient that lies in the lungs.
     administration_datetime, acquisition_datetime : datetime.datetime
         Administration (RadiopharmaceuticalStartDateTime) and emission acquisition start.
     acquisition_delay, acquisition_duration : pint.Quantity
@@ -164,7 +261,8 @@ class Truth:
     decay_factor_at_acquisition : float
         exp(-ln 2 * delay / T1/2) for the imaged radionuclide.
     activity_at_acquisition : pint.Quantity
-        Imaged activity (Y-90 administered, or the Tc-99m MAA injected) x decay factor [GBq].
+        Imaged activity in the patient (Y-90 delivered, or the Tc-99m MAA injected) x decay
+        factor [GBq].
     half_life : pint.Quantity
         Half-life of the imaged radionuclide [h] (Y-90 64.1 h, Tc-99m 6.0067 h).
     dose_coefficient : pint.Quantity
@@ -202,6 +300,16 @@ class Truth:
         like the MAA (predictive ground truth).
     tracer_activity : pint.Quantity or None
         Tc-99m MAA injected [MBq]; None for Y-90 images.
+    delivered : pint.Quantity or None
+        Y-90 activity in the patient at administration [GBq]: the sum of the region activities
+        and of the activity map. ``administered`` for a planning phantom, ``administered x
+        (1 - residual)`` for a post-treatment study.
+    emission_model : str
+        ``"volume_average"``: each emission voxel holds the volume average of the continuous
+        activity over the voxel (:mod:`phantoms.emission`).
+    post_treatment : PostTreatmentTruth or None
+        For a post-treatment study: the transform from the planning frame, the residual, and the
+        planned figures the delivery departs from; None for a planning phantom.
     """
 
     patient_id: str
@@ -233,6 +341,9 @@ class Truth:
     files: dict = field(default_factory=dict)
     radionuclide: str = "Y-90"
     tracer_activity: pint.Quantity | None = None
+    delivered: pint.Quantity | None = None
+    emission_model: str = EMISSION_MODEL
+    post_treatment: PostTreatmentTruth | None = None
 
     @property
     def imaged_activity(self) -> pint.Quantity:
@@ -274,6 +385,7 @@ class Truth:
             "size": self.size,
             "radionuclide": self.radionuclide,
             "administered": _q(self.administered),
+            "delivered": _q(self.delivered if self.delivered is not None else self.administered),
             "tracer_activity": _q(self.tracer_activity),
             "lung_shunt_fraction": self.lung_shunt_fraction,
             "administration_datetime": self.administration_datetime.isoformat(),
@@ -288,6 +400,7 @@ class Truth:
             "noise": self.noise,
             "sensitivity": _q(self.sensitivity),
             "image_unit": self.image_unit,
+            "emission_model": self.emission_model,
             "ct_grid": self.ct_grid.to_json(),
             "emission_grid": self.emission_grid.to_json(),
             "hu": dict(self.hu),
@@ -298,6 +411,7 @@ class Truth:
             "uids": dict(self.uids),
             "files": dict(self.files),
             "plan_inputs": self._plan_inputs_json(),
+            "post_treatment": None if self.post_treatment is None else self.post_treatment.to_json(),
         }
 
     def _plan_inputs_json(self) -> dict:

@@ -142,7 +142,7 @@ def _base(hdr: dict, sop_class: str, sop_uid: str, modality: str, series_uid: st
     ds.Modality = modality
     ds.Manufacturer = _MANUFACTURER
     ds.ReferringPhysicianName = ""
-    ds.StudyDescription = "Y-90 radioembolization phantom"
+    ds.StudyDescription = hdr.get("study_description", "Y-90 radioembolization phantom")
     ds.SeriesDescription = description
     ds.ManufacturerModelName = "phantoms.make_patient"
     # Patient
@@ -453,13 +453,14 @@ def write_pt(folder: Path, bqml: np.ndarray, grid, hdr: dict) -> list:
 
 
 # --- RTSTRUCT ----------------------------------------------------------------------------------
-def contour_points(cx: float, cy: float, ax: float, ay: float, z: float, hole: bool = False) -> np.ndarray:
+def contour_points(cx: float, cy: float, ax: float, ay: float, theta: float, z: float, hole: bool = False) -> np.ndarray:
     """Points of the section polygon at plane z, shape (n, 3) [mm].
 
-    The vertices of :func:`phantoms.anatomy.polygon_vertices` (on the ellipse
-    ((x-cx)/ax)^2 + ((y-cy)/ay)^2 = 1), counter-clockwise in (x, y); clockwise for holes.
+    The vertices of :func:`phantoms.anatomy.polygon_vertices` (on the ellipse with centre
+    (cx, cy), semi-axes ax, ay and the ``ax`` axis at angle theta from +x), counter-clockwise in
+    (x, y); clockwise for holes.
     """
-    xy = polygon_vertices(cx, cy, ax, ay)
+    xy = polygon_vertices(cx, cy, ax, ay, theta)
     if hole:
         xy = np.concatenate([xy[:1], xy[:0:-1]])
     return np.column_stack([xy, np.full(len(xy), float(z))])
@@ -494,7 +495,7 @@ def write_rtstruct(path: Path, rois: list, ct_grid, hdr: dict) -> None:
     path : pathlib.Path
         File to create.
     rois : list of (name, interpreted_type, outer_shapes, hole_shapes)
-        Shapes have ``section(z) -> (cx, cy, ax, ay) or None``; every outer section is one
+        Shapes have ``section(z) -> (cx, cy, ax, ay, theta) or None``; every outer section is one
         contour and every hole section one more contour inside it.
     ct_grid : GridInfo
         The CT geometry; contours lie on its slice planes and reference its SOP instances.

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from phantoms.anatomy import Ellipsoid, EllipticCylinder, default_anatomy, label_map, polygon_size, polygon_vertices
+from phantoms.anatomy import Anatomy, Ellipsoid, EllipticCylinder, default_anatomy, label_map, polygon_size, polygon_vertices
 from phantoms.anatomy import LABEL_BODY, LABEL_NORMAL_LIVER, LABEL_TUMOUR_BASE
 
 
@@ -45,9 +45,9 @@ def test_whole_slab_gives_whole_volume_and_cylinder_volume():
 
 def test_section_lies_on_the_surface():
     e = Ellipsoid((-55, -5, 0), (98, 80, 50))
-    cx, cy, ax, ay = e.section(30.0)
+    cx, cy, ax, ay, theta = e.section(30.0)
     # at z = 30 the scale is sqrt(1 - (30/50)^2) = 0.8
-    assert (cx, cy) == (-55, -5)
+    assert (cx, cy, theta) == (-55, -5, 0.0)
     assert ax == pytest.approx(98 * 0.8) and ay == pytest.approx(80 * 0.8)
     assert e.section(50.0001) is None
 
@@ -114,3 +114,74 @@ def test_validate_refuses_tumour_outside_liver_and_overlaps():
         default_anatomy((), 0, 240).validate()
     with pytest.raises(ValueError, match="semi_axes_mm"):
         Ellipsoid((0, 0, 0), (1, 0, 1))
+
+
+def _rotation_z_then_x(az, ax):
+    """R = Rx(ax) Rz(az) from the two elementary rotations [deg] (independent of phantoms.pose)."""
+    a, b = math.radians(az), math.radians(ax)
+    rz = np.array([[math.cos(a), -math.sin(a), 0], [math.sin(a), math.cos(a), 0], [0, 0, 1]])
+    rx = np.array([[1, 0, 0], [0, math.cos(b), -math.sin(b)], [0, math.sin(b), math.cos(b)]])
+    return rx @ rz
+
+
+def _inside(p, centre, axes, r):
+    """((R^T (p - c)) / axes)^2 summed: the rotated ellipsoid's equation, written here."""
+    q = (np.asarray(p, float) - centre) @ r
+    return ((q / axes) ** 2).sum(axis=-1)
+
+
+ROT = _rotation_z_then_x(30.0, 20.0)
+CENTRE, AXES = np.array([5.0, -3.0, 2.0]), np.array([30.0, 18.0, 12.0])
+
+
+def test_rotated_section_polygon_lies_on_the_surface():
+    e = Ellipsoid(tuple(CENTRE), tuple(AXES), ROT)
+    for z in (-8.0, 0.0, 3.3, 11.0):
+        cx, cy, ax, ay, theta = e.section(z)
+        verts = polygon_vertices(cx, cy, ax, ay, theta)
+        pts = np.column_stack([verts, np.full(len(verts), z)])
+        np.testing.assert_allclose(_inside(pts, CENTRE, AXES, ROT), 1.0, atol=1e-9)
+    # the planes beyond the ellipsoid's z extent miss it: h = |row z of R diag(axes)|
+    h = float(np.linalg.norm(ROT[2] * AXES))
+    assert e.z_range == pytest.approx((2.0 - h, 2.0 + h))
+    assert e.section(2.0 + h + 1e-6) is None and e.section(2.0 + h - 1e-3) is not None
+
+
+def test_rotated_slab_volume_by_point_counting():
+    # the part of the rotated ellipsoid between z = -4 and z = 9, counted on a 0.25 mm lattice
+    e = Ellipsoid(tuple(CENTRE), tuple(AXES), ROT)
+    s = 0.25
+    g = np.arange(-32.0, 32.0, s) + s / 2
+    zs = np.arange(-4.0, 9.0, s) + s / 2
+    count = 0
+    for z in zs:
+        x, y = np.meshgrid(g + CENTRE[0], g + CENTRE[1])
+        count += np.count_nonzero(_inside(np.stack([x, y, np.full_like(x, z)], -1), CENTRE, AXES, ROT) <= 1)
+    assert e.volume_between_mm3(-4.0, 9.0) == pytest.approx(count * s**3, rel=2e-3)
+    assert e.volume_between_mm3(-100.0, 100.0) == pytest.approx(4 / 3 * math.pi * 30 * 18 * 12, rel=1e-12)
+
+
+def test_rotated_label_map_follows_the_equation():
+    anat = default_anatomy((), -80, 240)
+    anat = Anatomy(anat.body, Ellipsoid((-55, -5, 0), (98, 80, 50), ROT), anat.lung_l, anat.lung_r, None, (), -80, 240)
+    rng = np.random.default_rng(5)
+    xs = np.sort(rng.uniform(-170, 60, 50))
+    ys = np.sort(rng.uniform(-100, 100, 40))
+    zs = rng.uniform(-60, 60, 12)
+    lab = label_map(anat, xs, ys, zs)
+    z, y, x = np.meshgrid(zs, ys, xs, indexing="ij")
+    f = _inside(np.stack([x, y, z], -1), np.array([-55.0, -5.0, 0.0]), np.array([98.0, 80.0, 50.0]), ROT)
+    clear = np.abs(f - 1) > 1e-3
+    np.testing.assert_array_equal((lab == LABEL_NORMAL_LIVER)[clear], (f <= 1)[clear])
+    assert np.count_nonzero(lab == LABEL_NORMAL_LIVER) > 1000
+
+
+def test_tilted_cylinder_volume_and_section():
+    # the spine tilted by 20 degrees about x: axial sections are ellipses stretched by 1 / cos 20
+    r = _rotation_z_then_x(0.0, 20.0)
+    c = EllipticCylinder((0.0, 95.0), (16.0, 16.0), r)
+    cx, cy, ax, ay, theta = c.section(50.0)
+    assert sorted((ax, ay)) == pytest.approx([16.0, 16.0 / math.cos(math.radians(20))])
+    # the axis direction is R e_z = (0, -sin 20, cos 20): at z = 50 it has moved by -50 tan 20 in y
+    assert (cx, cy) == pytest.approx((0.0, 95.0 - 50 * math.tan(math.radians(20))))
+    assert c.volume_between_mm3(0.0, 100.0) == pytest.approx(math.pi * 256 * 100 / math.cos(math.radians(20)))

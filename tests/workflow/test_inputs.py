@@ -2,8 +2,11 @@
 
 Ground truth is the phantom's analytic truth.json (LSF 8 %, tumour-to-normal 4 and 6, volumes,
 lung mass from the CT curve); tolerances are the issue's: LSF 0.5 percentage points, volumes 1 %,
-lung mass 2 %, tumour-to-normal 5 % on an unblurred phantom (the 7.5 mL tumour on the native SPECT
-grid is the documented exception, docs/imaging-inputs.md).
+lung mass 2 %. Tumour-to-normal: the phantom images like a camera (each voxel holds the volume
+average of the activity, issue #25), so even unblurred its 4.42 mm voxels lower a 33.5 mL tumour's
+ratio by sampling alone; the measurement (partial-volume fractions) is compared with the image's
+own occupancy-weighted ratio (``tumour_to_normal_occupancy``, 3.75 for r = 4) within 2 %
+(measured -0.6 %), tighter than the issue's 5 % against r, which sampling alone now exceeds (-6.7 %).
 """
 
 import json
@@ -60,6 +63,11 @@ def maa(tmp_path_factory):
     return out, json.loads((out / "truth.json").read_text())["plan_inputs"], truth.patient_id
 
 
+def _tn_image(maa, name):
+    """The unblurred image's own occupancy-weighted tumour-to-normal ratio (truth.json)."""
+    return json.loads((maa[0] / "truth.json").read_text())["regions"][name]["tumour_to_normal_occupancy"]
+
+
 def _pf(maa, **images):
     out, _, pid = maa
     import tomllib
@@ -85,7 +93,8 @@ def test_image_inputs_are_measured_within_the_issue_tolerances(maa):
     assert p.liver.volume.to("mL").magnitude == pytest.approx(truth["whole_liver_volume"]["value"], rel=0.01)
     assert p.target.volume.to("mL").magnitude == pytest.approx(truth["perfused_volume"]["value"], rel=0.01)
     t1 = p.target.tumours[0]
-    assert t1.tumour_to_normal == pytest.approx(truth["tumour_to_normal"]["Tumour 1"], rel=0.05)
+    assert t1.tumour_to_normal == pytest.approx(_tn_image(maa, "Tumour 1"), rel=0.02)
+    assert truth["tumour_to_normal"]["Tumour 1"] == 4.0
     assert t1.volume.to("mL").magnitude == pytest.approx(truth["tumour_volumes"]["Tumour 1"]["value"], rel=0.02)
     assert {s.used for s in pi.sources} == {"image"}
     assert {s.field for s in pi.sources} >= {"lung.shunt_fraction", "lung.mass", "target.tumours[2].tumour_to_normal"}
@@ -130,7 +139,7 @@ def test_patient_file_with_image_inputs_end_to_end(maa):
     p = case.plan.plan
     assert p.lung_shunt_fraction == pytest.approx(truth["lung_shunt_fraction"], abs=0.005)
     assert p.lung_mass.to("kg").magnitude == pytest.approx(truth["lung_mass"]["value"], rel=0.02)
-    assert float(p.tumour_to_normal[0]) == pytest.approx(4.0, rel=0.05)
+    assert float(p.tumour_to_normal[0]) == pytest.approx(_tn_image(maa, "Tumour 1"), rel=0.02)
     used = {s.field: s.used for s in case.inputs}
     assert used["lung.shunt_fraction"] == "image" and used["target.tumours[2].tumour_to_normal"] == "typed"
 
