@@ -33,7 +33,7 @@ from scipy import ndimage
 from dosimetry.decay import decay_factor
 from dosimetry.errors import InputError
 from dosimetry.isotope import Y90
-from dosimetry.units import Q_
+from dosimetry.units import Q_, ureg
 from dosimetry.voxel.geometry import Volume
 
 from . import write as w
@@ -372,57 +372,62 @@ def _transport_truths(spec: PhantomSpec, anatomy: Anatomy, vols: dict, part: dic
     )
 
 
+#: Units, parsed once (pint parses a unit string on every Quantity construction).
+_U = {u: ureg.Unit(u) for u in ("mL", "GBq", "Gy", "kg", "g/mL", "MBq/mL")}
+
+
+def _dose_gy(k: float, gbq: float, rho_g_ml: float, ml: float) -> float:
+    """Local-deposition mean dose K A / (rho V) [Gy] from K [Gy kg/GBq], A [GBq], rho [g/mL], V [mL]."""
+    return k * gbq / (rho_g_ml * ml / 1000.0)
+
+
 def _region_truths(spec, anatomy, ct_grid, em_grid, vols, part, occ, activity) -> dict:
     """RegionTruth of every ROI: exact (analytic) and voxel-sampled figures (RegionTruth)."""
     (ct, lab_ct), (em, lab_em) = ct_grid, em_grid
-    k = Y90.dose_coefficient.to("Gy*kg/GBq")
-    vvox_ml = float(np.prod(em.spacing_mm)) / 1000.0
+    k = float(Y90.dose_coefficient.to("Gy*kg/GBq").magnitude)
+    vvox_ml, vct_ml = float(np.prod(em.spacing_mm)) / 1000.0, float(np.prod(ct.spacing_mm)) / 1000.0
     counts_em = np.bincount(lab_em.ravel(), minlength=256)
     counts_ct = np.bincount(lab_ct.ravel(), minlength=256)
     gbq_by_label = np.bincount(lab_em.ravel(), weights=activity.ravel(), minlength=256) / 1000.0
     flat = activity.ravel()
-
-    def occ_conc(o):  # occupancy-weighted mean concentration of the unblurred map [GBq/mL]
-        return float(flat[o.index] @ o.fraction) / o.total / 1000.0 / vvox_ml
-
+    held = {n: float(flat[o.index] @ o.fraction) / 1000.0 for n, o in occ.items()}  # GBq in an exact fractional mask
+    conc_occ = {n: held[n] / (o.total * vvox_ml) for n, o in occ.items()}  # occupancy-weighted mean [GBq/mL]
     label_of = _label_of(anatomy)
-    normal_conc = {"voxels": gbq_by_label[LABEL_NORMAL_LIVER] / (counts_em[LABEL_NORMAL_LIVER] * vvox_ml),
-                   "occupancy": occ_conc(occ["Normal Liver"])}
+    normal_vox = gbq_by_label[LABEL_NORMAL_LIVER] / (counts_em[LABEL_NORMAL_LIVER] * vvox_ml)
     transported = _transport_truths(spec, anatomy, vols, part)
+    q = lambda v, u: Q_(float(v), _U[u])  # noqa: E731
     regions = {}
     for name, labels, itype, tissue in _region_defs(anatomy):
         if labels is None:  # Body: everything inside the outer contour
-            labels_t = tuple(int(v) for v in np.nonzero(counts_em[1:] + counts_ct[1:])[0] + 1)
+            labels = tuple(int(v) for v in np.nonzero(counts_em[1:] + counts_ct[1:])[0] + 1)
             gbq = float(sum(part.values()))
         else:
-            labels_t = labels
             gbq = float(sum(part[nm] for nm, lab in label_of.items() if lab in labels))
-        vol = Q_(vols[name] / 1000.0, "mL")
-        vvox = Q_(float(sum(counts_em[lab] for lab in labels_t)) * vvox_ml, "mL")
-        vvox_ct = Q_(float(sum(counts_ct[lab] for lab in labels_t)) * float(np.prod(ct.spacing_mm)) / 1000.0, "mL")
-        act, act_vox = Q_(gbq, "GBq"), Q_(float(sum(gbq_by_label[lab] for lab in labels_t)), "GBq")
-        kw = {"activity_voxels": act_vox}
+        ml, ml_vox = vols[name] / 1000.0, float(sum(counts_em[lab] for lab in labels)) * vvox_ml
+        gbq_vox = float(sum(gbq_by_label[lab] for lab in labels))
+        kw = {"activity_voxels": q(gbq_vox, "GBq")}
         if name in occ:
-            kw["activity_occupancy"] = Q_(float(flat[occ[name].index] @ occ[name].fraction) / 1000.0, "GBq")
+            kw["activity_occupancy"] = q(held[name], "GBq")
         if tissue is not None:
-            rho = spec.density[tissue].to("g/mL")
-            kw.update(density=rho, mass=(rho * vol).to("kg"), mean_dose=(k * act / (rho * vol)).to("Gy"),
-                      mean_dose_voxels=(k * act_vox / (rho * vvox)).to("Gy"),
-                      mean_dose_occupancy=(k * Q_(occ_conc(occ[name]), "GBq/mL") / rho).to("Gy"))
+            rho = float(spec.density[tissue].to("g/mL").magnitude)
+            kw.update(density=q(rho, "g/mL"), mass=q(rho * ml / 1000.0, "kg"), mean_dose=q(_dose_gy(k, gbq, rho, ml), "Gy"),
+                      mean_dose_voxels=q(_dose_gy(k, gbq_vox, rho, ml_vox), "Gy"),
+                      mean_dose_occupancy=q(_dose_gy(k, conc_occ[name], rho, 1.0), "Gy"))
         if name in transported:
             kw["mean_dose_transport"], kw["mean_dose_transport_uncertainty"] = transported[name]
         if name.startswith("Tumour "):
             o = occ[name]
             kw.update(
                 tumour_to_normal=spec.tumours[int(name.split()[1]) - 1].ratio,
-                tumour_to_normal_voxels=float(act_vox.magnitude / vvox.magnitude / normal_conc["voxels"]),
-                tumour_to_normal_occupancy=occ_conc(o) / normal_conc["occupancy"],
+                tumour_to_normal_voxels=gbq_vox / ml_vox / normal_vox,
+                tumour_to_normal_occupancy=conc_occ[name] / conc_occ["Normal Liver"],
                 sampling_recovery=float(o.fraction @ o.fraction) / o.total,
-                sampled_mean_fraction=occ_conc(o) / (gbq / vol.magnitude),
+                sampled_mean_fraction=conc_occ[name] / (gbq / ml),
             )
         regions[name] = RegionTruth(
-            name=name, labels=tuple(int(v) for v in labels_t), interpreted_type=itype, volume=vol,
-            volume_voxels=vvox, volume_voxels_ct=vvox_ct, activity=act, concentration=(act / vol).to("MBq/mL"), **kw,
+            name=name, labels=tuple(int(v) for v in labels), interpreted_type=itype, volume=q(ml, "mL"),
+            volume_voxels=q(ml_vox, "mL"), volume_voxels_ct=q(float(sum(counts_ct[lab] for lab in labels)) * vct_ml, "mL"),
+            activity=q(gbq, "GBq"), concentration=q(gbq / ml * 1000.0, "MBq/mL"), **kw,
         )
     return regions
 

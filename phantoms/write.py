@@ -475,7 +475,7 @@ def _raw_ds(tag, values) -> RawDataElement:
     Each value uses ``%.10g``, at most 16 characters (PS3.5 6.2); the value is padded with a
     space to even length.
     """
-    text = "\\".join(format(float(v), ".10g") for v in values).encode("ascii")
+    text = "\\".join(["%.10g" % v for v in np.asarray(values, dtype=float).ravel().tolist()]).encode("ascii")
     if len(text) % 2:
         text += b" "
     return RawDataElement(tag, "DS", len(text), text, 0, False, True)
