@@ -262,3 +262,37 @@ def test_refusals_name_the_field(kwargs, field):
     with pytest.raises(InputError) as err:
         make_post_arrays(**kwargs)
     assert err.value.field == field
+
+
+def test_post_files_conform(studies, tmp_path):
+    """The post-treatment files pass the same conformance checks as the planning ones (required and
+    forbidden attributes of PS3.3; dciodvfy when installed): rotated contours change nothing."""
+    import importlib.util
+    import shutil
+    import subprocess
+    from pathlib import Path
+
+    spec = importlib.util.spec_from_file_location("_conformance", Path(__file__).resolve().parents[1] / "io" / "conformance.py")
+    conformance = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(conformance)
+    problems = conformance.problems
+
+    base, *_ = studies
+    files = [base / "post_pt" / "ct" / "CT_0001.dcm", base / "post_pt" / "pt" / "PT_0001.dcm", base / "post_pt" / "rtstruct.dcm",
+             base / "post_nm" / "nm" / "NM_0001.dcm"]
+    for f in files:
+        assert problems(f) == [], f
+    tool = shutil.which("dciodvfy")
+    if tool is None:
+        pytest.skip("dciodvfy (Debian package dicom3tools) is not installed")
+    for f in files:
+        run = subprocess.run([tool, str(f)], capture_output=True, text=True, timeout=60)
+        assert [line for line in (run.stdout + run.stderr).splitlines() if line.startswith("Error")] == [], f
+
+
+def test_post_study_is_deterministic():
+    a = make_post_arrays(PLANNING, modality="NM", noise=True, seed=4)
+    b = make_post_arrays(PLANNING, modality="NM", noise=True, seed=4)
+    np.testing.assert_array_equal(a.image.array, b.image.array)
+    np.testing.assert_array_equal(a.hu.array, b.hu.array)
+    assert json.dumps(a.truth.to_json()) == json.dumps(b.truth.to_json())
