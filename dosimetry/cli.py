@@ -449,18 +449,16 @@ def _check_output_folder(output, inputs, what: str = "the output") -> None:
 
 def _run_report(patient_path, output, args) -> int:
     from .io.patient import load_patient
-    from .report.build import DOSE_FILES, dose_format_for, render_report, write_report
-    from .workflow import input_digests, run_case
+    from .report.build import DOSE_FILES, dose_format_for, write_case_report
+    from .workflow import input_paths, run_case
 
     if str(output) == "-":
         raise InputError("-o", "a report is a folder of files (PDF, JSON, ...); give a folder, not '-' (standard output)")
     pf = load_patient(patient_path)
-    inputs = [patient_path] + ([p for p in (pf.imaging.activity, pf.imaging.ct, pf.imaging.rtstruct, pf.imaging.labels) if isinstance(p, (str, Path))] if pf.imaging else [])
-    _check_output_folder(output, inputs, "a report")
+    _check_output_folder(output, input_paths(pf), "a report")
     progress = _progress(args)
     case = run_case(pf, progress=progress)
-    report = render_report(case, digests=input_digests(pf), units=getattr(args, "units", "si"))
-    write_report(report, output, inputs=inputs, progress=progress, dose_format=pf.imaging.dose_format if pf.imaging else None)
+    report = write_case_report(case, pf, output, units=getattr(args, "units", "si"), progress=progress)
     if not args.quiet:
         print(report.text, end="")
         dose_file = DOSE_FILES[dose_format_for(report.imaging, pf.imaging.dose_format)] if report.imaging else None
@@ -537,6 +535,35 @@ def _demo_calibration(text: str, base: Path) -> tuple[str, str]:
     return cal.isoformat(timespec="seconds"), f"{vial.magnitude:g} GBq"
 
 
+def write_demo_patient(folder, *, seed: int = 0, **phantom) -> Path:
+    """Write a phantom patient (CT, Tc-99m MAA SPECT, RTSTRUCT; ``phantoms.make_patient`` with
+    ``phantom`` keyword arguments, e.g. ``patient_id``, ``noise``, ``lung_shunt_fraction``) and its
+    patient file ``DEMO_PATIENT`` into the new ``folder``; return the patient file's path.
+
+    The patient file plans from the images; its vial calibration is set so that the smallest glass
+    vial holding the plan decays to it at administration. (``y90 demo``, tests and benchmarks.)
+    """
+    import phantoms
+
+    from .io.files import write_atomic
+
+    folder = Path(folder)
+    truth = phantoms.make_patient(folder, seed=seed, radionuclide="Tc-99m", **phantom)
+    tumours = sorted(n for n in truth.regions if n.startswith("Tumour"))
+    tumour_tables = "".join(
+        f'\n[[target.tumours]]\nname = "{n}"          # its ROI\nvolume = "image"\ntumour_to_normal = "image"\n'
+        for n in tumours
+    )
+    fields = dict(
+        patient_id=truth.patient_id,
+        patient_name=truth.patient_name,
+        tumours=tumour_tables,
+        tumour_rois=", ".join(f'"{n}"' for n in tumours),
+    )
+    fields["calibration"], fields["vial"] = _demo_calibration(DEMO_PATIENT.format(calibration="2026-01-11T12:00:00-05:00", vial="", **fields), folder)
+    return write_atomic(folder / "patient.toml", DEMO_PATIENT.format(**fields))
+
+
 def _cmd_demo(args) -> int:
     """Write the phantom patient into a hidden sibling folder, rename it into place, then report.
 
@@ -545,9 +572,7 @@ def _cmd_demo(args) -> int:
     """
     import shutil
 
-    import phantoms
-
-    from .io.files import staged_directory, write_atomic
+    from .io.files import staged_directory
 
     if args.output == "-":
         raise InputError("-o", "the demo writes a folder; give a folder name, not '-' (standard output)")
@@ -563,26 +588,59 @@ def _cmd_demo(args) -> int:
     with staged_directory(out, field="-o") as tmp:
         if progress:
             progress("writing the phantom patient (CT, Tc-99m MAA SPECT, RTSTRUCT)")
-        truth = phantoms.make_patient(tmp / "patient", seed=args.seed, radionuclide="Tc-99m")
-        regions = truth.regions
-        tumours = sorted(n for n in regions if n.startswith("Tumour"))
-        tumour_tables = "".join(
-            f'\n[[target.tumours]]\nname = "{n}"          # its ROI\nvolume = "image"\ntumour_to_normal = "image"\n'
-            for n in tumours
-        )
-        fields = dict(
-            patient_id=truth.patient_id,
-            patient_name=truth.patient_name,
-            tumours=tumour_tables,
-            tumour_rois=", ".join(f'"{n}"' for n in tumours),
-        )
-        fields["calibration"], fields["vial"] = _demo_calibration(DEMO_PATIENT.format(calibration="2026-01-11T12:00:00-05:00", vial="", **fields), tmp / "patient")
-        write_atomic(tmp / "patient" / "patient.toml", DEMO_PATIENT.format(**fields))
+        write_demo_patient(tmp / "patient", seed=args.seed)
     try:
         return _run_report(out / "patient" / "patient.toml", out / "report", args)
     except BaseException:
         shutil.rmtree(out, ignore_errors=True)  # the demo folder is ours: leave nothing partial
         raise
+
+
+# -- cohort -------------------------------------------------------------------------------------
+def _cmd_cohort(args) -> int:
+    """Every case of a manifest through run_case (docs/cohort.md); 0 all within limits, 1 any blocked / failed."""
+    import os
+
+    from .io.manifest import read_manifest
+    from .report.build import write_case_report
+    from .workflow.cohort import FAILED, REFUSED, run_cohort
+
+    rows = read_manifest(args.manifest)
+    workers = args.workers if args.workers is not None else (0 if args.scheduler else len(os.sched_getaffinity(0)))
+    show = None if args.quiet else _cohort_progress()
+    result = run_cohort(rows, args.output, workers=workers, scheduler=args.scheduler, report=write_case_report, units=args.units, progress=show)
+    if show is not None:
+        show.end()
+    failed = result.failed
+    if not args.quiet:
+        for o in failed:
+            where = f" (manifest row {o.patient['manifest_row']})" if o.patient.get("manifest_row") else ""
+            print(f"y90 cohort: {o.name}{where}: {o.status}: {o.patient['error']}", file=sys.stderr)
+        counts = {s: result.count(s) for s in ("WITHIN LIMITS", "BLOCKED", "NEEDS A DECISION")}
+        print(f"{len(result.outcomes)} cases: {counts['WITHIN LIMITS']} within limits, {counts['BLOCKED']} blocked, "
+              f"{counts['NEEDS A DECISION']} needing a decision, {result.count(REFUSED)} refused, {result.count(FAILED)} failed"
+              + (f" ({result.reused} taken from the earlier run)" if result.reused else ""))
+        print(f"Tables written to {args.output}/ (patients.csv, regions.csv, patients.parquet, regions.parquet); one report folder per case")
+    if result.all_within_limits:
+        return EXIT_OK
+    n = len(result.outcomes) - result.count("WITHIN LIMITS")
+    print(f"y90 cohort: {n} of {len(result.outcomes)} cases blocked, needing a decision or failed", file=sys.stderr)
+    return EXIT_BLOCKED
+
+
+class _cohort_progress:
+    """``done / failed / left`` on stderr: one line rewritten in place on a terminal, a line per case otherwise."""
+
+    def __init__(self):
+        self.tty = sys.stderr.isatty()
+
+    def __call__(self, done: int, failed: int, left: int) -> None:
+        line = f"y90 cohort: {done} done, {failed} failed, {left} left"
+        print(("\r" + line) if self.tty else line, end="" if self.tty else "\n", file=sys.stderr, flush=True)
+
+    def end(self) -> None:
+        if self.tty:
+            print(file=sys.stderr)
 
 
 # -- parser -------------------------------------------------------------------------------------
@@ -630,6 +688,14 @@ def _seed(text: str) -> int:
     return n
 
 
+def _workers(text: str) -> int:
+    """``cohort --workers``: 0 (in this process) to 256 worker processes."""
+    n = int(text) if text.strip().isdigit() else -1
+    if not 0 <= n <= 256:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected an integer in [0, 256]")
+    return n
+
+
 def _residual_fraction(text: str) -> float:
     """``--residual-fraction``: the patient file's grammar and plausible range (target.residual_fraction)."""
     from .io.patient import _plausible_fraction
@@ -643,6 +709,7 @@ def _residual_fraction(text: str) -> float:
 _EXIT_CODES = {
     "checks": "exit status: 0 within every safety limit; 1 blocked by a safety limit or needing a decision (vial, timing); 2 invalid input; 3 internal error",
     "plain": "exit status: 0 done; 2 invalid input; 3 internal error",
+    "cohort": "exit status: 0 every case ran and is within every safety limit; 1 a case is blocked, needs a decision, or was refused or failed (the output says how many); 2 invalid input; 3 internal error",
     "schedule": "exit status: 0 an in-hours vial/time (glass) or a draw (resin); 1 needs a decision (nothing fits) or outside the resin window; 2 invalid input; 3 internal error",
 }
 
@@ -675,6 +742,12 @@ _DESCRIPTIONS = {
     "report": ("Per-patient report: report.pdf (page 1 to sign, DVH, dose on CT, audit trail), report.json, summary.txt, "
                "and the dose map and dvh.csv when the patient file has imaging.",
                ["y90 report patient.toml -o report/", "y90 report patient.toml -o report/ --units us   # activities also in mCi"], "checks"),
+    "cohort": ("Every case of a study through the same job as y90 report: a manifest (CSV: a patient_file column, paths "
+               "relative to the manifest, and optional columns overriding patient-file fields by dotted name) runs on a "
+               "local Dask cluster (or --scheduler); OUT gets patients.csv and regions.csv (and Parquet twins) and one "
+               "report folder per case. Running again into the same OUT resumes: finished cases are not recomputed.",
+               ["y90 cohort study.csv -o study-out/", "y90 cohort study.csv -o study-out/ --workers 2",
+                "y90 cohort study.csv -o study-out/ --scheduler tcp://10.0.0.5:8786"], "cohort"),
     "demo": ("Write a digital phantom patient (CT, Tc-99m MAA SPECT, RTSTRUCT), plan it from its images and write its "
              "full report, to see what y90 does.",
              ["y90 demo", "y90 demo -o my-demo --units us"], "checks"),
@@ -789,6 +862,15 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("-o", "--output", required=True, help="output folder (created; must not exist or be empty)")
     rp.add_argument("--units", choices=("si", "us"), default="si", help="us: activities also in mCi on page 1")
     rp.set_defaults(func=_cmd_report)
+
+    co = _sub(sub, "cohort", help="every case of a manifest (CSV of patient files) on a Dask cluster: tables and reports")
+    co.add_argument("manifest", help="CSV with a patient_file column (docs/cohort.md)")
+    co.add_argument("-o", "--output", required=True, help="output folder (new, empty, or that of an earlier run to resume)")
+    where = co.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=_workers, help="local Dask worker processes (default: the number of cores; 0: no Dask, in this process)")
+    where.add_argument("--scheduler", help="address of an existing Dask scheduler, e.g. tcp://host:8786 (its workers must reach the files)")
+    co.add_argument("--units", choices=("si", "us"), default="si", help="us: activities also in mCi on each report's page 1")
+    co.set_defaults(func=_cmd_cohort)
 
     dm = _sub(sub, "demo", help="write a phantom patient and its report (the README's first command)")
     dm.add_argument("-o", "--output", help="demo folder to create (default: ./y90-demo, ./y90-demo-2, ...)")

@@ -13,6 +13,7 @@ import datetime as dt
 import hashlib
 import math
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -616,18 +617,23 @@ def _read_small_file(p: Path, limit: int, fieldname: str) -> bytes:
     return data
 
 
-def load_patient(path: str | Path) -> PatientFile:
+def load_patient(path: str | Path, *, overrides: Mapping[str, Any] | None = None, overridden_by: str = "overrides") -> PatientFile:
     """Read and validate a patient TOML file.
 
     Parameters
     ----------
     path : path-like
         The patient file.
+    overrides : mapping of str to value, optional
+        Fields replaced before validation, by dotted name (``{"target.tumour_dose": "150 Gy"}``,
+        values as TOML gives them: text, numbers, booleans, date-times), so that a bad value is
+        refused with the message it would get in the file. Each is listed in the warnings
+        (``overridden_by`` says where it came from, e.g. ``"the cohort manifest, row 3"``).
 
     Returns
     -------
     PatientFile
-        Validated inputs, with the file's path and SHA-256 for the audit trail.
+        Validated inputs, with the file's path and SHA-256 (of the file's bytes) for the audit trail.
 
     Raises
     ------
@@ -642,5 +648,27 @@ def load_patient(path: str | Path) -> PatientFile:
         raise InputError("patient file", f"{p} is not valid TOML: {str(exc).splitlines()[0][:200]}") from exc
     except RecursionError as exc:  # deeply nested arrays or inline tables
         raise InputError("patient file", f"{p} nests arrays or tables too deeply to be a patient file") from exc
+    notes = tuple(_override(doc, key, value, overridden_by) for key, value in (overrides or {}).items())
     pf = parse_patient(doc, p.parent)
-    return dataclasses.replace(pf, path=p, sha256=hashlib.sha256(data).hexdigest())
+    return dataclasses.replace(pf, path=p, sha256=hashlib.sha256(data).hexdigest(), warnings=pf.warnings + notes)
+
+
+def _override(doc: dict, dotted: str, value: Any, overridden_by: str) -> str:
+    """Set ``table.key`` (or ``table.sub.key``) of a parsed patient document; the warning that says so.
+
+    Only tables are walked (``target.tumours`` is an array of tables: override a whole array, not
+    one element); a missing table is created, so the parser then names what else it lacks.
+    """
+    *tables, key = dotted.split(".")
+    if not tables or not all(tables) or not key:
+        raise InputError(dotted, "expected a dotted field name of the patient file, e.g. target.tumour_dose")
+    node = doc
+    for i, name in enumerate(tables):
+        node = node.setdefault(name, {})
+        if not isinstance(node, dict):
+            raise InputError(dotted, f"{'.'.join(tables[: i + 1])} is not a table in the patient file; only fields of tables can be overridden")
+    before = node.get(key)
+    node[key] = value
+    shown = lambda v: repr(v) if isinstance(v, str) else str(v)  # noqa: E731
+    was = "not in the file" if before is None else f"the file gives {shown(before)}"
+    return f"{dotted} = {shown(value)} set by {overridden_by} ({was})"

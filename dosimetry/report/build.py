@@ -23,7 +23,7 @@ from ..io.files import staged_directory, write_atomic
 from ..isotope import Y90
 from ..units import Q_, to_json
 from ..voxel.dose import HU_DENSITY_CURVE
-from ..workflow import BED_PARAMETERS, METHOD_NAMES, CaseResult, VoxelResult
+from ..workflow import BED_PARAMETERS, METHOD_NAMES, CaseResult, VoxelResult, input_digests, input_paths
 from .content import CheckRow, DVHCurve, ReportContent, SliceImage
 from .page1 import signed_page
 from .pdf import render_pdf
@@ -31,7 +31,7 @@ from .record import report_record
 from .regions import dvh_csv, region_json
 from .text import case_text, fmt
 
-__all__ = ["Report", "render_report", "write_report", "imaging_json", "write_imaging_files", "check_rows"]
+__all__ = ["Report", "render_report", "write_report", "write_case_report", "imaging_json", "write_imaging_files", "check_rows"]
 
 POINT_KERNEL_SOURCE = (
     "Monte Carlo Y-90 point kernel in ICRP soft tissue (opengate 10.1.1 / Geant4 11.4.2, project table "
@@ -374,3 +374,21 @@ def write_report(report: Report, out_dir, *, inputs=(), progress: Callable[[str]
         write_atomic(tmp / "report.json", json.dumps(doc, indent=2, allow_nan=False))
         write_atomic(tmp / "summary.txt", report.text)
     return Path(out_dir)
+
+
+def write_case_report(case: CaseResult, pf, out_dir, *, units: str = "si", progress: Callable[[str], None] | None = None) -> Report:
+    """Render the case of a patient file and write its folder, as ``y90 report`` does (and ``y90 cohort``
+    for each case): report.pdf, report.json, summary.txt, and the dose map and dvh.csv with imaging.
+
+    Parameters
+    ----------
+    case : CaseResult
+        :func:`dosimetry.workflow.run_case` of ``pf``.
+    pf : PatientFile
+        The patient file as loaded (its imaging inputs are hashed for the audit trail).
+    out_dir : path-like
+        The report folder (must not exist or be empty; built completely or not at all).
+    """
+    report = render_report(case, digests=input_digests(pf), units=units)
+    write_report(report, out_dir, inputs=input_paths(pf), progress=progress, dose_format=pf.imaging.dose_format if pf.imaging else None)
+    return report

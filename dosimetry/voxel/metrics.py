@@ -37,6 +37,8 @@ __all__ = [
     "RegionStats",
     "dvh",
     "region_stats",
+    "D_PERCENT",
+    "V_DOSE_GY",
     "bed",
     "mean_bed",
     "eud",
@@ -178,7 +180,13 @@ class RegionStats:
     v: dict  # {dose [Gy] value: V_x fraction}
 
 
-def region_stats(dose: Volume, mask: Volume, *, d_percent=(2, 50, 70, 95, 98), v_dose=(100, 150, 205)) -> RegionStats:
+#: The D_x (volume percentages) and V_x (doses [Gy]) of every region's figures by default (the
+#: report's region table and the cohort's regions.csv show these).
+D_PERCENT = (2, 50, 70, 95, 98)
+V_DOSE_GY = (100, 150, 205)
+
+
+def region_stats(dose: Volume, mask: Volume, *, d_percent=D_PERCENT, v_dose=V_DOSE_GY) -> RegionStats:
     """Mean, min, max, D_x and V_x of a region.
 
     Parameters

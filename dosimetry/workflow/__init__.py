@@ -10,7 +10,7 @@
 """
 
 from .assess import BLOCKED, WITHIN_LIMITS, CaseResult, assess
-from .case import PlanInputs, compare_case, input_digests, plan_case, plan_inputs, run_case
+from .case import PlanInputs, compare_case, input_digests, input_paths, plan_case, plan_inputs, run_case
 from .inputs import InputSource, resolve_inputs
 from .session import SessionResult, plan_session
 from .plan import METHOD_NAMES, PatientPlan, compare_devices, plan_patient
@@ -38,6 +38,7 @@ __all__ = [
     "InputSource",
     "resolve_inputs",
     "input_digests",
+    "input_paths",
     "SessionResult",
     "plan_session",
     "WITHIN_LIMITS",

@@ -16,7 +16,7 @@ from .inputs import needs_images, resolve_inputs
 from .plan import compare_devices, plan_patient
 from .voxel import ImagingInputs, load_imaging, measure_images, voxel_dose
 
-__all__ = ["PlanInputs", "plan_inputs", "plan_case", "run_case", "compare_case", "input_digests", "InputDigest", "folder_manifest"]
+__all__ = ["PlanInputs", "plan_inputs", "plan_case", "run_case", "compare_case", "input_digests", "InputDigest", "folder_manifest", "input_paths"]
 
 
 @dataclass(frozen=True)
@@ -204,3 +204,10 @@ def input_digests(pf: PatientFile) -> tuple[InputDigest, ...]:
     labels = pf.imaging.labels if isinstance(pf.imaging.labels, Path) else None
     inputs = (("activity image", pf.imaging.activity), ("CT", pf.imaging.ct), ("segmentation", pf.imaging.rtstruct), ("label names", labels))
     return tuple(_digest(label, path) for label, path in inputs if path is not None)
+
+
+def input_paths(pf: PatientFile) -> list:
+    """The patient file and the imaging inputs it names: what an output must never overwrite or hold."""
+    im = pf.imaging
+    named = [im.activity, im.ct, im.rtstruct, im.labels] if im is not None else []
+    return ([pf.path] if pf.path is not None else []) + [p for p in named if isinstance(p, (str, Path))]
