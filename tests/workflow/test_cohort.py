@@ -277,3 +277,57 @@ def test_the_memory_estimate_bounds_the_measured_peaks():
     base, per = cohort_mod.CASE_MEMORY_BASE, cohort_mod.CASE_MEMORY_PER_IMAGE_BYTE
     for image_bytes, peak_mib in ((8_575_164, 265), (178_496_550, 4151)):
         assert (base + per * image_bytes) / 2**20 >= 1.12 * peak_mib
+
+
+# -- on Dask: plan-only cases without reports (the distribution, not the report, is under test) --------
+def test_a_local_cluster_gives_the_rows_of_the_in_process_run(small):
+    here = run_cohort(read_manifest(small / "m.csv"))
+    on_dask = run_cohort(read_manifest(small / "m.csv"), small / "out", workers=2, processes=False)
+    assert on_dask.patients == here.patients
+    assert sorted(p.name for p in (small / "out").iterdir() if p.is_dir()) == [f"c{i}" for i in range(6)]
+    again = run_cohort(read_manifest(small / "m.csv"), small / "out", workers=1, processes=False)
+    assert again.reused == 6
+
+
+def test_an_existing_scheduler_runs_the_cases(small):
+    from distributed import LocalCluster
+    from distributed.diagnostics.plugin import SchedulerPlugin
+
+    class Keys(SchedulerPlugin):
+        def __init__(self):
+            self.done = set()
+
+        def transition(self, key, start, finish, *args, **kwargs):
+            if finish == "memory":
+                self.done.add(str(key))
+
+    keys, seen = Keys(), []
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster:
+        cluster.scheduler.add_plugin(keys)
+        result = run_cohort(read_manifest(small / "m.csv"), small / "out", scheduler=cluster.scheduler_address,
+                            progress=lambda *counts: seen.append(counts))
+    # one task per case, keyed by the case, computed by this scheduler's workers
+    assert sorted(k.rsplit("-", 1)[0] for k in keys.done) == [f"y90-case-c{i}" for i in range(6)]
+    assert seen[0] == (0, 0, 6) and seen[-1] == (6, 0, 0)
+    assert result.patients == run_cohort(read_manifest(small / "m.csv")).patients
+
+
+def test_an_unreachable_scheduler_is_invalid_input(small, monkeypatch):
+    from dosimetry.workflow import cluster
+
+    monkeypatch.setattr(cluster, "CONNECT_TIMEOUT", 1)
+    with pytest.raises(InputError, match="--scheduler: cannot reach a Dask scheduler at 'tcp://127.0.0.1:9'"):
+        run_cohort(read_manifest(small / "m.csv"), scheduler="tcp://127.0.0.1:9")
+
+
+def test_a_case_that_takes_its_worker_down_is_its_own_row_and_not_tried_again():
+    """A worker process that dies under a case (here: os._exit, as the nanny's kill at its memory
+    limit would) gives that case's row from on_lost, once (allowed-failures 0), and the run ends."""
+    import os
+
+    from dosimetry.workflow.cluster import run_on_dask
+
+    lost = []
+    results = run_on_dask(lambda limit: [3], os._exit, keys=["dies"], workers=1, memory_limit=2**30,
+                          on_lost=lambda task, exc: lost.append((task, type(exc).__name__)) or "lost")
+    assert results == ["lost"] and lost == [(3, "KilledWorker")]
