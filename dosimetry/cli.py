@@ -599,14 +599,13 @@ def _cmd_demo(args) -> int:
 # -- cohort -------------------------------------------------------------------------------------
 def _cmd_cohort(args) -> int:
     """Every case of a manifest through run_case (docs/cohort.md); 0 all within limits, 1 any blocked / failed."""
-    import os
-
     from .io.manifest import read_manifest
     from .report.build import write_case_report
+    from .workflow.cluster import default_workers
     from .workflow.cohort import FAILED, REFUSED, run_cohort
 
     rows = read_manifest(args.manifest)
-    workers = args.workers if args.workers is not None else (0 if args.scheduler else len(os.sched_getaffinity(0)))
+    workers = args.workers if args.workers is not None else (0 if args.scheduler else default_workers())
     show = None if args.quiet else _cohort_progress()
     result = run_cohort(rows, args.output, workers=workers, scheduler=args.scheduler, report=write_case_report, units=args.units, progress=show)
     if show is not None:

@@ -19,10 +19,15 @@ from collections.abc import Callable
 
 from ..errors import InputError
 
-__all__ = ["run_on_dask", "worker_memory_limit"]
+__all__ = ["run_on_dask", "worker_memory_limit", "default_workers"]
 
 #: Seconds to wait for a scheduler to answer, and for its first worker to join.
 CONNECT_TIMEOUT = 20
+
+
+def default_workers() -> int:
+    """The cores this process may use (its CPU affinity where the system has one)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
 def _client(workers: int | None, scheduler: str | None, memory_limit: int | None, processes: bool):
@@ -41,7 +46,10 @@ def _client(workers: int | None, scheduler: str | None, memory_limit: int | None
             client.close()
             raise InputError("--scheduler", f"the Dask scheduler at {scheduler!r} has no worker (none joined within {CONNECT_TIMEOUT} s)") from exc
         return client, None
-    n = workers or len(os.sched_getaffinity(0))
+    n = workers or default_workers()
+    # As the CLI does, worker processes do not print library warnings (pydicom on odd headers): the
+    # readers check every value they use and return their own notes, which go into each case's report.
+    quiet = {"env": {"PYTHONWARNINGS": "ignore"}} if processes else {}
     with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
         cluster = LocalCluster(
             n_workers=n,
@@ -50,6 +58,7 @@ def _client(workers: int | None, scheduler: str | None, memory_limit: int | None
             memory_limit=memory_limit if memory_limit is not None else "auto",
             dashboard_address=None,
             silence_logs=logging.ERROR,
+            **quiet,
         )
     return Client(cluster), cluster
 

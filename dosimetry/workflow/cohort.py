@@ -20,7 +20,6 @@ CLI gives it) the same report folder. It returns one row per case and one row pe
 
 from __future__ import annotations
 
-import fcntl
 import functools
 import hashlib
 import json
@@ -310,7 +309,7 @@ def _image_bytes(path: Path) -> int:
 def estimate_memory(pf: PatientFile) -> int:
     """Estimated peak memory of running and reporting the case [bytes] (:data:`CASE_MEMORY_BASE`
     plus :data:`CASE_MEMORY_PER_IMAGE_BYTE` times the bytes of its images)."""
-    images = sum(_image_bytes(p) for p in input_paths(pf)[1:] if Path(p).exists())
+    images = sum(_image_bytes(p) for p in input_paths(pf) if p != pf.path and Path(p).exists())
     return CASE_MEMORY_BASE + CASE_MEMORY_PER_IMAGE_BYTE * images
 
 
@@ -391,7 +390,12 @@ def _open_output(out: Path, inputs: list) -> object:
     except OSError as exc:
         raise OutputError("-o", f"cannot use {out}: {exc.strerror or exc}") from exc
     try:
-        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        import fcntl  # POSIX; elsewhere two runs into one OUT are not detected
+    except ImportError:
+        fcntl = None
+    try:
+        if fcntl is not None:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError as exc:
         lock.close()
         raise OutputError("-o", f"another y90 cohort is writing {out}; wait for it or choose another folder") from exc
