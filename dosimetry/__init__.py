@@ -18,6 +18,7 @@ points are importable from here:
 - :func:`assess` gives one :class:`CaseResult` over every safety check of a plan and/or a voxel
   dosimetry; :func:`run_case` does the whole job for a patient file;
 - :func:`render_report` renders a CaseResult, :func:`write_report` writes its files.
+- :func:`run_cohort` runs many cases (patient files or manifest rows) into two tables (docs/cohort.md).
 
 The job's entry points are loaded on first use, so ``import dosimetry`` stays light.
 """
@@ -41,6 +42,7 @@ _LAZY = {
     "assess": "dosimetry.workflow",
     "run_case": "dosimetry.workflow",
     "CaseResult": "dosimetry.workflow",
+    "run_cohort": "dosimetry.workflow.cohort",
     "render_report": "dosimetry.report.build",
     "write_report": "dosimetry.report.build",
 }

@@ -37,6 +37,7 @@ from ..io.files import check_not_input, json_text, staged_directory, write_atomi
 from ..io.manifest import ManifestRow
 from ..io.patient import PatientFile, load_patient
 from ..io.tables import write_table
+from .assess import WITHIN_LIMITS
 from .case import _sha256_of, input_digests, input_paths, run_case
 from .cohort_tables import FAILED, IMAGING_HASHES, PATIENT_COLUMNS, REFUSED, REGION_COLUMNS, error_row, patient_row, region_rows
 
@@ -148,8 +149,6 @@ class CohortResult:
     @property
     def all_within_limits(self) -> bool:
         """Every case ran and is within every safety limit with nothing left to decide (exit 0)."""
-        from .assess import WITHIN_LIMITS
-
         return all(o.status == WITHIN_LIMITS for o in self.outcomes)
 
 
