@@ -1,7 +1,8 @@
 """Cases on a Dask cluster (``y90 cohort --workers N | --scheduler ADDRESS``): one task per case.
 
-A local cluster has N worker processes of one thread each (the voxel dosimetry is numpy / scipy
-code that holds the GIL for long stretches; one case per process keeps cases apart) and a memory
+A local cluster listens on 127.0.0.1 only and has N worker processes of one thread each (the
+voxel dosimetry is numpy / scipy code that holds the GIL for long stretches; one case per process
+keeps cases apart) and a memory
 limit per worker: the machine's memory shared by the workers, unless given. Dask's nanny restarts
 a worker that passes 95 % of its limit (``distributed.worker.memory.terminate``), so the cohort
 sends a case only when its estimate fits (:func:`dosimetry.workflow.cohort.estimate_memory`), and a
@@ -50,15 +51,18 @@ def _client(workers: int | None, scheduler: str | None, memory_limit: int | None
     # As the CLI does, worker processes do not print library warnings (pydicom on odd headers): the
     # readers check every value they use and return their own notes, which go into each case's report.
     quiet = {"env": {"PYTHONWARNINGS": "ignore"}} if processes else {}
+    # A local cluster stays on this machine (its task keys name the cases); threads talk in-process.
+    local = {"host": "127.0.0.1"} if processes else {}
     with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
         cluster = LocalCluster(
             n_workers=n,
             threads_per_worker=1,
             processes=processes,
             memory_limit=memory_limit if memory_limit is not None else "auto",
-            dashboard_address=None,
+            dashboard_address="127.0.0.1:0",  # (None still serves one on :8787 of every interface)
             silence_logs=logging.ERROR,
             **quiet,
+            **local,
         )
     return Client(cluster), cluster
 

@@ -35,10 +35,11 @@ from ..errors import InputError, OutputError
 from ..io._common import one_line
 from ..io.files import check_not_input, json_text, staged_directory, write_atomic
 from ..io.manifest import ManifestRow
-from ..io.patient import PatientFile, load_patient
+from ..io.patient import load_patient
 from ..io.tables import write_table
 from .assess import WITHIN_LIMITS
-from .case import _sha256_of, input_digests, input_paths, run_case
+from ..model import PatientFile
+from .case import folder_manifest, input_digests, input_paths, run_case
 from .cohort_tables import FAILED, IMAGING_HASHES, PATIENT_COLUMNS, REFUSED, REGION_COLUMNS, error_row, patient_row, region_rows
 
 __all__ = [
@@ -255,10 +256,12 @@ def imaging_hashes(pf: PatientFile) -> dict:
     """SHA-256 of every imaging input by column (:data:`IMAGING_HASHES`); a detached NRRD header
     (``.nhdr``) is hashed with its folder's files, where its data file lives."""
     out = {}
-    for label, path, sha in input_digests(pf):
-        if str(path).lower().endswith(".nhdr"):
-            sha = hashlib.sha256((sha + _sha256_of(Path(path).parent)).encode()).hexdigest()
-        out[IMAGING_HASHES[label]] = sha
+    for d in input_digests(pf):
+        sha = d.sha256
+        if d.path.lower().endswith(".nhdr"):
+            folder = b"".join(folder_manifest(Path(d.path).parent))
+            sha = hashlib.sha256(sha.encode() + b"\n" + folder).hexdigest()
+        out[IMAGING_HASHES[d.label]] = sha
     return out
 
 

@@ -22,8 +22,9 @@ __all__ = ["PATIENT_COLUMNS", "REGION_COLUMNS", "IMAGING_HASHES", "patient_row",
 #: that ran has the status of its CaseResult: WITHIN LIMITS, BLOCKED or NEEDS A DECISION.
 REFUSED, FAILED = "REFUSED", "FAILED"
 
-#: Column of the patients table holding the SHA-256 of each imaging input, by the label of
-#: :func:`dosimetry.workflow.input_digests`.
+#: Column of the patients table holding the SHA-256 of each imaging input (as the report's audit
+#: trail gives it: a file's as ``sha256sum`` prints it, a folder's that of its ``sha256sum`` lines),
+#: by the label of :func:`dosimetry.workflow.input_digests`.
 IMAGING_HASHES = {
     "activity image": "activity_image_sha256",
     "CT": "ct_sha256",
@@ -171,14 +172,14 @@ def region_rows(case_result, *, case: str) -> list[dict]:
             "case": case,
             "patient_id": case_result.patient_id,
             "region": r.name,
-            "role": r.role,
+            "role": _value(r.role),
             "volume_mL": _number(s.volume, "mL"),
             "activity_GBq": _number(r.activity, "GBq"),
             "mean_dose_Gy": _number(s.mean, "Gy"),
             "min_dose_Gy": _number(s.min, "Gy"),
             "max_dose_Gy": _number(s.max, "Gy"),
             "mean_BED_Gy": _number(r.mean_bed, "Gy"),
-            "tumour_to_normal": _number(v.tumour_to_normal.get(r.name)) if r.role == "tumour" else None,
+            "tumour_to_normal": _number(v.tumour_to_normal.get(r.name)) if _value(r.role) == "tumour" else None,
         }
         row.update({f"D{x:g}_Gy": _number(s.d.get(x), "Gy") for x in D_PERCENT})
         row.update({f"V{x:g}_percent": None if s.v.get(x) is None else _number(100.0 * float(s.v[x])) for x in V_DOSE_GY})

@@ -302,7 +302,7 @@ def test_an_existing_scheduler_runs_the_cases(small):
                 self.done.add(str(key))
 
     keys, seen = Keys(), []
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster:
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address="127.0.0.1:0") as cluster:
         cluster.scheduler.add_plugin(keys)
         result = run_cohort(read_manifest(small / "m.csv"), small / "out", scheduler=cluster.scheduler_address,
                             progress=lambda *counts: seen.append(counts))
