@@ -131,14 +131,60 @@ def _cmd_plan(args) -> int:
     from .workflow import compare_case, plan_case
 
     pf = load_patient(args.patient)
+    u = _uncertainty(args, pf)
     if args.compare:
-        cases = compare_case(pf, progress=_progress(args))
+        cases = compare_case(pf, progress=_progress(args), uncertainty=u)
         text = compare_text(*cases) if args.format == "text" else json.dumps({"glass": _plan_json(cases[0]), "resin": _plan_json(cases[1])}, indent=2, allow_nan=False)
     else:
-        cases = (plan_case(pf, progress=_progress(args)),)
+        cases = (plan_case(pf, progress=_progress(args), uncertainty=u),)
         text = case_text(cases[0]) if args.format == "text" else json.dumps(_plan_json(cases[0]), indent=2, allow_nan=False)
     _emit(text, args.output, inputs=[args.patient], force=args.force)
     return EXIT_OK if all(c.actionable for c in cases) else EXIT_BLOCKED
+
+
+def _uncertainty(args, pf):
+    """``--samples``, ``--seed`` and ``--uncertainty KEY=VALUE`` over the patient file's ``[uncertainty]``,
+    read by the same parser (:func:`dosimetry.planning.budget.uncertainty_settings`)."""
+    from .planning.budget import uncertainty_settings
+
+    table = {}
+    for item in getattr(args, "uncertainty", None) or ():
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip() or not value.strip():
+            raise InputError("--uncertainty", f"expected KEY=VALUE (e.g. activity=5% or tumour_volume=lognormal:20%), got {item[:60]!r}")
+        table[key.strip()] = _spec(value.strip())
+    s = uncertainty_settings(table, "--uncertainty", base=pf.uncertainty)
+    flags = {"samples": getattr(args, "samples", None), "seed": getattr(args, "uncertainty_seed", None)}
+    try:
+        return uncertainty_settings({k: v for k, v in flags.items() if v is not None}, "--uncertainty", base=s)
+    except InputError as exc:
+        raise exc.renamed({"--uncertainty.samples": "--samples", "--uncertainty.seed": "--seed"}.get(exc.field, exc.field)) from exc
+
+
+def _spec(text: str):
+    """``--uncertainty`` values: ``DIST:SPREAD[:absolute|:relative]`` (a term) or a plain value.
+
+    ``normal:5%`` -> ``{"distribution": "normal", "spread": "5%"}``; ``uniform:0.02:absolute`` adds
+    ``"relative": false``; ``5%``, ``off``, ``spect``, ``10000`` are passed as written.
+    """
+    parts = text.split(":")
+    if len(parts) == 1:
+        return text
+    out = {"distribution": parts[0], "spread": parts[1]}
+    if len(parts) == 3 and parts[2].lower() in ("absolute", "relative"):
+        out["relative"] = parts[2].lower() == "relative"
+    elif len(parts) > 2:
+        raise InputError("--uncertainty", f"expected DISTRIBUTION:SPREAD[:absolute], e.g. normal:5% or normal:0.02:absolute; got {text[:60]!r}")
+    return out
+
+
+def _uncertainty_flags(sp) -> None:
+    """``--seed``, ``--samples`` and ``--uncertainty`` of ``plan`` and ``report`` (docs/uncertainty.md)."""
+    sp.add_argument("--seed", dest="uncertainty_seed", help="seed of the uncertainty analysis (default 0, or [uncertainty] seed): the same seed gives the same numbers")
+    sp.add_argument("--samples", help="draws of the uncertainty analysis (default 10000; 0 switches it off)")
+    sp.add_argument("--uncertainty", action="append", metavar="KEY=VALUE",
+                    help="override the uncertainty budget, as [uncertainty] does: TERM=SPREAD (e.g. activity=5%%), TERM=DIST:SPREAD[:absolute] "
+                         "(e.g. residual_fraction=normal:0.01:absolute), TERM=off, p_exceed_bound=10%%, lung_shunt_method=spect; repeat")
 
 
 # -- session ------------------------------------------------------------------------------------
@@ -457,7 +503,7 @@ def _run_report(patient_path, output, args) -> int:
     pf = load_patient(patient_path)
     _check_output_folder(output, input_paths(pf), "a report")
     progress = _progress(args)
-    case = run_case(pf, progress=progress)
+    case = run_case(pf, progress=progress, uncertainty=_uncertainty(args, pf))
     report = write_case_report(case, pf, output, units=getattr(args, "units", "si"), progress=progress)
     if not args.quiet:
         print(report.text, end="")
@@ -792,6 +838,7 @@ def build_parser() -> argparse.ArgumentParser:
     pl = _sub(sub, "plan", help="prescribed activity for the patient file's device and method")
     pl.add_argument("patient", help="patient TOML file (docs/patient-file.md)")
     pl.add_argument("--compare", action="store_true", help="plan with glass and with resin side by side")
+    _uncertainty_flags(pl)
     _text_output(pl)
     pl.set_defaults(func=_cmd_plan)
 
@@ -860,6 +907,7 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("patient", help="patient TOML file")
     rp.add_argument("-o", "--output", required=True, help="output folder (created; must not exist or be empty)")
     rp.add_argument("--units", choices=("si", "us"), default="si", help="us: activities also in mCi on page 1")
+    _uncertainty_flags(rp)
     rp.set_defaults(func=_cmd_report)
 
     co = _sub(sub, "cohort", help="every case of a manifest (CSV of patient files) on a Dask cluster: tables and reports")

@@ -13,6 +13,7 @@ from pathlib import Path
 import pint
 
 from .isotope import LIVER_DENSITY
+from .planning.budget import UncertaintySettings
 from .planning.clinical import Clinical, Extent
 from .planning.settings import PlanSettings
 from .schedule import DEFAULT_DELIVERY_TOLERANCE, ClinicHours
@@ -211,6 +212,8 @@ class PatientFile:
     clinic: ClinicHours = ClinicHours()
     delivery_tolerance: float = DEFAULT_DELIVERY_TOLERANCE
     custom_doses: bool = False
+    #: ``[uncertainty]``: the budget, draws, seed and warning bound of the uncertainty analysis.
+    uncertainty: UncertaintySettings = field(default_factory=UncertaintySettings)
 
     @property
     def scenario(self) -> Clinical:

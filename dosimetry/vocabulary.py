@@ -13,7 +13,7 @@ import enum
 
 from .errors import InputError
 
-__all__ = ["Vocabulary", "DeviceName", "Method", "Calibration", "Origin", "Role", "Status"]
+__all__ = ["Vocabulary", "DeviceName", "Method", "Calibration", "Origin", "Role", "Status", "Distribution", "ShuntMethod"]
 
 
 class Vocabulary(enum.StrEnum):
@@ -98,3 +98,18 @@ class Status(Vocabulary):
     NEEDS_DECISION = "NEEDS A DECISION"
     BLOCKED = "BLOCKED"
 
+
+
+class Distribution(Vocabulary):
+    """The shape of an input's uncertainty (:mod:`dosimetry.planning.budget`)."""
+
+    NORMAL = "normal"
+    LOGNORMAL = "lognormal"
+    UNIFORM = "uniform"
+
+
+class ShuntMethod(Vocabulary):
+    """How a lung shunt fraction was measured: planar geometric mean, or Tc-99m MAA SPECT/CT."""
+
+    PLANAR = "planar"
+    SPECT = "spect"

@@ -26,6 +26,7 @@ from ..vocabulary import Calibration, DeviceName, Method
 from ..errors import InputError
 from ..isotope import LIVER_DENSITY
 from ..model import IMAGE, Imaging, Liver, Lung, PatientFile, PatientInfo, Target, Treatment, Tumour, VoxelSettings
+from ..planning.budget import UncertaintySettings, uncertainty_settings
 from ..planning.clinical import clinical as _clinical
 from ..errors import OutOfRangeError
 from ..schedule import ClinicHours
@@ -242,9 +243,9 @@ def parse_patient(doc: dict, base_dir: Path | str = ".") -> PatientFile:
         Naming the first offending field.
     """
     base = Path(base_dir)
-    top_unknown = sorted(set(doc) - {"patient", "treatment", "clinical", "lung", "liver", "target", "imaging", "clinic"})
+    top_unknown = sorted(set(doc) - {"patient", "treatment", "clinical", "lung", "liver", "target", "imaging", "clinic", "uncertainty"})
     if top_unknown:
-        raise InputError(top_unknown[0], "unknown table; allowed: patient, treatment, clinical, lung, liver, target, imaging, clinic")
+        raise InputError(top_unknown[0], "unknown table; allowed: patient, treatment, clinical, lung, liver, target, imaging, clinic, uncertainty")
 
     warns: list[str] = []
     patient = _patient_info(doc, warns)
@@ -258,7 +259,18 @@ def parse_patient(doc: dict, base_dir: Path | str = ".") -> PatientFile:
     target, tumours, tg = _target(doc, liver, warns)
     _method_requirements(method, patient, liver, target, tumours, tg)
     imaging = _imaging(doc, base, warns) if "imaging" in doc else None
-    return PatientFile(patient, treatment, lung, liver, target, imaging, clinical=clinical, raw=doc, warnings=tuple(warns), **_clinic(doc))
+    uncertainty = _uncertainty(doc)
+    return PatientFile(patient, treatment, lung, liver, target, imaging, clinical=clinical, raw=doc, warnings=tuple(warns), uncertainty=uncertainty, **_clinic(doc))
+
+
+def _uncertainty(doc: dict):
+    """``[uncertainty]``: the clinic's budget, draws, seed and warning bound (read strictly by
+    :func:`dosimetry.planning.budget.uncertainty_settings`, as ``--uncertainty`` is)."""
+    if "uncertainty" not in doc:
+        return UncertaintySettings()
+    if not isinstance(doc["uncertainty"], dict):
+        raise InputError("uncertainty", "expected a table [uncertainty]")
+    return uncertainty_settings(doc["uncertainty"], "uncertainty")
 
 
 def _patient_info(doc: dict, warns: list) -> PatientInfo:

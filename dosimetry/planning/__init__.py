@@ -10,7 +10,10 @@ frozen :class:`~dosimetry.planning.result.Plan`.
 - :mod:`.limits` dose thresholds as the EANM 2022 guideline states them, and their check,
 - :mod:`.settings` :class:`PlanSettings`, the inputs every method shares (device, scenario, K, ...),
 - :mod:`.verdict` the one rule: pass/fail, headroom, scaling to another activity, status,
-- :mod:`.session` several territories in one session: summed lung and whole-normal-liver doses.
+- :mod:`.session` several territories in one session: summed lung and whole-normal-liver doses,
+- :mod:`.budget` the uncertainty budget as data (:class:`UncertaintySettings`, :data:`DEFAULT_BUDGET`),
+- :mod:`.uncertainty` :func:`with_uncertainty`: any method's plan with its 95 % intervals and the
+  chance each safety limit is crossed, by seeded Monte Carlo through the same function.
 
 Every method takes ``device`` explicitly and is checked on the same figures: perfused-target,
 normal-liver (perfused and whole), tumour and lung doses.
@@ -25,6 +28,8 @@ from .partition import partition
 from .result import LimitCheck, Plan
 from .session import Session, combine_territories
 from .settings import PlanSettings
+from .budget import DEFAULT_BUDGET, UncertaintySettings
+from .uncertainty import with_uncertainty
 
 __all__ = [
     "Plan",
@@ -49,4 +54,7 @@ __all__ = [
     "check",
     "Session",
     "combine_territories",
+    "UncertaintySettings",
+    "DEFAULT_BUDGET",
+    "with_uncertainty",
 ]

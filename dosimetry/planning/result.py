@@ -85,6 +85,9 @@ class LimitCheck:
         What was assumed to check it (e.g. the perfused normal liver stands in for the whole).
     origin : Origin
         What the value comes from: plan, vial, vial at the planned time, voxel or session.
+    p_exceed : float or None
+        Safety checks of an uncertainty analysis: the probability that the limit is crossed at the
+        prescribed activity (:mod:`dosimetry.planning.uncertainty`); None when none was run.
     """
 
     name: str
@@ -101,11 +104,13 @@ class LimitCheck:
     override: bool = False
     note: str = ""
     origin: Origin = Origin.PLAN
+    p_exceed: float | None = None
 
     def to_json(self) -> dict:
         """``{"name", "label", "description", "volume", "value", "limit", "bound", "inclusive",
-        "kind", "pass", "override", "note", "source"}``."""
-        return _finite({
+        "kind", "pass", "override", "note", "source"}``, and ``p_exceed`` when an uncertainty
+        analysis gave one."""
+        out = {
             "name": self.name,
             "label": self.label or self.name,
             "description": self.description,
@@ -120,7 +125,10 @@ class LimitCheck:
             "note": self.note,
             "origin": self.origin,
             "source": self.source,
-        })
+        }
+        if self.p_exceed is not None:
+            out["p_exceed"] = float(self.p_exceed)
+        return _finite(out)
 
 
 @dataclass(frozen=True)
@@ -179,6 +187,9 @@ class Plan:
         Tumour-to-normal uptake ratio(s) used.
     details : Mapping[str, Any]
         Model-specific intermediate figures (BSA, perfused fraction, shunt reduction, ...).
+    uncertainty : PlanUncertainty or None
+        The figures' 95 % intervals and the inputs ranked by their share of the variance
+        (:func:`dosimetry.planning.uncertainty.with_uncertainty`); None when not computed.
     """
 
     method: Method
@@ -208,6 +219,7 @@ class Plan:
     whole_normal_liver_dose: pint.Quantity | None = None
     notes: tuple = ()
     details: Mapping[str, Any] = field(default_factory=dict)
+    uncertainty: Any = None
 
     def __post_init__(self):
         object.__setattr__(self, "limits", tuple(self.limits))
@@ -263,4 +275,9 @@ class Plan:
             if v is not None:
                 out[key] = _plain(v)
         out["details"] = _plain(dict(self.details))
+        if self.uncertainty is not None:
+            for key, interval in self.uncertainty.figures.items():
+                if isinstance(out.get(key), dict):
+                    out[key]["uncertainty"] = interval.to_json(unit=getattr(self, key).units)
+            out["uncertainty"] = self.uncertainty.to_json()
         return _finite(out)

@@ -61,8 +61,9 @@ def scaled(checks, ratio: float, prior_lung_dose, **fields) -> tuple:
     ----------
     checks : sequence of LimitCheck
         The plan's checks; only safety limits on doses are scaled (fractions do not scale).
-    ratio : float
-        Activity given / activity planned.
+    ratio : float or array
+        Activity given / activity planned; an array (one ratio per draw of an uncertainty analysis)
+        gives every check's value and pass/fail element-wise.
     prior_lung_dose : pint.Quantity
         Lung dose of earlier treatments: the cumulative lung dose is prior + this treatment x ratio.
     fields
@@ -78,7 +79,7 @@ def scaled(checks, ratio: float, prior_lung_dose, **fields) -> tuple:
         else:
             value = c.value * ratio
         ok = passes(value.to(c.limit.units).magnitude, c.limit.magnitude, c.bound, c.inclusive)
-        out.append(replace(c, value=value.to(c.value.units), passed=bool(np.all(ok)), **fields))
+        out.append(replace(c, value=value.to(c.value.units), passed=ok, **fields))
     return tuple(out)
 
 

@@ -30,6 +30,7 @@ from .pdf import render_pdf
 from .record import report_record
 from .regions import dvh_csv, region_json
 from .text import case_text, fmt
+from .uncertainty import audit_rows, uncertainty_content
 
 __all__ = ["Report", "render_report", "write_report", "write_case_report", "imaging_json", "write_imaging_files", "check_rows"]
 
@@ -190,6 +191,7 @@ def _audit(case: CaseResult, now: _dt.datetime, digests) -> list:
     ]
     for c in case.safety + case.efficacy:
         audit.append((f"Limit: {c.description}", c.source))
+    audit += audit_rows(case)
     img = case.voxel
     if img is not None:
         audit += [
@@ -275,6 +277,7 @@ def render_report(case: CaseResult, *, now: _dt.datetime | None = None, digests=
         slices=slices,
         voxel_rows=voxel_rows,
         voxel_header=voxel_header,
+        uncertainty=uncertainty_content(case),
     )
     methods = {}
     if img is not None:

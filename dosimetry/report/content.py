@@ -84,3 +84,4 @@ class ReportContent:
     voxel_header: tuple = ()
     page1: object = None  # dosimetry.report.page1.SignedPage
     notes: tuple = ()  # str: what was assumed
+    uncertainty: object = None  # dosimetry.report.uncertainty.UncertaintyContent: its own page

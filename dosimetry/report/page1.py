@@ -15,6 +15,7 @@ import numpy as np
 from ..devices import device as _device
 from ..workflow import METHOD_NAMES, CaseResult
 from .text import fmt, glass_order_rows, when
+from .uncertainty import page1_lines
 
 __all__ = ["SignedPage", "signed_page", "activity_text", "STATUS_KINDS"]
 
@@ -45,6 +46,8 @@ class SignedPage:
         What must be decided, and the options.
     signatures : tuple of str
         Blank fields to sign.
+    uncertainty : tuple of str
+        One line per safety limit: the chance it is crossed at the prescribed activity.
     """
 
     status: str
@@ -56,6 +59,7 @@ class SignedPage:
     efficacy: tuple
     decisions: tuple
     signatures: tuple = ("Prescriber (authorized user)", "Medical physicist")
+    uncertainty: tuple = ()
 
 
 def activity_text(q, units: str = "si") -> str:
@@ -219,4 +223,5 @@ def signed_page(case: CaseResult, units: str = "si") -> SignedPage:
         safety=tuple(_check(c) for c in case.safety),
         efficacy=tuple(_check(c) for c in case.efficacy),
         decisions=tuple(decisions),
+        uncertainty=page1_lines(case),
     )

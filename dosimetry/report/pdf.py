@@ -1,7 +1,8 @@
 """PDF report rendered with matplotlib only (no other PDF dependency).
 
-Pages: 1 the summary a physicist signs; 2 DVH curves with limits marked (when imaging is given);
-3 dose slices fused on CT (when imaging is given); last the audit trail.
+Pages: 1 the summary a physicist signs; then the uncertainty of the plan (intervals, the chance each
+limit is crossed, tornado charts) when it was computed; DVH curves with limits marked (when imaging
+is given); dose slices fused on CT (when imaging is given); last the audit trail.
 """
 
 from __future__ import annotations
@@ -149,6 +150,11 @@ def _summary_pages(content: ReportContent):
         flow.down(0.0145)
     flow.heading_("Safety checks (any failure blocks the treatment)")
     _check_table(flow, page.safety, efficacy=False)
+    if page.uncertainty:
+        flow.heading_("Chance each safety limit is crossed at the prescribed activity (uncertainty page; the verdict is nominal)")
+        for line in page.uncertainty:
+            flow.text(0.06, textwrap.shorten(line, 120), fontsize=8.3, color=_AMBER if line.endswith("ABOVE THE BOUND") else "0.1")
+            flow.down(0.0145)
     flow.heading_("Efficacy (reported apart; never blocks, never makes a plan safe)")
     if page.efficacy:
         _check_table(flow, page.efficacy, efficacy=True)
@@ -311,6 +317,10 @@ def render_pdf(content: ReportContent) -> bytes:
 
     buf = io.BytesIO()
     figs = _summary_pages(content)
+    if content.uncertainty is not None:
+        from .uncertainty import uncertainty_page
+
+        figs.append(uncertainty_page(content, len(figs) + 1, _header))
     if content.dvh:
         figs.append(_dvh_page(content, len(figs) + 1))
     if content.slices:

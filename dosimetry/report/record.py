@@ -67,8 +67,23 @@ def tumour_records(case) -> list:
         }
         if t.name in voxel:
             rec["voxel_mean_dose"] = to_json(voxel[t.name].stats.mean.to("Gy"))
+        _tumour_uncertainty(case, rec, i, len(tumours), voxel.get(t.name))
         out.append(rec)
     return out
+
+
+def _tumour_uncertainty(case, rec: dict, i: int, n: int, region) -> None:
+    """The tumour's planned (and voxel mean) dose gains its 95 % interval (issue 23)."""
+    u = getattr(case, "uncertainty", None)
+    if u is None:
+        return
+    iv = u.plan.figures.get("tumour_dose")
+    if iv is not None and rec["planned_dose"] is not None:
+        doc = iv.to_json("Gy")
+        pick = (lambda x: x[i]) if isinstance(doc["median"], list) else (lambda x: x)
+        rec["planned_dose"]["uncertainty"] = dict(doc, median=pick(doc["median"]), low=pick(doc["low"]), high=pick(doc["high"]))
+    if region is not None and region.name in u.voxel:
+        rec["voxel_mean_dose"]["uncertainty"] = u.voxel[region.name].to_json("Gy")
 
 
 def dicom_record(img) -> dict:
@@ -88,11 +103,14 @@ def dicom_record(img) -> dict:
     return {"inputs": inputs, "rt_dose": None}
 
 
-def _imaging(img) -> dict:
-    """The voxel figures with regions as a list by name and lower-case DVH keys (d95, v100)."""
+def _imaging(img, uncertainty=None) -> dict:
+    """The voxel figures with regions as a list by name and lower-case DVH keys (d95, v100); each
+    region's mean dose with its 95 % interval when an uncertainty analysis was run."""
     regions = []
     for r in img.regions:
         rec = {snake(k): v for k, v in region_json(r.stats, activity=r.activity, mean_bed=r.mean_bed).items()}
+        if uncertainty is not None and r.name in uncertainty.voxel and isinstance(rec.get("mean"), dict):
+            rec["mean"]["uncertainty"] = uncertainty.voxel[r.name].to_json(rec["mean"]["unit"])
         regions.append(dict(name=r.name, role=r.role, **rec))
     return {
         "method": img.method,
@@ -145,7 +163,7 @@ def report_record(case, now: _dt.datetime, digests=(), sources: dict | None = No
     if pp.sphere_count is not None:
         doc["sphere_count"] = int(round(pp.sphere_count))
     if case.voxel is not None:
-        doc["imaging"] = _imaging(case.voxel)
+        doc["imaging"] = _imaging(case.voxel, getattr(case, "uncertainty", None))
     doc["dicom"] = dicom_record(case.voxel)
     doc["audit"] = _audit(case, now, digests, sources or {})
     return _iso(doc)

@@ -155,6 +155,9 @@ def case_text(case: CaseResult) -> str:
             reach = "-" if o["activity_to_reach"] is None else f"{o['activity_to_reach'].to('GBq').magnitude:.4g} GBq"
             stop = "" if o["reachable_within_limits"] else f"; NOT within the limits (stopped by {o['binding']} at {o['largest_safe_activity'].to('GBq').magnitude:.4g} GBq)"
             lines.append(f"  {o['objective']}: {reach}{stop}")
+    from .uncertainty import text_lines
+
+    lines += [""] + text_lines(case) if getattr(case, "uncertainty", None) is not None else []
     lines += ["", "Warnings"] + ([f"  - {w}" for w in case.warnings] or ["  none"])
     if case.notes:
         lines += ["", "Notes"] + [f"  - {n}" for n in case.notes]

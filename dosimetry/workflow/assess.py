@@ -31,7 +31,7 @@ from ..vocabulary import Calibration, DeviceName, Origin, Role, Status
 from .plan import PatientPlan
 from .voxel import VoxelResult
 
-__all__ = ["CaseResult", "assess", "WITHIN_LIMITS", "BLOCKED", "NEEDS_DECISION"]
+__all__ = ["CaseResult", "assess", "figure_regions", "WITHIN_LIMITS", "BLOCKED", "NEEDS_DECISION"]
 
 WITHIN_LIMITS, BLOCKED, NEEDS_DECISION = Status.WITHIN_LIMITS, Status.BLOCKED, Status.NEEDS_DECISION
 
@@ -86,6 +86,9 @@ class CaseResult:
     imaging: dict | None = None
     decisions: tuple = ()
     objectives: tuple = ()
+    #: The uncertainty analysis (:mod:`dosimetry.workflow.uncertainty`): intervals and the chance that
+    #: each limit is crossed; None when it was not run. It never changes the status.
+    uncertainty: object = None
 
     @property
     def needs_decision(self) -> bool:
@@ -141,6 +144,7 @@ class CaseResult:
             "voxel_objectives": [{k: to_json(v) if isinstance(v, pint.Quantity) else v for k, v in o.items()} for o in self.objectives],
             "needs_decision": self.needs_decision,
             "decisions": list(self.decisions),
+            "uncertainty": None if self.uncertainty is None else self.uncertainty.to_json(),
         }
 
 
@@ -149,23 +153,32 @@ def _fmt_gbq(q) -> str:
     return "unlimited" if math.isinf(m) else f"{m:.4g} GBq"
 
 
-def _voxel_figures(v: VoxelResult, prior: float) -> tuple:
-    """The voxel mean doses by figure, per-tumour doses, and notes on what stands for what."""
+def figure_regions(v: VoxelResult) -> dict:
+    """The voxel region whose mean dose stands for each figure: normal liver (the normal-liver region,
+    else the liver), target (the liver), lungs; tumours by their own names."""
     roles: dict = {}
     for r in v.regions:
         roles.setdefault(r.role, []).append(r)
-    figures, notes = {}, []
+    out = {}
     normal = roles.get(Role.NORMAL_LIVER) or roles.get(Role.LIVER)
     if normal:
-        figures["normal_liver_dose"] = figures["whole_normal_liver_dose"] = normal[0].stats.mean
-        notes.append(f"voxel normal-liver dose: mean over the {normal[0].name} region (liver ROI minus tumours)")
+        out["normal_liver_dose"] = out["whole_normal_liver_dose"] = normal[0].name
     if roles.get(Role.LIVER):
-        figures["target_dose"] = roles[Role.LIVER][0].stats.mean
+        out["target_dose"] = roles[Role.LIVER][0].name
     if Role.LUNG in roles:
-        lung = roles[Role.LUNG][0].stats.mean
-        figures["lung_dose"] = lung
-        figures["cumulative_lung_dose"] = lung + Q_(prior, "Gy")
-    tumours = {r.name: r.stats.mean for r in roles.get(Role.TUMOUR, [])}
+        out["lung_dose"] = out["cumulative_lung_dose"] = roles[Role.LUNG][0].name
+    return out
+
+
+def _voxel_figures(v: VoxelResult, prior: float) -> tuple:
+    """The voxel mean doses by figure, per-tumour doses, and notes on what stands for what."""
+    means = {r.name: r.stats.mean for r in v.regions}
+    figures, notes = {}, []
+    for figure, region in figure_regions(v).items():
+        figures[figure] = means[region] + Q_(prior, "Gy") if figure == "cumulative_lung_dose" else means[region]
+    if "normal_liver_dose" in figures:
+        notes.append(f"voxel normal-liver dose: mean over the {figure_regions(v)['normal_liver_dose']} region (liver ROI minus tumours)")
+    tumours = {r.name: r.stats.mean for r in v.regions if r.role == Role.TUMOUR}
     return figures, tumours, notes
 
 

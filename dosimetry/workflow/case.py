@@ -13,7 +13,9 @@ from ..errors import InputError
 from ..model import PatientFile
 from .assess import CaseResult, assess
 from .inputs import needs_images, resolve_inputs
+from ..planning.budget import UncertaintySettings
 from .plan import compare_devices, plan_patient
+from .uncertainty import case_uncertainty
 from .voxel import ImagingInputs, load_imaging, measure_images, voxel_dose
 
 __all__ = ["PlanInputs", "plan_inputs", "plan_case", "run_case", "compare_case", "input_digests", "InputDigest", "folder_manifest", "input_paths"]
@@ -89,22 +91,26 @@ def _same_patient(pf: PatientFile, inputs) -> tuple[str, ...]:
     return (f"patient.id {msg}; accepted because imaging.allow_mismatch overrides the check",)
 
 
-def plan_case(pf: PatientFile, *, progress: Callable[[str], None] | None = None) -> CaseResult:
+def plan_case(pf: PatientFile, *, progress: Callable[[str], None] | None = None, uncertainty: UncertaintySettings | None = None) -> CaseResult:
     """The plan of a patient file, assessed (``y90 plan``): the same as :func:`run_case`.
 
     A patient file with ``[imaging]`` is assessed with its voxel dosimetry too, so that ``y90 plan``
     and ``y90 report`` give one verdict (a voxel check can block a plan whose compartment checks
     pass); ``y90 plan`` writes no files.
     """
-    return run_case(pf, progress=progress)
+    return run_case(pf, progress=progress, uncertainty=uncertainty)
 
 
-def run_case(pf: PatientFile, *, progress: Callable[[str], None] | None = None) -> CaseResult:
+def run_case(pf: PatientFile, *, progress: Callable[[str], None] | None = None, uncertainty: UncertaintySettings | None = None) -> CaseResult:
     """Plan the patient, run the voxel dosimetry of its ``[imaging]`` (if any), and assess both.
 
     The planning images are read once: their measurements resolve the ``"image"`` inputs, and the
     voxel dosimetry scales them to the administered activity of ``[imaging]``, or else to the
     plan's prescribed activity (a predictive dosimetry of the plan).
+
+    ``uncertainty`` (default the patient file's ``[uncertainty]``; ``samples = 0`` switches it off)
+    adds each figure's 95 % interval and each safety check's probability of being crossed
+    (:func:`dosimetry.workflow.uncertainty.case_uncertainty`); the verdict stays nominal.
 
     Returns
     -------
@@ -114,10 +120,10 @@ def run_case(pf: PatientFile, *, progress: Callable[[str], None] | None = None) 
     say = progress or (lambda m: None)
     pi = plan_inputs(pf, progress=say)
     say("planning")
-    return _assessed(pf, pi, plan_patient(pi.patient), say)
+    return _assessed(pf, pi, plan_patient(pi.patient), say, uncertainty)
 
 
-def compare_case(pf: PatientFile, *, progress: Callable[[str], None] | None = None) -> tuple[CaseResult, CaseResult]:
+def compare_case(pf: PatientFile, *, progress: Callable[[str], None] | None = None, uncertainty: UncertaintySettings | None = None) -> tuple[CaseResult, CaseResult]:
     """The patient planned for glass and for resin (``y90 plan --compare``), each assessed as
     :func:`run_case` assesses it: with the voxel dosimetry of ``[imaging]`` scaled to that
     device's activity, so the comparison never shows a device within limits that the voxel
@@ -125,17 +131,18 @@ def compare_case(pf: PatientFile, *, progress: Callable[[str], None] | None = No
     say = progress or (lambda m: None)
     pi = plan_inputs(pf, progress=say)
     glass, resin = compare_devices(pi.patient)
-    return _assessed(pf, pi, glass, say), _assessed(pf, pi, resin, say)
+    return _assessed(pf, pi, glass, say, uncertainty), _assessed(pf, pi, resin, say, uncertainty)
 
 
-def _assessed(pf: PatientFile, pi: PlanInputs, pp, say) -> CaseResult:
+def _assessed(pf: PatientFile, pi: PlanInputs, pp, say, uncertainty: UncertaintySettings | None = None) -> CaseResult:
     """Assess a plan with the voxel dosimetry of the already read images (if any)."""
     img = None
     if pi.imaging is not None:
         im = pf.imaging
         img = voxel_dose(pi.imaging, progress=say,
                          **im.settings.dosimetry(administered=_planned_activity(pp), residual_fraction=pp.patient.target.residual_fraction))
-    return assess(pp, img, input_sources=pi.sources, input_warnings=pi.warnings, imaging=None if pi.imaging is None else pi.imaging.description)
+    case = assess(pp, img, input_sources=pi.sources, input_warnings=pi.warnings, imaging=None if pi.imaging is None else pi.imaging.description)
+    return case_uncertainty(case, pf.uncertainty if uncertainty is None else uncertainty)
 
 
 def _planned_activity(pp) -> object:

@@ -23,7 +23,7 @@ from ..vocabulary import DeviceName, Method, Origin
 from ..schedule import GlassOrder, ResinDraw, glass_activity_at, glass_order, resin_draw
 from ..units import Q_, to_json
 
-__all__ = ["PatientPlan", "plan_patient", "compare_devices", "clinical_of", "METHOD_NAMES"]
+__all__ = ["PatientPlan", "plan_patient", "plan_call", "compare_devices", "clinical_of", "METHOD_NAMES"]
 
 #: Human name of each method (:attr:`dosimetry.vocabulary.Method.label`).
 METHOD_NAMES = {m: m.label for m in Method}
@@ -134,6 +134,16 @@ def clinical_of(pf: PatientFile):
 
 
 def _model(pf: PatientFile, device: str, method: str) -> Plan:
+    fn, args, kwargs = plan_call(pf, device, method)
+    return fn(*args, **kwargs)
+
+
+def plan_call(pf: PatientFile, device: str, method: str) -> tuple:
+    """The planning function of ``method`` and its arguments for the patient file: ``(fn, args, kwargs)``.
+
+    :func:`plan_patient` calls it; the uncertainty analysis (:mod:`dosimetry.workflow.uncertainty`)
+    calls the same function with drawn inputs, so both go through one piece of code.
+    """
     t, lung, liver, tr = pf.target, pf.lung, pf.liver, pf.treatment
     tumours = [x.volume for x in t.tumours]
     ratios = [x.tumour_to_normal for x in t.tumours]
@@ -151,7 +161,7 @@ def _model(pf: PatientFile, device: str, method: str) -> Plan:
         # liver.density), so a value outside its usual band is warned once, under the field the file gave
         typed_mass = "mass" in ((getattr(pf, "raw", None) or {}).get("target") or {})
         perfused = t.mass if typed_mass or t.volume is None else t.volume
-        return planning.mird(t.dose, perfused, lung.shunt_fraction, tumour=tumours, tumour_to_normal=ratios, liver=liver.volume, **common)
+        return planning.mird, (t.dose, perfused, lung.shunt_fraction), dict(tumour=tumours, tumour_to_normal=ratios, liver=liver.volume, **common)
     if method == "bsa":
         lobar = t.volume is not None and liver.volume is not None and abs(float((t.volume / liver.volume).to("").magnitude) - 1) > 0.01
         if lobar and liver.tumour_volume is None:
@@ -160,23 +170,16 @@ def _model(pf: PatientFile, device: str, method: str) -> Plan:
                 "missing: a lobar or selective BSA plan takes the tumour involvement of the whole liver (every tumour in it, "
                 "SIR-Spheres IFU) before the lobe fraction; give it (equal to target.tumour_volume if all tumours are in the target)",
             )
-        return planning.bsa(pf.patient.height, pf.patient.weight, liver.volume, t.tumour_volume, lung.shunt_fraction, target=t.volume,
-                            tumour_to_normal=ratios if not isinstance(ratios, list) else None, **common)
+        return planning.bsa, (pf.patient.height, pf.patient.weight, liver.volume, t.tumour_volume, lung.shunt_fraction), dict(
+            target=t.volume, tumour_to_normal=ratios if not isinstance(ratios, list) else None, **common)
     if method == "empirical":
         if t.volume is not None and liver.volume is not None and abs(float((t.volume / liver.volume).to("dimensionless").magnitude) - 1) > 0.01:
             raise InputError("target.volume", "the empirical method treats the whole liver; target.volume must equal liver.volume (use bsa for lobar treatment)")
-        return planning.empirical(liver.volume, t.tumour_volume, lung.shunt_fraction, tumour_to_normal=ratios if not isinstance(ratios, list) else None, **common)
+        return planning.empirical, (liver.volume, t.tumour_volume, lung.shunt_fraction), dict(
+            tumour_to_normal=ratios if not isinstance(ratios, list) else None, **common)
     if method == "partition":
-        return planning.partition(
-            t.volume,
-            tumours,
-            ratios,
-            lung.shunt_fraction,
-            normal_liver_dose=t.normal_liver_dose,
-            tumour_dose=t.tumour_dose,
-            liver=liver.volume,
-            **common,
-        )
+        return planning.partition, (t.volume, tumours, ratios, lung.shunt_fraction), dict(
+            normal_liver_dose=t.normal_liver_dose, tumour_dose=t.tumour_dose, liver=liver.volume, **common)
     raise InputError("treatment.method", f"unknown method {method!r}")
 
 
