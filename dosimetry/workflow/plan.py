@@ -144,7 +144,7 @@ def plan_call(pf: PatientFile, device: str, method: str) -> tuple:
     :func:`plan_patient` calls it; the uncertainty analysis (:mod:`dosimetry.workflow.uncertainty`)
     calls the same function with drawn inputs, so both go through one piece of code.
     """
-    t, lung, liver, tr = pf.target, pf.lung, pf.liver, pf.treatment
+    t, lung, liver = pf.target, pf.lung, pf.liver
     tumours = [x.volume for x in t.tumours]
     ratios = [x.tumour_to_normal for x in t.tumours]
     if len(tumours) == 1:
