@@ -95,18 +95,19 @@ class Term:
 _ACTIVITY = (
     "Y-90 dose-calibrator results of US nuclear pharmacies and clinics against NIST-verified samples (blind test, 2008): 80 % of 45 "
     "within +-10 % and all within +-20 %, i.e. SD 10 %/1.28 = 7.8 % for a normal error (derived here); UK and Irish hospitals "
-    "measured a Y-90 standard up to 20 % off the NPL value (Fenwick et al., 2009 comparison; Appl Radiat Isot 2014); SIR-Spheres "
-    "vials labelled 3 GBq +-10 % (IFU) read 26 % and 19 % high in independent assays (Selwyn et al., Med Phys 2008;35:1278; Paxton "
-    "et al., Med Phys 2012;39:3856). Systematic biases are not modelled: calibrate the dose calibrator for Y-90 in its geometry"
+    "measured a Y-90 standard up to 20 % off the NPL certificated value (NPL comparison 2009, Fenwick et al.), with a -6 % bias from "
+    "non-standard geometries (Appl Radiat Isot 2014, PMID 24447932); SIR-Spheres vials labelled 3 GBq +-10 % (IFU) read 26 % and "
+    "19 % high in independent assays (Selwyn et al., Med Phys 2008, doi:10.1118/1.2889621; Paxton et al., Med Phys 2012, "
+    "doi:10.1118/1.4735740). Systematic biases are not modelled: calibrate the dose calibrator for Y-90 in its geometry"
 )
 _PLANAR = (
-    "Allred et al., EJNMMI Res 2018;8:70: the planar geometric-mean lung shunt over-estimated a torso phantom's true shunt by up to "
+    "Allred et al., EJNMMI Research 2018, vol. 8: the planar geometric-mean lung shunt over-estimated a torso phantom's true shunt by up to "
     "44 % (SPECT/CT with attenuation and scatter correction: within 13 %); 44 % read as the 95 % bound gives SD 22 % (derived here). "
     "In patients planar shunts exceed SPECT/CT shunts (Allred 2018; J Appl Clin Med Phys 2022, e13734): that bias raises the lung "
     "dose (conservative) and is not corrected"
 )
 _SPECT = (
-    "Allred et al., EJNMMI Res 2018;8:70: Tc-99m MAA SPECT/CT with attenuation and scatter correction measured a torso phantom's "
+    "Allred et al., EJNMMI Research 2018, vol. 8: Tc-99m MAA SPECT/CT with attenuation and scatter correction measured a torso phantom's "
     "lung shunt within 13 % of the truth; 13 % read as the 95 % bound gives SD 6.6 % (derived here). MAA and microspheres may "
     "shunt differently; that is not included"
 )
