@@ -107,6 +107,12 @@ class ImageSeries:
         Radionuclide named in the header ('' when absent).
     header : pydicom.dataset.Dataset
         Header of the first file (without pixel data), used as the reference of written objects.
+    at_administration : bool
+        The values are an activity concentration referred to the administration time (PT after
+        decay correction; NM in Bq/mL whose DecayCorrection (0054,1102) says so). False for counts
+        and for values whose reference time the header does not give (``time_note`` says why).
+    time_note : str
+        Why the values are not referred to the administration ('' when they are, or are counts).
     """
 
     volume: Volume
@@ -116,6 +122,8 @@ class ImageSeries:
     reference_time: datetime | None
     radionuclide: str
     header: Dataset
+    at_administration: bool = False
+    time_note: str = ""
 
 
 def _label(path) -> str:

@@ -2,7 +2,10 @@
 
 Geometry from DetectorInformationSequence (DICOM PS3.3 C.8.4.11), slice spacing from
 SpacingBetweenSlices / SliceThickness, values from the RealWorldValueMappingSequence
-(C.7.6.16.2.11) or RescaleSlope/Intercept. See docs/dicom.md.
+(C.7.6.16.2.11) or RescaleSlope/Intercept with Units (0054,1001) when the vendor writes it. An
+image in Bq/mL (quantitative SPECT) is referred to the administration by its DecayCorrection
+(0054,1102); without one its reference time is unknown. Negative values are kept (the workflow
+screens them once the ROIs are known). See docs/dicom.md.
 
 Radionuclide (RadiopharmaceuticalInformationSequence, C.8.4.10 NM Isotope): read from
 RadionuclideCodeSequence CodeMeaning, else Radiopharmaceutical / Radionuclide text. An image of
@@ -14,6 +17,7 @@ activity, unless ``allow_other_radionuclide`` is set.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from pathlib import Path
@@ -23,8 +27,9 @@ from pydicom.dataset import Dataset
 
 from ..units import Q_, ureg
 from ..voxel.geometry import Volume
-from ._common import DicomError, ImageSeries, check_finite, check_spacing, clip_negative, count, floats, header_only, identity_of, number, orientation, pixel_array, text
-from .pet import _Y90_RE, apply_calibration
+from ..isotope import Y90
+from ._common import DicomError, ImageSeries, check_finite, check_spacing, count, floats, header_only, identity_of, number, orientation, pixel_array, text
+from .pet import _Y90_RE, administration_time, apply_calibration, decay_factors
 
 __all__ = ["read_nm", "nm_radionuclide"]
 
@@ -57,7 +62,7 @@ def nm_radionuclide(ds: Dataset) -> str:
     return names[0] if names else ""
 
 
-def read_nm(f: Path, ds: Dataset, notes, calibration, allow_other_radionuclide: bool = False) -> ImageSeries:
+def read_nm(f: Path, ds: Dataset, notes, calibration, allow_other_radionuclide: bool = False, require_administration: bool = True) -> ImageSeries:
     """An NM RECON TOMO multi-frame dataset (with pixel data) as an :class:`ImageSeries`.
 
     ``notes`` are warnings carried over from the file listing; ``calibration`` as in
@@ -97,22 +102,7 @@ def read_nm(f: Path, ds: Dataset, notes, calibration, allow_other_radionuclide: 
     if nslices is not None and nslices != frames:
         raise DicomError(f"{f}: NumberOfSlices", f"{nslices} slices but {frames} frames (several energy windows or time slots?); export one reconstruction per file")
     raw = pixel_array(ds, f)
-    # Values: RealWorldValueMappingSequence (PS3.3 C.7.6.16.2.11) if present, else Rescale Slope/Intercept.
-    slope, inter, unit = 1.0, 0.0, ureg.Unit("cts")
-    if "RealWorldValueMappingSequence" in ds and len(ds.RealWorldValueMappingSequence):
-        rw = ds.RealWorldValueMappingSequence[0]
-        slope = float(floats(rw, "RealWorldValueSlope", f"{f}: RealWorldValueMappingSequence", 1)[0])
-        inter = number(rw, "RealWorldValueIntercept", f"{f}: RealWorldValueMappingSequence", 0.0)
-        if "MeasurementUnitsCodeSequence" in rw and len(rw.MeasurementUnitsCodeSequence):
-            code = text(rw.MeasurementUnitsCodeSequence[0], "CodeValue").lower()
-            if code not in _UCUM:
-                raise DicomError(f"{f}: MeasurementUnitsCodeSequence", f"unit {code!r} is not supported; expected counts or Bq/ml")
-            unit = ureg.Unit(_UCUM[code])
-    else:
-        slope = number(ds, "RescaleSlope", f, 1.0)
-        inter = number(ds, "RescaleIntercept", f, 0.0)
-    if not slope > 0:
-        raise DicomError(f"{f}: RescaleSlope", f"{slope:g}; an activity image needs a slope > 0 (RescaleSlope or RealWorldValueSlope)")
+    slope, inter, unit = _nm_values(ds, f)
     nuclide = nm_radionuclide(ds)
     if nuclide and nuclide != "Y-90" and (calibration is not None or unit.dimensionality == Q_(1, "Bq/mL").dimensionality):
         if not allow_other_radionuclide:
@@ -128,12 +118,71 @@ def read_nm(f: Path, ds: Dataset, notes, calibration, allow_other_radionuclide: 
         scale = 1.0
     else:
         scale, unit = apply_calibration(unit, calibration, "calibration")
+    decay, at_admin, time_note = 1.0, False, ""
+    if nuclide and nuclide != "Y-90":
+        time_note = f"{f}: an image of {nuclide} holds no Y-90 activity at any time"
+    elif unit.dimensionality == Q_(1, "Bq/mL").dimensionality:
+        decay, at_admin, time_note = _nm_decay(ds, f, require_administration, warnings)
     with np.errstate(over="ignore", invalid="ignore"):
-        arr = raw.astype(np.float64) * (slope * scale) + inter * scale
+        arr = raw.astype(np.float64) * (slope * scale * decay) + inter * scale * decay
     check_finite(arr, f"{f}: RescaleSlope", "RescaleSlope/RealWorldValueSlope")
-    note = clip_negative(arr, str(f))
-    if note:
-        warnings.append(note)
     direction = np.column_stack([sign * n, c, r])
     vol = Volume(arr, (abs(float(sp[0])), float(ps[0]), float(ps[1])), tuple(ipp), direction, unit)
-    return ImageSeries(vol, identity_of(ds, f), (os.fspath(f),), tuple(warnings), None, nuclide, header_only(ds))
+    return ImageSeries(vol, identity_of(ds, f), (os.fspath(f),), tuple(warnings), None, nuclide, header_only(ds), at_admin, time_note)
+
+
+# NM Units (0054,1001), when a vendor writes it (as in the PET Series module, C.8.9.1.1.3).
+_NM_UNITS = {"BQML": "Bq/mL", "CNTS": "cts", "PROPCNTS": "cts"}
+
+
+def _nm_values(ds: Dataset, f) -> tuple:
+    """(slope, intercept, unit) of the stored values: RealWorldValueMappingSequence (PS3.3
+    C.7.6.16.2.11) with MeasurementUnitsCodeSequence, else RescaleSlope/RescaleIntercept with the
+    Units (0054,1001) the header names (counts when absent). A unit not listed is refused by name,
+    and so is a Units that contradicts the real-world value mapping."""
+    units = text(ds, "Units").upper()
+    if units and units not in _NM_UNITS:
+        raise DicomError(f"{f}: Units", f"{units!r} is not supported for NM; expected {', '.join(_NM_UNITS)}")
+    named = ureg.Unit(_NM_UNITS[units]) if units else None
+    if "RealWorldValueMappingSequence" in ds and len(ds.RealWorldValueMappingSequence):
+        rw = ds.RealWorldValueMappingSequence[0]
+        slope = float(floats(rw, "RealWorldValueSlope", f"{f}: RealWorldValueMappingSequence", 1)[0])
+        inter = number(rw, "RealWorldValueIntercept", f"{f}: RealWorldValueMappingSequence", 0.0)
+        unit = ureg.Unit("cts")
+        if "MeasurementUnitsCodeSequence" in rw and len(rw.MeasurementUnitsCodeSequence):
+            code = text(rw.MeasurementUnitsCodeSequence[0], "CodeValue").lower()
+            if code not in _UCUM:
+                raise DicomError(f"{f}: MeasurementUnitsCodeSequence", f"unit {code!r} is not supported; expected counts or Bq/ml")
+            unit = ureg.Unit(_UCUM[code])
+        if named is not None and Q_(1, named).dimensionality != Q_(1, unit).dimensionality:
+            raise DicomError(f"{f}: Units", f"{units!r} contradicts the RealWorldValueMapping unit {unit:~P}; which one holds is not stated")
+    else:
+        slope = number(ds, "RescaleSlope", f, 1.0)
+        inter = number(ds, "RescaleIntercept", f, 0.0)
+        unit = named or ureg.Unit("cts")
+    if not slope > 0:
+        raise DicomError(f"{f}: RescaleSlope", f"{slope:g}; an activity image needs a slope > 0 (RescaleSlope or RealWorldValueSlope)")
+    return slope, inter, unit
+
+
+def _nm_decay(ds: Dataset, f, require_administration: bool, warnings: list) -> tuple:
+    """(factor, at_administration, note) of an NM image in Bq/mL (quantitative SPECT).
+
+    DecayCorrection (0054,1102), as the PET Series module defines it (C.8.9.1.1.5): ADMIN, values
+    at the administration; START, values at the acquisition start (AcquisitionDate/Time, else
+    SeriesDate/Time), referred to the administration (RadiopharmaceuticalStartDateTime) with the
+    Y-90 half-life. NONE or absent: the header does not refer the values to a time the dose can use,
+    so they are read as they are and only a relative calibration can use them (never guessed).
+    """
+    dc = text(ds, "DecayCorrection").upper()
+    if dc not in ("", "ADMIN", "START", "NONE"):
+        raise DicomError(f"{f}: DecayCorrection", f"{dc!r} is not one of START, ADMIN, NONE")
+    if not dc or dc == "NONE":
+        return 1.0, False, (f"{f}: the NM image in Bq/mL states no decay correction (DecayCorrection {dc or 'absent'}): "
+                            "the time its values refer to is not known")
+    if dc == "ADMIN":
+        return 1.0, True, ""
+    rinfo = ds.RadiopharmaceuticalInformationSequence[0] if "RadiopharmaceuticalInformationSequence" in ds and len(ds.RadiopharmaceuticalInformationSequence) else None
+    lam = math.log(2) / float(Y90.half_life.to("s").magnitude)
+    factors, at_admin, note = decay_factors([(f, ds)], "START", administration_time(ds, rinfo), lam, require_administration, warnings)
+    return float(factors[0]), at_admin, note

@@ -16,7 +16,7 @@ from ..isotope import Y90
 from ..units import Q_, quantity, ureg
 from ._common import DicomError, floats, parse_da_tm, parse_dt, text
 
-__all__ = ["apply_calibration", "pet_values"]
+__all__ = ["apply_calibration", "pet_values", "administration_time", "decay_factors"]
 
 
 def apply_calibration(raw_unit: pint.Unit, calibration, field: str) -> tuple[float, pint.Unit]:
@@ -63,7 +63,7 @@ def _check_delay(dt: float, where: str, admin, when) -> None:
         )
 
 
-def pet_values(items, label, units_raw, calibration, allow_other, half_life):
+def pet_values(items, label, units_raw, calibration, allow_other, half_life, require_administration=True):
     """Unit, scale and per-slice decay factors of a PT series (slices in position order).
 
     Parameters
@@ -74,14 +74,15 @@ def pet_values(items, label, units_raw, calibration, allow_other, half_life):
         Series description for messages.
     units_raw : str
         Units (0054,1001) of the first slice, upper case.
-    calibration, allow_other, half_life
+    calibration, allow_other, half_life, require_administration
         As in :func:`dosimetry.io.load_series`.
 
     Returns
     -------
     tuple
-        (unit, scale, factors, administration datetime, radionuclide name, warnings): value =
-        stored * RescaleSlope * scale * factors[k] in ``unit``, referred to the administration.
+        (unit, scale, factors, administration datetime, radionuclide name, warnings,
+        at_administration, note): value = stored * RescaleSlope * scale * factors[k] in ``unit``,
+        referred to the administration when ``at_administration`` (else ``note`` says why not).
     """
     warnings: list[str] = []
     f0, ds0 = items[0]
@@ -159,58 +160,99 @@ def pet_values(items, label, units_raw, calibration, allow_other, half_life):
     lam = math.log(2) / float(th.to("s").magnitude)  # 1/s
 
     # -- decay correction to administration time (DICOM PS3.3 C.8.9.1.1.5 DecayCorrection)
-    dc = text(ds0, "DecayCorrection").upper()
-    admin = None
-    if rinfo is not None:
-        admin = parse_dt(text(rinfo, "RadiopharmaceuticalStartDateTime"))
-        if admin is None and text(rinfo, "RadiopharmaceuticalStartTime"):
-            admin = parse_da_tm(text(ds0, "SeriesDate") or text(ds0, "AcquisitionDate"), text(rinfo, "RadiopharmaceuticalStartTime"))
+    admin = administration_time(ds0, rinfo)
+    factors, at_admin, note = decay_factors(items, text(ds0, "DecayCorrection").upper(), admin, lam, require_administration, warnings)
+    return unit, scale, factors, admin, nuclide, warnings, at_admin, note
+
+
+def administration_time(ds0, rinfo):
+    """RadiopharmaceuticalStartDateTime (0018,1078), else SeriesDate + RadiopharmaceuticalStartTime (0018,1072); None when absent."""
+    if rinfo is None:
+        return None
+    admin = parse_dt(text(rinfo, "RadiopharmaceuticalStartDateTime"))
+    if admin is None and text(rinfo, "RadiopharmaceuticalStartTime"):
+        admin = parse_da_tm(text(ds0, "SeriesDate") or text(ds0, "AcquisitionDate"), text(rinfo, "RadiopharmaceuticalStartTime"))
+    return admin
+
+
+def _start_reference(items, warnings: list):
+    """Reference time of DecayCorrection START: SeriesDate/SeriesTime, as in the QIBA/UWPET
+    vendor-neutral SUV pseudo-code, unless it is later than the earliest AcquisitionDate/Time (a
+    reprocessed or re-reconstructed series carries a later SeriesTime): then, as QIBA does, the
+    earliest acquisition time."""
+    f0, ds0 = items[0]
+    ref = parse_da_tm(text(ds0, "SeriesDate"), text(ds0, "SeriesTime"))
+    times = [parse_da_tm(text(ds, "AcquisitionDate") or text(ds, "SeriesDate"), text(ds, "AcquisitionTime")) for _, ds in items]
+    times = [t for t in times if t is not None]
+    first_acq = min(times) if times else None
+    if ref is None:
+        if first_acq is None:
+            raise DicomError(f"{f0}: SeriesTime", "missing (and no AcquisitionTime); the DecayCorrection START reference time is unknown")
+        return first_acq
+    if first_acq is not None and ref > first_acq:
+        warnings.append(
+            f"{f0}: SeriesTime {ref.isoformat()} is after the first AcquisitionTime {first_acq.isoformat()} "
+            "(reprocessed series?); decay correction START refers to the acquisition time"
+        )
+        return first_acq
+    return ref
+
+
+def _frame_times(items):
+    """Acquisition start of every frame (DecayCorrection NONE) and its mean-decay factor over ActualFrameDuration."""
+    out = []
+    for f, ds in items:
+        t = parse_da_tm(text(ds, "AcquisitionDate") or text(ds, "SeriesDate"), text(ds, "AcquisitionTime"))
+        if t is None:
+            raise DicomError(f"{f}: AcquisitionTime", "missing; needed to decay-correct DecayCorrection NONE values")
+        out.append((f, t, float(ds.get("ActualFrameDuration", 0) or 0) / 1000.0))  # ms -> s
+    return out
+
+
+def decay_factors(items, dc: str, admin, lam: float, require_administration: bool, warnings: list) -> tuple:
+    """Per-frame factors referring the values to the administration (DICOM PS3.3 C.8.9.1.1.5).
+
+    ADMIN: 1. START: exp(lam (t_start - t_admin)), t_start by :func:`_start_reference`. NONE: per
+    frame exp(lam (t_k - t_admin)) / ((1 - exp(-lam T_k)) / (lam T_k)), the mean over the frame
+    duration T_k (ActualFrameDuration). Without the administration time (RadiopharmaceuticalStartDateTime)
+    the values are refused when ``require_administration``; otherwise START values are kept as they
+    are (referred to the series start) and NONE frames are referred to the first frame's start, and
+    the returned note says so (enough for a relative calibration, which scales the image as a whole).
+
+    Returns
+    -------
+    (numpy.ndarray, bool, str)
+        Factors, whether they refer the values to the administration, and why not.
+    """
+    f0 = items[0][0]
     factors = np.ones(len(items))
     if dc == "ADMIN":
-        pass
-    elif dc in ("START", "NONE"):
-        if admin is None:
-            raise DicomError(
-                f"{f0}: RadiopharmaceuticalStartDateTime",
-                f"missing; needed to refer DecayCorrection {dc} values to the administration time",
-            )
-        if dc == "START":
-            # Reference of START is the series (acquisition) start: SeriesDate/SeriesTime, as in the
-            # QIBA/UWPET vendor-neutral SUV pseudo-code, unless it is later than the earliest
-            # AcquisitionDate/Time (a reprocessed or re-reconstructed series carries a later
-            # SeriesTime): then, as QIBA does, the earliest acquisition time.
-            ref = parse_da_tm(text(ds0, "SeriesDate"), text(ds0, "SeriesTime"))
-            times = [parse_da_tm(text(ds, "AcquisitionDate") or text(ds, "SeriesDate"), text(ds, "AcquisitionTime")) for _, ds in items]
-            times = [t for t in times if t is not None]
-            first_acq = min(times) if times else None
-            if ref is None:
-                if first_acq is None:
-                    raise DicomError(f"{f0}: SeriesTime", "missing (and no AcquisitionTime); the DecayCorrection START reference time is unknown")
-                ref = first_acq
-            elif first_acq is not None and ref > first_acq:
-                warnings.append(
-                    f"{f0}: SeriesTime {ref.isoformat()} is after the first AcquisitionTime {first_acq.isoformat()} "
-                    "(reprocessed series?); decay correction START refers to the acquisition time"
-                )
-                ref = first_acq
+        return factors, True, ""
+    if dc not in ("START", "NONE"):
+        raise DicomError(f"{f0}: DecayCorrection", f"{dc or '<missing>'} is not one of START, ADMIN, NONE")
+    note = ""
+    if admin is None:
+        if require_administration:
+            raise DicomError(f"{f0}: RadiopharmaceuticalStartDateTime", f"missing; needed to refer DecayCorrection {dc} values to the administration time")
+        note = f"DecayCorrection {dc} and no RadiopharmaceuticalStartDateTime (0018,1078): the values refer to the acquisition, not to the administration"
+    if dc == "START":
+        ref = _start_reference(items, warnings)
+        if admin is not None:
             dt = (ref - admin).total_seconds()
             if dt < 0:
                 raise DicomError(f"{f0}: RadiopharmaceuticalStartDateTime", f"administration {admin.isoformat()} is after the series start {ref.isoformat()}")
             _check_delay(dt, f"{f0}: RadiopharmaceuticalStartDateTime", admin, ref)
             factors[:] = math.exp(lam * dt)
-        else:
-            for k, (f, ds) in enumerate(items):
-                t = parse_da_tm(text(ds, "AcquisitionDate") or text(ds, "SeriesDate"), text(ds, "AcquisitionTime"))
-                if t is None:
-                    raise DicomError(f"{f}: AcquisitionTime", "missing; needed to decay-correct DecayCorrection NONE values")
-                dt = (t - admin).total_seconds()
-                if dt < 0:
-                    raise DicomError(f"{f}: AcquisitionTime", f"acquisition {t.isoformat()} before administration {admin.isoformat()}")
-                _check_delay(dt, f"{f}: AcquisitionTime", admin, t)
-                dur = float(ds.get("ActualFrameDuration", 0) or 0) / 1000.0  # ms -> s
-                # Mean over the frame of A0 exp(-lam t): A(t_start) (1 - exp(-lam T)) / (lam T).
-                avg = 1.0 if dur <= 0 else (-math.expm1(-lam * dur)) / (lam * dur)
-                factors[k] = math.exp(lam * dt) / avg
-    else:
-        raise DicomError(f"{f0}: DecayCorrection", f"{dc or '<missing>'} is not one of START, ADMIN, NONE")
-    return unit, scale, factors, admin, nuclide, warnings
+        return factors, admin is not None, note
+    frames = _frame_times(items)
+    origin = admin if admin is not None else min(t for _, t, _ in frames)
+    for k, (f, t, dur) in enumerate(frames):
+        dt = (t - origin).total_seconds()
+        if dt < 0:
+            raise DicomError(f"{f}: AcquisitionTime", f"acquisition {t.isoformat()} before administration {admin.isoformat()}")
+        if admin is not None:
+            _check_delay(dt, f"{f}: AcquisitionTime", admin, t)
+        # Mean over the frame of A0 exp(-lam t): A(t_start) (1 - exp(-lam T)) / (lam T).
+        avg = 1.0 if dur <= 0 else (-math.expm1(-lam * dur)) / (lam * dur)
+        factors[k] = math.exp(lam * dt) / avg
+    return factors, admin is not None, note

@@ -8,6 +8,9 @@
   CT values are Hounsfield units (dimensionless).
 * **PT** values are converted to Bq/mL (Units BQML) and decay-corrected to the administration time
   (RadiopharmaceuticalStartDateTime) whatever the header's DecayCorrection (START, ADMIN, NONE).
+* Emission values are returned as stored and rescaled: negative values (reconstruction noise) are
+  kept; the workflow's one rule for negative and NaN values applies once the ROIs are known
+  (:func:`dosimetry.voxel.calibration.screen_activity`).
 * **NM** reconstructed tomography: one multi-frame file; geometry from
   DetectorInformationSequence (ImagePositionPatient, ImageOrientationPatient), slice spacing from
   SpacingBetweenSlices (else SliceThickness), values from RescaleSlope/Intercept or the
@@ -36,7 +39,6 @@ from ._common import (
     ImageSeries,
     check_finite,
     check_spacing,
-    clip_negative,
     count,
     damaged,
     floats,
@@ -152,6 +154,7 @@ def load_series(
     allow_other_radionuclide: bool = False,
     half_life=None,
     spacing_tolerance: float = 0.01,
+    require_administration: bool = True,
 ) -> ImageSeries:
     """Read one CT, PT or NM image series.
 
@@ -178,6 +181,11 @@ def load_series(
     spacing_tolerance : float
         Allowed deviation of the slice spacing, as a fraction of the mean spacing (default 1 %,
         at least 0.01 mm).
+    require_administration : bool
+        PT (and NM in Bq/mL with DecayCorrection START): refuse values that cannot be referred to
+        the administration time (no RadiopharmaceuticalStartDateTime). False reads them as they
+        are, with ``ImageSeries.at_administration`` False and ``time_note`` saying why: enough
+        for a relative calibration, which scales the image as a whole.
 
     Returns
     -------
@@ -194,7 +202,7 @@ def load_series(
     files = list_files(path_or_files)
     label = os.fspath(path_or_files) if isinstance(path_or_files, (str, os.PathLike)) else f"{len(files)} files from {files[0].parent}"
     try:
-        return _load(files, label, calibration, series_uid, modality, allow_other_radionuclide, half_life, spacing_tolerance)
+        return _load(files, label, calibration, series_uid, modality, allow_other_radionuclide, half_life, spacing_tolerance, require_administration)
     except DicomError:
         raise
     except (MemoryError, RecursionError, KeyboardInterrupt):
@@ -203,7 +211,7 @@ def load_series(
         raise damaged(label, exc) from exc
 
 
-def _load(files, label, calibration, series_uid, modality, allow_other_radionuclide, half_life, spacing_tolerance) -> ImageSeries:
+def _load(files, label, calibration, series_uid, modality, allow_other_radionuclide, half_life, spacing_tolerance, require_administration=True) -> ImageSeries:
     items, notes, locs = _read_all(files)
     items = _select_series(items, series_uid, label)
     _check_one_patient(items, label)
@@ -213,11 +221,11 @@ def _load(files, label, calibration, series_uid, modality, allow_other_radionucl
     if mod in ("CT", "PT"):
         if mod == "CT" and calibration is not None:
             raise DicomError("calibration", "a CT series takes no activity calibration")
-        return _slice_stack(items, locs, mod, label, notes, calibration, allow_other_radionuclide, half_life, spacing_tolerance)
+        return _slice_stack(items, locs, mod, label, notes, calibration, allow_other_radionuclide, half_life, spacing_tolerance, require_administration)
     if mod == "NM":
         if len(items) != 1:
             raise DicomError(label, f"{len(items)} NM files in one series; expected one reconstructed multi-frame file")
-        return read_nm(items[0][0], read_dataset(items[0][0]), notes, calibration, allow_other_radionuclide)
+        return read_nm(items[0][0], read_dataset(items[0][0]), notes, calibration, allow_other_radionuclide, require_administration)
     if mod == "RTDOSE":
         raise DicomError(f"{items[0][0]}: Modality", "is RTDOSE; read it with read_rtdose()")
     raise DicomError(f"{items[0][0]}: Modality", f"{mod or '<missing>'} is not supported; expected CT, PT or NM")
@@ -288,7 +296,7 @@ def _slice_spacing(items, d, pos, n, label, tol, warnings: list) -> float:
     return spacing
 
 
-def _slice_stack(items, locs, mod, label, notes, calibration, allow_other, half_life, tol) -> ImageSeries:
+def _slice_stack(items, locs, mod, label, notes, calibration, allow_other, half_life, tol, require_administration=True) -> ImageSeries:
     warnings = list(notes)
     first_path, first = items[0]
     rows, cols = count(first, "Rows", first_path), count(first, "Columns", first_path)
@@ -322,11 +330,12 @@ def _slice_stack(items, locs, mod, label, notes, calibration, allow_other, half_
         if rtype and rtype.upper() not in ("HU", "US"):
             warnings.append(f"{first_path}: RescaleType is {rtype!r}, read as Hounsfield units")
         factors = np.ones(len(items))
-        reference_time, nuclide = None, ""
+        reference_time, nuclide, at_admin, time_note = None, "", False, ""
     else:
         dtype = np.float64
         units_raw = text(first, "Units").upper()
-        unit, scale, factors, reference_time, nuclide, pw = pet_values(items, label, units_raw, calibration, allow_other, half_life)
+        unit, scale, factors, reference_time, nuclide, pw, at_admin, time_note = pet_values(
+            items, label, units_raw, calibration, allow_other, half_life, require_administration)
         warnings.extend(pw)
 
     # RescaleSlope/Intercept are Type 1 in the CT Image and PET Image modules (PS3.3 C.8.2.1,
@@ -349,15 +358,12 @@ def _slice_stack(items, locs, mod, label, notes, calibration, allow_other, half_
         _check_hounsfield(out, label)
         if np.ptp(inters) > 0 or np.ptp(slopes) > 0:
             warnings.append(f"{label}: RescaleSlope/RescaleIntercept differ between slices (intercepts {np.min(inters):g} to {np.max(inters):g}); check the CT")
-    if mod == "PT":
-        note = clip_negative(out, label)
-        if note:
-            warnings.append(note)
     check_spacing(ps, mod, f"{first_path}: PixelSpacing")
     check_spacing([spacing], mod, f"{label}: {'ImagePositionPatient' if len(items) > 1 else 'SliceThickness'}", "slice")
     direction = np.column_stack([n, c, r])
     vol = Volume(out, (spacing, float(ps[0]), float(ps[1])), tuple(pos[0]), direction, unit)
-    return ImageSeries(vol, identity_of(first, label), tuple(os.fspath(f) for f, _ in items), tuple(warnings), reference_time, nuclide, header_only(first))
+    return ImageSeries(vol, identity_of(first, label), tuple(os.fspath(f) for f, _ in items), tuple(warnings), reference_time, nuclide, header_only(first),
+                       at_admin, time_note)
 
 
 #: CT plausibility: air is -1000 HU, cortical bone up to about 3000 HU; only metal goes above 4000 HU.
