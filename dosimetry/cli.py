@@ -345,6 +345,7 @@ def _cmd_dose(args) -> int:
             liver_roi=liver[0] if len(liver) == 1 else tuple(liver),
             tumour_rois=args.tumour or (),
             lung_rois=args.lung or (),
+            perfused_roi=args.perfused,
             allow_mismatch=settings.allow_mismatch,
             progress=_progress(args),
             **settings.dosimetry(residual_fraction=args.residual_fraction),
@@ -393,6 +394,7 @@ _DOSE_FLAGS = {
     "imaging.rois.liver": "--liver",
     "imaging.rois.tumours": "--tumour",
     "imaging.rois.lungs": "--lung",
+    "imaging.rois.perfused": "--perfused",
     "imaging.ct": "--ct",
     "imaging.calibration": "--calibration",
     "administered": "--administered",
@@ -444,35 +446,58 @@ def _patient_id(result) -> str | None:
 
 
 def _cmd_dvh(args) -> int:
-    from .errors import InputError as _IE
-    from .io import check_consistency, load_rtdose, read_rtstruct, roi_fractions
+    """Per-ROI figures of a dose map that ``y90 dose`` wrote (RT Dose, NRRD, NIfTI), on any segmentation
+    it reads (RTSTRUCT, DICOM SEG, .seg.nrrd, label map with --labels): the ROIs are put on the dose
+    grid as ``y90 dose`` puts them on the activity grid (partial-volume fractions), so the figures agree."""
+    from .io import check_consistency
+    from .io.dosemap import read_dose_map
+    from .io.segmentation import read_segmentation
     from .report.regions import region_json, regions_text
     from .voxel import region_stats
+    from .workflow.voxel import roi_masks_on
 
-    for flag, path in (("--dose", args.dose), ("--rtstruct", args.rtstruct)):
+    for flag, path in (("--dose", args.dose), ("--segmentation", args.segmentation)):
         if Path(path).is_dir():
-            raise InputError(flag, f"{path} is a folder; expected a file ({'an RT Dose' if flag == '--dose' else 'an RT Structure Set'})")
-    grid = load_rtdose(args.dose)
-    dose = grid.volume
-    rs = read_rtstruct(args.rtstruct)
-    notes = list(check_consistency(grid.identity, rs.identity, allow_mismatch=args.allow_mismatch)) + list(grid.warnings)
-    names = args.roi or list(rs.names)
+            raise InputError(flag, f"{path} is a folder; expected a file ({'a dose map' if flag == '--dose' else 'a segmentation'})")
+    with _dvh_flags():
+        dm = read_dose_map(args.dose, unit=args.dose_unit)
+        seg = read_segmentation(args.segmentation, labels=args.labels)
+    dose = dm.volume
+    notes = list(dm.warnings) + list(seg.warnings)
+    if dm.identity is not None and seg.identity is not None:
+        notes += list(check_consistency(dm.identity, seg.identity, allow_mismatch=args.allow_mismatch))
+    else:
+        notes.append("the dose map or the segmentation carries no patient or frame-of-reference identifiers: they are taken to be of one patient, in one patient space")
     stats, skipped = {}, []
-    for n in names:
+    for n in args.roi or list(seg.names):
         try:
-            mask = roi_fractions(rs, n, dose)  # partial-volume fractions, as in the dose job
-        except _IE as exc:
+            mask = roi_masks_on(seg, [n], dose, notes)[n]
+        except InputError as exc:
             if args.roi:  # asked for by name: refuse
                 raise
             skipped.append(f"{n}: {exc.message}")
             continue
         stats[n] = region_stats(dose, mask)
     if args.format == "json":
-        text = _json({n: region_json(s) for n, s in stats.items()})
+        text = _json({n: dict(region_json(s), name=n) for n, s in stats.items()})
     else:
-        text = regions_text(stats) + "".join(f"\nskipped {s}" for s in skipped) + "".join(f"\nWarning: {n}" for n in notes)
-    _emit(text, args.output, inputs=[args.dose, args.rtstruct], force=args.force)
+        text = regions_text(stats) + "".join(f"\nskipped {s}" for s in skipped) + "".join(f"\nWarning: {n}" for n in dict.fromkeys(notes))
+    _emit(text, args.output, inputs=[args.dose, args.segmentation] + ([args.labels] if args.labels else []), force=args.force)
     return EXIT_OK
+
+
+class _dvh_flags:
+    """``y90 dvh``: an InputError naming a library field is re-raised naming the command's flag."""
+
+    FLAGS = {"dose": "--dose", "dose_unit": "--dose-unit", "segmentation": "--segmentation", "imaging.labels": "--labels", "labels": "--labels"}
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, exc, tb):
+        if not isinstance(exc, InputError) or exc.field not in self.FLAGS:
+            return False
+        raise type(exc)(self.FLAGS[exc.field], exc.message, allowed=exc.allowed) from exc
 
 
 # -- report and demo ----------------------------------------------------------------------------
@@ -882,7 +907,9 @@ def build_parser() -> argparse.ArgumentParser:
     ds.add_argument("--calibration", choices=("relative", "absolute"), default="relative")
     ds.add_argument("--liver", action="append", help="liver ROI name (default 'Liver'); repeat to join its parts (label map: parenchyma and tumours)")
     ds.add_argument("--tumour", action="append", help="tumour ROI name (repeat for several)")
-    ds.add_argument("--lung", action="append", help="lung ROI name (repeat for several)")
+    ds.add_argument("--lung", action="append", help="lung ROI name (repeat for several; leave out when the image's field of view misses the lungs)")
+    ds.add_argument("--perfused", help="perfused-territory ROI name (lobar or segmental treatment, tumours included): tumour-to-normal ratios and the "
+                    "normal-liver dose refer to it minus the tumours; the whole liver's figures are kept apart")
     ds.add_argument("--residual-fraction", default=0.0, type=_residual_fraction, help="activity left in vial and tubing, e.g. 0.02 or '2 %%' (at most 50 %%)")
     ds.add_argument("--device", choices=tuple(DeviceName), help="device whose safety limits apply (default: both devices' limits, the stricter binds)")
     ds.add_argument("--prior-lung-dose", default="0 Gy", help="lung dose of earlier treatments, for the cumulative lung limit (default 0 Gy; as lung.prior_dose)")
@@ -895,11 +922,14 @@ def build_parser() -> argparse.ArgumentParser:
     ds.add_argument("-o", "--output", required=True, help="output folder (created; must not exist or be empty)")
     ds.set_defaults(func=_cmd_dose)
 
-    dv = _sub(sub, "dvh", help="per-ROI dose figures of an RT Dose file")
-    dv.add_argument("--dose", required=True, help="RT Dose file")
-    dv.add_argument("--rtstruct", required=True, help="RT Structure Set file")
+    dv = _sub(sub, "dvh", help="per-ROI dose figures of a dose map (RT Dose, NRRD or NIfTI)")
+    dv.add_argument("--dose", required=True, help="dose map written by y90 dose: RT Dose (rtdose.dcm), NRRD (dose.nrrd) or NIfTI (dose.nii.gz)")
+    dv.add_argument("--segmentation", "--rtstruct", dest="segmentation", required=True,
+                    help="RT Structure Set, DICOM SEG, Slicer .seg.nrrd, or a label map (NRRD / NIfTI, with --labels)")
+    dv.add_argument("--labels", help="name table of a label map: 'value name [r g b a]' lines (Slicer colour table) or a JSON object")
+    dv.add_argument("--dose-unit", choices=("Gy", "cGy", "mGy"), help="unit of an NRRD / NIfTI dose map that does not state it (y90 dose writes Gy and says so)")
     dv.add_argument("--roi", action="append", help="ROI name (repeat; default every ROI on the dose grid)")
-    dv.add_argument("--allow-mismatch", action="store_true", help="accept a structure set of another patient / study / frame of reference")
+    dv.add_argument("--allow-mismatch", action="store_true", help="accept a segmentation of another patient / study / frame of reference")
     _text_output(dv)
     dv.set_defaults(func=_cmd_dvh)
 

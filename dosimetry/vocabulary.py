@@ -86,6 +86,7 @@ class Role(Vocabulary):
 
     LIVER = "liver"
     NORMAL_LIVER = "normal liver"
+    WHOLE_NORMAL_LIVER = "whole normal liver"
     TUMOUR = "tumour"
     LUNG = "lung"
     PERFUSED = "perfused"

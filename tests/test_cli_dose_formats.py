@@ -92,7 +92,8 @@ def test_rt_dose_and_nifti_dose_hold_the_same_map(forms):
 
 @pytest.mark.parametrize("extra, message", [
     ([], "--activity-unit: "),  # issue 16: the flag, was the patient-file key imaging.activity_unit
-    (["--activity-unit", "Bq/mL"], "--activity-time: "),
+    # issue 18: a relative calibration needs no time; an absolute one does, and says why
+    (["--activity-unit", "Bq/mL", "--calibration", "absolute"], "--activity-time: absolute calibration takes the image's Bq/mL as the activity at the administration"),
     (["--activity-unit", "counts", "--dose-format", "dicom"], "--dose-format: an RT Dose needs DICOM"),
     (["--activity-unit", "furlongs"], "--activity-unit: 'furlongs' is not allowed"),
 ])

@@ -62,7 +62,8 @@ def test_rois_in_the_wrong_role_are_refused(patient, tmp_path, capsys, rois, sta
          "--activity-time: is 213.0 days after the administration; plausible within 30 days"),
         (["--activity-unit", "Bq/mL", "--activity-time", "2026-01-15T09:00+01:00", "--administration-time", ADMIN], "--activity-time: is before the administration time"),
         (["--activity-unit", "Bq/mL", "--activity-time", "2026-01-16T09:00+01:00"], "--administration-time: needed to decay-correct"),
-        (["--activity-unit", "Bq/mL"], "--activity-time: an activity image in Bq needs the time"),
+        # issue 18: only an absolute calibration needs the time (a relative one scales the image)
+        (["--activity-unit", "Bq/mL", "--calibration", "absolute"], "--activity-time: absolute calibration takes the image's Bq/mL as the activity at the administration"),
         ([], "--activity-unit: "),
         (["--activity-unit", "mBq/mL", "--activity-time", "administration"], "--activity-unit: 'mBq/mL' is not allowed (milli-becquerel is not accepted"),
         # counts need no reference time: was silently ignored

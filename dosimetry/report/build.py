@@ -296,10 +296,20 @@ def imaging_json(img: VoxelResult) -> dict:
         "administered": None if img.administered is None else to_json(img.administered),
         "image_activity": to_json(img.image_activity),
         "lung_shunt_fraction": img.lung_shunt_fraction,
+        "territory": img.territory,
+        "tumour_to_normal_reference": img.normal_reference,
         "tumour_to_normal": img.tumour_to_normal,
-        "regions": {r.name: dict(region_json(r.stats, activity=r.activity, mean_bed=r.mean_bed), role=r.role) for r in img.regions},
+        "regions": {r.name: _region_doc(r, img) for r in img.regions},
         "warnings": list(img.warnings),
     }
+    return doc
+
+
+def _region_doc(r, img: VoxelResult) -> dict:
+    """One region of ``regions.json``: its name, role, figures and (a tumour) its tumour-to-normal ratio."""
+    doc = dict(name=r.name, role=r.role, **region_json(r.stats, activity=r.activity, mean_bed=r.mean_bed))
+    if r.name in img.tumour_to_normal:
+        doc["tumour_to_normal"] = img.tumour_to_normal[r.name]
     return doc
 
 

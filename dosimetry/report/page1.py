@@ -14,7 +14,7 @@ import numpy as np
 
 from ..devices import device as _device
 from ..workflow import METHOD_NAMES, CaseResult
-from .text import fmt, glass_order_rows, when
+from .text import fmt, glass_order_rows, input_value, when
 from .uncertainty import page1_lines
 
 __all__ = ["SignedPage", "signed_page", "activity_text", "STATUS_KINDS"]
@@ -182,7 +182,7 @@ def _image_rows(case: CaseResult) -> tuple:
         if s.used == "planar":
             rows.append(("Lung shunt fraction", f"{float(s.value.magnitude):.2%} from planar counts (geometric mean)"))
         if s.typed is not None and s.image is not None and not s.agree:
-            rows.append((s.label[:1].upper() + s.label[1:], f"typed {fmt(s.typed)}, image {fmt(s.image)}: DISAGREE beyond {s.tolerance} (the typed value is used)"))
+            rows.append((s.label[:1].upper() + s.label[1:], f"typed {input_value(s, s.typed)}, image {input_value(s, s.image)}: DISAGREE beyond {s.tolerance} (the typed value is used)"))
     return tuple(rows)
 
 
@@ -208,7 +208,8 @@ def signed_page(case: CaseResult, units: str = "si") -> SignedPage:
         if case.max_safe_activity is not None and any(c.origin != "vial" for c in case.failed):
             line += f". Largest safe activity {activity_text(case.max_safe_activity, units)}, set by the {case.binding}."
     elif case.decisions:
-        line = "Every safety check passes, but the vial or timing cannot deliver the plan as given: choose an option below."
+        opts = getattr(pp.vial, "options", ()) if pp.vial is not None and pp.vial.__class__.__name__ == "GlassOrder" else ()
+        line = "Every safety check passes, but a decision is needed: " + "; ".join(case.decisions) + (": choose an option below." if opts else ".")
     else:
         line = f"All {len(case.safety)} safety checks pass. Largest safe activity {activity_text(case.max_safe_activity, units)}, set by the {case.binding}."
     decisions = list(case.decisions)

@@ -118,6 +118,8 @@ def _imaging(img, uncertainty=None) -> dict:
         "administered": None if img.administered is None else to_json(img.administered),
         "image_activity": to_json(img.image_activity),
         "lung_shunt_fraction": img.lung_shunt_fraction,
+        "territory": img.territory,
+        "tumour_to_normal_reference": img.normal_reference,
         "tumour_to_normal": [{"name": n, "ratio": r} for n, r in img.tumour_to_normal.items()],
         "regions": regions,
         "warnings": list(img.warnings),

@@ -9,7 +9,7 @@ from ..devices import device as _device
 from ..units import unit_string
 from ..workflow import METHOD_NAMES, CaseResult
 
-__all__ = ["fmt", "when", "case_text", "compare_text", "check_line", "input_line", "session_text", "glass_order_rows", "decision_lines"]
+__all__ = ["fmt", "when", "case_text", "compare_text", "check_line", "input_line", "input_value", "session_text", "glass_order_rows", "decision_lines"]
 
 
 def fmt(q, digits: int = 4) -> str:
@@ -114,14 +114,33 @@ def check_line(c) -> str:
     return f"  [{mark:>4}] {c.description}: {fmt(c.value)}{extra}" + (f"; {c.note}" if c.note else "")
 
 
+def input_value(src, q) -> str:
+    """One value of a plan input as it reads: a tumour-to-normal ratio as a ratio (``3.00``), never
+    a percentage; a lung shunt fraction in %; other quantities with their unit."""
+    if q is None:
+        return "-"
+    if src.field.endswith("tumour_to_normal"):
+        return f"{float(q.to('dimensionless').magnitude):.2f}"
+    return fmt(q)
+
+
 def input_line(src) -> str:
     """``  lung shunt fraction: 7.9 % (image)`` with the typed value when both are known."""
-    ratio = "ratio" in src.label
-    show = lambda q: "-" if q is None else (f"{float(q.to('dimensionless').magnitude):.3g}" if ratio else fmt(q))  # noqa: E731
-    line = f"  {src.label}: {show(src.value)} ({src.used})"
+    line = f"  {src.label}: {input_value(src, src.value)} ({src.used})"
     if src.typed is not None and src.image is not None:
-        line += f"; typed {show(src.typed)}, image {show(src.image)}" + ("" if src.agree else f" DISAGREE (tolerance {src.tolerance})")
+        line += f"; typed {input_value(src, src.typed)}, image {input_value(src, src.image)}" + ("" if src.agree else f" DISAGREE (tolerance {src.tolerance})")
     return line
+
+
+def voxel_ratio_lines(v) -> list[str]:
+    """The territory and the tumour-to-normal ratios (as ratios), saying what they refer to."""
+    roles = {r.role: r.name for r in v.regions}
+    lines = []
+    if "perfused" in roles:
+        lines.append(f"Perfused territory: {roles['perfused']} (normal-liver dose and ratios against {v.normal_reference}; "
+                     f"whole-liver figures: {roles.get('liver')}, {roles.get('whole normal liver', '-')})")
+    ref = v.normal_reference or "normal liver"
+    return lines + [f"Tumour-to-normal ratio {n} (against {ref}): {r:.2f}" for n, r in v.tumour_to_normal.items()]
 
 
 def case_text(case: CaseResult) -> str:
@@ -145,7 +164,7 @@ def case_text(case: CaseResult) -> str:
         lines += [regions_text({r.name: r.stats for r in v.regions})]
         if v.lung_shunt_fraction is not None:
             lines.append(f"Lung shunt fraction from the image: {v.lung_shunt_fraction:.1%}")
-        lines += [f"Tumour-to-normal ratio {n}: {r:.2f}" for n, r in v.tumour_to_normal.items()] + [""]
+        lines += voxel_ratio_lines(v) + [""]
     lines += decision_lines(case)
     lines += ["Safety checks"] + [check_line(c) for c in case.safety]
     lines += ["", "Efficacy (reported apart: never blocks, never makes a plan safe)"] + ([check_line(c) for c in case.efficacy] or ["  none applies"])

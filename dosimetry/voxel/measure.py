@@ -46,6 +46,7 @@ __all__ = [
     "roi_volumes",
     "measure_plan_inputs",
     "TUMOUR_OUTSIDE_PERFUSED_TOLERANCE",
+    "containment_warnings",
 ]
 
 #: Share of a tumour's volume allowed outside the perfused ROI before a warning (1 %): contours
@@ -267,7 +268,7 @@ def roi_volumes(liver_mask: Volume, perfused_mask: Volume | None = None, tumour_
     }
 
 
-def _containment_warnings(liver_mask: Volume, perfused_mask: Volume | None, tumour_masks: Mapping) -> list:
+def containment_warnings(liver_mask: Volume, perfused_mask: Volume | None, tumour_masks: Mapping) -> list:
     """Warnings for a perfused ROI outside the liver, or tumours outside the perfused ROI (> 1 %)."""
     out = []
     wl = mask_weights(liver_mask, liver_mask, "liver_mask")
@@ -289,8 +290,9 @@ class ImageMeasurements:
 
     Attributes
     ----------
-    lung_shunt_fraction : pint.Quantity
-        C_lung / (C_lung + C_liver), dimensionless.
+    lung_shunt_fraction : pint.Quantity or None
+        C_lung / (C_lung + C_liver), dimensionless; None when the image has no lung ROI in view
+        (``lung_shunt_note`` says why).
     tumour_to_normal : dict of str to pint.Quantity
         T/N per tumour (count density in the tumour over that in the perfused normal liver).
     perfused_volume, normal_liver_volume, whole_liver_volume : pint.Quantity
@@ -300,14 +302,17 @@ class ImageMeasurements:
     volumes_grid : str
         ``"CT"`` when the volumes come from masks on the CT grid, ``"image"`` otherwise.
     lung_mass : pint.Quantity or None
-        [kg] from the CT and the lung ROI on the CT grid; None without a CT.
+        [kg] from the CT and the lung ROI on the CT grid; None without a CT or without lung ROIs.
     lung_counts, liver_counts : pint.Quantity
-        Image content in the lung and whole-liver ROIs (cts for a count image).
+        Image content in the lung (None without lungs in view) and whole-liver ROIs (cts for a
+        count image).
     warnings : tuple of str
         Accepted with reservations (e.g. a tumour partly outside the perfused ROI).
+    lung_shunt_note : str
+        Why the image gives no lung shunt ('' when it does).
     """
 
-    lung_shunt_fraction: pint.Quantity
+    lung_shunt_fraction: pint.Quantity | None
     tumour_to_normal: dict
     perfused_volume: pint.Quantity
     normal_liver_volume: pint.Quantity
@@ -315,9 +320,10 @@ class ImageMeasurements:
     tumour_volumes: dict
     volumes_grid: str
     lung_mass: pint.Quantity | None
-    lung_counts: pint.Quantity
+    lung_counts: pint.Quantity | None
     liver_counts: pint.Quantity
     warnings: tuple = field(default=())
+    lung_shunt_note: str = ""
 
 
 _CT_MASK_KEYS = {"liver", "lungs", "perfused", "tumours"}
@@ -327,12 +333,13 @@ def measure_plan_inputs(
     image: Volume,
     *,
     liver_mask: Volume,
-    lung_mask: Volume,
+    lung_mask: Volume | None = None,
     tumour_masks: Mapping | None = None,
     perfused_mask: Volume | None = None,
     ct: Volume | None = None,
     ct_masks: Mapping | None = None,
     curve=HU_DENSITY_CURVE,
+    lung_note: str = "",
 ) -> ImageMeasurements:
     """Every plan input the images give, for one perfused territory.
 
@@ -344,29 +351,35 @@ def measure_plan_inputs(
     ----------
     image : Volume
         Tc-99m MAA SPECT, counts (or activity-proportional), values >= 0.
-    liver_mask, lung_mask : Volume
-        Whole liver (tumours included) and both lungs on the image grid.
+    liver_mask : Volume
+        Whole liver (tumours included) on the image grid.
+    lung_mask : Volume, optional
+        Both lungs on the image grid; None when the image has no lungs in view (a SPECT centred on
+        the liver): no lung shunt then (``lung_note`` says why), the lung mass still comes from the
+        CT when ``ct_masks`` has ``"lungs"``.
     tumour_masks : mapping of str to Volume, optional
         Tumours of this territory on the image grid.
     perfused_mask : Volume, optional
         Perfused territory on the image grid; default the whole liver.
     ct : Volume, optional
-        CT in HU (requires ``ct_masks`` with at least ``"lungs"``).
+        CT in HU (requires ``ct_masks``; the lung mass needs ``"lungs"`` among them).
     ct_masks : mapping, optional
         The same ROIs on the CT grid: ``"lungs"`` (for the lung mass; a centre-rule boolean mask
         is advised, see docs/imaging-inputs.md), ``"liver"``, ``"perfused"`` and ``"tumours"``
         (a mapping by the same names) for the volumes.
     curve : sequence of (HU, g/mL)
         HU-to-density curve for the lung mass.
+    lung_note : str
+        Why there is no lung mask (reported as ``lung_shunt_note``).
 
     Returns
     -------
     ImageMeasurements
     """
     tumour_masks = dict(tumour_masks or {})
-    lsf = image_lung_shunt_fraction(image, lung_mask, liver_mask)
+    lsf = None if lung_mask is None else image_lung_shunt_fraction(image, lung_mask, liver_mask)
     ratios = tumour_to_normal_ratios(image, tumour_masks, liver_mask if perfused_mask is None else perfused_mask) if tumour_masks else {}
-    warnings = _containment_warnings(liver_mask, perfused_mask, tumour_masks)
+    warnings = containment_warnings(liver_mask, perfused_mask, tumour_masks)
     mass = None
     if ct_masks is not None:
         if not isinstance(ct_masks, Mapping) or set(ct_masks) - _CT_MASK_KEYS:
@@ -374,9 +387,10 @@ def measure_plan_inputs(
         if ct is None:
             raise InputError("ct", "masks on the CT grid were given without the CT")
     if ct is not None:
-        if not ct_masks or "lungs" not in ct_masks:
+        if not ct_masks:
             raise InputError("ct_masks", "the lung mass needs the lung ROI on the CT grid (ct_masks['lungs'])")
-        mass = lung_mass_from_ct(ct, ct_masks["lungs"], curve)
+        if ct_masks.get("lungs") is not None:
+            mass = lung_mass_from_ct(ct, ct_masks["lungs"], curve)
     if ct_masks is not None and "liver" in ct_masks:
         ct_tumours = dict(ct_masks.get("tumours") or {})
         if set(ct_tumours) != set(tumour_masks):
@@ -395,7 +409,8 @@ def measure_plan_inputs(
         tumour_volumes={n: vols["tumours"][n] for n in tumour_masks},
         volumes_grid=grid,
         lung_mass=mass,
-        lung_counts=roi_counts(image, lung_mask, "lung_mask"),
+        lung_counts=None if lung_mask is None else roi_counts(image, lung_mask, "lung_mask"),
         liver_counts=roi_counts(image, liver_mask, "liver_mask"),
         warnings=tuple(warnings),
+        lung_shunt_note="" if lung_mask is not None else (lung_note or "no lung ROI on the activity image"),
     )

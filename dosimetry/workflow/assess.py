@@ -92,7 +92,8 @@ class CaseResult:
 
     @property
     def needs_decision(self) -> bool:
-        """Within every safety limit, but no vial or timing delivers the plan as given."""
+        """Within every safety limit, but something is left to decide (:attr:`decisions` says what:
+        no vial or timing delivers the plan as given, or a figure was not assessed)."""
         return not self.blocked and bool(self.decisions)
 
     @property
@@ -121,8 +122,9 @@ class CaseResult:
             cap = "" if self.max_safe_activity is None else f". Largest safe activity {_fmt_gbq(self.max_safe_activity)} (set by {self.binding})"
             return f"{BLOCKED} by {failed}{cap}"
         n = len(self.safety)
-        if self.decisions:
-            return f"{NEEDS_DECISION}: all {n} safety checks pass, but the vial or timing cannot deliver the plan as given (see: Decision needed)"
+        if self.decisions:  # the decision itself is the reason (a vial, a time, a figure not assessed)
+            more = f" (and {len(self.decisions) - 1} more)" if len(self.decisions) > 1 else ""
+            return f"{NEEDS_DECISION}: {self.decisions[0]}{more}; all {n} safety checks pass (see: Decision needed)"
         return f"{WITHIN_LIMITS}: all {n} safety checks pass" + (" (plan and voxel dosimetry)" if self.plan and self.voxel else "")
 
     def to_json(self) -> dict:
@@ -155,16 +157,20 @@ def _fmt_gbq(q) -> str:
 
 def figure_regions(v: VoxelResult) -> dict:
     """The voxel region whose mean dose stands for each figure: normal liver (the normal-liver region,
-    else the liver), target (the liver), lungs; tumours by their own names."""
+    the territory minus tumours, else the liver), whole normal liver (its own region when a perfused
+    territory is given, else the normal liver), target (the perfused territory, else the liver),
+    lungs; tumours by their own names."""
     roles: dict = {}
     for r in v.regions:
         roles.setdefault(r.role, []).append(r)
     out = {}
     normal = roles.get(Role.NORMAL_LIVER) or roles.get(Role.LIVER)
+    whole = roles.get(Role.WHOLE_NORMAL_LIVER) or normal
     if normal:
-        out["normal_liver_dose"] = out["whole_normal_liver_dose"] = normal[0].name
-    if roles.get(Role.LIVER):
-        out["target_dose"] = roles[Role.LIVER][0].name
+        out["normal_liver_dose"], out["whole_normal_liver_dose"] = normal[0].name, whole[0].name
+    target = roles.get(Role.PERFUSED) or roles.get(Role.LIVER)
+    if target:
+        out["target_dose"] = target[0].name
     if Role.LUNG in roles:
         out["lung_dose"] = out["cumulative_lung_dose"] = roles[Role.LUNG][0].name
     return out
@@ -176,8 +182,12 @@ def _voxel_figures(v: VoxelResult, prior: float) -> tuple:
     figures, notes = {}, []
     for figure, region in figure_regions(v).items():
         figures[figure] = means[region] + Q_(prior, "Gy") if figure == "cumulative_lung_dose" else means[region]
+    regions = figure_regions(v)
     if "normal_liver_dose" in figures:
-        notes.append(f"voxel normal-liver dose: mean over the {figure_regions(v)['normal_liver_dose']} region (liver ROI minus tumours)")
+        territory = "perfused ROI" if any(r.role == Role.PERFUSED for r in v.regions) else "liver ROI, the territory"
+        notes.append(f"voxel normal-liver dose: mean over the {regions['normal_liver_dose']} region ({territory} minus tumours)")
+        if regions["whole_normal_liver_dose"] != regions["normal_liver_dose"]:
+            notes.append(f"voxel whole normal liver dose: mean over the {regions['whole_normal_liver_dose']} region (liver ROI minus tumours)")
     tumours = {r.name: r.stats.mean for r in v.regions if r.role == Role.TUMOUR}
     return figures, tumours, notes
 
@@ -211,6 +221,7 @@ def _voxel_objectives(v: VoxelResult, rows, prior: float) -> tuple:
     per_gbq = v.dose.with_array(np.asarray(v.dose.array, dtype=np.float64) / a, "Gy/GBq")
     roles = {r.role: r.name for r in v.regions}
     normal = roles.get(Role.NORMAL_LIVER) or roles.get(Role.LIVER)
+    whole = roles.get(Role.WHOLE_NORMAL_LIVER) or normal
 
     def room(t, used=0.0):
         return Q_(max(float(t.headroom(used)), 0.0), "Gy")
@@ -220,7 +231,8 @@ def _voxel_objectives(v: VoxelResult, rows, prior: float) -> tuple:
         if not t.safety or t.bound != "max" or t.value.dimensionless:
             continue
         if t.figure in ("normal_liver_dose", "whole_normal_liver_dose") and normal:
-            limits.append(VoxelObjective(f"{normal} mean {t.operator} {t.value.to('Gy').magnitude:g} Gy", v.masks[normal], "mean", "max", room(t)))
+            region = whole if t.figure == "whole_normal_liver_dose" else normal
+            limits.append(VoxelObjective(f"{region} mean {t.operator} {t.value.to('Gy').magnitude:g} Gy", v.masks[region], "mean", "max", room(t)))
         elif t.figure in ("lung_dose", "cumulative_lung_dose") and Role.LUNG in roles:
             lung = roles[Role.LUNG]
             prior_gy = prior if t.figure == "cumulative_lung_dose" else 0.0
@@ -418,5 +430,6 @@ def _add_voxel(parts: _Parts, voxel: VoxelResult, plan: PatientPlan | None, rows
         parts.notes += _plan_vs_voxel(plan, voxel)
     elif not any(r.role == Role.LUNG for r in voxel.regions):
         # a missing ROI must not read as a passed check: without a plan nothing else checks the lungs
-        parts.decisions.append("lung dose not assessed: the voxel dosimetry has no lung ROI and there is no plan; "
-                               "give the lung ROIs (or plan the case) before calling it within limits")
+        why = "the activity image's field of view misses the lungs" if voxel.lungs_out_of_view else "the voxel dosimetry has no lung ROI"
+        parts.decisions.append(f"lung dose not assessed: {why} and there is no plan; "
+                               "give lung ROIs in the field of view (or plan the case with a planar or typed lung shunt) before calling it within limits")

@@ -71,10 +71,10 @@ def plan_inputs(pf: PatientFile, *, progress: Callable[[str], None] | None = Non
         **im.reading(),
     )
     mismatch = _same_patient(pf, inputs)
-    measured = measure_images(inputs) if inputs.lungs else None
-    if measured is None and needs_images(pf):
-        raise InputError("imaging.rois.lungs", 'plan inputs written "image" need the lung ROIs (the lung shunt and the count totals)')
-    resolved, sources, warnings = resolve_inputs(pf, measured)
+    # Every input the images can give is measured; an "image" input they cannot give (a lung shunt
+    # without lungs in the field of view, a lung mass without lung ROIs on the CT) is refused by
+    # resolve_inputs, naming the field and why, and nothing else needs the lung ROIs.
+    resolved, sources, warnings = resolve_inputs(pf, measure_images(inputs))
     return PlanInputs(resolved, sources, tuple(warnings) + mismatch, inputs)
 
 
@@ -139,10 +139,19 @@ def _assessed(pf: PatientFile, pi: PlanInputs, pp, say, uncertainty: Uncertainty
     img = None
     if pi.imaging is not None:
         im = pf.imaging
-        img = voxel_dose(pi.imaging, progress=say,
+        img = voxel_dose(pi.imaging, progress=say, lung_shunt_fraction=_shunt_for_images(pi, pp),
                          **im.settings.dosimetry(administered=_planned_activity(pp), residual_fraction=pp.patient.target.residual_fraction))
     case = assess(pp, img, input_sources=pi.sources, input_warnings=pi.warnings, imaging=None if pi.imaging is None else pi.imaging.description)
     return case_uncertainty(case, pf.uncertainty if uncertainty is None else uncertainty)
+
+
+def _shunt_for_images(pi: PlanInputs, pp):
+    """The plan's lung shunt (planar or typed) for a relative calibration of images without lungs in
+    view: the liver then holds A (1 - R) (1 - LSF), not the whole delivered activity. None when the
+    images have lungs in view (they measure their own shunt)."""
+    if pi.imaging.lungs:
+        return None
+    return pp.plan.lung_shunt_fraction
 
 
 def _planned_activity(pp) -> object:

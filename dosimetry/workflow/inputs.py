@@ -101,10 +101,13 @@ class _Resolver:
         self.sources: list[InputSource] = []
         self.warnings: list[str] = []
 
-    def one(self, field: str, label: str, kind: str, typed, image: pint.Quantity | None, unit: str, used_if_typed: str = "typed", range_key: str = ""):
-        """The value to use for one input (a Quantity in ``unit``), recording its source."""
+    def one(self, field: str, label: str, kind: str, typed, image: pint.Quantity | None, unit: str, used_if_typed: str = "typed", range_key: str = "", why: str = ""):
+        """The value to use for one input (a Quantity in ``unit``), recording its source; ``why``
+        says why the images give no value (the refusal of an "image" input quotes it)."""
         if _is_image(typed):
             if image is None:
+                if why:
+                    raise InputError(field, f'"image" cannot be measured: {why}')
                 raise InputError(field, f'"image" needs the planning images ([imaging] with the ROIs that give the {label})')
             if range_key in PLAUSIBLE:  # a measured value goes through the typed value's plausible range
                 r = PLAUSIBLE[range_key]
@@ -120,15 +123,35 @@ class _Resolver:
             src = replace(src, image=image.to(unit), agree=bool(ok), tolerance=tol)
             if not ok:
                 self.warnings.append(
-                    f"{label}: typed {_show(tq, unit)} but the image gives {_show(image, unit)} (beyond {tol}); the typed value is used, check which is right"
+                    f"{label}: typed {_show(tq, unit, kind)} but the image gives {_show(image, unit, kind)} (beyond {tol}); the typed value is used, check which is right"
                 )
         self.sources.append(src)
         return tq.to(unit)
 
 
-def _show(q, unit: str) -> str:
+def _show(q, unit: str, kind: str) -> str:
+    """A value as it reads: a tumour-to-normal ratio as a ratio (3.00), a lung shunt fraction in %."""
     v = float(q.to(unit).magnitude)
+    if kind == "tumour_to_normal":
+        return f"{v:.2f}"
     return f"{v * 100:.2f} %" if unit == "dimensionless" else f"{v:.4g} {unit}"
+
+
+def _no_shunt(m: ImageMeasurements | None) -> str:
+    """Why the images give no lung shunt, with what to write instead."""
+    if m is None or m.lung_shunt_fraction is not None:
+        return ""
+    return (f"{m.lung_shunt_note}; take the shunt from planar counts (shunt_fraction = \"planar\" with [lung.planar_counts]) "
+            "or type it")
+
+
+def _no_lung_mass(m: ImageMeasurements | None, pf: PatientFile) -> str:
+    """Why the images give no lung mass."""
+    if m is None or m.lung_mass is not None:
+        return ""
+    im = pf.imaging
+    missing = [x for x, given in (("imaging.ct", im is not None and im.ct is not None), ("imaging.rois.lungs", im is not None and bool(im.lung_rois))) if not given]
+    return "the lung mass is measured on the CT inside the lung ROIs; " + (f"give {' and '.join(missing)}" if missing else "the lung ROIs are not on the CT") + ", or type it"
 
 
 def resolve_inputs(pf: PatientFile, measured: ImageMeasurements | None) -> tuple:
@@ -153,8 +176,9 @@ def resolve_inputs(pf: PatientFile, measured: ImageMeasurements | None) -> tuple
     """
     m = measured
     r = _Resolver(m)
-    lsf = r.one("lung.shunt_fraction", "lung shunt fraction", "lung_shunt_fraction", pf.lung.shunt_fraction, None if m is None else m.lung_shunt_fraction, "dimensionless", pf.lung.shunt_fraction_source, "lung.shunt_fraction")
-    lung_mass = r.one("lung.mass", "lung mass", "lung_mass", pf.lung.mass, None if m is None else m.lung_mass, "kg", range_key="lung.mass")
+    lsf = r.one("lung.shunt_fraction", "lung shunt fraction", "lung_shunt_fraction", pf.lung.shunt_fraction, None if m is None else m.lung_shunt_fraction, "dimensionless",
+                pf.lung.shunt_fraction_source, "lung.shunt_fraction", why=_no_shunt(m))
+    lung_mass = r.one("lung.mass", "lung mass", "lung_mass", pf.lung.mass, None if m is None else m.lung_mass, "kg", range_key="lung.mass", why=_no_lung_mass(m, pf))
     liver_volume = r.one("liver.volume", "whole liver volume", "volume", pf.liver.volume, None if m is None else m.whole_liver_volume, "mL", range_key="liver.volume")
     target_volume = r.one("target.volume", "perfused volume", "volume", pf.target.volume, None if m is None else m.perfused_volume, "mL", range_key="target.volume")
     tumours = []

@@ -5,20 +5,27 @@ over Volumes and masks (no paths), so it runs on in-memory arrays as well as on 
 
 The steps (design brief, "Voxel dosimetry"):
 
-1. (:func:`load_imaging`) read the activity image (NM counts or PT Bq/mL), the CT (optional) and
-   the RT Structure Set, check that they belong to one patient, study and frame of reference, and
-   rasterize the ROIs onto the activity image grid (dose is computed on that grid) as
-   partial-volume fractions (:func:`dosimetry.io.roi_fractions`, about 1 mm sub-sampling);
-2. (:func:`voxel_dose`, from here on) calibrate: *relative* (scale counts so that liver + lungs,
-   or the liver alone, hold the administered activity times (1 - residual fraction)) or
-   *absolute* (PET in Bq/mL, already decay corrected to the administration time by the reader);
+1. (:func:`load_imaging`) read the activity image (NM counts or PT Bq/mL, NRRD / NIfTI in a
+   declared unit), the CT (optional) and the segmentation, check that they belong to one patient,
+   study and frame of reference, and put the ROIs onto the activity image grid (dose is computed on
+   that grid) as partial-volume fractions (:func:`dosimetry.io.roi_fractions`, about 1 mm
+   sub-sampling); then apply the one rule for negative and NaN values of every format
+   (:func:`dosimetry.voxel.calibration.screen_activity`), and note whether the lungs lie in the
+   field of view (:data:`LUNG_FIELD_OF_VIEW`);
+2. (:func:`voxel_dose`, from here on) calibrate: *relative* (scale the image, counts or Bq/mL, so
+   that liver + lungs, or the liver alone, hold the administered activity times (1 - residual
+   fraction), times (1 - LSF) for a planar or typed shunt; no reference time needed) or *absolute*
+   (Bq/mL referring to the administration time: PET decay-corrected by the reader, NM by its
+   DecayCorrection, NRRD / NIfTI by the declared activity time);
 3. density (named method, :data:`dosimetry.voxel.DENSITY_METHODS`): CT resampled to the activity
    grid through the HU-to-density curve, optionally 1.03 g/mL inside the liver and tumour ROIs;
    1.03 g/mL everywhere without CT;
 4. dose for complete decay by local deposition or dose-voxel-kernel convolution, lungs by a named
    method (:data:`dosimetry.voxel.LUNG_METHODS`);
-5. per ROI: volume, activity, mean / min / max, D_x, V_x, mean BED, and the DVH; the image-based
-   lung shunt fraction and tumour-to-normal ratios.
+5. per ROI: volume, activity, mean / min / max, D_x, V_x, mean BED, and the DVH; the whole liver,
+   the perfused territory and its normal liver (territory minus tumours, the reference of the
+   tumour-to-normal ratios and of the normal-liver dose), the whole normal liver apart; the
+   image-based lung shunt fraction.
 """
 
 from __future__ import annotations
@@ -57,10 +64,12 @@ from ..voxel import (
     tumour_to_normal_ratio,
     with_nominal_density,
 )
-from ..voxel.calibration import activity_in, activity_map, relative_calibration
+from ..voxel.calibration import activity_in, activity_map, relative_calibration, screen_activity
+from ..voxel.measure import containment_warnings
 from ..voxel.metrics import SAMPLING_WARNING
 
-__all__ = ["RegionResult", "VoxelResult", "ImagingResult", "ImagingInputs", "load_imaging", "voxel_dose", "compute_dose", "describe_series", "measure_images", "BED_PARAMETERS", "AIR_DENSITY"]
+__all__ = ["RegionResult", "VoxelResult", "ImagingResult", "ImagingInputs", "load_imaging", "voxel_dose", "compute_dose", "describe_series", "measure_images",
+           "roi_masks_on", "share_in_view", "BED_PARAMETERS", "AIR_DENSITY", "LUNG_FIELD_OF_VIEW"]
 
 #: Voxels of the CT density map below this and outside every ROI are air (outside the body, bowel
 #: gas): activity there is an imaging artefact (resolution blur, misregistration) and dividing its
@@ -75,7 +84,9 @@ AIR_DENSITY = Q_(0.05, "g/mL")
 #: al., Front Oncol 2014). Lungs are not given a BED.
 BED_PARAMETERS = {
     "liver": (Q_(2.5, "Gy"), Q_(2.5, "h")),
+    "perfused": (Q_(2.5, "Gy"), Q_(2.5, "h")),
     "normal liver": (Q_(2.5, "Gy"), Q_(2.5, "h")),
+    "whole normal liver": (Q_(2.5, "Gy"), Q_(2.5, "h")),
     "tumour": (Q_(10.0, "Gy"), Q_(1.5, "h")),
 }
 
@@ -117,7 +128,8 @@ class ImagingInputs:
     activity : Volume
         The activity image (counts, or Bq/mL for PET) on its own grid; the dose grid.
     liver : Volume
-        Liver (or perfused territory) mask on the activity grid, tumours included.
+        Whole-liver mask on the activity grid, tumours included (the territory when no
+        ``perfused`` mask is given).
     tumours, lungs : dict of str to Volume
         Tumour and lung masks on the activity grid, by ROI name.
     ct : Volume or None
@@ -140,6 +152,16 @@ class ImagingInputs:
         The files read, for the audit trail.
     identities : tuple of DicomIdentity
         Patient, study, series and frame-of-reference UIDs of every series read (report.json).
+    perfused_name : str
+        Name of the perfused-territory ROI ('' without one).
+    lungs_out_of_view : dict
+        {lung ROI: share inside the field of view} when the activity image misses the lungs
+        (:data:`LUNG_FIELD_OF_VIEW`); ``lungs`` is then empty and the lung ROIs are on the CT only.
+    at_administration : bool
+        Values in Bq/mL refer to the administration time (an absolute calibration needs it); an
+        in-memory image is taken to refer to it, as :func:`voxel_dose` documents.
+    time_note : str
+        Why they do not ('' when they do, or for counts).
     """
 
     activity: Volume
@@ -155,6 +177,10 @@ class ImagingInputs:
     warnings: tuple = ()
     inputs: tuple = ()
     identities: tuple = ()
+    perfused_name: str = ""
+    lungs_out_of_view: dict = field(default_factory=dict)
+    at_administration: bool = True
+    time_note: str = ""
 
 
 @dataclass(frozen=True)
@@ -180,6 +206,9 @@ class VoxelResult:
     lung_density: pint.Quantity | None = None
     #: How the image was calibrated (``calibration`` is the same as text for the reader).
     calibration_method: Calibration = Calibration.RELATIVE
+    territory: str = ""
+    normal_reference: str = "Normal liver"
+    lungs_out_of_view: dict = field(default_factory=dict)
 
     @property
     def density_text(self) -> str:
@@ -299,25 +328,28 @@ def activity_unit(text) -> str:
     return found
 
 
-def _non_dicom_activity(path, unit, activity_time, administration_time, warnings: list) -> Volume:
-    """Read an NRRD / NIfTI activity image in its declared unit; Bq values are decay-corrected to administration."""
+def _non_dicom_activity(path, unit, activity_time, administration_time, warnings: list) -> tuple:
+    """Read an NRRD / NIfTI activity image in its declared unit: (Volume, at_administration, note).
+
+    Values in Bq are decay-corrected to the administration when ``activity_time`` says when they
+    refer to; without it they are read as they are and only a relative calibration (which scales
+    the image as a whole) may use them: ``note`` says why an absolute one may not. Negative and NaN
+    values are ruled on later, with the ROIs (:func:`dosimetry.voxel.calibration.screen_activity`).
+    """
     from ..decay import check_time_gap, decay_factor, elapsed_between
 
     if unit is None:
         raise InputError("imaging.activity_unit", f"{path} is NRRD / NIfTI, which does not state its unit; declare it: one of {', '.join(ACTIVITY_UNITS)}")
     vol = read_volume(path, unit=activity_unit(unit), field="imaging.activity")
-    arr = np.asarray(vol.array, dtype=np.float64)
-    if not np.all(np.isfinite(arr)) or arr.min() < 0:
-        raise InputError("imaging.activity", f"{path}: activity values must be finite and >= 0 (min {np.nanmin(arr):.4g})")
     if vol.unit == Q_(1, "cts").units:
         if activity_time is not None:
             raise InputError("imaging.activity_time", "only for an activity image in Bq/mL; an image in counts is calibrated relatively and has no reference time")
-        return vol.with_array(arr)
+        return vol, False, ""
     # Activity: the values must refer to the administration time (as PET after the reader's decay correction).
     if activity_time is None:
-        raise InputError("imaging.activity_time", "an activity image in Bq needs the time its values refer to: 'administration' or a date-time with UTC offset")
+        return vol, False, f"{Path(path).name} is in {vol.unit:~P} but the time its values refer to is not given (imaging.activity_time)"
     if activity_time == "administration":
-        return vol.with_array(arr)
+        return vol, True, ""
     if administration_time is None:
         raise InputError("imaging.administration_time", "needed to decay-correct an activity image referring to " + activity_time.isoformat())
     # the gap is checked on the times themselves, before any decay is computed
@@ -328,7 +360,7 @@ def _non_dicom_activity(path, unit, activity_time, administration_time, warnings
         raise InputError("imaging.activity_time", "is before the administration time")
     # A(t_admin) = A(t_ref) exp(+lambda (t_ref - t_admin)), Y-90 half-life (dosimetry.isotope.Y90)
     warnings.append(f"activity image decay-corrected from {activity_time.isoformat()} to the administration ({elapsed:.4g~P} of Y-90 decay)")
-    return vol.with_array(arr / decay_factor(elapsed))
+    return vol.with_array(np.asarray(vol.array, dtype=np.float64) / decay_factor(elapsed)), True, ""
 
 
 def load_imaging(
@@ -360,15 +392,17 @@ def load_imaging(
         RT Structure Set, DICOM SEG, Slicer ``.seg.nrrd``, or a label map (NRRD / NIfTI) with
         ``labels``. ROI names are the ROI / segment names.
     liver_roi : str or sequence of str
-        Name of the whole-liver (or perfused territory) ROI, tumours included; or the names of
-        its parts (joined, the region is then called "Liver"), as a label map has one label per
-        voxel (e.g. liver parenchyma and tumours).
+        Name of the whole-liver ROI, tumours included (the territory when no ``perfused_roi`` is
+        given); or the names of its parts (joined, the region is then called "Liver"), as a label
+        map has one label per voxel (e.g. liver parenchyma and tumours).
     tumour_rois, lung_rois : sequence of str
         ROI names of the tumours and of the lungs (several lung ROIs are joined).
     ct : path-like, optional
         CT (DICOM folder, NRRD or NIfTI in HU): density from HU and display.
     perfused_roi : str, optional
-        Name of the perfused-territory ROI (default: the liver ROI is the territory).
+        Name of the perfused-territory ROI, tumours included (a lobar or segmental treatment;
+        default: the liver ROI is the territory). Tumour-to-normal ratios and the normal-liver
+        dose refer to it minus the tumours; it must lie inside the liver ROI.
     ct_masks : bool
         Also rasterize the ROIs on the CT grid (for image-measured volumes and lung mass).
     partial_volume : bool
@@ -399,21 +433,9 @@ def load_imaging(
     warnings: list[str] = []
     say("reading the activity image")
     identities = []
-    act = None
-    if image_format(activity_image) == "dicom":
-        if activity_unit is not None:
-            raise InputError("imaging.activity_unit", "only for NRRD / NIfTI activity images; a DICOM image states its unit (Units, RealWorldValueMapping)")
-        if activity_time is not None:
-            raise InputError("imaging.activity_time", "only for NRRD / NIfTI activity images in Bq/mL; a DICOM image states its reference time (DecayCorrection, RadiopharmaceuticalStartDateTime)")
-        act = load_series(activity_image)
-        warnings += list(act.warnings)
-        modality = str(act.header.get("Modality", "")).upper()
-        if modality not in ("NM", "PT"):
-            raise InputError("imaging.activity", f"{activity_image} is a {modality or 'non-image'} series; the activity image must be NM (SPECT) or PT (PET)")
-        grid = act.volume
+    act, grid, at_admin, time_note = _read_activity(activity_image, activity_unit, activity_time, administration_time, warnings)
+    if act is not None:
         identities.append(act.identity)
-    else:
-        grid = _non_dicom_activity(activity_image, activity_unit, activity_time, administration_time, warnings)
     ct_volume = None
     if ct is not None:
         say("reading the CT")
@@ -441,36 +463,143 @@ def load_imaging(
     if not liver_parts:
         raise InputError("imaging.rois.liver", "expected the name of the liver ROI (or the names of its parts)")
     _check_roles(liver_parts, tuple(tumour_rois), tuple(lung_rois), perfused_roi)
-    names = [*liver_parts, *tumour_rois, *lung_rois]
-    masks = _masks_on(seg, names + ([perfused_roi] if perfused_roi else []), grid, fractions=partial_volume, warnings=warnings)
+    out_of_view = _lungs_out_of_view(seg, tuple(lung_rois), grid, warnings)
+    in_view_lungs = () if out_of_view else tuple(lung_rois)
+    extra = [perfused_roi] if perfused_roi else []
+    masks = _masks_on(seg, [*liver_parts, *tumour_rois, *in_view_lungs, *extra], grid, fractions=partial_volume, warnings=warnings)
     # A liver given in parts (a label map has one label per voxel: e.g. liver parenchyma + tumours) is their union.
     liver = masks[liver_parts[0]] if len(liver_parts) == 1 else _union([masks[n] for n in liver_parts])
-    _check_tumours_in_liver(liver, {n: masks[n] for n in tumour_rois}, grid)
-    _check_lungs_outside_liver(liver, {n: masks[n] for n in lung_rois}, grid)
-    on_ct = None
-    if ct_masks and ct_volume is not None:
-        on_ct = _masks_on(seg, names + ([perfused_roi] if perfused_roi else []), ct_volume, fractions=False, warnings=warnings)
-        on_ct = {
-            "liver": on_ct[liver_parts[0]] if len(liver_parts) == 1 else _union([on_ct[n] for n in liver_parts]),
-            "perfused": None if perfused_roi is None else on_ct[perfused_roi],
-            "tumours": {n: on_ct[n] for n in tumour_rois},
-            "lungs": _union([on_ct[n] for n in lung_rois]) if lung_rois else None,
-        }
+    tumours = {n: masks[n] for n in tumour_rois}
+    perfused = None if perfused_roi is None else masks[perfused_roi]
+    _check_inside_liver(liver, tumours, grid)
+    if perfused is not None:
+        _check_inside_liver(liver, {perfused_roi: perfused}, grid, role="perfused territory", field="imaging.rois.perfused")
+    _check_lungs_outside_liver(liver, {n: masks[n] for n in in_view_lungs}, grid)
+    if perfused is not None:
+        warnings += list(containment_warnings(liver, perfused, tumours))
+    screened = screen_activity(grid, masks)
+    warnings += list(screened.warnings)
+    on_ct = _ct_masks(seg, liver_parts, tuple(tumour_rois), tuple(lung_rois), perfused_roi, ct_volume, warnings) if ct_masks and ct_volume is not None else None
     return ImagingInputs(
-        activity=grid,
+        activity=screened.image,
         liver=liver,
-        tumours={n: masks[n] for n in tumour_rois},
-        lungs={n: masks[n] for n in lung_rois},
+        tumours=tumours,
+        lungs={n: masks[n] for n in in_view_lungs},
         ct=ct_volume,
         liver_name=liver_parts[0] if len(liver_parts) == 1 else "Liver",
-        perfused=None if perfused_roi is None else masks[perfused_roi],
+        perfused=perfused,
+        perfused_name=perfused_roi or "",
         ct_masks=on_ct,
         description=describe_series(act) if act is not None else describe_file(activity_image, activity_unit),
         reference=act,
         warnings=tuple(warnings),
         inputs=tuple(str(Path(p)) for p in (activity_image, segmentation, ct) if p is not None),
         identities=tuple(identities),
+        lungs_out_of_view=out_of_view,
+        at_administration=at_admin,
+        time_note=time_note,
     )
+
+
+def _read_activity(path, unit, activity_time, administration_time, warnings: list) -> tuple:
+    """(ImageSeries or None, Volume, at_administration, note) of the activity image, DICOM or NRRD / NIfTI.
+
+    A DICOM image is read without requiring the administration time (``require_administration=False``):
+    its values may then refer to the acquisition, which a relative calibration accepts and an
+    absolute one refuses (:func:`voxel_dose`), naming what the header lacks.
+    """
+    if image_format(path) != "dicom":
+        grid, at_admin, note = _non_dicom_activity(path, unit, activity_time, administration_time, warnings)
+        return None, grid, at_admin, note
+    if unit is not None:
+        raise InputError("imaging.activity_unit", "only for NRRD / NIfTI activity images; a DICOM image states its unit (Units, RealWorldValueMapping)")
+    if activity_time is not None:
+        raise InputError("imaging.activity_time", "only for NRRD / NIfTI activity images in Bq/mL; a DICOM image states its reference time (DecayCorrection, RadiopharmaceuticalStartDateTime)")
+    act = load_series(path, require_administration=False)
+    warnings += list(act.warnings)
+    modality = str(act.header.get("Modality", "")).upper()
+    if modality not in ("NM", "PT"):
+        raise InputError("imaging.activity", f"{path} is a {modality or 'non-image'} series; the activity image must be NM (SPECT) or PT (PET)")
+    return act, act.volume, act.at_administration, act.time_note
+
+
+def _ct_masks(seg, liver_parts, tumour_rois, lung_rois, perfused_roi, ct_volume, warnings) -> dict:
+    """The ROIs on the CT grid, where they were drawn (volumes and lung mass measured there)."""
+    names = [*liver_parts, *tumour_rois, *lung_rois] + ([perfused_roi] if perfused_roi else [])
+    on_ct = _masks_on(seg, names, ct_volume, fractions=False, warnings=warnings)
+    return {
+        "liver": on_ct[liver_parts[0]] if len(liver_parts) == 1 else _union([on_ct[n] for n in liver_parts]),
+        "perfused": None if perfused_roi is None else on_ct[perfused_roi],
+        "tumours": {n: on_ct[n] for n in tumour_rois},
+        "lungs": _union([on_ct[n] for n in lung_rois]) if lung_rois else None,
+    }
+
+
+#: Share of each lung ROI's volume that must lie in the activity image's field of view for the
+#: image to measure the lung shunt and the lung dose. Counts of the part outside are missing from
+#: C_lung, so the lung shunt reads low by about that share (1 % of a 20 % shunt is 0.2 percentage
+#: points, a tenth of the 2-point SPECT-planar agreement, dosimetry.workflow.inputs.TOLERANCES):
+#: 1 %, the share above which the segmentation readers already warn. Below it the lungs are taken
+#: as outside the field of view (a SPECT centred on the liver commonly stops at the lung bases):
+#: the shunt must come from planar counts or a typed value, and the lung ROIs serve only on the CT
+#: (lung mass). A choice of this project, docs/imaging-inputs.md.
+LUNG_FIELD_OF_VIEW = 0.99
+
+
+def _lungs_out_of_view(seg, lung_rois: tuple, grid: Volume, warnings: list) -> dict:
+    """{lung ROI: share inside the field of view} when any lung ROI lies less than
+    :data:`LUNG_FIELD_OF_VIEW` inside the activity image (then none is used on it), else {}."""
+    shares = {n: share_in_view(seg, n, grid) for n in lung_rois}
+    if not shares or min(shares.values()) >= LUNG_FIELD_OF_VIEW:
+        return {}
+    seen = ", ".join(f"{n!r} {s:.0%}" for n, s in shares.items())
+    warnings.append(
+        f"the activity image's field of view misses the lungs (share of each lung ROI inside it: {seen}; at least "
+        f"{LUNG_FIELD_OF_VIEW:.0%} needed): the image gives no lung shunt and no lung dose; the lung shunt must come from "
+        "planar counts or a typed value (the lung ROIs serve on the CT only)"
+    )
+    return shares
+
+
+def share_in_view(seg, name: str, grid: Volume) -> float:
+    """Share of a segment's volume whose points lie inside ``grid``'s field of view (voxel boxes).
+
+    Label layers and fractional segments: the segment's voxel centres, weighted by occupancy (on a
+    grid sub-sampled to at most about 2 million voxels). RTSTRUCT: the contour points, each
+    contour weighted by its area (an approximation good to the contour spacing).
+    """
+    if seg.kind == "rtstruct":
+        pts, weights = _contour_points(seg.structure_set.roi(name).contours)
+    else:
+        pts, weights = _segment_points(seg, name)
+    if weights.sum() <= 0:
+        return 0.0
+    idx = grid.world_to_index(pts)
+    top = np.asarray(grid.shape, dtype=float) - 0.5
+    inside = np.all((idx >= -0.5) & (idx <= top), axis=-1)
+    return float(weights[inside].sum() / weights.sum())
+
+
+def _segment_points(seg, name: str) -> tuple:
+    s = seg.segment(name)
+    src = s.fractions if s.fractions is not None else seg.layers[s.layer]
+    w = np.asarray(src.array, dtype=np.float64) if s.fractions is not None else (np.asarray(src.array) == s.value).astype(np.float64)
+    step = max(1, int(np.ceil((w.size / 2e6) ** (1 / 3))))
+    sub = w[::step, ::step, ::step]
+    idx = np.argwhere(sub > 0)
+    return src.index_to_world(idx * step), sub[sub > 0]
+
+
+def _contour_points(contours) -> tuple:
+    pts, weights = [], []
+    for c in contours:
+        c = np.asarray(c, dtype=np.float64)
+        area = 0.5 * float(np.linalg.norm(np.cross(c, np.roll(c, -1, axis=0)).sum(axis=0)))
+        pts.append(c)
+        weights.append(np.full(len(c), area / max(len(c), 1)))
+    if not pts:
+        return np.zeros((0, 3)), np.zeros(0)
+    return np.concatenate(pts), np.concatenate(weights)
 
 
 #: Registration check of the segmentation against the CT (issue 16): density [g/mL] below which a
@@ -544,10 +673,11 @@ def _share_mL(grid: Volume, w) -> float:
     return float(np.sum(w)) * grid.voxel_volume.to("mL").magnitude
 
 
-def _check_tumours_in_liver(liver: Volume, tumours: dict, grid: Volume) -> None:
-    """Refuse a tumour ROI with less than :data:`MIN_TUMOUR_IN_LIVER` of its volume in the liver ROI."""
+def _check_inside_liver(liver: Volume, rois: dict, grid: Volume, *, role: str = "tumour", field: str = "imaging.rois.tumours") -> None:
+    """Refuse a tumour (or perfused-territory) ROI with less than :data:`MIN_TUMOUR_IN_LIVER` of its
+    volume in the liver ROI: the liver ROI holds the territory and its tumours."""
     wl = np.asarray(liver.array, np.float64)
-    for n, m in tumours.items():
+    for n, m in rois.items():
         wt = np.asarray(m.array, np.float64)
         total = wt.sum()
         if total <= 0:
@@ -555,10 +685,10 @@ def _check_tumours_in_liver(liver: Volume, tumours: dict, grid: Volume) -> None:
         inside = float(np.minimum(wt, wl).sum() / total)
         if inside < MIN_TUMOUR_IN_LIVER:
             raise InputError(
-                "imaging.rois.tumours",
-                f"tumour ROI {n!r} ({_share_mL(grid, wt):.4g} mL) lies {inside:.0%} inside the liver ROI; a tumour must lie inside the liver ROI "
+                field,
+                f"{role} ROI {n!r} ({_share_mL(grid, wt):.4g} mL) lies {inside:.0%} inside the liver ROI; a {role} must lie inside the liver ROI "
                 f"(at least {MIN_TUMOUR_IN_LIVER:.0%} of its volume): is it the right ROI?",
-                allowed=f">= {MIN_TUMOUR_IN_LIVER:.0%} of the tumour volume inside the liver ROI",
+                allowed=f">= {MIN_TUMOUR_IN_LIVER:.0%} of the {role} volume inside the liver ROI",
             )
 
 
@@ -578,6 +708,12 @@ def _check_lungs_outside_liver(liver: Volume, lungs: dict, grid: Volume) -> None
                 f"(at most {MAX_LUNG_IN_LIVER:.0%} overlap at their boundary): is it the right ROI, or is the segmentation misregistered?",
                 allowed=f"<= {MAX_LUNG_IN_LIVER:.0%} of the lung volume inside the liver ROI",
             )
+
+
+def roi_masks_on(seg, names, grid: Volume, warnings: list) -> dict:
+    """The named ROIs of a segmentation on ``grid`` as ``y90 dose`` puts them on the activity grid
+    (partial-volume fractions): ``y90 dvh`` uses it, so both give the same figures."""
+    return _masks_on(seg, names, grid, fractions=True, warnings=warnings)
 
 
 def _masks_on(seg, names, grid: Volume, *, fractions: bool, warnings: list) -> dict:
@@ -624,6 +760,7 @@ def compute_dose(
     tumour_rois=(),
     lung_rois=(),
     ct=None,
+    perfused_roi: str | None = None,
     administered=None,
     method: str = "kernel",
     density_method: str = "ct_curve",
@@ -646,8 +783,8 @@ def compute_dose(
     if unknown:
         raise TypeError(f"compute_dose() got an unexpected keyword argument {unknown[0]!r}")
     inputs = load_imaging(
-        activity_image, rtstruct, liver_roi=liver_roi, tumour_rois=tumour_rois, lung_rois=lung_rois, ct=ct, allow_mismatch=allow_mismatch, progress=progress,
-        partial_volume=partial_volume, **reading,
+        activity_image, rtstruct, liver_roi=liver_roi, tumour_rois=tumour_rois, lung_rois=lung_rois, ct=ct, perfused_roi=perfused_roi,
+        allow_mismatch=allow_mismatch, progress=progress, partial_volume=partial_volume, **reading,
     )
     return voxel_dose(
         inputs, administered=administered, method=method, density_method=density_method, lung_method=lung_method,
@@ -675,6 +812,7 @@ def voxel_dose(
     lung_method: str = "density_divided",
     calibration: str = "relative",
     residual_fraction=0.0,
+    lung_shunt_fraction=None,
     progress: Callable[[str], None] | None = None,
 ) -> VoxelResult:
     """Absorbed dose map and per-ROI figures from in-memory imaging inputs (no file I/O).
@@ -694,15 +832,23 @@ def voxel_dose(
         ``"density_divided"`` or ``"density_scaled"`` (kernel method with lung ROIs only); see
         :data:`dosimetry.voxel.LUNG_METHODS`.
     calibration : str
-        ``"relative"`` or ``"absolute"`` (an image in Bq/mL only).
+        ``"relative"`` (scale the image to the administered activity: counts or Bq/mL, no time
+        needed) or ``"absolute"`` (an image in Bq/mL referring to the administration time).
     residual_fraction : float
         Fraction of the administered activity left in vial and tubing, [0, 1).
+    lung_shunt_fraction : float, optional
+        Relative calibration of an image without lungs in view (planar or typed shunt): the liver
+        holds A (1 - R) (1 - LSF) (:func:`dosimetry.voxel.calibration.relative_calibration`).
     progress : callable, optional
         Called with a short message before each slow step.
 
     Returns
     -------
     VoxelResult
+        Regions: the liver ROI (role ``liver``), the perfused territory (``perfused``, when
+        given), the normal liver of the territory (``normal liver``: territory minus tumours, the
+        reference of every tumour-to-normal ratio), the whole normal liver (``whole normal liver``,
+        liver minus tumours, when a perfused territory is given), tumours, lungs.
 
     Raises
     ------
@@ -712,66 +858,20 @@ def voxel_dose(
     say = progress or (lambda msg: None)
     _check_options(method, calibration, density_method, lung_method)
     warnings: list[str] = list(inputs.warnings)
-    grid = inputs.activity
-    liver = inputs.liver
-    liver_roi = inputs.liver_name
-    tumours = dict(inputs.tumours)
-    lung_rois = tuple(inputs.lungs)
-    lungs = list(inputs.lungs.values())
-    lung = _union(lungs) if lungs else None
-    tumour_union = _union(list(tumours.values())) if tumours else None
-    normal = _minus(liver, tumour_union) if tumour_union is not None else None
+    liver, tumours = inputs.liver, dict(inputs.tumours)
+    lung = _union(list(inputs.lungs.values())) if inputs.lungs else None
+    roi_masks = {inputs.liver_name: liver, **tumours, **inputs.lungs, **({"perfused": inputs.perfused} if inputs.perfused is not None else {})}
+    screened = screen_activity(inputs.activity, roi_masks)  # no-op on an image load_imaging has screened
+    grid = screened.image
+    warnings += list(screened.warnings)
     if lung is not None and np.any(np.asarray(lung.array, np.float64) + np.asarray(liver.array, np.float64) > 1.0 + 1e-6):
         warnings.append("lung and liver ROIs overlap on the activity grid; overlapping voxels count as liver for calibration")
         lung = _minus(lung, liver)
-
     adm = quantity(administered, "GBq", "administered", minimum=0, include_minimum=False) if administered is not None else None
-    lsf = None
-    try:
-        if calibration == "relative":
-            if adm is None:
-                raise InputError("administered", "relative calibration needs the administered activity (e.g. --administered '2.1 GBq')")
-            cal = relative_calibration(grid, adm, liver, lung, residual_fraction=residual_fraction)
-            activity = cal.activity
-            lsf = cal.lung_shunt_fraction if lung is not None else None
-            cal_text = f"relative ({cal.mode}): {adm:.4g~P} administered x (1 - {residual_fraction:g} residual) in the image"
-        else:
-            if Q_(1, grid.unit).dimensionality != Q_(1, "Bq/mL").dimensionality:
-                raise InputError("calibration", f"absolute calibration needs an image in Bq/mL (PT Units BQML); this image is in {grid.unit:~P}")
-            activity = activity_map(grid)
-            _check_image_total(activity, adm, residual_fraction)
-            if lung is not None:
-                cl = activity_in(activity, lung).to("GBq").magnitude
-                cv = activity_in(activity, liver).to("GBq").magnitude
-                lsf = cl / (cl + cv) if cl + cv > 0 else None
-            cal_text = "absolute (PET Bq/mL decay-corrected to administration)"
-    except ValueError as exc:
-        if isinstance(exc, InputError):
-            raise
-        raise InputError("imaging", str(exc)) from exc
-
+    activity, lsf, cal_text = _calibrate(inputs, grid, calibration, adm, liver, lung, residual_fraction, lung_shunt_fraction)
     in_roi = np.asarray(_union([liver, *tumours.values()] + ([lung] if lung is not None else [])).array) > 0
-    density = Q_(1.03, "g/mL")
-    ct_on_grid = None
-    if inputs.ct is not None:
-        say("resampling the CT to the activity grid")
-        ct_on_grid = resample_to(inputs.ct, grid, kind="linear", fill=-1000.0)
-        ones = inputs.ct.with_array(np.ones(inputs.ct.shape, np.float32))
-        covered = np.asarray(resample_to(ones, grid, kind="linear", fill=0.0).array) >= 0.5
-        outside = in_roi & ~covered
-        if outside.any():
-            raise InputError(
-                "imaging.ct",
-                f"the CT does not cover {int(outside.sum())} voxels ({outside.sum() * grid.voxel_volume.to('mL').magnitude:.1f} mL) "
-                "of the liver, tumour or lung ROIs; their density would be unknown",
-            )
-        density = density_from_hu(ct_on_grid)
-        warnings += _registration_warnings(density, liver_roi, liver, inputs.lungs)
-        if density_method == "liver_nominal":
-            density = with_nominal_density(density, _union([liver, *tumours.values()]))
-    else:
-        warnings.append("no CT: density 1.03 g/mL everywhere, so lung dose is underestimated (lung density is about 0.3 g/mL)")
-
+    density, ct_on_grid, dwarn = _density(inputs, grid, liver, tumours, in_roi, density_method, say)
+    warnings += dwarn
     say("computing dose (" + ("kernel convolution" if method == "kernel" else "local deposition") + ")")
     lung_density = None
     if method == "ldm":
@@ -780,59 +880,11 @@ def voxel_dose(
         dose, lung_density = lung_kernel_dose(activity, lung, density=density, method=lung_method)
     else:
         dose = convolve_dose(activity, density=density)
-    if isinstance(density, Volume):
-        low = np.asarray(density.array) < AIR_DENSITY.to(density.unit).magnitude
-        if (low & in_roi).any():
-            n = int((low & in_roi).sum())
-            warnings.append(
-                f"{n} voxels ({n * grid.voxel_volume.to('mL').magnitude:.1f} mL) inside the ROIs have CT density below "
-                f"{AIR_DENSITY:~P} (emphysema or gas); their dose uses that low density"
-            )
-        air = low & ~in_roi
-        if air.any():
-            a = np.asarray(activity.array, dtype=float)
-            share = float(a[air].sum() / a.sum()) if a.sum() > 0 else 0.0
-            d = np.array(dose.array, dtype=dose.array.dtype)
-            d[air] = 0
-            dose = dose.with_array(d)
-            if share > 1e-3:
-                warnings.append(f"{share:.1%} of the image activity lies in air outside the ROIs (CT density < {AIR_DENSITY:~P}); no dose is reported there")
-
+    dose, awarn = _air_rule(dose, activity, density, in_roi, grid)
+    warnings += awarn
     say("dose-volume figures")
-    regions = []
-
-    def add(name, role, mask):
-        bp = BED_PARAMETERS.get(role)
-        regions.append(
-            RegionResult(
-                name=name,
-                role=Role(role),
-                stats=region_stats(dose, mask),
-                activity=activity_in(activity, mask).to("GBq"),
-                mean_bed=mean_bed(dose, mask, *bp) if bp else None,
-                dvh=dvh(dose, mask),
-            )
-        )
-
-    masks = {liver_roi: liver}
-    add(liver_roi, "liver", liver)
-    if normal is not None and np.any(normal.array):
-        masks["Normal liver"] = normal
-        add("Normal liver", "normal liver", normal)
-    for n, m in tumours.items():
-        masks[n] = m
-        add(n, "tumour", m)
-    if lung is not None:
-        name = lung_rois[0] if len(lung_rois) == 1 else "Lungs"  # the union of the lung ROIs
-        masks[name] = lung
-        add(name, "lung", lung)
-
-    ratios = {}
-    if normal is not None and np.any(normal.array):
-        for n, m in tumours.items():
-            ratios[n] = _tumour_to_normal(grid, m, normal)
-        warnings += _sampling_warnings(grid, tumours, ratios)
-
+    regions, masks, ratios, normal_name = _regions(inputs, grid, dose, activity, lung)
+    warnings += _sampling_warnings(grid, tumours, ratios)
     return VoxelResult(
         dose=dose,
         activity=activity,
@@ -853,7 +905,140 @@ def voxel_dose(
         density_method=density_method,
         lung_method=lung_method if lung is not None else None,
         lung_density=lung_density,
+        territory=inputs.perfused_name or inputs.liver_name,
+        normal_reference=normal_name,
+        lungs_out_of_view=dict(inputs.lungs_out_of_view),
     )
+
+
+def _calibrate(inputs: ImagingInputs, grid: Volume, calibration: str, adm, liver, lung, residual_fraction, lung_shunt_fraction) -> tuple:
+    """(activity map [MBq], lung shunt fraction or None, text) by the relative or absolute calibration."""
+    try:
+        if calibration == "relative":
+            if adm is None:
+                raise InputError("administered", "relative calibration needs the administered activity (e.g. --administered '2.1 GBq')")
+            given = None if lung_shunt_fraction is None else fraction(lung_shunt_fraction, "lung_shunt_fraction")
+            cal = relative_calibration(grid, adm, liver, lung, residual_fraction=residual_fraction, lung_shunt_fraction=given)
+            lsf = cal.lung_shunt_fraction if (lung is not None or given is not None) else None
+            text = f"relative ({cal.mode}): {adm:.4g~P} administered x (1 - {residual_fraction:g} residual) in the image"
+            if given is not None:
+                text += f"; lung shunt {given:.2%} (not measured on this image)"
+            return cal.activity, lsf, text
+        if Q_(1, grid.unit).dimensionality != Q_(1, "Bq/mL").dimensionality:
+            raise InputError("calibration", f"absolute calibration needs an image in Bq/mL (PT Units BQML); this image is in {grid.unit:~P}")
+        _check_absolute_time(inputs)
+        activity = activity_map(grid)
+        _check_image_total(activity, adm, residual_fraction)
+        lsf = None
+        if lung is not None:
+            cl = activity_in(activity, lung).to("GBq").magnitude
+            cv = activity_in(activity, liver).to("GBq").magnitude
+            lsf = cl / (cl + cv) if cl + cv > 0 else None
+        return activity, lsf, "absolute (Bq/mL decay-corrected to administration)"
+    except ValueError as exc:
+        if isinstance(exc, InputError):
+            raise
+        raise InputError("imaging", str(exc)) from exc
+
+
+def _check_absolute_time(inputs: ImagingInputs) -> None:
+    """An absolute calibration takes the Bq/mL as the activity at the administration: refuse values
+    whose reference time is unknown, saying why; a relative calibration needs no time."""
+    if inputs.at_administration:
+        return
+    dicom = inputs.reference is not None
+    fix = ("a DICOM header with DecayCorrection and RadiopharmaceuticalStartDateTime" if dicom
+           else "imaging.activity_time ('administration', or the date-time the values refer to, with imaging.administration_time)")
+    raise InputError(
+        "calibration" if dicom else "imaging.activity_time",
+        f"absolute calibration takes the image's Bq/mL as the activity at the administration, so it needs the time the values refer to: "
+        f"{inputs.time_note or 'not stated'}. Give {fix}, or use relative calibration, which scales the image to the administered activity and needs no time",
+    )
+
+
+def _density(inputs: ImagingInputs, grid: Volume, liver, tumours: dict, in_roi, density_method: str, say) -> tuple:
+    """(density, CT on the activity grid or None, warnings): from the CT, else 1.03 g/mL."""
+    if inputs.ct is None:
+        return Q_(1.03, "g/mL"), None, ["no CT: density 1.03 g/mL everywhere, so lung dose is underestimated (lung density is about 0.3 g/mL)"]
+    say("resampling the CT to the activity grid")
+    ct_on_grid = resample_to(inputs.ct, grid, kind="linear", fill=-1000.0)
+    ones = inputs.ct.with_array(np.ones(inputs.ct.shape, np.float32))
+    covered = np.asarray(resample_to(ones, grid, kind="linear", fill=0.0).array) >= 0.5
+    outside = in_roi & ~covered
+    if outside.any():
+        raise InputError(
+            "imaging.ct",
+            f"the CT does not cover {int(outside.sum())} voxels ({outside.sum() * grid.voxel_volume.to('mL').magnitude:.1f} mL) "
+            "of the liver, tumour or lung ROIs; their density would be unknown",
+        )
+    density = density_from_hu(ct_on_grid)
+    warnings = _registration_warnings(density, inputs.liver_name, liver, inputs.lungs)
+    if density_method == "liver_nominal":
+        density = with_nominal_density(density, _union([liver, *tumours.values()]))
+    return density, ct_on_grid, warnings
+
+
+def _air_rule(dose: Volume, activity: Volume, density, in_roi, grid: Volume) -> tuple:
+    """No dose in air outside every ROI (:data:`AIR_DENSITY`); (dose, warnings)."""
+    if not isinstance(density, Volume):
+        return dose, []
+    warnings = []
+    low = np.asarray(density.array) < AIR_DENSITY.to(density.unit).magnitude
+    if (low & in_roi).any():
+        n = int((low & in_roi).sum())
+        warnings.append(
+            f"{n} voxels ({n * grid.voxel_volume.to('mL').magnitude:.1f} mL) inside the ROIs have CT density below "
+            f"{AIR_DENSITY:~P} (emphysema or gas); their dose uses that low density"
+        )
+    air = low & ~in_roi
+    if air.any():
+        a = np.asarray(activity.array, dtype=float)
+        share = float(a[air].sum() / a.sum()) if a.sum() > 0 else 0.0
+        d = np.array(dose.array, dtype=dose.array.dtype)
+        d[air] = 0
+        dose = dose.with_array(d)
+        if share > 1e-3:
+            warnings.append(f"{share:.1%} of the image activity lies in air outside the ROIs (CT density < {AIR_DENSITY:~P}); no dose is reported there")
+    return dose, warnings
+
+
+def _regions(inputs: ImagingInputs, grid: Volume, dose: Volume, activity: Volume, lung) -> tuple:
+    """(regions, masks, tumour-to-normal ratios, name of the normal region they refer to).
+
+    The normal liver is the territory (perfused ROI, else the liver ROI) minus the tumours: every
+    tumour-to-normal ratio and the normal-liver dose refer to it. With a perfused ROI the whole
+    liver's normal part (liver minus tumours) is a region of its own, labelled so.
+    """
+    regions, masks = [], {}
+
+    def add(name, role, mask):
+        bp = BED_PARAMETERS.get(role)
+        masks[name] = mask
+        regions.append(RegionResult(name=name, role=Role(role), stats=region_stats(dose, mask), activity=activity_in(activity, mask).to("GBq"),
+                                    mean_bed=mean_bed(dose, mask, *bp) if bp else None, dvh=dvh(dose, mask)))
+
+    liver, tumours, perfused = inputs.liver, dict(inputs.tumours), inputs.perfused
+    union = _union(list(tumours.values())) if tumours else None
+    territory = perfused if perfused is not None else liver
+    normal = _minus(territory, union) if union is not None else None
+    normal_name = "Normal liver" if perfused is None else "Perfused normal liver"
+    add(inputs.liver_name, "liver", liver)
+    if perfused is not None:
+        add(inputs.perfused_name or "Perfused territory", "perfused", perfused)
+    has_normal = normal is not None and np.any(normal.array)
+    if has_normal:
+        add(normal_name, "normal liver", normal)
+    if perfused is not None and union is not None:
+        whole = _minus(liver, union)
+        if np.any(whole.array):
+            add("Whole normal liver", "whole normal liver", whole)
+    for n, m in tumours.items():
+        add(n, "tumour", m)
+    if lung is not None:
+        lung_rois = tuple(inputs.lungs)
+        add(lung_rois[0] if len(lung_rois) == 1 else "Lungs", "lung", lung)  # the union of the lung ROIs
+    ratios = {n: _tumour_to_normal(grid, m, normal) for n, m in tumours.items()} if has_normal else {}
+    return regions, masks, ratios, normal_name if has_normal else ""
 
 
 #: Image total / (administered x (1 - residual)) accepted for an absolute (Bq/mL) image. Y-90 PET
@@ -895,21 +1080,32 @@ def measure_images(inputs: ImagingInputs):
     """The plan inputs the planning images give (:func:`dosimetry.voxel.measure.measure_plan_inputs`).
 
     Count ratios (lung shunt, tumour-to-normal) on the activity image; volumes and lung mass on the
-    CT grid when the ROIs were rasterized there (``load_imaging(..., ct_masks=True)``).
+    CT grid when the ROIs were rasterized there (``load_imaging(..., ct_masks=True)``). Without lung
+    ROIs in the field of view there is no image lung shunt (the measurements say why), and the
+    lung mass still comes from the lung ROIs on the CT.
     """
     from ..voxel.measure import measure_plan_inputs
 
-    if not inputs.lungs:
-        raise InputError("imaging.rois.lungs", "measuring plan inputs on the images needs the lung ROIs")
     ct_masks = None
     if inputs.ct_masks is not None:
         ct_masks = {k: v for k, v in inputs.ct_masks.items() if v is not None}
     return measure_plan_inputs(
         inputs.activity,
         liver_mask=inputs.liver,
-        lung_mask=_union(list(inputs.lungs.values())),
+        lung_mask=_union(list(inputs.lungs.values())) if inputs.lungs else None,
         tumour_masks=inputs.tumours,
         perfused_mask=inputs.perfused,
         ct=inputs.ct if ct_masks else None,
         ct_masks=ct_masks,
+        lung_note=_lung_note(inputs),
     )
+
+
+def _lung_note(inputs: ImagingInputs) -> str:
+    """Why the activity image gives no lung shunt ('' when it has lungs in view)."""
+    if inputs.lungs:
+        return ""
+    if inputs.lungs_out_of_view:
+        seen = ", ".join(f"{n!r} {s:.0%}" for n, s in inputs.lungs_out_of_view.items())
+        return f"the activity image's field of view misses the lungs (share of each lung ROI inside it: {seen})"
+    return "no lung ROI is given for the activity image (imaging.rois.lungs)"
