@@ -927,7 +927,7 @@ def build_parser() -> argparse.ArgumentParser:
     dv.add_argument("--segmentation", "--rtstruct", dest="segmentation", required=True,
                     help="RT Structure Set, DICOM SEG, Slicer .seg.nrrd, or a label map (NRRD / NIfTI, with --labels)")
     dv.add_argument("--labels", help="name table of a label map: 'value name [r g b a]' lines (Slicer colour table) or a JSON object")
-    dv.add_argument("--dose-unit", choices=("Gy", "cGy", "mGy"), help="unit of an NRRD / NIfTI dose map that does not state it (y90 dose writes Gy and says so)")
+    dv.add_argument("--dose-unit", help="unit of an NRRD / NIfTI dose map that does not state it: Gy, cGy or mGy (y90 dose writes Gy and says so)")
     dv.add_argument("--roi", action="append", help="ROI name (repeat; default every ROI on the dose grid)")
     dv.add_argument("--allow-mismatch", action="store_true", help="accept a segmentation of another patient / study / frame of reference")
     _text_output(dv)

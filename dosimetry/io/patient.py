@@ -533,7 +533,7 @@ def _imaging(doc: dict, base: Path, warns: list | None = None) -> Imaging:
         raise InputError(f"imaging.rois.{unknown[0]}", "unknown key; allowed: liver, perfused, tumours, lungs")
     perfused = rois.get("perfused")
     if perfused is not None and (not isinstance(perfused, str) or not perfused.strip()):
-        raise InputError("imaging.rois.perfused", "expected the name of the perfused-territory ROI in the RTSTRUCT")
+        raise InputError("imaging.rois.perfused", "expected the name of the perfused-territory ROI in the segmentation")
     liver_roi = _require(rois, "imaging.rois", "liver")
     if isinstance(liver_roi, list):  # the liver in parts (a label map: parenchyma + tumours)
         liver_roi = _str_list(liver_roi, "imaging.rois.liver")

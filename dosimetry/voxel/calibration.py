@@ -28,7 +28,7 @@ import numpy as np
 import pint
 
 from ..errors import InputError
-from ..units import Q_, fraction, quantity
+from ..units import Q_, fraction, quantity, unit_string
 from .geometry import Volume
 from .metrics import tumour_to_normal_ratio
 
@@ -337,7 +337,7 @@ def _refuse_negative_totals(a: np.ndarray, weights: dict, unit, field: str) -> N
         if total < 0:
             raise InputError(
                 field,
-                f"ROI {n!r} holds a negative total ({total:.4g} {unit:~P}): an activity cannot be negative; "
+                f"ROI {n!r} holds a negative total ({total:.4g} {unit_string(Q_(1, unit))}): an activity cannot be negative; "
                 "check the reconstruction (background or scatter over-subtracted) or the rescale intercept",
                 allowed="a total >= 0 in every ROI",
             )
@@ -393,7 +393,7 @@ def screen_activity(image: Volume, rois: dict, *, field: str = "imaging.activity
     warnings = []
     if nan is not None:
         a[nan] = 0.0
-        warnings.append(f"{int(nan.sum())} voxels ({nan.mean():.2%} of the image) hold NaN (no value), all outside the ROIs: taken as no activity")
+        warnings.append(f"{int(nan.sum())} voxels ({100 * nan.mean():.3g} % of the image) hold NaN (no value), all outside the ROIs: taken as no activity")
     share = 0.0
     if neg.any():
         _refuse_negative_totals(a, weights, image.unit, field)
@@ -402,14 +402,15 @@ def screen_activity(image: Volume, rois: dict, *, field: str = "imaging.activity
         if share > MAX_NEGATIVE_SHARE:
             raise InputError(
                 field,
-                f"{int(neg.sum())} negative voxels hold {share:.3g} x the positive counts ({negative:.4g} against {positive:.4g} {image.unit:~P}); "
+                f"{int(neg.sum())} negative voxels hold {100 * share:.3g} % of the image's counts ({negative:.4g} against {positive:.4g} {unit_string(Q_(1, image.unit))}); "
                 f"reconstruction noise stays below {MAX_NEGATIVE_SHARE:.0%}: check the rescale (slope, intercept) or the background subtraction",
                 allowed=f"negative values summing to at most {MAX_NEGATIVE_SHARE:.0%} of the positive ones",
             )
         lo, hi = float(a[neg].min()), float(a[neg].max())
+        unit = unit_string(Q_(1, image.unit))
         warnings.append(
-            f"{int(neg.sum())} voxels ({neg.mean():.3%} of the image) hold negative values ({lo:.4g} to {hi:.4g} {image.unit:~P}), "
-            f"{share:.4%} of the image's counts (reconstruction noise): set to 0, no activity"
+            f"{int(neg.sum())} voxels ({100 * neg.mean():.2g} % of the image) hold negative values ({lo:.4g} to {hi:.4g} {unit}), "
+            f"{100 * share:.2g} % of the image's counts (reconstruction noise, below {MAX_NEGATIVE_SHARE:.0%}): set to 0, no activity"
         )
         a[neg] = 0.0
     return ScreenedImage(image.with_array(a), tuple(warnings), share, 0 if nan is None else int(nan.sum()))

@@ -347,7 +347,7 @@ def _non_dicom_activity(path, unit, activity_time, administration_time, warnings
         return vol, False, ""
     # Activity: the values must refer to the administration time (as PET after the reader's decay correction).
     if activity_time is None:
-        return vol, False, f"{Path(path).name} is in {vol.unit:~P} but the time its values refer to is not given (imaging.activity_time)"
+        return vol, False, f"{Path(path).name} is in {activity_unit(unit)} but the time its values refer to is not given (imaging.activity_time)"
     if activity_time == "administration":
         return vol, True, ""
     if administration_time is None:
@@ -919,7 +919,7 @@ def _calibrate(inputs: ImagingInputs, grid: Volume, calibration: str, adm, liver
                 raise InputError("administered", "relative calibration needs the administered activity (e.g. --administered '2.1 GBq')")
             given = None if lung_shunt_fraction is None else fraction(lung_shunt_fraction, "lung_shunt_fraction")
             cal = relative_calibration(grid, adm, liver, lung, residual_fraction=residual_fraction, lung_shunt_fraction=given)
-            lsf = cal.lung_shunt_fraction if (lung is not None or given is not None) else None
+            lsf = cal.lung_shunt_fraction if (lung is not None and given is None) else None  # measured on the image only
             text = f"relative ({cal.mode}): {adm:.4g~P} administered x (1 - {residual_fraction:g} residual) in the image"
             if given is not None:
                 text += f"; lung shunt {given:.2%} (not measured on this image)"

@@ -2,16 +2,17 @@
 
 Shaped like real exports, with every number chosen so that the figures can be computed by hand:
 
-* grid 5 mm (voxel 0.125 mL), axis 0 = slices (z), identity direction, origin 0;
+* grid 5 mm (voxel 0.125 mL), axial: axis 0 = slices along +z, axis 1 = rows along +y, axis 2 =
+  columns along +x (LPS), origin 0;
 * **liver** (Slicer name ``"liver"``): z 5:25, y 10:30, x 5:35 = 12000 voxels = 1500 mL;
 * **perfused territory** (``"perfused volume"``, the right lobe of a lobar MAA): x 5:25 = 8000
   voxels = 1000 mL; the other lobe (x 25:35, 4000 voxels, 500 mL) receives no MAA;
 * **tumours** (``"tumor 1"``, ``"tumor 2"``) in the perfused lobe: 150 voxels (18.75 mL) and 144
   voxels (18 mL); perfused normal liver 8000 - 294 = 7706 voxels (963.25 mL), whole normal liver
   12000 - 294 = 11706 voxels;
-* **lungs** (``"lung left"``, ``"lung right"``): z 32:42, y 8:32, x 4:18 and x 22:36, 3360 voxels
-  (420 mL) each, on the CT (44 slices); the MAA SPECT covers z 0:30 only (its field of view
-  misses the lungs) unless ``lungs_in_view``;
+* **lungs** (``"lung left"``, ``"lung right"``): z 32:52, y 6:34, x 3:19 and x 21:37, 8960 voxels
+  (1120 mL) each, on the CT (54 slices) at -750 HU; the MAA SPECT covers z 0:30 only (its field
+  of view misses the lungs) unless ``lungs_in_view``;
 * **MAA SPECT** as int16 counts: 100 cts per voxel in the perfused normal liver, 441 and 372 in
   the tumours (tumour-to-normal 4.41 and 3.72 against the perfused normal liver), 0 in the other
   lobe and the body, 8 cts in the lungs when in view; three body voxels hold -1, -2 and -1 cts
@@ -39,21 +40,40 @@ from seg_factory import _fast_first, _steps_lps, write_seg_nrrd  # noqa: E402
 
 SPACING = 5.0
 VOXEL_ML = 0.125
-SHAPE_CT = (44, 40, 40)
+SHAPE_CT = (54, 40, 40)
 SHAPE_SPECT = (30, 40, 40)
 BODY = (slice(None), slice(4, 36), slice(2, 38))
 LIVER = (slice(5, 25), slice(10, 30), slice(5, 35))
 PERFUSED = (slice(5, 25), slice(10, 30), slice(5, 25))
 TUMOURS = {"tumor 1": (slice(8, 13), slice(13, 18), slice(8, 14)), "tumor 2": (slice(15, 19), slice(20, 26), slice(15, 21))}
-LUNGS = {"lung left": (slice(32, 42), slice(8, 32), slice(4, 18)), "lung right": (slice(32, 42), slice(8, 32), slice(22, 36))}
+LUNGS = {"lung left": (slice(32, 52), slice(6, 34), slice(3, 19)), "lung right": (slice(32, 52), slice(6, 34), slice(21, 37))}
 NOISE = {(2, 5, 3): -1, (27, 33, 36): -2, (29, 6, 30): -1}  # body voxels outside every ROI
 
 COUNTS = {"normal": 100, "tumor 1": 441, "tumor 2": 372, "lung": 8}
 PET = {"normal": 2.0e6, "tumor 1": 2.0e7, "tumor 2": 8.0e6}
 
 
+#: Volume direction of an axial grid: columns are the patient directions of axes 0 (z), 1 (y), 2 (x).
+AXIAL = np.array([[0.0, 0.0, 1.0], [0.0, 1.0, 0.0], [1.0, 0.0, 0.0]])
+
+
 def grid(shape) -> Volume:
-    return Volume(np.zeros(shape, np.float32), (SPACING,) * 3, (0.0, 0.0, 0.0))
+    return Volume(np.zeros(shape, np.float32), (SPACING,) * 3, (0.0, 0.0, 0.0), AXIAL)
+
+
+def write_dicom_nm(path, counts: np.ndarray, ids=None) -> Path:
+    """A Tc-99m MAA SPECT as an NM RECON TOMO multi-frame file with signed int16 counts (as
+    reconstructions with scatter subtraction write them): PixelRepresentation 1, RescaleSlope 1."""
+    import pydicom
+
+    from dicom_factory import write_nm
+
+    p = write_nm(path, np.zeros(counts.shape, np.uint16), spacing=(SPACING,) * 3, origin=(0.0, 0.0, 0.0), slope=1.0, ids=ids)
+    ds = pydicom.dcmread(p)
+    ds.PixelRepresentation = 1
+    ds.PixelData = np.asarray(counts, "<i2").tobytes()
+    ds.save_as(p, enforce_file_format=True)
+    return p
 
 
 def masks(shape=SHAPE_CT) -> dict:
