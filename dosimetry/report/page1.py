@@ -14,7 +14,7 @@ import numpy as np
 
 from ..devices import device as _device
 from ..workflow import METHOD_NAMES, CaseResult
-from .text import fmt, glass_order_rows, input_value, when
+from .text import fmt, glass_order_rows, image_text, input_value, when
 from .uncertainty import page1_lines
 
 __all__ = ["SignedPage", "signed_page", "activity_text", "STATUS_KINDS"]
@@ -172,7 +172,7 @@ def _image_rows(case: CaseResult) -> tuple:
     rows = []
     if case.imaging:
         im = case.imaging
-        rows.append(("Activity image", f"{im['modality']} {im['radionuclide']}, acquired {im['acquisition_date'] or '-'}"))
+        rows.append(("Activity image", f"{im['modality']} {im['radionuclide']}, acquired {im['acquisition_date'] or '-'}" if im.get("series_uid") else image_text(im)))
         if im.get("series_uid"):
             rows.append(("", f"series {im['series_uid']}"))
     measured = [s for s in case.inputs if s.used == "image"]

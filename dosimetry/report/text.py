@@ -132,6 +132,14 @@ def input_line(src) -> str:
     return line
 
 
+def image_text(im: dict) -> str:
+    """What the activity image is: DICOM modality, radionuclide, date and series; an NRRD / NIfTI
+    file by its name and declared unit (it states no modality, radionuclide or date)."""
+    if not im.get("series_uid"):
+        return f"{im.get('series_description', '')} (NRRD / NIfTI: modality, radionuclide and date not stated)"
+    return f"{im['modality']} {im['radionuclide']}, acquired {im['acquisition_date'] or 'date not stated'}, series {im['series_uid']}"
+
+
 def voxel_ratio_lines(v) -> list[str]:
     """The territory and the tumour-to-normal ratios (as ratios), saying what they refer to."""
     roles = {r.role: r.name for r in v.regions}
@@ -151,8 +159,7 @@ def case_text(case: CaseResult) -> str:
         width = max(len(r[0]) for r in rows) + 2
         lines += [f"  {k:<{width}}{v}" for k, v in rows] + [""]
     if case.imaging:
-        im = case.imaging
-        lines += [f"Activity image: {im['modality']} {im['radionuclide']}, acquired {im['acquisition_date'] or 'date not stated'}, series {im['series_uid']}", ""]
+        lines += [f"Activity image: {image_text(case.imaging)}", ""]
     if case.inputs:
         lines += ["Plan inputs (typed or measured on the images)"] + [input_line(x) for x in case.inputs] + [""]
     if case.voxel is not None:

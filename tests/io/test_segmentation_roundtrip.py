@@ -145,8 +145,13 @@ def test_non_dicom_activity_without_a_unit_is_refused(files):
     with pytest.raises(InputError, match="activity_unit") as e:
         load_imaging(files / "spect.nrrd", files / "spect_grid.seg.nrrd", **ROIS)
     assert "does not state its unit" in str(e.value)
+    # issue 18: Bq/mL without a time is read (a relative calibration scales it); an absolute calibration refuses it
+    inputs = load_imaging(files / "spect.nrrd", files / "spect_grid.seg.nrrd", activity_unit="Bq/mL", **ROIS)
+    assert not inputs.at_administration
+    from dosimetry.workflow.voxel import voxel_dose
+
     with pytest.raises(InputError, match="activity_time"):
-        load_imaging(files / "spect.nrrd", files / "spect_grid.seg.nrrd", activity_unit="Bq/mL", **ROIS)
+        voxel_dose(inputs, calibration="absolute", method="ldm")
 
 
 def test_segmentation_off_the_image_is_refused(files, dicom_form, tmp_path):
