@@ -74,8 +74,16 @@ def plan_inputs(pf: PatientFile, *, progress: Callable[[str], None] | None = Non
     # Every input the images can give is measured; an "image" input they cannot give (a lung shunt
     # without lungs in the field of view, a lung mass without lung ROIs on the CT) is refused by
     # resolve_inputs, naming the field and why, and nothing else needs the lung ROIs.
-    resolved, sources, warnings = resolve_inputs(pf, measure_images(inputs))
-    return PlanInputs(resolved, sources, tuple(warnings) + mismatch, inputs)
+    unmeasured = ()
+    try:
+        measured = measure_images(inputs)
+    except InputError as exc:
+        if needs_images(pf):
+            raise
+        measured = None  # every input typed: the images serve the voxel dosimetry only
+        unmeasured = (f"the plan inputs could not be measured on the images ({exc}); the typed values are not compared with them",)
+    resolved, sources, warnings = resolve_inputs(pf, measured)
+    return PlanInputs(resolved, sources, tuple(warnings) + unmeasured + mismatch, inputs)
 
 
 def _same_patient(pf: PatientFile, inputs) -> tuple[str, ...]:

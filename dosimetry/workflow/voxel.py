@@ -581,13 +581,15 @@ def share_in_view(seg, name: str, grid: Volume) -> float:
 
 
 def _segment_points(seg, name: str) -> tuple:
+    """(patient coordinates, weights) of a segment's voxels, sub-sampled before any copy is made."""
     s = seg.segment(name)
     src = s.fractions if s.fractions is not None else seg.layers[s.layer]
-    w = np.asarray(src.array, dtype=np.float64) if s.fractions is not None else (np.asarray(src.array) == s.value).astype(np.float64)
-    step = max(1, int(np.ceil((w.size / 2e6) ** (1 / 3))))
-    sub = w[::step, ::step, ::step]
-    idx = np.argwhere(sub > 0)
-    return src.index_to_world(idx * step), sub[sub > 0]
+    arr = np.asarray(src.array)
+    step = max(1, int(np.ceil((arr.size / 2e6) ** (1 / 3))))
+    sub = arr[::step, ::step, ::step]
+    w = sub.astype(np.float64) if s.fractions is not None else (sub == s.value).astype(np.float64)
+    idx = np.argwhere(w > 0)
+    return src.index_to_world(idx * step), w[w > 0]
 
 
 def _contour_points(contours) -> tuple:

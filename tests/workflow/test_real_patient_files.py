@@ -359,3 +359,38 @@ def test_tumour_to_normal_ratios_print_as_ratios(clinic):
     assert rows["Tumor 2 tumour-to-normal ratio"] == "typed 3.00, image 4.00: DISAGREE beyond +/-20 % (the typed value is used)"
     assert "tumor 2 tumour-to-normal ratio: typed 3.00 but the image gives 4.00 (beyond +/-20 %)" in " ".join(case.warnings)
     assert "  tumor 2 tumour-to-normal ratio: 3.00 (typed); typed 3.00, image 4.00 DISAGREE (tolerance +/-20 %)" in case_text(case).splitlines()
+
+
+def test_dose_and_dvh_give_the_same_roi_figures_dicom_seg(clinic, tmp_path, capsys):
+    from seg_factory import write_dicom_seg
+
+    g = c.grid(c.SHAPE_SPECT)
+    m = c.masks(c.SHAPE_SPECT)
+    write_dicom_seg(tmp_path / "seg.dcm", {n: g.with_array(m[n], "dimensionless") for n in ("liver", "perfused volume", *TUMOURS)}, g)
+    seg = ["--segmentation", str(tmp_path / "seg.dcm")]
+    dose, dvh = _dose_then_dvh(tmp_path, capsys, ["--activity-image", str(clinic / "spect.nrrd"), "--activity-unit", "counts", *seg,
+                                                  "--liver", "liver", "--perfused", "perfused volume", "--tumour", "tumor 1", "--tumour", "tumor 2"],
+                               seg, "dose.nrrd")
+    for n in ("liver", "perfused volume", *TUMOURS):
+        assert dvh[n]["mean"]["value"] == pytest.approx(dose[n]["mean"]["value"], rel=1e-6), n
+    assert dose["Perfused normal liver"]["volume"]["value"] == pytest.approx(963.25)
+
+
+def test_share_of_a_lung_roi_in_the_field_of_view_for_label_layers_and_contours(clinic, tmp_path):
+    """A SPECT of 42 slices covers 10 of the 20 lung slices (z 32:52): half of each lung ROI, so the
+    lungs are outside its field of view (< 99 %); a SPECT of 52 slices holds them whole."""
+    from dicom_factory import rect, write_rtstruct
+
+    from dosimetry.io.segmentation import read_segmentation
+    from dosimetry.workflow.voxel import LUNG_FIELD_OF_VIEW, share_in_view
+
+    half, whole = c.grid((42, 40, 40)), c.grid((52, 40, 40))
+    seg = read_segmentation(clinic / "rois.seg.nrrd")
+    # rectangles on the voxel-box edges of lung left (x 3:19, y 6:34) on each slice plane z = 5 k mm, k = 32..51
+    x0, x1, y0, y1 = 3 * 5 - 2.5, 19 * 5 - 2.5, 6 * 5 - 2.5, 34 * 5 - 2.5
+    write_rtstruct(tmp_path / "rs.dcm", {"lung left": [rect(x0, x1, y0, y1, 5.0 * k) for k in range(32, 52)]})
+    rs = read_segmentation(tmp_path / "rs.dcm")
+    for s in (seg, rs):
+        assert share_in_view(s, "lung left", half) == pytest.approx(0.5, abs=1e-9)
+        assert share_in_view(s, "lung left", whole) == pytest.approx(1.0)
+    assert 0.5 < LUNG_FIELD_OF_VIEW
