@@ -607,26 +607,6 @@ def check_finite(arr: np.ndarray, where: str, what: str) -> None:
         raise DicomError(where, f"values are not finite after rescaling ({what} too large?)")
 
 
-def clip_negative(arr: np.ndarray, label: str) -> str | None:
-    """Clip negative activity values to zero in place; return a warning stating how much was negative.
-
-    Iterative reconstructions (OSEM with scatter correction) and PET produce small negative
-    values in cold regions; an activity cannot be negative, so they are set to 0 and the user
-    is told which fraction of the voxels, and of the total counts, they held.
-    """
-    neg = arr < 0
-    if not np.any(neg):
-        return None
-    nneg = int(np.count_nonzero(neg))
-    negsum = float(-arr[neg].sum(dtype=np.float64))
-    total = float(np.abs(arr).sum(dtype=np.float64))
-    np.maximum(arr, 0, out=arr)
-    return (
-        f"{label}: {nneg} voxel(s) ({100.0 * nneg / arr.size:.3g} % of the image) held negative values, "
-        f"{100.0 * negsum / total:.3g} % of the absolute counts; clipped to zero"
-    )
-
-
 def number(ds: Dataset, keyword: str, f, default: float) -> float:
     """A single finite number (default when absent)."""
     v = floats(ds, keyword, f, 1, required=False)
