@@ -375,7 +375,6 @@ def screen_activity(image: Volume, rois: dict, *, field: str = "imaging.activity
     raw = np.asarray(image.array)
     if raw.dtype.kind not in "biuf":
         raise InputError(field, f"values of type {raw.dtype} are not numbers")
-    weights = _roi_weights(rois, image)
     if raw.dtype.kind != "f":
         neg = raw < 0
         nan = None
@@ -385,10 +384,11 @@ def screen_activity(image: Volume, rois: dict, *, field: str = "imaging.activity
         nan = np.isnan(raw)
         nan = nan if nan.any() else None
         neg = raw < 0  # False where NaN
-    if nan is not None:
-        _refuse_nan_in_rois(nan, weights, image, field)
     if nan is None and not neg.any():
         return ScreenedImage(image, (), 0.0, 0)
+    weights = _roi_weights(rois, image)  # only for an image that needs screening
+    if nan is not None:
+        _refuse_nan_in_rois(nan, weights, image, field)
     a = np.array(raw, dtype=np.float64)
     warnings = []
     if nan is not None:
