@@ -497,7 +497,7 @@ class _dvh_flags:
     def __exit__(self, kind, exc, tb):
         if not isinstance(exc, InputError) or exc.field not in self.FLAGS:
             return False
-        raise type(exc)(self.FLAGS[exc.field], exc.message, allowed=exc.allowed) from exc
+        raise exc.renamed(self.FLAGS[exc.field]) from exc
 
 
 # -- report and demo ----------------------------------------------------------------------------

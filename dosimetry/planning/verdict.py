@@ -12,8 +12,9 @@ Every command and result type goes through these functions (docs/formulas.md, "T
 - :func:`scaled`: the checks of a treatment given at another activity (every dose of a treatment
   is linear in its activity; the cumulative lung dose adds the prior dose unscaled).
 - :func:`failed`, :func:`within_limits` and :func:`status`: a case is blocked when any safety check
-  fails, needs a decision when nothing fails but the vial or timing cannot deliver the plan, and is
-  within limits otherwise.
+  fails, needs a decision when nothing fails but something is left to decide (the vial or timing
+  cannot deliver the plan, or a figure such as the lung dose was not assessed), and is within
+  limits otherwise.
 """
 
 from __future__ import annotations
@@ -99,7 +100,7 @@ def within_limits(checks):
 
 def status(checks, decisions=()) -> Status:
     """BLOCKED when a safety check fails; NEEDS A DECISION when none does but something is left to
-    decide (no vial or timing delivers the plan as given); WITHIN LIMITS otherwise."""
+    decide (no vial or timing delivers the plan as given, a figure not assessed); WITHIN LIMITS otherwise."""
     if failed(checks):
         return Status.BLOCKED
     return Status.NEEDS_DECISION if decisions else Status.WITHIN_LIMITS

@@ -347,7 +347,7 @@ def _non_dicom_activity(path, unit, activity_time, administration_time, warnings
         return vol, False, ""
     # Activity: the values must refer to the administration time (as PET after the reader's decay correction).
     if activity_time is None:
-        return vol, False, f"{Path(path).name} is in {activity_unit(unit)} but the time its values refer to is not given (imaging.activity_time)"
+        return vol, False, f"{Path(path).name} is in {activity_unit(unit)} but the time its values refer to is not given"
     if activity_time == "administration":
         return vol, True, ""
     if administration_time is None:
@@ -950,7 +950,7 @@ def _check_absolute_time(inputs: ImagingInputs) -> None:
         return
     dicom = inputs.reference is not None
     fix = ("a DICOM header with DecayCorrection and RadiopharmaceuticalStartDateTime" if dicom
-           else "imaging.activity_time ('administration', or the date-time the values refer to, with imaging.administration_time)")
+           else "the time ('administration', or the date-time the values refer to, with the administration time)")
     raise InputError(
         "calibration" if dicom else "imaging.activity_time",
         f"absolute calibration takes the image's Bq/mL as the activity at the administration, so it needs the time the values refer to: "
