@@ -225,14 +225,15 @@ def test_device_comparison_sees_the_voxel_checks(maa):
 
 
 def test_disagreeing_ratios_print_as_ratios_not_percentages(maa):
-    """Issue 18: 'typed 300 %, image 400.5 %' on page 1 and in the warning; a ratio reads 3.00."""
+    """Issue 18: 'typed 300 %, image 400.5 %' on page 1 and in the warning; a ratio reads 2.00."""
     from dosimetry.report.page1 import signed_page
 
     pf = _pf(maa)
     t = pf.target
-    pf = replace(pf, target=replace(t, tumours=(replace(t.tumours[0], tumour_to_normal=3.0), t.tumours[1])))
+    pf = replace(pf, target=replace(t, tumours=(replace(t.tumours[0], tumour_to_normal=2.0), t.tumours[1])))
     case = plan_case(pf)
-    image = next(s for s in case.inputs if s.field == "target.tumours[1].tumour_to_normal").image.magnitude  # about 4 (truth 4.0)
+    image = next(s for s in case.inputs if s.field == "target.tumours[1].tumour_to_normal").image.magnitude  # truth 4.0
+    assert image > 2.0 * 1.2  # beyond the 20 % tolerance, so the disagreement is shown
     rows = dict(r for _, section in signed_page(case).sections for r in section)
-    assert rows["Tumour 1 tumour-to-normal ratio"] == f"typed 3.00, image {image:.2f}: DISAGREE beyond +/-20 % (the typed value is used)"
-    assert f"Tumour 1 tumour-to-normal ratio: typed 3.00 but the image gives {image:.2f}" in " ".join(case.warnings)
+    assert rows["Tumour 1 tumour-to-normal ratio"] == f"typed 2.00, image {image:.2f}: DISAGREE beyond +/-20 % (the typed value is used)"
+    assert f"Tumour 1 tumour-to-normal ratio: typed 2.00 but the image gives {image:.2f}" in " ".join(case.warnings)
