@@ -35,12 +35,18 @@ def _cell(value, kind: str) -> str:
 
 def csv_text(columns: Sequence[tuple[str, str]], rows: Sequence[dict]) -> str:
     """The table as CSV text (header line, then one line per row)."""
+    lines = [_csv_line([name for name, _ in columns])]
+    lines += [_csv_line([_cell(r.get(name), kind) for name, kind in columns]) for r in rows]
+    return "".join(lines)
+
+
+def _csv_line(cells: list[str]) -> str:
+    """One CSV line ending in LF. The cells are quoted as for CRLF line ends, so that a cell holding a
+    bare CR or LF is quoted (a writer with LF line ends alone leaves a bare CR unquoted, which every
+    reader then takes for the end of the row)."""
     buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow([name for name, _ in columns])
-    for r in rows:
-        w.writerow([_cell(r.get(name), kind) for name, kind in columns])
-    return buf.getvalue()
+    csv.writer(buf, lineterminator="\r\n").writerow(cells)
+    return buf.getvalue()[:-2] + "\n"
 
 
 def parquet_bytes(columns: Sequence[tuple[str, str]], rows: Sequence[dict]) -> bytes:

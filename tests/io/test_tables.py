@@ -49,3 +49,10 @@ def test_a_second_write_replaces_the_first_and_unknown_kinds_are_a_bug(tmp_path)
     assert (tmp_path / "t.csv").read_text().splitlines()[1] == "b,,,"
     with pytest.raises(ValueError, match="unknown column kind"):
         write_table(tmp_path, "u", (("x", "float"),), [])
+
+
+def test_a_cell_holding_a_bare_carriage_return_reads_back_as_one_row():
+    # found by hypothesis (seed 1): "name\r" was written unquoted and read back as two rows
+    rows = [{"name": "a\rb", "dose_Gy": 1.0, "n": 1, "ok": True}, {"name": "c\n", "dose_Gy": None, "n": None, "ok": None}]
+    back = list(csv.DictReader(io.StringIO(csv_text(COLUMNS, rows), newline="")))
+    assert [b["name"] for b in back] == ["a\rb", "c\n"]
