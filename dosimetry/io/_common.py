@@ -22,6 +22,7 @@ from pydicom.dataset import Dataset
 
 from ..errors import InputError
 from ..voxel.geometry import Volume
+from .bounds import VOXEL_SPACING_MM as _VOXEL_SPACING_MM
 
 __all__ = [
     "DicomError",
@@ -545,21 +546,8 @@ def damaged(label: str, exc: BaseException, what: str = "DICOM header") -> Dicom
     return DicomError(where, f"damaged or unsupported {what} ({type(exc).__name__}: {one_line(exc)})")
 
 
-#: Plausible voxel spacing [mm] per modality and direction ("row" for PixelSpacing, "slice"
-#: between slices), (low, high). Clinical CT: 0.2-1 mm in-plane, 0.5-10 mm slices (single thick
-#: slices up to 20 mm exist); SPECT 2-10 mm; PET 2-5 mm; planning-system dose grids 1-5 mm
-#: (scanner and TPS manuals). A spacing outside is a slip (a factor 10, a wrong unit) that would
-#: scale every voxel volume, hence every activity concentration and dose.
-VOXEL_SPACING_MM = {
-    ("CT", "row"): (0.05, 7.0),  # up to a CT for attenuation correction on a SPECT-like grid
-    ("CT", "slice"): (0.05, 30.0),
-    ("PT", "row"): (0.5, 15.0),
-    ("PT", "slice"): (0.5, 15.0),
-    ("NM", "row"): (0.5, 15.0),
-    ("NM", "slice"): (0.5, 15.0),
-    ("RTDOSE", "row"): (0.1, 15.0),
-    ("RTDOSE", "slice"): (0.1, 15.0),
-}
+#: Plausible voxel spacing per modality: the table of :mod:`.bounds` (one table for every reader).
+VOXEL_SPACING_MM = _VOXEL_SPACING_MM
 
 
 def check_spacing(values, modality: str, where: str, direction: str = "row") -> None:

@@ -26,7 +26,10 @@ Formats
 * **RTSTRUCT**: delegated to :mod:`.rtstruct` (fractional rasterization).
 
 A segmentation whose grid does not overlap the target image is refused; a segment of which more
-than 1 % lies outside the target gives a warning.
+than 1 % lies outside the target gives a warning, more than 50 % is refused.
+
+Every file is checked before it is read (:mod:`.bounds`, :mod:`.reading`): a regular file, a header
+within a patient image's bounds; segment and label names are compared in Unicode NFC (:mod:`.names`).
 """
 
 from __future__ import annotations
@@ -43,16 +46,24 @@ from pydicom.dataset import Dataset
 
 from ..errors import InputError
 from ..voxel.geometry import Volume
-from ._common import DicomError, floats, identity_of, read_dataset, text
+from ._common import DicomError, check_spacing, count, floats, identity_of, orientation, pixel_array, read_dataset, text
 from .rtstruct import read_rtstruct, roi_mask
-from .volumes import _read_nrrd_raw, _volume_from_axes, is_nifti, is_nrrd, nrrd_geometry, read_nifti_raw
+from .bounds import BOUNDS, check_array, check_grid
+from .names import find_name, name_key
+from .nifti_file import read_nifti_raw
+from .nrrd_file import read_nrrd_raw
+from .reading import read_text, regular_file
+from .volumes import _volume_from_axes, is_nifti, is_nrrd
 
-__all__ = ["Segment", "Segmentation", "read_segmentation", "read_label_table", "SEG_SOP_CLASS", "OUTSIDE_WARNING"]
+__all__ = ["Segment", "Segmentation", "read_segmentation", "read_label_table", "SEG_SOP_CLASS", "OUTSIDE_WARNING", "OUTSIDE_REFUSAL"]
 
 #: Segmentation Storage SOP Class UID (PS3.4 B.5).
 SEG_SOP_CLASS = "1.2.840.10008.5.1.4.1.1.66.4"
 #: Share of a segment's volume outside the target grid above which a warning is given (project choice).
 OUTSIDE_WARNING = 0.01
+#: Share above which it is refused: an image that misses most of an ROI (a one-voxel image, a field
+#: of view that cuts off the liver) would report the dose of the part it sees as the ROI's (project choice).
+OUTSIDE_REFUSAL = 0.50
 _MAX_SUB = 8
 
 
@@ -96,36 +107,40 @@ class Segmentation:
         return tuple(s.name for s in self.segments)
 
     def segment(self, name: str) -> Segment:
-        for s in self.segments:
-            if s.name == name:
-                return s
-        raise InputError("segmentation", f"no segment named {name!r} in {self.path}; segments: {', '.join(self.names)}")
+        """The segment called ``name``: exact match, else equal in Unicode NFC, else equal ignoring case
+        (:func:`~dosimetry.io.names.find_name`); more than one match is refused."""
+        hits = find_name(name, self.names)
+        if len(hits) > 1:
+            raise InputError("segmentation", f"{len(hits)} segments of {self.path} match {name!r} ({', '.join(repr(self.names[i]) for i in hits)}); rename them so that one is meant")
+        if not hits:
+            raise InputError("segmentation", f"no segment named {name!r} in {self.path}; segments: {', '.join(self.names)}")
+        return self.segments[hits[0]]
 
     def masks(self, names, target: Volume) -> tuple[dict, tuple]:
-        """({name: fractional mask Volume on ``target``}, warnings) for the named segments."""
-        segs = [self.segment(n) for n in names]
+        """({name as asked: fractional mask Volume on ``target``}, warnings) for the named segments."""
+        segs = [(n, self.segment(n)) for n in names]
         out, notes = {}, []
         if self.kind == "rtstruct":
-            for s in segs:
-                out[s.name] = roi_mask(self.structure_set, s.name, target)
+            for n, s in segs:
+                out[n] = roi_mask(self.structure_set, s.name, target)
             return out, ()
         by_layer: dict = {}
-        for s in segs:
+        for n, s in segs:
             if s.fractions is not None:
                 _check_overlap(s.fractions, target, self.path)
                 src = np.asarray(s.fractions.array, dtype=np.float64)
                 frac = _fractions(src, s.fractions, target)
-                out[s.name] = target.with_array(frac.astype(np.float32), "dimensionless")
+                out[n] = target.with_array(frac.astype(np.float32), "dimensionless")
                 notes += _outside_note(s.name, src.sum() * s.fractions.voxel_volume.magnitude, frac.sum() * target.voxel_volume.magnitude)
             else:
-                by_layer.setdefault(s.layer, []).append(s)
+                by_layer.setdefault(s.layer, []).append((n, s))
         for layer, members in by_layer.items():
             lab = self.layers[layer]
             _check_overlap(lab, target, self.path)
-            values = [s.value for s in members]
+            values = [s.value for _, s in members]
             fracs = _label_fractions(np.asarray(lab.array), values, lab, target)
-            for s, frac in zip(members, fracs):
-                out[s.name] = target.with_array(frac.astype(np.float32), "dimensionless")
+            for (n, s), frac in zip(members, fracs):
+                out[n] = target.with_array(frac.astype(np.float32), "dimensionless")
                 src_ml = float(np.count_nonzero(np.asarray(lab.array) == s.value)) * lab.voxel_volume.magnitude
                 notes += _outside_note(s.name, src_ml, frac.sum() * target.voxel_volume.magnitude)
         for n, m in out.items():
@@ -276,6 +291,14 @@ def _check_overlap(source: Volume, target: Volume, path: str) -> None:
 
 
 def _outside_note(name: str, source_ml: float, target_ml: float) -> list:
+    """A warning when more than OUTSIDE_WARNING of a segment lies off the target grid; refused above OUTSIDE_REFUSAL."""
+    if source_ml > 0 and 1 - target_ml / source_ml > OUTSIDE_REFUSAL:
+        raise InputError(
+            "segmentation",
+            f"segment {name!r}: {1 - target_ml / source_ml:.1%} of its {source_ml:.1f} mL lies outside the image grid; "
+            f"the image does not cover it (at most {OUTSIDE_REFUSAL:.0%} may lie outside)",
+            allowed=f"<= {OUTSIDE_REFUSAL:.0%} outside the image",
+        )
     if source_ml > 0 and 1 - target_ml / source_ml > OUTSIDE_WARNING:
         return [f"segment {name!r}: {1 - target_ml / source_ml:.1%} of its {source_ml:.1f} mL lies outside the image grid"]
     return []
@@ -283,19 +306,20 @@ def _outside_note(name: str, source_ml: float, target_ml: float) -> list:
 
 # --- label tables ------------------------------------------------------------------------------
 def read_label_table(table) -> dict:
-    """``{value: name}`` from a dict, a JSON file or a Slicer colour table (``value name r g b a``)."""
+    """``{value: name}`` from a dict, a JSON file or a Slicer colour table (``value name r g b a``).
+
+    A file is read as UTF-8 text of at most ``BOUNDS["table_bytes"]`` (a regular file only);
+    names are kept in Unicode NFC (:mod:`.names`).
+    """
     if isinstance(table, dict):
         items = table.items()
     else:
         p = Path(table)
-        try:
-            txt = p.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise InputError("labels", f"cannot read the label table {p}: {exc.strerror or exc}") from exc
+        txt = read_text(p, "labels", limit=BOUNDS["table_bytes"].value, what="label name table")
         if p.suffix.lower() == ".json":
             try:
                 items = json.loads(txt).items()
-            except (ValueError, AttributeError) as exc:
+            except (ValueError, AttributeError, RecursionError) as exc:
                 raise InputError("labels", f"{p} is not a JSON object {{\"1\": \"Liver\", ...}}") from exc
         else:
             items = []
@@ -311,14 +335,18 @@ def read_label_table(table) -> dict:
     for k, v in items:
         try:
             key = int(k)
-        except (TypeError, ValueError) as exc:
-            raise InputError("labels", f"label value {k!r} is not an integer") from exc
-        if key <= 0 or not isinstance(v, str) or not v.strip():
-            raise InputError("labels", f"label {k!r}: values are integers >= 1 with a non-empty name (0 is background)")
-        out[key] = v.strip()
+        except (TypeError, ValueError, OverflowError) as exc:
+            raise InputError("labels", f"label value {str(k)[:20]!r} is not an integer") from exc
+        if not 0 < key <= _MAX_LABEL or not isinstance(v, str) or not v.strip() or not v.strip().isprintable():
+            raise InputError("labels", f"label {str(k)[:20]!r}: values are integers 1 to {_MAX_LABEL} with a non-empty printable name (0 is background)")
+        out[key] = name_key(v)
     if len(set(out.values())) != len(out):
         raise InputError("labels", "two label values share one name")
     return out
+
+
+#: Largest label value of a name table (a label map holds at most 32-bit labels; Slicer uses 16 bits).
+_MAX_LABEL = 2**31 - 1
 
 
 # --- readers -----------------------------------------------------------------------------------
@@ -335,8 +363,8 @@ def _integer_labels(arr: np.ndarray, field: str) -> np.ndarray:
 
 
 def _read_seg_nrrd(path, field: str) -> Segmentation:
-    data, header = _read_nrrd_raw(path, field)
-    vectors, origin, spatial = nrrd_geometry(header, field)
+    data, h = read_nrrd_raw(path, field)
+    header, vectors, origin, spatial = h.fields, h.vectors, h.origin, h.spatial
     data = np.asarray(data)
     if data.ndim == 3:
         layers_fast = [data]
@@ -370,7 +398,7 @@ def _read_seg_nrrd(path, field: str) -> Segmentation:
 
 
 def _unique(segs, field):
-    names = [s.name for s in segs]
+    names = [name_key(s.name) for s in segs]
     dup = sorted({n for n in names if names.count(n) > 1})
     if dup:
         raise InputError(field, f"segment names must be unique; repeated: {', '.join(dup)}")
@@ -379,11 +407,10 @@ def _unique(segs, field):
 def _read_labelmap(path, table, field: str) -> Segmentation:
     names = read_label_table(table)
     if is_nrrd(path):
-        data, header = _read_nrrd_raw(path, field)
-        vectors, origin, _ = nrrd_geometry(header, field)
+        data, h = read_nrrd_raw(path, field)
         if np.asarray(data).ndim != 3:
             raise InputError(field, "a label map is 3-D")
-        vol = _volume_from_axes(_integer_labels(np.asarray(data), field), vectors, origin, field, "dimensionless")
+        vol = _volume_from_axes(_integer_labels(np.asarray(data), field), h.vectors, h.origin, field, "dimensionless")
     else:
         data, lps = read_nifti_raw(path, field)
         data = np.asarray(data)
@@ -401,66 +428,111 @@ def _read_labelmap(path, table, field: str) -> Segmentation:
     return Segmentation(os.fspath(path), "labelmap", segs, (vol,), None, warnings)
 
 
-def _read_dicom_seg(ds, path, field: str) -> Segmentation:
+def _seg_scale(ds, field: str) -> tuple[str, float]:
+    """(SegmentationType, factor from stored value to occupancy) of a DICOM SEG (PS3.3 C.8.20.2)."""
     seg_type = text(ds, "SegmentationType").upper()
     if seg_type not in ("BINARY", "FRACTIONAL"):
-        raise DicomError(f"{field}: SegmentationType", f"{seg_type!r}; allowed BINARY or FRACTIONAL")
-    scale = 1.0
-    if seg_type == "FRACTIONAL":
-        if text(ds, "SegmentationFractionalType").upper() != "OCCUPANCY":
-            raise DicomError(f"{field}: SegmentationFractionalType", "only OCCUPANCY fractions are volumes; PROBABILITY is not an occupancy")
-        scale = 1.0 / float(ds.get("MaximumFractionalValue", 0) or 0) if ds.get("MaximumFractionalValue") else 0.0
-        if scale <= 0:
-            raise DicomError(f"{field}: MaximumFractionalValue", "missing or zero")
+        raise DicomError(f"{field}: SegmentationType", f"{seg_type[:20]!r}; allowed BINARY or FRACTIONAL")
+    if seg_type == "BINARY":
+        return seg_type, 1.0
+    if text(ds, "SegmentationFractionalType").upper() != "OCCUPANCY":
+        raise DicomError(f"{field}: SegmentationFractionalType", "only OCCUPANCY fractions are volumes; PROBABILITY is not an occupancy")
+    if not ds.get("MaximumFractionalValue"):
+        raise DicomError(f"{field}: MaximumFractionalValue", "missing or zero")
+    return seg_type, 1.0 / count(ds, "MaximumFractionalValue", field, maximum=255)
+
+
+def _seg_frames(ds, field: str):
+    """(orientation group, pixel measures group, segment number and position of every frame, {number: label})."""
     try:
         shared = ds.SharedFunctionalGroupsSequence[0] if "SharedFunctionalGroupsSequence" in ds else Dataset()
         per_frame = ds.PerFrameFunctionalGroupsSequence
+        if not len(per_frame):
+            raise DicomError(f"{field}: PerFrameFunctionalGroupsSequence", "no frames")
 
-        def group(name):  # a functional group shared by all frames, or (when per frame) that of frame 1
-            return (shared if name in shared else per_frame[0]).get(name)[0]
+        def group(name, frame=None):  # a functional group of the frame, else the shared one
+            src = frame if frame is not None and name in frame else shared if name in shared else per_frame[0]
+            if name not in src:
+                raise DicomError(f"{field}: {name}", "missing from the shared and per-frame functional groups")
+            return src.get(name)[0]
 
         for f in per_frame[1:]:
             for name in ("PlaneOrientationSequence", "PixelMeasuresSequence"):
                 if name in f and f.get(name)[0] != group(name):
                     raise DicomError(f"{field}: {name}", "differs between frames; one grid is required")
-        iop = floats(group("PlaneOrientationSequence"), "ImageOrientationPatient", field, 6)
-        measures = group("PixelMeasuresSequence")
-        ps = floats(measures, "PixelSpacing", field, 2)
-        frames_seg = [int(f.SegmentIdentificationSequence[0].ReferencedSegmentNumber) for f in per_frame]
-        frames_pos = np.array([floats(f.PlanePositionSequence[0], "ImagePositionPatient", field, 3) for f in per_frame])
-        labels = {int(s.SegmentNumber): str(s.SegmentLabel).strip() for s in ds.SegmentSequence}
-        pixels = ds.pixel_array
+        numbers = [int(group("SegmentIdentificationSequence", f).ReferencedSegmentNumber) for f in per_frame]
+        positions = np.array([floats(group("PlanePositionSequence", f), "ImagePositionPatient", field, 3) for f in per_frame])
+        labels = {int(s.SegmentNumber): name_key(str(s.SegmentLabel)) for s in ds.SegmentSequence}
+        return group("PlaneOrientationSequence"), group("PixelMeasuresSequence"), numbers, positions, labels
     except DicomError:
         raise
-    except Exception as exc:  # pydicom raises many kinds (missing decoders, bad values)
-        raise DicomError(field, f"not a readable DICOM SEG (shared / per-frame functional groups, SegmentSequence): {exc}") from exc
-    pixels = np.asarray(pixels).reshape(len(per_frame), int(ds.Rows), int(ds.Columns))
-    row, col = iop[:3], iop[3:]
-    normal = np.cross(row, col)
-    d = frames_pos @ normal
-    inplane = frames_pos - np.outer(d, normal)
+    except Exception as exc:  # pydicom raises many kinds (missing items, bad values)
+        raise DicomError(field, f"not a readable DICOM SEG (shared / per-frame functional groups, SegmentSequence): {type(exc).__name__}: {' '.join(str(exc).split())[:160]}") from exc
+
+
+def _slice_grid(positions: np.ndarray, normal: np.ndarray, measures, field: str):
+    """(slice index of every frame, number of slices, slice step [mm], origin) of frames stacked along ``normal``."""
+    d = positions @ normal
+    inplane = positions - np.outer(d, normal)
     if np.abs(inplane - inplane[0]).max() > 0.01:
         raise DicomError(f"{field}: ImagePositionPatient", "frames are not stacked along the normal of one plane")
     uniq = np.unique(np.round(d, 3))
-    step = float(measures.get("SpacingBetweenSlices", 0) or 0) or (float(np.min(np.diff(uniq))) if len(uniq) > 1 else float(measures.get("SliceThickness", 0) or 0))
-    if step <= 0:
+    given = floats(measures, "SpacingBetweenSlices", field, 1, required=False)
+    thickness = floats(measures, "SliceThickness", field, 1, required=False)
+    step = float(given[0]) if given is not None and given[0] > 0 else float(np.min(np.diff(uniq))) if len(uniq) > 1 else float(thickness[0]) if thickness is not None else 0.0
+    if not step > 0:
         raise DicomError(f"{field}: SpacingBetweenSlices", "cannot find the slice spacing")
+    check_spacing([step], "SEG", f"{field}: SpacingBetweenSlices", "slice")
     pos = (d - uniq[0]) / step
+    extent = float(pos.max()) * step
+    if extent > BOUNDS["extent_mm"].value:
+        raise DicomError(f"{field}: ImagePositionPatient", f"the frames span {extent:.0f} mm; a patient image spans at most {BOUNDS['extent_mm'].value:g} mm")
     if np.abs(pos - np.round(pos)).max() > 0.01:
         raise DicomError(f"{field}: ImagePositionPatient", f"frame positions are not on a {step:g} mm slice grid")
     pos = np.round(pos).astype(int)
-    nk = int(pos.max()) + 1
-    origin = inplane[0] + uniq[0] * normal
+    return pos, int(pos.max()) + 1, step, inplane[0] + uniq[0] * normal
+
+
+def _read_dicom_seg(ds, path, field: str) -> Segmentation:
+    """Segments of a DICOM SEG as fraction Volumes, each on the slab of slices its frames cover.
+
+    Checked before the pixels are decoded: Rows, Columns, NumberOfFrames (the frames' bytes),
+    ImageOrientationPatient (two orthogonal unit vectors), PixelSpacing and the slice step (plausible
+    spacings, ``SEG`` rows of ``VOXEL_SPACING_MM``), the span of the frames and the origin
+    (``BOUNDS``), and that every frame names a segment of the SegmentSequence.
+    """
+    seg_type, scale = _seg_scale(ds, field)
+    po, measures, numbers, positions, labels = _seg_frames(ds, field)
+    rows, cols = count(ds, "Rows", field), count(ds, "Columns", field)
+    nframes = count(ds, "NumberOfFrames", field, default=len(numbers), maximum=int(BOUNDS["axis_voxels"].value) * 64)
+    if nframes != len(numbers):
+        raise DicomError(f"{field}: NumberOfFrames", f"{nframes}, but the PerFrameFunctionalGroupsSequence has {len(numbers)} items")
+    unknown = sorted(set(numbers) - set(labels))
+    if unknown:
+        raise DicomError(f"{field}: ReferencedSegmentNumber", f"frames name segment(s) {unknown[:5]} that the SegmentSequence does not define")
+    row, col, normal = orientation(po, field)
+    ps = floats(measures, "PixelSpacing", field, 2)
+    check_spacing(ps, "SEG", f"{field}: PixelSpacing")
+    check_array((nframes, rows, cols), np.float32, field, "the SEG frames")
+    pos, nk, step, origin = _slice_grid(positions, normal, measures, field)
+    check_grid(np.stack([normal * step, col * ps[0], row * ps[1]]), origin, (nk, rows, cols), field)
+    pixels = pixel_array(ds, path)  # checks the decoded size against NumberOfFrames x Rows x Columns
     direction = np.column_stack([normal, col, row])
-    segs = []
+    segs, warnings = [], []
+    numbers = np.asarray(numbers)
     for number, name in sorted(labels.items()):
-        arr = np.zeros((nk, int(ds.Rows), int(ds.Columns)), np.float32)
-        for f in np.flatnonzero(np.asarray(frames_seg) == number):
-            arr[pos[f]] = pixels[f] * scale if seg_type == "FRACTIONAL" else (pixels[f] > 0)
-        vol = Volume(np.clip(arr, 0, 1), (step, ps[0], ps[1]), tuple(origin), direction, "dimensionless")
+        mine = np.flatnonzero(numbers == number)
+        k0, k1 = (int(pos[mine].min()), int(pos[mine].max())) if mine.size else (0, 0)
+        arr = np.zeros((k1 - k0 + 1, rows, cols), np.float32)
+        for f in mine:
+            value = pixels[f] * scale if seg_type == "FRACTIONAL" else (pixels[f] > 0)
+            np.maximum(arr[pos[f] - k0], value, out=arr[pos[f] - k0])
+        if not mine.size:
+            warnings.append(f"segment {name!r} of {path} has no frame (empty)")
+        vol = Volume(np.clip(arr, 0, 1), (step, ps[0], ps[1]), tuple(origin + k0 * step * normal), direction, "dimensionless")
         segs.append(Segment(name, fractions=vol))
     _unique(segs, field)
-    return Segmentation(os.fspath(path), "dicom-seg", tuple(segs), (), identity_of(ds, path), ())
+    return Segmentation(os.fspath(path), "dicom-seg", tuple(segs), (), identity_of(ds, path), tuple(warnings))
 
 
 def read_segmentation(path, *, labels=None) -> Segmentation:
@@ -480,6 +552,7 @@ def read_segmentation(path, *, labels=None) -> Segmentation:
         Unreadable file, unknown kind, label value without a name, duplicate names.
     """
     field = os.fspath(path)
+    regular_file(path, field, what="segmentation file")
     if is_nrrd(path):
         if labels is None:
             return _read_seg_nrrd(path, field)

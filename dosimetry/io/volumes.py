@@ -19,6 +19,11 @@ RAS to LPS: x and y change sign (DICOM PS3.3 C.7.6.2.1.1 is LPS). A Volume holds
 ``array[k, j, i]`` with ``i`` the fastest file axis, as for DICOM.
 
 Sheared (non-orthogonal) directions are refused: a Volume's axes are orthonormal.
+
+Both readers check the header against the bounds of a patient image (:mod:`.bounds`: sizes,
+spacing, field of view, origin, data type, bytes) before one voxel is read, read regular files
+only, bounded in bytes (:mod:`.nrrd_file`, :mod:`.nifti_file`, :mod:`.reading`), and refuse NaN or
+infinite voxel values.
 """
 
 from __future__ import annotations
@@ -31,18 +36,11 @@ import numpy as np
 from ..errors import InputError
 from ..voxel.geometry import Volume
 from .files import write_atomic
+from .nifti_file import read_nifti_raw
+from .nrrd_file import LPS_FROM, nrrd_geometry, read_nrrd_data, read_nrrd_header
 
-__all__ = ["is_nrrd", "is_nifti", "image_format", "read_volume", "read_nrrd", "read_nifti", "write_volume", "nrrd_geometry", "LPS_FROM"]
+__all__ = ["is_nrrd", "is_nifti", "image_format", "read_volume", "read_nrrd", "read_nifti", "read_nifti_raw", "write_volume", "nrrd_geometry", "LPS_FROM"]
 
-#: Sign of (x, y, z) turning each named patient space into LPS (NRRD spec, "space").
-LPS_FROM = {
-    "left-posterior-superior": (1, 1, 1),
-    "lps": (1, 1, 1),
-    "right-anterior-superior": (-1, -1, 1),
-    "ras": (-1, -1, 1),
-    "left-anterior-superior": (1, -1, 1),
-    "las": (1, -1, 1),
-}
 _RAS_TO_LPS = np.diag([-1.0, -1.0, 1.0])
 
 
@@ -88,36 +86,20 @@ def _nrrd():
     return nrrd
 
 
-def _read_nrrd_raw(path, field: str):
-    nrrd = _nrrd()
-    try:
-        data, header = nrrd.read(os.fspath(path), index_order="F")
-    except (OSError, nrrd.NRRDError, ValueError, KeyError) as exc:
-        raise InputError(field, f"cannot read {path} as NRRD: {exc}") from exc
-    return data, header
-
-
-def nrrd_geometry(header: dict, field: str) -> tuple[np.ndarray, np.ndarray, list]:
-    """(LPS step vectors of the spatial axes, LPS origin, indices of the spatial axes) of an NRRD header."""
-    space = str(header.get("space", "")).strip().lower()
-    if space not in LPS_FROM:
-        raise InputError(f"{field}: space", f"{header.get('space')!r} is not a patient space; allowed: LPS, RAS, LAS (NRRD 'space')")
-    units = header.get("space units")
-    if units is not None and any(str(u).strip().lower() not in ("mm", "") for u in units):
-        raise InputError(f"{field}: space units", f"{list(units)} are not millimetres; only mm is accepted")
-    dirs = np.asarray(header.get("space directions"), dtype=float)
-    origin = header.get("space origin")
-    if dirs.ndim != 2 or origin is None:
-        raise InputError(f"{field}: space directions", "missing 'space directions' or 'space origin'; the geometry is unknown")
-    spatial = [a for a in range(dirs.shape[0]) if np.all(np.isfinite(dirs[a]))]
-    if len(spatial) != 3:
-        raise InputError(f"{field}: space directions", f"expected 3 spatial axes, found {len(spatial)}")
-    sign = np.asarray(LPS_FROM[space], dtype=float)
-    return dirs[spatial] * sign[None, :], np.asarray(origin, dtype=float) * sign, spatial
+def _finite(data: np.ndarray, field: str) -> np.ndarray:
+    """Refuse NaN or infinite voxel values (a CT or activity image holds finite numbers)."""
+    if data.dtype.kind == "f":
+        bad = np.size(data) - int(np.count_nonzero(np.isfinite(data)))
+        if bad:
+            raise InputError(field, f"{bad:,} voxel(s) hold NaN or infinite values; an image must hold finite numbers")
+    return data
 
 
 def read_nrrd(path, *, unit="dimensionless", field: str | None = None) -> Volume:
     """Read a 3-D NRRD image into a Volume (LPS).
+
+    The header is checked against the bounds of a patient image (:mod:`.bounds`) before the voxels
+    are read (:mod:`.nrrd_file`).
 
     Parameters
     ----------
@@ -131,14 +113,15 @@ def read_nrrd(path, *, unit="dimensionless", field: str | None = None) -> Volume
     Raises
     ------
     InputError
-        Unreadable file, not 3-D, no patient space, sheared axes, units other than mm.
+        Unreadable, truncated or corrupt file, not 3-D, no patient space, sheared axes, units
+        other than mm, sizes / spacing / origin outside a patient's bounds, NaN or infinite values.
     """
     field = field or os.fspath(path)
-    data, header = _read_nrrd_raw(path, field)
-    vectors, origin, spatial = nrrd_geometry(header, field)
-    if data.ndim != 3:
-        raise InputError(field, f"expected a 3-D image, got {data.ndim} dimensions (a segmentation? use --segmentation)")
-    return _volume_from_axes(np.asarray(data), vectors, origin, field, unit)
+    h = read_nrrd_header(path, field)
+    if len(h.sizes) != 3:
+        raise InputError(field, f"expected a 3-D image, got {len(h.sizes)} dimensions (a segmentation? use --segmentation)")
+    data = _finite(read_nrrd_data(h, field), field)
+    return _volume_from_axes(data, h.vectors, h.origin, field, unit)
 
 
 # --- NIfTI -------------------------------------------------------------------------------------
@@ -150,48 +133,15 @@ def _nibabel():
     return nibabel
 
 
-_SPACE_SCALE_MM = {"mm": 1.0, "unknown": 1.0, "meter": 1000.0, "micron": 0.001}
-
-
-def read_nifti_raw(path, field: str):
-    """(data array (i, j, k, ...), LPS affine of voxel centres) of a NIfTI file; refuses a missing sform/qform."""
-    nib = _nibabel()
-    try:
-        img = nib.load(os.fspath(path))
-        hdr = img.header
-        sform_code = int(hdr["sform_code"])
-        qform_code = int(hdr["qform_code"])
-    except Exception as exc:  # nibabel raises many types (ImageFileError, ValueError, OSError, EOFError)
-        raise InputError(field, f"cannot read {path} as NIfTI: {exc}") from exc
-    if sform_code > 0:
-        affine = np.asarray(hdr.get_sform(), dtype=float)
-    elif qform_code > 0:
-        affine = np.asarray(hdr.get_qform(), dtype=float)
-    else:
-        raise InputError(f"{field}: sform_code", "neither sform nor qform is set (codes 0); the patient geometry is unknown")
-    space_unit = hdr.get_xyzt_units()[0]
-    if space_unit not in _SPACE_SCALE_MM:
-        raise InputError(f"{field}: xyzt_units", f"spatial unit {space_unit!r} not understood")
-    lps = np.eye(4)
-    lps[:3, :] = _RAS_TO_LPS @ affine[:3, :] * _SPACE_SCALE_MM[space_unit]
-    try:
-        data = np.asanyarray(img.dataobj)
-        if hdr.get_slope_inter() != (None, None):
-            data = np.asarray(img.get_fdata(dtype=np.float64))
-    except Exception as exc:
-        raise InputError(field, f"cannot read the voxels of {path}: {exc}") from exc
-    return data, lps
-
-
 def read_nifti(path, *, unit="dimensionless", field: str | None = None) -> Volume:
-    """Read a 3-D NIfTI image into a Volume (LPS); see the module docstring for the geometry."""
+    """Read a 3-D NIfTI image into a Volume (LPS); see :mod:`.nifti_file` for the header checks and geometry."""
     field = field or os.fspath(path)
     data, lps = read_nifti_raw(path, field)
     if data.ndim == 4 and data.shape[3] == 1:
         data = data[..., 0]
     if data.ndim != 3:
         raise InputError(field, f"expected a 3-D image, got shape {data.shape}")
-    return _volume_from_axes(np.asarray(data), lps[:3, :3].T, lps[:3, 3], field, unit)
+    return _volume_from_axes(_finite(np.asarray(data), field), lps[:3, :3].T, lps[:3, 3], field, unit)
 
 
 def read_volume(path, *, unit="dimensionless", field: str | None = None) -> Volume:

@@ -41,10 +41,12 @@ from ..errors import InputError
 from ..io import check_consistency, load_series, roi_fractions, roi_mask
 from ..io.patient import PLAUSIBLE
 from ..vocabulary import Calibration, Role
+from ..io.bounds import check_dose_memory
 from ..io.segmentation import read_segmentation
 from ..io.volumes import image_format, read_volume
 from ..io.series import ImageSeries
 from ..units import Q_, fraction, quantity
+from ..voxel.placement import check_activity_placement
 from ..voxel import (
     DENSITY_METHODS,
     DVH,
@@ -466,6 +468,7 @@ def load_imaging(
     out_of_view = _lungs_out_of_view(seg, tuple(lung_rois), grid, warnings)
     in_view_lungs = () if out_of_view else tuple(lung_rois)
     extra = [perfused_roi] if perfused_roi else []
+    check_dose_memory(grid.shape, ct_shape=None if ct_volume is None else ct_volume.shape, n_rois=len(liver_parts) + len(tumour_rois) + len(in_view_lungs) + len(extra))
     masks = _masks_on(seg, [*liver_parts, *tumour_rois, *in_view_lungs, *extra], grid, fractions=partial_volume, warnings=warnings)
     # A liver given in parts (a label map has one label per voxel: e.g. liver parenchyma + tumours) is their union.
     liver = masks[liver_parts[0]] if len(liver_parts) == 1 else _union([masks[n] for n in liver_parts])
@@ -479,6 +482,7 @@ def load_imaging(
         warnings += list(containment_warnings(liver, perfused, tumours))
     screened = screen_activity(grid, masks)
     warnings += list(screened.warnings)
+    warnings += check_activity_placement(screened.image, liver, {n: masks[n] for n in in_view_lungs}, ct_volume)
     on_ct = _ct_masks(seg, liver_parts, tuple(tumour_rois), tuple(lung_rois), perfused_roi, ct_volume, warnings) if ct_masks and ct_volume is not None else None
     return ImagingInputs(
         activity=screened.image,

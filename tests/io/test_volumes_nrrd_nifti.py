@@ -49,7 +49,7 @@ def test_nrrd_refusals(tmp_path):
     with pytest.raises(InputError, match="not orthogonal"):
         read_nrrd(tmp_path / "b.nrrd")
     (tmp_path / "c.nrrd").write_bytes(b"not an nrrd")
-    with pytest.raises(InputError, match="cannot read"):
+    with pytest.raises(InputError, match="not an NRRD"):
         read_nrrd(tmp_path / "c.nrrd")
 
 
@@ -57,7 +57,7 @@ def test_nifti_sform_first_then_qform_and_neither_refused(tmp_path):
     sform = np.array([[-2.0, 0, 0, 100.0], [0, 3.0, 0, -50.0], [0, 0, 5.0, 20.0], [0, 0, 0, 1]])  # RAS
     img = nib.Nifti1Image(_data(), sform)
     img.header.set_sform(sform, code=2)
-    img.header.set_qform(np.diag([9.0, 9.0, 9.0, 1.0]), code=1)  # ignored: sform wins
+    img.header.set_qform(np.diag([-9.0, 9.0, 9.0, 1.0]), code=1)  # ignored: sform wins (same axis directions)
     nib.save(img, str(tmp_path / "s.nii.gz"))
     v = read_nifti(tmp_path / "s.nii.gz")
     # voxel (i, j, k) = (1, 2, 1): RAS (100 - 2, -50 + 6, 20 + 5) = LPS (-98, 44, 25)
