@@ -193,6 +193,9 @@ def _cmd_session(args) -> int:
     from .report.text import session_text
     from .workflow import plan_session
 
+    from .io.files import check_distinct_files
+
+    check_distinct_files(args.patients, "territories")  # the library's check (plan_session), before the names
     _check_territory_names(args.patients)
     result = plan_session([load_patient(p) for p in args.patients], progress=_progress(args))
     text = session_text(result) if args.format == "text" else json.dumps(result.to_json(), indent=2, allow_nan=False)
@@ -965,6 +968,12 @@ def _on_sigterm(signum, frame):
     raise _Terminated()
 
 
+def _shown(path) -> str:
+    from .io.files import display_path
+
+    return display_path(path)
+
+
 def _one_line(text: str, limit: int = 500) -> str:
     """Messages from decoders can span lines: the CLI contract is one line on stderr."""
     line = " ".join(str(text).split())
@@ -977,6 +986,8 @@ def main(argv=None) -> int:
     import threading
 
     argv = sys.argv[1:] if argv is None else list(argv)
+    if hasattr(sys.stdout, "reconfigure"):  # a file name that is not UTF-8, quoted in a summary, is printed with escapes
+        sys.stdout.reconfigure(errors="backslashreplace")
     verbose = "--verbose" in argv or "-v" in argv
     previous = None
     if threading.current_thread() is threading.main_thread():
@@ -1014,6 +1025,13 @@ def _run(argv, verbose: bool, previous) -> int:
         return EXIT_INVALID
     except BrokenPipeError:
         return EXIT_OK
+    except OSError as exc:  # the system refused a read or a write: disk full, permissions, I/O error
+        where = f": {_one_line(_shown(exc.filename), 200)}" if getattr(exc, "filename", None) else ""
+        print(f"y90: error: {exc.strerror or type(exc).__name__}{where}", file=sys.stderr)
+        return EXIT_INVALID
+    except MemoryError:
+        print("y90: error: not enough memory for this input (a larger image than this machine can hold?)", file=sys.stderr)
+        return EXIT_INVALID
     except Exception as exc:  # a bug, not a user error: still one line unless --verbose
         if verbose:
             traceback.print_exc()

@@ -22,12 +22,14 @@ import pint
 
 from .decay import decay_factor, elapsed_between, time_to_activity
 from .devices import GLASS, RESIN, sphere_count
-from .errors import InputError
+from .errors import InputError, OutOfRangeError
 from .isotope import Y90
 from .units import Q_, quantity, to_json
 
 __all__ = [
     "ClinicHours",
+    "UTC_OFFSETS",
+    "check_utc_offset",
     "DEFAULT_DELIVERY_TOLERANCE",
     "VialOption",
     "GlassOrder",
@@ -52,11 +54,30 @@ def _after(t: _dt.datetime, hours: float) -> _dt.datetime:
 
 
 def _aware(t: _dt.datetime, field: str) -> None:
-    """Refuse a naive datetime (no UTC offset), naming ``field``."""
+    """Refuse a naive datetime (no UTC offset) or an offset outside :data:`UTC_OFFSETS`, naming ``field``."""
     if not isinstance(t, _dt.datetime):
         raise InputError(field, f"expected a date-time with UTC offset, got {t!r}")
     if t.tzinfo is None or t.utcoffset() is None:
         raise InputError(field, f"{t.isoformat()} has no UTC offset; write e.g. 2026-11-25T10:00:00-05:00")
+    check_utc_offset(t.utcoffset(), field)
+
+
+#: The UTC offsets in civil use: UTC-12:00 (Baker Island) to UTC+14:00 (Line Islands), IANA tz
+#: database. An offset outside is a typing slip (+23:59, -05:00 written as +50:00) that would move
+#: an administration by a day.
+UTC_OFFSETS = (_dt.timedelta(hours=-12), _dt.timedelta(hours=14))
+
+
+def _offset_text(off: _dt.timedelta) -> str:
+    minutes = int(off.total_seconds() // 60)
+    sign = "-" if minutes < 0 else "+"
+    return f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+
+
+def check_utc_offset(offset: _dt.timedelta | None, field: str) -> None:
+    """Refuse a UTC offset outside :data:`UTC_OFFSETS` (-12:00 to +14:00), naming ``field``."""
+    if offset is not None and not UTC_OFFSETS[0] <= offset <= UTC_OFFSETS[1]:
+        raise OutOfRangeError(field, f"UTC offset {_offset_text(offset)} is outside the offsets in use, -12:00 to +14:00", allowed="UTC-12:00 to UTC+14:00")
 
 
 @dataclass(frozen=True)
@@ -351,17 +372,21 @@ _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 @dataclass(frozen=True)
 class ClinicHours:
-    """When the clinic administers: weekdays and local opening hours (default Mon-Fri 07:00-18:00).
+    """When the clinic administers: weekdays and opening hours (default Mon-Fri 07:00-18:00 local).
 
-    Local time is the UTC offset of the planned administration (or of the vial calibration when
-    no administration is planned): a daylight-saving change between them is not modelled.
+    Opening and closing times are either both without a UTC offset, in the local time of the
+    planned administration (or of the vial calibration when no administration is planned; a
+    daylight-saving change between them is not modelled), or both with one and the same UTC offset
+    (``07:00+01:00``): the clinic's own clock, to which every time is converted before it is
+    compared. One time with an offset and one without is refused, as is an offset outside
+    :data:`UTC_OFFSETS`.
 
     Parameters
     ----------
     days : tuple of str
         Lower-case day abbreviations, ``"mon"`` ... ``"sun"``.
     opens, closes : datetime.time
-        Local opening and closing times, ``opens < closes``.
+        Opening and closing times, ``opens < closes``.
     """
 
     days: tuple = ("mon", "tue", "wed", "thu", "fri")
@@ -372,32 +397,56 @@ class ClinicHours:
         bad = [d for d in self.days if d not in _DAYS]
         if bad or not self.days:
             raise InputError("clinic.days", f"expected a non-empty list of {', '.join(_DAYS)}; got {list(self.days)!r}")
-        if not self.opens < self.closes:
+        offsets = [t.utcoffset() for t in (self.opens, self.closes)]
+        if (offsets[0] is None) != (offsets[1] is None):
+            raise InputError("clinic.hours", "give both opening and closing times with a UTC offset (e.g. 07:00+01:00-18:00+01:00) or neither (local time of the administration)")
+        if offsets[0] is not None:
+            if offsets[0] != offsets[1]:
+                raise InputError("clinic.hours", f"opening and closing times have different UTC offsets ({_offset_text(offsets[0])}, {_offset_text(offsets[1])}); one clinic has one clock")
+            check_utc_offset(offsets[0], "clinic.hours")
+        if not self._opens < self._closes:
             raise InputError("clinic.hours", f"opening {self.opens:%H:%M} must be before closing {self.closes:%H:%M}")
 
+    @property
+    def _opens(self) -> _dt.time:
+        return self.opens.replace(tzinfo=None)
+
+    @property
+    def _closes(self) -> _dt.time:
+        return self.closes.replace(tzinfo=None)
+
+    @property
+    def zone(self) -> _dt.tzinfo | None:
+        """The clinic's clock when its hours carry a UTC offset, else None (local time of each administration)."""
+        off = self.opens.utcoffset()
+        return None if off is None else _dt.timezone(off)
+
     def describe(self) -> str:
-        return f"{', '.join(d.capitalize() for d in self.days)} {self.opens:%H:%M}-{self.closes:%H:%M} local"
+        clock = "local" if self.zone is None else f"UTC{_offset_text(self.opens.utcoffset())}"
+        return f"{', '.join(d.capitalize() for d in self.days)} {self.opens:%H:%M}-{self.closes:%H:%M} {clock}"
 
     def contains(self, t: _dt.datetime, tz) -> bool:
-        local = t.astimezone(tz)
-        return _DAYS[local.weekday()] in self.days and self.opens <= local.time() <= self.closes
+        """``t`` inside the clinic's days and hours, on the clinic's clock (or ``tz`` when its hours have no offset)."""
+        local = t.astimezone(self.zone or tz)
+        return _DAYS[local.weekday()] in self.days and self._opens <= local.time() <= self._closes
 
     def outside(self, planned: _dt.datetime) -> str | None:
-        """Why ``planned`` needs a decision (outside the days or hours, local time of its own UTC
-        offset), or None inside clinic hours: the same rule for glass and resin."""
+        """Why ``planned`` needs a decision (outside the days or hours, on the clinic's clock or else the
+        local time of its own UTC offset), or None inside clinic hours: the same rule for glass and resin."""
         if self.contains(planned, planned.tzinfo):
             return None
         return f"the planned administration {_hm(planned)} is outside clinic hours ({self.describe()})"
 
     def intervals(self, start: _dt.datetime, end: _dt.datetime, tz) -> list:
-        """The in-hours parts of [start, end] (clinic local time ``tz``), in order."""
+        """The in-hours parts of [start, end] (on the clinic's clock, else local time ``tz``), in order, in ``tz``."""
+        clock = self.zone or tz
         out = []
-        day = start.astimezone(tz).date()
+        day = start.astimezone(clock).date()
         while True:
-            o = _dt.datetime.combine(day, self.opens, tz)
+            o = _dt.datetime.combine(day, self._opens, clock)
             if o > end:
                 return out
-            c = _dt.datetime.combine(day, self.closes, tz)
+            c = _dt.datetime.combine(day, self._closes, clock)
             if _DAYS[day.weekday()] in self.days:
                 a, b = max(o, start), min(c, end)
                 if a <= b:

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from ..errors import InputError, OutputError
 
-__all__ = ["write_atomic", "check_not_input", "check_output_file", "staged_directory", "json_text"]
+__all__ = ["write_atomic", "check_not_input", "check_output_file", "staged_directory", "json_text", "check_distinct_files", "display_path", "display_text", "remove_stale_staging"]
 
 
 def _finite_or_none(obj):
@@ -42,6 +42,47 @@ def json_text(obj, **kwargs) -> str:
 
 def _why(exc: OSError) -> str:
     return exc.strerror or type(exc).__name__
+
+
+def display_text(text: str) -> str:
+    """``text`` with every lone surrogate written as an escape (``\\xff``), so any encoder takes it.
+
+    A file name is bytes on POSIX; Python keeps bytes that are not UTF-8 as lone surrogates
+    (PEP 383), which neither UTF-8 nor a PDF font accepts: a path with such bytes, quoted in a
+    warning or the audit trail, must not break the report.
+    """
+    text = str(text)
+    try:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:  # a surrogate that is not an escaped byte
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def display_path(path) -> str:
+    """A path as printable text whatever bytes its name holds (see :func:`display_text`)."""
+    return display_text(os.fsdecode(path) if isinstance(path, (bytes, os.PathLike)) else str(path))
+
+
+def check_distinct_files(paths: Iterable[str | Path], field: str) -> None:
+    """Refuse one file given twice, by whatever path: the same name, a relative and an absolute
+    path, a symbolic link or a hard link (the same device and inode, ``os.stat``).
+
+    Raises
+    ------
+    InputError
+        Two of ``paths`` are one file (the message names both as given).
+    """
+    seen: dict = {}
+    for p in paths:
+        try:
+            st = os.stat(p)
+            key = (st.st_dev, st.st_ino)
+        except (OSError, ValueError):
+            key = ("path", os.path.realpath(os.fspath(p)))  # unreadable: its readers refuse it
+        if key in seen:
+            same = "is the same file as" if os.fspath(seen[key]) != os.fspath(p) else "is given twice:"
+            raise InputError(field, f"{display_path(p)} {same} {display_path(seen[key])} (a link or another path to it); give each file once")
+        seen[key] = p
 
 
 def check_output_file(path: str | Path, *, force: bool = False, field: str = "-o") -> Path:
@@ -133,7 +174,7 @@ def write_atomic(path: str | Path, data: bytes | str, inputs: Iterable[str | Pat
     """
     check_not_input(path, inputs, field)
     out = check_output_file(path, force=force, field=field).absolute()
-    payload = data.encode("utf-8") if isinstance(data, str) else data
+    payload = display_text(data).encode("utf-8") if isinstance(data, str) else data
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{out.name[:100]}.", suffix=".tmp", dir=out.parent)
     except OSError as exc:
@@ -156,12 +197,78 @@ def write_atomic(path: str | Path, data: bytes | str, inputs: Iterable[str | Pat
     return out
 
 
+#: Marker file in a staging folder: who builds it (host, process id, process start time), so that a
+#: later run can tell a folder left by a killed run (its process gone) from one still being built.
+STAGING_MARK = ".y90-staging"
+
+
+def _process_start(pid: int) -> str | None:
+    """The start time of a process (Linux /proc/PID/stat field 22, clock ticks since boot), or None."""
+    try:
+        with open(f"/proc/{int(pid)}/stat", "rb") as fh:
+            stat_line = fh.read(4096).decode("ascii", "replace")
+        return stat_line.rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def _owner() -> dict:
+    import socket
+
+    return {"host": socket.gethostname(), "pid": os.getpid(), "start": _process_start(os.getpid())}
+
+
+def _owner_gone(info: dict) -> bool:
+    """True when the process that wrote a staging mark is certainly gone (same host; no such process, or
+    another process now has its id). A process of another host or user is never judged gone."""
+    import socket
+
+    try:
+        pid = int(info["pid"])
+        if info.get("host") != socket.gethostname() or pid <= 0:
+            return False
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except (OSError, KeyError, TypeError, ValueError):
+        return False
+    start = _process_start(pid)
+    return start is not None and info.get("start") is not None and start != info["start"]
+
+
+def remove_stale_staging(parent: str | Path) -> list:
+    """Remove the staging folders (``.NAME.XXXX.partial``) that a killed run left in ``parent``.
+
+    Only folders that are clearly this tool's (they hold :data:`STAGING_MARK`, belong to this user)
+    and whose owning process is gone are removed; returns their paths.
+    """
+    removed = []
+    try:
+        candidates = [d for d in Path(parent).iterdir() if d.name.startswith(".") and d.name.endswith(".partial")]
+    except OSError:
+        return removed
+    for d in candidates:
+        try:
+            if d.is_symlink() or not d.is_dir() or d.stat().st_uid != os.getuid():
+                continue
+            with open(d / STAGING_MARK, "rb") as fh:
+                info = json.loads(fh.read(4096).decode("utf-8"))
+        except (OSError, ValueError, AttributeError):
+            continue
+        if isinstance(info, dict) and _owner_gone(info):
+            shutil.rmtree(d, ignore_errors=True)
+            removed.append(d)
+    return removed
+
+
 @contextlib.contextmanager
 def staged_directory(path: str | Path, inputs: Iterable[str | Path] = (), field: str = "-o"):
     """Build an output folder completely, or not at all.
 
     Yields a temporary sibling folder to write into; on success it is renamed to ``path``, on
-    any exception it is removed, so ``path`` never holds a partial result.
+    any exception it is removed, so ``path`` never holds a partial result. A run killed outright
+    (SIGKILL, power loss) cannot remove it: the folder holds a mark naming its process, and the next
+    run into the same parent folder removes it once that process is gone (:func:`remove_stale_staging`).
 
     Parameters
     ----------
@@ -195,16 +302,22 @@ def staged_directory(path: str | Path, inputs: Iterable[str | Path] = (), field:
             raise InputError(field, f"{path} holds the input {src}; choose another output folder")
         if s.is_dir() and s in out.parents:
             raise InputError(field, f"{path} lies inside the input folder {src}; choose another output folder")
+    remove_stale_staging(out.parent)
     try:
         tmp = Path(tempfile.mkdtemp(prefix=f".{out.name[:100]}.", suffix=".partial", dir=out.parent))
     except OSError as exc:
         raise OutputError(field, f"cannot create a folder in {out.parent}: {_why(exc)}") from exc
     try:
+        (tmp / STAGING_MARK).write_text(json.dumps(_owner()), encoding="utf-8")
         yield tmp
-    except BaseException:
+    except BaseException as exc:
         shutil.rmtree(tmp, ignore_errors=True)
+        if isinstance(exc, OSError):  # disk full, permissions, I/O error while building the folder
+            where = f" ({display_path(exc.filename)})" if getattr(exc, "filename", None) else ""
+            raise OutputError(field, f"failed while building {display_path(path)}: {_why(exc)}{where}; nothing was written") from exc
         raise
     try:
+        (tmp / STAGING_MARK).unlink(missing_ok=True)
         os.chmod(tmp, 0o755)  # mkdtemp creates 0700
         if out.exists():
             out.rmdir()

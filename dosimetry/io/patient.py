@@ -12,6 +12,7 @@ import dataclasses
 import datetime as dt
 import hashlib
 import math
+import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -29,7 +30,7 @@ from ..model import IMAGE, Imaging, Liver, Lung, PatientFile, PatientInfo, Targe
 from ..planning.budget import UncertaintySettings, uncertainty_settings
 from ..planning.clinical import clinical as _clinical
 from ..errors import OutOfRangeError
-from ..schedule import ClinicHours
+from ..schedule import ClinicHours, check_utc_offset
 from ..units import Q_, fraction
 from ..ranges import COMMAND_RANGES, PLAUSIBLE, VIAL_ACTIVITY, Plausible, check_number, plausible_fraction, plausible_quantity, range_text as _range_text
 
@@ -123,8 +124,9 @@ def parse_datetime(value: Any, fieldname: str) -> dt.datetime:
             raise InputError(fieldname, f"cannot read {value!r} as a date-time; write e.g. 2026-11-25T10:00:00-05:00") from exc
     if not isinstance(value, dt.datetime):
         raise InputError(fieldname, f"expected a date-time with UTC offset, e.g. 2026-11-25T10:00:00-05:00; got {value!r}")
-    if value.tzinfo is None:
+    if value.tzinfo is None or value.utcoffset() is None:
         raise InputError(fieldname, f"{value.isoformat()} has no UTC offset; write e.g. 2026-11-25T10:00:00-05:00")
+    check_utc_offset(value.utcoffset(), fieldname)
     try:
         inside = DATE_RANGE[0] <= value <= DATE_RANGE[1]
     except (OverflowError, ValueError):  # year 1 or 9999 with an offset leaves datetime's range
@@ -477,12 +479,24 @@ def parse_clinic_days(days, fieldname: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(d[:3] for d in names))
 
 
+_CLINIC_TIME = r"\d{1,2}:\d{2}(?::\d{2})?(?:Z|[+-]\d{2}:\d{2})?"
+_CLINIC_HOURS = re.compile(rf"\s*({_CLINIC_TIME})\s*-\s*({_CLINIC_TIME})\s*")
+
+
 def parse_clinic_hours(text, fieldname: str) -> tuple[dt.time, dt.time]:
-    """Local opening and closing times from ``"HH:MM-HH:MM"`` (``[clinic] hours``, ``--clinic-hours``)."""
+    """Opening and closing times from ``"HH:MM-HH:MM"`` (local time of the administration) or
+    ``"HH:MM+01:00-HH:MM+01:00"`` (the clinic's clock, an ISO 8601 UTC offset on both), for
+    ``[clinic] hours`` and ``--clinic-hours``. The offsets are kept (:class:`~dosimetry.schedule.ClinicHours`
+    compares times on that clock); one time with an offset and one without is refused there."""
+    m = _CLINIC_HOURS.fullmatch(str(text)) if isinstance(text, str) and len(text) <= 60 else None
     try:
-        opens, closes = (dt.time.fromisoformat(x.strip()) for x in str(text).split("-"))
+        if m is None:
+            raise ValueError(text)
+        opens, closes = (dt.time.fromisoformat(g) for g in m.groups())
     except ValueError as exc:
-        raise InputError(fieldname, f'expected "HH:MM-HH:MM" local time, e.g. "07:00-18:00"; got {str(text)[:40]!r}') from exc
+        raise InputError(fieldname, f'expected "HH:MM-HH:MM" local time, e.g. "07:00-18:00" (or with a UTC offset on both, "07:00+01:00-18:00+01:00"); got {str(text)[:40]!r}') from exc
+    for t in (opens, closes):
+        check_utc_offset(t.utcoffset(), fieldname)
     return opens, closes
 
 
@@ -629,6 +643,32 @@ def _read_small_file(p: Path, limit: int, fieldname: str) -> bytes:
     return data
 
 
+#: Deepest dotted key read (``a.b.c = 1``, ``[a.b.c]``): a patient file nests 3 levels
+#: (``imaging.rois.liver``). Python's TOML parser takes time quadratic in a key's depth (100,000
+#: levels in 200 KB take minutes and gigabytes), so deeper keys are refused from the raw text.
+MAX_KEY_DEPTH = 40
+#: Most digits of one number: a patient file's largest integers are years; Python refuses
+#: integers of more than 4300 digits only after reading them.
+MAX_DIGITS = 100
+_SEGMENT = r"""(?:[A-Za-z0-9_-]++|"[^"\n]*+"|'[^'\n]*+')"""
+_DEEP_KEY = re.compile(rf"""(?<![A-Za-z0-9_"'-]){_SEGMENT}(?:[ \t]*+\.[ \t]*+{_SEGMENT}){{{MAX_KEY_DEPTH}}}""")
+_LONG_NUMBER = re.compile(rf"(?<![0-9_])[0-9](?:_?+[0-9]){{{MAX_DIGITS}}}")
+
+
+def check_toml_text(text: str, where: str) -> None:
+    """Refuse, before parsing, TOML text whose parsing would be slow or fail outside the parser's
+    own errors: a dotted key deeper than :data:`MAX_KEY_DEPTH` levels, a number of more than
+    :data:`MAX_DIGITS` digits (both checked in linear time on the raw text)."""
+    m = _DEEP_KEY.search(text)
+    if m:
+        line = text.count("\n", 0, m.start()) + 1
+        raise InputError("patient file", f"{where} line {line}: a key nested more than {MAX_KEY_DEPTH} levels deep; a patient file nests at most 3 (imaging.rois.liver)")
+    m = _LONG_NUMBER.search(text)
+    if m:
+        line = text.count("\n", 0, m.start()) + 1
+        raise InputError("patient file", f"{where} line {line}: a number of more than {MAX_DIGITS} digits")
+
+
 def load_patient(path: str | Path, *, overrides: Mapping[str, Any] | None = None, overridden_by: str = "overrides") -> PatientFile:
     """Read and validate a patient TOML file.
 
@@ -655,11 +695,18 @@ def load_patient(path: str | Path, *, overrides: Mapping[str, Any] | None = None
     p = Path(path)
     data = _read_small_file(p, MAX_FILE_BYTES, "patient file")
     try:
-        doc = tomllib.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError("patient file", f"{p} is not valid TOML: {str(exc).splitlines()[0][:200]}") from exc
+    check_toml_text(text, f"{p}")
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
         raise InputError("patient file", f"{p} is not valid TOML: {str(exc).splitlines()[0][:200]}") from exc
     except RecursionError as exc:  # deeply nested arrays or inline tables
         raise InputError("patient file", f"{p} nests arrays or tables too deeply to be a patient file") from exc
+    except ValueError as exc:  # not a TOMLDecodeError: an integer beyond Python's digit limit
+        raise InputError("patient file", f"{p} holds a value TOML cannot read ({str(exc).splitlines()[0][:120]})") from exc
     notes = tuple(_override(doc, key, value, overridden_by) for key, value in (overrides or {}).items())
     pf = parse_patient(doc, p.parent)
     return dataclasses.replace(pf, path=p, sha256=hashlib.sha256(data).hexdigest(), warnings=pf.warnings + notes)

@@ -300,6 +300,20 @@ def _audit_pages(content: ReportContent, first_page: int):
     return figs
 
 
+def _printable(figs) -> None:
+    """Every text of the figures in characters a font can draw: a file name with bytes that are not
+    UTF-8 (quoted in a warning or the audit trail) is shown with escapes (io.files.display_text)."""
+    from matplotlib.text import Text
+
+    from ..io.files import display_text
+
+    for f in figs:
+        for t in f.findobj(Text):
+            shown = display_text(t.get_text())
+            if shown != t.get_text():
+                t.set_text(shown)
+
+
 def render_pdf(content: ReportContent) -> bytes:
     """Render the report to PDF bytes (write them with :func:`dosimetry.io.files.write_atomic`).
 
@@ -326,6 +340,7 @@ def render_pdf(content: ReportContent) -> bytes:
     if content.slices:
         figs.append(_slice_page(content, len(figs) + 1))
     figs.extend(_audit_pages(content, len(figs) + 1))
+    _printable(figs)
     with PdfPages(buf, metadata={"Title": f"Y-90 dosimetry report {content.patient_id}", "Creator": "y90-dosimetry"}) as pdf:
         for f in figs:
             pdf.savefig(f)

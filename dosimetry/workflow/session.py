@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from ..errors import InputError
+from ..io.files import check_distinct_files
 from ..model import PatientFile
 from ..planning.session import Session, combine_territories
 from ..planning import verdict as _verdict
@@ -115,6 +116,7 @@ def plan_session(patients, *, names=None, progress: Callable[[str], None] | None
     patients = tuple(patients)
     if len(patients) < 2:
         raise InputError("territories", "a session needs two or more territory patient files")
+    _distinct(patients)
     ids = {pf.patient.id for pf in patients}
     if len(ids) > 1:
         raise InputError("patient.id", f"the territories are of different patients ({', '.join(sorted(ids))})")
@@ -128,6 +130,19 @@ def plan_session(patients, *, names=None, progress: Callable[[str], None] | None
     session = combine_territories([c.plan.plan for c in cases], names, prior_lung_dose=patients[0].lung.prior_dose,
                                   clinical=cases[0].clinical, overrides=patients[0].overrides)
     return SessionResult(names, cases, session)
+
+
+def _distinct(patients) -> None:
+    """One territory file given twice (any path to it, or a copy of it) would be planned twice and its
+    doses summed twice: refused."""
+    check_distinct_files([pf.path for pf in patients if pf.path is not None], "territories")
+    seen: dict = {}
+    for i, pf in enumerate(patients, 1):
+        if pf.sha256 is None:
+            continue
+        if pf.sha256 in seen:
+            raise InputError("territories", f"{_territory_name(pf, i)} and {seen[pf.sha256]} are identical files (SHA-256); each territory is its own file, given once")
+        seen[pf.sha256] = _territory_name(pf, i)
 
 
 def _same_in_every_file(patients) -> None:
