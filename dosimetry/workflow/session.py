@@ -141,7 +141,7 @@ def _distinct(patients) -> None:
         if pf.sha256 is None:
             continue
         if pf.sha256 in seen:
-            raise InputError("territories", f"{_territory_name(pf, i)} and {seen[pf.sha256]} are identical files (SHA-256); each territory is its own file, given once")
+            raise InputError("territories", f"{seen[pf.sha256]} and {_territory_name(pf, i)} are identical files (SHA-256); each territory is its own file, given once")
         seen[pf.sha256] = _territory_name(pf, i)
 
 

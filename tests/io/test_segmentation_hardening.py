@@ -172,7 +172,7 @@ def test_nrrd_labelled_ras_holding_lps_numbers_is_refused(slicer_case, tmp_path)
     data, header = nrrd.read(str(slicer_case / "spect.nrrd"), index_order="F")
     header["space"] = "right-anterior-superior"  # the numbers stay LPS
     nrrd.write(str(tmp_path / "lie.nrrd"), data, header, index_order="F")
-    with pytest.raises(InputError, match=r"imaging.activity: 2\d% of the activity image's counts lie in the liver and lung ROIs as read, 8\d% if the image is read with x and y mirrored"):
+    with pytest.raises(InputError, match=r"imaging.activity: 22% of the activity image's counts lie in the liver ROI as read, 82% if the image is read with x and y mirrored"):
         load_imaging(tmp_path / "lie.nrrd", slicer_case / "rois.seg.nrrd", ct=slicer_case / "ct.nrrd", activity_unit="counts", **ROIS)
 
 
