@@ -96,8 +96,16 @@ def _affine(hdr, field: str) -> np.ndarray:
     if unit not in SPACE_SCALE_MM:
         raise InputError(f"{field}: xyzt_units", f"spatial unit {unit!r} not understood")
     with np.errstate(all="ignore"):
-        sform = np.asarray(hdr.get_sform(), dtype=float) if codes[0] > 0 else None
-        qform = np.asarray(hdr.get_qform(), dtype=float) if codes[1] > 0 else None
+        try:
+            sform = np.asarray(hdr.get_sform(), dtype=float) if codes[0] > 0 else None
+        except Exception as exc:  # nibabel: HeaderDataError, ValueError on damaged fields
+            raise InputError(f"{field}: srow", f"unusable sform ({' '.join(str(exc).split())[:80]}); the geometry is unknown") from exc
+        try:
+            qform = np.asarray(hdr.get_qform(), dtype=float) if codes[1] > 0 else None
+        except Exception as exc:  # nibabel: quaternion of length > 1, qfac not +-1, pixdim <= 0
+            if sform is None:
+                raise InputError(f"{field}: qform", f"unusable qform ({' '.join(str(exc).split())[:80]}); the geometry is unknown") from exc
+            qform = None  # the sform rules; a broken qform cannot be compared with it
     if sform is None and qform is None:
         raise InputError(f"{field}: sform_code", "neither sform nor qform is set (codes 0); the patient geometry is unknown")
     affine = sform if sform is not None else qform

@@ -35,6 +35,7 @@ import numpy as np
 
 from ..voxel.geometry import Volume
 from ._common import DicomError, DicomIdentity, identity_of, one_line, read_dataset, text
+from .names import find_name
 
 __all__ = ["Roi", "StructureSet", "read_rtstruct", "list_rois", "rasterize_roi", "roi_mask", "roi_fractions", "PARTIAL_VOLUME_SAMPLE_MM"]
 
@@ -97,7 +98,7 @@ class StructureSet:
         return tuple(r.name for r in self.rois)
 
     def roi(self, name: str) -> Roi:
-        """The ROI called ``name`` (exact match first, then case-insensitive).
+        """The ROI called ``name`` (exact match first, then equal in Unicode NFC, then case-insensitive: io.names).
 
         Raises
         ------
@@ -109,9 +110,9 @@ class StructureSet:
             raise DicomError(f"{self.path}: ROIName", f"{len(exact)} ROIs are named {name!r} (ROI numbers {', '.join(str(r.number) for r in exact)}); rename them so that one is meant")
         if exact:
             return exact[0]
-        hits = [r for r in self.rois if r.name.lower() == str(name).lower()]
+        hits = find_name(name, self.names)  # the same letters in another Unicode form (NFC), or another case
         if len(hits) == 1:
-            return hits[0]
+            return self.rois[hits[0]]
         raise DicomError(f"{self.path}: ROIName", f"no ROI named {name!r}; present: {', '.join(repr(n) for n in self.names) or 'none'}")
 
 
