@@ -193,7 +193,7 @@ def _cmd_session(args) -> int:
     from .report.text import session_text
     from .workflow import plan_session
 
-    from .io.files import check_distinct_files
+    from .workflow.session import check_distinct_files
 
     check_distinct_files(args.patients, "territories")  # the library's check (plan_session), before the names
     _check_territory_names(args.patients)

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from ..errors import InputError, OutputError
 
-__all__ = ["write_atomic", "check_not_input", "check_output_file", "staged_directory", "json_text", "check_distinct_files", "display_path", "display_text", "remove_stale_staging"]
+__all__ = ["write_atomic", "check_not_input", "check_output_file", "staged_directory", "json_text", "display_path", "display_text", "remove_stale_staging"]
 
 
 def _finite_or_none(obj):
@@ -61,28 +61,6 @@ def display_text(text: str) -> str:
 def display_path(path) -> str:
     """A path as printable text whatever bytes its name holds (see :func:`display_text`)."""
     return display_text(os.fsdecode(path) if isinstance(path, (bytes, os.PathLike)) else str(path))
-
-
-def check_distinct_files(paths: Iterable[str | Path], field: str) -> None:
-    """Refuse one file given twice, by whatever path: the same name, a relative and an absolute
-    path, a symbolic link or a hard link (the same device and inode, ``os.stat``).
-
-    Raises
-    ------
-    InputError
-        Two of ``paths`` are one file (the message names both as given).
-    """
-    seen: dict = {}
-    for p in paths:
-        try:
-            st = os.stat(p)
-            key = (st.st_dev, st.st_ino)
-        except (OSError, ValueError):
-            key = ("path", os.path.realpath(os.fspath(p)))  # unreadable: its readers refuse it
-        if key in seen:
-            same = "is the same file as" if os.fspath(seen[key]) != os.fspath(p) else "is given twice:"
-            raise InputError(field, f"{display_path(p)} {same} {display_path(seen[key])} (a link or another path to it); give each file once")
-        seen[key] = p
 
 
 def check_output_file(path: str | Path, *, force: bool = False, field: str = "-o") -> Path:

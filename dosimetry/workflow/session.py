@@ -8,11 +8,12 @@ the session is blocked when any territory is, or when a summed dose exceeds its 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Iterable
+from pathlib import Path
 from dataclasses import dataclass, replace
 
 from ..errors import InputError
-from ..io.files import check_distinct_files
 from ..model import PatientFile
 from ..planning.session import Session, combine_territories
 from ..planning import verdict as _verdict
@@ -20,7 +21,7 @@ from ..vocabulary import Status
 from .assess import BLOCKED, NEEDS_DECISION, WITHIN_LIMITS
 from .case import plan_case
 
-__all__ = ["SessionResult", "plan_session"]
+__all__ = ["SessionResult", "plan_session", "check_distinct_files"]
 
 
 @dataclass(frozen=True)
@@ -130,6 +131,29 @@ def plan_session(patients, *, names=None, progress: Callable[[str], None] | None
     session = combine_territories([c.plan.plan for c in cases], names, prior_lung_dose=patients[0].lung.prior_dose,
                                   clinical=cases[0].clinical, overrides=patients[0].overrides)
     return SessionResult(names, cases, session)
+
+
+def check_distinct_files(paths: Iterable[str | Path], field: str) -> None:
+    """Refuse one file given twice, by whatever path: the same name, a relative and an absolute path,
+    a symbolic link or a hard link (the same device and inode, ``os.stat``). The one check of
+    ``y90 session`` and :func:`plan_session`.
+
+    Raises
+    ------
+    InputError
+        Two of ``paths`` are one file (the message names both as given).
+    """
+    seen: dict = {}
+    for p in paths:
+        try:
+            st = os.stat(p)
+            key = (st.st_dev, st.st_ino)
+        except (OSError, ValueError):
+            key = ("path", os.path.realpath(os.fspath(p)))  # unreadable: its readers refuse it
+        if key in seen:
+            same = "is the same file as" if os.fspath(seen[key]) != os.fspath(p) else "is given twice:"
+            raise InputError(field, f"{os.fsdecode(p)} {same} {os.fsdecode(seen[key])} (a link or another path to it); give each file once")
+        seen[key] = p
 
 
 def _distinct(patients) -> None:

@@ -15,7 +15,7 @@ import pytest
 
 from dosimetry.cli import main
 from dosimetry.errors import OutputError
-from dosimetry.io.files import STAGING_MARK, check_distinct_files, display_path, staged_directory
+from dosimetry.io.files import STAGING_MARK, display_path, staged_directory
 
 EXAMPLES = Path(__file__).parent.parent.parent / "dosimetry" / "examples"
 
@@ -115,11 +115,3 @@ def test_a_patient_path_with_undecodable_bytes_does_not_break_the_pdf(tmp_path, 
     text = "".join(page.extract_text() for page in PdfReader(str(tmp_path / "r" / "report.pdf")).pages)
     assert "p\\xff\\xfe/patient.toml" in text  # the audit trail names the file, its odd bytes escaped
     assert display_path(os.fsdecode(folder)).endswith("/p\\xff\\xfe")
-
-
-def test_distinct_files_by_inode(tmp_path):
-    (tmp_path / "a").write_text("x")
-    (tmp_path / "b").write_text("x")
-    check_distinct_files([tmp_path / "a", tmp_path / "b"], "f")
-    with pytest.raises(Exception, match="is the same file as"):
-        check_distinct_files([tmp_path / "a", os.path.join(str(tmp_path), ".", "a")], "f")

@@ -9,6 +9,7 @@ from dosimetry.cli import main
 from dosimetry.errors import InputError
 from dosimetry.io.patient import load_patient
 from dosimetry.workflow import plan_session
+from dosimetry.workflow.session import check_distinct_files
 
 EXAMPLES = Path(__file__).parent.parent.parent / "dosimetry" / "examples"
 
@@ -48,3 +49,11 @@ def test_plan_session_refuses_the_same_file_or_an_identical_copy(territory):
     copy.write_bytes(territory.read_bytes())
     with pytest.raises(InputError, match="a and b are identical files"):
         plan_session([a, load_patient(copy)])
+
+
+def test_distinct_files_by_inode(tmp_path):
+    (tmp_path / "a").write_text("x")
+    (tmp_path / "b").write_text("x")
+    check_distinct_files([tmp_path / "a", tmp_path / "b"], "f")
+    with pytest.raises(InputError, match="is the same file as"):
+        check_distinct_files([tmp_path / "a", os.path.join(str(tmp_path), ".", "a")], "f")
