@@ -266,7 +266,7 @@ def staged_directory(path: str | Path, inputs: Iterable[str | Path] = (), field:
         raise OutputError(field, "expected a folder name")
     out = Path(path).absolute()
     try:
-        if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        if out.exists() and (not out.is_dir() or any(p.name != STAGING_MARK for p in out.iterdir())):  # a staging folder of ours counts as empty
             raise OutputError(field, f"{path} exists and is not an empty folder; refusing to overwrite it")
         if not out.parent.is_dir():
             raise OutputError(field, f"parent folder {out.parent} does not exist")
@@ -297,9 +297,15 @@ def staged_directory(path: str | Path, inputs: Iterable[str | Path] = (), field:
     try:
         (tmp / STAGING_MARK).unlink(missing_ok=True)
         os.chmod(tmp, 0o755)  # mkdtemp creates 0700
-        if out.exists():
+        outer_mark = None
+        if out.exists():  # empty, or an enclosing staging folder holding only its mark: the mark moves along
+            if (out / STAGING_MARK).exists():
+                outer_mark = (out / STAGING_MARK).read_bytes()
+                (out / STAGING_MARK).unlink()
             out.rmdir()
         os.replace(tmp, out)
+        if outer_mark is not None:
+            (out / STAGING_MARK).write_bytes(outer_mark)
     except BaseException as exc:
         shutil.rmtree(tmp, ignore_errors=True)
         if isinstance(exc, OSError):

@@ -115,3 +115,12 @@ def test_a_patient_path_with_undecodable_bytes_does_not_break_the_pdf(tmp_path, 
     text = "".join(page.extract_text() for page in PdfReader(str(tmp_path / "r" / "report.pdf")).pages)
     assert "p\\xff\\xfe/patient.toml" in text  # the audit trail names the file, its odd bytes escaped
     assert display_path(os.fsdecode(folder)).endswith("/p\\xff\\xfe")
+
+
+def test_a_staged_folder_built_inside_another_keeps_the_outer_mark(tmp_path):
+    # y90 cohort stages a case folder and writes the report into it with a staged folder of its own
+    with staged_directory(tmp_path / "case") as outer:
+        with staged_directory(outer) as inner:
+            (inner / "report.pdf").write_bytes(b"%PDF-")
+        assert (outer / STAGING_MARK).is_file() and (outer / "report.pdf").is_file()
+    assert sorted(p.name for p in (tmp_path / "case").iterdir()) == ["report.pdf"]
