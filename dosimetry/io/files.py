@@ -175,9 +175,14 @@ def write_atomic(path: str | Path, data: bytes | str, inputs: Iterable[str | Pat
     return out
 
 
-#: Marker file in a staging folder: who builds it (host, process id, process start time), so that a
-#: later run can tell a folder left by a killed run (its process gone) from one still being built.
-STAGING_MARK = ".y90-staging"
+#: Suffix of the mark beside a staging folder (``.NAME.XXXX.partial`` + this): who builds it (host,
+#: process id, process start time), so that a later run can tell a folder left by a killed run (its
+#: process gone) from one still being built. Beside, not inside: the folder holds only the output.
+STAGING_MARK = ".y90-owner"
+
+
+def _mark_of(staging: Path) -> Path:
+    return staging.with_name(staging.name + STAGING_MARK)
 
 
 def _process_start(pid: int) -> str | None:
@@ -217,25 +222,30 @@ def _owner_gone(info: dict) -> bool:
 def remove_stale_staging(parent: str | Path) -> list:
     """Remove the staging folders (``.NAME.XXXX.partial``) that a killed run left in ``parent``.
 
-    Only folders that are clearly this tool's (they hold :data:`STAGING_MARK`, belong to this user)
-    and whose owning process is gone are removed; returns their paths.
+    Only folders that are clearly this tool's (their mark :data:`STAGING_MARK` lies beside them,
+    they belong to this user) and whose owning process is gone are removed, with their mark;
+    returns their paths.
     """
     removed = []
     try:
-        candidates = [d for d in Path(parent).iterdir() if d.name.startswith(".") and d.name.endswith(".partial")]
+        marks = [m for m in Path(parent).iterdir() if m.name.startswith(".") and m.name.endswith(".partial" + STAGING_MARK)]
     except OSError:
         return removed
-    for d in candidates:
+    for mark in marks:
+        d = mark.with_name(mark.name[: -len(STAGING_MARK)])
         try:
-            if d.is_symlink() or not d.is_dir() or d.stat().st_uid != os.getuid():
+            if mark.is_symlink() or not mark.is_file() or mark.stat().st_uid != os.getuid():
                 continue
-            with open(d / STAGING_MARK, "rb") as fh:
+            with open(mark, "rb") as fh:
                 info = json.loads(fh.read(4096).decode("utf-8"))
-        except (OSError, ValueError, AttributeError):
+        except (OSError, ValueError):
             continue
-        if isinstance(info, dict) and _owner_gone(info):
+        if not isinstance(info, dict) or not _owner_gone(info):
+            continue
+        if d.is_dir() and not d.is_symlink() and d.stat().st_uid == os.getuid():
             shutil.rmtree(d, ignore_errors=True)
             removed.append(d)
+        mark.unlink(missing_ok=True)
     return removed
 
 
@@ -245,8 +255,8 @@ def staged_directory(path: str | Path, inputs: Iterable[str | Path] = (), field:
 
     Yields a temporary sibling folder to write into; on success it is renamed to ``path``, on
     any exception it is removed, so ``path`` never holds a partial result. A run killed outright
-    (SIGKILL, power loss) cannot remove it: the folder holds a mark naming its process, and the next
-    run into the same parent folder removes it once that process is gone (:func:`remove_stale_staging`).
+    (SIGKILL, power loss) cannot remove it: a mark beside the folder names its process, and the next
+    run into the same parent folder removes both once that process is gone (:func:`remove_stale_staging`).
 
     Parameters
     ----------
@@ -266,7 +276,7 @@ def staged_directory(path: str | Path, inputs: Iterable[str | Path] = (), field:
         raise OutputError(field, "expected a folder name")
     out = Path(path).absolute()
     try:
-        if out.exists() and (not out.is_dir() or any(p.name != STAGING_MARK for p in out.iterdir())):  # a staging folder of ours counts as empty
+        if out.exists() and (not out.is_dir() or any(out.iterdir())):
             raise OutputError(field, f"{path} exists and is not an empty folder; refusing to overwrite it")
         if not out.parent.is_dir():
             raise OutputError(field, f"parent folder {out.parent} does not exist")
@@ -286,28 +296,24 @@ def staged_directory(path: str | Path, inputs: Iterable[str | Path] = (), field:
     except OSError as exc:
         raise OutputError(field, f"cannot create a folder in {out.parent}: {_why(exc)}") from exc
     try:
-        (tmp / STAGING_MARK).write_text(json.dumps(_owner()), encoding="utf-8")
+        _mark_of(tmp).write_text(json.dumps(_owner()), encoding="utf-8")
         yield tmp
     except BaseException as exc:
         shutil.rmtree(tmp, ignore_errors=True)
+        _mark_of(tmp).unlink(missing_ok=True)
         if isinstance(exc, OSError):  # disk full, permissions, I/O error while building the folder
             where = f" ({display_path(exc.filename)})" if getattr(exc, "filename", None) else ""
             raise OutputError(field, f"failed while building {display_path(path)}: {_why(exc)}{where}; nothing was written") from exc
         raise
     try:
-        (tmp / STAGING_MARK).unlink(missing_ok=True)
         os.chmod(tmp, 0o755)  # mkdtemp creates 0700
-        outer_mark = None
-        if out.exists():  # empty, or an enclosing staging folder holding only its mark: the mark moves along
-            if (out / STAGING_MARK).exists():
-                outer_mark = (out / STAGING_MARK).read_bytes()
-                (out / STAGING_MARK).unlink()
+        if out.exists():
             out.rmdir()
         os.replace(tmp, out)
-        if outer_mark is not None:
-            (out / STAGING_MARK).write_bytes(outer_mark)
+        _mark_of(tmp).unlink(missing_ok=True)
     except BaseException as exc:
         shutil.rmtree(tmp, ignore_errors=True)
+        _mark_of(tmp).unlink(missing_ok=True)
         if isinstance(exc, OSError):
             raise OutputError(field, f"cannot move the finished folder to {path}: {_why(exc)}") from exc
         raise

@@ -42,12 +42,12 @@ def test_a_staging_folder_left_by_a_killed_run_is_removed_by_the_next_run(tmp_pa
     child, staging = _stage_in_child(tmp_path / "report", "kill")
     child.wait(10)
     assert child.returncode == -signal.SIGKILL
-    assert staging.is_dir() and (staging / STAGING_MARK).is_file() and staging.name.startswith(".report.")
+    mark = staging.with_name(staging.name + STAGING_MARK)  # beside the folder: the folder holds only the output
+    assert staging.is_dir() and mark.is_file() and staging.name.startswith(".report.")
     with staged_directory(tmp_path / "report2") as tmp:
         (tmp / "a.txt").write_text("x")
-    assert not staging.exists()
+    assert not staging.exists() and not mark.exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["report2"]
-    assert not (tmp_path / "report2" / STAGING_MARK).exists()  # the mark never reaches the output
 
 
 def test_a_staging_folder_of_a_live_run_or_not_ours_is_left_alone(tmp_path):
@@ -117,10 +117,10 @@ def test_a_patient_path_with_undecodable_bytes_does_not_break_the_pdf(tmp_path, 
     assert display_path(os.fsdecode(folder)).endswith("/p\\xff\\xfe")
 
 
-def test_a_staged_folder_built_inside_another_keeps_the_outer_mark(tmp_path):
+def test_a_staged_folder_built_inside_another_holds_only_the_output(tmp_path):
     # y90 cohort stages a case folder and writes the report into it with a staged folder of its own
     with staged_directory(tmp_path / "case") as outer:
         with staged_directory(outer) as inner:
             (inner / "report.pdf").write_bytes(b"%PDF-")
-        assert (outer / STAGING_MARK).is_file() and (outer / "report.pdf").is_file()
-    assert sorted(p.name for p in (tmp_path / "case").iterdir()) == ["report.pdf"]
+        assert [p.name for p in outer.iterdir()] == ["report.pdf"]
+    assert [p.name for p in tmp_path.iterdir()] == ["case"]
