@@ -23,7 +23,8 @@ Sheared (non-orthogonal) directions are refused: a Volume's axes are orthonormal
 Both readers check the header against the bounds of a patient image (:mod:`.bounds`: sizes,
 spacing, field of view, origin, data type, bytes) before one voxel is read, read regular files
 only, bounded in bytes (:mod:`.nrrd_file`, :mod:`.nifti_file`, :mod:`.reading`), and refuse NaN or
-infinite voxel values.
+infinite voxel values (a CT or dose map; an emission image is screened by
+voxel.calibration.screen_activity, the one rule for negative and NaN emission voxels).
 """
 
 from __future__ import annotations
@@ -86,16 +87,21 @@ def _nrrd():
     return nrrd
 
 
-def _finite(data: np.ndarray, field: str) -> np.ndarray:
-    """Refuse NaN or infinite voxel values (a CT or activity image holds finite numbers)."""
-    if data.dtype.kind == "f":
+def _finite(data: np.ndarray, field: str, finite: bool = True) -> np.ndarray:
+    """Refuse NaN or infinite voxel values when ``finite`` (a CT or dose map holds finite numbers).
+
+    An emission image is read with ``finite=False``: its NaN and infinite voxels are judged by the
+    one rule for emission images, :func:`dosimetry.voxel.calibration.screen_activity` (NaN outside
+    every ROI is a masked reconstruction; NaN inside an ROI and infinities are refused there).
+    """
+    if finite and data.dtype.kind == "f":
         bad = np.size(data) - int(np.count_nonzero(np.isfinite(data)))
         if bad:
             raise InputError(field, f"{bad:,} voxel(s) hold NaN or infinite values; an image must hold finite numbers")
     return data
 
 
-def read_nrrd(path, *, unit="dimensionless", field: str | None = None) -> Volume:
+def read_nrrd(path, *, unit="dimensionless", field: str | None = None, finite: bool = True) -> Volume:
     """Read a 3-D NRRD image into a Volume (LPS).
 
     The header is checked against the bounds of a patient image (:mod:`.bounds`) before the voxels
@@ -120,7 +126,7 @@ def read_nrrd(path, *, unit="dimensionless", field: str | None = None) -> Volume
     h = read_nrrd_header(path, field)
     if len(h.sizes) != 3:
         raise InputError(field, f"expected a 3-D image, got {len(h.sizes)} dimensions (a segmentation? use --segmentation)")
-    data = _finite(read_nrrd_data(h, field), field)
+    data = _finite(read_nrrd_data(h, field), field, finite)
     return _volume_from_axes(data, h.vectors, h.origin, field, unit)
 
 
@@ -133,7 +139,7 @@ def _nibabel():
     return nibabel
 
 
-def read_nifti(path, *, unit="dimensionless", field: str | None = None) -> Volume:
+def read_nifti(path, *, unit="dimensionless", field: str | None = None, finite: bool = True) -> Volume:
     """Read a 3-D NIfTI image into a Volume (LPS); see :mod:`.nifti_file` for the header checks and geometry."""
     field = field or os.fspath(path)
     data, lps = read_nifti_raw(path, field)
@@ -141,15 +147,15 @@ def read_nifti(path, *, unit="dimensionless", field: str | None = None) -> Volum
         data = data[..., 0]
     if data.ndim != 3:
         raise InputError(field, f"expected a 3-D image, got shape {data.shape}")
-    return _volume_from_axes(_finite(np.asarray(data), field), lps[:3, :3].T, lps[:3, 3], field, unit)
+    return _volume_from_axes(_finite(np.asarray(data), field, finite), lps[:3, :3].T, lps[:3, 3], field, unit)
 
 
-def read_volume(path, *, unit="dimensionless", field: str | None = None) -> Volume:
-    """Read an NRRD or NIfTI image (by its extension)."""
+def read_volume(path, *, unit="dimensionless", field: str | None = None, finite: bool = True) -> Volume:
+    """Read an NRRD or NIfTI image (by its extension); ``finite=False`` keeps NaN / inf voxels for the caller's rule."""
     if is_nrrd(path):
-        return read_nrrd(path, unit=unit, field=field)
+        return read_nrrd(path, unit=unit, field=field, finite=finite)
     if is_nifti(path):
-        return read_nifti(path, unit=unit, field=field)
+        return read_nifti(path, unit=unit, field=field, finite=finite)
     raise InputError(field or os.fspath(path), "not an NRRD (.nrrd, .nhdr) or NIfTI (.nii, .nii.gz) file")
 
 

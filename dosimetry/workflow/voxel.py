@@ -342,7 +342,7 @@ def _non_dicom_activity(path, unit, activity_time, administration_time, warnings
 
     if unit is None:
         raise InputError("imaging.activity_unit", f"{path} is NRRD / NIfTI, which does not state its unit; declare it: one of {', '.join(ACTIVITY_UNITS)}")
-    vol = read_volume(path, unit=activity_unit(unit), field="imaging.activity")
+    vol = read_volume(path, unit=activity_unit(unit), field="imaging.activity", finite=False)  # NaN / inf judged by screen_activity
     if vol.unit == Q_(1, "cts").units:
         if activity_time is not None:
             raise InputError("imaging.activity_time", "only for an activity image in Bq/mL; an image in counts is calibrated relatively and has no reference time")

@@ -164,6 +164,17 @@ def test_nan_and_inf_voxels_of_a_ct_are_refused(tmp_path):
     _refused(_nifti(tmp_path / "ct.nii.gz", ct), r"2 voxel\(s\) hold NaN or infinite values")
 
 
+def test_an_emission_image_keeps_its_nan_voxels_for_the_one_emission_rule(tmp_path):
+    """A masked PET (NaN outside the body) is not refused by the reader: screen_activity judges it."""
+    from dosimetry.io.volumes import read_volume
+
+    pet = np.full((24, 20, 16), np.nan, np.float64)
+    pet[8:16, 6:14, 4:12] = 1500.0
+    for path in (_write_nrrd(tmp_path / "pet.nrrd", pet), _nifti(tmp_path / "pet.nii.gz", pet)):
+        vol = read_volume(path, unit="Bq/mL", field="imaging.activity", finite=False)
+        assert int(np.isnan(np.asarray(vol.array)).sum()) == pet.size - 8 * 8 * 8
+
+
 # --- compressed data: corrupt, truncated, bombs ------------------------------------------------
 def _gzip_part(path):
     raw = path.read_bytes()
