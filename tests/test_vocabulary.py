@@ -112,7 +112,8 @@ def test_the_patient_file_and_the_dose_flags_build_the_same_voxel_settings(tmp_p
     """Issue 19: one settings object for voxel dosimetry, built by [imaging] and by y90 dose's flags."""
     import datetime as dt
 
-    from dosimetry.cli import _dose_settings, build_parser
+    from dosimetry.cli import build_parser
+    from dosimetry.cli.dose import settings as _dose_settings
     from dosimetry.io.patient import parse_patient
     from dosimetry.model import VoxelSettings
 

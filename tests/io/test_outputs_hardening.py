@@ -89,12 +89,12 @@ def test_a_full_disk_is_one_line(tmp_path, capsys, monkeypatch):
 
 
 def test_any_os_error_of_a_command_is_one_line(capsys, monkeypatch):
-    import dosimetry.cli as cli
+    import dosimetry.cli.plan as plan_command
 
     def broken(args):
         raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), "/data/ct.nrrd")
 
-    monkeypatch.setattr(cli, "_cmd_plan", broken)
+    monkeypatch.setattr(plan_command, "run", broken)
     assert main(["plan", str(EXAMPLES / "glass.toml")]) == 2
     assert capsys.readouterr().err == "y90: error: Permission denied: /data/ct.nrrd\n"
 
