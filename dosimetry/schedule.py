@@ -720,17 +720,12 @@ def glass_order(
         raise InputError("clinic.delivery_tolerance", f"expected a fraction in (0, 0.5], got {tolerance!r}")
     clinic = clinic or ClinicHours()
     tz = (planned or calibration_time).tzinfo
-    cap_q = None if cap is None else quantity(cap, "GBq", "largest safe activity", minimum=0)
-    lo_act = a * (1 - tolerance)
-    hi_act = a * (1 + tolerance)
-    if cap_q is not None and np.isfinite(cap_q.magnitude):
-        hi_act = min(hi_act, float(cap_q.magnitude))
+    lo_act, hi_act, cap_q = _delivery_band(a, tolerance, cap)
     base = dict(prescribed=a_q, tolerance=float(tolerance), cap=cap_q, clinic=clinic, planned=planned)
     if hi_act < lo_act:
         why = (f"the largest safe activity {hi_act:.3f} GBq is below the tolerance band "
                f"({lo_act:.3f} GBq = prescription -{tolerance:.0%}); lower the prescription")
         return GlassOrder(choice=None, decision=why, **base)
-    th = Y90.half_life.to("h").magnitude
     sizes = GLASS_CATALOGUE.standard
     if ordered is not None:
         sizes = (quantity(ordered, "GBq", "treatment.vial", minimum=0, include_minimum=False),)
@@ -741,6 +736,25 @@ def glass_order(
             best = min(windows, key=lambda o: (abs(o.deviation) > tolerance / 2, o.window_start))
             return GlassOrder(choice=best, options=tuple(windows), **base)
         return GlassOrder(choice=None, decision=_no_window(sizes, lo_act, hi_act, clinic), **base)
+    return _order_at_planned(a, sizes, windows, calibration_time, planned, clinic, tz, lo_act, hi_act, tolerance=tolerance, custom=custom, ordered=ordered, base=base)
+
+
+def _delivery_band(a: float, tolerance: float, cap) -> tuple:
+    """(lowest, highest delivered activity [GBq], cap): the prescription ``a`` [GBq] +- ``tolerance``,
+    never above ``cap`` (the plan's largest safe activity)."""
+    cap_q = None if cap is None else quantity(cap, "GBq", "largest safe activity", minimum=0)
+    lo_act = a * (1 - tolerance)
+    hi_act = a * (1 + tolerance)
+    if cap_q is not None and np.isfinite(cap_q.magnitude):
+        hi_act = min(hi_act, float(cap_q.magnitude))
+    return lo_act, hi_act, cap_q
+
+
+def _order_at_planned(a: float, sizes, windows, calibration_time, planned, clinic, tz, lo_act: float, hi_act: float, *, tolerance: float,
+                      custom: bool, ordered, base: dict) -> GlassOrder:
+    """:func:`glass_order` with a planned time: the standard vial closest to the prescription then, else
+    a custom dose (when allowed), else no choice and why (``a`` and the band ``lo_act``-``hi_act`` in GBq)."""
+    th = Y90.half_life.to("h").magnitude
     # a planned time: it must be in clinic hours and a vial must deliver within tolerance then
     t = _hours(calibration_time, planned)
     at_planned = [w for w in windows if w.window_start <= planned <= w.window_end]

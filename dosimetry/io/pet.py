@@ -86,10 +86,22 @@ def pet_values(items, label, units_raw, calibration, allow_other, half_life, req
     """
     warnings: list[str] = []
     f0, ds0 = items[0]
+    unit, scale = _pet_unit(items, units_raw, calibration, warnings)
+    rinfo, nuclide, lam = _pet_radionuclide(ds0, f0, allow_other, half_life, warnings)
+
+    # -- decay correction to administration time (DICOM PS3.3 C.8.9.1.1.5 DecayCorrection)
+    admin = administration_time(ds0, rinfo)
+    factors, at_admin, note = decay_factors(items, text(ds0, "DecayCorrection").upper(), admin, lam, require_administration, warnings)
+    return unit, scale, factors, admin, nuclide, warnings, at_admin, note
+
+
+def _pet_unit(items, units_raw: str, calibration, warnings: list) -> tuple:
+    """(unit, scale) of a PT series' values: Bq/mL for Units BQML (times a cross-calibration factor),
+    else the given calibration; every slice must state the same Units (0054,1001)."""
+    f0 = items[0][0]
     for f, ds in items[1:]:
         if text(ds, "Units").upper() != units_raw:
             raise DicomError(f"{f}: Units", f"{text(ds, 'Units')!r} differs from {units_raw!r} in {f0.name}")
-    # -- values and unit
     if units_raw == "BQML":
         if calibration is not None:
             try:
@@ -112,8 +124,12 @@ def pet_values(items, label, units_raw, calibration, allow_other, half_life, req
         raw_unit = ureg.Unit(_PT_UNITS.get(units_raw, "dimensionless"))
         scale, unit = apply_calibration(raw_unit, calibration, "calibration")
         warnings.append(f"PT Units {units_raw!r} converted to Bq/mL with the given calibration")
+    return unit, scale
 
-    # -- radionuclide
+
+def _pet_radionuclide(ds0, f0, allow_other: bool, half_life, warnings: list) -> tuple:
+    """(RadiopharmaceuticalInformationSequence item or None, radionuclide name, decay constant [1/s]):
+    Y-90 unless the header names another radionuclide or half-life (read only with ``allow_other``)."""
     rinfo = None
     if "RadiopharmaceuticalInformationSequence" in ds0 and len(ds0.RadiopharmaceuticalInformationSequence):
         rinfo = ds0.RadiopharmaceuticalInformationSequence[0]
@@ -158,11 +174,7 @@ def pet_values(items, label, units_raw, calibration, allow_other, half_life, req
     else:
         th = Y90.half_life
     lam = math.log(2) / float(th.to("s").magnitude)  # 1/s
-
-    # -- decay correction to administration time (DICOM PS3.3 C.8.9.1.1.5 DecayCorrection)
-    admin = administration_time(ds0, rinfo)
-    factors, at_admin, note = decay_factors(items, text(ds0, "DecayCorrection").upper(), admin, lam, require_administration, warnings)
-    return unit, scale, factors, admin, nuclide, warnings, at_admin, note
+    return rinfo, nuclide, lam
 
 
 def administration_time(ds0, rinfo):

@@ -258,6 +258,21 @@ def write_rtdose(
         Wrong unit, negative or non-finite dose, output path is an input file or exists without
         ``overwrite``, reference without patient or frame of reference.
     """
+    d = _dose_in_gy(dose)
+    out = Path(path)
+    ref, inputs = _reference(reference)
+    _check_output(out, inputs, overwrite)
+    for kw in ("PatientID", "StudyInstanceUID", "FrameOfReferenceUID"):
+        get(ref, kw, getattr(ref, "filename", None) or "reference")
+    ds = _rtdose_header(ref, instance_time or _dt.datetime.now(), series_description)
+    _add_dose_grid(ds, dose, d, summation_type)
+    buf = io.BytesIO()
+    ds.save_as(buf, enforce_file_format=True)
+    return write_atomic(out, buf.getvalue(), field=str(path), force=overwrite)
+
+
+def _dose_in_gy(dose: Volume) -> np.ndarray:
+    """The dose values in Gy, refusing another unit (Sv included), non-finite or negative values."""
     if not isinstance(dose, Volume):
         raise DicomError("dose", f"expected a Volume, got {type(dose).__name__}")
     u = dose.unit
@@ -269,8 +284,12 @@ def write_rtdose(
         raise DicomError("dose", "contains non-finite values")
     if d.min() < 0:
         raise DicomError("dose", f"contains negative values (min {d.min():.3g} Gy); RT Dose stores doses >= 0")
-    out = Path(path)
-    ref, inputs = _reference(reference)
+    return d
+
+
+def _check_output(out: Path, inputs, overwrite: bool) -> None:
+    """Refuse an output that is one of the reference's input files, exists without ``overwrite``, or
+    whose folder does not exist."""
     target = os.path.realpath(out)
     for f in inputs:
         if os.path.realpath(f) == target:
@@ -279,24 +298,10 @@ def write_rtdose(
         raise DicomError(os.fspath(out), "already exists; choose another name or pass overwrite=True")
     if not out.parent.is_dir():
         raise DicomError(os.fspath(out), f"directory {out.parent} does not exist")
-    for kw in ("PatientID", "StudyInstanceUID", "FrameOfReferenceUID"):
-        get(ref, kw, getattr(ref, "filename", None) or "reference")
 
-    # Geometry: axis 0 along +n = row x column so GridFrameOffsetVector increases from 0.
-    col_dir = dose.direction[:, 1]
-    row_dir = dose.direction[:, 2]
-    n = np.cross(row_dir, col_dir)
-    origin = np.asarray(dose.origin_mm, dtype=float)
-    if float(n @ dose.direction[:, 0]) < 0:
-        d = d[::-1]
-        origin = origin + dose.direction[:, 0] * dose.spacing_mm[0] * (dose.shape[0] - 1)
-    nk, nj, ni = d.shape
-    scaling, scaling_txt = _dose_grid_scaling(float(d.max()))
-    stored = np.rint(d / scaling)
-    np.clip(stored, 0, _UINT32_MAX, out=stored)
-    stored = stored.astype("<u4")
 
-    now = instance_time or _dt.datetime.now()
+def _rtdose_header(ref, now: _dt.datetime, series_description: str) -> Dataset:
+    """File meta, SOP, patient / study / frame of reference copied from ``ref``, and the RT Series."""
     sop_uid = generate_uid()
     meta = FileMetaDataset()
     meta.MediaStorageSOPClassUID = RTDOSE_SOP_CLASS
@@ -327,6 +332,24 @@ def write_rtdose(
     ds.SeriesNumber = 1
     ds.InstanceNumber = 1
     ds.SeriesDescription = series_description
+    return ds
+
+
+def _add_dose_grid(ds: Dataset, dose: Volume, d: np.ndarray, summation_type: str) -> None:
+    """Image plane, multi-frame, pixel and RT Dose attributes of the dose ``d`` [Gy] on ``dose``'s grid."""
+    # Geometry: axis 0 along +n = row x column so GridFrameOffsetVector increases from 0.
+    col_dir = dose.direction[:, 1]
+    row_dir = dose.direction[:, 2]
+    n = np.cross(row_dir, col_dir)
+    origin = np.asarray(dose.origin_mm, dtype=float)
+    if float(n @ dose.direction[:, 0]) < 0:
+        d = d[::-1]
+        origin = origin + dose.direction[:, 0] * dose.spacing_mm[0] * (dose.shape[0] - 1)
+    nk, nj, ni = d.shape
+    scaling, scaling_txt = _dose_grid_scaling(float(d.max()))
+    stored = np.rint(d / scaling)
+    np.clip(stored, 0, _UINT32_MAX, out=stored)
+    stored = stored.astype("<u4")
     # Image plane and multi-frame (PS3.3 C.7.6.2, C.7.6.6, C.8.8.3).
     ds.ImagePositionPatient = [_ds_str(x) for x in origin]
     ds.ImageOrientationPatient = [_ds_str(x) for x in np.concatenate([row_dir, col_dir])]
@@ -347,7 +370,3 @@ def write_rtdose(
     ds.DoseSummationType = summation_type
     ds.DoseGridScaling = scaling_txt
     ds.PixelData = stored.tobytes()
-
-    buf = io.BytesIO()
-    ds.save_as(buf, enforce_file_format=True)
-    return write_atomic(out, buf.getvalue(), field=str(path), force=overwrite)

@@ -402,6 +402,28 @@ def rasterize_roi(roi_or_contours, target: Volume, *, fractional: bool = False, 
     if not 1 <= m <= 16:
         raise ValueError(f"supersample: expected an integer in [1, 16], got {supersample!r}")
     nk, nj, ni = target.shape
+    polys_by_plane, pos_arr, half = _contour_planes(name, contours, target)
+    # Sample positions through the slices (fractional target k-index).
+    sub = (np.arange(m) + 0.5) / m - 0.5
+    zs = (np.arange(nk)[:, None] + sub[None, :]).ravel()
+    planes = _PlaneStack(polys_by_plane, pos_arr, half, target, m)
+    if not fractional:
+        out = np.zeros((nk, nj, ni), dtype=bool)
+        rows, cols = planes.voxels
+        for k in range(nk):
+            section = planes.section(float(zs[k]))
+            if section is not None:
+                out[k, rows, cols] = section
+    else:
+        out = _fractions(planes, zs, pos_arr, half, m, target.shape)
+    if not allow_empty and not out.any():
+        raise DicomError(f"ROI {name!r}", "covers no voxel of the target grid (outside the image?)")
+    return target.with_array(out, unit="dimensionless")
+
+
+def _contour_planes(name: str, contours, target: Volume) -> tuple:
+    """(polygons of each contour plane in target (j, i) indices, the planes' fractional k-indices,
+    half the plane spacing): contours on one plane (within 0.01 mm) grouped, planes in order."""
     sk = target.spacing_mm[0]
     # Contours in fractional target indices (k, j, i).
     planes_k, polys = [], []
@@ -429,35 +451,26 @@ def rasterize_roi(roi_or_contours, target: Volume, *, fractional: bool = False, 
             pos.append(planes_k[o])
     pos_arr = np.asarray(pos)
     half = 0.5 * (float(np.median(np.diff(pos_arr))) if pos_arr.size > 1 else 1.0)
-    # Sample positions through the slices (fractional target k-index).
-    sub = (np.arange(m) + 0.5) / m - 0.5
-    zs = (np.arange(nk)[:, None] + sub[None, :]).ravel()
-    planes = _PlaneStack([[polys[o] for o in groups[g]] for g in range(len(groups))], pos_arr, half, target, m)
-    if not fractional:
-        out = np.zeros((nk, nj, ni), dtype=bool)
-        rows, cols = planes.voxels
-        for k in range(nk):
-            section = planes.section(float(zs[k]))
-            if section is not None:
-                out[k, rows, cols] = section
-    else:
-        out = np.zeros((nk, nj, ni), dtype=np.float32)
-        # Through-plane, each sub-sample stands for a 1/m slice of its voxel; where that slice
-        # straddles the ROI's first or last face (an end plane +- half a spacing) it counts with
-        # the part inside, so the end caps are exact instead of quantized to 1/m of a voxel.
-        lo_end, hi_end = pos_arr[0] - half, pos_arr[-1] + half
-        cover = (np.minimum(zs + 0.5 / m, hi_end) - np.maximum(zs - 0.5 / m, lo_end)) * m
-        rows, cols = planes.voxels
-        vj, vi = rows.stop - rows.start, cols.stop - cols.start
-        for s in np.flatnonzero(cover > 1e-9):
-            section = planes.section(float(np.clip(zs[s], lo_end, hi_end)))
-            if section is not None:
-                w = min(float(cover[s]), 1.0) / m**3
-                out[s // m, rows, cols] += section.reshape(vj, m, vi, m).sum(axis=(1, 3), dtype=np.float32) * w
-        np.clip(out, 0.0, 1.0, out=out)
-    if not allow_empty and not out.any():
-        raise DicomError(f"ROI {name!r}", "covers no voxel of the target grid (outside the image?)")
-    return target.with_array(out, unit="dimensionless")
+    return [[polys[o] for o in g] for g in groups], pos_arr, half
+
+
+def _fractions(planes, zs, pos_arr, half: float, m: int, shape) -> np.ndarray:
+    """Fraction of each voxel inside the ROI, from ``m`` x ``m`` x ``m`` sub-samples per voxel."""
+    out = np.zeros(shape, dtype=np.float32)
+    # Through-plane, each sub-sample stands for a 1/m slice of its voxel; where that slice
+    # straddles the ROI's first or last face (an end plane +- half a spacing) it counts with
+    # the part inside, so the end caps are exact instead of quantized to 1/m of a voxel.
+    lo_end, hi_end = pos_arr[0] - half, pos_arr[-1] + half
+    cover = (np.minimum(zs + 0.5 / m, hi_end) - np.maximum(zs - 0.5 / m, lo_end)) * m
+    rows, cols = planes.voxels
+    vj, vi = rows.stop - rows.start, cols.stop - cols.start
+    for s in np.flatnonzero(cover > 1e-9):
+        section = planes.section(float(np.clip(zs[s], lo_end, hi_end)))
+        if section is not None:
+            w = min(float(cover[s]), 1.0) / m**3
+            out[s // m, rows, cols] += section.reshape(vj, m, vi, m).sum(axis=(1, 3), dtype=np.float32) * w
+    np.clip(out, 0.0, 1.0, out=out)
+    return out
 
 
 def roi_mask(structure_set: StructureSet, name: str, target: Volume, **kwargs) -> Volume:

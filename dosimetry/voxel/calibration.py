@@ -247,24 +247,7 @@ def relative_calibration(
     f, u = _content_unit(counts)
     cv = _sum_in(a, wv) * f
     cl = _sum_in(a, wl) * f if wl is not None else 0.0
-    if lung_shunt_fraction is not None:
-        lsf = fraction(lung_shunt_fraction, "lung_shunt_fraction")
-        if cv <= 0:
-            raise ValueError("counts: no positive counts in the liver mask; cannot calibrate")
-        factor = delivered * (1.0 - lsf) / Q_(cv, u)
-        mode = "liver, given LSF"
-    elif wl is not None:
-        if cv + cl <= 0 or cv < 0 or cl < 0:
-            raise ValueError(f"counts: liver ({cv:.4g}) and lung ({cl:.4g}) sums must be >= 0 with a positive total")
-        lsf = cl / (cv + cl)
-        factor = delivered / Q_(cv + cl, u)
-        mode = "liver+lungs"
-    else:
-        if cv <= 0:
-            raise ValueError("counts: no positive counts in the liver mask; cannot calibrate")
-        lsf = 0.0
-        factor = delivered / Q_(cv, u)
-        mode = "liver"
+    factor, lsf, mode = _calibration_factor(delivered, cv, cl, u, lung=wl is not None, lung_shunt_fraction=lung_shunt_fraction)
     factor_mbq = (factor * Q_(1.0, u)).to("MBq") / Q_(1.0, u)
     scale = float(factor_mbq.magnitude) * f
     act = counts.with_array(a * scale, unit="MBq")
@@ -277,6 +260,30 @@ def relative_calibration(
         lung_shunt_fraction=float(lsf),
         mode=mode,
     )
+
+
+def _calibration_factor(delivered, cv: float, cl: float, u, *, lung: bool, lung_shunt_fraction) -> tuple:
+    """(activity per image unit, lung shunt fraction, mode) of :func:`relative_calibration` from the
+    image contents of the liver ``cv`` and the lungs ``cl`` [in ``u``]."""
+    if lung_shunt_fraction is not None:
+        lsf = fraction(lung_shunt_fraction, "lung_shunt_fraction")
+        if cv <= 0:
+            raise ValueError("counts: no positive counts in the liver mask; cannot calibrate")
+        factor = delivered * (1.0 - lsf) / Q_(cv, u)
+        mode = "liver, given LSF"
+    elif lung:
+        if cv + cl <= 0 or cv < 0 or cl < 0:
+            raise ValueError(f"counts: liver ({cv:.4g}) and lung ({cl:.4g}) sums must be >= 0 with a positive total")
+        lsf = cl / (cv + cl)
+        factor = delivered / Q_(cv + cl, u)
+        mode = "liver+lungs"
+    else:
+        if cv <= 0:
+            raise ValueError("counts: no positive counts in the liver mask; cannot calibrate")
+        lsf = 0.0
+        factor = delivered / Q_(cv, u)
+        mode = "liver"
+    return factor, lsf, mode
 
 
 #: Largest share of an emission image's counts that its negative voxels may hold, as

@@ -393,6 +393,14 @@ def convolve_dose(
     phi = _kernel_fractions(kernel, activity, kd, nuclide)
     f = _energy_factor(activity, nuclide)  # Gy (g/mL) / Bq
 
+    return activity.with_array(_overlap_save(arr, phi, scale, f, rho, dtype, workers, max_chunk_voxels), "Gy")
+
+
+def _overlap_save(arr, phi, scale: float, f: float, rho, dtype, workers: int, max_chunk_voxels: int) -> np.ndarray:
+    """The dose array of :func:`convolve_dose`: ``arr`` convolved with the kernel fractions ``phi``
+    by FFT, in slabs along axis 0 (overlap-save) when the padded grid exceeds ``max_chunk_voxels``;
+    ``scale`` [Bq per unit], ``f`` [Gy (g/mL) / Bq] and the density ``rho`` (a constant folded into
+    the kernel, or an array dividing each slab)."""
     n = arr.shape
     h = tuple((s - 1) // 2 for s in phi.shape)
     n1 = scipy.fft.next_fast_len(n[1] + h[1], real=True)
@@ -440,7 +448,7 @@ def convolve_dose(
         del energy, block
         if single:
             out = dst
-    return activity.with_array(out, "Gy")
+    return out
 
 
 def lung_kernel_dose(

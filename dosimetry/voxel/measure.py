@@ -391,15 +391,7 @@ def measure_plan_inputs(
             raise InputError("ct_masks", "the lung mass needs the lung ROI on the CT grid (ct_masks['lungs'])")
         if ct_masks.get("lungs") is not None:
             mass = lung_mass_from_ct(ct, ct_masks["lungs"], curve)
-    if ct_masks is not None and "liver" in ct_masks:
-        ct_tumours = dict(ct_masks.get("tumours") or {})
-        if set(ct_tumours) != set(tumour_masks):
-            raise InputError("ct_masks.tumours", "must name the same tumours as tumour_masks")
-        if (ct_masks.get("perfused") is None) != (perfused_mask is None):
-            raise InputError("ct_masks.perfused", "give the perfused ROI on both grids, or on neither")
-        vols, grid = roi_volumes(ct_masks["liver"], ct_masks.get("perfused"), ct_tumours), "CT"
-    else:
-        vols, grid = roi_volumes(liver_mask, perfused_mask, tumour_masks), "image"
+    vols, grid = _volumes(liver_mask, perfused_mask, tumour_masks, ct_masks)
     return ImageMeasurements(
         lung_shunt_fraction=lsf,
         tumour_to_normal=ratios,
@@ -414,3 +406,18 @@ def measure_plan_inputs(
         warnings=tuple(warnings),
         lung_shunt_note="" if lung_mask is not None else (lung_note or "no lung ROI on the activity image"),
     )
+
+
+def _volumes(liver_mask: Volume, perfused_mask, tumour_masks: dict, ct_masks) -> tuple:
+    """(ROI volumes, the grid they were measured on: "CT" when the ROIs are given on the CT grid,
+    else "image"), for :func:`measure_plan_inputs`."""
+    if ct_masks is not None and "liver" in ct_masks:
+        ct_tumours = dict(ct_masks.get("tumours") or {})
+        if set(ct_tumours) != set(tumour_masks):
+            raise InputError("ct_masks.tumours", "must name the same tumours as tumour_masks")
+        if (ct_masks.get("perfused") is None) != (perfused_mask is None):
+            raise InputError("ct_masks.perfused", "give the perfused ROI on both grids, or on neither")
+        vols, grid = roi_volumes(ct_masks["liver"], ct_masks.get("perfused"), ct_tumours), "CT"
+    else:
+        vols, grid = roi_volumes(liver_mask, perfused_mask, tumour_masks), "image"
+    return vols, grid
