@@ -4,7 +4,6 @@ safety limits; writes the dose map, dvh.csv and regions.json."""
 from __future__ import annotations
 
 import argparse
-import json
 
 from ..errors import InputError
 from ..vocabulary import DeviceName
@@ -87,44 +86,39 @@ def _residual_fraction(text: str) -> float:
 
 
 def run(args) -> int:
-    from ..io.files import staged_directory, write_atomic
+    from ..io.files import staged_directory
     from ..io.volumes import image_format
-    from ..report.build import imaging_json, write_imaging_files
+    from ..report.build import write_dose_files
     from ..report.text import case_text
-    from ..workflow import assess, compute_dose
+    from ..workflow import run_voxel_case
 
     inputs = [p for p in (args.activity_image, args.ct, args.segmentation, args.labels) if p]
     check_output_folder(args.output, inputs, "the dose output (dose map, dvh.csv, regions.json)")
-    voxel = settings(args)
-    liver = args.liver or ["Liver"]
+    imaging = _imaging(args)
     scenario = _clinical(args)  # refuse a bad scenario or prior lung dose before the slow work
     prior_lung_dose = _prior_lung_dose(args.prior_lung_dose)
     if args.dose_format == "dicom" and image_format(args.activity_image) != "dicom":
         raise InputError("--dose-format", "an RT Dose needs DICOM source images (patient, study, frame of reference); with an NRRD / NIfTI activity image choose nrrd or nifti")
     with FlagNames(DOSE_FLAGS), staged_directory(args.output, inputs=inputs) as tmp:
-        result = compute_dose(
-            args.activity_image,
-            args.segmentation,
-            ct=args.ct,
-            liver_roi=liver[0] if len(liver) == 1 else tuple(liver),
-            tumour_rois=args.tumour or (),
-            lung_rois=args.lung or (),
-            perfused_roi=args.perfused,
-            allow_mismatch=voxel.allow_mismatch,
-            progress=progress(args),
-            **voxel.dosimetry(residual_fraction=args.residual_fraction),
-            **voxel.reading(),
-        )
-        case = assess(voxel=result, device=args.device, clinical=scenario, prior_lung_dose=prior_lung_dose, patient_id=_patient_id(result))
-        dose_name = write_imaging_files(result, tmp, dose_format=voxel.dose_format)
-        doc = dict(imaging_json(result), assessment=case.to_json())
-        write_atomic(tmp / "regions.json", json.dumps(doc, indent=2, allow_nan=False))
+        case = run_voxel_case(imaging, residual_fraction=args.residual_fraction, device=args.device, clinical=scenario,
+                              prior_lung_dose=prior_lung_dose, progress=progress(args))
+        dose_name = write_dose_files(case, tmp, dose_format=imaging.settings.dose_format)
     text = case_text(case)
     if case.patient_id is None:  # NRRD / NIfTI inputs carry no PatientID (0010,0020)
         text = "Patient not given (no DICOM PatientID in the inputs)" + text[text.index("\n"):]
     print(text)
     print(f"\nWrote {args.output}/{dose_name}, dvh.csv, regions.json")
     return EXIT_OK if case.actionable else EXIT_BLOCKED
+
+
+def _imaging(args):
+    """``y90 dose``'s files, ROI names and settings as the :class:`~dosimetry.model.Imaging` the patient
+    file's [imaging] builds (the paths as typed: the messages and the audit name them so)."""
+    from ..model import Imaging
+
+    liver = args.liver or ["Liver"]
+    return Imaging(activity=args.activity_image, ct=args.ct, rtstruct=args.segmentation, liver_roi=liver[0] if len(liver) == 1 else tuple(liver),
+                   tumour_rois=tuple(args.tumour or ()), lung_rois=tuple(args.lung or ()), perfused_roi=args.perfused, settings=settings(args))
 
 
 def settings(args):
@@ -186,7 +180,3 @@ def _prior_lung_dose(text: str):
 
     return plausible_quantity(text, PLAUSIBLE["lung.prior_dose"], "--prior-lung-dose")
 
-
-def _patient_id(result) -> str | None:
-    """PatientID (0010,0020) of the first input series that states one (None for NRRD / NIfTI only)."""
-    return next((i.patient_id for i in result.identities if getattr(i, "patient_id", None)), None)

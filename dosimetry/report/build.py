@@ -32,7 +32,7 @@ from .regions import dvh_csv, region_json
 from .text import case_text, fmt
 from .uncertainty import audit_rows, uncertainty_content
 
-__all__ = ["Report", "render_report", "write_report", "write_case_report", "imaging_json", "write_imaging_files", "check_rows"]
+__all__ = ["Report", "render_report", "write_report", "write_case_report", "imaging_json", "write_imaging_files", "write_dose_files", "check_rows"]
 
 POINT_KERNEL_SOURCE = (
     "Monte Carlo Y-90 point kernel in ICRP soft tissue (opengate 10.1.1 / Geant4 11.4.2, project table "
@@ -350,6 +350,16 @@ def write_imaging_files(img: VoxelResult, folder: Path, *, regions_json: bool = 
     write_atomic(folder / "dvh.csv", dvh_csv({r.name: r.dvh for r in img.regions}))
     if regions_json:
         write_atomic(folder / "regions.json", json.dumps(imaging_json(img), indent=2, allow_nan=False))
+    return name
+
+
+def write_dose_files(case: CaseResult, folder: Path, *, dose_format: str | None = None) -> str:
+    """``y90 dose``'s outputs of a voxel case (:func:`dosimetry.workflow.run_voxel_case`) into ``folder``:
+    the dose map and ``dvh.csv`` (:func:`write_imaging_files`) and ``regions.json``, the figures
+    (:func:`imaging_json`) with the case's ``assessment``; return the dose file name."""
+    name = write_imaging_files(case.voxel, folder, dose_format=dose_format)
+    doc = dict(imaging_json(case.voxel), assessment=case.to_json())
+    write_atomic(folder / "regions.json", json.dumps(doc, indent=2, allow_nan=False))
     return name
 
 

@@ -6,11 +6,12 @@
 - :mod:`.assess` one verdict over every safety check (:func:`assess` -> :class:`CaseResult`);
 - :mod:`.inputs` plan inputs typed or measured on the planning images (:func:`resolve_inputs`);
 - :mod:`.case` the whole job for one patient file (:func:`run_case`; :func:`plan_case`, the same
-  assessment for ``y90 plan``, which writes no files).
+  assessment for ``y90 plan``, which writes no files), and the same reading and voxel dosimetry
+  assessed without a plan (:func:`run_voxel_case`, ``y90 dose``).
 """
 
 from .assess import BLOCKED, WITHIN_LIMITS, CaseResult, assess
-from .case import PlanInputs, compare_case, input_digests, input_paths, plan_case, plan_inputs, run_case
+from .case import PlanInputs, compare_case, input_digests, input_paths, plan_case, plan_inputs, run_case, run_voxel_case
 from .inputs import InputSource, resolve_inputs
 from .session import SessionResult, plan_session
 from .plan import METHOD_NAMES, PatientPlan, compare_devices, plan_patient
@@ -31,6 +32,7 @@ __all__ = [
     "CaseResult",
     "assess",
     "run_case",
+    "run_voxel_case",
     "plan_case",
     "compare_case",
     "plan_inputs",

@@ -1,4 +1,6 @@
-"""The whole job for one patient file: image inputs, plan, voxel dosimetry, assessment."""
+"""The whole job for one patient file: image inputs, plan, voxel dosimetry, assessment
+(:func:`run_case`, ``y90 report`` and ``y90 plan``); and the same reading and voxel dosimetry
+assessed without a plan (:func:`run_voxel_case`, ``y90 dose``)."""
 
 from __future__ import annotations
 
@@ -10,15 +12,15 @@ from pathlib import Path
 
 from ..devices import device as _device
 from ..errors import InputError
-from ..model import PatientFile
+from ..model import Imaging, PatientFile
 from .assess import CaseResult, assess
 from .inputs import needs_images, resolve_inputs
 from ..planning.budget import UncertaintySettings
 from .plan import compare_devices, plan_patient
 from .uncertainty import case_uncertainty
-from .voxel import ImagingInputs, load_imaging, measure_images, voxel_dose
+from .voxel import ImagingInputs, VoxelResult, load_imaging, measure_images, voxel_dose
 
-__all__ = ["PlanInputs", "plan_inputs", "plan_case", "run_case", "compare_case", "input_digests", "InputDigest", "folder_manifest", "input_paths"]
+__all__ = ["PlanInputs", "plan_inputs", "plan_case", "run_case", "run_voxel_case", "read_images", "image_dose", "compare_case", "input_digests", "InputDigest", "folder_manifest", "input_paths"]
 
 
 @dataclass(frozen=True)
@@ -56,20 +58,7 @@ def plan_inputs(pf: PatientFile, *, progress: Callable[[str], None] | None = Non
             resolve_inputs(pf, None)  # raises, naming the first "image" field
         resolved, sources, warnings = resolve_inputs(pf, None)
         return PlanInputs(resolved, sources, warnings, None)
-    im = pf.imaging
-    inputs = load_imaging(
-        im.activity,
-        im.rtstruct,
-        ct=im.ct,
-        liver_roi=im.liver_roi,
-        tumour_rois=im.tumour_rois,
-        lung_rois=im.lung_rois,
-        perfused_roi=im.perfused_roi,
-        ct_masks=im.ct is not None,
-        allow_mismatch=im.allow_mismatch,
-        progress=progress,
-        **im.reading(),
-    )
+    inputs = read_images(pf.imaging, ct_masks=pf.imaging.ct is not None, progress=progress)
     mismatch = _same_patient(pf, inputs)
     # Every input the images can give is measured; an "image" input they cannot give (a lung shunt
     # without lungs in the field of view, a lung mass without lung ROIs on the CT) is refused by
@@ -84,6 +73,48 @@ def plan_inputs(pf: PatientFile, *, progress: Callable[[str], None] | None = Non
         unmeasured = (f"the plan inputs could not be measured on the images ({exc}); the typed values are not compared with them",)
     resolved, sources, warnings = resolve_inputs(pf, measured)
     return PlanInputs(resolved, sources, tuple(warnings) + unmeasured + mismatch, inputs)
+
+
+def read_images(im: Imaging, *, ct_masks: bool = False, progress: Callable[[str], None] | None = None) -> ImagingInputs:
+    """Read the images of ``im`` (the patient file's ``[imaging]``, or ``y90 dose``'s flags) and put its
+    ROIs on the activity grid (:func:`~dosimetry.workflow.voxel.load_imaging`); ``ct_masks`` also puts
+    them on the CT grid, where the plan inputs are measured."""
+    return load_imaging(
+        im.activity,
+        im.rtstruct,
+        ct=im.ct,
+        liver_roi=im.liver_roi,
+        tumour_rois=im.tumour_rois,
+        lung_rois=im.lung_rois,
+        perfused_roi=im.perfused_roi,
+        ct_masks=ct_masks,
+        allow_mismatch=im.allow_mismatch,
+        progress=progress,
+        **im.reading(),
+    )
+
+
+def image_dose(im: Imaging, images: ImagingInputs, *, administered=None, residual_fraction=0.0, lung_shunt_fraction=None,
+               progress: Callable[[str], None] | None = None) -> VoxelResult:
+    """The voxel dosimetry of the images read for ``im``, with its settings (:class:`~dosimetry.model.VoxelSettings`);
+    ``administered`` when the settings give none (a plan's activity)."""
+    return voxel_dose(images, progress=progress, lung_shunt_fraction=lung_shunt_fraction,
+                      **im.settings.dosimetry(administered=administered, residual_fraction=residual_fraction))
+
+
+def run_voxel_case(im: Imaging, *, residual_fraction=0.0, device=None, clinical=None, prior_lung_dose="0 Gy",
+                   progress: Callable[[str], None] | None = None) -> CaseResult:
+    """The case of a voxel dosimetry without a plan (``y90 dose``): the images of ``im`` read and their
+    dose computed as :func:`run_case` reads and computes them, then assessed against the safety limits
+    of ``device`` (None: both devices', the stricter binds) and the ``clinical`` scenario."""
+    images = read_images(im, progress=progress)
+    voxel = image_dose(im, images, residual_fraction=residual_fraction, progress=progress)
+    return assess(voxel=voxel, device=device, clinical=clinical, prior_lung_dose=prior_lung_dose, patient_id=_image_patient_id(voxel))
+
+
+def _image_patient_id(voxel: VoxelResult) -> str | None:
+    """PatientID (0010,0020) of the first input series that states one (None for NRRD / NIfTI only)."""
+    return next((i.patient_id for i in voxel.identities if getattr(i, "patient_id", None)), None)
 
 
 def _same_patient(pf: PatientFile, inputs) -> tuple[str, ...]:
@@ -146,9 +177,8 @@ def _assessed(pf: PatientFile, pi: PlanInputs, pp, say, uncertainty: Uncertainty
     """Assess a plan with the voxel dosimetry of the already read images (if any)."""
     img = None
     if pi.imaging is not None:
-        im = pf.imaging
-        img = voxel_dose(pi.imaging, progress=say, lung_shunt_fraction=_shunt_for_images(pi, pp),
-                         **im.settings.dosimetry(administered=_planned_activity(pp), residual_fraction=pp.patient.target.residual_fraction))
+        img = image_dose(pf.imaging, pi.imaging, administered=_planned_activity(pp), residual_fraction=pp.patient.target.residual_fraction,
+                         lung_shunt_fraction=_shunt_for_images(pi, pp), progress=say)
     case = assess(pp, img, input_sources=pi.sources, input_warnings=pi.warnings, imaging=None if pi.imaging is None else pi.imaging.description)
     return case_uncertainty(case, pf.uncertainty if uncertainty is None else uncertainty)
 
