@@ -37,6 +37,7 @@ The steps (design brief, "Voxel dosimetry"):
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -233,47 +234,25 @@ def _tumour_to_normal(image: Volume, tumour: Volume, normal: Volume) -> float:
     return float(a @ wt) / float(wt.sum()) / cn
 
 
-def compute_dose(
-    activity_image,
-    rtstruct,
-    *,
-    liver_roi: str,
-    tumour_rois=(),
-    lung_rois=(),
-    ct=None,
-    perfused_roi: str | None = None,
-    administered=None,
-    method: str = "kernel",
-    density_method: str = "ct_curve",
-    lung_method: str = "density_divided",
-    partial_volume: bool = True,
-    calibration: str = "relative",
-    residual_fraction=0.0,
-    allow_mismatch: bool = False,
-    progress: Callable[[str], None] | None = None,
-    **reading,
-) -> VoxelResult:
-    """:func:`load_imaging` then :func:`voxel_dose` (parameters as theirs).
+def compute_dose(activity_image, segmentation, **options) -> VoxelResult:
+    """:func:`load_imaging` then :func:`voxel_dose`, for scripts and tests.
 
-    ``rtstruct`` is the segmentation (RTSTRUCT, DICOM SEG, ``.seg.nrrd`` or a label map);
-    ``reading`` passes ``activity_unit``, ``activity_time``, ``administration_time`` and
-    ``labels`` to :func:`load_imaging`.
+    ``segmentation`` is the RTSTRUCT, DICOM SEG, ``.seg.nrrd`` or label map; ``options`` are the
+    keyword arguments of the two (``liver_roi``, ``ct``, ``activity_unit``, ..., ``administered``,
+    ``method``, ...), each passed to the one that takes it (``progress`` to both). The method options
+    are checked before any file is read. (``y90 dose`` and ``y90 report`` run
+    :mod:`dosimetry.workflow.case`, which calls the same two.)
     """
-    _check_options(method, calibration, density_method, lung_method)
-    unknown = sorted(set(reading) - {"activity_unit", "activity_time", "administration_time", "labels"})
+    unknown = sorted(set(options) - _LOAD_OPTIONS - _DOSE_OPTIONS)
     if unknown:
         raise TypeError(f"compute_dose() got an unexpected keyword argument {unknown[0]!r}")
-    inputs = load_imaging(
-        activity_image, rtstruct, liver_roi=liver_roi, tumour_rois=tumour_rois, lung_rois=lung_rois, ct=ct, perfused_roi=perfused_roi,
-        allow_mismatch=allow_mismatch, progress=progress, partial_volume=partial_volume, **reading,
-    )
-    return voxel_dose(
-        inputs, administered=administered, method=method, density_method=density_method, lung_method=lung_method,
-        calibration=calibration, residual_fraction=residual_fraction, progress=progress,
-    )
+    dosing = {k: v for k, v in options.items() if k in _DOSE_OPTIONS}
+    _check_options(**{k: v for k, v in dosing.items() if k in ("method", "calibration", "density_method", "lung_method")})
+    inputs = load_imaging(activity_image, segmentation, **{k: v for k, v in options.items() if k in _LOAD_OPTIONS})
+    return voxel_dose(inputs, **dosing)
 
 
-def _check_options(method: str, calibration: str, density_method: str = "ct_curve", lung_method: str = "density_divided") -> None:
+def _check_options(method: str = "kernel", calibration: str = "relative", density_method: str = "ct_curve", lung_method: str = "density_divided") -> None:
     if method not in ("kernel", "ldm"):
         raise InputError("method", f"{method!r} is not allowed; choose kernel or ldm")
     if density_method not in DENSITY_METHODS:
@@ -505,3 +484,8 @@ def _regions(inputs: ImagingInputs, grid: Volume, dose: Volume, activity: Volume
         add(lung_rois[0] if len(lung_rois) == 1 else "Lungs", "lung", lung)  # the union of the lung ROIs
     ratios = {n: _tumour_to_normal(grid, m, normal) for n, m in tumours.items()} if has_normal else {}
     return regions, masks, ratios, normal_name if has_normal else ""
+
+
+#: The keyword arguments of :func:`load_imaging` and of :func:`voxel_dose` (:func:`compute_dose` passes each to its own).
+_LOAD_OPTIONS = frozenset(inspect.signature(load_imaging).parameters) - {"activity_image", "segmentation"}
+_DOSE_OPTIONS = frozenset(inspect.signature(voxel_dose).parameters) - {"inputs"}
