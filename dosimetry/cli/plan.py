@@ -30,7 +30,7 @@ def plan_json(case) -> dict:
     """The JSON document of ``y90 plan``: the plan, the assessment, the verdict and the tumours."""
     from ..report.record import SCHEMA_VERSION, tumour_records
 
-    doc = {"schema_version": SCHEMA_VERSION}
+    doc: dict[str, object] = {"schema_version": SCHEMA_VERSION}
     doc.update(case.plan.to_json())
     doc.update(case.to_json())
     doc["within_limits"] = not case.blocked
@@ -45,6 +45,7 @@ def run(args) -> int:
 
     pf = load_patient(args.patient)
     u = uncertainty.settings(args, pf)
+    cases: tuple
     if args.compare:
         cases = compare_case(pf, progress=progress(args), uncertainty=u)
         text = compare_text(*cases) if args.format == "text" else json.dumps({"glass": plan_json(cases[0]), "resin": plan_json(cases[1])}, indent=2, allow_nan=False)

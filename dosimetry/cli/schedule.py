@@ -121,7 +121,7 @@ def _clinic_args(args) -> dict:
     """--clinic-hours / --clinic-days read by the patient file's [clinic] parsers (io.patient)."""
     from ..io.patient import parse_clinic_days, parse_clinic_hours
 
-    out = {}
+    out: dict[str, object] = {}
     if args.clinic_hours is not None:
         out["opens"], out["closes"] = parse_clinic_hours(args.clinic_hours, "--clinic-hours")
     if args.clinic_days is not None:

@@ -43,7 +43,7 @@ def spec(text: str):
     parts = text.split(":")
     if len(parts) == 1:
         return text
-    out = {"distribution": parts[0], "spread": parts[1]}
+    out: dict[str, object] = {"distribution": parts[0], "spread": parts[1]}
     if len(parts) == 3 and parts[2].lower() in ("absolute", "relative"):
         out["relative"] = parts[2].lower() == "relative"
     elif len(parts) > 2:

@@ -63,7 +63,7 @@ def plan_inputs(pf: PatientFile, *, progress: Callable[[str], None] | None = Non
     # Every input the images can give is measured; an "image" input they cannot give (a lung shunt
     # without lungs in the field of view, a lung mass without lung ROIs on the CT) is refused by
     # resolve_inputs, naming the field and why, and nothing else needs the lung ROIs.
-    unmeasured = ()
+    unmeasured: tuple[str, ...] = ()
     try:
         measured = measure_images(inputs)
     except InputError as exc:

@@ -153,7 +153,7 @@ class VoxelResult:
     tumour_to_normal: dict
     method: str
     warnings: tuple
-    reference: ImageSeries
+    reference: ImageSeries | None
     inputs: tuple
     density_method: str = "ct_curve"
     lung_method: str | None = None
