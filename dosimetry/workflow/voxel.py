@@ -69,6 +69,7 @@ from ..voxel import (
 from ..voxel.calibration import activity_in, activity_map, relative_calibration, screen_activity
 from ..voxel.measure import containment_warnings
 from ..voxel.metrics import SAMPLING_WARNING
+from .partial_volume import check_partial_volume, correct_regions
 
 __all__ = ["RegionResult", "VoxelResult", "ImagingResult", "ImagingInputs", "load_imaging", "voxel_dose", "compute_dose", "describe_series", "measure_images",
            "roi_masks_on", "share_in_view", "BED_PARAMETERS", "AIR_DENSITY", "LUNG_FIELD_OF_VIEW"]
@@ -211,6 +212,8 @@ class VoxelResult:
     territory: str = ""
     normal_reference: str = "Normal liver"
     lungs_out_of_view: dict = field(default_factory=dict)
+    #: Partial-volume corrected figures, beside the plain ones (None without a correction).
+    partial_volume: object = None
 
     @property
     def density_text(self) -> str:
@@ -776,6 +779,8 @@ def compute_dose(
     residual_fraction=0.0,
     allow_mismatch: bool = False,
     progress: Callable[[str], None] | None = None,
+    pv_correction: str | None = None,
+    fwhm=None,
     **reading,
 ) -> VoxelResult:
     """:func:`load_imaging` then :func:`voxel_dose` (parameters as theirs).
@@ -785,6 +790,7 @@ def compute_dose(
     ``labels`` to :func:`load_imaging`.
     """
     _check_options(method, calibration, density_method, lung_method)
+    check_partial_volume(pv_correction, fwhm)  # before the slow reading
     unknown = sorted(set(reading) - {"activity_unit", "activity_time", "administration_time", "labels"})
     if unknown:
         raise TypeError(f"compute_dose() got an unexpected keyword argument {unknown[0]!r}")
@@ -794,7 +800,7 @@ def compute_dose(
     )
     return voxel_dose(
         inputs, administered=administered, method=method, density_method=density_method, lung_method=lung_method,
-        calibration=calibration, residual_fraction=residual_fraction, progress=progress,
+        calibration=calibration, residual_fraction=residual_fraction, progress=progress, pv_correction=pv_correction, fwhm=fwhm,
     )
 
 
@@ -820,6 +826,8 @@ def voxel_dose(
     residual_fraction=0.0,
     lung_shunt_fraction=None,
     progress: Callable[[str], None] | None = None,
+    pv_correction: str | None = None,
+    fwhm=None,
 ) -> VoxelResult:
     """Absorbed dose map and per-ROI figures from in-memory imaging inputs (no file I/O).
 
@@ -847,6 +855,9 @@ def voxel_dose(
         holds A (1 - R) (1 - LSF) (:func:`dosimetry.voxel.calibration.relative_calibration`).
     progress : callable, optional
         Called with a short message before each slow step.
+    pv_correction, fwhm : str and pint.Quantity, optional
+        Partial-volume correction ``"gtm"`` and the camera's FWHM: corrected figures beside the plain ones
+        (:func:`dosimetry.workflow.partial_volume.correct_regions`; the plain ones are unchanged).
 
     Returns
     -------
@@ -863,6 +874,7 @@ def voxel_dose(
     """
     say = progress or (lambda msg: None)
     _check_options(method, calibration, density_method, lung_method)
+    pv_method, pv_fwhm = check_partial_volume(pv_correction, fwhm)
     warnings: list[str] = list(inputs.warnings)
     liver, tumours = inputs.liver, dict(inputs.tumours)
     lung = _union(list(inputs.lungs.values())) if inputs.lungs else None
@@ -891,6 +903,11 @@ def voxel_dose(
     say("dose-volume figures")
     regions, masks, ratios, normal_name = _regions(inputs, grid, dose, activity, lung)
     warnings += _sampling_warnings(grid, tumours, ratios)
+    pvc = None
+    if pv_method is not None:
+        say("partial-volume correction (geometric transfer matrix)")
+        pvc = correct_regions(activity, masks, {r.name: r.role for r in regions}, fwhm=pv_fwhm, method=method, density=density,
+                              relative=Calibration.parse(calibration, "calibration") == Calibration.RELATIVE)
     return VoxelResult(
         dose=dose,
         activity=activity,
@@ -914,6 +931,7 @@ def voxel_dose(
         territory=inputs.perfused_name or inputs.liver_name,
         normal_reference=normal_name,
         lungs_out_of_view=dict(inputs.lungs_out_of_view),
+        partial_volume=pvc,
     )
 
 
