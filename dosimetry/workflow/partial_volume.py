@@ -20,12 +20,12 @@ import numpy as np
 import pint
 
 from ..errors import InputError
-from ..units import Q_, quantity
+from ..units import Q_
 from ..vocabulary import Role
 from ..voxel import Volume, absorbed_fraction_kernel, local_deposition
 from ..voxel.partial_volume import PVC_METHODS, GTMResult, gtm_correct, self_absorbed_fraction
 
-__all__ = ["PartialVolume", "correct_regions", "check_partial_volume", "PVC_METHODS"]
+__all__ = ["PartialVolume", "correct_regions"]
 
 #: Name of the liver outside the territory and the tumours, a region of the transfer matrix only.
 _REST_OF_LIVER = "(liver outside the territory and tumours)"
@@ -72,25 +72,6 @@ class PartialVolume:
     def text(self) -> str:
         """One line for the report: the method and FWHM."""
         return f"{PVC_METHODS[self.method]}, FWHM {self.fwhm.to('mm').magnitude:g} mm"
-
-
-def check_partial_volume(partial_volume, fwhm, field: str = "imaging") -> tuple:
-    """(method or None, FWHM [mm] or None), validated: a method needs a FWHM > 0 (the image states none)."""
-    if partial_volume is None:
-        if fwhm is not None:
-            raise InputError(f"{field}.fwhm", "a FWHM is used only with a partial-volume correction; give partial_volume = \"gtm\" too")
-        return None, None
-    if partial_volume not in PVC_METHODS:
-        raise InputError(f"{field}.partial_volume", f"{str(partial_volume)[:40]!r} is not a method; choose one of {', '.join(PVC_METHODS)}", allowed=", ".join(PVC_METHODS))
-    if fwhm is None:
-        raise InputError(
-            f"{field}.fwhm",
-            "a partial-volume correction needs the camera's FWHM (e.g. \"10 mm\"): no standard DICOM attribute states a "
-            "reconstructed image's resolution, so it is never guessed",
-            allowed="(0, 30] mm",
-        )
-    f = quantity(fwhm, "mm", f"{field}.fwhm", minimum=0, include_minimum=False, maximum=30)
-    return partial_volume, f.to("mm")
 
 
 def _members(masks: dict, roles: dict) -> dict:

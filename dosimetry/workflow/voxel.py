@@ -69,7 +69,8 @@ from ..voxel import (
 from ..voxel.calibration import activity_in, activity_map, relative_calibration, screen_activity
 from ..voxel.measure import containment_warnings
 from ..voxel.metrics import SAMPLING_WARNING
-from .partial_volume import check_partial_volume, correct_regions
+from ..voxel.partial_volume import check_partial_volume
+from .partial_volume import correct_regions
 
 __all__ = ["RegionResult", "VoxelResult", "ImagingResult", "ImagingInputs", "load_imaging", "voxel_dose", "compute_dose", "describe_series", "measure_images",
            "roi_masks_on", "share_in_view", "BED_PARAMETERS", "AIR_DENSITY", "LUNG_FIELD_OF_VIEW"]
