@@ -28,6 +28,7 @@ from ..planning import verdict as _verdict
 from ..planning.clinical import Clinical
 from ..units import Q_, to_json
 from ..vocabulary import Calibration, DeviceName, Origin, Role, Status
+from .partial_volume import plan_notes, plan_tumours_beside
 from .plan import PatientPlan
 from .voxel import VoxelResult
 
@@ -89,6 +90,9 @@ class CaseResult:
     #: The uncertainty analysis (:mod:`dosimetry.workflow.uncertainty`): intervals and the chance that
     #: each limit is crossed; None when it was not run. It never changes the status.
     uncertainty: object = None
+    #: The plan's tumour doses, and beside them those of the partial-volume corrected ratios
+    #: (:class:`dosimetry.workflow.partial_volume.PlanTumour`); () without per-tumour plan doses.
+    partial_volume_plan: tuple = ()
 
     @property
     def needs_decision(self) -> bool:
@@ -366,6 +370,10 @@ def assess(
         prior = float(plausible_quantity(prior_lung_dose, PLAUSIBLE["lung.prior_dose"], "lung.prior_dose").to("Gy").magnitude)
     if voxel is not None:
         _add_voxel(parts, voxel, plan, _rows_for(device, clinical, overrides), prior)
+    beside = plan_tumours_beside(plan, voxel, input_sources) if plan is not None else ()
+    pv_warnings, pv_notes = plan_notes(beside, voxel)
+    parts.warnings += list(pv_warnings)
+    parts.notes += list(pv_notes)
     amax = binding = None
     if parts.caps:
         binding, a = min(parts.caps, key=lambda c: c[1])
@@ -388,6 +396,7 @@ def assess(
         imaging=imaging,
         decisions=tuple(dict.fromkeys(parts.decisions)),
         objectives=parts.objectives,
+        partial_volume_plan=beside,
     )
 
 

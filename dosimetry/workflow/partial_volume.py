@@ -25,7 +25,10 @@ from ..vocabulary import Role
 from ..voxel import Volume, absorbed_fraction_kernel, local_deposition
 from ..voxel.partial_volume import PVC_METHODS, GTMResult, gtm_correct, self_absorbed_fraction
 
-__all__ = ["PartialVolume", "correct_regions"]
+__all__ = ["PartialVolume", "PlanTumour", "correct_regions", "plan_tumours_beside", "plan_notes"]
+
+#: Short names for the report lines (the full ones, with their sources, in PVC_METHODS).
+_SHORT = {"gtm": "geometric transfer matrix (Rousset et al. 1998)"}
 
 #: Name of the liver outside the territory and the tumours, a region of the transfer matrix only.
 _REST_OF_LIVER = "(liver outside the territory and tumours)"
@@ -71,7 +74,7 @@ class PartialVolume:
     @property
     def text(self) -> str:
         """One line for the report: the method and FWHM."""
-        return f"{PVC_METHODS[self.method]}, FWHM {self.fwhm.to('mm').magnitude:g} mm"
+        return f"{_SHORT[self.method]}, FWHM {self.fwhm.to('mm').magnitude:g} mm"
 
 
 def _members(masks: dict, roles: dict) -> dict:
@@ -173,3 +176,97 @@ def _tumour_doses(activity: Volume, masks: dict, tumours: list, normal: str, obs
         phis[t] = phi
         doses[t] = Q_(g * (f * cor[normal] + phi * (cor[t] - cor[normal])), "Gy")
     return doses, phis
+
+
+@dataclass(frozen=True)
+class PlanTumour:
+    """A planned tumour dose beside the one its partial-volume corrected ratio gives.
+
+    Attributes
+    ----------
+    name : str
+        The tumour (its ROI).
+    ratio : float
+        The tumour-to-normal ratio the plan used.
+    from_image : bool
+        The plan's ratio was measured on the activity image (lowered by its resolution).
+    dose : pint.Quantity
+        The planned tumour dose [Gy].
+    corrected_ratio, corrected_dose : float and pint.Quantity, or None
+        The ratio with the image's measured ratios replaced by the corrected ones, and the tumour
+        dose the same prescribed activity then gives (the partition of
+        :mod:`dosimetry.planning.compartments`: every corrected ratio also changes the normal liver's
+        share); None without a correction.
+    """
+
+    name: str
+    ratio: float
+    from_image: bool
+    dose: pint.Quantity
+    corrected_ratio: float | None = None
+    corrected_dose: pint.Quantity | None = None
+
+    def to_json(self) -> dict:
+        from ..units import to_json
+
+        return {"name": self.name, "tumour_to_normal": self.ratio, "from_image": self.from_image, "tumour_dose": to_json(self.dose.to("Gy")),
+                "corrected_tumour_to_normal": self.corrected_ratio,
+                "corrected_tumour_dose": None if self.corrected_dose is None else to_json(self.corrected_dose.to("Gy"))}
+
+
+def plan_tumours_beside(plan, voxel, input_sources) -> tuple:
+    """The plan's tumour doses with, for ratios measured on the image, the corrected figure beside
+    them (:class:`PlanTumour`); () when the plan has no per-tumour ratios and doses.
+
+    ``plan`` is a :class:`~dosimetry.workflow.plan.PatientPlan`, ``voxel`` a VoxelResult or None,
+    ``input_sources`` the :class:`~dosimetry.workflow.inputs.InputSource` list of the case.
+    """
+    from ..planning.compartments import Compartments
+
+    p, tumours = plan.plan, plan.patient.target.tumours
+    if p.tumour_dose is None or p.tumour_to_normal is None or not tumours:
+        return ()
+    ratios = np.atleast_1d(np.asarray(p.tumour_to_normal, dtype=float))
+    doses = np.atleast_1d(p.tumour_dose.to("Gy").magnitude)
+    if ratios.ndim != 1 or len(ratios) != len(tumours) or len(doses) != len(tumours):
+        return ()  # vectorized plans (several patients) are not shown
+    image = {s.field for s in input_sources if s.used == "image"}
+    from_image = [f"target.tumours[{i + 1}].tumour_to_normal" in image for i in range(len(tumours))]
+    pv = getattr(voxel, "partial_volume", None)
+    corrected = None
+    if pv is not None and any(from_image) and all(t.name in pv.tumour_to_normal for t, im in zip(tumours, from_image) if im):
+        corrected = np.array([pv.tumour_to_normal[t.name] if im else r for t, im, r in zip(tumours, from_image, ratios)])
+        masses = np.atleast_1d(p.tumour_mass.to("kg").magnitude)
+
+        def per_gbq(r):
+            c = Compartments(k=p.dose_coefficient.to("Gy*kg/GBq").magnitude, lsf=p.lung_shunt_fraction, residual=p.residual_fraction, target_mass=p.target_mass.to("kg").magnitude,
+                             tumour_mass=masses, ratio=r, several=True, liver_mass=None, liver_tumour_mass=None, lung_mass=p.lung_mass.to("kg").magnitude)
+            return np.asarray(c.per_gbq()["tumour_dose"], dtype=float)
+
+        scale = per_gbq(corrected) / per_gbq(ratios)  # same activity, same rule: only the ratios differ
+    out = []
+    for i, t in enumerate(tumours):
+        out.append(PlanTumour(t.name, float(ratios[i]), from_image[i], Q_(float(doses[i]), "Gy"),
+                              None if corrected is None else float(corrected[i]),
+                              None if corrected is None else Q_(float(doses[i] * scale[i]), "Gy")))
+    return tuple(out)
+
+
+def plan_notes(beside: tuple, voxel) -> tuple:
+    """(warnings, notes) saying which planned tumour doses rest on ratios measured on the image."""
+    biased = [t for t in beside if t.from_image]
+    if not biased:
+        return (), ()
+    pv = getattr(voxel, "partial_volume", None)
+    if pv is None or biased[0].corrected_ratio is None:
+        names = ", ".join(t.name for t in biased)
+        return (), (f"planned tumour doses of {names} rest on tumour-to-normal ratios measured on the activity image, which its "
+                    "resolution lowers (partial-volume effect: the smaller the tumour, the more), so they are low; "
+                    "imaging.partial_volume = \"gtm\" with imaging.fwhm shows corrected figures beside them",)
+    warnings = tuple(
+        f"{t.name}: the planned {t.dose.to('Gy').magnitude:.0f} Gy rests on the image's tumour-to-normal ratio {t.ratio:.2f}, lowered by its "
+        f"resolution; with the corrected ratio {t.corrected_ratio:.2f} ({pv.text}) the same activity gives "
+        f"{t.corrected_dose.to('Gy').magnitude:.0f} Gy (shown beside; the plan and the verdict use the plain figures)"
+        for t in biased
+    )
+    return warnings, ()
