@@ -253,7 +253,7 @@ def parse_patient(doc: dict, base_dir: Path | str = ".") -> PatientFile:
     patient = _patient_info(doc, warns)
     treatment = _treatment(doc, warns)
     method = treatment.method
-    cl = _table(doc, "clinical", {"indication", "extent", "bilirubin", "compromised_liver"}, required=False)
+    cl = _table(doc, "clinical", {"indication", "extent", "bilirubin", "compromised_liver", "corrected_tumour_doses"}, required=False)
     clinical = _clinical(**cl)
 
     lung = _lung(doc, warns)

@@ -189,8 +189,13 @@ def _image_rows(case: CaseResult) -> tuple:
             rows.append(("", f"series {im['series_uid']}"))
     pv = getattr(case.voxel, "partial_volume", None)
     if pv is not None:
-        rows.append(("Partial-volume correction", f"{pv.text}: corrected figures shown beside the plain ones; the verdict uses "
-                     "the plain figures (the EANM 2022 thresholds were derived from uncorrected means)"))
+        if case.clinical.corrected_tumour_doses:
+            rows.append(("Partial-volume correction", f"{pv.text}: corrected figures shown beside the plain ones; BY THE CLINIC'S CHOICE "
+                         "(clinical.corrected_tumour_doses) the tumour-dose thresholds are checked on the corrected doses, although the "
+                         "EANM 2022 thresholds were derived from uncorrected means; every safety check uses the plain figures"))
+        else:
+            rows.append(("Partial-volume correction", f"{pv.text}: corrected figures shown beside the plain ones; the verdict uses "
+                         "the plain figures (the EANM 2022 thresholds were derived from uncorrected means)"))
     measured = [s for s in case.inputs if s.used == "image"]
     if measured:
         rows.append(("Measured on the images", ", ".join(dict.fromkeys(input_kind(s.field) for s in measured))))

@@ -67,6 +67,12 @@ def tumour_records(case) -> list:
         }
         if t.name in voxel:
             rec["voxel_mean_dose"] = to_json(voxel[t.name].stats.mean.to("Gy"))
+        beside = next((b for b in getattr(case, "partial_volume_plan", ()) if b.name == t.name), None)
+        if beside is not None:  # issue 25: the plan's ratio from the image, and the corrected figures beside it
+            rec["tumour_to_normal_from_image"] = beside.from_image
+            if beside.corrected_ratio is not None:
+                rec["corrected_tumour_to_normal"] = beside.corrected_ratio
+                rec["corrected_planned_dose"] = to_json(beside.corrected_dose.to("Gy"))
         _tumour_uncertainty(case, rec, i, len(tumours), voxel.get(t.name))
         out.append(rec)
     return out
