@@ -128,7 +128,7 @@ def psf_sigma_voxels(fwhm, spacing_mm) -> tuple:
 
 
 def _weights(masks: dict, like: Volume) -> dict:
-    """Validated fractions (float64) of each mask on ``like``'s grid, and the rest of the field of view."""
+    """Validated fractions (float64) of each mask on ``like``'s grid."""
     out = {}
     for name, m in masks.items():
         if not isinstance(m, Volume) or not m.same_grid(like):
@@ -142,27 +142,74 @@ def _weights(masks: dict, like: Volume) -> dict:
     total = sum(out.values())
     if np.any(total > 1.0 + 1e-4):
         raise ValueError("masks: the regions overlap (fractions sum to more than 1); give disjoint regions, e.g. normal liver = liver - tumours")
-    rest = np.clip(1.0 - total, 0.0, 1.0)
-    if rest.sum() > 1e-6 * rest.size:
-        out[REST] = rest
     return out
 
 
-def transfer_matrix(masks: dict, fwhm, spacing_mm) -> tuple:
+def _support(w: np.ndarray, margin=(0, 0, 0)) -> tuple:
+    """Slices of the bounding box of ``w != 0``, widened by ``margin`` voxels per axis (clipped to the grid)."""
+    out = []
+    for ax in range(w.ndim):
+        nz = np.flatnonzero(np.any(w != 0, axis=tuple(a for a in range(w.ndim) if a != ax)))
+        out.append(slice(max(0, int(nz[0]) - margin[ax]), min(w.shape[ax], int(nz[-1]) + 1 + margin[ax])))
+    return tuple(out)
+
+
+def _overlap(a: tuple, b: tuple) -> tuple | None:
+    """Intersection of two boxes of slices (None if empty)."""
+    s = tuple(slice(max(x.start, y.start), min(x.stop, y.stop)) for x, y in zip(a, b))
+    return None if any(t.start >= t.stop for t in s) else s
+
+
+def _shift(box: tuple, origin: tuple) -> tuple:
+    return tuple(slice(b.start - o.start, b.stop - o.start) for b, o in zip(box, origin))
+
+
+def _blurred_ones(shape, sigma) -> np.ndarray:
+    """``gaussian_filter`` of an all-ones grid (zero outside): the outer product of its 1D filters."""
+    out = np.ones(shape)
+    for ax, (n, sd) in enumerate(zip(shape, sigma)):
+        line = ndimage.gaussian_filter1d(np.ones(n), sd, mode="constant", cval=0.0, truncate=4.0) if sd > 0 else np.ones(n)
+        out = out * line.reshape([-1 if a == ax else 1 for a in range(len(shape))])
+    return out
+
+
+def transfer_matrix(masks: dict, fwhm, spacing_mm, *, rest: bool = False) -> tuple:
     """(names, W) for disjoint fractional masks (dict of name to array) and a Gaussian PSF.
 
     One ``scipy.ndimage.gaussian_filter`` per region (zero outside the grid, truncated at 4 sigma,
-    as a camera's blur of an image that holds the whole body); FWHM 0 is no blur.
+    as a camera's blur of an image that holds the whole body); FWHM 0 is no blur. Each region is
+    blurred on its bounding box widened by the filter's radius (exact: the filter is zero beyond
+    it). With ``rest`` the rest of the field of view, ``1 - sum f``, is the last region
+    (:data:`REST`); its blur is the blurred all-ones grid less the regions' blurs (the filter is
+    linear), so it costs no 3D filter.
     """
     names = tuple(masks)
     sigma = psf_sigma_voxels(fwhm, spacing_mm)
+    radius = tuple(int(4.0 * sd + 0.5) for sd in sigma)  # scipy's radius for truncate = 4
     sums = np.array([masks[n].sum() for n in names])
-    w = np.empty((len(names), len(names)))
+    boxes = {n: _support(masks[n]) for n in names}
+    n = len(names)
+    w = np.zeros((n + 1, n + 1)) if rest else np.zeros((n, n))
+    rsf_sums = np.empty(n)
     for i, ni in enumerate(names):
-        rsf = masks[ni] if max(sigma) == 0 else ndimage.gaussian_filter(masks[ni], sigma=sigma, mode="constant", cval=0.0, truncate=4.0)
+        box = _support(masks[ni], radius)
+        sub = masks[ni][box]
+        rsf = ndimage.gaussian_filter(sub, sigma=sigma, mode="constant", cval=0.0, truncate=4.0) if max(sigma) > 0 else sub
+        rsf_sums[i] = rsf.sum()
         for j, nj in enumerate(names):
-            w[j, i] = float(np.vdot(masks[nj], rsf)) / sums[j]
-    return names, w
+            both = _overlap(box, boxes[nj])
+            if both is not None:
+                w[j, i] = float(np.vdot(masks[nj][both], rsf[_shift(both, box)])) / sums[j]
+    if not rest:
+        return names, w
+    shape = next(iter(masks.values())).shape
+    ones = _blurred_ones(shape, sigma)
+    s_rest = float(np.prod(shape)) - sums.sum()
+    for j, nj in enumerate(names):  # ROI j sees the rest: sum f_j (G1 - sum_i RSF_i) / S_j
+        w[j, n] = float(np.vdot(masks[nj][boxes[nj]], ones[boxes[nj]])) / sums[j] - w[j, :n].sum()
+    w[n, :n] = (rsf_sums - sums @ w[:n, :n]) / s_rest  # the rest sees region i: sum (1 - sum_k f_k) RSF_i
+    w[n, n] = (ones.sum() - rsf_sums.sum() - sums @ w[:n, n]) / s_rest
+    return names + (REST,), w
 
 
 def gtm_correct(image: Volume, masks: dict, fwhm) -> GTMResult:
@@ -194,8 +241,13 @@ def gtm_correct(image: Volume, masks: dict, fwhm) -> GTMResult:
         raise ValueError("image: values must be finite")
     fw = quantity(fwhm, "mm", "fwhm", minimum=0)
     weights = _weights(masks, image)
-    names, w = transfer_matrix(weights, fw, image.spacing_mm)
-    observed = np.array([float(np.vdot(weights[n], a)) / weights[n].sum() for n in names])
+    sums = np.array([weights[n].sum() for n in weights])
+    s_rest = float(a.size) - sums.sum()
+    rest = s_rest > 1e-6 * a.size
+    names, w = transfer_matrix(weights, fw, image.spacing_mm, rest=rest)
+    observed = np.array([float(np.vdot(weights[n], a)) / weights[n].sum() for n in weights])
+    if rest:  # the rest's mean: what the regions' weights leave of the image
+        observed = np.append(observed, (a.sum() - sums @ observed) / s_rest)
     cond = float(np.linalg.cond(w))
     if not cond <= MAX_CONDITION:
         worst = names[int(np.argmin(np.diag(w)))]

@@ -136,3 +136,28 @@ def test_self_absorbed_fraction_of_a_sphere_against_the_transport_truth():
     f = inside.reshape(n, sub, n, sub, n, sub).mean((1, 3, 5))
     phi = self_absorbed_fraction(Volume(f, (s, s, s), (0.0, 0.0, 0.0)))
     assert phi == pytest.approx((0.888 - 0.996125 / 3) * 1.5, abs=0.015)
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.integers(0, 2**31 - 1), st.sampled_from([0.0, 3.0, 9.0]))
+def test_matrix_equals_the_full_grid_definition(seed, fwhm):
+    # the cropped blurs and the rest of the field of view by linearity give Rousset's w_ij computed
+    # the plain way: every region (the rest too) blurred on the whole grid, every ROI mean over it
+    from scipy import ndimage
+
+    rng = np.random.default_rng(seed)
+    shape = (12, 14, 16)
+    f = {}
+    for k in range(3):
+        box = np.zeros(shape)
+        lo = rng.integers(0, 8, size=3)
+        box[lo[0]:lo[0] + 4, lo[1]:lo[1] + 5, lo[2]:lo[2] + 6] = rng.uniform(0.05, 1.0 / 3, size=(4, 5, 6))
+        f[f"R{k}"] = box
+    rest = 1 - sum(f.values())
+    full = {**f, REST: rest}
+    sigma = psf_sigma_voxels(Q_(fwhm, "mm"), (4.0, 3.0, 2.5))
+    blur = {n: ndimage.gaussian_filter(m, sigma, mode="constant", cval=0.0, truncate=4.0) if fwhm else m for n, m in full.items()}
+    expected = np.array([[np.vdot(full[j], blur[i]) / full[j].sum() for i in full] for j in full])
+    names, w = transfer_matrix(f, Q_(fwhm, "mm"), (4.0, 3.0, 2.5), rest=True)
+    assert names == tuple(full)
+    np.testing.assert_allclose(w, expected, rtol=1e-9, atol=1e-12)
