@@ -107,6 +107,8 @@ def check_partial_volume(partial_volume, fwhm, field: str = "imaging") -> tuple:
         if fwhm is not None:
             raise InputError(f"{field}.fwhm", "a FWHM is used only with a partial-volume correction; give partial_volume = \"gtm\" too")
         return None, None
+    if isinstance(partial_volume, str) and partial_volume.strip().lower() in PVC_METHODS:
+        partial_volume = partial_volume.strip().lower()
     if partial_volume not in PVC_METHODS:
         raise InputError(f"{field}.partial_volume", f"{str(partial_volume)[:40]!r} is not a method; choose one of {', '.join(PVC_METHODS)}", allowed=", ".join(PVC_METHODS))
     if fwhm is None:

@@ -77,12 +77,21 @@ class PartialVolume:
         return f"{_SHORT[self.method]}, FWHM {self.fwhm.to('mm').magnitude:g} mm"
 
 
+def _base(roles: dict) -> str:
+    """The region the tumours are cut from: the normal liver of the territory, else the territory
+    (perfused ROI, else the liver) when there are no tumours."""
+    for role in (Role.NORMAL_LIVER, Role.PERFUSED, Role.LIVER):
+        for n, r in roles.items():
+            if r == role:
+                return n
+    raise InputError("imaging.partial_volume", "no liver region to correct")
+
+
 def _members(masks: dict, roles: dict) -> dict:
-    """The disjoint regions of the transfer matrix, by name (fractions as float64 Volumes)."""
+    """The disjoint regions of the transfer matrix, by name (fractions as Volumes)."""
     tumours = [n for n, r in roles.items() if r == Role.TUMOUR]
-    normal = next(n for n, r in roles.items() if r == Role.NORMAL_LIVER)
     liver = next(n for n, r in roles.items() if r == Role.LIVER)
-    out = {n: masks[n] for n in [*tumours, normal]}
+    out = {n: masks[n] for n in [*tumours, _base(roles)]}
     w = np.asarray(masks[liver].array, np.float64) - sum(np.asarray(out[n].array, np.float64) for n in out)
     rest = np.clip(w, 0.0, 1.0)
     if rest.sum() > 1e-3:
@@ -93,14 +102,14 @@ def _members(masks: dict, roles: dict) -> dict:
     return out
 
 
-def _parts(role: Role, names: tuple, tumours: list, normal: str) -> list:
-    """The members a union region is made of."""
+def _parts(role: Role, tumours: list, base: str) -> list:
+    """The members a union region is made of (``base`` as :func:`_base`)."""
     if role == Role.LIVER:
-        return [*tumours, normal, _REST_OF_LIVER]
+        return [*tumours, base, _REST_OF_LIVER]
     if role == Role.PERFUSED:
-        return [*tumours, normal]
+        return [*tumours, base]
     if role == Role.WHOLE_NORMAL_LIVER:
-        return [normal, _REST_OF_LIVER]
+        return [base, _REST_OF_LIVER]
     return []
 
 
@@ -140,7 +149,7 @@ def correct_regions(activity: Volume, masks: dict, roles: dict, *, fwhm, method:
     obs = {n: float(gtm.observed_mean(n).magnitude) for n in members}
     cor = {n: float(gtm.corrected_mean(n).magnitude) for n in members}
     tumours = [n for n, r in roles.items() if r == Role.TUMOUR]
-    normal = next(n for n, r in roles.items() if r == Role.NORMAL_LIVER)
+    normal = _base(roles)
     for n in [*tumours, normal]:
         if not cor[n] > 0:
             raise InputError("imaging.partial_volume", f"the corrected mean of {n!r} is {cor[n]:.3g}, not positive: the image does not fit the "
@@ -149,7 +158,7 @@ def correct_regions(activity: Volume, masks: dict, roles: dict, *, fwhm, method:
     per_ml = Q_(1, activity.unit).to("MBq").magnitude / activity.voxel_volume.to("mL").magnitude
     mean, recovery = {}, {}
     for name, role in roles.items():
-        parts = [name] if name in members else [p for p in _parts(role, tuple(members), tumours, normal) if p in members]
+        parts = [name] if name in members else [p for p in _parts(role, tumours, normal) if p in members]
         c = sum(cor[p] * vol[p] for p in parts) / sum(vol[p] for p in parts)
         o = sum(obs[p] * vol[p] for p in parts) / sum(vol[p] for p in parts)
         mean[name] = Q_(c * scale * per_ml, "MBq/mL")

@@ -22,7 +22,7 @@ def maa(maa_blurred_phantom):
         "kernel": voxel_dose(inputs, method="kernel", pv_correction="gtm", fwhm=Q_(10, "mm"), **kw),
         "ldm": voxel_dose(inputs, method="ldm", pv_correction="gtm", fwhm="10 mm", **kw),
     }
-    return truth, res
+    return truth, res, inputs
 
 
 def _tolerance(truth, name):
@@ -35,7 +35,7 @@ def _tolerance(truth, name):
 @pytest.mark.parametrize("name", TUMOURS)
 def test_corrected_tumour_to_normal_against_the_truth(maa, name):
     # measured: +0.0, -0.9, +1.3, +0.8 % (plain: -17.5, -34.8, -26.3, -24.6 %)
-    truth, res = maa
+    truth, res, _ = maa
     r = truth.regions[name].tumour_to_normal
     corrected = res["kernel"].partial_volume.tumour_to_normal[name]
     assert corrected == pytest.approx(r, rel=_tolerance(truth, name))
@@ -46,7 +46,7 @@ def test_corrected_tumour_to_normal_against_the_truth(maa, name):
 @pytest.mark.parametrize("name", TUMOURS)
 def test_corrected_tumour_mean_dose_against_the_transport_truth(maa, name):
     # kernel against the transport truth: measured -0.4, -1.6, +0.3, -0.0 % (plain -10, -27, -18, -17 %)
-    truth, res = maa
+    truth, res, _ = maa
     got = res["kernel"].partial_volume.tumour_mean_dose[name].to("Gy").magnitude
     expected = truth.regions[name].mean_dose_transport.to("Gy").magnitude
     assert got == pytest.approx(expected, rel=_tolerance(truth, name))
@@ -56,7 +56,7 @@ def test_corrected_tumour_mean_dose_against_the_transport_truth(maa, name):
 @pytest.mark.parametrize("name", TUMOURS)
 def test_corrected_local_deposition_dose_against_the_local_truth(maa, name):
     # local deposition against the local-deposition truth K c_T / rho: measured +0.1, -0.8, +1.4, +0.8 %
-    truth, res = maa
+    truth, res, _ = maa
     got = res["ldm"].partial_volume.tumour_mean_dose[name].to("Gy").magnitude
     assert got == pytest.approx(truth.regions[name].mean_dose.to("Gy").magnitude, rel=_tolerance(truth, name))
 
@@ -64,7 +64,7 @@ def test_corrected_local_deposition_dose_against_the_local_truth(maa, name):
 def test_corrected_concentrations_and_recovery(maa):
     # the normal liver's corrected concentration is the truth's (0.988 MBq/mL for 2 GBq, LSF 8 %);
     # recovery = plain / corrected mean of the image: hot tumours < 1, the smaller the lower
-    truth, res = maa
+    truth, res, _ = maa
     pv = res["kernel"].partial_volume
     assert pv.corrected_mean["Normal liver"].to("MBq/mL").magnitude == pytest.approx(truth.regions["Normal Liver"].concentration.to("MBq/mL").magnitude, rel=0.01)
     for n in TUMOURS:
@@ -75,7 +75,7 @@ def test_corrected_concentrations_and_recovery(maa):
 
 
 def test_plain_figures_unchanged_by_the_option(maa):
-    _, res = maa
+    _, res, _ = maa
     a, b = res["plain"], res["kernel"]
     assert a.partial_volume is None
     assert a.tumour_to_normal == b.tumour_to_normal and a.lung_shunt_fraction == b.lung_shunt_fraction
@@ -99,3 +99,15 @@ def test_correction_needs_a_fwhm_and_a_known_method(maa):
         with pytest.raises(InputError) as e:
             voxel_dose(None, pv_correction="gtm", fwhm=bad)
         assert e.value.field == "imaging.fwhm", bad
+
+
+def test_without_tumours_the_liver_and_lungs_are_corrected(maa):
+    # no tumour ROI: the liver (tumours inside it) is one region; the lungs keep their own
+    from dataclasses import replace
+
+    truth, _, inputs = maa
+    r = voxel_dose(replace(inputs, tumours={}), method="ldm", pv_correction="GTM", fwhm="10 mm", administered=truth.administered)
+    pv = r.partial_volume
+    assert set(pv.corrected_mean) == {"Liver", "Lungs"} and pv.tumour_to_normal == {}
+    lungs = truth.regions["Lungs"]
+    assert pv.corrected_mean["Lungs"].to("MBq/mL").magnitude == pytest.approx(lungs.activity.to("MBq").magnitude / lungs.volume.to("mL").magnitude, rel=0.05)
