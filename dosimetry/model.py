@@ -129,6 +129,10 @@ class VoxelSettings:
         Administration time (decay correction of ``activity_time``).
     dose_format : str or None
         Format of the dose map written: ``"dicom"``, ``"nrrd"`` or ``"nifti"`` (default the image's).
+    partial_volume : str or None
+        Partial-volume correction shown beside the plain figures: ``"gtm"`` or None (none).
+    fwhm : pint.Quantity or None
+        The camera's FWHM [mm], required with ``partial_volume``.
     """
 
     method: str = "kernel"
@@ -142,6 +146,8 @@ class VoxelSettings:
     activity_time: object = None  # "administration" or a timezone-aware datetime
     administration_time: object = None
     dose_format: str | None = None
+    partial_volume: str | None = None
+    fwhm: pint.Quantity | None = None
 
     def __post_init__(self):
         object.__setattr__(self, "calibration", Calibration.parse(self.calibration, "imaging.calibration"))
@@ -156,7 +162,7 @@ class VoxelSettings:
         """Keyword arguments of :func:`dosimetry.workflow.voxel_dose` (``administered`` when none is set here)."""
         return {"administered": self.administered if self.administered is not None else administered, "method": self.method,
                 "density_method": self.density_method, "lung_method": self.lung_method, "calibration": self.calibration,
-                "residual_fraction": residual_fraction}
+                "residual_fraction": residual_fraction, "pv_correction": self.partial_volume, "fwhm": self.fwhm}
 
 
 @dataclass(frozen=True)

@@ -11,3 +11,19 @@ def dose_phantom(tmp_path_factory):
     d = tmp_path_factory.mktemp("dose_phantom") / "patient"
     phantoms.make_patient(d, seed=7)
     return d
+
+
+@pytest.fixture(scope="session")
+def maa_blurred_phantom(tmp_path_factory):
+    """Tc-99m MAA SPECT phantom, four tumours, the demo's 10 mm FWHM camera (issue 25); tests only read it."""
+    d = tmp_path_factory.mktemp("maa_blurred") / "patient"
+    truth = phantoms.make_patient(d, radionuclide="Tc-99m", tumours=4)
+    return d, truth
+
+
+@pytest.fixture(scope="session")
+def nm_unblurred_phantom(tmp_path_factory):
+    """Y-90 SPECT phantom on the 4.42 mm grid, four tumours, no blur (issue 25); tests only read it."""
+    d = tmp_path_factory.mktemp("nm_unblurred") / "patient"
+    truth = phantoms.make_patient(d, modality="NM", fwhm_mm=0, tumours=4)
+    return d, truth

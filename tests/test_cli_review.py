@@ -57,7 +57,7 @@ def test_dose_bilirubin_applies_the_glass_50_gy_whole_normal_liver_limit(patient
     assert 50 < normal < 75
     assert code == 1 and "whole normal liver dose < 50 Gy" in text
     assert doc["assessment"]["clinical"] == {"indication": "hcc", "extent": "whole_liver", "bilirubin": {"value": 1.5, "unit": "mg/dL"},
-                                             "compromised_liver": False}
+                                             "compromised_liver": False, "corrected_tumour_doses": False}
     # strict limit: 0.1 % below 50 Gy, dose linear in activity: 2 GBq * 49.95 / normal
     assert doc["assessment"]["max_safe_activity"]["value"] == pytest.approx(2 * 50 * 0.999 / normal, rel=1e-4)
     # 25.7 umol/L x 584.66 g/mol = 1.503 mg/dL: the same limit, read by the patient file's parser

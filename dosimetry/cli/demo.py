@@ -78,6 +78,8 @@ ct = "ct"
 rtstruct = "rtstruct.dcm"
 method = "kernel"
 calibration = "relative"
+partial_volume = "gtm"     # corrected figures beside the plain ones (geometric transfer matrix)
+fwhm = "10 mm"             # the phantom camera's resolution (phantoms/: MAA SPECT at 10 mm FWHM)
 
 [imaging.rois]
 liver = "Liver"

@@ -52,6 +52,9 @@ def _method_flags(ds) -> None:
     ds.add_argument("--lung-method", choices=("density_divided", "density_scaled"), default="density_divided",
                     help="lung kernel: soft-tissue kernel divided by density (default) or range-scaled to the lung density")
     ds.add_argument("--calibration", choices=("relative", "absolute"), default="relative")
+    ds.add_argument("--partial-volume", choices=("gtm",), help="partial-volume correction shown beside the plain figures: gtm (geometric transfer "
+                    "matrix, needs --fwhm); the plain figures and the verdict are unchanged")
+    ds.add_argument("--fwhm", help="the camera's resolution (FWHM) for --partial-volume, e.g. '10 mm' (never guessed)")
 
 
 def _roi_flags(ds) -> None:
@@ -125,15 +128,18 @@ def settings(args):
     """``y90 dose``'s flags as the :class:`~dosimetry.model.VoxelSettings` the patient file's [imaging] builds."""
     from ..io.patient import parse_datetime
     from ..model import VoxelSettings
+    from ..voxel.partial_volume import check_partial_volume
 
     when = None
     if args.activity_time is not None:
         text = args.activity_time.strip()
         when = "administration" if text.lower() == "administration" else parse_datetime(text, "--activity-time")
     admin = parse_datetime(args.administration_time, "--administration-time") if args.administration_time is not None else None
+    with FlagNames(DOSE_FLAGS):
+        pvc = dict(zip(("partial_volume", "fwhm"), check_partial_volume(args.partial_volume, args.fwhm)))
     return VoxelSettings(method=args.method, density_method=args.density_method, lung_method=args.lung_method, calibration=args.calibration,
                          administered=args.administered, allow_mismatch=args.allow_mismatch, labels=args.labels, activity_unit=args.activity_unit,
-                         activity_time=when, administration_time=admin, dose_format=args.dose_format)
+                         activity_time=when, administration_time=admin, dose_format=args.dose_format, **pvc)
 
 
 #: ``y90 dose``'s flag for each field key its library calls name in their errors (the patient file's
@@ -156,6 +162,8 @@ DOSE_FLAGS = {
     "administered": "--administered",
     "residual_fraction": "--residual-fraction",
     "calibration": "--calibration",
+    "imaging.partial_volume": "--partial-volume",
+    "imaging.fwhm": "--fwhm",
 }
 
 #: ``y90 dose`` flags of the patient file's [clinical] keys (docs/patient-file.md), same parser.

@@ -253,7 +253,7 @@ def parse_patient(doc: dict, base_dir: Path | str = ".") -> PatientFile:
     patient = _patient_info(doc, warns)
     treatment = _treatment(doc, warns)
     method = treatment.method
-    cl = _table(doc, "clinical", {"indication", "extent", "bilirubin", "compromised_liver"}, required=False)
+    cl = _table(doc, "clinical", {"indication", "extent", "bilirubin", "compromised_liver", "corrected_tumour_doses"}, required=False)
     clinical = _clinical(**cl)
 
     lung = _lung(doc, warns)
@@ -537,7 +537,7 @@ def _path_any(value: Any, fieldname: str, base: Path) -> Path:
 
 
 def _imaging(doc: dict, base: Path, warns: list | None = None) -> Imaging:
-    im = _table(doc, "imaging", {"activity", "ct", "rtstruct", "segmentation", "labels", "rois", "method", "density_method", "lung_method", "calibration",
+    im = _table(doc, "imaging", {"partial_volume", "fwhm", "activity", "ct", "rtstruct", "segmentation", "labels", "rois", "method", "density_method", "lung_method", "calibration",
                                  "administered", "allow_mismatch", "activity_unit", "activity_time", "administration_time", "dose_format"})
     rois = _require(im, "imaging", "rois")
     if not isinstance(rois, dict):
@@ -578,6 +578,8 @@ def _imaging(doc: dict, base: Path, warns: list | None = None) -> Imaging:
 
 def _voxel_settings(im: dict, base: Path, warns: list | None) -> VoxelSettings:
     """The reading and dose options of ``[imaging]``."""
+    from ..voxel.partial_volume import check_partial_volume  # scipy, only for a file with [imaging]
+
     allow = im.get("allow_mismatch", False)
     if not isinstance(allow, bool):
         raise InputError("imaging.allow_mismatch", "expected true or false")
@@ -605,6 +607,7 @@ def _voxel_settings(im: dict, base: Path, warns: list | None) -> VoxelSettings:
         activity_time=when,
         administration_time=admin,
         dose_format=_choice(im["dose_format"], "imaging.dose_format", DOSE_FORMATS) if "dose_format" in im else None,
+        **dict(zip(("partial_volume", "fwhm"), check_partial_volume(im.get("partial_volume"), im.get("fwhm")))),
     )
 
 

@@ -176,9 +176,9 @@ def clinical_of(value):
     if isinstance(value, Clinical):
         return value
     if isinstance(value, dict):
-        unknown = set(value) - {"indication", "extent", "bilirubin", "compromised_liver"}
+        unknown = set(value) - {"indication", "extent", "bilirubin", "compromised_liver", "corrected_tumour_doses"}
         if unknown:
-            raise InputError("clinical", f"unknown key(s) {', '.join(sorted(unknown))}; allowed: indication, extent, bilirubin, compromised_liver")
+            raise InputError("clinical", f"unknown key(s) {', '.join(sorted(unknown))}; allowed: indication, extent, bilirubin, compromised_liver, corrected_tumour_doses")
         return clinical(**value)
     raise InputError("clinical", f"expected a Clinical scenario or a table, got {type(value).__name__}")
 

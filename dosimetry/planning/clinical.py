@@ -77,12 +77,17 @@ class Clinical:
     compromised_liver : bool or None
         Pretreated or otherwise compromised liver (cirrhosis, prior chemotherapy or
         radioembolization); None when not stated.
+    corrected_tumour_doses : bool
+        The clinic's opt-in (issue 25): the tumour-dose thresholds (efficacy) are checked on the
+        partial-volume corrected tumour doses when a correction was made. Default False: the EANM
+        2022 thresholds were derived from uncorrected means. Safety checks never use corrected figures.
     """
 
     indication: Indication | None = None
     extent: Extent | None = None
     bilirubin: pint.Quantity | None = None
     compromised_liver: bool | None = None
+    corrected_tumour_doses: bool = False
 
     def to_json(self) -> dict:
         return {
@@ -90,6 +95,7 @@ class Clinical:
             "extent": None if self.extent is None else self.extent.value,
             "bilirubin": None if self.bilirubin is None else {"value": float(self.bilirubin.to("mg/dL").magnitude), "unit": "mg/dL"},
             "compromised_liver": self.compromised_liver,
+            "corrected_tumour_doses": self.corrected_tumour_doses,
         }
 
     def describe(self) -> str:
@@ -99,6 +105,8 @@ class Clinical:
             parts.append(f"bilirubin {self.bilirubin.to('mg/dL').magnitude:.3g} mg/dL")
         if self.compromised_liver is not None:
             parts.append("pretreated or compromised liver" if self.compromised_liver else "liver not compromised")
+        if self.corrected_tumour_doses:
+            parts.append("tumour doses judged on partial-volume corrected figures (clinic's choice)")
         return ", ".join(parts)
 
 
@@ -131,7 +139,7 @@ def _bilirubin(value) -> pint.Quantity | None:
     return quantity(value, "mg/dL", field, minimum=0, maximum=60)
 
 
-def clinical(indication=None, extent=None, bilirubin=None, compromised_liver=None) -> Clinical:
+def clinical(indication=None, extent=None, bilirubin=None, compromised_liver=None, corrected_tumour_doses=False) -> Clinical:
     """A validated :class:`Clinical` from plain values (as in the patient file's ``[clinical]``).
 
     Parameters
@@ -144,6 +152,8 @@ def clinical(indication=None, extent=None, bilirubin=None, compromised_liver=Non
         Serum total bilirubin, mg/dL or umol/L (e.g. ``"1.5 mg/dL"``, ``"26 umol/L"``).
     compromised_liver : bool, optional
         Pretreated or compromised liver.
+    corrected_tumour_doses : bool, optional
+        Judge the tumour-dose thresholds on partial-volume corrected figures (default False).
 
     Raises
     ------
@@ -152,7 +162,10 @@ def clinical(indication=None, extent=None, bilirubin=None, compromised_liver=Non
     """
     if compromised_liver is not None and not isinstance(compromised_liver, bool):
         raise InputError("clinical.compromised_liver", f"expected true or false, got {compromised_liver!r}")
+    if not isinstance(corrected_tumour_doses, bool):
+        raise InputError("clinical.corrected_tumour_doses", f"expected true or false, got {corrected_tumour_doses!r}")
     return Clinical(
+        corrected_tumour_doses=corrected_tumour_doses,
         indication=_enum(Indication, indication, "clinical.indication"),
         extent=_enum(Extent, extent, "clinical.extent"),
         bilirubin=_bilirubin(bilirubin),

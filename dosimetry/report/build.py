@@ -28,7 +28,7 @@ from .content import CheckRow, DVHCurve, ReportContent, SliceImage
 from .page1 import signed_page
 from .pdf import render_pdf
 from .record import report_record
-from .regions import dvh_csv, region_json
+from .regions import corrected_json, dvh_csv, partial_volume_json, region_json
 from .text import case_text, fmt
 from .uncertainty import audit_rows, uncertainty_content
 
@@ -302,6 +302,9 @@ def imaging_json(img: VoxelResult) -> dict:
         "regions": {r.name: _region_doc(r, img) for r in img.regions},
         "warnings": list(img.warnings),
     }
+    pv = getattr(img, "partial_volume", None)
+    if pv is not None:
+        doc["partial_volume"] = partial_volume_json(pv)
     return doc
 
 
@@ -310,6 +313,7 @@ def _region_doc(r, img: VoxelResult) -> dict:
     doc = dict(name=r.name, role=r.role, **region_json(r.stats, activity=r.activity, mean_bed=r.mean_bed))
     if r.name in img.tumour_to_normal:
         doc["tumour_to_normal"] = img.tumour_to_normal[r.name]
+    doc.update(corrected_json(getattr(img, "partial_volume", None), r.name))
     return doc
 
 

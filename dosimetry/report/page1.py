@@ -141,12 +141,24 @@ def _compartments(case: CaseResult) -> tuple:
         r = t.tumour_to_normal if t.tumour_to_normal is not None else (ratio if np.ndim(ratio) == 0 and ratio is not None else None)
         d = f"{doses[i]:.4g} Gy" if len(doses) == len(pf.target.tumours) else "-"
         rows.append((t.name, fmt(t.volume), mass(t.volume), "-" if r is None else f"{float(r):.3g}", d))
+        rows += _corrected_row(case, t.name)
     if p.normal_liver_mass is not None:
         rows.append(("Normal liver, perfused", "-", fmt(p.normal_liver_mass), "1", fmt(p.normal_liver_dose)))
     if p.whole_normal_liver_mass is not None:
         rows.append(("Normal liver, whole", "-", fmt(p.whole_normal_liver_mass), "", fmt(p.whole_normal_liver_dose)))
     rows.append(("Lungs", "-", fmt(p.lung_mass), f"shunt {p.lung_shunt_fraction:.1%}", fmt(p.lung_dose)))
     return tuple(rows)
+
+
+def _corrected_row(case: CaseResult, name: str) -> list:
+    """Beside a tumour whose planned dose rests on the image's blur-lowered ratio: the corrected ratio
+    and the dose it gives (issue 25: shown beside, never instead)."""
+    t = next((x for x in case.partial_volume_plan if x.name == name and x.from_image), None)
+    if t is None:
+        return []
+    if t.corrected_ratio is None:
+        return [("  ratio from the image: blur-lowered", "", "", "", "")]
+    return [("  partial-volume corrected", "", "", f"{t.corrected_ratio:#.3g}", f"{t.corrected_dose.to('Gy').magnitude:.4g} Gy")]
 
 
 def _check(c) -> tuple:
@@ -175,6 +187,15 @@ def _image_rows(case: CaseResult) -> tuple:
         rows.append(("Activity image", f"{im['modality']} {im['radionuclide']}, acquired {im['acquisition_date'] or '-'}" if im.get("series_uid") else image_text(im)))
         if im.get("series_uid"):
             rows.append(("", f"series {im['series_uid']}"))
+    pv = getattr(case.voxel, "partial_volume", None)
+    if pv is not None:
+        if case.clinical.corrected_tumour_doses:
+            rows.append(("Partial-volume correction", f"{pv.text}: corrected figures shown beside the plain ones; BY THE CLINIC'S CHOICE "
+                         "(clinical.corrected_tumour_doses) the tumour-dose thresholds are checked on the corrected doses, although the "
+                         "EANM 2022 thresholds were derived from uncorrected means; every safety check uses the plain figures"))
+        else:
+            rows.append(("Partial-volume correction", f"{pv.text}: corrected figures shown beside the plain ones; the verdict uses "
+                         "the plain figures (the EANM 2022 thresholds were derived from uncorrected means)"))
     measured = [s for s in case.inputs if s.used == "image"]
     if measured:
         rows.append(("Measured on the images", ", ".join(dict.fromkeys(input_kind(s.field) for s in measured))))

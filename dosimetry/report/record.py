@@ -19,7 +19,7 @@ from .. import __version__
 from ..devices import device as _device
 from ..isotope import Y90
 from ..units import to_json
-from .regions import region_json
+from .regions import corrected_json, partial_volume_json, region_json
 
 __all__ = ["SCHEMA_VERSION", "report_record", "tumour_records", "dicom_record", "snake"]
 
@@ -67,6 +67,12 @@ def tumour_records(case) -> list:
         }
         if t.name in voxel:
             rec["voxel_mean_dose"] = to_json(voxel[t.name].stats.mean.to("Gy"))
+        beside = next((b for b in getattr(case, "partial_volume_plan", ()) if b.name == t.name), None)
+        if beside is not None:  # issue 25: the plan's ratio from the image, and the corrected figures beside it
+            rec["tumour_to_normal_from_image"] = beside.from_image
+            if beside.corrected_ratio is not None:
+                rec["corrected_tumour_to_normal"] = beside.corrected_ratio
+                rec["corrected_planned_dose"] = to_json(beside.corrected_dose.to("Gy"))
         _tumour_uncertainty(case, rec, i, len(tumours), voxel.get(t.name))
         out.append(rec)
     return out
@@ -111,7 +117,9 @@ def _imaging(img, uncertainty=None) -> dict:
         rec = {snake(k): v for k, v in region_json(r.stats, activity=r.activity, mean_bed=r.mean_bed).items()}
         if uncertainty is not None and r.name in uncertainty.voxel and isinstance(rec.get("mean"), dict):
             rec["mean"]["uncertainty"] = uncertainty.voxel[r.name].to_json(rec["mean"]["unit"])
+        rec.update(corrected_json(getattr(img, "partial_volume", None), r.name))
         regions.append(dict(name=r.name, role=r.role, **rec))
+    pv = getattr(img, "partial_volume", None)
     return {
         "method": img.method,
         "calibration": img.calibration,
@@ -122,6 +130,7 @@ def _imaging(img, uncertainty=None) -> dict:
         "tumour_to_normal_reference": img.normal_reference,
         "tumour_to_normal": [{"name": n, "ratio": r} for n, r in img.tumour_to_normal.items()],
         "regions": regions,
+        **({"partial_volume": partial_volume_json(pv)} if pv is not None else {}),
         "warnings": list(img.warnings),
     }
 

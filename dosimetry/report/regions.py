@@ -9,7 +9,7 @@ import numpy as np
 from ..units import Q_, to_json
 from ..voxel import DVH, RegionStats
 
-__all__ = ["region_json", "regions_text", "dvh_csv"]
+__all__ = ["region_json", "corrected_json", "partial_volume_json", "regions_text", "dvh_csv"]
 
 
 def region_json(stats: RegionStats, **extra) -> dict:
@@ -31,6 +31,26 @@ def region_json(stats: RegionStats, **extra) -> dict:
         if q is not None:
             out[k] = to_json(q) if hasattr(q, "units") else q
     return out
+
+
+def corrected_json(pv, name: str) -> dict:
+    """A region's partial-volume corrected figures (``corrected_mean`` {value, unit} and ``recovery``;
+    a tumour's ``corrected_tumour_to_normal`` and ``corrected_mean_dose``), or {} without a correction."""
+    if pv is None or name not in pv.corrected_mean:
+        return {}
+    out = {"corrected_mean": to_json(pv.corrected_mean[name].to("MBq/mL")), "recovery": pv.recovery[name]}
+    if name in pv.tumour_to_normal:
+        out["corrected_tumour_to_normal"] = pv.tumour_to_normal[name]
+        out["corrected_mean_dose"] = to_json(pv.tumour_mean_dose[name].to("Gy"))
+    return out
+
+
+def partial_volume_json(pv) -> dict | None:
+    """How the corrected figures were made (None without a correction)."""
+    if pv is None:
+        return None
+    return {"method": pv.method, "description": pv.text, "fwhm": to_json(pv.fwhm.to("mm")), "condition_number": pv.gtm.condition,
+            "calibration_scale": pv.calibration_scale, "shown_beside": "the verdict and the plain figures use the uncorrected means"}
 
 
 def regions_text(rows: dict[str, RegionStats]) -> str:

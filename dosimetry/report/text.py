@@ -148,7 +148,18 @@ def voxel_ratio_lines(v) -> list[str]:
         lines.append(f"Perfused territory: {roles['perfused']} (normal-liver dose and ratios against {v.normal_reference}; "
                      f"whole-liver figures: {roles.get('liver')}, {roles.get('whole normal liver', '-')})")
     ref = v.normal_reference or "normal liver"
-    return lines + [f"Tumour-to-normal ratio {n} (against {ref}): {r:.2f}" for n, r in v.tumour_to_normal.items()]
+    pv = getattr(v, "partial_volume", None)
+
+    def beside(n):  # issue 25: the corrected figures beside the plain ones, never instead
+        if pv is None or n not in pv.tumour_to_normal:
+            return ""
+        return (f"; partial-volume corrected {pv.tumour_to_normal[n]:.2f}, mean dose {pv.tumour_mean_dose[n].to('Gy').magnitude:.4g} Gy, "
+                f"recovery {pv.recovery[n]:.2f}")
+
+    if pv is not None:
+        lines.append(f"Partial-volume correction: {pv.text}, shown beside the plain figures (the verdict uses the plain ones "
+                     "unless clinical.corrected_tumour_doses)")
+    return lines + [f"Tumour-to-normal ratio {n} (against {ref}): {r:.2f}{beside(n)}" for n, r in v.tumour_to_normal.items()]
 
 
 def case_text(case: CaseResult) -> str:

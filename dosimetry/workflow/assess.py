@@ -28,6 +28,7 @@ from ..planning import verdict as _verdict
 from ..planning.clinical import Clinical
 from ..units import Q_, to_json
 from ..vocabulary import Calibration, DeviceName, Origin, Role, Status
+from .partial_volume import plan_notes, plan_tumours_beside
 from .plan import PatientPlan
 from .voxel import VoxelResult
 
@@ -89,6 +90,9 @@ class CaseResult:
     #: The uncertainty analysis (:mod:`dosimetry.workflow.uncertainty`): intervals and the chance that
     #: each limit is crossed; None when it was not run. It never changes the status.
     uncertainty: object = None
+    #: The plan's tumour doses, and beside them those of the partial-volume corrected ratios
+    #: (:class:`dosimetry.workflow.partial_volume.PlanTumour`); () without per-tumour plan doses.
+    partial_volume_plan: tuple = ()
 
     @property
     def needs_decision(self) -> bool:
@@ -192,8 +196,12 @@ def _voxel_figures(v: VoxelResult, prior: float) -> tuple:
     return figures, tumours, notes
 
 
-def _voxel_checks(v: VoxelResult, rows, prior: float) -> tuple:
+def _voxel_checks(v: VoxelResult, rows, prior: float, corrected: bool = False) -> tuple:
     figures, tumours, notes = _voxel_figures(v, prior)
+    pv = getattr(v, "partial_volume", None)
+    if corrected and pv is not None:  # the clinic's opt-in: efficacy (tumour doses) only, never a safety figure
+        tumours = {n: pv.tumour_mean_dose.get(n, d) for n, d in tumours.items()}
+        notes.append(f"voxel tumour-dose thresholds checked on the partial-volume corrected tumour doses ({pv.text}; clinical.corrected_tumour_doses)")
     checks = []
     several_devices = len({t.device for t in rows}) > 1
     for t in rows:
@@ -365,7 +373,12 @@ def assess(
         # the patient file's plausible range (0-200 Gy), so the library and every command agree
         prior = float(plausible_quantity(prior_lung_dose, PLAUSIBLE["lung.prior_dose"], "lung.prior_dose").to("Gy").magnitude)
     if voxel is not None:
-        _add_voxel(parts, voxel, plan, _rows_for(device, clinical, overrides), prior)
+        _add_voxel(parts, voxel, plan, _rows_for(device, clinical, overrides), prior, corrected=bool(clinical and clinical.corrected_tumour_doses))
+    beside = plan_tumours_beside(plan, voxel, input_sources) if plan is not None else ()
+    pv_warnings, pv_notes = plan_notes(beside, voxel)
+    parts.warnings += list(pv_warnings)
+    parts.notes += list(pv_notes)
+    _corrected_plan_efficacy(parts, beside, device, clinical, overrides)
     amax = binding = None
     if parts.caps:
         binding, a = min(parts.caps, key=lambda c: c[1])
@@ -388,6 +401,7 @@ def assess(
         imaging=imaging,
         decisions=tuple(dict.fromkeys(parts.decisions)),
         objectives=parts.objectives,
+        partial_volume_plan=beside,
     )
 
 
@@ -404,6 +418,26 @@ class _Parts:
     objectives: tuple = ()
 
 
+def _corrected_plan_efficacy(parts: _Parts, beside: tuple, device, clinical, overrides) -> None:
+    """The clinic's opt-in (``clinical.corrected_tumour_doses``): the plan's tumour-dose threshold
+    (efficacy, never blocking) is checked on the doses of the corrected ratios; safety is untouched."""
+    if not (clinical and clinical.corrected_tumour_doses):
+        return
+    if not any(t.corrected_dose is not None for t in beside):
+        if beside or parts.efficacy:
+            parts.notes.append("clinical.corrected_tumour_doses is set but no partial-volume correction was made (imaging.partial_volume): "
+                               "the tumour doses are judged on the plain figures")
+        return
+    rows = [t for t in _limits.applicable(device, clinical, overrides)[0] if t.figure == "tumour_dose" and not t.safety]
+    doses = Q_(np.array([(t.corrected_dose if t.corrected_dose is not None else t.dose).to("Gy").magnitude for t in beside]), "Gy")
+    new = [replace(c, note="partial-volume corrected tumour-to-normal ratios (clinical.corrected_tumour_doses)")
+           for c in _limits.check(rows, {"tumour_dose": doses}, several_tumours=True)]
+    old = [i for i, c in enumerate(parts.efficacy) if c.name == "tumour_dose" and c.origin == Origin.PLAN]
+    at = old[0] if old else len(parts.efficacy)
+    kept = [c for i, c in enumerate(parts.efficacy) if i not in old]
+    parts.efficacy = kept[:at] + new + kept[at:]
+
+
 def _add_plan(parts: _Parts, plan: PatientPlan) -> tuple:
     """The plan's checks, cap, warnings and notes; returns its device, scenario, overrides, prior lung dose [Gy] and patient ID."""
     pf, p = plan.patient, plan.plan
@@ -416,10 +450,10 @@ def _add_plan(parts: _Parts, plan: PatientPlan) -> tuple:
     return p.device, p.clinical, pf.overrides, float(pf.lung.prior_dose.to("Gy").magnitude), pf.patient.id
 
 
-def _add_voxel(parts: _Parts, voxel: VoxelResult, plan: PatientPlan | None, rows_notes: tuple, prior: float) -> None:
+def _add_voxel(parts: _Parts, voxel: VoxelResult, plan: PatientPlan | None, rows_notes: tuple, prior: float, corrected: bool = False) -> None:
     """The voxel dosimetry's checks against the same thresholds, its caps, objectives and notes."""
     rows, row_notes = rows_notes
-    checks, _, vnotes = _voxel_checks(voxel, rows, prior)
+    checks, _, vnotes = _voxel_checks(voxel, rows, prior, corrected)
     parts.safety += [c for c in checks if c.safety]
     parts.efficacy += [c for c in checks if not c.safety]
     parts.caps += _voxel_caps(voxel, [c for c in checks if c.safety])

@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pint
@@ -69,12 +69,14 @@ from ..voxel import (
 )
 from ..voxel.calibration import activity_in, screen_activity
 from ..voxel.metrics import SAMPLING_WARNING
+from ..voxel.partial_volume import check_partial_volume
 from .activity_units import ACTIVITY_UNITS, activity_unit
 from .field_of_view import LUNG_FIELD_OF_VIEW, share_in_view
 from .image_calibration import IMAGE_TOTAL_RATIO, calibrate
 from .image_files import describe_file, describe_series
 from .imaging import ImagingInputs, load_imaging, measure_images
 from .masks import is_bool, minus, roi_masks_on, union
+from .partial_volume import correct_regions
 from .roi_roles import (
     MAX_LUNG_IN_LIVER,
     MIN_TUMOUR_IN_LIVER,
@@ -163,6 +165,8 @@ class VoxelResult:
     territory: str = ""
     normal_reference: str = "Normal liver"
     lungs_out_of_view: dict = field(default_factory=dict)
+    #: Partial-volume corrected figures, beside the plain ones (None without a correction).
+    partial_volume: object = None
 
     @property
     def density_text(self) -> str:
@@ -248,6 +252,7 @@ def compute_dose(activity_image, segmentation, **options) -> VoxelResult:
         raise TypeError(f"compute_dose() got an unexpected keyword argument {unknown[0]!r}")
     dosing = {k: v for k, v in options.items() if k in _DOSE_OPTIONS}
     _check_options(**{k: v for k, v in dosing.items() if k in ("method", "calibration", "density_method", "lung_method")})
+    check_partial_volume(dosing.get("pv_correction"), dosing.get("fwhm"))  # before the slow reading
     inputs = load_imaging(activity_image, segmentation, **{k: v for k, v in options.items() if k in _LOAD_OPTIONS})
     return voxel_dose(inputs, **dosing)
 
@@ -274,6 +279,8 @@ def voxel_dose(
     residual_fraction=0.0,
     lung_shunt_fraction=None,
     progress: Callable[[str], None] | None = None,
+    pv_correction: str | None = None,
+    fwhm=None,
 ) -> VoxelResult:
     """Absorbed dose map and per-ROI figures from in-memory imaging inputs (no file I/O).
 
@@ -301,6 +308,9 @@ def voxel_dose(
         holds A (1 - R) (1 - LSF) (:func:`dosimetry.voxel.calibration.relative_calibration`).
     progress : callable, optional
         Called with a short message before each slow step.
+    pv_correction, fwhm : str and pint.Quantity, optional
+        Partial-volume correction ``"gtm"`` and the camera's FWHM: corrected figures beside the plain ones
+        (:func:`dosimetry.workflow.partial_volume.correct_regions`; the plain ones are unchanged).
 
     Returns
     -------
@@ -317,10 +327,17 @@ def voxel_dose(
     """
     say = progress or (lambda msg: None)
     _check_options(method, calibration, density_method, lung_method)
+    pv_method, pv_fwhm = check_partial_volume(pv_correction, fwhm)
     d = _dose_map(inputs, administered, method=method, density_method=density_method, lung_method=lung_method, calibration=calibration,
                   residual_fraction=residual_fraction, lung_shunt_fraction=lung_shunt_fraction, say=say)
     say("dose-volume figures")
-    return _figures(inputs, d, method=method, density_method=density_method, lung_method=lung_method, calibration=calibration)
+    result = _figures(inputs, d, method=method, density_method=density_method, lung_method=lung_method, calibration=calibration)
+    if pv_method is None:
+        return result
+    say("partial-volume correction (geometric transfer matrix)")
+    pvc = correct_regions(d.activity, result.masks, {r.name: r.role for r in result.regions}, fwhm=pv_fwhm, method=method,
+                          density=d.density, relative=result.calibration_method == Calibration.RELATIVE)
+    return replace(result, partial_volume=pvc)
 
 
 @dataclass(frozen=True)
@@ -338,6 +355,7 @@ class _DoseMap:
     lung: Volume | None
     lung_density: pint.Quantity | None
     warnings: list
+    density: object = None  # the density map of the dose (pint.Quantity or Volume)
 
 
 def _dose_map(inputs: ImagingInputs, administered, *, method: str, density_method: str, lung_method: str, calibration: str,
@@ -368,7 +386,7 @@ def _dose_map(inputs: ImagingInputs, administered, *, method: str, density_metho
         dose = convolve_dose(activity, density=density)
     dose, awarn = _air_rule(dose, activity, density, in_roi, grid)
     warnings += awarn
-    return _DoseMap(grid, activity, adm, lsf, cal_text, dose, ct_on_grid, lung, lung_density, warnings)
+    return _DoseMap(grid, activity, adm, lsf, cal_text, dose, ct_on_grid, lung, lung_density, warnings, density)
 
 
 def _figures(inputs: ImagingInputs, d: _DoseMap, *, method: str, density_method: str, lung_method: str, calibration: str) -> VoxelResult:

@@ -193,3 +193,28 @@ def test_clinic_limit_overrides(doc):
         _set(d, dotted, value)
         with pytest.raises(InputError, match=f"^{dotted}: "):
             parse_patient(d)
+
+
+def test_imaging_partial_volume_needs_a_fwhm(doc, tmp_path):
+    # issue 25: imaging.partial_volume and imaging.fwhm; the FWHM is never guessed
+    (tmp_path / "nm").mkdir()
+    (tmp_path / "rs.dcm").write_bytes(b"")
+    doc["imaging"] = {"activity": "nm", "rtstruct": "rs.dcm", "rois": {"liver": "Liver"}}
+    assert parse_patient(doc, tmp_path).imaging.settings.partial_volume is None
+    doc["imaging"].update(partial_volume="gtm", fwhm="10 mm")
+    s = parse_patient(doc, tmp_path).imaging.settings
+    assert s.partial_volume == "gtm" and s.fwhm.to("mm").magnitude == 10
+    assert s.dosimetry()["pv_correction"] == "gtm" and s.dosimetry()["fwhm"] == s.fwhm
+    for key, value, field in [("fwhm", None, "imaging.fwhm"), ("fwhm", "10", "imaging.fwhm"), ("fwhm", "4 cm", "imaging.fwhm"),
+                              ("partial_volume", "rbv", "imaging.partial_volume")]:
+        bad = copy.deepcopy(doc)
+        if value is None:
+            del bad["imaging"][key]
+        else:
+            bad["imaging"][key] = value
+        with pytest.raises(InputError) as e:
+            parse_patient(bad, tmp_path)
+        assert e.value.field == field, (key, value)
+    del doc["imaging"]["partial_volume"]
+    with pytest.raises(InputError, match="^imaging.fwhm: "):
+        parse_patient(doc, tmp_path)
