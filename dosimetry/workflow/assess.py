@@ -374,11 +374,7 @@ def assess(
         prior = float(plausible_quantity(prior_lung_dose, PLAUSIBLE["lung.prior_dose"], "lung.prior_dose").to("Gy").magnitude)
     if voxel is not None:
         _add_voxel(parts, voxel, plan, _rows_for(device, clinical, overrides), prior, corrected=bool(clinical and clinical.corrected_tumour_doses))
-    beside = plan_tumours_beside(plan, voxel, input_sources) if plan is not None else ()
-    pv_warnings, pv_notes = plan_notes(beside, voxel)
-    parts.warnings += list(pv_warnings)
-    parts.notes += list(pv_notes)
-    _corrected_plan_efficacy(parts, beside, device, clinical, overrides)
+    beside = _beside_the_plan(parts, plan, voxel, input_sources, device, clinical, overrides)
     amax = binding = None
     if parts.caps:
         binding, a = min(parts.caps, key=lambda c: c[1])
@@ -403,6 +399,17 @@ def assess(
         objectives=parts.objectives,
         partial_volume_plan=beside,
     )
+
+
+def _beside_the_plan(parts, plan, voxel, input_sources, device, clinical, overrides) -> tuple:
+    """The plan's tumour doses with their partial-volume corrected figures beside (warnings and notes
+    added to ``parts``; efficacy on corrected doses only when the clinic opted in)."""
+    beside = plan_tumours_beside(plan, voxel, input_sources) if plan is not None else ()
+    pv_warnings, pv_notes = plan_notes(beside, voxel)
+    parts.warnings += list(pv_warnings)
+    parts.notes += list(pv_notes)
+    _corrected_plan_efficacy(parts, beside, device, clinical, overrides)
+    return beside
 
 
 @dataclass
