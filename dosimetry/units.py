@@ -11,8 +11,9 @@ defines the becquerel as one per second.
 
 from __future__ import annotations
 
-import math
 import itertools
+import math
+import os
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -22,9 +23,47 @@ import pint
 
 from .errors import InputError, InputTypeError, OutOfRangeError, QuantityFormatError, UnitError
 
+class _Registry(pint.UnitRegistry):
+    """pint's registry, remembering how it split each unit name into prefix, name and suffix.
+
+    pint caches parsed unit expressions only for unit names it defines without a prefix, so
+    "mL" or "GBq" were split again at every quantity made from a string (a walk over every
+    prefix and suffix: most of the time of one scalar plan, issue 22). The split of a name
+    depends only on the definitions, so it is kept until the next definition.
+    """
+
+    def parse_unit_name(self, unit_name: str, case_sensitive: bool | None = None):
+        names = self.__dict__.setdefault("_y90_unit_names", {})
+        key = (unit_name, case_sensitive)
+        if key not in names:
+            names[key] = super().parse_unit_name(unit_name, case_sensitive)
+        return names[key]
+
+    def define(self, definition):
+        self.__dict__.pop("_y90_unit_names", None)
+        return super().define(definition)
+
+
+def _registry() -> pint.UnitRegistry:
+    """The registry, built from pint's cache of its parsed definitions when it can be.
+
+    pint parses its definitions file at every start (about 2 s of a command's start-up, issue 22)
+    unless given a cache folder (``cache_folder=":auto:"``: the user's cache directory, e.g.
+    ~/.cache/pint, keyed by the definitions' hash). Where that folder cannot be made or read,
+    or when the environment variable ``Y90_UNITS_CACHE`` is ``0``, the definitions are parsed
+    as before: the units are the same either way.
+    """
+    if os.environ.get("Y90_UNITS_CACHE", "1") != "0":
+        try:
+            return _Registry(cache_folder=":auto:")
+        except Exception:  # an unwritable home, a damaged cache file: parse the definitions instead
+            pass
+    return _Registry()
+
+
 #: The one unit registry of the package. Never create another: quantities from different
 #: registries cannot be combined.
-ureg = pint.UnitRegistry()
+ureg = _registry()
 # Detector counts get their own base dimension (see module docstring).
 ureg.define("detected_count = [detected_counts] = cts")
 ureg.formatter.default_format = "~P"
