@@ -11,3 +11,12 @@ def dose_phantom(tmp_path_factory):
     d = tmp_path_factory.mktemp("dose_phantom") / "patient"
     phantoms.make_patient(d, seed=7)
     return d
+
+
+@pytest.fixture(scope="session")
+def maa_phantom(tmp_path_factory):
+    """The seed-7 Tc-99m MAA SPECT/CT phantom (``make_patient(seed=7, radionuclide="Tc-99m")``),
+    written once for the test modules that use it; tests only read it (their own files go elsewhere)."""
+    d = tmp_path_factory.mktemp("maa_phantom") / "patient"
+    phantoms.make_patient(d, seed=7, radionuclide="Tc-99m")
+    return d
