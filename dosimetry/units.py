@@ -11,6 +11,7 @@ defines the becquerel as one per second.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 import os
@@ -28,8 +29,9 @@ class _Registry(pint.UnitRegistry):
 
     pint caches parsed unit expressions only for unit names it defines without a prefix, so
     "mL" or "GBq" were split again at every quantity made from a string (a walk over every
-    prefix and suffix: most of the time of one scalar plan, issue 22). The split of a name
-    depends only on the definitions, so it is kept until the next definition.
+    prefix and suffix: most of the time of one scalar plan, issue 22). The split of a name, and
+    the parse of a unit expression, depend only on the definitions: both are kept until the
+    next definition.
     """
 
     def parse_unit_name(self, unit_name: str, case_sensitive: bool | None = None):
@@ -39,8 +41,17 @@ class _Registry(pint.UnitRegistry):
             names[key] = super().parse_unit_name(unit_name, case_sensitive)
         return names[key]
 
+    def _parse_units_as_container(self, input_string: str, as_delta: bool = True, case_sensitive: bool = True):
+        # the same memory for whole unit expressions ("mL", "Gy*kg/GBq"); a UnitsContainer is immutable
+        parsed = self.__dict__.setdefault("_y90_unit_texts", {})
+        key = (input_string, as_delta, case_sensitive)
+        if key not in parsed:
+            parsed[key] = super()._parse_units_as_container(input_string, as_delta, case_sensitive)
+        return parsed[key]
+
     def define(self, definition):
         self.__dict__.pop("_y90_unit_names", None)
+        self.__dict__.pop("_y90_unit_texts", None)
         return super().define(definition)
 
 
@@ -93,13 +104,20 @@ _ACTIVITY_NAMES = frozenset({"becquerel", "curie", "rutherford"})
 _EQUIVALENT_DOSE_NAMES = frozenset({"sievert", "rem"})
 
 
-def _unit_names(unit) -> set:
+@functools.lru_cache(maxsize=512)
+def _unit_names(unit) -> frozenset:
     """Base names of the units in ``unit`` without prefixes, e.g. {'becquerel', 'liter'} for MBq/mL."""
     out = set()
     for name in unit._units:
         parsed = ureg.parse_unit_name(name)
         out.add(parsed[0][1] if parsed else name)
-    return out
+    return frozenset(out)
+
+
+@functools.lru_cache(maxsize=512)
+def _unit(text: str):
+    """``ureg.Unit(text)``, remembered: a unit written in a string is parsed once per process (issue 22)."""
+    return ureg.Unit(text)
 
 
 # -- the one quantity grammar -------------------------------------------------------------------
@@ -156,7 +174,7 @@ def parse_quantity_text(text: str, field: str) -> pint.Quantity:
     if unit_text.startswith("/"):
         unit_text = "1" + unit_text
     try:
-        unit = ureg.Unit(unit_text) if unit_text else ureg.dimensionless
+        unit = _unit(unit_text) if unit_text else ureg.dimensionless
     except Exception as exc:  # pint raises several error types for unknown names
         raise QuantityFormatError(field, f"unknown unit {unit_text!r} in {text!r}; expected {QUANTITY_FORM}", allowed=QUANTITY_FORM) from exc
     hidden = _pure_number_factor(unit)
@@ -170,6 +188,7 @@ def parse_quantity_text(text: str, field: str) -> pint.Quantity:
     return ureg.Quantity(value, unit)
 
 
+@functools.lru_cache(maxsize=512)
 def _pure_number_factor(unit) -> str | None:
     """The part of a unit expression that is a pure number, or None (issue #10's "no arithmetic").
 
@@ -245,7 +264,7 @@ def quantity(
     InputError
         Unparseable text, wrong dimension, non-finite value or value out of range.
     """
-    target = ureg.Unit(unit)
+    target = _unit(unit) if isinstance(unit, str) else ureg.Unit(unit)
     if isinstance(value, Mapping):
         value = from_json(value, field, scalar=scalar)
     if isinstance(value, str):
@@ -280,17 +299,13 @@ def quantity(
 
 def _check_range(q, mag, target, field: str, minimum, maximum, include_minimum: bool, include_maximum: bool) -> None:
     """Refuse magnitudes ``mag`` (in ``target``) outside [minimum, maximum] (ends as included)."""
-    lo = "[" if include_minimum else "("
-    hi = "]" if include_maximum else ")"
-    rng = f"{lo}{'-inf' if minimum is None else minimum}, {'inf' if maximum is None else maximum}{hi} {target:~P}"
-    if minimum is not None:
-        bad = mag < minimum if include_minimum else mag <= minimum
-        if np.any(bad):
-            raise OutOfRangeError(field, f"{_short(q)} is out of range; allowed {rng}", allowed=rng)
-    if maximum is not None:
-        bad = mag > maximum if include_maximum else mag >= maximum
-        if np.any(bad):
-            raise OutOfRangeError(field, f"{_short(q)} is out of range; allowed {rng}", allowed=rng)
+    low = minimum is not None and np.any(mag < minimum if include_minimum else mag <= minimum)
+    high = maximum is not None and np.any(mag > maximum if include_maximum else mag >= maximum)
+    if low or high:
+        lo = "[" if include_minimum else "("
+        hi = "]" if include_maximum else ")"
+        rng = f"{lo}{'-inf' if minimum is None else minimum}, {'inf' if maximum is None else maximum}{hi} {target:~P}"
+        raise OutOfRangeError(field, f"{_short(q)} is out of range; allowed {rng}", allowed=rng)
 
 
 def _check_kind(q: pint.Quantity, target, field: str) -> None:
