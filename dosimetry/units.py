@@ -11,8 +11,10 @@ defines the becquerel as one per second.
 
 from __future__ import annotations
 
-import math
+import functools
 import itertools
+import math
+import os
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -22,9 +24,57 @@ import pint
 
 from .errors import InputError, InputTypeError, OutOfRangeError, QuantityFormatError, UnitError
 
+class _Registry(pint.UnitRegistry):
+    """pint's registry, remembering how it split each unit name into prefix, name and suffix.
+
+    pint caches parsed unit expressions only for unit names it defines without a prefix, so
+    "mL" or "GBq" were split again at every quantity made from a string (a walk over every
+    prefix and suffix: most of the time of one scalar plan, issue 22). The split of a name, and
+    the parse of a unit expression, depend only on the definitions: both are kept until the
+    next definition.
+    """
+
+    def parse_unit_name(self, unit_name: str, case_sensitive: bool | None = None):
+        names = self.__dict__.setdefault("_y90_unit_names", {})
+        key = (unit_name, case_sensitive)
+        if key not in names:
+            names[key] = super().parse_unit_name(unit_name, case_sensitive)
+        return names[key]
+
+    def _parse_units_as_container(self, input_string: str, as_delta: bool = True, case_sensitive: bool = True):
+        # the same memory for whole unit expressions ("mL", "Gy*kg/GBq"); a UnitsContainer is immutable
+        parsed = self.__dict__.setdefault("_y90_unit_texts", {})
+        key = (input_string, as_delta, case_sensitive)
+        if key not in parsed:
+            parsed[key] = super()._parse_units_as_container(input_string, as_delta, case_sensitive)
+        return parsed[key]
+
+    def define(self, definition):
+        self.__dict__.pop("_y90_unit_names", None)
+        self.__dict__.pop("_y90_unit_texts", None)
+        return super().define(definition)
+
+
+def _registry() -> pint.UnitRegistry:
+    """The registry, built from pint's cache of its parsed definitions when it can be.
+
+    pint parses its definitions file at every start (about 2 s of a command's start-up, issue 22)
+    unless given a cache folder (``cache_folder=":auto:"``: the user's cache directory, e.g.
+    ~/.cache/pint, keyed by the definitions' hash). Where that folder cannot be made or read,
+    or when the environment variable ``Y90_UNITS_CACHE`` is ``0``, the definitions are parsed
+    as before: the units are the same either way.
+    """
+    if os.environ.get("Y90_UNITS_CACHE", "1") != "0":
+        try:
+            return _Registry(cache_folder=":auto:")
+        except Exception:  # an unwritable home, a damaged cache file: parse the definitions instead
+            pass
+    return _Registry()
+
+
 #: The one unit registry of the package. Never create another: quantities from different
 #: registries cannot be combined.
-ureg = pint.UnitRegistry()
+ureg = _registry()
 # Detector counts get their own base dimension (see module docstring).
 ureg.define("detected_count = [detected_counts] = cts")
 ureg.formatter.default_format = "~P"
@@ -54,13 +104,20 @@ _ACTIVITY_NAMES = frozenset({"becquerel", "curie", "rutherford"})
 _EQUIVALENT_DOSE_NAMES = frozenset({"sievert", "rem"})
 
 
-def _unit_names(unit) -> set:
+@functools.lru_cache(maxsize=512)
+def _unit_names(unit) -> frozenset:
     """Base names of the units in ``unit`` without prefixes, e.g. {'becquerel', 'liter'} for MBq/mL."""
     out = set()
     for name in unit._units:
         parsed = ureg.parse_unit_name(name)
         out.add(parsed[0][1] if parsed else name)
-    return out
+    return frozenset(out)
+
+
+@functools.lru_cache(maxsize=512)
+def _unit(text: str):
+    """``ureg.Unit(text)``, remembered: a unit written in a string is parsed once per process (issue 22)."""
+    return ureg.Unit(text)
 
 
 # -- the one quantity grammar -------------------------------------------------------------------
@@ -117,7 +174,7 @@ def parse_quantity_text(text: str, field: str) -> pint.Quantity:
     if unit_text.startswith("/"):
         unit_text = "1" + unit_text
     try:
-        unit = ureg.Unit(unit_text) if unit_text else ureg.dimensionless
+        unit = _unit(unit_text) if unit_text else ureg.dimensionless
     except Exception as exc:  # pint raises several error types for unknown names
         raise QuantityFormatError(field, f"unknown unit {unit_text!r} in {text!r}; expected {QUANTITY_FORM}", allowed=QUANTITY_FORM) from exc
     hidden = _pure_number_factor(unit)
@@ -131,6 +188,7 @@ def parse_quantity_text(text: str, field: str) -> pint.Quantity:
     return ureg.Quantity(value, unit)
 
 
+@functools.lru_cache(maxsize=512)
 def _pure_number_factor(unit) -> str | None:
     """The part of a unit expression that is a pure number, or None (issue #10's "no arithmetic").
 
@@ -206,7 +264,7 @@ def quantity(
     InputError
         Unparseable text, wrong dimension, non-finite value or value out of range.
     """
-    target = ureg.Unit(unit)
+    target = _unit(unit) if isinstance(unit, str) else ureg.Unit(unit)
     if isinstance(value, Mapping):
         value = from_json(value, field, scalar=scalar)
     if isinstance(value, str):
@@ -241,17 +299,13 @@ def quantity(
 
 def _check_range(q, mag, target, field: str, minimum, maximum, include_minimum: bool, include_maximum: bool) -> None:
     """Refuse magnitudes ``mag`` (in ``target``) outside [minimum, maximum] (ends as included)."""
-    lo = "[" if include_minimum else "("
-    hi = "]" if include_maximum else ")"
-    rng = f"{lo}{'-inf' if minimum is None else minimum}, {'inf' if maximum is None else maximum}{hi} {target:~P}"
-    if minimum is not None:
-        bad = mag < minimum if include_minimum else mag <= minimum
-        if np.any(bad):
-            raise OutOfRangeError(field, f"{_short(q)} is out of range; allowed {rng}", allowed=rng)
-    if maximum is not None:
-        bad = mag > maximum if include_maximum else mag >= maximum
-        if np.any(bad):
-            raise OutOfRangeError(field, f"{_short(q)} is out of range; allowed {rng}", allowed=rng)
+    low = minimum is not None and np.any(mag < minimum if include_minimum else mag <= minimum)
+    high = maximum is not None and np.any(mag > maximum if include_maximum else mag >= maximum)
+    if low or high:
+        lo = "[" if include_minimum else "("
+        hi = "]" if include_maximum else ")"
+        rng = f"{lo}{'-inf' if minimum is None else minimum}, {'inf' if maximum is None else maximum}{hi} {target:~P}"
+        raise OutOfRangeError(field, f"{_short(q)} is out of range; allowed {rng}", allowed=rng)
 
 
 def _check_kind(q: pint.Quantity, target, field: str) -> None:

@@ -27,3 +27,12 @@ def nm_unblurred_phantom(tmp_path_factory):
     d = tmp_path_factory.mktemp("nm_unblurred") / "patient"
     truth = phantoms.make_patient(d, modality="NM", fwhm_mm=0, tumours=4)
     return d, truth
+
+
+@pytest.fixture(scope="session")
+def maa_phantom(tmp_path_factory):
+    """The seed-7 Tc-99m MAA SPECT/CT phantom (``make_patient(seed=7, radionuclide="Tc-99m")``),
+    written once for the test modules that use it; tests only read it (their own files go elsewhere)."""
+    d = tmp_path_factory.mktemp("maa_phantom") / "patient"
+    phantoms.make_patient(d, seed=7, radionuclide="Tc-99m")
+    return d

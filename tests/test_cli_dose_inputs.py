@@ -4,7 +4,6 @@ one line on stderr and writes nothing."""
 
 import pytest
 
-import phantoms
 from dosimetry.cli import main
 from dosimetry.io import load_series
 from dosimetry.io.volumes import write_volume
@@ -13,10 +12,9 @@ ADMIN = "2026-01-15T10:00+01:00"
 
 
 @pytest.fixture(scope="module")
-def patient(tmp_path_factory):
+def patient(tmp_path_factory, maa_phantom):
     d = tmp_path_factory.mktemp("dose_inputs")
-    p = d / "patient"
-    phantoms.make_patient(p, seed=7, radionuclide="Tc-99m")
+    p = maa_phantom  # make_patient(seed=7, radionuclide="Tc-99m"), shared read-only
     write_volume(load_series(p / "nm").volume, d / "spect.nrrd")  # the counts, declared in each test
     return d, p
 

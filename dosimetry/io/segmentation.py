@@ -116,8 +116,11 @@ class Segmentation:
             raise InputError("segmentation", f"no segment named {name!r} in {self.path}; segments: {', '.join(self.names)}")
         return self.segments[hits[0]]
 
-    def masks(self, names, target: Volume) -> tuple[dict, tuple]:
-        """({name as asked: fractional mask Volume on ``target``}, warnings) for the named segments."""
+    def masks(self, names, target: Volume, *, exact_as_bool: bool = False) -> tuple[dict, tuple]:
+        """({name as asked: fractional mask Volume on ``target``}, warnings) for the named segments.
+
+        ``exact_as_bool``: a label map on ``target``'s own grid gives boolean masks (its occupancies
+        are exactly 0 or 1) instead of float32: 1 byte a voxel on a CT grid, not 4 (issue 22)."""
         segs = [(n, self.segment(n)) for n in names]
         out, notes = {}, []
         if self.kind == "rtstruct":
@@ -140,7 +143,8 @@ class Segmentation:
             values = [s.value for _, s in members]
             fracs = _label_fractions(np.asarray(lab.array), values, lab, target)
             for (n, s), frac in zip(members, fracs):
-                out[n] = target.with_array(frac.astype(np.float32), "dimensionless")
+                exact = exact_as_bool and frac.dtype == bool
+                out[n] = target.with_array(frac if exact else frac.astype(np.float32), "dimensionless")
                 src_ml = float(np.count_nonzero(np.asarray(lab.array) == s.value)) * lab.voxel_volume.magnitude
                 notes += _outside_note(s.name, src_ml, frac.sum() * target.voxel_volume.magnitude)
         for n, m in out.items():
@@ -240,7 +244,7 @@ def _label_fractions(labels: np.ndarray, values, source: Volume, target: Volume)
     n = max(4, ceil(2 x target / source spacing)) per axis, at most 8.
     """
     if source.same_grid(target, tol_mm=1e-6):
-        return [(labels == v).astype(np.float64) for v in values]
+        return [labels == v for v in values]  # exact: booleans (the caller makes them float32 where it needs)
     flipped = _flipped_to(labels, source, target)
     if flipped is not None:
         arr, src = flipped

@@ -17,7 +17,7 @@ import pint
 from ..errors import InputError, UnitError
 from ..isotope import LIVER_DENSITY
 from ..ranges import PLAUSIBLE, Plausible, check_number, plausible_fraction, plausible_quantity, range_text
-from ..units import quantity, ureg
+from ..units import parse_quantity_text, quantity, ureg
 
 __all__ = ["mass_of", "lsf", "residual", "coefficient", "density_of", "dose", "positive_dose", "nonneg_dose", "lung_mass_of", "shapes_agree", "field_of", "clinical_of", "overrides_of"]
 
@@ -96,6 +96,12 @@ def field_of(value, mass_field: str, volume_field: str) -> str:
 
 
 def _looks_volume(text: str) -> bool:
+    # The package's grammar first (its unit parse is remembered: issue 22, a scalar plan under 1 ms);
+    # a text it cannot read is classified by pint's parser, so its refusal names the same field as before.
+    try:
+        return parse_quantity_text(text, "").dimensionality == _VOLUME
+    except Exception:
+        pass
     try:
         return ureg.Quantity(text.strip()).dimensionality == _VOLUME
     except Exception:

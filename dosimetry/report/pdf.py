@@ -7,7 +7,9 @@ is given); dose slices fused on CT (when imaging is given); last the audit trail
 
 from __future__ import annotations
 
+import contextlib
 import io
+import logging
 import textwrap
 
 import numpy as np
@@ -327,9 +329,49 @@ def render_pdf(content: ReportContent) -> bytes:
     bytes
         The PDF document.
     """
+    import matplotlib
     from matplotlib.backends.backend_pdf import PdfPages
 
     buf = io.BytesIO()
+    with _font_substitutions_quiet(), matplotlib.rc_context(_STANDARD_FONTS):  # fonts chosen when a text is made, encoded when drawn
+        figs = _pages(content)
+        standard = _standard_fonts_suffice(figs)
+    if not standard:  # a character outside the standard fonts' encoding: embedded fonts (matplotlib's default)
+        figs = _pages(content)
+    with _font_substitutions_quiet(), matplotlib.rc_context(_STANDARD_FONTS if standard else {}):
+        with PdfPages(buf, metadata={"Title": f"Y-90 dosimetry report {content.patient_id}", "Creator": "y90-dosimetry"}) as pdf:
+            for f in figs:
+                pdf.savefig(f)
+    return buf.getvalue()
+
+
+#: The PDF's text in the standard Type 1 fonts every PDF reader has (Helvetica, Courier; PDF 1.7,
+#: ISO 32000-1, 9.6.2.2), not embedded: no font subsets to build, about 4x less time to render
+#: (issue 22, docs/performance.md). Their encoding (WinAnsi, cp1252) covers the report's text; a
+#: page holding another character (a patient name in another script) is rendered with the embedded
+#: fonts instead, so no character ever turns into "?".
+_STANDARD_FONTS = {
+    "pdf.use14corefonts": True,
+    "font.family": "sans-serif",
+    "font.sans-serif": ["Helvetica"],
+    "font.monospace": ["Courier"],
+}
+
+
+@contextlib.contextmanager
+def _font_substitutions_quiet():
+    """matplotlib logs "Failed to find font weight normal for Helvetica, now using medium" (the
+    standard fonts' regular weight is called medium); the substitution is the intended one."""
+    log = logging.getLogger("matplotlib.font_manager")
+    level = log.level
+    log.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        log.setLevel(level)
+
+
+def _pages(content: ReportContent) -> list:
     figs = _summary_pages(content)
     if content.uncertainty is not None:
         from .uncertainty import uncertainty_page
@@ -341,7 +383,20 @@ def render_pdf(content: ReportContent) -> bytes:
         figs.append(_slice_page(content, len(figs) + 1))
     figs.extend(_audit_pages(content, len(figs) + 1))
     _printable(figs)
-    with PdfPages(buf, metadata={"Title": f"Y-90 dosimetry report {content.patient_id}", "Creator": "y90-dosimetry"}) as pdf:
-        for f in figs:
-            pdf.savefig(f)
-    return buf.getvalue()
+    return figs
+
+
+def _standard_fonts_suffice(figs) -> bool:
+    """True when every text of the pages is in the standard fonts' encoding (cp1252)."""
+    from matplotlib.text import Text
+
+    for fig in figs:
+        for t in fig.findobj(Text):
+            s = t.get_text()
+            if not s:
+                continue
+            try:
+                s.encode("cp1252")
+            except UnicodeEncodeError:
+                return False
+    return True

@@ -39,6 +39,8 @@ __all__ = [
     "DENSITY_METHODS",
     "LUNG_METHODS",
     "density_from_hu",
+    "checked_hu_curve",
+    "hu_to_density",
     "with_nominal_density",
     "lung_kernel_dose",
     "activity_per_voxel",
@@ -109,6 +111,19 @@ def density_from_hu(ct: Volume, curve=HU_DENSITY_CURVE) -> Volume:
     Volume
         Density [g/mL] on the CT grid (float32).
     """
+    pts = checked_hu_curve(ct, curve)
+    return ct.with_array(hu_to_density(ct.array, pts), "g/mL")
+
+
+def checked_hu_curve(ct: Volume, curve=HU_DENSITY_CURVE) -> np.ndarray:
+    """The curve as an (n, 2) array after the checks of :func:`density_from_hu` on it and on ``ct``
+    (a Volume in HU, every value finite), without converting the CT.
+
+    Raises
+    ------
+    ValueError
+        Naming ``curve`` or ``ct``.
+    """
     _check_volume(ct, "ct")
     if not ct.unit.dimensionless:
         raise ValueError(f"ct: expected Hounsfield units (dimensionless), got unit {ct.unit:~P}")
@@ -117,11 +132,18 @@ def density_from_hu(ct: Volume, curve=HU_DENSITY_CURVE) -> Volume:
         raise ValueError("curve: expected at least two (HU, g/mL) pairs")
     if np.any(np.diff(pts[:, 0]) <= 0) or np.any(pts[:, 1] <= 0) or not np.all(np.isfinite(pts)):
         raise ValueError("curve: HU must increase strictly and densities must be finite and > 0 g/mL")
-    hu = np.asarray(ct.array, dtype=np.float32)
-    if not np.isfinite(hu.min()) or not np.isfinite(hu.max()):
+    arr = np.asarray(ct.array)
+    # the extremes as float32, the type the curve is applied in (a float64 beyond its range is not finite there)
+    if arr.size and arr.dtype.kind == "f" and not (np.isfinite(np.float32(arr.min())) and np.isfinite(np.float32(arr.max()))):
         raise ValueError("ct: contains non-finite values")
-    rho = np.interp(hu, pts[:, 0], pts[:, 1]).astype(np.float32)
-    return ct.with_array(rho, "g/mL")
+    return pts
+
+
+def hu_to_density(hu, pts: np.ndarray) -> np.ndarray:
+    """Densities [g/mL] (float32) of CT numbers ``hu`` (any shape) through a checked curve
+    (:func:`checked_hu_curve`): HU taken as float32, interpolated linearly, ends held. Elementwise,
+    so converting a subset of the voxels gives those voxels' densities of the whole map."""
+    return np.interp(np.asarray(hu, dtype=np.float32), pts[:, 0], pts[:, 1]).astype(np.float32)
 
 
 def _mask_fractions(mask, like: Volume, name: str) -> np.ndarray:
@@ -410,8 +432,10 @@ def _overlap_save(arr, phi, scale: float, f: float, rho, dtype, workers: int, ma
     full0 = scipy.fft.next_fast_len(n[0] + h[0], real=True)
     if full0 * plane <= max_chunk_voxels:
         t = n[0]
-    else:
-        t = max(1, max_chunk_voxels // plane - 3 * h[0])
+    else:  # as few slabs as fit, of equal thickness: a thin last slab would cost a whole padded block (issue 22)
+        t_max = max(1, max_chunk_voxels // plane - 3 * h[0])
+        slabs = -(-n[0] // t_max)
+        t = -(-n[0] // slabs)
     n0 = scipy.fft.next_fast_len(min(n[0], t + 2 * h[0]) + h[0], real=True)
     nfft = (n0, n1, n2)
 

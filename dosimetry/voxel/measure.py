@@ -31,7 +31,7 @@ import pint
 
 from ..errors import InputError
 from ..units import Q_
-from .dose import HU_DENSITY_CURVE, density_from_hu
+from .dose import HU_DENSITY_CURVE, checked_hu_curve, hu_to_density
 from .geometry import Volume
 
 __all__ = [
@@ -73,19 +73,64 @@ def mask_weights(mask, like: Volume, name: str) -> np.ndarray:
     InputError
         Not a Volume, another grid, values outside [0, 1] or non-finite, or an empty mask.
     """
+    return _mask(mask, like, name).astype(np.float64)
+
+
+def _mask(mask, like: Volume, name: str) -> np.ndarray:
+    """The mask's own array, checked as :func:`mask_weights` checks it, not copied: a boolean mask
+    on a CT grid stays one byte a voxel (the measurements below count it, issue 22)."""
     _volume(mask, name)
     if not mask.same_grid(like):
         raise InputError(name, "grid (shape, spacing, origin or direction) differs from the image grid; resample it first")
     m = np.asarray(mask.array)
-    w = m.astype(np.float64)
-    if m.dtype != bool and (not np.all(np.isfinite(w)) or w.min() < 0 or w.max() > 1):
+    if m.dtype == bool:
+        if not m.any():
+            raise InputError(name, "mask is empty")
+        return m
+    if m.size == 0 or not np.isfinite(m.min()) or not np.isfinite(m.max()) or m.min() < 0 or m.max() > 1:
         raise InputError(name, "mask values must be booleans or occupancy fractions in [0, 1]")
-    if not np.any(w > 0):
+    if not m.max() > 0:
         raise InputError(name, "mask is empty")
-    return w
+    return m
+
+
+def _total(m: np.ndarray) -> float:
+    """``sum_i w_i`` of a checked mask (a boolean mask: its voxels counted)."""
+    return float(np.count_nonzero(m)) if m.dtype == bool else float(np.sum(m, dtype=np.float64))
+
+
+def _content(a: np.ndarray, m: np.ndarray) -> float:
+    """``sum_i w_i a_i`` over the voxels of a checked mask only (float64)."""
+    if m.dtype == bool:
+        return float(np.sum(a[m], dtype=np.float64))
+    idx = np.flatnonzero(m)
+    return float(np.dot(a.ravel()[idx].astype(np.float64), m.ravel()[idx].astype(np.float64)))
+
+
+def _overlap(*masks: np.ndarray) -> bool:
+    """True where the weights of disjoint regions add up above 1 in some voxel."""
+    if all(m.dtype == bool for m in masks):
+        seen = np.zeros(masks[0].shape, bool)
+        for m in masks:
+            if np.any(seen & m):
+                return True
+            seen |= m
+        return False
+    return bool(np.any(sum(np.asarray(m, np.float64) for m in masks) > 1.0 + 1e-6))
+
+
+def _minus(a: np.ndarray, b: list) -> np.ndarray:
+    """``clip(w_a - sum_b w_b, 0, 1)`` (the normal liver of a territory): ``a & ~(b_1 | ...)`` for booleans."""
+    if a.dtype == bool and all(m.dtype == bool for m in b):
+        out = a.copy()
+        for m in b:
+            out &= ~m
+        return out
+    return np.clip(np.asarray(a, np.float64) - sum((np.asarray(m, np.float64) for m in b), np.zeros(a.shape)), 0.0, 1.0)
 
 
 def _image_values(image, name: str) -> np.ndarray:
+    """The image's own array (not copied), checked: proportional to the activity, finite, >= 0."""
     _volume(image, name)
     if Q_(1, image.unit).dimensionality not in _PROPORTIONAL:
         raise InputError(
@@ -93,8 +138,8 @@ def _image_values(image, name: str) -> np.ndarray:
             f"unit {image.unit:~P} is not counts, count rate, activity or one of these per volume; "
             "an image proportional to the activity is required",
         )
-    a = np.asarray(image.array, dtype=np.float64)
-    if not np.all(np.isfinite(a)) or a.min() < 0:
+    a = np.asarray(image.array)
+    if a.size == 0 or not np.isfinite(np.float64(a.min())) or not np.isfinite(np.float64(a.max())) or a.min() < 0:
         raise InputError(name, "values must be finite and >= 0")
     return a
 
@@ -107,8 +152,8 @@ def roi_volume(mask: Volume) -> pint.Quantity:
     mask : Volume
         Boolean or fractional mask.
     """
-    w = mask_weights(mask, _volume(mask, "mask"), "mask")
-    return (float(w.sum()) * mask.voxel_volume).to("mL")
+    w = _mask(mask, _volume(mask, "mask"), "mask")
+    return (_total(w) * mask.voxel_volume).to("mL")
 
 
 def roi_counts(image: Volume, mask: Volume, name: str = "mask") -> pint.Quantity:
@@ -118,8 +163,8 @@ def roi_counts(image: Volume, mask: Volume, name: str = "mask") -> pint.Quantity
     a count rate or an activity.
     """
     a = _image_values(image, "image")
-    w = mask_weights(mask, image, name)
-    total = Q_(float(np.dot(a.ravel(), w.ravel())), image.unit)
+    w = _mask(mask, image, name)
+    total = Q_(_content(a, w), image.unit)
     if Q_(1, image.unit).dimensionality.get("[length]", 0) == -3:
         total = total * image.voxel_volume
     return total.to_reduced_units()
@@ -148,11 +193,11 @@ def image_lung_shunt_fraction(image: Volume, lung_mask: Volume, liver_mask: Volu
         Masks overlapping (weights summing above 1 in a voxel), empty masks, no counts.
     """
     a = _image_values(image, "image")
-    wl = mask_weights(lung_mask, image, "lung_mask")
-    wv = mask_weights(liver_mask, image, "liver_mask")
-    if np.any(wl + wv > 1.0 + 1e-6):
+    wl = _mask(lung_mask, image, "lung_mask")
+    wv = _mask(liver_mask, image, "liver_mask")
+    if _overlap(wl, wv):
         raise InputError("lung_mask", "overlaps liver_mask (weights add up above 1 in some voxels); the regions must be disjoint")
-    cl, cv = float(np.dot(a.ravel(), wl.ravel())), float(np.dot(a.ravel(), wv.ravel()))
+    cl, cv = _content(a, wl), _content(a, wv)
     if cl + cv <= 0:
         raise InputError("image", "no counts in the lung and liver ROIs; the lung shunt fraction is undefined")
     return Q_(cl / (cl + cv), "dimensionless")
@@ -160,9 +205,13 @@ def image_lung_shunt_fraction(image: Volume, lung_mask: Volume, liver_mask: Volu
 
 def normal_liver_weights(perfused_mask: Volume, tumour_masks: Mapping) -> np.ndarray:
     """Weights of the perfused normal liver: ``clip(w_P - sum_T w_T, 0, 1)``."""
-    wp = mask_weights(perfused_mask, perfused_mask, "perfused_mask")
-    wt = sum((mask_weights(m, perfused_mask, f"tumour_masks[{n!r}]") for n, m in tumour_masks.items()), np.zeros_like(wp))
-    return np.clip(wp - wt, 0.0, 1.0)
+    return np.asarray(_normal_liver(perfused_mask, tumour_masks), dtype=np.float64)
+
+
+def _normal_liver(perfused_mask: Volume, tumour_masks: Mapping) -> np.ndarray:
+    """:func:`normal_liver_weights` as booleans when every mask is boolean."""
+    wp = _mask(perfused_mask, perfused_mask, "perfused_mask")
+    return _minus(wp, [_mask(m, perfused_mask, f"tumour_masks[{n!r}]") for n, m in tumour_masks.items()])
 
 
 def tumour_to_normal_ratios(image: Volume, tumour_masks: Mapping, perfused_mask: Volume) -> dict:
@@ -190,17 +239,18 @@ def tumour_to_normal_ratios(image: Volume, tumour_masks: Mapping, perfused_mask:
     a = _image_values(image, "image")
     if not isinstance(tumour_masks, Mapping) or not tumour_masks:
         raise InputError("tumour_masks", "expected a non-empty mapping of tumour name to mask")
-    weights = {n: mask_weights(m, image, f"tumour_masks[{n!r}]") for n, m in tumour_masks.items()}
-    if np.any(sum(weights.values()) > 1.0 + 1e-6):
+    weights = {n: _mask(m, image, f"tumour_masks[{n!r}]") for n, m in tumour_masks.items()}
+    if len(weights) > 1 and _overlap(*weights.values()):
         raise InputError("tumour_masks", "tumours overlap (weights add up above 1 in some voxels)")
-    mask_weights(perfused_mask, image, "perfused_mask")
-    wn = normal_liver_weights(perfused_mask, tumour_masks)
-    if wn.sum() <= 0:
+    _mask(perfused_mask, image, "perfused_mask")
+    wn = _normal_liver(perfused_mask, tumour_masks)
+    n_total = _total(wn)
+    if n_total <= 0:
         raise InputError("perfused_mask", "nothing is left of the perfused ROI once the tumours are removed")
-    dn = float(np.dot(a.ravel(), wn.ravel())) / float(wn.sum())
+    dn = _content(a, wn) / n_total
     if dn <= 0:
         raise InputError("image", "no counts in the perfused normal liver; the tumour-to-normal ratio is undefined")
-    return {n: Q_(float(np.dot(a.ravel(), w.ravel())) / float(w.sum()) / dn, "dimensionless") for n, w in weights.items()}
+    return {n: Q_(_content(a, w) / _total(w) / dn, "dimensionless") for n, w in weights.items()}
 
 
 def lung_mass_from_ct(ct: Volume, lung_mask: Volume, curve=HU_DENSITY_CURVE) -> pint.Quantity:
@@ -224,15 +274,18 @@ def lung_mass_from_ct(ct: Volume, lung_mask: Volume, curve=HU_DENSITY_CURVE) -> 
     _volume(ct, "ct")
     if not ct.unit.dimensionless:
         raise InputError("ct", f"expected Hounsfield units (dimensionless), got unit {ct.unit:~P}")
-    w = mask_weights(lung_mask, ct, "lung_mask")
+    w = _mask(lung_mask, ct, "lung_mask")
     try:
-        rho = density_from_hu(ct, curve)
+        pts = checked_hu_curve(ct, curve)
     except InputError:
         raise
-    except ValueError as exc:  # density_from_hu names the argument: "curve: ..." or "ct: ..."
+    except ValueError as exc:  # checked_hu_curve names the argument: "curve: ..." or "ct: ..."
         name, _, msg = str(exc).partition(": ")
         raise InputError(name, msg) from exc
-    grams = float(np.dot(np.asarray(rho.array, dtype=np.float64).ravel(), w.ravel())) * float(ct.voxel_volume.to("mL").magnitude)
+    # Only the lung voxels are converted (the curve is elementwise): the CT is never copied (issue 22).
+    idx = np.flatnonzero(w)
+    rho = hu_to_density(np.asarray(ct.array).ravel()[idx], pts).astype(np.float64)
+    grams = float(np.dot(rho, w.ravel()[idx].astype(np.float64))) * float(ct.voxel_volume.to("mL").magnitude)
     return Q_(grams, "g").to("kg")
 
 
@@ -256,14 +309,14 @@ def roi_volumes(liver_mask: Volume, perfused_mask: Volume | None = None, tumour_
     """
     perfused = liver_mask if perfused_mask is None else perfused_mask
     tumour_masks = dict(tumour_masks or {})
-    wl = mask_weights(liver_mask, _volume(liver_mask, "liver_mask"), "liver_mask")
-    wp = mask_weights(perfused, liver_mask, "perfused_mask")
+    wl = _mask(liver_mask, _volume(liver_mask, "liver_mask"), "liver_mask")
+    wp = _mask(perfused, liver_mask, "perfused_mask")
     v = liver_mask.voxel_volume
-    tumours = {n: (float(mask_weights(m, liver_mask, f"tumour_masks[{n!r}]").sum()) * v).to("mL") for n, m in tumour_masks.items()}
+    tumours = {n: (_total(_mask(m, liver_mask, f"tumour_masks[{n!r}]")) * v).to("mL") for n, m in tumour_masks.items()}
     return {
-        "whole_liver": (float(wl.sum()) * v).to("mL"),
-        "perfused": (float(wp.sum()) * v).to("mL"),
-        "normal_liver": (float(normal_liver_weights(perfused, tumour_masks).sum()) * v).to("mL"),
+        "whole_liver": (_total(wl) * v).to("mL"),
+        "perfused": (_total(wp) * v).to("mL"),
+        "normal_liver": (_total(_normal_liver(perfused, tumour_masks)) * v).to("mL"),
         "tumours": tumours,
     }
 
@@ -271,16 +324,16 @@ def roi_volumes(liver_mask: Volume, perfused_mask: Volume | None = None, tumour_
 def containment_warnings(liver_mask: Volume, perfused_mask: Volume | None, tumour_masks: Mapping) -> list:
     """Warnings for a perfused ROI outside the liver, or tumours outside the perfused ROI (> 1 %)."""
     out = []
-    wl = mask_weights(liver_mask, liver_mask, "liver_mask")
-    wp = wl if perfused_mask is None else mask_weights(perfused_mask, liver_mask, "perfused_mask")
+    wl = _mask(liver_mask, liver_mask, "liver_mask")
+    wp = wl if perfused_mask is None else _mask(perfused_mask, liver_mask, "perfused_mask")
     tol = TUMOUR_OUTSIDE_PERFUSED_TOLERANCE
-    if float(np.clip(wp - wl, 0, None).sum()) > tol * wp.sum():
+    if perfused_mask is not None and _total(_minus(wp, [wl])) > tol * _total(wp):
         out.append("perfused ROI extends more than 1 % of its volume outside the liver ROI")
     for n, m in tumour_masks.items():
-        wt = mask_weights(m, liver_mask, f"tumour_masks[{n!r}]")
-        outside = float(np.clip(wt - wp, 0, None).sum())
-        if outside > tol * wt.sum():
-            out.append(f"tumour {n!r}: {100 * outside / wt.sum():.1f} % of its volume lies outside the perfused ROI")
+        wt = _mask(m, liver_mask, f"tumour_masks[{n!r}]")
+        outside = _total(_minus(wt, [wp]))
+        if outside > tol * _total(wt):
+            out.append(f"tumour {n!r}: {100 * outside / _total(wt):.1f} % of its volume lies outside the perfused ROI")
     return out
 
 

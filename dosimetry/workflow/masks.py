@@ -43,12 +43,13 @@ def roi_masks_on(seg, names, grid: Volume, warnings: list) -> dict:
 
 def masks_on(seg, names, grid: Volume, *, fractions: bool, warnings: list) -> dict:
     """The named ROIs of a segmentation on ``grid``: RTSTRUCT contours as partial-volume fractions
-    (or voxel-centre booleans), other segmentations as occupancy fractions."""
+    (or voxel-centre booleans), other segmentations as occupancy fractions (booleans when not
+    ``fractions`` and the label map lies on ``grid``, where they are exact: issue 22)."""
     names = list(dict.fromkeys(names))
     if seg.kind == "rtstruct":
         raster = roi_fractions if fractions else roi_mask
         return {n: raster(seg.structure_set, n, grid) for n in names}
-    masks, notes = seg.masks(names, grid)
+    masks, notes = seg.masks(names, grid, exact_as_bool=not fractions)
     warnings += list(notes)
     return masks
 

@@ -425,7 +425,7 @@ def _density(inputs: ImagingInputs, grid: Volume, liver, tumours: dict, in_roi, 
         return Q_(1.03, "g/mL"), None, ["no CT: density 1.03 g/mL everywhere, so lung dose is underestimated (lung density is about 0.3 g/mL)"]
     say("resampling the CT to the activity grid")
     ct_on_grid = resample_to(inputs.ct, grid, kind="linear", fill=-1000.0)
-    ones = inputs.ct.with_array(np.ones(inputs.ct.shape, np.float32))
+    ones = inputs.ct.with_array(np.broadcast_to(np.float32(1.0), inputs.ct.shape))  # a view: no CT-sized array (issue 22)
     covered = np.asarray(resample_to(ones, grid, kind="linear", fill=0.0).array) >= 0.5
     outside = in_roi & ~covered
     if outside.any():

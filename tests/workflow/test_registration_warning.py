@@ -8,7 +8,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import phantoms
 from dosimetry.io import load_series, read_rtstruct, roi_mask
 from dosimetry.io.volumes import write_volume
 from dosimetry.voxel import Volume
@@ -75,10 +74,9 @@ def test_a_lung_on_soft_tissue_is_named(slabs):
 
 
 @pytest.fixture(scope="module")
-def phantom(tmp_path_factory):
+def phantom(tmp_path_factory, maa_phantom):
     d = tmp_path_factory.mktemp("registration")
-    p = d / "patient"
-    phantoms.make_patient(p, seed=7, radionuclide="Tc-99m")
+    p = maa_phantom  # make_patient(seed=7, radionuclide="Tc-99m"), shared read-only
     nm = load_series(p / "nm").volume
     write_volume(nm, d / "spect.nrrd")
     write_volume(load_series(p / "ct").volume, d / "ct.nrrd")

@@ -10,7 +10,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import phantoms
 from dosimetry.errors import InputError
 from dosimetry.io.volumes import write_volume
 from dosimetry.voxel import Volume
@@ -21,10 +20,8 @@ from seg_factory import write_labelmap_nrrd, write_seg_nrrd  # noqa: E402
 
 
 @pytest.fixture(scope="module")
-def patient(tmp_path_factory):
-    d = tmp_path_factory.mktemp("roles") / "patient"
-    phantoms.make_patient(d, seed=7, radionuclide="Tc-99m")
-    return d
+def patient(maa_phantom):
+    return maa_phantom  # make_patient(seed=7, radionuclide="Tc-99m"), shared read-only
 
 
 def _dicom(p, **rois):
