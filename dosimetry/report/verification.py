@@ -98,7 +98,39 @@ def verification_pdf(v) -> bytes:
             y -= 0.016
         _dvh_panels(fig, v, top=y - 0.04)
         pdf.savefig(fig)
+        if v.registration is not None and v.delivered.ct is not None:
+            pdf.savefig(_fused_page(v))
     return buf.getvalue()
+
+
+def _fused_page(v):
+    """The check of the registration: the post-treatment CT with the carried ROIs outlined, three planes through the liver."""
+    from matplotlib.figure import Figure
+
+    d = v.delivered
+    ct = np.asarray(d.ct.array, dtype=float)
+    liver = next(r.name for r in d.regions if r.role == "liver")
+    w = np.asarray(d.masks[liver].array, dtype=float)
+    c = np.round(np.average(np.argwhere(w > 0), axis=0, weights=w[w > 0])).astype(int)
+    fig = Figure(figsize=(8.27, 11.69))
+    fig.text(0.06, 0.95, "Registration check: planning ROIs carried onto the post-treatment CT", fontsize=13, weight="bold")
+    for i, line in enumerate(v.registration.lines()):
+        fig.text(0.06, 0.925 - 0.018 * i, line, fontsize=7.5)
+    sp = d.ct.spacing_mm
+    planes = (("axial", lambda a: a[c[0]], sp[1] / sp[2]), ("coronal", lambda a: a[:, c[1]], sp[0] / sp[2]), ("sagittal", lambda a: a[:, :, c[2]], sp[0] / sp[1]))
+    colours = ("#00e5ff", "#ff00ff", "#76ff03", "#ff9100", "#2979ff", "#ff1744")
+    for k, (name, cut, aspect) in enumerate(planes):
+        ax = fig.add_axes([0.08, 0.63 - k * 0.29, 0.84, 0.26])
+        ax.imshow(cut(ct), cmap="gray", vmin=-200, vmax=300, aspect=aspect, origin="lower" if name != "axial" else "upper")
+        for j, r in enumerate(d.regions):
+            if r.role in ("liver", "tumour", "lung"):
+                m = cut(np.asarray(d.masks[r.name].array, dtype=float))
+                if m.max() >= 0.5:
+                    ax.contour(m, levels=[0.5], colors=[colours[j % len(colours)]], linewidths=0.8)
+        ax.set_title(f"{name} (post-treatment CT; outlines: carried ROIs)", fontsize=8)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    return fig
 
 
 def _dvh_panels(fig, v, top: float) -> None:

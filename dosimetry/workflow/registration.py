@@ -110,7 +110,7 @@ class Registration:
         if self.dice is not None:
             out.append(f"carried liver against the post-treatment liver ROI: Dice {self.dice:.3f}, centroid distance {self.centroid_distance.to('mm').magnitude:.1f} mm")
         else:
-            out.append("the post-treatment study has no liver ROI: the carried ROIs are not checked against one (look at the fused image)")
+            out.append("the post-treatment study has no liver ROI: the carried ROIs are not checked against one (look at the fused check page of report.pdf)")
         return out
 
 
