@@ -388,6 +388,9 @@ def verify(
     cumulative = None if lung is None else (prior + lung.stats.mean).to("Gy")
     if lung is None:
         notes.append("no lung dose delivered is reported (no lung ROI in the image's field of view): the cumulative lung record is not updated")
+    if planned is not None and planned.voxel is not None and planned.voxel.method != method:
+        notes.append(f"the planned voxel figures were computed by {planned.voxel.method}, the delivered ones by {method}: "
+                     "part of a difference is the method's (give the same method to compare the distributions alone)")
     if planned is None or (planned.plan is None and planned.voxel is None):
         notes.append("no plan to compare with: delivered figures only")
     return Verification(
