@@ -277,3 +277,26 @@ def test_verify_names_the_flag_of_a_missing_administered_activity(clinic, tmp_pa
     err = capsys.readouterr().err
     assert code == 2 and "--administered" in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "out").exists()
+
+
+def test_post_treatment_images_of_another_patient_are_refused(post_study):
+    """PatientID (0010,0020) of the post-treatment series against patient.id; --allow-mismatch overrides."""
+    import dataclasses
+
+    planning, post = post_study
+    pf = load_patient(planning / "patient.toml")
+    other = dataclasses.replace(pf, patient=dataclasses.replace(pf.patient, id="SOMEONE-ELSE"))
+    with pytest.raises(InputError) as e:
+        load_post(other, post / "pt", post / "rtstruct.dcm", ct=post / "ct")
+    assert e.value.field == "patient.id" and "PHANTOM-001" in str(e.value)
+    inputs, _ = load_post(other, post / "pt", post / "rtstruct.dcm", ct=post / "ct", allow_mismatch=True)
+    assert inputs.liver_name == "Liver"
+
+
+def test_register_without_planning_images_names_the_flag(clinic, tmp_path, capsys):
+    from dosimetry.cli import main
+
+    code = main(["verify", str(clinic / "patient.toml"), "--activity-image", str(clinic / "pet.nrrd"), "--activity-unit", "Bq/mL",
+                 "--ct", str(clinic / "ct.nrrd"), "--register", "-o", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert code == 2 and err.startswith("y90: error: --register:") and "[imaging]" in err
