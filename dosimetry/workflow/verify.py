@@ -391,6 +391,10 @@ def verify(
     if planned is not None and planned.voxel is not None and planned.voxel.method != method:
         notes.append(f"the planned voxel figures were computed by {planned.voxel.method}, the delivered ones by {method}: "
                      "part of a difference is the method's (give the same method to compare the distributions alone)")
+    regions = compare_regions(planned, delivered)
+    missing = [n for n in _planned_tumours(planned) if n not in {r.name for r in regions}]
+    if missing:
+        notes.append(f"planned tumour(s) {', '.join(map(repr, missing))} have no region of that name on the post-treatment study: not compared")
     if planned is None or (planned.plan is None and planned.voxel is None):
         notes.append("no plan to compare with: delivered figures only")
     return Verification(
@@ -398,7 +402,7 @@ def verify(
         planned=planned,
         delivered=delivered,
         delivery=delivery,
-        regions=compare_regions(planned, delivered),
+        regions=regions,
         checks=checks,
         prior_lung_dose=prior.to("Gy"),
         cumulative_lung_dose=cumulative,
@@ -406,6 +410,15 @@ def verify(
         warnings=tuple(dict.fromkeys(delivered.warnings)),
         notes=tuple(dict.fromkeys(notes + list(check_notes))),
     )
+
+
+def _planned_tumours(case: CaseResult | None) -> list:
+    """Names of the plan's tumours (its voxel regions, else its [[target.tumours]])."""
+    if case is None:
+        return []
+    if case.voxel is not None:
+        return [r.name for r in case.voxel.regions if r.role == Role.TUMOUR]
+    return [t.name for t in case.plan.patient.target.tumours] if case.plan is not None else []
 
 
 def _image_patient(v: VoxelResult) -> str | None:

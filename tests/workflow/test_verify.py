@@ -300,3 +300,25 @@ def test_register_without_planning_images_names_the_flag(clinic, tmp_path, capsy
                  "--ct", str(clinic / "ct.nrrd"), "--register", "-o", str(tmp_path / "out")])
     err = capsys.readouterr().err
     assert code == 2 and err.startswith("y90: error: --register:") and "[imaging]" in err
+
+
+def test_relative_calibration_of_a_pet_missing_the_lungs_uses_the_plans_lung_shunt(clinic):
+    """By hand: the liver holds 2.6 GBq x (1 - 5 %) x (1 - 6 % planned shunt); the perfused normal liver its
+    share of the image's liver activity (963.25 mL x 2e6 of the total), over 963.25 mL x 1.03 g/mL."""
+    pf = load_patient(clinic / "patient.toml")
+    inputs, _ = load_post(pf, clinic / "pet.nrrd", clinic / "rois.seg.nrrd", liver_roi="liver", perfused_roi="perfused volume",
+                          tumour_rois=("tumor 1", "tumor 2"), activity_unit="Bq/mL")
+    v = verify(inputs, delivery_inputs(pf), planned=run_case(pf), method="ldm")
+    share = 963.25 * 2e6 / (963.25 * 2e6 + 18.75 * 2e7 + 18 * 8e6)
+    expected = K_HAND * 2.6 * 0.95 * 0.94 * share / (963.25 * 1.03e-3)
+    normal = next(r for r in v.regions if r.name == "Perfused normal liver")
+    assert normal.delivered["mean"].to("Gy").magnitude == pytest.approx(expected, rel=2e-3)
+    assert any("planned lung shunt (6.0%)" in n for n in v.notes)
+    assert normal.planned["mean"].to("Gy").magnitude > 0 and normal.planned_source == "plan (compartment model)"
+
+
+def test_a_planned_tumour_missing_on_the_post_treatment_study_is_named(clinic):
+    pf = load_patient(clinic / "patient.toml")
+    inputs, _ = load_post(pf, clinic / "pet.nrrd", clinic / "rois.seg.nrrd", liver_roi="liver", tumour_rois=("tumor 1",), activity_unit="Bq/mL")
+    v = verify(inputs, delivery_inputs(pf), planned=run_case(pf), method="ldm")
+    assert any("'tumor 2'" in n and "not compared" in n for n in v.notes)
