@@ -37,3 +37,37 @@ def test_verification_pdf_has_findings_table_and_overlaid_dvhs(demo):
     assert "Tumour 2" in text and "delivered" in text and "planned" in text  # the legends of the overlaid DVHs
     summary = (out / "verification" / "summary.txt").read_text()
     assert summary.splitlines()[1].startswith(("ADVERSE FINDINGS", "NO ADVERSE FINDING"))
+
+
+def test_demo_verification_json_validates_against_its_published_schema(demo):
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from test_schemas import errors  # the subset validator of the report schemas, itself tested there
+
+    from dosimetry.report.schemas import load
+
+    out, _, _ = demo
+    doc = json.loads((out / "verification" / "verification.json").read_text())
+    assert errors(doc, load("verification.schema.json")) == []
+    doc["regions"][0]["delivered"]["mean"] = 12.0  # a bare number where a dose is meant
+    doc["regions"][1]["planned"] = {"d70": {"value": 1.0, "unit": "Gy"}}  # planned without its mean
+    errs = errors(doc, load("verification.schema.json"))
+    assert any("regions[0]" in e or "regions/0" in e or "[0]" in e for e in errs) and len(errs) >= 2
+
+
+def test_demo_patient_file_with_a_delivery_table_validates(demo):
+    import sys
+    import tomllib
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from test_schemas import errors
+
+    from dosimetry.report.schemas import load
+
+    out, _, _ = demo
+    text = (out / "patient" / "patient.toml").read_text() + '\n[delivery]\nadministered = "2 GBq"\nresidual_fraction = 0.05\nadministration = 2026-01-15T10:00:00-05:00\n'
+    doc = json.loads(json.dumps(tomllib.loads(text), default=lambda t: t.isoformat()))
+    assert errors(doc, load("patient.schema.json")) == []
