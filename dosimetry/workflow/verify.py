@@ -38,6 +38,7 @@ from ..model import PatientFile
 from ..planning.result import LimitCheck
 from ..units import Q_, fraction, quantity, to_json
 from ..vocabulary import Calibration, Origin, Role
+from ..voxel import Volume, resample_to
 from .assess import CaseResult, voxel_limit_checks
 from .voxel import ImagingInputs, VoxelResult, load_imaging, voxel_dose
 
@@ -264,6 +265,9 @@ class Verification:
         to carry into the patient file of a later treatment (``lung.prior_dose``).
     registration : object or None
         The registration that carried the planning ROIs (:class:`dosimetry.workflow.registration.Registration`).
+    difference_map : Volume or None
+        Delivered minus planned dose [Gy] on the delivered grid, when the registration carries the
+        planning voxel dose over (the planning dose moved by the transform, resampled linearly).
     warnings, notes : tuple of str
     """
 
@@ -278,6 +282,7 @@ class Verification:
     registration: object = None
     warnings: tuple = ()
     notes: tuple = ()
+    difference_map: Volume | None = None
 
     @property
     def findings(self) -> tuple:
@@ -407,9 +412,22 @@ def verify(
         prior_lung_dose=prior.to("Gy"),
         cumulative_lung_dose=cumulative,
         registration=registration,
+        difference_map=_difference_map(planned, delivered, registration),
         warnings=tuple(dict.fromkeys(delivered.warnings)),
         notes=tuple(dict.fromkeys(notes + list(check_notes))),
     )
+
+
+def _difference_map(planned: CaseResult | None, delivered: VoxelResult, registration) -> Volume | None:
+    """Delivered - planned dose [Gy] on the delivered grid: the planning voxel dose placed where the
+    registration moves it (:func:`dosimetry.workflow.registration.move_volume`), resampled linearly."""
+    if registration is None or planned is None or planned.voxel is None:
+        return None
+    from .registration import move_volume
+
+    gy = lambda v: v.with_array(np.asarray(v.array, dtype=np.float64) * float(Q_(1, v.unit).to("Gy").magnitude), "Gy")  # noqa: E731
+    moved = resample_to(move_volume(gy(planned.voxel.dose), registration.matrix), delivered.dose, kind="linear", fill=0.0)
+    return moved.with_array(np.asarray(gy(delivered.dose).array) - np.asarray(moved.array), "Gy")
 
 
 def _planned_tumours(case: CaseResult | None) -> list:
