@@ -7,7 +7,7 @@ import argparse
 from ..errors import InputError
 from .dose import DOSE_FLAGS
 from .flags import FlagNames, checked, subcommand
-from .output import EXIT_BLOCKED, EXIT_OK, check_output_folder, json_doc, progress
+from .output import EXIT_BLOCKED, EXIT_OK, check_output_folder, progress
 
 #: ``y90 verify``'s flags for the field keys its library calls name.
 VERIFY_FLAGS = dict(DOSE_FLAGS, residual_fraction="--residual", register="--register",
@@ -119,22 +119,12 @@ def run(args) -> int:
 def write_verification(result, output, inputs, dose_format=None, *, quiet: bool = False) -> None:
     """verification.json, summary.txt, report.pdf, the delivered dose map, dvh.csv (and registration.json,
     dose_difference.nrrd) into a new folder, complete or not at all (``y90 verify`` and ``y90 demo``)."""
-    from ..io.files import staged_directory, write_atomic
-    from ..report.build import write_imaging_files
-    from ..report.verification import verification_pdf, verification_text
+    from ..io.files import staged_directory
+    from ..report.verification import verification_text, write_verification_files
 
     text = verification_text(result)
     with staged_directory(output, inputs=inputs) as tmp:
-        dose_name = write_imaging_files(result.delivered, tmp, dose_format=dose_format)
-        write_atomic(tmp / "verification.json", json_doc(result.to_json()))
-        write_atomic(tmp / "summary.txt", text)
-        write_atomic(tmp / "report.pdf", verification_pdf(result))
-        if result.registration is not None:
-            write_atomic(tmp / "registration.json", json_doc(result.registration.to_json()))
-        if result.difference_map is not None:
-            from ..io.volumes import write_volume
-
-            write_volume(result.difference_map, tmp / "dose_difference.nrrd", description="Y-90 absorbed dose, delivered minus planned [Gy]")
+        dose_name = write_verification_files(result, tmp, dose_format=dose_format)
     if not quiet:
         print(text, end="")
         extra = (", registration.json" if result.registration else "") + (", dose_difference.nrrd" if result.difference_map is not None else "")

@@ -14,7 +14,7 @@ import numpy as np
 
 from .text import fmt
 
-__all__ = ["verification_text", "verification_pdf", "region_rows"]
+__all__ = ["verification_text", "verification_pdf", "region_rows", "write_verification_files"]
 
 _COLS = ("mean", "d70", "d95")
 
@@ -156,3 +156,26 @@ def _dvh_panels(fig, v, top: float) -> None:
         ax.set_ylabel("volume [%]", fontsize=7)
         ax.tick_params(labelsize=6)
         ax.legend(fontsize=6)
+
+
+def write_verification_files(v, folder, *, dose_format: str | None = None) -> str:
+    """``y90 verify``'s files into ``folder`` (the caller stages it): verification.json, summary.txt,
+    report.pdf, the delivered dose map and dvh.csv (:func:`dosimetry.report.build.write_imaging_files`),
+    registration.json and dose_difference.nrrd when there are; return the dose file name."""
+    from pathlib import Path
+
+    from ..io.files import json_text, write_atomic
+    from .build import write_imaging_files
+
+    folder = Path(folder)
+    name = write_imaging_files(v.delivered, folder, dose_format=dose_format)
+    write_atomic(folder / "verification.json", json_text(v.to_json(), indent=2))
+    write_atomic(folder / "summary.txt", verification_text(v))
+    write_atomic(folder / "report.pdf", verification_pdf(v))
+    if v.registration is not None:
+        write_atomic(folder / "registration.json", json_text(v.registration.to_json(), indent=2))
+    if v.difference_map is not None:
+        from ..io.volumes import write_volume
+
+        write_volume(v.difference_map, folder / "dose_difference.nrrd", description="Y-90 absorbed dose, delivered minus planned [Gy]")
+    return name
