@@ -20,7 +20,7 @@ from .schedule import DEFAULT_DELIVERY_TOLERANCE, ClinicHours
 from .units import Q_
 from .vocabulary import Calibration
 
-__all__ = ["IMAGE", "PatientInfo", "Treatment", "Lung", "Liver", "Tumour", "Target", "VoxelSettings", "Imaging", "PatientFile"]
+__all__ = ["IMAGE", "PatientInfo", "Treatment", "Lung", "Liver", "Tumour", "Target", "VoxelSettings", "Imaging", "Delivery", "PatientFile"]
 
 #: Written instead of a value in the patient file, the input is measured on the planning images
 #: (``[imaging]``; see dosimetry.workflow.inputs).
@@ -200,6 +200,26 @@ _VOXEL_FIELDS = frozenset(f.name for f in fields(VoxelSettings))
 
 
 @dataclass(frozen=True)
+class Delivery:
+    """``[delivery]``: what was given, as recorded after the treatment (``y90 verify``).
+
+    Parameters
+    ----------
+    administered : pint.Quantity or None
+        Activity administered [GBq] (the activity in the vial at the administration, before the
+        residual), as recorded; the relative calibration of the post-treatment image needs it.
+    residual_fraction : float or None
+        Measured fraction of ``administered`` left in the vial and delivery set, [0, 0.5].
+    administration : datetime or None
+        Administration date-time (decay correction of a non-DICOM post-treatment image in Bq/mL).
+    """
+
+    administered: pint.Quantity | None = None
+    residual_fraction: float | None = None
+    administration: dt.datetime | None = None
+
+
+@dataclass(frozen=True)
 class PatientFile:
     """A whole validated patient file."""
 
@@ -211,6 +231,8 @@ class PatientFile:
     imaging: Imaging | None = None
     clinical: Clinical = Clinical()
     path: Path | None = None
+    #: ``[delivery]``: what was given (post-treatment verification); None when the file has none.
+    delivery: Delivery | None = None
     sha256: str | None = None
     raw: dict = field(default_factory=dict, repr=False)
     #: Values accepted outside their usual range (see :data:`PLAUSIBLE`), to be shown with the plan.

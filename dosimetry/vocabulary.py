@@ -79,6 +79,7 @@ class Origin(Vocabulary):
     VIAL_AT_PLANNED_TIME = "vial at the planned time"
     VOXEL = "voxel"
     SESSION = "session"
+    DELIVERED = "delivered"  # the post-treatment dose (y90 verify): a finding, never a verdict on a plan
 
 
 class Role(Vocabulary):

@@ -8,7 +8,7 @@ safe activity); 2 invalid input (one line on stderr naming the field and what is
 Modules: ``flags`` (the parser, subcommand help, output flags, flag types, flag renaming),
 ``output`` (exit statuses, printing and writing, output checks, progress), ``uncertainty`` (the
 uncertainty flags of plan and report), and one module per subcommand, each with ``add_parser`` and
-``run``: decay, plan, session, schedule, dose, dvh, report, cohort, demo.
+``run``: decay, plan, session, schedule, dose, dvh, report, cohort, demo, verify.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import warnings
 
 from .. import __version__
 from ..errors import InputError
-from . import cohort, decay, demo, dose, dvh, plan, report, schedule, session
+from . import cohort, decay, demo, dose, dvh, plan, report, schedule, session, verify
 from .demo import write_demo_patient
 from .flags import Parser
 from .output import EXIT_BLOCKED, EXIT_INTERNAL, EXIT_INVALID, EXIT_OK, check_output, one_line
@@ -28,7 +28,7 @@ from .output import EXIT_BLOCKED, EXIT_INTERNAL, EXIT_INVALID, EXIT_OK, check_ou
 __all__ = ["main", "build_parser", "write_demo_patient", "EXIT_OK", "EXIT_BLOCKED", "EXIT_INVALID", "EXIT_INTERNAL"]
 
 #: The subcommands in the order ``y90 --help`` lists them.
-COMMANDS = (decay, plan, session, schedule, dose, dvh, report, cohort, demo)
+COMMANDS = (decay, plan, session, schedule, dose, dvh, report, cohort, demo, verify)
 
 
 def build_parser() -> argparse.ArgumentParser:

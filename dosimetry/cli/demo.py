@@ -161,7 +161,36 @@ def run(args) -> int:
             show("writing the phantom patient (CT, Tc-99m MAA SPECT, RTSTRUCT)")
         write_demo_patient(tmp / "patient", seed=args.seed)
     try:
-        return run_report(out / "patient" / "patient.toml", out / "report", args)
+        keep: list = []
+        code = run_report(out / "patient" / "patient.toml", out / "report", args, keep=keep)
+        demo_verification(out, keep[0], args)  # out/post and out/verification; the exit status stays the plan's
+        return code
     except BaseException:
         shutil.rmtree(out, ignore_errors=True)  # the demo folder is ours: leave nothing partial
         raise
+
+
+def demo_verification(out: Path, case, args) -> None:
+    """``y90 demo``'s post-treatment step: the phantom's Y-90 PET/CT of the same patient (``out/post/``, its
+    truth.json holding the delivered truth) given the plan's prescribed activity, verified against the plan
+    (``out/verification/``): as ``y90 verify`` with the post-treatment RTSTRUCT and the plan's dose method."""
+    import phantoms
+
+    from ..workflow.verify import delivery_inputs, load_post, verify
+    from .verify import write_verification
+
+    pf, administered = case.plan.patient, case.plan.plan.prescribed_activity
+    show = progress(args)
+    if show:
+        show("writing the post-treatment Y-90 PET/CT (phantom: Tumour 2 takes half its planned share, lung shunt +2 points)")
+    truth = phantoms.make_post_treatment(out / "post", planning={"radionuclide": "Tc-99m", "seed": args.seed}, modality="PT", administered=administered)
+    im = pf.imaging
+    post, _ = load_post(pf, out / "post" / "pt", out / "post" / "rtstruct.dcm", ct=out / "post" / "ct", liver_roi=im.liver_roi,
+                        tumour_rois=im.tumour_rois, lung_rois=im.lung_rois, progress=show)
+    delivery = delivery_inputs(pf, administered=administered, residual_fraction=truth.post_treatment.residual_fraction)
+    result = verify(post, delivery, planned=case, method=im.method, progress=show)  # the plan's method: differences are the distributions'
+    if not args.quiet:
+        print(f"\ny90 demo: post-treatment verification (y90 verify {out}/patient/patient.toml --activity-image {out}/post/pt --ct {out}/post/ct "
+              f"--segmentation {out}/post/rtstruct.dcm --administered '{administered.to('GBq').magnitude:.4g} GBq' "
+              f"--residual {truth.post_treatment.residual_fraction:g} -o {out}/verification)")
+    write_verification(result, out / "verification", [out / "patient", out / "post"], quiet=args.quiet)

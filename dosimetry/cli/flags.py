@@ -33,6 +33,8 @@ EXIT_CODES = {
     "plain": "exit status: 0 done; 2 invalid input; 3 internal error",
     "cohort": "exit status: 0 every case ran and is within every safety limit; 1 a case is blocked, needs a decision, or was refused or failed (the output says how many); 2 invalid input; 3 internal error",
     "schedule": "exit status: 0 an in-hours vial/time (glass) or a draw (resin); 1 needs a decision (nothing fits) or outside the resin window; 2 invalid input; 3 internal error",
+    "verify": "exit status: 0 no adverse finding; 1 an adverse finding (a delivered dose over a safety limit, or a tumour under its efficacy threshold: "
+              "the output states it first, with the limit and its source); 2 invalid input; 3 internal error",
 }
 
 

@@ -27,7 +27,7 @@ def run(args) -> int:
     return run_report(args.patient, args.output, args)
 
 
-def run_report(patient_path, output, args) -> int:
+def run_report(patient_path, output, args, keep: list | None = None) -> int:
     """Plan, check and report one patient file into the folder ``output`` (``y90 report`` and ``y90 demo``)."""
     from ..io.patient import load_patient
     from ..report.build import DOSE_FILES, dose_format_for, write_case_report
@@ -39,6 +39,8 @@ def run_report(patient_path, output, args) -> int:
     check_output_folder(output, input_paths(pf), "a report")
     show = progress(args)
     case = run_case(pf, progress=show, uncertainty=uncertainty.settings(args, pf))
+    if keep is not None:
+        keep.append(case)  # y90 demo verifies the treatment against this plan
     report = write_case_report(case, pf, output, units=getattr(args, "units", "si"), progress=show)
     if not args.quiet:
         print(report.text, end="")

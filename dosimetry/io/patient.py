@@ -26,7 +26,7 @@ from ..devices import device as _device
 from ..vocabulary import Calibration, DeviceName, Method
 from ..errors import InputError
 from ..isotope import LIVER_DENSITY
-from ..model import IMAGE, Imaging, Liver, Lung, PatientFile, PatientInfo, Target, Treatment, Tumour, VoxelSettings
+from ..model import IMAGE, Delivery, Imaging, Liver, Lung, PatientFile, PatientInfo, Target, Treatment, Tumour, VoxelSettings
 from ..planning.budget import UncertaintySettings, uncertainty_settings
 from ..planning.clinical import clinical as _clinical
 from ..errors import OutOfRangeError
@@ -245,9 +245,9 @@ def parse_patient(doc: dict, base_dir: Path | str = ".") -> PatientFile:
         Naming the first offending field.
     """
     base = Path(base_dir)
-    top_unknown = sorted(set(doc) - {"patient", "treatment", "clinical", "lung", "liver", "target", "imaging", "clinic", "uncertainty"})
+    top_unknown = sorted(set(doc) - {"patient", "treatment", "clinical", "lung", "liver", "target", "imaging", "clinic", "uncertainty", "delivery"})
     if top_unknown:
-        raise InputError(top_unknown[0], "unknown table; allowed: patient, treatment, clinical, lung, liver, target, imaging, clinic, uncertainty")
+        raise InputError(top_unknown[0], "unknown table; allowed: patient, treatment, clinical, lung, liver, target, imaging, clinic, uncertainty, delivery")
 
     warns: list[str] = []
     patient = _patient_info(doc, warns)
@@ -262,7 +262,20 @@ def parse_patient(doc: dict, base_dir: Path | str = ".") -> PatientFile:
     _method_requirements(method, patient, liver, target, tumours, tg)
     imaging = _imaging(doc, base, warns) if "imaging" in doc else None
     uncertainty = _uncertainty(doc)
-    return PatientFile(patient, treatment, lung, liver, target, imaging, clinical=clinical, raw=doc, warnings=tuple(warns), uncertainty=uncertainty, **_clinic(doc))
+    delivery = _delivery(doc, warns) if "delivery" in doc else None
+    return PatientFile(patient, treatment, lung, liver, target, imaging, clinical=clinical, raw=doc, warnings=tuple(warns), uncertainty=uncertainty,
+                       delivery=delivery, **_clinic(doc))
+
+
+def _delivery(doc: dict, warns: list) -> Delivery:
+    """``[delivery]``: administered activity, measured residual fraction, administration time (``y90 verify``);
+    the plausible ranges of ``imaging.administered`` and ``target.residual_fraction``."""
+    d = _table(doc, "delivery", {"administered", "residual_fraction", "administration"})
+    return Delivery(
+        administered=_plausible_quantity(d["administered"], "imaging.administered", "delivery.administered", warns) if "administered" in d else None,
+        residual_fraction=_plausible_fraction(d["residual_fraction"], "target.residual_fraction", "delivery.residual_fraction", warns) if "residual_fraction" in d else None,
+        administration=parse_datetime(d["administration"], "delivery.administration") if "administration" in d else None,
+    )
 
 
 def _uncertainty(doc: dict):

@@ -32,7 +32,7 @@ from .partial_volume import plan_notes, plan_tumours_beside
 from .plan import PatientPlan
 from .voxel import VoxelResult
 
-__all__ = ["CaseResult", "assess", "figure_regions", "WITHIN_LIMITS", "BLOCKED", "NEEDS_DECISION"]
+__all__ = ["CaseResult", "assess", "figure_regions", "voxel_limit_checks", "WITHIN_LIMITS", "BLOCKED", "NEEDS_DECISION"]
 
 WITHIN_LIMITS, BLOCKED, NEEDS_DECISION = Status.WITHIN_LIMITS, Status.BLOCKED, Status.NEEDS_DECISION
 
@@ -214,6 +214,17 @@ def _voxel_checks(v: VoxelResult, rows, prior: float, corrected: bool = False) -
             desc = f"{c.description} ({t.device})" if several_devices else c.description
             checks.append(replace(c, description=desc, origin=Origin.VOXEL, note=""))
     return checks, figures, notes
+
+
+def voxel_limit_checks(voxel: VoxelResult, *, device=None, clinical: Clinical | None = None, overrides: dict | None = None, prior_lung_dose="0 Gy") -> tuple:
+    """(safety checks, efficacy checks, notes) of a voxel dosimetry's mean doses against the thresholds
+    of the device and scenario: the checks :func:`assess` makes, without its status, caps or
+    objectives (post-treatment verification states a failed check as a finding, not a verdict)."""
+    device = None if device is None else _limits._device_name(device)
+    prior = float(plausible_quantity(prior_lung_dose, PLAUSIBLE["lung.prior_dose"], "lung.prior_dose").to("Gy").magnitude)
+    rows, row_notes = _rows_for(device, clinical or Clinical(), overrides)
+    checks, _, notes = _voxel_checks(voxel, rows, prior)
+    return tuple(c for c in checks if c.safety), tuple(c for c in checks if not c.safety), tuple(row_notes) + tuple(notes)
 
 
 def _voxel_objectives(v: VoxelResult, rows, prior: float) -> tuple:
