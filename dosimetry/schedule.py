@@ -505,9 +505,22 @@ class VialOption:
             "window_start": _iso_s(self.window_start),
             "window_end": _iso_s(self.window_end),
             "administration_time": _iso_s(self.administration_time),
-            "delivered_activity": to_json(self.delivered),
+            "vial_activity_at_administration": to_json(self.delivered),
             "deviation": round(self.deviation, 6),
+            "vial_age": to_json(self.age),
+            "sphere_count": self.sphere_count,
         }
+
+    @property
+    def age(self) -> pint.Quantity:
+        """Time from the vial's calibration to the administration [h]."""
+        return Q_((self.administration_time - self.calibration_time).total_seconds() / 3600.0, "h")
+
+    @property
+    def sphere_count(self) -> int:
+        """Spheres in the vial: its activity at administration over the activity per sphere then
+        (:func:`dosimetry.devices.sphere_count`)."""
+        return int(round(float(sphere_count(GLASS, self.delivered, self.age))))
 
 
 def _iso_s(t: _dt.datetime) -> str:

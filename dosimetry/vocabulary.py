@@ -79,6 +79,7 @@ class Origin(Vocabulary):
     VIAL_AT_PLANNED_TIME = "vial at the planned time"
     VOXEL = "voxel"
     SESSION = "session"
+    SCREEN = "contraindication screen"
 
 
 class Role(Vocabulary):

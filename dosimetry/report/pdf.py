@@ -138,12 +138,13 @@ def _summary_pages(content: ReportContent):
                 flow.text(0.06, ("- " if k == 0 else "  ") + line, fontsize=8.5, color=_AMBER)
                 flow.down(0.0145)
     flow.heading_("Compartments")
-    cols = (("Compartment", 0.06), ("Volume", 0.38), ("Mass", 0.50), ("Tumour-to-normal", 0.62), ("Planned dose", 0.80))
+    xs = (0.06, 0.36, 0.46, 0.56, 0.67, 0.80) if len(page.compartment_header) > 5 else (0.06, 0.38, 0.50, 0.62, 0.80)
+    cols = tuple(zip(page.compartment_header, xs))
     for col, x in cols:
         flow.text(x, col, fontsize=8.5, weight="bold")
-    flow.down(0.006)
+    flow.down(0.008)
     flow.rule()
-    flow.down(0.012)
+    flow.down(0.014)
     for row in page.compartments:
         for (_, x), cell in zip(cols, row):
             flow.text(x, cell, fontsize=8.8, family=None if x == 0.06 else "monospace")

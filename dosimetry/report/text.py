@@ -34,38 +34,68 @@ def when(t) -> str:
     return t.strftime("%Y-%m-%d %H:%M ") + t.strftime("%z")[:3] + ":" + t.strftime("%z")[3:]
 
 
+def _pct(x: float) -> str:
+    """A relative difference as ``+4.1%``; never ``-0.0%``."""
+    return f"{0.0 if abs(x) < 5e-4 else x:+.1%}"
+
+
+def _tumour_text(names, dose) -> str:
+    """``Tumour 1 205 Gy, Tumour 2 243 Gy``; one tumour named "Tumour" reads ``205 Gy``."""
+    doses = np.atleast_1d(dose.to("Gy").magnitude)
+    if len(doses) != len(names):
+        return fmt(dose)
+    if len(names) == 1 and names[0].strip().lower() in ("tumour", "tumor", "tumours", "tumors"):
+        return f"{doses[0]:.4g} Gy"
+    return ", ".join(f"{n} {d:.4g} Gy" for n, d in zip(names, doses))
+
+
 def _rows(case: CaseResult) -> list[tuple[str, str]]:
     pp = case.plan
     p, pf = pp.plan, pp.patient
     dev = _device(p.device)
+    at_vial = pp.doses_at_vial
     rows = [
         ("Clinical scenario", p.clinical.describe()),
         ("Device", f"{p.device} ({dev.product})"),
         ("Method", METHOD_NAMES.get(p.method, p.method)),
-        ("Prescribed activity", f"{fmt(p.prescribed_activity)} at administration"),
     ]
+    if case.status != "WITHIN LIMITS":
+        rows.append(("Activity to administer", f"NONE: {case.status} (do not treat as planned)"))
+        rows.append(("Planned activity", f"{fmt(p.prescribed_activity)} at administration (not to be given)"))
+    else:
+        rows.append(("Activity to administer", f"{fmt(pp.activity_to_administer)} at administration" + (" (the whole vial)" if at_vial else "")))
+        if at_vial:
+            rows.append(("Planned activity", f"{fmt(p.prescribed_activity)} (vial {_pct(at_vial['ratio'] - 1)})"))
     if p.residual_fraction:
-        rows.append(("Delivered activity", f"{fmt(p.delivered_activity)} (residual {p.residual_fraction:.1%})"))
+        given = at_vial["activity_reaching_patient"] if at_vial else p.delivered_activity
+        rows.append(("Activity reaching the patient", f"{fmt(given)} (residual {p.residual_fraction:.1%})"))
     if pf.treatment.administration is not None:
         rows.append(("Administration", when(pf.treatment.administration)))
     rows.append(("Dose coefficient K", fmt(p.dose_coefficient)))
     if p.target_mass is not None:
         rows.append(("Perfused target", f"{fmt(pf.target.volume)}, {fmt(p.target_mass)}"))
+
+    def dose_row(label, key, text):
+        if at_vial and key in at_vial:
+            other = _tumour_text(names, at_vial[key]) if key == "tumour_dose" else fmt(at_vial[key])
+            text += f" (plan); {other} at the vial"
+        rows.append((label, text))
+
+    names = [t.name for t in pf.target.tumours]
     if p.target_dose is not None:
-        rows.append(("Target mean dose", fmt(p.target_dose)))
+        dose_row("Target mean dose", "target_dose", fmt(p.target_dose))
     if p.tumour_dose is not None:
-        names = [t.name for t in pf.target.tumours]
-        doses = np.atleast_1d(p.tumour_dose.to("Gy").magnitude)
-        label = ", ".join(f"{n} {d:.4g} Gy" for n, d in zip(names, doses)) if len(doses) == len(names) else fmt(p.tumour_dose)
-        rows.append(("Tumour dose", label))
+        dose_row("Tumour dose", "tumour_dose", _tumour_text(names, p.tumour_dose))
     if p.normal_liver_dose is not None:
-        rows.append(("Perfused normal liver dose", fmt(p.normal_liver_dose)))
+        dose_row("Perfused normal liver dose", "normal_liver_dose", fmt(p.normal_liver_dose))
     if p.whole_normal_liver_dose is not None:
-        rows.append(("Whole normal liver dose", fmt(p.whole_normal_liver_dose)))
+        dose_row("Whole normal liver dose", "whole_normal_liver_dose", fmt(p.whole_normal_liver_dose))
     rows.append(("Lung shunt fraction", f"{p.lung_shunt_fraction:.1%}"))
-    rows.append(("Lung dose", f"{fmt(p.lung_dose)} (lung mass {fmt(p.lung_mass)})"))
+    dose_row("Lung dose", "lung_dose", fmt(p.lung_dose))
+    rows[-1] = (rows[-1][0], rows[-1][1] + f" (lung mass {fmt(p.lung_mass)})")
     if p.prior_lung_dose.magnitude:
-        rows.append(("Cumulative lung dose", f"{fmt(p.cumulative_lung_dose)} (prior {fmt(p.prior_lung_dose)})"))
+        dose_row("Cumulative lung dose", "cumulative_lung_dose", f"{fmt(p.cumulative_lung_dose)}")
+        rows[-1] = (rows[-1][0], rows[-1][1] + f" (prior {fmt(p.prior_lung_dose)})")
     rows.append(("Largest safe activity", f"{fmt(case.max_safe_activity)} (set by {case.binding})"))
     v = pp.vial
     if v is not None and dev.whole_vial:
@@ -89,8 +119,7 @@ def glass_order_rows(order) -> list[tuple[str, str]]:
         rows.append(("Administer", f"{when(c.administration_time)} (in-hours window for this vial {when(c.window_start)} to {when(c.window_end)})"))
     else:
         rows.append(("Administer", f"between {when(c.window_start)} and {when(c.window_end)}; best {when(c.administration_time)}"))
-    dev = 0.0 if abs(c.deviation) < 5e-4 else c.deviation
-    rows.append(("Delivered activity", f"{fmt(c.delivered)} ({dev:+.1%} of the prescription; tolerance +-{order.tolerance:.0%})"))
+    rows.append(("Vial activity at administration", f"{fmt(c.delivered)} ({_pct(c.deviation)} of the prescription; tolerance +-{order.tolerance:.0%})"))
     return rows
 
 

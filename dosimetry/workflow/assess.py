@@ -147,6 +147,8 @@ class CaseResult:
             "needs_decision": self.needs_decision,
             "decisions": list(self.decisions),
             "uncertainty": None if self.uncertainty is None else self.uncertainty.to_json(),
+            # null unless WITHIN LIMITS: a BLOCKED or undecided case has nothing to administer (issue 21)
+            "activity_to_administer": to_json(self.plan.activity_to_administer) if self.plan is not None and self.actionable else None,
         }
 
 

@@ -1,0 +1,125 @@
+"""Issue 21: a report a physicist signs without recomputing.
+
+Each test builds a patient file as a physicist types it, runs the same job as ``y90 report``
+(:func:`dosimetry.workflow.run_case` -> :func:`dosimetry.report.render_report`) and reads page 1 of
+the PDF back with pypdf, the summary text and report.json. Expected figures are computed by hand in
+the test.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import re
+from pathlib import Path
+
+import pytest
+from pypdf import PdfReader
+
+from dosimetry.io.patient import load_patient
+from dosimetry.report.build import render_report
+from dosimetry.report.pdf import render_pdf
+from dosimetry.workflow import run_case
+
+GLASS = Path(__file__).parents[2] / "dosimetry" / "examples" / "glass.toml"
+NOW = dt.datetime(2026, 11, 20, 9, 0, tzinfo=dt.timezone.utc)
+T_HALF_H = 64.1  # Y-90 half-life [h] (ICRP-107; TheraSphere IFU)
+
+
+def _patient(tmp_path, name="patient.toml", **replace) -> Path:
+    text = GLASS.read_text()
+    for old, new in replace.items():
+        assert old in text, old
+        text = text.replace(old, new)
+    p = tmp_path / name
+    p.write_text(text)
+    return p
+
+
+def _report(path):
+    pf = load_patient(path)
+    case = run_case(pf, uncertainty=None)
+    rep = render_report(case, now=NOW)
+    return case, rep
+
+
+def page_text(rep, page: int = 0) -> str:
+    """The text of one page of the rendered PDF, whitespace collapsed."""
+    reader = PdfReader(io.BytesIO(render_pdf(rep.content)))
+    return " ".join(reader.pages[page].extract_text().split())
+
+
+# -- 1. page 1 of a BLOCKED or undecided case shows no activity to administer ----------------------
+
+
+def test_blocked_page1_shows_no_activity_to_administer(tmp_path):
+    """A lung shunt of 40 % in the glass example: lung dose 50 x 3.789 x 0.4 / 1 kg = 75.8 Gy > 30 Gy.
+    Page 1, the summary and report.json say there is nothing to administer, why, the largest safe
+    activity (30 Gy x 1 kg / (50 x 0.4) = 1.5 GBq) and what to change; issue 21 saw
+    "Activity to administer 4.366 GBq" in bold on a BLOCKED page 1."""
+    case, rep = _report(_patient(tmp_path, **{"shunt_fraction = 0.05": "shunt_fraction = 0.40"}))
+    assert case.blocked
+    text = page_text(rep)
+    a_plan = 120 * 1456 * 1.03e-3 / (50 * 0.6)  # MIRD: D M / (K (1 - LSF)) = 5.994 GBq
+    assert "Activity to administer NONE: BLOCKED" in text
+    assert f"{a_plan:.4g} GBq" in text and "not to be given" in text  # the plan's activity, marked
+    assert "Reason lung dose (this treatment) fails" in text
+    cap = 30 * 1.0 / (50 * 0.40)  # lung limit 30 Gy x lung mass / (K x LSF)
+    assert f"Largest safe activity {cap:.4g} GBq" in text and "What to change" in text
+    assert "at administration (the whole vial" not in text
+    assert rep.json["activity_to_administer"] is None and rep.json["status"] == "BLOCKED"
+    assert re.search(r"Activity to administer +NONE: BLOCKED", rep.text)
+
+
+def test_within_limits_page1_gives_the_activity(tmp_path):
+    case, rep = _report(_patient(tmp_path))
+    assert case.status == "WITHIN LIMITS"
+    a_given = 5 * 2 ** (-(25 + 39 / 60) / T_HALF_H)  # 5 GBq vial, calibrated 08:21, given 10:00 the next day
+    assert f"Activity to administer {a_given:.4g} GBq" in page_text(rep)
+    assert rep.json["activity_to_administer"]["value"] == pytest.approx(a_given, rel=1e-6)
+
+
+# -- 3. doses at the activity that will be given ----------------------------------------------------
+
+
+def test_doses_at_the_vial_activity(tmp_path):
+    """Issue 21: a glass plan of 2.922 GBq served by a 5 GBq vial giving 3.04 GBq at the planned time
+    (+4.1 %): the target dose at the vial's activity, 120 x 3.04 / 2.922 = 124.9 Gy, is shown beside
+    the plan's 120 Gy, with one name per meaning in JSON and text."""
+    # perfused mass for 2.922 GBq: 2.922 x 50 x 0.95 / 120 = 1.156625 kg = 1122.94 mL at 1.03 g/mL
+    p = _patient(tmp_path, **{
+        'volume = "1456 mL"': 'volume = "1122.94 mL"',
+        "calibration = 2026-11-24T08:21:00-05:00": 'calibration = 2026-11-23T12:00:00-05:00\nvial = "5 GBq"',
+    })
+    case, rep = _report(p)
+    a_plan = 120 * 1122.94 * 1.03e-3 / (50 * 0.95)
+    a_vial = 5 * 2 ** (-46 / T_HALF_H)  # calibrated Mon 12:00, given Wed 10:00: 46 h
+    assert a_plan == pytest.approx(2.922, abs=5e-4) and a_vial == pytest.approx(3.04, abs=5e-3)
+    target_at_vial = 120 * a_vial / a_plan
+    assert target_at_vial == pytest.approx(124.9, abs=0.05)
+    lung_at_vial = 50 * a_vial * 0.05 / 1.0
+    doc = rep.json["doses_at_vial_activity"]
+    assert doc["activity"]["value"] == pytest.approx(a_vial, rel=1e-6)
+    assert doc["activity_reaching_patient"]["value"] == pytest.approx(a_vial, rel=1e-6)  # residual 0
+    assert doc["target_dose"]["value"] == pytest.approx(target_at_vial, rel=1e-6)
+    assert doc["lung_dose"]["value"] == pytest.approx(lung_at_vial, rel=1e-6)
+    assert rep.json["target_dose"]["value"] == pytest.approx(120.0, rel=1e-9)  # the plan's, its own name
+    assert rep.json["vial"]["choice"]["vial_activity_at_administration"]["value"] == pytest.approx(a_vial, rel=1e-6)
+    assert "delivered_activity" not in rep.json["vial"]["choice"]
+    assert re.search(rf"Target mean dose +120 Gy \(plan\); {target_at_vial:.4g} Gy at the vial", rep.text)
+    assert "Delivered activity" not in rep.text  # two meanings; now "vial activity at administration" / "activity reaching the patient"
+    text = page_text(rep)
+    assert f"{target_at_vial:.4g} Gy" in text and f"{lung_at_vial:.4g} Gy" in text
+    assert "Dose at the vial" in text
+
+
+def test_doses_at_vial_with_residual(tmp_path):
+    """A residual of 5 %: the activity reaching the patient is the vial's activity x 0.95."""
+    p = _patient(tmp_path, **{"residual_fraction = 0.0 ": "residual_fraction = 0.05 "})
+    case, rep = _report(p)
+    a_vial = 5 * 2 ** (-(25 + 39 / 60) / T_HALF_H)
+    doc = rep.json["doses_at_vial_activity"]
+    assert doc["activity_reaching_patient"]["value"] == pytest.approx(a_vial * 0.95, rel=1e-6)
+    a_plan = 120 * 1456 * 1.03e-3 / (50 * 0.95 * 0.95)
+    assert doc["ratio"] == pytest.approx(a_vial / a_plan, rel=1e-5)
+    assert doc["target_dose"]["value"] == pytest.approx(120 * a_vial / a_plan, rel=1e-6)
