@@ -226,7 +226,7 @@ def test_page1_has_written_directive_compartments_and_one_status(demo):
     text = _page1_text(out / "report" / "report.pdf")
     for field in ("Activity to administer", "Prescribed dose", "Treatment site / territory", "Vessel (catheter position)",
                   "Prescriber (authorized user)", "Medical physicist", "Residual fraction", "Whole liver", "Tumour 1", "Tumour 2",
-                  "Tumour-to-normal", "Normal liver, whole", "Target mean dose"):
+                  "T/N ratio", "Normal liver, whole", "Target mean dose"):
         assert field in text, field
     assert text.count("OVERALL STATUS") == 1 and "OVERALL STATUS: WITHIN LIMITS" in text
     # issue 14: "activity at calibration" next to "vial 5 GBq" left unclear which is ordered; an
