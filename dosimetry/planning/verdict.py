@@ -25,7 +25,7 @@ import numpy as np
 
 from ..vocabulary import Status
 
-__all__ = ["RTOL", "STRICT_MARGIN", "passes", "headroom", "scaled", "scaled_figure", "failed", "within_limits", "status"]
+__all__ = ["RTOL", "STRICT_MARGIN", "passes", "headroom", "scaled", "scaled_figure", "scales", "failed", "within_limits", "status"]
 
 #: Relative tolerance of inclusive bounds (floating-point rounding at the boundary).
 RTOL = 1e-9
@@ -64,7 +64,7 @@ def scaled_figure(name: str, value, ratio, prior_lung_dose):
     return (value * ratio).to(value.units)
 
 
-def _scales(c) -> bool:
+def scales(c) -> bool:
     """A safety ``max`` check on a figure linear in the activity (a dose or an activity); a fraction or
     a laboratory value (bilirubin) does not scale."""
     return c.safety and c.bound == "max" and not c.value.dimensionless and (c.value.is_compatible_with("Gy") or c.value.is_compatible_with("GBq"))
@@ -87,7 +87,7 @@ def scaled(checks, ratio: float, prior_lung_dose, **fields) -> tuple:
     """
     out = []
     for c in checks:
-        if not _scales(c):
+        if not scales(c):
             continue
         value = scaled_figure(c.name, c.value, ratio, prior_lung_dose)
         ok = passes(value.to(c.limit.units).magnitude, c.limit.magnitude, c.bound, c.inclusive)

@@ -25,6 +25,7 @@ import pint
 from ..ranges import PLAUSIBLE, plausible_quantity
 from ..planning import limits as _limits
 from ..planning import verdict as _verdict
+from ..planning import contraindications as _screen
 from ..planning.clinical import Clinical
 from ..units import Q_, to_json
 from ..vocabulary import Calibration, DeviceName, Origin, Role, Status
@@ -366,6 +367,11 @@ def assess(
         clinical = clinical or Clinical()
         # the patient file's plausible range (0-200 Gy), so the library and every command agree
         prior = float(plausible_quantity(prior_lung_dose, PLAUSIBLE["lung.prior_dose"], "lung.prior_dose").to("Gy").magnitude)
+        # the contraindication screen of the scenario (a plan screens itself: planning.assemble)
+        screened, screen_warnings = _screen.screen(device, clinical, {})
+        parts.safety += list(screened)
+        parts.warnings += list(screen_warnings)
+        parts.caps += [(_limits.FIGURE_LABELS.get(n, n), float(np.min(a))) for n, a in _screen.screen_caps(device, clinical, 0.0)]
     if voxel is not None:
         _add_voxel(parts, voxel, plan, _rows_for(device, clinical, overrides), prior)
     amax = binding = None
