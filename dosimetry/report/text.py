@@ -114,7 +114,9 @@ def glass_order_rows(order) -> list[tuple[str, str]]:
     if c is None:
         return [("Vial order", "NEEDS A DECISION (options below)")]
     kind = "custom dose" if c.custom else "standard vial"
-    rows = [("Vial to order", f"{fmt(c.vial)} {kind}, calibrated {when(c.calibration_time)}")]
+    rows = [("Vial to order", f"{fmt(c.vial)} {kind}, calibrated {when(c.calibration_time)}; "
+                              f"vial age {c.age.to('h').magnitude:.0f} h ({c.age.to('day').magnitude:.1f} d) at administration, "
+                              f"{c.sphere_count / 1e6:.2g} million spheres")]
     if order.planned is not None:
         rows.append(("Administer", f"{when(c.administration_time)} (in-hours window for this vial {when(c.window_start)} to {when(c.window_end)})"))
     else:
