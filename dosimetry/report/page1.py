@@ -14,7 +14,7 @@ import numpy as np
 
 from ..devices import device as _device
 from ..workflow import METHOD_NAMES, CaseResult
-from .text import fmt, glass_order_rows, image_text, input_value, when
+from .text import dicom_date, fmt, glass_order_rows, image_text, input_value, when
 from .uncertainty import page1_lines
 
 __all__ = ["SignedPage", "signed_page", "activity_text", "STATUS_KINDS"]
@@ -236,7 +236,7 @@ def _image_rows(case: CaseResult) -> tuple:
     rows = []
     if case.imaging:
         im = case.imaging
-        rows.append(("Activity image", f"{im['modality']} {im['radionuclide']}, acquired {im['acquisition_date'] or '-'}" if im.get("series_uid") else image_text(im)))
+        rows.append(("Activity image", f"{im['modality']} {im['radionuclide']}, acquired {dicom_date(im['acquisition_date']) or '-'}" if im.get("series_uid") else image_text(im)))
         if im.get("series_uid"):
             rows.append(("", f"series {im['series_uid']}"))
     measured = [s for s in case.inputs if s.used == "image"]
@@ -276,6 +276,9 @@ def signed_page(case: CaseResult, units: str = "si") -> SignedPage:
         line = "Every safety check passes, but a decision is needed: " + "; ".join(case.decisions) + (": choose an option below." if opts else ".")
     else:
         line = f"All {len(case.safety)} safety checks pass. Largest safe activity {activity_text(case.max_safe_activity, units)}, set by the {case.binding}."
+    short = [c for c in case.efficacy if not np.all(c.passed)]
+    if short:  # issue 21: a tumour below its threshold is said on page 1, in the banner
+        line += " Efficacy NOT REACHED: " + "; ".join(f"{c.label or c.description} {fmt(c.value)} ({_ORIGIN.get(c.origin, c.origin)})" for c in short) + "."
     decisions = list(case.decisions)
     opts = getattr(pp.vial, "options", ()) if pp.vial is not None and pp.vial.__class__.__name__ == "GlassOrder" and case.decisions else ()
     decisions += [f"Option: {o.describe()}" for o in opts]

@@ -79,7 +79,8 @@ class _Flow:
         self.y -= 0.019
 
     def rule(self):
-        self.fig.add_artist(_hline(self.y + 0.012))
+        """A line under a table header written at ``self.y + 0.008`` (below its descenders)."""
+        self.fig.add_artist(_hline(self.y + 0.0025))
 
 
 def _banner(fig, page, y):
@@ -227,7 +228,8 @@ def _slice_page(content: ReportContent, page: int):
     from matplotlib import patheffects
 
     fig = Figure(figsize=A4)
-    _header(fig, content, page, "Dose on CT")
+    on_ct = any(s.ct_hu is not None for s in content.slices)
+    _header(fig, content, page, "Dose on CT" if on_ct else "Dose (no CT given: dose map alone)")
     rows = list(dict.fromkeys(s.row for s in content.slices))
     vmax = max(float(np.percentile(s.dose_gy, 99.9)) for s in content.slices) or 1.0
     names = list(dict.fromkeys(n for s in content.slices for n, _ in s.outlines))

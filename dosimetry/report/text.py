@@ -8,8 +8,9 @@ import pint
 from ..devices import device as _device
 from ..units import unit_string
 from ..workflow import METHOD_NAMES, CaseResult
+from ..workflow.plan import VIAL_RATIO_SHOWN
 
-__all__ = ["fmt", "when", "case_text", "compare_text", "check_line", "input_line", "input_value", "session_text", "glass_order_rows", "decision_lines"]
+__all__ = ["dicom_date", "fmt", "when", "case_text", "compare_text", "check_line", "input_line", "input_value", "session_text", "glass_order_rows", "decision_lines"]
 
 
 def fmt(q, digits: int = 4) -> str:
@@ -76,7 +77,7 @@ def _rows(case: CaseResult) -> list[tuple[str, str]]:
         rows.append(("Perfused target", f"{fmt(pf.target.volume)}, {fmt(p.target_mass)}"))
 
     def dose_row(label, key, text):
-        if at_vial and key in at_vial:
+        if at_vial and key in at_vial and abs(at_vial["ratio"] - 1) > VIAL_RATIO_SHOWN:
             other = _tumour_text(names, at_vial[key]) if key == "tumour_dose" else fmt(at_vial[key])
             text += f" (plan); {other} at the vial"
         rows.append((label, text))
@@ -168,7 +169,14 @@ def image_text(im: dict) -> str:
     file by its name and declared unit (it states no modality, radionuclide or date)."""
     if not im.get("series_uid"):
         return f"{im.get('series_description', '')} (NRRD / NIfTI: modality, radionuclide and date not stated)"
-    return f"{im['modality']} {im['radionuclide']}, acquired {im['acquisition_date'] or 'date not stated'}, series {im['series_uid']}"
+    return f"{im['modality']} {im['radionuclide']}, acquired {dicom_date(im['acquisition_date']) or 'date not stated'}, series {im['series_uid']}"
+
+
+def dicom_date(da: str) -> str:
+    """A DICOM DA value (AcquisitionDate (0008,0022), SeriesDate (0008,0021)) ``YYYYMMDD`` as
+    ``YYYY-MM-DD``; anything else unchanged (issue 21: no raw ``20260115`` on a report)."""
+    da = (da or "").strip()
+    return f"{da[:4]}-{da[4:6]}-{da[6:8]}" if len(da) == 8 and da.isdigit() else da
 
 
 def voxel_ratio_lines(v) -> list[str]:
@@ -221,10 +229,18 @@ def case_text(case: CaseResult) -> str:
     return "\n".join(lines)
 
 
+#: Width of a value column of ``--compare`` and of its wrapped warning lines (issue 21: the table was 230+ characters wide).
+COMPARE_CELL = 44
+COMPARE_LINE = 100
+
+
 def compare_text(glass: CaseResult, resin: CaseResult) -> str:
-    """Glass and resin plans of one patient side by side, each to its own target, with its binding limit."""
+    """Glass and resin plans of one patient side by side, each to its own target, with its binding
+    limit; cells wrap at :data:`COMPARE_CELL` characters so that the table fits a terminal."""
+    import textwrap
+
     def rows(case):
-        return [("Prescribed to", case.plan.basis or "-")] + _rows(case) + [("Binding limit", case.binding or "-")]
+        return [("Prescribed to", case.plan.basis or "-")] + _rows(case) + [("Binding limit", case.binding or "-"), ("Status", str(case.status))]
 
     g, r = dict(rows(glass)), dict(rows(resin))
     keys = []
@@ -232,16 +248,19 @@ def compare_text(glass: CaseResult, resin: CaseResult) -> str:
         if k not in keys:
             keys.append(k)
     w0 = max(len(k) for k in keys) + 2
-    w1 = max([len(g.get(k, "-")) for k in keys] + [20]) + 2
+    w1 = COMPARE_CELL + 2
     lines = [f"Patient {glass.patient_id}: glass vs resin", "", f"  {'':<{w0}}{'GLASS':<{w1}}RESIN"]
-    lines += [f"  {k:<{w0}}{g.get(k, '-'):<{w1}}{r.get(k, '-')}" for k in keys]
-    lines.append(f"  {'Status':<{w0}}{glass.status:<{w1}}{resin.status}")
+    for k in keys:
+        left = textwrap.wrap(g.get(k, "-"), COMPARE_CELL) or ["-"]
+        right = textwrap.wrap(r.get(k, "-"), COMPARE_CELL) or ["-"]
+        for n in range(max(len(left), len(right))):
+            lines.append(f"  {k if n == 0 else '':<{w0}}{left[n] if n < len(left) else '':<{w1}}{right[n] if n < len(right) else ''}".rstrip())
     lines.append("")
     for name, case in (("glass", glass), ("resin", resin)):
         for c in case.failed:
-            lines.append(f"  {name}: FAIL {c.description}: {fmt(c.value)}")
+            lines += textwrap.wrap(f"{name}: FAIL {c.description}: {fmt(c.value)}", COMPARE_LINE, initial_indent="  ", subsequent_indent="    ")
         for wmsg in case.warnings:
-            lines.append(f"  {name}: {wmsg}")
+            lines += textwrap.wrap(f"{name}: {wmsg}", COMPARE_LINE, initial_indent="  ", subsequent_indent="    ")
     return "\n".join(lines)
 
 

@@ -123,3 +123,88 @@ def test_doses_at_vial_with_residual(tmp_path):
     a_plan = 120 * 1456 * 1.03e-3 / (50 * 0.95 * 0.95)
     assert doc["ratio"] == pytest.approx(a_vial / a_plan, rel=1e-5)
     assert doc["target_dose"]["value"] == pytest.approx(120 * a_vial / a_plan, rel=1e-6)
+
+
+# -- 6. the smaller defects of issue 21, each a test that failed on main ---------------------------
+
+
+def test_no_minus_zero_percent():
+    """A vial 0.001 % under the prescription read "-0.0%"."""
+    from dosimetry.schedule import VialOption
+    from dosimetry.units import Q_
+
+    t = dt.datetime(2026, 11, 25, 10, 0, tzinfo=dt.timezone(dt.timedelta(hours=-5)))
+    o = VialOption(Q_(3.0, "GBq"), False, t - dt.timedelta(hours=24), t, t, t, Q_(2.99997, "GBq"), -1e-5)
+    assert "-0.0%" not in o.describe() and "+0.0%" in o.describe()
+
+
+def test_one_tumour_named_tumour_reads_once(tmp_path):
+    """"Tumour dose  Tumour 247.5 Gy": a single unnamed tumour is not named twice."""
+    _, rep = _report(_patient(tmp_path))
+    assert re.search(r"Tumour dose +\d", rep.text) and not re.search(r"Tumour dose +Tumour ", rep.text)
+
+
+def test_demo_dates_efficacy_and_audit(demo):
+    """The demo's page 1: no raw DICOM date ("20260115"), a NOT REACHED tumour named in the banner;
+    the audit pages list each limit once; the summary gives the date as 2026-01-15."""
+    out, _, _ = demo
+    reader = PdfReader(out / "report" / "report.pdf")
+    page1 = " ".join(reader.pages[0].extract_text().split())
+    assert "20260115" not in page1 and "acquired 2026-01-15" in page1
+    summary = (out / "report" / "summary.txt").read_text()
+    assert "20260115" not in summary and "acquired 2026-01-15" in summary
+    assert "Efficacy NOT REACHED: Tumour 1 dose" in page1.split("Patient and treatment")[0]  # in the banner
+    audit = " ".join(" ".join(p.extract_text().split()) for p in reader.pages if "Audit trail" in p.extract_text())
+    assert audit.count("Limit: whole normal liver dose < 75 Gy") == 1
+    assert audit.count("Limit: lung dose (this treatment) <= 30 Gy") == 1
+
+
+def test_table_header_rule_is_below_the_header_text():
+    """The line under a table header cut through its text: it is drawn below the baseline now."""
+    from dosimetry.report.content import ReportContent
+    from dosimetry.report.pdf import _Flow
+
+    flow = _Flow(ReportContent("P", "t", "s", False, (), (), ()), "h", 0.1)
+    y_text = flow.y
+    flow.text(0.06, "Check", fontsize=8.5)
+    flow.down(0.006)
+    flow.rule()
+    line = flow.fig.artists[-1]
+    assert max(line.get_ydata()) < y_text - 0.002  # below the baseline and the descenders
+
+
+def test_dose_page_without_ct_is_not_titled_dose_on_ct():
+    import numpy as np
+
+    from dosimetry.report.content import ReportContent, SliceImage
+    from dosimetry.report.pdf import _slice_page
+
+    s = SliceImage("Axial", np.ones((4, 4)), (0, 4, 0, 4), None, (), row="Tumour")
+    fig = _slice_page(ReportContent("P", "t", "s", False, (), (), (), slices=(s,)), 3)
+    titles = [t.get_text() for t in fig.texts]
+    assert "Dose on CT" not in titles and any(t.startswith("Dose (no CT") for t in titles)
+
+
+def test_decay_answers_in_the_unit_typed(capsys):
+    from dosimetry.cli import main
+
+    assert main(["decay", "81 mCi", "--elapsed", "24 h"]) == 0
+    out = capsys.readouterr().out
+    # 81 mCi x 2^(-24/64.1) = 62.48 mCi; 81 mCi = 2.997 GBq (1 mCi = 37 MBq)
+    assert f"{81 * 2 ** (-24 / T_HALF_H):.4g} mCi" in out and "2.997 GBq" in out
+
+
+def test_compare_table_fits_a_terminal(capsys):
+    from dosimetry.cli import main
+
+    main(["plan", str(GLASS), "--compare"])
+    out = capsys.readouterr().out
+    assert max(len(line) for line in out.splitlines()) <= 130 and "GLASS" in out and "RESIN" in out
+
+
+def test_quiet_report_says_where_it_wrote(tmp_path, capsys):
+    from dosimetry.cli import main
+
+    code = main(["--quiet", "report", str(GLASS), "-o", str(tmp_path / "r")])
+    out = capsys.readouterr().out
+    assert code == 0 and out.strip() == f"WITHIN LIMITS: report written to {(tmp_path / 'r').absolute()}/"
