@@ -264,6 +264,34 @@ def compare_text(glass: CaseResult, resin: CaseResult) -> str:
     return "\n".join(lines)
 
 
+_DOSE_KEYS = (("target_dose", "perfused volume"), ("tumour_dose", "tumour"), ("normal_liver_dose", "perfused normal liver"),
+              ("whole_normal_liver_dose", "whole normal liver"), ("lung_dose", "lungs"))
+
+
+def territory_rows(case) -> list[tuple[str, str]]:
+    """A territory of a session as (label, text) rows: what to administer (or why not), the vial and
+    timing, and every compartment dose at the plan and, with a glass vial, at the vial's activity."""
+    pp = case.plan
+    p = pp.plan
+    names = [t.name for t in pp.patient.target.tumours]
+    rows = []
+    for label, value in _rows(case):
+        if label in ("Activity to administer", "Planned activity", "Vial to order", "Administer", "Vial activity at administration", "Volume to draw", "Vial", "Largest safe activity"):
+            rows.append((label, value))
+    at_vial = pp.doses_at_vial or {}
+    doses = []
+    for key, label in _DOSE_KEYS:
+        v = getattr(p, key)
+        if v is None:
+            continue
+        text = _tumour_text(names, v) if key == "tumour_dose" else fmt(v)
+        if key in at_vial:
+            text += f" ({_tumour_text(names, at_vial[key]) if key == 'tumour_dose' else fmt(at_vial[key])} at the vial)"
+        doses.append(f"{label} {text}")
+    rows.append(("Compartment doses", "; ".join(doses)))
+    return rows
+
+
 def session_text(result) -> str:
     """Several territories of one session: each territory's verdict, then the summed doses."""
     s = result.session
@@ -271,7 +299,9 @@ def session_text(result) -> str:
     for name, case in zip(result.names, result.cases):
         p = case.plan.plan
         lines.append(f"Territory {name}: {p.device}, {METHOD_NAMES.get(p.method, p.method)}, {fmt(p.prescribed_activity)}: {case.status}")
-        lines += [check_line(c) for c in case.safety if c.origin == "plan"]
+        lines += [f"    {k}: {v}" for k, v in territory_rows(case)]
+        lines += [check_line(c) for c in case.safety if c.origin != "voxel"]
+        lines += [("  " + x) if x else "" for x in decision_lines(case)]
         lines.append("")
     lines.append("Session (summed over the territories)")
     lines.append(f"  lung dose {fmt(s.lung_dose)}; cumulative {fmt(s.cumulative_lung_dose)} (prior {fmt(s.prior_lung_dose)})")

@@ -208,3 +208,28 @@ def test_quiet_report_says_where_it_wrote(tmp_path, capsys):
     code = main(["--quiet", "report", str(GLASS), "-o", str(tmp_path / "r")])
     out = capsys.readouterr().out
     assert code == 0 and out.strip() == f"WITHIN LIMITS: report written to {(tmp_path / 'r').absolute()}/"
+
+
+# -- 5. y90 session prints each territory's vial, options and compartment doses ---------------------
+
+
+def test_session_prints_vial_options_and_compartment_doses(tmp_path, capsys):
+    """Issue 21: y90 session printed two territories as NEEDS A DECISION with no vial options and no
+    compartment doses. Right lobe 800 mL with an ordered 5 GBq vial (3.04 GBq at the planned time,
+    +46 % of its 2.082 GBq plan: a decision, with options); left lobe 500 mL, vial chosen by convention."""
+    from dosimetry.cli import main
+
+    right = _patient(tmp_path, "right.toml", **{'volume = "1456 mL"': 'volume = "800 mL"',
+                                                 "calibration = 2026-11-24T08:21:00-05:00": 'calibration = 2026-11-23T12:00:00-05:00\nvial = "5 GBq"'})
+    left = _patient(tmp_path, "left.toml", **{'volume = "1456 mL"': 'volume = "500 mL"', "calibration = 2026-11-24T08:21:00-05:00": ""})
+    code = main(["session", str(right), str(left)])
+    out = capsys.readouterr().out
+    assert code == 1 and "NEEDS A DECISION" in out
+    a_right = 120 * 800 * 1.03e-3 / (50 * 0.95)  # 2.082 GBq
+    a_vial = 5 * 2 ** (-46 / T_HALF_H)
+    right_part = out.split("Territory right")[1].split("Territory left")[0]
+    assert "Activity to administer: NONE: NEEDS A DECISION" in right_part and f"{a_right:.4g} GBq" in right_part
+    assert f"perfused volume 120 Gy ({120 * a_vial / a_right:.4g} Gy at the vial)" in right_part
+    assert "Options" in right_part and "order the 5 GBq standard vial" in right_part and "vial age" in right_part
+    left_part = out.split("Territory left")[1].split("Session (summed")[0]
+    assert "Vial to order: 3 GBq standard vial" in left_part and "Compartment doses: perfused volume 120 Gy" in left_part
