@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..devices import device as _device
+from ..vocabulary import Origin
 from ..workflow import METHOD_NAMES, CaseResult
 from .text import dicom_date, fmt, glass_order_rows, image_text, input_value, when
 from .uncertainty import page1_lines
@@ -30,7 +31,8 @@ VIAL_DOSE_HEADER = "Dose at the vial"  # at 0.80 of the page width it ends insid
 #: 1 mCi = 37 MBq (definition of the curie: 3.7e10 Bq).
 MBQ_PER_MCI = 37.0
 
-_ORIGIN = {"plan": "plan", "vial at the planned time": "vial at the planned time", "vial": "vial", "voxel": "voxel dosimetry"}
+_ORIGIN = {"plan": "plan", "vial at the planned time": "vial at the planned time", "vial": "vial", "voxel": "voxel dosimetry",
+           "contraindication screen": "screen"}
 
 
 @dataclass(frozen=True)
@@ -116,7 +118,7 @@ def what_to_change(case: CaseResult, units: str = "si") -> str:
     amax = case.max_safe_activity
     finite = amax is not None and np.isfinite(float(amax.to("GBq").magnitude)) and float(amax.to("GBq").magnitude) > 0
     if case.blocked:
-        screen = [c for c in case.failed if c.origin == "screen"]
+        screen = [c for c in case.failed if c.origin == Origin.SCREEN]
         if screen:
             return ("a contraindication applies (" + "; ".join(c.description for c in screen) + "): treat only after the cause is "
                     "corrected or with a selective (segmental) approach the guideline allows, and record the decision")

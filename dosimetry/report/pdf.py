@@ -108,7 +108,7 @@ def _check_table(flow: _Flow, rows, efficacy: bool):
         flow.need(0.017 + 0.012 * len(src))
         ok = result == "PASS"
         colour = _GREEN if ok else (_AMBER if efficacy else _RED)
-        flow.text(0.06, textwrap.shorten(label, 70), fontsize=8.8)
+        flow.text(0.06, textwrap.shorten(label, 58, placeholder='...'), fontsize=8.8)  # ends before the value column
         flow.text(0.52, value, fontsize=8.8, family="monospace")
         flow.text(0.66, limit, fontsize=8.8, family="monospace")
         flow.text(0.80, result, fontsize=8.8, weight="bold", color=colour)
@@ -139,7 +139,7 @@ def _summary_pages(content: ReportContent):
                 flow.text(0.06, ("- " if k == 0 else "  ") + line, fontsize=8.5, color=_AMBER)
                 flow.down(0.0145)
     flow.heading_("Compartments")
-    xs = (0.06, 0.36, 0.46, 0.56, 0.67, 0.80) if len(page.compartment_header) > 5 else (0.06, 0.38, 0.50, 0.62, 0.80)
+    xs = (0.06, 0.36, 0.47, 0.59, 0.69, 0.81) if len(page.compartment_header) > 5 else (0.06, 0.38, 0.50, 0.62, 0.80)
     cols = tuple(zip(page.compartment_header, xs))
     for col, x in cols:
         flow.text(x, col, fontsize=8.5, weight="bold")

@@ -233,3 +233,15 @@ def test_session_prints_vial_options_and_compartment_doses(tmp_path, capsys):
     assert "Options" in right_part and "order the 5 GBq standard vial" in right_part and "vial age" in right_part
     left_part = out.split("Territory left")[1].split("Session (summed")[0]
     assert "Vial to order: 3 GBq standard vial" in left_part and "Compartment doses: perfused volume 120 Gy" in left_part
+
+
+def test_bilirubin_block_page1_says_contraindication_and_what_to_change(tmp_path):
+    """Checked by eye on the rendered page 1 (issue 21): the banner names the failing screen row, the
+    directive says NONE, the largest safe activity is 0 GBq, "What to change" names the contraindication
+    (not the shunt), and the check label ends before the value column."""
+    _, rep = _report(_patient(tmp_path, **{'bilirubin = "0.8 mg/dL"': 'bilirubin = "25 mg/dL"'}))
+    text = page_text(rep)
+    assert "OVERALL STATUS: BLOCKED" in text and "total bilirubin (non-segmental treatment) fails (screen)" in text
+    assert "Activity to administer NONE: BLOCKED" in text and "Largest safe activity 0 GBq" in text
+    assert "What to change a contraindication applies (total bilirubin (non-segmental treatment) <= 2 mg/dL)" in text
+    assert "total bilirubin (non-segmental treatment) (screen) 25 mg/dL <= 2 mg/dL FAIL" in text
