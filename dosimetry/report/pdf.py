@@ -138,18 +138,19 @@ def _summary_pages(content: ReportContent):
             for k, line in enumerate(textwrap.wrap(d, 108)):
                 flow.text(0.06, ("- " if k == 0 else "  ") + line, fontsize=8.5, color=_AMBER)
                 flow.down(0.0145)
-    flow.heading_("Compartments")
-    xs = (0.06, 0.36, 0.47, 0.59, 0.69, 0.81) if len(page.compartment_header) > 5 else (0.06, 0.38, 0.50, 0.62, 0.80)
-    cols = tuple(zip(page.compartment_header, xs))
-    for col, x in cols:
-        flow.text(x, col, fontsize=8.5, weight="bold")
-    flow.down(0.008)
-    flow.rule()
-    flow.down(0.014)
-    for row in page.compartments:
-        for (_, x), cell in zip(cols, row):
-            flow.text(x, cell, fontsize=8.8, family=None if x == 0.06 else "monospace")
-        flow.down(0.0145)
+    if page.compartments:
+        flow.heading_("Compartments")
+        xs = (0.06, 0.36, 0.47, 0.59, 0.69, 0.81) if len(page.compartment_header) > 5 else (0.06, 0.38, 0.50, 0.62, 0.80)
+        cols = tuple(zip(page.compartment_header, xs))
+        for col, x in cols:
+            flow.text(x, col, fontsize=8.5, weight="bold")
+        flow.down(0.008)
+        flow.rule()
+        flow.down(0.014)
+        for row in page.compartments:
+            for (_, x), cell in zip(cols, row):
+                flow.text(x, cell, fontsize=8.8, family=None if x == 0.06 else "monospace")
+            flow.down(0.0145)
     flow.heading_("Safety checks (any failure blocks the treatment)")
     _check_table(flow, page.safety, efficacy=False)
     if page.uncertainty:

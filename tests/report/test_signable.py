@@ -245,3 +245,26 @@ def test_bilirubin_block_page1_says_contraindication_and_what_to_change(tmp_path
     assert "Activity to administer NONE: BLOCKED" in text and "Largest safe activity 0 GBq" in text
     assert "What to change a contraindication applies (total bilirubin (non-segmental treatment) <= 2 mg/dL)" in text
     assert "total bilirubin (non-segmental treatment) (screen) 25 mg/dL <= 2 mg/dL FAIL" in text
+
+
+def test_session_writes_one_signable_pdf(tmp_path, capsys):
+    """Issue 21: one PDF per session: the session page (summed lung and whole normal liver doses
+    against their limits, the one status, signatures) then each territory's page 1."""
+    from dosimetry.cli import main
+
+    right = _patient(tmp_path, "right.toml", **{'volume = "1456 mL"': 'volume = "800 mL"'})
+    left = _patient(tmp_path, "left.toml", **{'volume = "1456 mL"': 'volume = "500 mL"'})
+    pdf = tmp_path / "session.pdf"
+    code = main(["--quiet", "session", str(right), str(left), "--pdf", str(pdf)])
+    capsys.readouterr()
+    reader = PdfReader(pdf)
+    first = " ".join(reader.pages[0].extract_text().split())
+    # lung: 50 x A x 0.05 / 1 kg per territory, A = 120 x V x 1.03e-3 / (50 x 0.95)
+    lung = sum(50 * (120 * v * 1.03e-3 / 47.5) * 0.05 for v in (800, 500))
+    assert "Session of 2 territories" in first and f"Summed lung dose (this session) {lung:.4g} Gy" in first
+    assert "session lung dose (this treatment) (session)" in first and "Medical physicist" in first
+    texts = [" ".join(p.extract_text().split()) for p in reader.pages]
+    assert any("Territory right:" in t and "Written directive" in t for t in texts)
+    assert any("Territory left:" in t and "Written directive" in t for t in texts)
+    assert code in (0, 1)
+    assert main(["--quiet", "session", str(right), str(left), "--pdf", str(right)]) == 2  # never over an input
