@@ -486,15 +486,17 @@ class VialOption:
 
     def describe(self) -> str:
         kind = "custom dose" if self.custom else "standard vial"
+        dev = 0.0 if abs(self.deviation) < 5e-4 else self.deviation
+        age = f"vial age {self.age.to('h').magnitude:.0f} h ({self.age.to('day').magnitude:.1f} d), {self.sphere_count / 1e6:.2g} million spheres"
         if self.window_start == self.window_end:
             return (
                 f"order the {self.vial.to('GBq').magnitude:g} GBq {kind} calibrated {_hm(self.calibration_time)}; administer at "
-                f"{_hm(self.administration_time)}: {self.delivered.to('GBq').magnitude:.3f} GBq, {self.deviation:+.1%}"
+                f"{_hm(self.administration_time)}: {self.delivered.to('GBq').magnitude:.3f} GBq, {dev:+.1%}; {age}"
             )
         return (
             f"order the {self.vial.to('GBq').magnitude:g} GBq {kind} calibrated {_hm(self.calibration_time)}; administer "
             f"{_hm(self.window_start)} to {_hm(self.window_end)} (best {_hm(self.administration_time)}: "
-            f"{self.delivered.to('GBq').magnitude:.3f} GBq, {self.deviation:+.1%})"
+            f"{self.delivered.to('GBq').magnitude:.3f} GBq, {dev:+.1%}; {age})"
         )
 
     def to_json(self) -> dict:
@@ -505,9 +507,22 @@ class VialOption:
             "window_start": _iso_s(self.window_start),
             "window_end": _iso_s(self.window_end),
             "administration_time": _iso_s(self.administration_time),
-            "delivered_activity": to_json(self.delivered),
+            "vial_activity_at_administration": to_json(self.delivered),
             "deviation": round(self.deviation, 6),
+            "vial_age": to_json(self.age),
+            "sphere_count": self.sphere_count,
         }
+
+    @property
+    def age(self) -> pint.Quantity:
+        """Time from the vial's calibration to the administration [h]."""
+        return Q_((self.administration_time - self.calibration_time).total_seconds() / 3600.0, "h")
+
+    @property
+    def sphere_count(self) -> int:
+        """Spheres in the vial: its activity at administration over the activity per sphere then
+        (:func:`dosimetry.devices.sphere_count`)."""
+        return int(round(float(sphere_count(GLASS, self.delivered, self.age))))
 
 
 def _iso_s(t: _dt.datetime) -> str:
@@ -783,15 +798,18 @@ def _order_at_planned(a: float, sizes, windows, calibration_time, planned, clini
 
 
 def _order_by_convention(prescribed, planned, **kw) -> GlassOrder:
-    """The order for ``planned`` over every conventional calibration time: the one whose choice is
-    closest to the prescription (the latest calibration on a tie); else the latest time's decision."""
+    """The order for ``planned`` over every conventional calibration time: the smallest vial that
+    delivers the prescription within the tolerance (the latest calibration of that size: the youngest
+    vial); else the latest time's decision."""
     if planned is None:
         raise InputError("treatment.calibration", "give the vial calibration time, or the planned administration to choose one")
     _aware(planned, "treatment.administration")
     orders = [glass_order(prescribed, cal, planned=planned, **kw) for cal in calibration_times(planned)]
     chosen = [o for o in orders if o.choice is not None]
     if chosen:
-        return min(chosen, key=lambda o: abs(o.choice.deviation))  # min keeps the first (latest) on a tie
+        # as a physicist orders (issue 21): the smallest vial that delivers within the tolerance, then
+        # the youngest vial (fewest days of decay; min keeps the first, latest, calibration on a tie)
+        return min(chosen, key=lambda o: float(o.choice.vial.to("GBq").magnitude))
     return orders[0]
 
 

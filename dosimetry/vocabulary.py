@@ -80,6 +80,7 @@ class Origin(Vocabulary):
     VOXEL = "voxel"
     SESSION = "session"
     DELIVERED = "delivered"  # the post-treatment dose (y90 verify): a finding, never a verdict on a plan
+    SCREEN = "contraindication screen"
 
 
 class Role(Vocabulary):

@@ -95,7 +95,7 @@ def test_example_vial_timing_with_custom_doses_is_in_hours_advice(tmp_path, caps
     assert code == 0 and data["status"] == "WITHIN LIMITS"
     c = data["vial"]["choice"]
     assert c["vial"]["value"] == 8.0 and c["custom"] is True and c["administration_time"] == "2026-11-25T10:00:00-05:00"
-    assert c["delivered_activity"]["value"] == pytest.approx(8.0 * 2 ** (-70 / 64.1), rel=1e-4)
+    assert c["vial_activity_at_administration"]["value"] == pytest.approx(8.0 * 2 ** (-70 / 64.1), rel=1e-4)
 
 
 def test_example_vial_timing_outside_clinic_hours_needs_a_decision(tmp_path, capsys):
@@ -348,7 +348,7 @@ def test_schedule_glass_issue_example_and_plan_json_has_named_tumours(capsys):
     assert code == 1 and "NEEDS A DECISION" in out and "outside clinic hours" in out
     code, out, _ = run(capsys, "plan", str(GLASS), "--format", "json")
     data = json.loads(out)
-    assert data["schema_version"] == "1.0"
+    assert data["schema_version"] == "2.0"
     # glass example: one tumour of 300 mL, ratio 3, MIRD 120 Gy: D_T = 3 * 50 * 3.78866 * 0.95 / (1.19068 + 3 * 0.309) = 254.94 Gy
     (t,) = data["tumours"]
     assert t["name"] == "Tumour" and t["planned_dose"]["value"] == pytest.approx(3 * 50 * 3.78866 * 0.95 / 2.11768, rel=1e-4)

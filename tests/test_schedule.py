@@ -227,3 +227,23 @@ def test_administration_before_calibration_names_the_usable_window():
     tz = dt.timezone(dt.timedelta(hours=-5))
     o = glass_order("3 GBq", dt.datetime(2026, 3, 6, 12, 0, tzinfo=tz), planned=dt.datetime(2026, 3, 6, 11, 0, tzinfo=tz))
     assert o.choice is None and "usable window" in o.decision and "-1.0 h after" in o.decision
+
+
+def test_issue21_small_plan_orders_the_smallest_vial_not_an_old_large_one():
+    """Issue 21: a 1.29 GBq plan for Wed 10:00 ordered a 10 GBq vial calibrated 8 days earlier
+    (10 x 2^(-190/64.1) = 1.28 GBq, about 4 million spheres) where a physicist orders a 3 GBq vial:
+    calibrated Sun 12:00 (70 h), 3 x 2^(-70/64.1) = 1.407 GBq, +9.1 %, inside the +-10 % tolerance."""
+    import datetime as _dt
+
+    from dosimetry.schedule import glass_order
+
+    tz = _dt.timezone(_dt.timedelta(hours=-5))
+    o = glass_order("1.29 GBq", None, planned=_dt.datetime(2026, 11, 25, 10, 0, tzinfo=tz))
+    c = o.choice
+    assert c.vial.to("GBq").magnitude == 3.0
+    assert c.age.to("h").magnitude == pytest.approx(70.0)
+    assert c.delivered.to("GBq").magnitude == pytest.approx(3 * 2 ** (-70 / 64.1), rel=1e-6)
+    assert c.deviation == pytest.approx(3 * 2 ** (-70 / 64.1) / 1.29 - 1, rel=1e-6)
+    assert "vial age 70 h (2.9 d)" in c.describe() and "million spheres" in c.describe()
+    doc = c.to_json()
+    assert doc["vial_age"] == {"value": pytest.approx(70.0), "unit": "h"} and doc["sphere_count"] == c.sphere_count > 0

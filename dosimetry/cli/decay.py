@@ -43,8 +43,21 @@ def run(args) -> int:
         result, text = _activity_after(args, a0, half_life)
     if half_life is not None:
         result["half_life"] = to_json(half_life)
+    text += _in_input_unit(args.activity, a0, result)
     emit(json_doc(result) if args.format == "json" else text, args.output, force=args.force)
     return EXIT_OK
+
+
+def _in_input_unit(typed, a0, result: dict) -> str:
+    """Issue 21: ``y90 decay "81 mCi"`` answers in the unit typed too (text and JSON ``in_input_unit``)."""
+    from ..units import parse_quantity_text, unit_string
+
+    unit = parse_quantity_text(str(typed), "activity").units if isinstance(typed, str) else a0.units
+    if unit_string(a0.to(unit)) == unit_string(a0.to("GBq")):
+        return ""
+    shown = {k: a0.__class__(v["value"], v["unit"]).to(unit) for k, v in result.items() if isinstance(v, dict) and v.get("unit") == "GBq"}
+    result["in_input_unit"] = {k: {"value": float(q.magnitude), "unit": unit_string(q)} for k, q in shown.items()}
+    return " [" + ", ".join(f"{k.replace('_', ' ')} {q.magnitude:.4g} {unit_string(q)}" for k, q in shown.items()) + "]"
 
 
 def _time_to(args, a0, half_life) -> tuple[dict, str]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from ..errors import InputError
 from . import uncertainty
 from .flags import subcommand
@@ -46,4 +48,6 @@ def run_report(patient_path, output, args, keep: list | None = None) -> int:
         print(report.text, end="")
         dose_file = DOSE_FILES[dose_format_for(report.imaging, pf.imaging.dose_format)] if report.imaging else None
         print(f"\nReport written to {output}/ (report.pdf, report.json, summary.txt" + (f", {dose_file}, dvh.csv)" if report.imaging else ")"))
+    else:  # issue 21: even quiet, one line says where the report is
+        print(f"{report.case.status}: report written to {Path(output).absolute()}/")
     return EXIT_OK if report.case.actionable else EXIT_BLOCKED

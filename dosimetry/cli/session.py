@@ -19,6 +19,8 @@ def add_parser(sub) -> None:
         codes="checks",
     )
     se.add_argument("patients", nargs="+", help="two or more patient TOML files, one per territory (same patient)")
+    se.add_argument("--pdf", metavar="FILE", help="write one signable PDF of the session: the session page (summed doses, one status, "
+                                                   "signatures), then each territory's page 1 (never overwrites a patient file)")
     text_output(se)
     se.set_defaults(func=run)
 
@@ -34,6 +36,8 @@ def run(args) -> int:
     result = plan_session([load_patient(p) for p in args.patients], progress=progress(args))
     text = session_text(result) if args.format == "text" else json.dumps(result.to_json(), indent=2, allow_nan=False)
     emit(text, args.output, inputs=list(args.patients), force=args.force)
+    if args.pdf:
+        _write_pdf(result, args.pdf, args.patients, args.force)
     return EXIT_OK if result.actionable else EXIT_BLOCKED
 
 
@@ -49,3 +53,12 @@ def check_territory_names(paths) -> None:
                 f"file names); rename one file, e.g. {name}-right.toml and {name}-left.toml",
             )
         seen[name] = p
+
+
+def _write_pdf(result, path, inputs, force: bool) -> None:
+    """The session's PDF (:func:`dosimetry.report.session.render_session_pdf`), written whole or not
+    at all, never over an input (:func:`dosimetry.io.files.write_atomic`)."""
+    from ..io.files import write_atomic
+    from ..report.session import render_session_pdf
+
+    write_atomic(Path(path), render_session_pdf(result), inputs=list(inputs), field="--pdf", force=force)

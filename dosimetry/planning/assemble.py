@@ -20,6 +20,7 @@ from ..units import Q_
 from ..vocabulary import Method
 from . import limits as _limits
 from . import verdict as _verdict
+from . import contraindications as _screen
 from .clinical import Clinical
 from .compartments import Compartments
 from .result import LimitCheck, Plan
@@ -127,6 +128,7 @@ def safety_caps(s: Setting) -> tuple:
     if s.dev.shunt_limit is not None:
         f = np.round(s.comp.lsf, 12)
         caps.append(("lung_shunt_fraction", np.where(f > s.dev.shunt_limit, 0.0, np.inf)))
+    caps += _screen.screen_caps(s.dev.name, s.clinical, (1 - np.asarray(s.comp.residual, dtype=float)) * np.asarray(s.comp.lsf, dtype=float))
     return rows, notes, caps
 
 
@@ -150,7 +152,10 @@ def assemble_plan(
     checks = list(_limits.check(rows, figs, several_tumours=comp.several))
     if dev.shunt_limit is not None:
         checks.append(shunt_check(comp.lsf, dev))
-    warn = list(s.warnings) + list(warnings) + list(_limits.warnings_for(checks))
+    lung_activity = Q_(as_array_or_float(a * (1 - np.asarray(comp.residual, dtype=float)) * np.asarray(comp.lsf, dtype=float)), "GBq")
+    screened, screen_warnings = _screen.screen(dev.name, s.clinical, {"lung_activity": lung_activity})
+    checks += list(screened)
+    warn = list(s.warnings) + list(warnings) + list(_limits.warnings_for(checks)) + list(screen_warnings)
 
     ok = np.asarray(_verdict.within_limits(checks))
     if not np.all(ok):

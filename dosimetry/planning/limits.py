@@ -52,7 +52,7 @@ import numpy as np
 import pint
 
 from ..errors import InputError
-from ..units import Q_, quantity
+from ..units import Q_, quantity, unit_string
 from .clinical import Clinical, Extent, Indication
 from .result import LimitCheck
 from .verdict import RTOL, STRICT_MARGIN, headroom, passes
@@ -89,6 +89,8 @@ FIGURE_LABELS: Mapping[str, str] = {
     "tumour_dose": "tumour dose",
     "target_dose": "perfused volume dose",
     "lung_shunt_fraction": "lung shunt fraction",
+    "bilirubin": "total bilirubin (contraindication screen)",
+    "lung_activity": "activity shunted to the lungs (contraindication screen)",
 }
 
 #: The volume each figure is a mean over.
@@ -401,7 +403,7 @@ def warnings_for(checks) -> tuple:
             if c.value.dimensionless:
                 shown = f"{float(c.value.to('dimensionless').magnitude) * 100:.4g} %"
             else:
-                shown = f"{float(c.value.magnitude):.4g} {c.value.units:~P}"
+                shown = f"{float(c.value.magnitude):.4g} {unit_string(c.value)}"
             out.append(f"{kind}: {c.label} {shown} fails '{c.description}' ({c.source})")
         else:
             out.append(f"{kind}: {c.label} fails '{c.description}' in {int((~p).sum())} of {p.size} plans ({c.source})")

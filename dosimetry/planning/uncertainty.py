@@ -144,8 +144,8 @@ class PlanUncertainty:
         for c in self._checks:
             if not c.safety:
                 out.append(None)
-            elif c.value.dimensionless:  # a fraction does not scale with the activity
-                out.append(float(np.mean(~np.asarray(c.passed, dtype=bool)[:n])))
+            elif not _verdict.scales(c):  # a fraction or a laboratory value does not scale with the activity
+                out.append(float(np.mean(~np.atleast_1d(np.asarray(c.passed, dtype=bool))[:n])))
             else:
                 s = _verdict.scaled([c], self._ratio * ratio, self._prior)
                 out.append(float(np.mean(~np.asarray(s[0].passed, dtype=bool)[:n])) if s else None)

@@ -25,7 +25,7 @@ import numpy as np
 
 from ..vocabulary import Status
 
-__all__ = ["RTOL", "STRICT_MARGIN", "passes", "headroom", "scaled", "failed", "within_limits", "status"]
+__all__ = ["RTOL", "STRICT_MARGIN", "passes", "headroom", "scaled", "scaled_figure", "scales", "failed", "within_limits", "status"]
 
 #: Relative tolerance of inclusive bounds (floating-point rounding at the boundary).
 RTOL = 1e-9
@@ -55,6 +55,21 @@ def headroom(limit: float, inclusive: bool, used=0.0):
     return room - np.asarray(used, dtype=float) if np.ndim(used) else room - float(used)
 
 
+def scaled_figure(name: str, value, ratio, prior_lung_dose):
+    """A dose of a treatment given at ``ratio`` times its activity: doses are linear in the activity;
+    the cumulative lung dose (``name == "cumulative_lung_dose"``) is prior + this treatment x ratio."""
+    if name == "cumulative_lung_dose":
+        prior = prior_lung_dose.to(value.units)
+        return (prior + (value - prior) * ratio).to(value.units)
+    return (value * ratio).to(value.units)
+
+
+def scales(c) -> bool:
+    """A safety ``max`` check on a figure linear in the activity (a dose or an activity); a fraction or
+    a laboratory value (bilirubin) does not scale."""
+    return c.safety and c.bound == "max" and not c.value.dimensionless and (c.value.is_compatible_with("Gy") or c.value.is_compatible_with("GBq"))
+
+
 def scaled(checks, ratio: float, prior_lung_dose, **fields) -> tuple:
     """The safety ``max`` dose checks of a treatment given at ``ratio`` times its activity.
 
@@ -72,13 +87,9 @@ def scaled(checks, ratio: float, prior_lung_dose, **fields) -> tuple:
     """
     out = []
     for c in checks:
-        if not c.safety or c.bound != "max" or c.value.dimensionless:
+        if not scales(c):
             continue
-        if c.name == "cumulative_lung_dose":
-            prior = prior_lung_dose.to(c.value.units)
-            value = prior + (c.value - prior) * ratio
-        else:
-            value = c.value * ratio
+        value = scaled_figure(c.name, c.value, ratio, prior_lung_dose)
         ok = passes(value.to(c.limit.units).magnitude, c.limit.magnitude, c.bound, c.inclusive)
         out.append(replace(c, value=value.to(c.value.units), passed=ok, **fields))
     return tuple(out)

@@ -189,8 +189,8 @@ def _audit(case: CaseResult, now: _dt.datetime, digests) -> list:
         ("Dose coefficient used by the plan", f"{fmt(p.dose_coefficient)} ({dev.sources.get('dose_coefficient', '')})"),
         ("Dose coefficient of the voxel dosimetry", f"{fmt(Y90.dose_coefficient)} = T1/2 / ln 2 x E_mean (MIRD primer)"),
     ]
-    for c in case.safety + case.efficacy:
-        audit.append((f"Limit: {c.description}", c.source))
+    # each limit once (the plan's, the vial's and the voxel check share one description and source)
+    audit += list(dict.fromkeys((f"Limit: {c.description}", c.source) for c in case.safety + case.efficacy))
     audit += audit_rows(case)
     img = case.voxel
     if img is not None:

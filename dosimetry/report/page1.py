@@ -13,8 +13,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..devices import device as _device
+from ..vocabulary import Origin
 from ..workflow import METHOD_NAMES, CaseResult
-from .text import fmt, glass_order_rows, image_text, input_value, when
+from .text import dicom_date, fmt, glass_order_rows, image_text, input_value, when
 from .uncertainty import page1_lines
 
 __all__ = ["SignedPage", "signed_page", "activity_text", "STATUS_KINDS"]
@@ -22,10 +23,16 @@ __all__ = ["SignedPage", "signed_page", "activity_text", "STATUS_KINDS"]
 #: Overall status -> how the banner shows it.
 STATUS_KINDS = {"WITHIN LIMITS": "ok", "NEEDS A DECISION": "decision", "BLOCKED": "blocked"}
 
+#: Column headings of the compartment table (the last only when a glass vial is given whole).
+COMPARTMENT_HEADER = ("Compartment", "Volume", "Mass", "T/N ratio", "Planned dose")
+VIAL_DOSE_HEADER = "Dose at the vial"  # at 0.80 of the page width it ends inside the margin
+
+
 #: 1 mCi = 37 MBq (definition of the curie: 3.7e10 Bq).
 MBQ_PER_MCI = 37.0
 
-_ORIGIN = {"plan": "plan", "vial at the planned time": "vial at the planned time", "vial": "vial", "voxel": "voxel dosimetry"}
+_ORIGIN = {"plan": "plan", "vial at the planned time": "vial at the planned time", "vial": "vial", "voxel": "voxel dosimetry",
+           "contraindication screen": "screen"}
 
 
 @dataclass(frozen=True)
@@ -40,7 +47,9 @@ class SignedPage:
     sections : tuple of (heading, ((label, value), ...))
         Patient, treatment and the written directive.
     compartments : tuple of tuple of str
-        (compartment, volume, mass, tumour-to-normal, planned dose) rows.
+        (compartment, volume, mass, tumour-to-normal, planned dose[, dose at the vial]) rows.
+    compartment_header : tuple of str
+        The column headings of ``compartments``.
     safety, efficacy : tuple of (label, value, limit, result, source)
     decisions : tuple of str
         What must be decided, and the options.
@@ -60,6 +69,7 @@ class SignedPage:
     decisions: tuple
     signatures: tuple = ("Prescriber (authorized user)", "Medical physicist")
     uncertainty: tuple = ()
+    compartment_header: tuple = COMPARTMENT_HEADER
 
 
 def activity_text(q, units: str = "si") -> str:
@@ -86,32 +96,69 @@ def _prescribed_dose(p, pf) -> str:
     return f"{METHOD_NAMES.get(method, method)}: perfused volume mean dose {fmt(p.target_dose)}"
 
 
+def not_to_give(case: CaseResult, units: str = "si") -> tuple:
+    """(label, text) rows that replace the activity to administer when the case is BLOCKED or NEEDS A
+    DECISION: why not, the largest safe activity, and what to change instead (issue 21)."""
+    p = case.plan.plan
+    if case.blocked:
+        why = "; ".join(f"{c.label or c.description} fails ({_ORIGIN.get(c.origin, c.origin)})" for c in case.failed)
+    else:
+        why = "; ".join(case.decisions)
+    rows = [("Activity to administer", f"NONE: {case.status} (do not treat as planned)"), ("Reason", why),
+            ("Planned activity (not to be given)", activity_text(p.prescribed_activity, units) + " at administration")]
+    amax = case.max_safe_activity
+    if amax is not None and np.isfinite(float(amax.to("GBq").magnitude)):
+        rows.append(("Largest safe activity", f"{activity_text(amax, units)} (set by the {case.binding})"))
+    rows.append(("What to change", what_to_change(case, units)))
+    return tuple(rows)
+
+
+def what_to_change(case: CaseResult, units: str = "si") -> str:
+    """What to change instead, for a BLOCKED or undecided case (one sentence)."""
+    amax = case.max_safe_activity
+    finite = amax is not None and np.isfinite(float(amax.to("GBq").magnitude)) and float(amax.to("GBq").magnitude) > 0
+    if case.blocked:
+        screen = [c for c in case.failed if c.origin == Origin.SCREEN]
+        if screen:
+            return ("a contraindication applies (" + "; ".join(c.description for c in screen) + "): treat only after the cause is "
+                    "corrected or with a selective (segmental) approach the guideline allows, and record the decision")
+        if finite:
+            return (f"re-plan at or below {activity_text(amax, units)} (a lower prescribed dose, a smaller perfused territory, or "
+                    "a vial and time that deliver less), then issue a new report")
+        return "no activity is safe as planned: change the territory or correct the shunt, then re-plan"
+    if getattr(case.plan.vial, "options", ()):
+        return "choose one of the vial options below (or change the planned time), then issue a new report"
+    return "resolve the decision above (inputs, vial or timing), then issue a new report"
+
+
 def _directive(case: CaseResult, units: str) -> tuple:
     pp = case.plan
     p, pf = pp.plan, pp.patient
     whole_vial = _device(p.device).whole_vial
     choice = getattr(pp.vial, "choice", None) if whole_vial else None
-    if choice is not None:
+    if case.status != "WITHIN LIMITS":
+        rows = list(not_to_give(case, units))
+    elif choice is not None:
         rows = [
-            ("Activity to administer", activity_text(choice.delivered, units) + " (the whole vial, at administration)"),
-            ("Planned activity", activity_text(p.prescribed_activity, units) + f" (vial {choice.deviation:+.1%}; doses below at the plan)"),
+            ("Activity to administer", activity_text(pp.activity_to_administer, units) + " (the whole vial, at administration)"),
+            ("Planned activity", activity_text(p.prescribed_activity, units) + f" (vial {_pct(choice.deviation)}; compartment doses at both below)"),
         ]
     else:
         rows = [("Activity to administer", activity_text(p.prescribed_activity, units) + " at administration")]
     rows += [
         ("Prescribed dose", _prescribed_dose(p, pf)),
-        ("Target mean dose", f"{fmt(p.target_dose)} over the perfused volume"),
+        ("Target mean dose", f"{fmt(p.target_dose)} over the perfused volume (at the planned activity)"),
     ]
     stated = "residual_fraction" in (pf.raw.get("target") or {})
     rows.append(("Residual fraction", f"{p.residual_fraction:.1%}" + ("" if stated else " (DEFAULT: not given in the patient file)")))
-    given = choice.delivered if choice is not None else p.prescribed_activity
-    rows.append(("Activity reaching the patient", activity_text(given * (1 - float(p.residual_fraction)), units) + " (after the residual fraction)"))
+    if case.status == "WITHIN LIMITS":
+        rows.append(("Activity reaching the patient", activity_text(pp.activity_to_administer * (1 - float(p.residual_fraction)), units) + " (after the residual fraction)"))
     tr = pf.treatment
     if tr.administration is not None:
         rows.append(("Planned administration", when(tr.administration)))
     v = pp.vial
     if v is not None and whole_vial:
-        rows += [(k, v_) for k, v_ in glass_order_rows(v) if k != "Delivered activity"]  # given above
+        rows += [(k, v_) for k, v_ in glass_order_rows(v) if k != "Vial activity at administration"]  # given above
     elif v is not None:
         measured = tr.vial_activity is not None
         rows.append(("Resin vial", f"{activity_text(v.vial_activity, units)} in {fmt(v.vial_volume)} at {when(v.calibration_time)}"
@@ -123,30 +170,49 @@ def _directive(case: CaseResult, units: str) -> tuple:
     return tuple(rows)
 
 
+def _pct(x: float) -> str:
+    """A relative difference as ``+4.1%``; never ``-0.0%`` (below 0.05 % it reads ``+0.0%``)."""
+    return f"{0.0 if abs(x) < 5e-4 else x:+.1%}"
+
+
 def _compartments(case: CaseResult) -> tuple:
     pp = case.plan
     p, pf = pp.plan, pp.patient
     rho = pf.liver.density
+    at_vial = pp.doses_at_vial or {}
 
     def mass(vol):
         return "-" if vol is None else fmt((vol * rho).to("kg"))
 
+    def vial(key, i=None):
+        if not at_vial:
+            return ()
+        v = at_vial.get(key)
+        if v is None:
+            return ("-",)
+        if i is not None:
+            return (f"{float(np.atleast_1d(v.to('Gy').magnitude)[i]):.4g} Gy",)
+        return (fmt(v),)
+
     rows = []
     if pf.liver.volume is not None:
-        rows.append(("Whole liver", fmt(pf.liver.volume), mass(pf.liver.volume), "", "-"))
-    rows.append(("Perfused target (treated volume)", fmt(pf.target.volume), fmt(p.target_mass), "", fmt(p.target_dose)))
+        rows.append(("Whole liver", fmt(pf.liver.volume), mass(pf.liver.volume), "", "-") + (("-",) if at_vial else ()))
+    rows.append(("Perfused target (treated volume)", fmt(pf.target.volume), fmt(p.target_mass), "", fmt(p.target_dose)) + vial("target_dose"))
     ratio = p.tumour_to_normal
     doses = [] if p.tumour_dose is None else list(np.atleast_1d(p.tumour_dose.to("Gy").magnitude))
     for i, t in enumerate(pf.target.tumours):
         r = t.tumour_to_normal if t.tumour_to_normal is not None else (ratio if np.ndim(ratio) == 0 and ratio is not None else None)
-        d = f"{doses[i]:.4g} Gy" if len(doses) == len(pf.target.tumours) else "-"
-        rows.append((t.name, fmt(t.volume), mass(t.volume), "-" if r is None else f"{float(r):.3g}", d))
-        rows += _corrected_row(case, t.name)
+        named = len(doses) == len(pf.target.tumours)
+        d = f"{doses[i]:.4g} Gy" if named else "-"
+        rows.append((t.name, fmt(t.volume), mass(t.volume), "-" if r is None else f"{float(r):.3g}", d) + (vial("tumour_dose", i) if named else vial("-")))
+        rows += [row + (("",) if at_vial else ()) for row in _corrected_row(case, t.name)]
     if p.normal_liver_mass is not None:
-        rows.append(("Normal liver, perfused", "-", fmt(p.normal_liver_mass), "1", fmt(p.normal_liver_dose)))
+        rows.append(("Normal liver, perfused", "-", fmt(p.normal_liver_mass), "1", fmt(p.normal_liver_dose)) + vial("normal_liver_dose"))
     if p.whole_normal_liver_mass is not None:
-        rows.append(("Normal liver, whole", "-", fmt(p.whole_normal_liver_mass), "", fmt(p.whole_normal_liver_dose)))
-    rows.append(("Lungs", "-", fmt(p.lung_mass), f"shunt {p.lung_shunt_fraction:.1%}", fmt(p.lung_dose)))
+        rows.append(("Normal liver, whole", "-", fmt(p.whole_normal_liver_mass), "", fmt(p.whole_normal_liver_dose)) + vial("whole_normal_liver_dose"))
+    rows.append(("Lungs", "-", fmt(p.lung_mass), f"shunt {p.lung_shunt_fraction:.1%}", fmt(p.lung_dose)) + vial("lung_dose"))
+    if p.prior_lung_dose.magnitude:
+        rows.append(("Lungs, cumulative", "-", "", f"prior {fmt(p.prior_lung_dose)}", fmt(p.cumulative_lung_dose)) + vial("cumulative_lung_dose"))
     return tuple(rows)
 
 
@@ -184,7 +250,7 @@ def _image_rows(case: CaseResult) -> tuple:
     rows = []
     if case.imaging:
         im = case.imaging
-        rows.append(("Activity image", f"{im['modality']} {im['radionuclide']}, acquired {im['acquisition_date'] or '-'}" if im.get("series_uid") else image_text(im)))
+        rows.append(("Activity image", f"{im['modality']} {im['radionuclide']}, acquired {dicom_date(im['acquisition_date']) or '-'}" if im.get("series_uid") else image_text(im)))
         if im.get("series_uid"):
             rows.append(("", f"series {im['series_uid']}"))
     pv = getattr(case.voxel, "partial_volume", None)
@@ -233,6 +299,9 @@ def signed_page(case: CaseResult, units: str = "si") -> SignedPage:
         line = "Every safety check passes, but a decision is needed: " + "; ".join(case.decisions) + (": choose an option below." if opts else ".")
     else:
         line = f"All {len(case.safety)} safety checks pass. Largest safe activity {activity_text(case.max_safe_activity, units)}, set by the {case.binding}."
+    short = [c for c in case.efficacy if not np.all(c.passed)]
+    if short:  # issue 21: a tumour below its threshold is said on page 1, in the banner
+        line += " Efficacy NOT REACHED: " + "; ".join(f"{c.label or c.description} {fmt(c.value)} ({_ORIGIN.get(c.origin, c.origin)})" for c in short) + "."
     decisions = list(case.decisions)
     opts = getattr(pp.vial, "options", ()) if pp.vial is not None and pp.vial.__class__.__name__ == "GlassOrder" and case.decisions else ()
     decisions += [f"Option: {o.describe()}" for o in opts]
@@ -242,6 +311,7 @@ def signed_page(case: CaseResult, units: str = "si") -> SignedPage:
         status_line=line,
         sections=(("Patient and treatment", patient), ("Written directive", _directive(case, units))),
         compartments=_compartments(case),
+        compartment_header=COMPARTMENT_HEADER + ((VIAL_DOSE_HEADER,) if pp.doses_at_vial else ()),
         safety=tuple(_check(c) for c in case.safety),
         efficacy=tuple(_check(c) for c in case.efficacy),
         decisions=tuple(decisions),

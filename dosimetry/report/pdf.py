@@ -81,7 +81,8 @@ class _Flow:
         self.y -= 0.019
 
     def rule(self):
-        self.fig.add_artist(_hline(self.y + 0.012))
+        """A line under a table header written at ``self.y + 0.008`` (below its descenders)."""
+        self.fig.add_artist(_hline(self.y + 0.0025))
 
 
 def _banner(fig, page, y):
@@ -109,7 +110,7 @@ def _check_table(flow: _Flow, rows, efficacy: bool):
         flow.need(0.017 + 0.012 * len(src))
         ok = result == "PASS"
         colour = _GREEN if ok else (_AMBER if efficacy else _RED)
-        flow.text(0.06, textwrap.shorten(label, 70), fontsize=8.8)
+        flow.text(0.06, textwrap.shorten(label, 58, placeholder='...'), fontsize=8.8)  # ends before the value column
         flow.text(0.52, value, fontsize=8.8, family="monospace")
         flow.text(0.66, limit, fontsize=8.8, family="monospace")
         flow.text(0.80, result, fontsize=8.8, weight="bold", color=colour)
@@ -139,17 +140,19 @@ def _summary_pages(content: ReportContent):
             for k, line in enumerate(textwrap.wrap(d, 108)):
                 flow.text(0.06, ("- " if k == 0 else "  ") + line, fontsize=8.5, color=_AMBER)
                 flow.down(0.0145)
-    flow.heading_("Compartments")
-    cols = (("Compartment", 0.06), ("Volume", 0.38), ("Mass", 0.50), ("Tumour-to-normal", 0.62), ("Planned dose", 0.80))
-    for col, x in cols:
-        flow.text(x, col, fontsize=8.5, weight="bold")
-    flow.down(0.006)
-    flow.rule()
-    flow.down(0.012)
-    for row in page.compartments:
-        for (_, x), cell in zip(cols, row):
-            flow.text(x, cell, fontsize=8.8, family=None if x == 0.06 else "monospace")
-        flow.down(0.0145)
+    if page.compartments:
+        flow.heading_("Compartments")
+        xs = (0.06, 0.36, 0.47, 0.59, 0.69, 0.81) if len(page.compartment_header) > 5 else (0.06, 0.38, 0.50, 0.62, 0.80)
+        cols = tuple(zip(page.compartment_header, xs))
+        for col, x in cols:
+            flow.text(x, col, fontsize=8.5, weight="bold")
+        flow.down(0.008)
+        flow.rule()
+        flow.down(0.014)
+        for row in page.compartments:
+            for (_, x), cell in zip(cols, row):
+                flow.text(x, cell, fontsize=8.8, family=None if x == 0.06 else "monospace")
+            flow.down(0.0145)
     flow.heading_("Safety checks (any failure blocks the treatment)")
     _check_table(flow, page.safety, efficacy=False)
     if page.uncertainty:
@@ -228,7 +231,8 @@ def _slice_page(content: ReportContent, page: int):
     from matplotlib import patheffects
 
     fig = Figure(figsize=A4)
-    _header(fig, content, page, "Dose on CT")
+    on_ct = any(s.ct_hu is not None for s in content.slices)
+    _header(fig, content, page, "Dose on CT" if on_ct else "Dose (no CT given: dose map alone)")
     rows = list(dict.fromkeys(s.row for s in content.slices))
     vmax = max(float(np.percentile(s.dose_gy, 99.9)) for s in content.slices) or 1.0
     names = list(dict.fromkeys(n for s in content.slices for n, _ in s.outlines))

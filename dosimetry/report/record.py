@@ -24,7 +24,7 @@ from .regions import corrected_json, partial_volume_json, region_json
 __all__ = ["SCHEMA_VERSION", "report_record", "tumour_records", "dicom_record", "snake"]
 
 #: Version of the report.json layout; bump the major number on any incompatible change.
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "2.0"
 
 
 def snake(text: str) -> str:
@@ -65,6 +65,9 @@ def tumour_records(case) -> list:
             "tumour_to_normal": t.tumour_to_normal,
             "planned_dose": {"value": float(doses[i]), "unit": "Gy"} if len(doses) == len(tumours) else None,
         }
+        at_vial = pp.doses_at_vial
+        if at_vial is not None and "tumour_dose" in at_vial and len(doses) == len(tumours):
+            rec["dose_at_vial_activity"] = {"value": float(np.atleast_1d(at_vial["tumour_dose"].to("Gy").magnitude)[i]), "unit": "Gy"}
         if t.name in voxel:
             rec["voxel_mean_dose"] = to_json(voxel[t.name].stats.mean.to("Gy"))
         beside = next((b for b in getattr(case, "partial_volume_plan", ()) if b.name == t.name), None)
@@ -171,6 +174,8 @@ def report_record(case, now: _dt.datetime, digests=(), sources: dict | None = No
     doc.update(case.to_json())
     doc["within_limits"] = not case.blocked
     doc["tumours"] = tumour_records(case)
+    for key in ("tumour_dose", "tumour_mass", "tumour_to_normal"):  # only by name, in "tumours" (issue 21)
+        doc.pop(key, None)
     if pp.sphere_count is not None:
         doc["sphere_count"] = int(round(pp.sphere_count))
     if case.voxel is not None:

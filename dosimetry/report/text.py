@@ -8,8 +8,9 @@ import pint
 from ..devices import device as _device
 from ..units import unit_string
 from ..workflow import METHOD_NAMES, CaseResult
+from ..workflow.plan import VIAL_RATIO_SHOWN
 
-__all__ = ["fmt", "when", "case_text", "compare_text", "check_line", "input_line", "input_value", "session_text", "glass_order_rows", "decision_lines"]
+__all__ = ["dicom_date", "fmt", "when", "case_text", "compare_text", "check_line", "input_line", "input_value", "session_text", "glass_order_rows", "decision_lines"]
 
 
 def fmt(q, digits: int = 4) -> str:
@@ -34,38 +35,68 @@ def when(t) -> str:
     return t.strftime("%Y-%m-%d %H:%M ") + t.strftime("%z")[:3] + ":" + t.strftime("%z")[3:]
 
 
+def _pct(x: float) -> str:
+    """A relative difference as ``+4.1%``; never ``-0.0%``."""
+    return f"{0.0 if abs(x) < 5e-4 else x:+.1%}"
+
+
+def _tumour_text(names, dose) -> str:
+    """``Tumour 1 205 Gy, Tumour 2 243 Gy``; one tumour named "Tumour" reads ``205 Gy``."""
+    doses = np.atleast_1d(dose.to("Gy").magnitude)
+    if len(doses) != len(names):
+        return fmt(dose)
+    if len(names) == 1 and names[0].strip().lower() in ("tumour", "tumor", "tumours", "tumors"):
+        return f"{doses[0]:.4g} Gy"
+    return ", ".join(f"{n} {d:.4g} Gy" for n, d in zip(names, doses))
+
+
 def _rows(case: CaseResult) -> list[tuple[str, str]]:
     pp = case.plan
     p, pf = pp.plan, pp.patient
     dev = _device(p.device)
+    at_vial = pp.doses_at_vial
     rows = [
         ("Clinical scenario", p.clinical.describe()),
         ("Device", f"{p.device} ({dev.product})"),
         ("Method", METHOD_NAMES.get(p.method, p.method)),
-        ("Prescribed activity", f"{fmt(p.prescribed_activity)} at administration"),
     ]
+    if case.status != "WITHIN LIMITS":
+        rows.append(("Activity to administer", f"NONE: {case.status} (do not treat as planned)"))
+        rows.append(("Planned activity", f"{fmt(p.prescribed_activity)} at administration (not to be given)"))
+    else:
+        rows.append(("Activity to administer", f"{fmt(pp.activity_to_administer)} at administration" + (" (the whole vial)" if at_vial else "")))
+        if at_vial:
+            rows.append(("Planned activity", f"{fmt(p.prescribed_activity)} (vial {_pct(at_vial['ratio'] - 1)})"))
     if p.residual_fraction:
-        rows.append(("Delivered activity", f"{fmt(p.delivered_activity)} (residual {p.residual_fraction:.1%})"))
+        given = at_vial["activity_reaching_patient"] if at_vial else p.delivered_activity
+        rows.append(("Activity reaching the patient", f"{fmt(given)} (residual {p.residual_fraction:.1%})"))
     if pf.treatment.administration is not None:
         rows.append(("Administration", when(pf.treatment.administration)))
     rows.append(("Dose coefficient K", fmt(p.dose_coefficient)))
     if p.target_mass is not None:
         rows.append(("Perfused target", f"{fmt(pf.target.volume)}, {fmt(p.target_mass)}"))
+
+    def dose_row(label, key, text):
+        if at_vial and key in at_vial and abs(at_vial["ratio"] - 1) > VIAL_RATIO_SHOWN:
+            other = _tumour_text(names, at_vial[key]) if key == "tumour_dose" else fmt(at_vial[key])
+            text += f" (plan); {other} at the vial"
+        rows.append((label, text))
+
+    names = [t.name for t in pf.target.tumours]
     if p.target_dose is not None:
-        rows.append(("Target mean dose", fmt(p.target_dose)))
+        dose_row("Target mean dose", "target_dose", fmt(p.target_dose))
     if p.tumour_dose is not None:
-        names = [t.name for t in pf.target.tumours]
-        doses = np.atleast_1d(p.tumour_dose.to("Gy").magnitude)
-        label = ", ".join(f"{n} {d:.4g} Gy" for n, d in zip(names, doses)) if len(doses) == len(names) else fmt(p.tumour_dose)
-        rows.append(("Tumour dose", label))
+        dose_row("Tumour dose", "tumour_dose", _tumour_text(names, p.tumour_dose))
     if p.normal_liver_dose is not None:
-        rows.append(("Perfused normal liver dose", fmt(p.normal_liver_dose)))
+        dose_row("Perfused normal liver dose", "normal_liver_dose", fmt(p.normal_liver_dose))
     if p.whole_normal_liver_dose is not None:
-        rows.append(("Whole normal liver dose", fmt(p.whole_normal_liver_dose)))
+        dose_row("Whole normal liver dose", "whole_normal_liver_dose", fmt(p.whole_normal_liver_dose))
     rows.append(("Lung shunt fraction", f"{p.lung_shunt_fraction:.1%}"))
-    rows.append(("Lung dose", f"{fmt(p.lung_dose)} (lung mass {fmt(p.lung_mass)})"))
+    dose_row("Lung dose", "lung_dose", fmt(p.lung_dose))
+    rows[-1] = (rows[-1][0], rows[-1][1] + f" (lung mass {fmt(p.lung_mass)})")
     if p.prior_lung_dose.magnitude:
-        rows.append(("Cumulative lung dose", f"{fmt(p.cumulative_lung_dose)} (prior {fmt(p.prior_lung_dose)})"))
+        dose_row("Cumulative lung dose", "cumulative_lung_dose", f"{fmt(p.cumulative_lung_dose)}")
+        rows[-1] = (rows[-1][0], rows[-1][1] + f" (prior {fmt(p.prior_lung_dose)})")
     rows.append(("Largest safe activity", f"{fmt(case.max_safe_activity)} (set by {case.binding})"))
     v = pp.vial
     if v is not None and dev.whole_vial:
@@ -84,13 +115,14 @@ def glass_order_rows(order) -> list[tuple[str, str]]:
     if c is None:
         return [("Vial order", "NEEDS A DECISION (options below)")]
     kind = "custom dose" if c.custom else "standard vial"
-    rows = [("Vial to order", f"{fmt(c.vial)} {kind}, calibrated {when(c.calibration_time)}")]
+    rows = [("Vial to order", f"{fmt(c.vial)} {kind}, calibrated {when(c.calibration_time)}; "
+                              f"vial age {c.age.to('h').magnitude:.0f} h ({c.age.to('day').magnitude:.1f} d) at administration, "
+                              f"{c.sphere_count / 1e6:.2g} million spheres")]
     if order.planned is not None:
         rows.append(("Administer", f"{when(c.administration_time)} (in-hours window for this vial {when(c.window_start)} to {when(c.window_end)})"))
     else:
         rows.append(("Administer", f"between {when(c.window_start)} and {when(c.window_end)}; best {when(c.administration_time)}"))
-    dev = 0.0 if abs(c.deviation) < 5e-4 else c.deviation
-    rows.append(("Delivered activity", f"{fmt(c.delivered)} ({dev:+.1%} of the prescription; tolerance +-{order.tolerance:.0%})"))
+    rows.append(("Vial activity at administration", f"{fmt(c.delivered)} ({_pct(c.deviation)} of the prescription; tolerance +-{order.tolerance:.0%})"))
     return rows
 
 
@@ -137,7 +169,14 @@ def image_text(im: dict) -> str:
     file by its name and declared unit (it states no modality, radionuclide or date)."""
     if not im.get("series_uid"):
         return f"{im.get('series_description', '')} (NRRD / NIfTI: modality, radionuclide and date not stated)"
-    return f"{im['modality']} {im['radionuclide']}, acquired {im['acquisition_date'] or 'date not stated'}, series {im['series_uid']}"
+    return f"{im['modality']} {im['radionuclide']}, acquired {dicom_date(im['acquisition_date']) or 'date not stated'}, series {im['series_uid']}"
+
+
+def dicom_date(da: str) -> str:
+    """A DICOM DA value (AcquisitionDate (0008,0022), SeriesDate (0008,0021)) ``YYYYMMDD`` as
+    ``YYYY-MM-DD``; anything else unchanged (issue 21: no raw ``20260115`` on a report)."""
+    da = (da or "").strip()
+    return f"{da[:4]}-{da[4:6]}-{da[6:8]}" if len(da) == 8 and da.isdigit() else da
 
 
 def voxel_ratio_lines(v) -> list[str]:
@@ -201,10 +240,18 @@ def case_text(case: CaseResult) -> str:
     return "\n".join(lines)
 
 
+#: Width of a value column of ``--compare`` and of its wrapped warning lines (issue 21: the table was 230+ characters wide).
+COMPARE_CELL = 44
+COMPARE_LINE = 100
+
+
 def compare_text(glass: CaseResult, resin: CaseResult) -> str:
-    """Glass and resin plans of one patient side by side, each to its own target, with its binding limit."""
+    """Glass and resin plans of one patient side by side, each to its own target, with its binding
+    limit; cells wrap at :data:`COMPARE_CELL` characters so that the table fits a terminal."""
+    import textwrap
+
     def rows(case):
-        return [("Prescribed to", case.plan.basis or "-")] + _rows(case) + [("Binding limit", case.binding or "-")]
+        return [("Prescribed to", case.plan.basis or "-")] + _rows(case) + [("Binding limit", case.binding or "-"), ("Status", str(case.status))]
 
     g, r = dict(rows(glass)), dict(rows(resin))
     keys = []
@@ -212,17 +259,48 @@ def compare_text(glass: CaseResult, resin: CaseResult) -> str:
         if k not in keys:
             keys.append(k)
     w0 = max(len(k) for k in keys) + 2
-    w1 = max([len(g.get(k, "-")) for k in keys] + [20]) + 2
+    w1 = COMPARE_CELL + 2
     lines = [f"Patient {glass.patient_id}: glass vs resin", "", f"  {'':<{w0}}{'GLASS':<{w1}}RESIN"]
-    lines += [f"  {k:<{w0}}{g.get(k, '-'):<{w1}}{r.get(k, '-')}" for k in keys]
-    lines.append(f"  {'Status':<{w0}}{glass.status:<{w1}}{resin.status}")
+    for k in keys:
+        left = textwrap.wrap(g.get(k, "-"), COMPARE_CELL) or ["-"]
+        right = textwrap.wrap(r.get(k, "-"), COMPARE_CELL) or ["-"]
+        for n in range(max(len(left), len(right))):
+            lines.append(f"  {k if n == 0 else '':<{w0}}{left[n] if n < len(left) else '':<{w1}}{right[n] if n < len(right) else ''}".rstrip())
     lines.append("")
     for name, case in (("glass", glass), ("resin", resin)):
         for c in case.failed:
-            lines.append(f"  {name}: FAIL {c.description}: {fmt(c.value)}")
+            lines += textwrap.wrap(f"{name}: FAIL {c.description}: {fmt(c.value)}", COMPARE_LINE, initial_indent="  ", subsequent_indent="    ")
         for wmsg in case.warnings:
-            lines.append(f"  {name}: {wmsg}")
+            lines += textwrap.wrap(f"{name}: {wmsg}", COMPARE_LINE, initial_indent="  ", subsequent_indent="    ")
     return "\n".join(lines)
+
+
+_DOSE_KEYS = (("target_dose", "perfused volume"), ("tumour_dose", "tumour"), ("normal_liver_dose", "perfused normal liver"),
+              ("whole_normal_liver_dose", "whole normal liver"), ("lung_dose", "lungs"))
+
+
+def territory_rows(case) -> list[tuple[str, str]]:
+    """A territory of a session as (label, text) rows: what to administer (or why not), the vial and
+    timing, and every compartment dose at the plan and, with a glass vial, at the vial's activity."""
+    pp = case.plan
+    p = pp.plan
+    names = [t.name for t in pp.patient.target.tumours]
+    rows = []
+    for label, value in _rows(case):
+        if label in ("Activity to administer", "Planned activity", "Vial to order", "Administer", "Vial activity at administration", "Volume to draw", "Vial", "Largest safe activity"):
+            rows.append((label, value))
+    at_vial = pp.doses_at_vial or {}
+    doses = []
+    for key, label in _DOSE_KEYS:
+        v = getattr(p, key)
+        if v is None:
+            continue
+        text = _tumour_text(names, v) if key == "tumour_dose" else fmt(v)
+        if key in at_vial:
+            text += f" ({_tumour_text(names, at_vial[key]) if key == 'tumour_dose' else fmt(at_vial[key])} at the vial)"
+        doses.append(f"{label} {text}")
+    rows.append(("Compartment doses", "; ".join(doses)))
+    return rows
 
 
 def session_text(result) -> str:
@@ -232,7 +310,9 @@ def session_text(result) -> str:
     for name, case in zip(result.names, result.cases):
         p = case.plan.plan
         lines.append(f"Territory {name}: {p.device}, {METHOD_NAMES.get(p.method, p.method)}, {fmt(p.prescribed_activity)}: {case.status}")
-        lines += [check_line(c) for c in case.safety if c.origin == "plan"]
+        lines += [f"    {k}: {v}" for k, v in territory_rows(case)]
+        lines += [check_line(c) for c in case.safety if c.origin != "voxel"]
+        lines += [("  " + x) if x else "" for x in decision_lines(case)]
         lines.append("")
     lines.append("Session (summed over the territories)")
     lines.append(f"  lung dose {fmt(s.lung_dose)}; cumulative {fmt(s.cumulative_lung_dose)} (prior {fmt(s.prior_lung_dose)})")

@@ -25,6 +25,7 @@ import pint
 from ..ranges import PLAUSIBLE, plausible_quantity
 from ..planning import limits as _limits
 from ..planning import verdict as _verdict
+from ..planning import contraindications as _screen
 from ..planning.clinical import Clinical
 from ..units import Q_, to_json
 from ..vocabulary import Calibration, DeviceName, Origin, Role, Status
@@ -151,6 +152,8 @@ class CaseResult:
             "needs_decision": self.needs_decision,
             "decisions": list(self.decisions),
             "uncertainty": None if self.uncertainty is None else self.uncertainty.to_json(),
+            # null unless WITHIN LIMITS: a BLOCKED or undecided case has nothing to administer (issue 21)
+            "activity_to_administer": to_json(self.plan.activity_to_administer) if self.plan is not None and self.actionable else None,
         }
 
 
@@ -383,6 +386,11 @@ def assess(
         clinical = clinical or Clinical()
         # the patient file's plausible range (0-200 Gy), so the library and every command agree
         prior = float(plausible_quantity(prior_lung_dose, PLAUSIBLE["lung.prior_dose"], "lung.prior_dose").to("Gy").magnitude)
+        # the contraindication screen of the scenario (a plan screens itself: planning.assemble)
+        screened, screen_warnings = _screen.screen(device, clinical, {})
+        parts.safety += list(screened)
+        parts.warnings += list(screen_warnings)
+        parts.caps += [(_limits.FIGURE_LABELS.get(n, n), float(np.min(a))) for n, a in _screen.screen_caps(device, clinical, 0.0)]
     if voxel is not None:
         _add_voxel(parts, voxel, plan, _rows_for(device, clinical, overrides), prior, corrected=bool(clinical and clinical.corrected_tumour_doses))
     beside = _beside_the_plan(parts, plan, voxel, input_sources, device, clinical, overrides)

@@ -88,6 +88,57 @@ class PatientPlan:
         return None
 
     @property
+    def vial_activity(self):
+        """Glass: the whole vial's activity at the administration time [GBq] (the activity that will
+        be given; the prescription is what the plan asked for), else None. The chosen option's
+        activity at its administration time, or the vial already ordered decayed to the planned time."""
+        if not _device(self.plan.device).whole_vial:
+            return None
+        choice = getattr(self.vial, "choice", None)
+        if choice is not None and getattr(choice, "delivered", None) is not None:
+            return choice.delivered.to("GBq")
+        held = self.vial_at_planned_time
+        if held is None:
+            return None
+        return glass_activity_at(held[0], held[1], self.patient.treatment.administration).to("GBq")
+
+    @property
+    def doses_at_vial(self) -> dict | None:
+        """Every compartment's dose when the glass vial is given whole (:attr:`vial_activity`), None
+        without a vial: ``activity`` (the vial at administration), ``activity_reaching_patient`` (after
+        the residual fraction), ``ratio`` (vial / prescription) and each dose of the plan scaled by the
+        ratio (doses are linear in the activity; the cumulative lung dose adds the prior dose
+        unscaled: :func:`dosimetry.planning.verdict.scaled_figure`)."""
+        given = self.vial_activity
+        p = self.plan
+        if given is None or np.ndim(p.prescribed_activity.magnitude) or not float(p.prescribed_activity.magnitude) > 0:
+            return None
+        ratio = float((given / p.prescribed_activity).to("dimensionless").magnitude)
+        out = {"activity": given, "activity_reaching_patient": (given * (1 - float(p.residual_fraction))).to("GBq"), "ratio": ratio}
+        for key in ("target_dose", "tumour_dose", "normal_liver_dose", "whole_normal_liver_dose", "lung_dose", "cumulative_lung_dose"):
+            v = getattr(p, key)
+            if v is not None:
+                out[key] = _verdict.scaled_figure(key, v, ratio, p.prior_lung_dose)
+        return out
+
+    def _vial_json(self, at_vial: dict) -> dict:
+        """:attr:`doses_at_vial` as JSON: tumour doses by name (never an unnamed array)."""
+        doc = {k: (round(v, 6) if k == "ratio" else to_json(v)) for k, v in at_vial.items() if k != "tumour_dose"}
+        if "tumour_dose" in at_vial:
+            names = [t.name for t in self.patient.target.tumours]
+            doses = np.atleast_1d(at_vial["tumour_dose"].to("Gy").magnitude)
+            names = names if len(names) == len(doses) else [f"tumour {i + 1}" for i in range(len(doses))]
+            doc["tumours"] = [{"name": n, "dose": {"value": float(d), "unit": "Gy"}} for n, d in zip(names, doses)]
+        return doc
+
+    @property
+    def activity_to_administer(self):
+        """What the written directive gives [GBq]: the glass vial's activity at administration, or
+        the prescription (resin, drawn to it)."""
+        v = self.vial_activity
+        return v if v is not None else self.plan.prescribed_activity
+
+    @property
     def checks(self) -> tuple:
         """Every check of the plan and of its vial."""
         return tuple(self.plan.limits) + tuple(self.vial_checks)
@@ -125,6 +176,8 @@ class PatientPlan:
         out["schedule_failures"] = list(self.schedule_failures)
         out["needs_decision"] = self.needs_decision
         out["decisions"] = list(self.decisions)
+        at_vial = self.doses_at_vial
+        out["doses_at_vial_activity"] = None if at_vial is None else self._vial_json(at_vial)
         return out
 
 

@@ -76,7 +76,7 @@ def test_lung_limit_blocks():
     assert p.max_safe_activity.to("GBq").magnitude == pytest.approx(30 / (50 * 0.2))  # 3 GBq
     assert p.binding_constraint == "lung_dose"
     assert any("BLOCKED" in w and "30 Gy" in w for w in p.warnings)
-    assert [c.name for c in p.failed_limits] == ["lung_dose"]
+    assert [c.name for c in p.failed_limits] == ["lung_dose", "lung_activity"]  # issue 21: 4.499 GBq x 0.2 = 0.90 GBq to the lungs > 0.61 GBq (TheraSphere IFU)
 
 
 def test_prior_lung_dose_counts():
@@ -143,6 +143,6 @@ def test_to_json_contract():
     assert j["binding_constraint"] == "whole_normal_liver_dose"
     assert j["max_safe_activity"]["value"] == pytest.approx(75 * 0.999 / WN_PER_GBQ, rel=1e-4)
     names = {c["name"] for c in j["limits"]}
-    assert names == {"lung_dose", "cumulative_lung_dose", "whole_normal_liver_dose"}
+    assert names == {"lung_dose", "cumulative_lung_dose", "whole_normal_liver_dose", "lung_activity"}  # issue 21: the TheraSphere IFU lung activity
     for c in j["limits"]:
         assert set(c) >= {"name", "value", "limit", "pass", "source", "kind"}

@@ -1,0 +1,162 @@
+"""The contraindication screen: conditions the instructions for use and the guidelines name, as data.
+
+Every row says which figure it bounds, in which scenario, whether a finding blocks the plan (a
+contraindication) or is a warning, and where it comes from. :func:`screen` turns the rows that
+apply into :class:`~dosimetry.planning.result.LimitCheck` objects of origin
+``"contraindication screen"`` (blocks, through the one verdict rule of :mod:`.verdict`) and warning
+lines. It is called by every plan (:func:`dosimetry.planning.assemble.assemble_plan`) and by the
+voxel-only assessment (:func:`dosimetry.workflow.assess.assess`), so every command screens.
+
+Sources, as read (issue 21; docs/formulas.md, "Contraindication screen"):
+
+- TheraSphere package insert (USA, BTG / Boston Scientific, the revision filed 2014-09-24 and the
+  current "Brief Summary", read on the manufacturer's site): WARNINGS list "bilirubin > 2 mg/dL"
+  among the pre-treatment high-risk factors associated with serious adverse events;
+  CONTRAINDICATIONS include lung shunting that could deliver more than 16.5 mCi (0.61 GBq) of Y-90
+  to the lungs, and more than 70 % tumour replacement of the liver.
+- SIR-Spheres instructions for use (Sirtex, "approved indication" pages, US and AP): contraindicated
+  with more than 20 % lung shunting on Tc-99m MAA (already a check of every resin plan,
+  :func:`dosimetry.planning.assemble.shunt_check`), and with "markedly abnormal synthetic and
+  excretory liver function tests" (no figure given).
+- van Roekel C, PhD thesis, Utrecht University, Table 1 ("Common indications and relative and
+  absolute contraindications for radioembolization"): absolute contraindication serum bilirubin
+  > 34.2 umol/L (2 mg/dL); expected lung dose > 30 Gy (or 50 Gy cumulative).
+- Reviews and consensus lists repeat "bilirubin greater than 2 mg/dL in the absence of a reversible
+  cause"; the consensus paper this is usually attributed to (Kennedy et al., REBOC 2007) was NOT
+  read here, and no source read states that segmental treatment is exempt: the screen blocks
+  non-segmental treatment (the scenario issue 21 names) and warns for a segmental one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pint
+
+from ..units import Q_, unit_string
+from ..vocabulary import DeviceName, Origin
+from .clinical import Clinical, Extent
+from .result import LimitCheck
+from .verdict import headroom, passes
+
+__all__ = ["Contraindication", "CONTRAINDICATIONS", "screen", "screen_caps"]
+
+_TS_IFU = "TheraSphere package insert (USA; BTG / Boston Scientific, revision filed 2014-09-24)"
+_THESIS = "van Roekel, PhD thesis (Utrecht), Table 1: absolute contraindication serum bilirubin > 34.2 umol/L (2 mg/dL)"
+_NOT_SEGMENTAL = (None, Extent.WHOLE_LIVER, Extent.BILOBAR, Extent.LOBAR)
+
+
+@dataclass(frozen=True)
+class Contraindication:
+    """One row of the screen.
+
+    Parameters
+    ----------
+    name : str
+        Key of the figure it bounds (``"bilirubin"``, ``"lung_activity"``).
+    label : str
+        What a physicist reads.
+    limit : pint.Quantity
+        The threshold (a finding above it, or at it when ``inclusive`` is False, is raised).
+    inclusive : bool
+        Whether a figure equal to the limit passes.
+    block : bool
+        A contraindication (the plan is BLOCKED) or a warning.
+    source : str
+        Instructions for use or guideline, with edition and section.
+    devices : tuple of DeviceName
+        The products it applies to.
+    extents : tuple
+        The treatment extents it applies to (None in the tuple: also when not stated).
+    """
+
+    name: str
+    label: str
+    limit: pint.Quantity
+    inclusive: bool
+    block: bool
+    source: str
+    devices: tuple = tuple(DeviceName)
+    extents: tuple = (None, *Extent)
+
+    def describe(self) -> str:
+        op = "<=" if self.inclusive else "<"
+        return f"{self.label} {op} {self.limit.magnitude:g} {unit_string(self.limit)}"
+
+
+#: The screen (see the module docstring for the sources as read).
+CONTRAINDICATIONS: tuple = (
+    Contraindication("bilirubin", "total bilirubin (non-segmental treatment)", Q_(2.0, "mg/dL"), True, True,
+                     _THESIS + "; " + _TS_IFU + ", WARNINGS: bilirubin > 2 mg/dL is a pre-treatment high-risk factor",
+                     extents=_NOT_SEGMENTAL),
+    Contraindication("bilirubin", "total bilirubin (segmental treatment)", Q_(2.0, "mg/dL"), True, False,
+                     _TS_IFU + ", WARNINGS: bilirubin > 2 mg/dL is a pre-treatment high-risk factor; no source read exempts "
+                     "segmental treatment from the contraindication: decide and record why", extents=(Extent.SEGMENTAL,)),
+    Contraindication("lung_activity", "activity shunted to the lungs", Q_(0.61, "GBq"), True, True,
+                     _TS_IFU + ", CONTRAINDICATIONS: lung shunting that could deliver more than 16.5 mCi (0.61 GBq) of Y-90 to the lungs",
+                     devices=(DeviceName.GLASS,)),
+)
+
+
+def screen(device, clinical: Clinical | None, figures: dict) -> tuple[tuple, tuple]:
+    """The contraindication checks and warnings of a scenario.
+
+    Parameters
+    ----------
+    device : str or None
+        ``"glass"`` or ``"resin"``; None screens the rows of both products.
+    clinical : Clinical or None
+        The scenario (bilirubin, extent).
+    figures : dict
+        Figures other than the scenario's, by row name: ``"lung_activity"`` [GBq] (prescribed
+        activity x (1 - residual) x lung shunt fraction; scalar or array). A missing figure skips
+        its row.
+
+    Returns
+    -------
+    (tuple of LimitCheck, tuple of str)
+        Blocking rows as safety checks (origin ``"contraindication screen"``; failing or passing,
+        so the report lists what was screened); warning rows that are raised as warning lines.
+    """
+    c = clinical or Clinical()
+    values = dict(figures)
+    if c.bilirubin is not None:
+        values["bilirubin"] = c.bilirubin.to("mg/dL")
+    checks, warnings = [], []
+    for row in CONTRAINDICATIONS:
+        if (device is not None and device not in row.devices) or c.extent not in row.extents:
+            continue
+        v = values.get(row.name)
+        if v is None:
+            continue
+        v = v.to(row.limit.units)
+        ok = passes(v.magnitude, row.limit.magnitude, "max", row.inclusive)
+        if row.block:
+            checks.append(LimitCheck(row.name, row.describe(), v, row.limit, "max", True, ok, row.source, label=row.label,
+                                     volume="-", inclusive=row.inclusive, origin=Origin.SCREEN))
+        elif not np.all(ok):
+            warnings.append(f"CONTRAINDICATION SCREEN: {row.label} {float(np.max(v.magnitude)):.3g} {unit_string(v)} exceeds {row.describe()} ({row.source})")
+    return tuple(checks), tuple(warnings)
+
+
+def screen_caps(device, clinical: Clinical | None, lung_activity_per_gbq) -> list:
+    """The largest prepared activity each blocking row allows [GBq magnitudes], as
+    :func:`dosimetry.planning.limits.caps` gives them for the dose limits: a condition of the
+    patient (bilirubin) allows none when raised and any otherwise; the activity shunted to the lungs
+    (``lung_activity_per_gbq`` = (1 - residual) x LSF per prepared GBq) allows its limit over it."""
+    c = clinical or Clinical()
+    out = []
+    for row in CONTRAINDICATIONS:
+        if not row.block or (device is not None and device not in row.devices) or c.extent not in row.extents:
+            continue
+        if row.name == "bilirubin" and c.bilirubin is not None:
+            ok = passes(c.bilirubin.to(row.limit.units).magnitude, row.limit.magnitude, "max", row.inclusive)
+            out.append((row.name, 0.0 if not ok else np.inf))
+        elif row.name == "lung_activity":
+            per = np.asarray(lung_activity_per_gbq, dtype=float)
+            room = headroom(row.limit.to("GBq").magnitude, row.inclusive)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                cap = np.where(per > 0, room / np.where(per > 0, per, 1.0), np.inf)
+            out.append((row.name, float(cap) if cap.ndim == 0 else cap))
+    return out

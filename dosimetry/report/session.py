@@ -1,0 +1,63 @@
+"""One signable PDF per session (issue 21): each territory's page 1 (directive, device, vial and
+timing, compartment doses, its checks), then the session page: the summed lung and whole-normal-liver
+doses against their limits, the one status of the session, and the signatures.
+
+Renders only: the figures and the verdict are the :class:`~dosimetry.workflow.session.SessionResult`'s.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import io
+
+from .build import render_report
+from .content import ReportContent
+from .page1 import STATUS_KINDS, SignedPage, _check
+from .pdf import _summary_pages
+from .text import fmt
+
+__all__ = ["session_content", "render_session_pdf"]
+
+
+def session_content(result, now: _dt.datetime | None = None) -> tuple:
+    """(territory contents, session page content): a ReportContent per territory (titled with its
+    name) and one for the session page."""
+    territories = []
+    for name, case in zip(result.names, result.cases):
+        c = render_report(case, now=now).content
+        territories.append(ReportContent(**{**c.__dict__, "title": f"Territory {name}: {c.title}"}))
+    s = result.session
+    rows = [("Territories", ", ".join(f"{n} ({c.status})" for n, c in zip(result.names, result.cases)))]
+    for n, case in zip(result.names, result.cases):
+        pp = case.plan
+        given = fmt(pp.activity_to_administer) if case.actionable else f"NONE ({case.status})"
+        rows.append((f"{n}: activity to administer", given))
+    rows += [("Summed lung dose (this session)", fmt(s.lung_dose)),
+             ("Cumulative lung dose", f"{fmt(s.cumulative_lung_dose)} (prior {fmt(s.prior_lung_dose)})")]
+    if s.whole_normal_liver_dose is not None:
+        rows.append(("Summed whole normal liver dose", fmt(s.whole_normal_liver_dose)))
+    status = str(result.status)
+    line = result.headline()
+    page = SignedPage(status=status, status_kind=STATUS_KINDS[status], status_line=line,
+                      sections=(("Session (summed over the territories)", tuple(rows)),), compartments=(),
+                      compartment_header=(), safety=tuple(_check(c) for c in s.limits), efficacy=(),
+                      decisions=tuple(result.decisions))
+    pid = result.cases[0].patient_id or "-"
+    session = ReportContent(patient_id=pid, title=f"Session of {len(result.names)} territories", status=line,
+                            blocked=result.blocked, checks=(), warnings=tuple(s.notes), audit=(), page1=page)
+    return tuple(territories), session
+
+
+def render_session_pdf(result, now: _dt.datetime | None = None) -> bytes:
+    """The session's PDF bytes: the session page first, then each territory's summary pages."""
+    from matplotlib.backends.backend_pdf import PdfPages
+
+    territories, session = session_content(result, now)
+    figs = list(_summary_pages(session))
+    for c in territories:
+        figs += _summary_pages(c)
+    buf = io.BytesIO()
+    with PdfPages(buf, metadata={"Title": f"Y-90 dosimetry session {session.patient_id}", "Creator": "y90-dosimetry"}) as pdf:
+        for f in figs:
+            pdf.savefig(f)
+    return buf.getvalue()
