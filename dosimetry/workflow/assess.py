@@ -382,15 +382,7 @@ def assess(
     if plan is not None:
         device, clinical, overrides, prior, patient_id = _add_plan(parts, plan)
     else:
-        device = None if device is None else _limits._device_name(device)
-        clinical = clinical or Clinical()
-        # the patient file's plausible range (0-200 Gy), so the library and every command agree
-        prior = float(plausible_quantity(prior_lung_dose, PLAUSIBLE["lung.prior_dose"], "lung.prior_dose").to("Gy").magnitude)
-        # the contraindication screen of the scenario (a plan screens itself: planning.assemble)
-        screened, screen_warnings = _screen.screen(device, clinical, {})
-        parts.safety += list(screened)
-        parts.warnings += list(screen_warnings)
-        parts.caps += [(_limits.FIGURE_LABELS.get(n, n), float(np.min(a))) for n, a in _screen.screen_caps(device, clinical, 0.0)]
+        device, clinical, prior = _without_plan(parts, device, clinical, prior_lung_dose)
     if voxel is not None:
         _add_voxel(parts, voxel, plan, _rows_for(device, clinical, overrides), prior, corrected=bool(clinical and clinical.corrected_tumour_doses))
     beside = _beside_the_plan(parts, plan, voxel, input_sources, device, clinical, overrides)
@@ -418,6 +410,21 @@ def assess(
         objectives=parts.objectives,
         partial_volume_plan=beside,
     )
+
+
+def _without_plan(parts, device, clinical, prior_lung_dose) -> tuple:
+    """(device name or None, scenario, prior lung dose [Gy]) of a voxel dosimetry assessed without a
+    plan; the scenario's contraindication screen added to ``parts`` (a plan screens itself:
+    planning.assemble)."""
+    device = None if device is None else _limits._device_name(device)
+    clinical = clinical or Clinical()
+    # the patient file's plausible range (0-200 Gy), so the library and every command agree
+    prior = float(plausible_quantity(prior_lung_dose, PLAUSIBLE["lung.prior_dose"], "lung.prior_dose").to("Gy").magnitude)
+    screened, screen_warnings = _screen.screen(device, clinical, {})
+    parts.safety += list(screened)
+    parts.warnings += list(screen_warnings)
+    parts.caps += [(_limits.FIGURE_LABELS.get(n, n), float(np.min(a))) for n, a in _screen.screen_caps(device, clinical, 0.0)]
+    return device, clinical, prior
 
 
 def _beside_the_plan(parts, plan, voxel, input_sources, device, clinical, overrides) -> tuple:

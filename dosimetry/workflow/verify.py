@@ -334,6 +334,17 @@ def _plain(x):
     return float(x) if np.ndim(x) == 0 else [float(v) for v in np.ravel(x)]
 
 
+def _comparison_notes(planned, regions) -> list[str]:
+    """What the comparison could not cover: planned tumours without a region of that name, no plan."""
+    notes = []
+    missing = [n for n in _planned_tumours(planned) if n not in {r.name for r in regions}]
+    if missing:
+        notes.append(f"planned tumour(s) {', '.join(map(repr, missing))} have no region of that name on the post-treatment study: not compared")
+    if planned is None or (planned.plan is None and planned.voxel is None):
+        notes.append("no plan to compare with: delivered figures only")
+    return notes
+
+
 def verify(
     post: ImagingInputs,
     delivery: DeliveryInputs,
@@ -397,11 +408,7 @@ def verify(
         notes.append(f"the planned voxel figures were computed by {planned.voxel.method}, the delivered ones by {method}: "
                      "part of a difference is the method's (give the same method to compare the distributions alone)")
     regions = compare_regions(planned, delivered)
-    missing = [n for n in _planned_tumours(planned) if n not in {r.name for r in regions}]
-    if missing:
-        notes.append(f"planned tumour(s) {', '.join(map(repr, missing))} have no region of that name on the post-treatment study: not compared")
-    if planned is None or (planned.plan is None and planned.voxel is None):
-        notes.append("no plan to compare with: delivered figures only")
+    notes += _comparison_notes(planned, regions)
     return Verification(
         patient_id=(plan.patient.patient.id if plan is not None else None) or _image_patient(delivered),
         planned=planned,
