@@ -9,6 +9,7 @@ the planning ROIs were carried over, and the planned and delivered DVHs overlaid
 from __future__ import annotations
 
 import io
+import textwrap
 
 import numpy as np
 
@@ -90,9 +91,11 @@ def verification_pdf(v) -> bytes:
         fig.text(0.06, 0.95, "Post-treatment verification: planned against delivered", fontsize=14, weight="bold")
         fig.text(0.06, 0.925, v.headline(), fontsize=8.5, color="#c62828" if v.findings else "#1a7f37", wrap=True)
         y = 0.9
-        for c in v.findings:
-            fig.text(0.07, y, "! " + v.finding_text(c)[:160], fontsize=7, color="#c62828")
-            y -= 0.018
+        for c in v.findings:  # wrapped, never cut: a finding is read whole
+            for part in textwrap.wrap("! " + v.finding_text(c), 120, subsequent_indent="  "):
+                fig.text(0.07, y, part, fontsize=7, color="#c62828")
+                y -= 0.014
+            y -= 0.004
         for line in _table(region_rows(v)):
             fig.text(0.06, y - 0.01, line, fontsize=6.2, family="monospace")
             y -= 0.016

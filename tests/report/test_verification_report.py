@@ -71,3 +71,17 @@ def test_demo_patient_file_with_a_delivery_table_validates(demo):
     text = (out / "patient" / "patient.toml").read_text() + '\n[delivery]\nadministered = "2 GBq"\nresidual_fraction = 0.05\nadministration = 2026-01-15T10:00:00-05:00\n'
     doc = json.loads(json.dumps(tomllib.loads(text), default=lambda t: t.isoformat()))
     assert errors(doc, load("patient.schema.json")) == []
+
+
+def test_each_finding_is_printed_whole_in_the_verification_pdf(demo):
+    """A finding longer than a line was cut at 160 characters (its source lost); it is wrapped instead."""
+    from pypdf import PdfReader
+
+    out, _, _ = demo
+    text = " ".join(PdfReader(out / "verification" / "report.pdf").pages[0].extract_text().split())
+    summary = (out / "verification" / "summary.txt").read_text().splitlines()
+    findings = [line.strip()[2:] for line in summary if line.strip().startswith("! ")]
+    assert findings, "the demo's verification has efficacy findings (Tumour 2 takes half its share)"
+    for f in findings:
+        assert len(f) > 160  # long enough to have been cut before
+        assert " ".join(f.split()) in text, f
