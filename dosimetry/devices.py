@@ -122,7 +122,7 @@ class Device:
 
 #: TheraSphere Y-90 glass microspheres (Boston Scientific, formerly BTG / MDS Nordion).
 GLASS = Device(
-    name="glass",
+    name=DeviceName.GLASS,
     product="TheraSphere",
     # Six standard dose sizes at calibration: TheraSphere package insert (USA, v12 and later).
     vial_activities=tuple(Q_(a, "GBq") for a in (3.0, 5.0, 7.0, 10.0, 15.0, 20.0)),
@@ -152,7 +152,7 @@ GLASS = Device(
 
 #: SIR-Spheres Y-90 resin microspheres (Sirtex Medical).
 RESIN = Device(
-    name="resin",
+    name=DeviceName.RESIN,
     product="SIR-Spheres",
     # 3.0 GBq +-10 % at calibration date and time, in 5 mL water for injection: Sirtex product
     # information (sirtex.com, "About SIR-Spheres") and SIR-Spheres IFU.

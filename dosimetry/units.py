@@ -413,12 +413,13 @@ def to_json(q: pint.Quantity) -> dict:
         ``{"value": ..., "unit": ...}`` with plain Python numbers, JSON-serialisable.
     """
     mag = q.magnitude
+    value: Any
     if isinstance(mag, np.ndarray):
         arr = np.asarray(mag, dtype=float)
         # JSON has no NaN or infinity: encode them as null.
-        value = np.where(np.isfinite(arr), arr, np.nan).astype(object)
-        value[~np.isfinite(arr)] = None
-        value = value.tolist()
+        cells = np.where(np.isfinite(arr), arr, np.nan).astype(object)
+        cells[~np.isfinite(arr)] = None
+        value = cells.tolist()
     else:
         value = float(mag)
         if math.isnan(value) or math.isinf(value):

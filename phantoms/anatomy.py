@@ -489,7 +489,7 @@ def label_map(anatomy: Anatomy, xs: np.ndarray, ys: np.ndarray, zs: np.ndarray) 
         raise ValueError("xs, ys: voxel-centre coordinates must increase")
     out = np.zeros((len(zs), len(ys), len(xs)), dtype=np.uint8)
     # lowest priority first; later assignments win
-    layers = [(anatomy.body, LABEL_BODY, True)]
+    layers: list[tuple[Ellipsoid | EllipticCylinder, int, bool]] = [(anatomy.body, LABEL_BODY, True)]
     if anatomy.spine is not None:
         layers.append((anatomy.spine, LABEL_SPINE, True))
     layers += [

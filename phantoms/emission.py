@@ -145,7 +145,8 @@ def _classify(e: Ellipsoid, xs, ys, zs, spacing_xyz) -> tuple:
     """
     c, s = np.asarray(e.centre_mm), np.asarray(e.semi_axes_mm)
     if e.rotation is None:
-        near2, far2 = 0.0, 0.0
+        near2: float | np.ndarray = 0.0
+        far2: float | np.ndarray = 0.0
         for axis, coords in enumerate((xs, ys, zs)):
             lo = (coords - spacing_xyz[axis] / 2 - c[axis]) / s[axis]
             hi = (coords + spacing_xyz[axis] / 2 - c[axis]) / s[axis]

@@ -26,6 +26,7 @@ import shutil
 import tempfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from scipy import ndimage
@@ -46,6 +47,7 @@ from .anatomy import (
     LABEL_TUMOUR_BASE,
     Anatomy,
     Ellipsoid,
+    EllipticCylinder,
     default_anatomy,
     label_map,
 )
@@ -188,7 +190,7 @@ def _shapes_json(anatomy: Anatomy) -> dict:
         for shape, is_hole in [(o, False) for o in outers] + [(h, True) for h in holes]:
             base = shape.shape if isinstance(shape, _Clipped) else shape
             kind = "ellipsoid" if isinstance(base, Ellipsoid) else "elliptic_cylinder"  # the spine
-            d = {"type": kind, "centre_mm": list(base.centre_mm), "semi_axes_mm": list(base.semi_axes_mm)}
+            d: dict[str, Any] = {"type": kind, "centre_mm": list(base.centre_mm), "semi_axes_mm": list(base.semi_axes_mm)}
             if base.rotation is not None:
                 d["rotation"] = [list(row) for row in base.rotation]
             if isinstance(shape, _Clipped):
@@ -405,7 +407,7 @@ def _region_truths(spec, anatomy, ct_grid, em_grid, vols, part, occ, activity) -
             gbq = float(sum(part[nm] for nm, lab in label_of.items() if lab in labels))
         ml, ml_vox = vols[name] / 1000.0, float(sum(counts_em[lab] for lab in labels)) * vvox_ml
         gbq_vox = float(sum(gbq_by_label[lab] for lab in labels))
-        kw = {"activity_voxels": q(gbq_vox, "GBq")}
+        kw: dict[str, Any] = {"activity_voxels": q(gbq_vox, "GBq")}
         if name in occ:
             kw["activity_occupancy"] = q(held[name], "GBq")
         if tissue is not None:
@@ -437,6 +439,8 @@ def _rois(anatomy: Anatomy) -> list:
     tumours = list(anatomy.tumours)
     out = []
     for name, _labels, itype, _tissue in _region_defs(anatomy):
+        outers: list[Ellipsoid | _Clipped]
+        holes: list[Ellipsoid]
         if name == "Body":
             outers, holes = [_Clipped(anatomy.body, anatomy.z_lo, anatomy.z_hi)], []
         elif name == "Liver":
@@ -452,6 +456,7 @@ def _rois(anatomy: Anatomy) -> list:
         elif name == "Lungs":
             outers, holes = [anatomy.lung_l, anatomy.lung_r], []
         else:  # Spine
+            assert anatomy.spine is not None  # _region_defs lists the spine only when there is one
             outers, holes = [_Clipped(anatomy.spine, anatomy.z_lo, anatomy.z_hi)], []
         out.append((name, itype, outers, holes))
     return out
@@ -461,7 +466,7 @@ def _rois(anatomy: Anatomy) -> list:
 class _Clipped:
     """A shape restricted to z_lo <= z <= z_hi (body and spine end at the scanned range)."""
 
-    shape: object
+    shape: Ellipsoid | EllipticCylinder
     z_lo: float
     z_hi: float
 

@@ -8,6 +8,7 @@ import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pint
@@ -17,6 +18,9 @@ from dosimetry.isotope import LIVER_DENSITY, Y90
 from dosimetry.units import Q_, fraction, quantity
 
 from .anatomy import Ellipsoid
+
+if TYPE_CHECKING:  # phantoms.post imports this module
+    from .post import PostTreatment
 
 __all__ = [
     "Tumour",
@@ -161,7 +165,7 @@ RADIONUCLIDES = {"Y-90": Y90_IMAGE, "Tc-99m": TC99M}
 #: Tc-99m MAA defaults: 150 MBq injected (the IFUs and TG-144 give about 4-5 mCi, 148-185 MBq),
 #: SPECT 1 h later, 10 mm FWHM (LEHR SPECT; an assumed round value), 100 000 counts per MBq
 #: present at the start over the whole acquisition (an assumed value that sets the count level).
-_MAA_DEFAULTS = {"tracer_activity": Q_(150.0, "MBq"), "acquisition_delay": Q_(1.0, "h"), "fwhm_mm": 10.0,
+_MAA_DEFAULTS: dict[str, Any] = {"tracer_activity": Q_(150.0, "MBq"), "acquisition_delay": Q_(1.0, "h"), "fwhm_mm": 10.0,
                  "sensitivity": Q_(100000.0, "cts/MBq")}
 _Y90_DEFAULTS = {"acquisition_delay": Q_(20.0, "h"), "sensitivity": Q_(18000.0, "cts/MBq")}
 
@@ -190,7 +194,7 @@ class PhantomSpec:
     emission_grid: str = "native"
     radionuclide: str = "Y-90"
     tracer_activity: pint.Quantity | None = None
-    post: object = None  # phantoms.post.PostTreatment for a post-treatment study, else None
+    post: PostTreatment | None = None  # phantoms.post.PostTreatment for a post-treatment study, else None
 
     @property
     def nuclide(self) -> ImagedNuclide:
@@ -237,6 +241,7 @@ class PhantomSpec:
         }
         if self.radionuclide != "Y-90":  # keeps the digests (and UIDs) of Y-90 phantoms unchanged
             d["radionuclide"] = self.radionuclide
+            assert self.tracer_activity is not None  # make_spec sets it for every tracer other than Y-90
             d["tracer_activity_MBq"] = float(self.tracer_activity.to("MBq").magnitude)
         return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()
 
@@ -368,6 +373,7 @@ def make_spec(
         raise InputError("modality", f"{modality!r}: allowed 'NM' or 'PT'")
     if size not in _SIZES:
         raise InputError("size", f"{size!r}: allowed 'small' or 'ct'")
+    tum: tuple[Tumour, ...]
     if tumours is None:
         tum = DEFAULT_TUMOURS
     elif isinstance(tumours, (int, np.integer)) and not isinstance(tumours, bool):

@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import datetime as _dt
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pint
 
 from dosimetry.units import Q_, to_json
 from dosimetry.voxel.dose import HU_DENSITY_CURVE
+
+if TYPE_CHECKING:
+    from .pose import RigidTransform
 
 __all__ = ["RegionTruth", "GridInfo", "Truth", "PostTreatmentTruth", "SCHEMA_VERSION", "LABEL_NAMES", "EMISSION_MODEL"]
 
@@ -212,7 +216,7 @@ class PostTreatmentTruth:
         What the planning image showed (``"Tc-99m"`` for an MAA SPECT).
     """
 
-    transform: object
+    transform: RigidTransform
     residual_fraction: float
     delivered: pint.Quantity
     planned_lung_shunt_fraction: float

@@ -38,7 +38,7 @@ import pydicom
 from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.sequence import Sequence
-from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+from pydicom.uid import UID, ExplicitVRLittleEndian, generate_uid
 
 from .anatomy import polygon_vertices
 
@@ -123,8 +123,8 @@ def make_uids(anatomy_key: str, emission_key: str, n_ct: int, n_em: int) -> dict
 def _base(hdr: dict, sop_class: str, sop_uid: str, modality: str, series_uid: str, series_number: int,
           description: str, when: _dt.datetime) -> Dataset:
     meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID = sop_class
-    meta.MediaStorageSOPInstanceUID = sop_uid
+    meta.MediaStorageSOPClassUID = UID(sop_class)
+    meta.MediaStorageSOPInstanceUID = UID(sop_uid)
     meta.TransferSyntaxUID = ExplicitVRLittleEndian
     ds = Dataset()
     ds.file_meta = meta
@@ -543,7 +543,7 @@ def write_rtstruct(path: Path, rois: list, ct_grid, hdr: dict) -> None:
         roi.ROIName = name
         roi.ROIGenerationAlgorithm = "AUTOMATIC"
         roi_items.append(roi)
-        contours = []
+        contours: list[Dataset] = []
         for k in range(nk):
             z = z0 + k * dz
             for shapes, is_hole in ((outers, False), (holes, True)):
@@ -551,7 +551,8 @@ def write_rtstruct(path: Path, rois: list, ct_grid, hdr: dict) -> None:
                     sec = shape.section(z)
                     if sec is None:
                         continue
-                    pts = contour_points(*sec, z, hole=is_hole)
+                    cx, cy, ax, ay, theta = sec
+                    pts = contour_points(cx, cy, ax, ay, theta, z, hole=is_hole)
                     c = Dataset()
                     c.ContourImageSequence = Sequence([image_ref(k)])
                     c.ContourGeometricType = "CLOSED_PLANAR"
