@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal, overload
 
 import numpy as np
 import pydicom
@@ -321,6 +322,14 @@ def get(ds: Dataset, keyword: str, source, *, required: bool = True, default=Non
     return v
 
 
+@overload
+def floats(ds: Dataset, keyword: str, source, n: int | None = None, *, required: Literal[True] = True, default: None = None) -> np.ndarray: ...
+@overload
+def floats(ds: Dataset, keyword: str, source, n: int | None = None, *, required: bool = True, default) -> np.ndarray: ...
+@overload
+def floats(ds: Dataset, keyword: str, source, n: int | None = None, *, required: bool = True, default: None = None) -> np.ndarray | None: ...
+
+
 def floats(ds: Dataset, keyword: str, source, n: int | None = None, *, required: bool = True, default=None) -> np.ndarray | None:
     """A numeric (multi-)value as a float array, checking its length and finiteness."""
     v = get(ds, keyword, source, required=required, default=None)
@@ -576,6 +585,7 @@ def count(ds: Dataset, keyword: str, source, *, default: int | None = None, maxi
     """
     v = get(ds, keyword, source, required=default is None, default=None)
     if v is None:
+        assert default is not None  # get refuses a missing attribute without a default
         return int(default)
     where = f"{_label(source)}: {keyword}"
     if isinstance(v, (list, tuple, pydicom.multival.MultiValue)):

@@ -106,9 +106,9 @@ def _affine(hdr, field: str) -> np.ndarray:
             if sform is None:
                 raise InputError(f"{field}: qform", f"unusable qform ({' '.join(str(exc).split())[:80]}); the geometry is unknown") from exc
             qform = None  # the sform rules; a broken qform cannot be compared with it
-    if sform is None and qform is None:
-        raise InputError(f"{field}: sform_code", "neither sform nor qform is set (codes 0); the patient geometry is unknown")
     affine = sform if sform is not None else qform
+    if affine is None:
+        raise InputError(f"{field}: sform_code", "neither sform nor qform is set (codes 0); the patient geometry is unknown")
     if not np.all(np.isfinite(affine)):
         which = "sform (srow_x/y/z)" if sform is not None else "qform (quatern_*, pixdim, qoffset_*)"
         raise InputError(f"{field}: {'srow' if sform is not None else 'qform'}", f"the {which} holds NaN or infinite numbers; the geometry is unknown")

@@ -23,9 +23,9 @@ from pathlib import Path
 
 import numpy as np
 from pydicom.dataset import Dataset, FileMetaDataset
-from pydicom.uid import ExplicitVRLittleEndian, PYDICOM_IMPLEMENTATION_UID, generate_uid
+from pydicom.uid import UID, ExplicitVRLittleEndian, PYDICOM_IMPLEMENTATION_UID, generate_uid
 
-from ..units import Q_
+from ..units import Q_, ureg
 from ..voxel.geometry import Volume
 from .files import write_atomic
 from ._common import DicomError, DicomIdentity, check_spacing, damaged, floats, get, identity_of, orientation, pixel_array, pixel_representation, read_dataset, text
@@ -138,7 +138,7 @@ def _load_rtdose(ds, label: str, allow_relative: bool) -> DoseGrid:
         arr = raw.astype(np.float64) * scaling
     if not np.all(np.isfinite(arr)):
         raise DicomError(f"{label}: DoseGridScaling", f"{scaling:g} makes the doses non-finite")
-    vol = Volume(arr, (abs(step), float(ps[0]), float(ps[1])), tuple(origin), np.column_stack([n, c, r]), "Gy" if units == "GY" else "dimensionless")
+    vol = Volume(arr, (abs(step), float(ps[0]), float(ps[1])), tuple(origin), np.column_stack([n, c, r]), ureg.Unit("Gy" if units == "GY" else "dimensionless"))
     return DoseGrid(vol, identity_of(ds, label), dtype, text(ds, "DoseSummationType").upper(), scaling, tuple(warnings))
 
 
@@ -304,7 +304,7 @@ def _rtdose_header(ref, now: _dt.datetime, series_description: str) -> Dataset:
     """File meta, SOP, patient / study / frame of reference copied from ``ref``, and the RT Series."""
     sop_uid = generate_uid()
     meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID = RTDOSE_SOP_CLASS
+    meta.MediaStorageSOPClassUID = UID(RTDOSE_SOP_CLASS)
     meta.MediaStorageSOPInstanceUID = sop_uid
     meta.TransferSyntaxUID = ExplicitVRLittleEndian
     meta.ImplementationClassUID = PYDICOM_IMPLEMENTATION_UID

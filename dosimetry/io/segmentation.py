@@ -37,17 +37,20 @@ from __future__ import annotations
 import json
 import math
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass, field as dc_field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import scipy.ndimage
 from pydicom.dataset import Dataset
 
 from ..errors import InputError
+from ..units import ureg
 from ..voxel.geometry import Volume
 from ._common import DicomError, check_spacing, count, floats, identity_of, orientation, pixel_array, read_dataset, text
-from .rtstruct import read_rtstruct, roi_mask
+from .rtstruct import StructureSet, read_rtstruct, roi_mask
 from .bounds import BOUNDS, check_array, check_grid
 from .names import find_name, name_key
 from .nifti_file import read_nifti_raw
@@ -100,7 +103,7 @@ class Segmentation:
     layers: tuple = ()
     identity: object = None
     warnings: tuple = ()
-    structure_set: object = dc_field(default=None, repr=False)
+    structure_set: StructureSet | None = dc_field(default=None, repr=False)
 
     @property
     def names(self) -> tuple:
@@ -124,6 +127,7 @@ class Segmentation:
         segs = [(n, self.segment(n)) for n in names]
         out, notes = {}, []
         if self.kind == "rtstruct":
+            assert self.structure_set is not None  # read_segmentation keeps it for every RTSTRUCT
             for n, s in segs:
                 out[n] = roi_mask(self.structure_set, s.name, target)
             return out, ()
@@ -315,6 +319,7 @@ def read_label_table(table) -> dict:
     A file is read as UTF-8 text of at most ``BOUNDS["table_bytes"]`` (a regular file only);
     names are kept in Unicode NFC (:mod:`.names`).
     """
+    items: Iterable[tuple[Any, Any]]
     if isinstance(table, dict):
         items = table.items()
     else:
@@ -326,7 +331,7 @@ def read_label_table(table) -> dict:
             except (ValueError, AttributeError, RecursionError) as exc:
                 raise InputError("labels", f"{p} is not a JSON object {{\"1\": \"Liver\", ...}}") from exc
         else:
-            items = []
+            pairs: list[tuple[str, str]] = []
             for n, line in enumerate(txt.splitlines(), 1):
                 line = line.strip()
                 if not line or line.startswith("#"):
@@ -334,7 +339,8 @@ def read_label_table(table) -> dict:
                 parts = line.split()
                 if len(parts) < 2:
                     raise InputError("labels", f"{p} line {n}: expected 'value name [r g b a]'")
-                items.append((parts[0], parts[1]))
+                pairs.append((parts[0], parts[1]))
+            items = pairs
     out = {}
     for k, v in items:
         try:
@@ -533,7 +539,7 @@ def _read_dicom_seg(ds, path, field: str) -> Segmentation:
             np.maximum(arr[pos[f] - k0], value, out=arr[pos[f] - k0])
         if not mine.size:
             warnings.append(f"segment {name!r} of {path} has no frame (empty)")
-        vol = Volume(np.clip(arr, 0, 1), (step, ps[0], ps[1]), tuple(origin + k0 * step * normal), direction, "dimensionless")
+        vol = Volume(np.clip(arr, 0, 1), (step, ps[0], ps[1]), tuple(origin + k0 * step * normal), direction, ureg.dimensionless)
         segs.append(Segment(name, fractions=vol))
     _unique(segs, field)
     return Segmentation(os.fspath(path), "dicom-seg", tuple(segs), (), identity_of(ds, path), tuple(warnings))

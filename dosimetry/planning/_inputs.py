@@ -45,6 +45,8 @@ def _mass_range(mass_field: str, volume_field: str) -> Plausible:
     if key in PLAUSIBLE:
         return PLAUSIBLE[key]
     v, d = PLAUSIBLE[_range_key(volume_field)], PLAUSIBLE["liver.density"]
+    # volume and density ranges are bounded (dosimetry.ranges)
+    assert v.low is not None and v.high is not None and d.low is not None and d.high is not None
     return Plausible(
         "kg", v.low * d.low / 1000, v.high * d.high / 1000, f"{volume_field} {range_text(v)} at liver.density {range_text(d)}",
         include_low=v.include_low, include_high=v.include_high,
@@ -153,7 +155,8 @@ def shapes_agree(shapes: dict) -> tuple:
     InputError
         Naming the first field whose shape does not broadcast with the fields before it, and them.
     """
-    acc, seen = (), []
+    acc: tuple[int, ...] = ()
+    seen: list[tuple[str, tuple]] = []
     for name, shape in shapes.items():
         try:
             acc = np.broadcast_shapes(acc, tuple(shape))

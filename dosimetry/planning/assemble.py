@@ -8,6 +8,7 @@ activity within every safety limit and the limit that binds, and collects the wa
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -137,7 +138,7 @@ def assemble_plan(
     method: str,
     s: Setting,
     prescribed,  # GBq magnitude (array or float)
-    warnings: list = (),
+    warnings: Sequence[str] = (),
     details: dict | None = None,
     **plan_fields,
 ) -> Plan:
@@ -203,13 +204,15 @@ def assemble_plan(
 
 def shunt_check(f, dev: Device = RESIN) -> LimitCheck:
     """LSF <= the device's shunt limit (resin 20 %, SIR-Spheres IFU: above it treatment is contraindicated)."""
+    limit = dev.shunt_limit
+    assert limit is not None, f"{dev.name} has no lung shunt limit"  # assemble_plan calls this only when it has one
     fr = np.asarray(f, dtype=float)
-    passed = np.round(fr, 12) <= dev.shunt_limit
+    passed = np.round(fr, 12) <= limit
     return LimitCheck(
         "lung_shunt_fraction",
-        f"{dev.name} lung shunt fraction <= {dev.shunt_limit * 100:g} %",
+        f"{dev.name} lung shunt fraction <= {limit * 100:g} %",
         Q_(as_array_or_float(fr), "dimensionless"),
-        Q_(dev.shunt_limit, "dimensionless"),
+        Q_(limit, "dimensionless"),
         "max",
         True,
         bool(passed) if passed.ndim == 0 else passed,

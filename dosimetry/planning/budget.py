@@ -204,7 +204,7 @@ def _integer(value, fieldname: str, low: int, high: int, allowed: str) -> int:
     try:
         n = int(value)
     except ValueError:
-        raise InputError(fieldname, f"expected an integer, {allowed}; got {value[:40]!r}", allowed=allowed) from None
+        raise InputError(fieldname, f"expected an integer, {allowed}; got {str(value)[:40]!r}", allowed=allowed) from None
     if not low <= n <= high:
         raise OutOfRangeError(fieldname, f"{n} is not allowed; allowed {allowed}", allowed=allowed)
     return n

@@ -127,6 +127,7 @@ def _bilirubin(value) -> pint.Quantity | None:
         return None
     field = "clinical.bilirubin"
     if isinstance(value, str):
+        q: object
         try:
             q = ureg.Quantity(value.strip())
         except Exception:

@@ -65,20 +65,17 @@ def tumours_of(tumour, ratio, rho, warns: list | None = None, shapes: dict | Non
             raise InputError("target.tumours", "at least one tumour is needed")
         if ratio is not None and (not _is_list(ratio) or len(ratio) != len(tumour)):
             raise InputError("target.tumour_to_normal", f"give one ratio per tumour ({len(tumour)} tumours)")
-        ms = []
+        ms: list[np.ndarray] = []
         for i, t in enumerate(tumour):
-            m = _in.mass_of(t, rho, f"target.tumours[{i + 1}].mass", f"target.tumours[{i + 1}].volume", warns)
-            shapes[_in.field_of(t, f"target.tumours[{i + 1}].mass", f"target.tumours[{i + 1}].volume")] = np.shape(m.magnitude)
-            ms.append(np.asarray(m.magnitude, dtype=float))
-        rs = None
+            mass = _in.mass_of(t, rho, f"target.tumours[{i + 1}].mass", f"target.tumours[{i + 1}].volume", warns)
+            shapes[_in.field_of(t, f"target.tumours[{i + 1}].mass", f"target.tumours[{i + 1}].volume")] = np.shape(mass.magnitude)
+            ms.append(np.asarray(mass.magnitude, dtype=float))
+        rs: list[np.ndarray] | None = None
         if ratio is not None:
             rs = [_ratio(q, f"target.tumours[{i + 1}].tumour_to_normal", warns) for i, q in enumerate(ratio)]
             shapes.update({f"target.tumours[{i + 1}].tumour_to_normal": r.shape for i, r in enumerate(rs)})
         _in.shapes_agree(shapes)
-        ms = np.stack(np.broadcast_arrays(*ms))
-        if rs is not None:
-            rs = np.stack(np.broadcast_arrays(*rs))
-        return ms, rs, True
+        return np.stack(np.broadcast_arrays(*ms)), None if rs is None else np.stack(np.broadcast_arrays(*rs)), True
     m = np.asarray(_in.mass_of(tumour, rho, "target.tumour_mass", "target.tumour_volume", warns).magnitude, dtype=float)
     shapes[_in.field_of(tumour, "target.tumour_mass", "target.tumour_volume")] = m.shape
     r = None if ratio is None else _ratio(ratio, "target.tumour_to_normal", warns)
@@ -117,16 +114,16 @@ class Compartments:
         [kg].
     """
 
-    k: object
-    lsf: object
-    residual: object
-    target_mass: object
-    tumour_mass: object
-    ratio: object
+    k: np.ndarray
+    lsf: np.ndarray
+    residual: np.ndarray
+    target_mass: np.ndarray
+    tumour_mass: np.ndarray
+    ratio: np.ndarray | None
     several: bool
-    liver_mass: object
-    liver_tumour_mass: object
-    lung_mass: object
+    liver_mass: np.ndarray | None
+    liver_tumour_mass: np.ndarray | None
+    lung_mass: np.ndarray
 
     @classmethod
     def build(

@@ -93,6 +93,7 @@ def lung_limits(device, lung_limit=None, cumulative_lung_limit=None) -> tuple:
         if cumulative_lung_limit is None
         else _in.dose(cumulative_lung_limit, "lung.cumulative_limit")
     )
+    assert l1 is not None and l2 is not None  # every device has both lung thresholds (planning.limits)
     return l1.to("Gy"), l2.to("Gy")
 
 

@@ -123,7 +123,7 @@ class PlanUncertainty:
     ranking: Mapping[str, tuple]
     activity_factor: np.ndarray
     _checks: tuple = ()
-    _ratio: np.ndarray = field(default=None, repr=False)
+    _ratio: np.ndarray | None = field(default=None, repr=False)
     _prior: Any = None
     _values: Mapping = field(default_factory=dict, repr=False)
 
@@ -140,13 +140,14 @@ class PlanUncertainty:
         """The probability that each check of the plan fails when ``ratio`` times the prescribed
         activity is given (the glass vial at the planned time); None for efficacy thresholds."""
         n = self.samples
-        out = []
+        out: list[float | None] = []
         for c in self._checks:
             if not c.safety:
                 out.append(None)
             elif not _verdict.scales(c):  # a fraction or a laboratory value does not scale with the activity
                 out.append(float(np.mean(~np.atleast_1d(np.asarray(c.passed, dtype=bool))[:n])))
             else:
+                assert self._ratio is not None  # set with the checks (analyse)
                 s = _verdict.scaled([c], self._ratio * ratio, self._prior)
                 out.append(float(np.mean(~np.asarray(s[0].passed, dtype=bool)[:n])) if s else None)
         return tuple(out)
@@ -264,7 +265,8 @@ def _volume_slots(args: dict, ps: PlanSettings, b: Mapping, rho) -> list:
             out.append(_Slot(b["perfused_volume"], ("arg", "target"), v, "mL", PLAUSIBLE["target.volume"], "target"))
     tumour = args.get("tumour")
     several = isinstance(tumour, (list, tuple))
-    for i, t in enumerate(tumour if several else [] if tumour is None else [tumour]):
+    given = list(tumour) if isinstance(tumour, (list, tuple)) else [] if tumour is None else [tumour]
+    for i, t in enumerate(given):
         _scalar(t, "tumour")
         out.append(_Slot(b["tumour_volume"], ("arg", "tumour", i) if several else ("arg", "tumour"), _volume_ml(_q(t), rho), "mL", _POSITIVE_TUMOUR, "tumour"))
     if ps.liver_tumour is not None:
@@ -314,11 +316,13 @@ def _volumes(slots: list, vals: dict, ties: _Ties) -> dict:
     if of("target"):
         target = of("target")[0]
     elif ties.target is not None:
+        assert liver is not None  # the target is tied to the liver only when the liver is given (_ties)
         target = ties.target * liver / nominal("liver")[0]
     else:
         target = liver
     lt = of("liver_tumour")[0] if of("liver_tumour") else None
     if lt is None and ties.liver_tumour is not None:
+        assert tumours is not None  # tied only to tumours that are given (_slots)
         lt = ties.liver_tumour * tumours / sum(nominal("tumour"))
     return {"liver": liver, "target": target, "tumours": tumours, "liver_tumour": lt}
 
@@ -410,7 +414,7 @@ def _figures(nominal, sampled, factor: np.ndarray) -> tuple:
     return out, ratio
 
 
-def _ranking(values: dict, terms: tuple, n: int, m: int) -> dict:
+def _ranking(values: dict, terms: tuple, n: int, m: int) -> Mapping[str, tuple]:
     """Each input's share of each figure's variance, one at a time (blocks of ``m`` draws after the
     ``n`` draws of the whole budget), largest first."""
     out = {}

@@ -70,7 +70,7 @@ def scales(c) -> bool:
     return c.safety and c.bound == "max" and not c.value.dimensionless and (c.value.is_compatible_with("Gy") or c.value.is_compatible_with("GBq"))
 
 
-def scaled(checks, ratio: float, prior_lung_dose, **fields) -> tuple:
+def scaled(checks, ratio: float | np.ndarray, prior_lung_dose, **fields) -> tuple:
     """The safety ``max`` dose checks of a treatment given at ``ratio`` times its activity.
 
     Parameters
