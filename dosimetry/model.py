@@ -86,7 +86,7 @@ class Target:
     """``[target]``: the perfused volume treated and what the prescription asks of it."""
 
     volume: pint.Quantity
-    mass: pint.Quantity
+    mass: pint.Quantity | None  # None when the volume is measured on the image (volume = "image")
     tumours: tuple[Tumour, ...] = ()
     dose: pint.Quantity | None = None
     normal_liver_dose: pint.Quantity | None = None

@@ -193,7 +193,7 @@ def read_pixels_into(path, loc: PixelLocation, buffer: np.ndarray) -> None:
     try:
         with open(path, "rb") as fh:
             fh.seek(loc.offset)
-            n = fh.readinto(memoryview(buffer).cast("B"))
+            n = fh.readinto(buffer.data.cast("B"))  # buffer.data: the array's memoryview
     except OSError as exc:
         raise DicomError(f"{path}: PixelData", f"cannot read ({exc})") from exc
     if n != buffer.nbytes:

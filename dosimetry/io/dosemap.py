@@ -63,7 +63,9 @@ def _stated_unit(path) -> str | None:
     import nibabel
 
     try:
-        descrip = nibabel.load(os.fspath(path)).header["descrip"].tobytes().split(b"\0")[0].decode("ascii", "replace")
+        # nibabel types load() as FileBasedImage, whose header is not indexable; a NIfTI header is
+        header = nibabel.load(os.fspath(path)).header
+        descrip = header["descrip"].tobytes().split(b"\0")[0].decode("ascii", "replace")  # type: ignore[index]
     except Exception as exc:  # nibabel raises many types
         raise InputError("dose", f"cannot read {path} as NIfTI: {exc}") from exc
     m = _BRACKETED.search(descrip)

@@ -226,7 +226,7 @@ def remove_stale_staging(parent: str | Path) -> list:
     they belong to this user) and whose owning process is gone are removed, with their mark;
     returns their paths.
     """
-    removed = []
+    removed: list = []
     try:
         marks = [m for m in Path(parent).iterdir() if m.name.startswith(".") and m.name.endswith(".partial" + STAGING_MARK)]
     except OSError:

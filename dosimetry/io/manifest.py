@@ -130,7 +130,7 @@ def read_manifest(path: str | Path) -> tuple[ManifestRow, ...]:
     _check_columns(names)
     reader = csv.reader(io.StringIO(text), delimiter=delimiter)
     next(reader)
-    rows = []
+    rows: list = []
     for cells in reader:
         n = reader.line_num
         if not any(c.strip() for c in cells):

@@ -94,7 +94,8 @@ class NrrdHeader:
 def _header_lines(path, field: str) -> tuple[list, int]:
     """(header lines as text, bytes taken by the header) of an NRRD file: up to the blank line or the end."""
     limit = int(BOUNDS["header_bytes"].value)
-    lines, used = [], 0
+    lines: list[str] = []
+    used = 0
     try:
         with open_regular(path, field, "NRRD file") as fh:
             while True:

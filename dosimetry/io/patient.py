@@ -522,7 +522,7 @@ def check_calibration_gap(administration: dt.datetime, calibration: dt.datetime,
 def _clinic(doc: dict) -> dict:
     """``[clinic]``: administration days and hours, delivered-activity tolerance, custom glass doses."""
     c = _table(doc, "clinic", {"days", "hours", "delivery_tolerance", "custom_doses"}, required=False)
-    out = {}
+    out: dict[str, Any] = {}
     opens, closes = parse_clinic_hours(c.get("hours", "07:00-18:00"), "clinic.hours")
     days = c.get("days", ["mon", "tue", "wed", "thu", "fri"])
     if not isinstance(days, list) or not all(isinstance(d, str) for d in days):

@@ -24,6 +24,7 @@ def apply_calibration(raw_unit: pint.Unit, calibration, field: str) -> tuple[flo
     if calibration is None:
         return 1.0, raw_unit
     if isinstance(calibration, str):
+        cal: object
         try:
             cal = ureg.Quantity(calibration.strip())
         except Exception as exc:
@@ -194,8 +195,8 @@ def _start_reference(items, warnings: list):
     earliest acquisition time."""
     f0, ds0 = items[0]
     ref = parse_da_tm(text(ds0, "SeriesDate"), text(ds0, "SeriesTime"))
-    times = [parse_da_tm(text(ds, "AcquisitionDate") or text(ds, "SeriesDate"), text(ds, "AcquisitionTime")) for _, ds in items]
-    times = [t for t in times if t is not None]
+    parsed = [parse_da_tm(text(ds, "AcquisitionDate") or text(ds, "SeriesDate"), text(ds, "AcquisitionTime")) for _, ds in items]
+    times = [t for t in parsed if t is not None]
     first_acq = min(times) if times else None
     if ref is None:
         if first_acq is None:

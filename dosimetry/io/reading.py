@@ -25,6 +25,7 @@ import os
 import stat
 import zlib
 from pathlib import Path
+from typing import Any
 
 from ..errors import InputError, OutOfRangeError
 from .bounds import BOUNDS, nbytes_text
@@ -124,7 +125,7 @@ class ByteStream:
         if codec not in (None, "gzip", "bzip2"):
             raise InputError(field, f"unsupported encoding {codec!r}")
         self.fh, self.codec, self.field = fh, codec, field
-        self._dec = self._new() if codec else None
+        self._dec: Any = self._new() if codec else None  # zlib or bz2 decompressor (different interfaces)
         self._pending = b""  # compressed input not yet consumed
         self._eof = False
         self.consumed = 0  # bytes delivered so far

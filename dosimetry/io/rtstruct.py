@@ -438,17 +438,17 @@ def _contour_planes(name: str, contours, target: Volume) -> tuple:
             )
         planes_k.append(float(kc.mean()))
         polys.append(idx[:, 1:])
-    planes_k = np.asarray(planes_k)
-    order = np.argsort(planes_k, kind="stable")
+    ks = np.asarray(planes_k)
+    order = np.argsort(ks, kind="stable")
     # Group contours lying on the same plane (within 0.01 mm).
     groups: list[list[int]] = []
     pos: list[float] = []
     for o in order:
-        if pos and (planes_k[o] - pos[-1]) * sk <= 0.01:
+        if pos and (ks[o] - pos[-1]) * sk <= 0.01:
             groups[-1].append(o)
         else:
             groups.append([o])
-            pos.append(planes_k[o])
+            pos.append(ks[o])
     pos_arr = np.asarray(pos)
     half = 0.5 * (float(np.median(np.diff(pos_arr))) if pos_arr.size > 1 else 1.0)
     return [[polys[o] for o in g] for g in groups], pos_arr, half
