@@ -30,7 +30,7 @@ def _unit(u) -> pint.Unit:
     if isinstance(u, pint.Unit):
         return u
     if isinstance(u, pint.Quantity):
-        return u.units
+        return u.units  # type: ignore[return-value]  # pint types .units as PlainUnit; from our registry it is a pint.Unit
     return ureg.Unit(u)
 
 

@@ -225,7 +225,7 @@ def _spacing_mm(spacing) -> tuple[float, float, float]:
         vals = np.repeat(vals, 3)
     if vals.size != 3 or not np.all(np.isfinite(vals)) or np.any(vals <= 0):
         raise ValueError(f"spacing: expected 1 or 3 finite lengths > 0 mm, got {vals.tolist()} mm")
-    return tuple(float(v) for v in vals)
+    return float(vals[0]), float(vals[1]), float(vals[2])
 
 
 def _density_g_ml(density) -> float:
@@ -246,7 +246,8 @@ def _check_point_kernel(point_kernel: str) -> str:
 
 def kernel_half_width(spacing_mm, cutoff_mm: float) -> tuple[int, int, int]:
     """Kernel half-width per axis in voxels: ceil(cutoff / spacing) + 1 (range plus one voxel)."""
-    return tuple(int(math.ceil(cutoff_mm / s - 1e-9)) + 1 for s in spacing_mm)
+    hz, hy, hx = (int(math.ceil(cutoff_mm / s - 1e-9)) + 1 for s in spacing_mm)
+    return hz, hy, hx
 
 
 def _fibonacci_directions(n: int, twist: float) -> np.ndarray:

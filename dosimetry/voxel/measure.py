@@ -167,7 +167,7 @@ def roi_counts(image: Volume, mask: Volume, name: str = "mask") -> pint.Quantity
     total = Q_(_content(a, w), image.unit)
     if Q_(1, image.unit).dimensionality.get("[length]", 0) == -3:
         total = total * image.voxel_volume
-    return total.to_reduced_units()
+    return total.to_reduced_units()  # type: ignore[return-value]  # pint types it PlainQuantity; it is our registry's Quantity
 
 
 def image_lung_shunt_fraction(image: Volume, lung_mask: Volume, liver_mask: Volume) -> pint.Quantity:

@@ -160,7 +160,8 @@ def solve_activity(dose_per_activity: Volume, limits: Sequence, target: VoxelObj
     names = [o.name for o in limits] + ([target.name] if target is not None else [])
     if len(set(names)) != len(names):
         raise InputError("limits", "objective names must be unique")
-    acts, per_gbq = {}, {}
+    acts: dict[str, float] = {}
+    per_gbq: dict[str, float] = {}
     for o in limits:
         if not isinstance(o, VoxelObjective):
             raise InputError("limits", f"expected VoxelObjective items, got {type(o).__name__}")
@@ -170,11 +171,11 @@ def solve_activity(dose_per_activity: Volume, limits: Sequence, target: VoxelObj
         per_gbq[o.name] = m
         acts[o.name] = o.value.magnitude / m if m > 0 else math.inf
     if limits:
-        binding_limit = min(acts, key=acts.get)
+        binding_limit = min(acts, key=acts.__getitem__)
         a_safe = acts[binding_limit]
     else:
         binding_limit, a_safe = None, math.inf
-    a_target = None
+    a_target: float | None = None
     if target is not None:
         if not isinstance(target, VoxelObjective) or target.bound != "min":
             raise InputError("target", "expected a VoxelObjective with bound 'min'")
@@ -188,9 +189,10 @@ def solve_activity(dose_per_activity: Volume, limits: Sequence, target: VoxelObj
         if binding_limit is None or math.isinf(a_safe):
             raise InputError("limits", "no limit constrains the activity (no limits, or their ROIs receive no dose)")
         activity, binding, met = a_safe, binding_limit, None
-    elif a_target <= a_safe:
+    elif a_target is not None and a_target <= a_safe:  # a_target is set whenever target is
         activity, binding, met = a_target, target.name, True
     else:
+        assert binding_limit is not None  # the target needs more than a finite limit allows
         activity, binding, met = a_safe, binding_limit, False
     return ActivitySolution(
         activity=Q_(activity, "GBq"),

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pint
@@ -32,6 +33,9 @@ from ..vocabulary import Calibration, DeviceName, Origin, Role, Status
 from .partial_volume import plan_notes, plan_tumours_beside
 from .plan import PatientPlan
 from .voxel import VoxelResult
+
+if TYPE_CHECKING:  # workflow.uncertainty imports this module
+    from .uncertainty import CaseUncertainty
 
 __all__ = ["CaseResult", "assess", "figure_regions", "voxel_limit_checks", "WITHIN_LIMITS", "BLOCKED", "NEEDS_DECISION"]
 
@@ -90,7 +94,7 @@ class CaseResult:
     objectives: tuple = ()
     #: The uncertainty analysis (:mod:`dosimetry.workflow.uncertainty`): intervals and the chance that
     #: each limit is crossed; None when it was not run. It never changes the status.
-    uncertainty: object = None
+    uncertainty: CaseUncertainty | None = None
     #: The plan's tumour doses, and beside them those of the partial-volume corrected ratios
     #: (:class:`dosimetry.workflow.partial_volume.PlanTumour`); () without per-tumour plan doses.
     partial_volume_plan: tuple = ()
@@ -174,7 +178,7 @@ def figure_regions(v: VoxelResult) -> dict:
     normal = roles.get(Role.NORMAL_LIVER) or roles.get(Role.LIVER)
     whole = roles.get(Role.WHOLE_NORMAL_LIVER) or normal
     if normal:
-        out["normal_liver_dose"], out["whole_normal_liver_dose"] = normal[0].name, whole[0].name
+        out["normal_liver_dose"], out["whole_normal_liver_dose"] = normal[0].name, (whole or normal)[0].name
     target = roles.get(Role.PERFUSED) or roles.get(Role.LIVER)
     if target:
         out["target_dose"] = target[0].name
@@ -261,8 +265,10 @@ def _voxel_objectives(v: VoxelResult, rows, prior: float) -> tuple:
             limits.append(VoxelObjective(f"{lung} mean {t.operator} {t.value.to('Gy').magnitude:g} Gy" + (" (cumulative)" if prior_gy else ""), v.masks[lung], "mean", "max", room(t, prior_gy)))
     if not limits:
         return ()
-    names = set()
-    limits = [o for o in limits if not (o.name in names or names.add(o.name))]
+    unique: dict[str, VoxelObjective] = {}
+    for o in limits:  # the first objective of each name
+        unique.setdefault(o.name, o)
+    limits = list(unique.values())
     out = []
     for t in rows:
         if t.figure != "tumour_dose" or t.safety:

@@ -125,7 +125,7 @@ def _same_patient(pf: PatientFile, inputs) -> tuple[str, ...]:
     if not ids or ids == [pf.patient.id]:
         return ()
     msg = f"{pf.patient.id!r} in the patient file, but the images belong to PatientID {', '.join(map(repr, ids))}"
-    if not pf.imaging.allow_mismatch:
+    if pf.imaging is None or not pf.imaging.allow_mismatch:  # images without [imaging]: no override
         raise InputError("patient.id", msg + "; plan each patient with their own images (imaging.allow_mismatch = true overrides)")
     return (f"patient.id {msg}; accepted because imaging.allow_mismatch overrides the check",)
 
@@ -177,6 +177,7 @@ def _assessed(pf: PatientFile, pi: PlanInputs, pp, say, uncertainty: Uncertainty
     """Assess a plan with the voxel dosimetry of the already read images (if any)."""
     img = None
     if pi.imaging is not None:
+        assert pf.imaging is not None  # plan_inputs reads images only for an [imaging] table
         img = image_dose(pf.imaging, pi.imaging, administered=_planned_activity(pp), residual_fraction=pp.patient.target.residual_fraction,
                          lung_shunt_fraction=_shunt_for_images(pi, pp), progress=say)
     case = assess(pp, img, input_sources=pi.sources, input_warnings=pi.warnings, imaging=None if pi.imaging is None else pi.imaging.description)
@@ -187,6 +188,7 @@ def _shunt_for_images(pi: PlanInputs, pp):
     """The plan's lung shunt (planar or typed) for a relative calibration of images without lungs in
     view: the liver then holds A (1 - R) (1 - LSF), not the whole delivered activity. None when the
     images have lungs in view (they measure their own shunt)."""
+    assert pi.imaging is not None  # called for read images only (_assessed)
     if pi.imaging.lungs:
         return None
     return pp.plan.lung_shunt_fraction

@@ -30,6 +30,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TextIO
 
 from ..errors import InputError, OutputError
 from ..io._common import one_line
@@ -204,7 +205,9 @@ def cohort_cases(items: Iterable) -> tuple[list, dict]:
     InputError
         Two cases of one name (one patient twice without a ``case`` column to tell them apart).
     """
-    entries, files, where = [], {}, {}
+    entries: list[CohortCase | CaseOutcome] = []
+    files: dict[str, PatientFile] = {}
+    where: dict[str, str] = {}
     for i, item in enumerate(items, start=1):
         if isinstance(item, ManifestRow):
             c = CohortCase(item.case or "", item.patient_file, tuple(item.overrides), item.row)
@@ -369,7 +372,7 @@ def _write_case(folder: Path, case, pf: PatientFile, key: str, patient: dict, re
 
 
 # -- the output folder --------------------------------------------------------------------------------
-def _open_output(out: Path, inputs: list) -> object:
+def _open_output(out: Path, inputs: list) -> TextIO:
     """Check (or create) the output folder, lock it for this run and clear what a killed run left.
 
     OUT is a new or empty folder, or one written by an earlier run (it holds ``.y90-cohort``);
@@ -394,13 +397,13 @@ def _open_output(out: Path, inputs: list) -> object:
     try:
         import fcntl  # POSIX; elsewhere two runs into one OUT are not detected
     except ImportError:
-        fcntl = None
-    try:
-        if fcntl is not None:
+        pass
+    else:
+        try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError as exc:
-        lock.close()
-        raise OutputError("-o", f"another y90 cohort is writing {out}; wait for it or choose another folder") from exc
+        except OSError as exc:
+            lock.close()
+            raise OutputError("-o", f"another y90 cohort is writing {out}; wait for it or choose another folder") from exc
     for d in out.iterdir():  # staged folders of cases that a killed run left half-written
         if d.name.startswith(".") and d.name.endswith(".partial") and d.is_dir():
             shutil.rmtree(d, ignore_errors=True)

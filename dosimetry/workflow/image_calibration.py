@@ -88,6 +88,7 @@ def check_image_total(activity: Volume, administered, residual_fraction) -> None
             )
         return
     r = PLAUSIBLE["imaging.administered"]
+    assert r.low is not None and r.high is not None  # a bounded range (dosimetry.ranges)
     if not r.low <= total.to(r.unit).magnitude <= r.high:
         raise InputError(
             "imaging.activity",

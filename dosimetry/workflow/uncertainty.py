@@ -93,6 +93,7 @@ def _vial_checks(pp, u: PlanUncertainty) -> tuple:
 def _voxel(case: CaseResult, u: PlanUncertainty, s: UncertaintySettings) -> tuple:
     """(region -> mean-dose interval, check -> p_exceed) of the voxel dosimetry (see the module docstring)."""
     v = case.voxel
+    assert v is not None and case.plan is not None  # case_uncertainty calls this for a planned case with voxel dosimetry
     n = u.samples
     rng = np.random.default_rng([s.seed, 1])  # its own stream: the plan's draws do not depend on the images
     act = u.activity_factor if v.calibration_method is Calibration.RELATIVE else np.ones(n)
@@ -148,7 +149,7 @@ def case_uncertainty(case: CaseResult, settings: UncertaintySettings) -> CaseRes
     plan = attach(p, u)
     vial = _vial_checks(pp, u)
     new = {id(old): c for old, c in zip(p.limits, plan.limits)} | {id(old): c for old, c in zip(pp.vial_checks, vial)}
-    voxel = MappingProxyType({})
+    voxel: Mapping[str, Interval] = MappingProxyType({})
     if case.voxel is not None:
         voxel, p_voxel = _voxel(case, u, settings)
         new |= {id(c): replace(c, p_exceed=p_voxel[id(c)]) for c in case.safety if id(c) in p_voxel}
