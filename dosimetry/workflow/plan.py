@@ -6,8 +6,10 @@ The verdict is not made here but in :mod:`dosimetry.workflow.assess`, which ever
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
+import pint
 
 from .. import planning
 from ..devices import device as _device
@@ -61,7 +63,7 @@ class PatientPlan:
     patient: PatientFile
     plan: Plan
     vial: GlassOrder | ResinDraw | None = None
-    calibration_activity: object = None
+    calibration_activity: pint.Quantity | None = None
     sphere_count: float | None = None
     notes: tuple = ()
     schedule_warnings: tuple = ()
@@ -162,7 +164,7 @@ class PatientPlan:
 
     def to_json(self) -> dict:
         """The JSON contract of docs/cli.md: the plan's keys plus patient, vial and timing."""
-        out = {"patient_id": self.patient.patient.id}
+        out: dict[str, Any] = {"patient_id": self.patient.patient.id}
         out.update(self.plan.to_json())
         out["warnings"] = list(self.warnings)
         out["vial"] = self.vial.to_json() if self.vial is not None else None
@@ -198,11 +200,14 @@ def plan_call(pf: PatientFile, device: str, method: str) -> tuple:
     calls the same function with drawn inputs, so both go through one piece of code.
     """
     t, lung, liver = pf.target, pf.lung, pf.liver
-    tumours = [x.volume for x in t.tumours]
-    ratios = [x.tumour_to_normal for x in t.tumours]
-    if len(tumours) == 1:
-        tumours, ratios = tumours[0], ratios[0]
-    elif not tumours:
+    # one Quantity (and ratio) for one tumour, lists for several, None for none: as the planning functions take them
+    volumes = [x.volume for x in t.tumours]
+    given = [x.tumour_to_normal for x in t.tumours]
+    tumours: list[pint.Quantity] | pint.Quantity | None = volumes
+    ratios: list[float | None] | float | None = given
+    if len(volumes) == 1:
+        tumours, ratios = volumes[0], given[0]
+    elif not volumes:
         tumours, ratios = None, None
     if isinstance(ratios, list) and any(r is None for r in ratios):
         ratios = None  # uniform uptake unless every tumour has its ratio
@@ -240,8 +245,11 @@ def _schedule(pf: PatientFile, plan: Plan):
     """Vial, calibration activity, sphere count, notes, warnings, decisions and vial checks for a plan."""
     tr = pf.treatment
     a = plan.prescribed_activity
-    notes, warnings, decisions, checks = [], [], [], []
-    vial = None
+    notes: list[str] = []
+    warnings: list[str] = []
+    decisions: list[str] = []
+    checks: list[LimitCheck] = []
+    vial: GlassOrder | ResinDraw | None = None
     if not np.isfinite(a.magnitude) or a.magnitude <= 0:
         return None, None, None, ("no activity to schedule",), (), (), ()
     if not plan.within_limits:
@@ -258,6 +266,7 @@ def _schedule(pf: PatientFile, plan: Plan):
                     ordered=tr.vial if tr.calibration is not None else None,
                 )
                 if vial.choice is None:
+                    assert vial.decision is not None  # an order without a choice says why (schedule.glass_order)
                     decisions.append(vial.decision)
                 pp_like = PatientPlan(pf, plan, vial)
                 if pp_like.vial_at_planned_time is not None:
@@ -272,8 +281,9 @@ def _schedule(pf: PatientFile, plan: Plan):
             if tr.calibration is not None and tr.administration is not None:
                 checks.append(_resin_window_check(elapsed_between(tr.calibration, tr.administration, "treatment.administration")))
                 vial = resin_draw(a, tr.calibration, tr.administration, vial_activity=tr.vial_activity)
-                if pf.clinic.outside(tr.administration):  # as for glass ([clinic] hours and days)
-                    decisions.append(pf.clinic.outside(tr.administration))
+                outside = pf.clinic.outside(tr.administration)
+                if outside:  # as for glass ([clinic] hours and days)
+                    decisions.append(outside)
                 if vial.volume > 0.9 * vial.vial_volume:
                     warnings.append(f"the draw takes {float((vial.volume / vial.vial_volume).to('').magnitude):.0%} of the vial: "
                                     "no margin for what stays in the vial and the delivery set")
@@ -416,16 +426,16 @@ def compare_devices(pf: PatientFile) -> tuple[PatientPlan, PatientPlan]:
     tuple of PatientPlan
         (glass, resin); each one's ``notes`` start with what it was prescribed to.
     """
-    out = {}
+    out: dict[DeviceName, PatientPlan] = {}
     for dev in DeviceName:
         if dev == pf.treatment.device:
             q = replace(pf, treatment=replace(pf.treatment, dose_coefficient=None))
             pp = plan_patient(q, device=dev, method=pf.treatment.method)
-            basis = f"the patient file's prescription ({METHOD_NAMES[pf.treatment.method]})"
+            basis = f"the patient file's prescription ({METHOD_NAMES[Method(pf.treatment.method)]})"
         else:
             q, method, what = _own_target(pf, dev)
             q = replace(q, treatment=replace(q.treatment, dose_coefficient=None, calibration=None, vial_activity=None, vial=None))
             pp = plan_patient(q, device=dev, method=method)
-            basis = f"{dev}'s own target for the scenario: {what}, {METHOD_NAMES[method]}"
+            basis = f"{dev}'s own target for the scenario: {what}, {METHOD_NAMES[Method(method)]}"
         out[dev] = replace(pp, basis=basis, notes=(f"prescribed to {basis}",) + pp.notes)
-    return out["glass"], out["resin"]
+    return out[DeviceName.GLASS], out[DeviceName.RESIN]
