@@ -422,7 +422,8 @@ class ClinicHours:
         return None if off is None else _dt.timezone(off)
 
     def describe(self) -> str:
-        clock = "local" if self.zone is None else f"UTC{_offset_text(self.opens.utcoffset())}"
+        off = self.opens.utcoffset()  # None exactly when zone is None
+        clock = "local" if off is None else f"UTC{_offset_text(off)}"
         return f"{', '.join(d.capitalize() for d in self.days)} {self.opens:%H:%M}-{self.closes:%H:%M} {clock}"
 
     def contains(self, t: _dt.datetime, tz) -> bool:
@@ -440,7 +441,7 @@ class ClinicHours:
     def intervals(self, start: _dt.datetime, end: _dt.datetime, tz) -> list:
         """The in-hours parts of [start, end] (on the clinic's clock, else local time ``tz``), in order, in ``tz``."""
         clock = self.zone or tz
-        out = []
+        out: list[tuple[_dt.datetime, _dt.datetime]] = []
         day = start.astimezone(clock).date()
         while True:
             o = _dt.datetime.combine(day, self._opens, clock)
@@ -805,11 +806,11 @@ def _order_by_convention(prescribed, planned, **kw) -> GlassOrder:
         raise InputError("treatment.calibration", "give the vial calibration time, or the planned administration to choose one")
     _aware(planned, "treatment.administration")
     orders = [glass_order(prescribed, cal, planned=planned, **kw) for cal in calibration_times(planned)]
-    chosen = [o for o in orders if o.choice is not None]
+    chosen = [(o, o.choice) for o in orders if o.choice is not None]
     if chosen:
         # as a physicist orders (issue 21): the smallest vial that delivers within the tolerance, then
         # the youngest vial (fewest days of decay; min keeps the first, latest, calibration on a tie)
-        return min(chosen, key=lambda o: float(o.choice.vial.to("GBq").magnitude))
+        return min(chosen, key=lambda oc: float(oc[1].vial.to("GBq").magnitude))[0]
     return orders[0]
 
 

@@ -102,7 +102,9 @@ def _demo_calibration(text: str, base: Path) -> tuple[str, str]:
     a = plan_patient(plan_inputs(pf).patient).plan.prescribed_activity
     vial = min((v for v in GLASS.vial_activities if v >= a), key=lambda v: v.magnitude)
     hours = time_to_activity(vial, a).to("h").magnitude
-    cal = pf.treatment.administration - dt.timedelta(minutes=round(hours * 60))
+    planned = pf.treatment.administration
+    assert planned is not None  # the demo patient file gives the planned administration
+    cal = planned - dt.timedelta(minutes=round(hours * 60))
     return cal.isoformat(timespec="seconds"), f"{vial.magnitude:g} GBq"
 
 

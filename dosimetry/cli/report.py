@@ -46,7 +46,7 @@ def run_report(patient_path, output, args, keep: list | None = None) -> int:
     report = write_case_report(case, pf, output, units=getattr(args, "units", "si"), progress=show)
     if not args.quiet:
         print(report.text, end="")
-        dose_file = DOSE_FILES[dose_format_for(report.imaging, pf.imaging.dose_format)] if report.imaging else None
+        dose_file = DOSE_FILES[dose_format_for(report.imaging, pf.imaging.dose_format if pf.imaging is not None else None)] if report.imaging else None
         print(f"\nReport written to {output}/ (report.pdf, report.json, summary.txt" + (f", {dose_file}, dvh.csv)" if report.imaging else ")"))
     else:  # issue 21: even quiet, one line says where the report is
         print(f"{report.case.status}: report written to {Path(output).absolute()}/")

@@ -128,7 +128,11 @@ def plan_session(patients, *, names=None, progress: Callable[[str], None] | None
     names = tuple(names) if names is not None else tuple(_territory_name(pf, i) for i, pf in enumerate(patients, 1))
     cases = tuple(plan_case(pf, progress=progress) for pf in patients)
     _one_liver(cases)
-    session = combine_territories([c.plan.plan for c in cases], names, prior_lung_dose=patients[0].lung.prior_dose,
+    plans = []
+    for c in cases:
+        assert c.plan is not None  # run_case always plans
+        plans.append(c.plan.plan)
+    session = combine_territories(plans, names, prior_lung_dose=patients[0].lung.prior_dose,
                                   clinical=cases[0].clinical, overrides=patients[0].overrides)
     return SessionResult(names, cases, session)
 
@@ -147,7 +151,7 @@ def check_distinct_files(paths: Iterable[str | Path], field: str) -> None:
     for p in paths:
         try:
             st = os.stat(p)
-            key = (st.st_dev, st.st_ino)
+            key: tuple = (st.st_dev, st.st_ino)
         except (OSError, ValueError):
             key = ("path", os.path.realpath(os.fspath(p)))  # unreadable: its readers refuse it
         if key in seen:

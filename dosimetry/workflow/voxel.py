@@ -500,7 +500,7 @@ def _regions(inputs: ImagingInputs, grid: Volume, dose: Volume, activity: Volume
     if lung is not None:
         lung_rois = tuple(inputs.lungs)
         add(lung_rois[0] if len(lung_rois) == 1 else "Lungs", "lung", lung)  # the union of the lung ROIs
-    ratios = {n: _tumour_to_normal(grid, m, normal) for n, m in tumours.items()} if has_normal else {}
+    ratios = {n: _tumour_to_normal(grid, m, normal) for n, m in tumours.items()} if has_normal and normal is not None else {}
     return regions, masks, ratios, normal_name if has_normal else ""
 
 
