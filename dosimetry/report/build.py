@@ -159,7 +159,7 @@ def _slices(img: VoxelResult, max_slices: int = 3, isodoses=()) -> tuple:
 
 def _isodoses(case: CaseResult) -> list:
     """(label, Gy) of the isodose lines drawn on the dose slices: the voxel limits and thresholds."""
-    out = {}
+    out: dict[float, str] = {}
     for c in case.safety + case.efficacy:
         if c.origin == "voxel" and c.name in ("normal_liver_dose", "whole_normal_liver_dose", "tumour_dose", "target_dose"):
             gy = float(c.limit.to("Gy").magnitude)
@@ -169,6 +169,7 @@ def _isodoses(case: CaseResult) -> list:
 
 def _audit(case: CaseResult, now: _dt.datetime, digests) -> list:
     pp = case.plan
+    assert pp is not None  # written for a planned case
     p, pf = pp.plan, pp.patient
     dev = _device(p.device)
     audit = [
@@ -361,8 +362,10 @@ def write_dose_files(case: CaseResult, folder: Path, *, dose_format: str | None 
     """``y90 dose``'s outputs of a voxel case (:func:`dosimetry.workflow.run_voxel_case`) into ``folder``:
     the dose map and ``dvh.csv`` (:func:`write_imaging_files`) and ``regions.json``, the figures
     (:func:`imaging_json`) with the case's ``assessment``; return the dose file name."""
-    name = write_imaging_files(case.voxel, folder, dose_format=dose_format)
-    doc = dict(imaging_json(case.voxel), assessment=case.to_json())
+    img = case.voxel
+    assert img is not None  # a voxel case (run_voxel_case)
+    name = write_imaging_files(img, folder, dose_format=dose_format)
+    doc = dict(imaging_json(img), assessment=case.to_json())
     write_atomic(folder / "regions.json", json.dumps(doc, indent=2, allow_nan=False))
     return name
 

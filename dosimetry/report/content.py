@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from .page1 import SignedPage
 
 __all__ = ["CheckRow", "DVHCurve", "SliceImage", "ReportContent"]
 
@@ -82,6 +86,6 @@ class ReportContent:
     slices: tuple = ()  # SliceImage
     voxel_rows: tuple = ()  # per-ROI table rows: (ROI, volume, mean, D95, D50, D2, V100...) as text
     voxel_header: tuple = ()
-    page1: object = None  # dosimetry.report.page1.SignedPage
+    page1: SignedPage | None = None  # dosimetry.report.page1.SignedPage
     notes: tuple = ()  # str: what was assumed
     uncertainty: object = None  # dosimetry.report.uncertainty.UncertaintyContent: its own page

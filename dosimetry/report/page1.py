@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..devices import device as _device
+from ..schedule import ResinDraw
 from ..vocabulary import Origin
 from ..workflow import METHOD_NAMES, CaseResult
 from .text import dicom_date, fmt, glass_order_rows, image_text, input_value, when
@@ -133,6 +134,7 @@ def what_to_change(case: CaseResult, units: str = "si") -> str:
 
 def _directive(case: CaseResult, units: str) -> tuple:
     pp = case.plan
+    assert pp is not None  # written for a planned case
     p, pf = pp.plan, pp.patient
     whole_vial = _device(p.device).whole_vial
     choice = getattr(pp.vial, "choice", None) if whole_vial else None
@@ -159,7 +161,7 @@ def _directive(case: CaseResult, units: str) -> tuple:
     v = pp.vial
     if v is not None and whole_vial:
         rows += [(k, v_) for k, v_ in glass_order_rows(v) if k != "Vial activity at administration"]  # given above
-    elif v is not None:
+    elif isinstance(v, ResinDraw):  # drawn to need (the devices that are not given whole)
         measured = tr.vial_activity is not None
         rows.append(("Resin vial", f"{activity_text(v.vial_activity, units)} in {fmt(v.vial_volume)} at {when(v.calibration_time)}"
                      + ("" if measured else " (DEFAULT nominal, +-10 %: measure it)")))
@@ -177,6 +179,7 @@ def _pct(x: float) -> str:
 
 def _compartments(case: CaseResult) -> tuple:
     pp = case.plan
+    assert pp is not None  # written for a planned case
     p, pf = pp.plan, pp.patient
     rho = pf.liver.density
     at_vial = pp.doses_at_vial or {}
@@ -276,6 +279,7 @@ def _image_rows(case: CaseResult) -> tuple:
 def signed_page(case: CaseResult, units: str = "si") -> SignedPage:
     """Page 1 content of an assessed case with a plan."""
     pp = case.plan
+    assert pp is not None  # written for a planned case
     p, pf = pp.plan, pp.patient
     dev = _device(p.device)
     tr_raw = pf.raw.get("treatment") or {}

@@ -11,6 +11,7 @@ import contextlib
 import io
 import logging
 import textwrap
+from typing import Literal
 
 import numpy as np
 from matplotlib.figure import Figure
@@ -27,7 +28,7 @@ _OUTLINE = ("#00e5ff", "#ff00ff", "#76ff03", "#ff9100", "#2979ff", "#ff1744")
 # (inferno or magma end in near-white).
 _DOSE_CMAP = "turbo"
 # Isodose lines: black with a white halo, one dash pattern per level (legend on the page).
-_ISO_STYLES = ("--", ":", "-.")
+_ISO_STYLES: tuple[Literal["--", ":", "-."], ...] = ("--", ":", "-.")
 
 
 def _header(fig, content: ReportContent, page: int, heading: str):
@@ -51,7 +52,8 @@ class _Flow:
     """Writes lines down A4 pages, starting a continuation page when one is full."""
 
     def __init__(self, content: ReportContent, heading: str, bottom: float):
-        self.content, self.heading, self.figs = content, heading, []
+        self.content, self.heading = content, heading
+        self.figs: list[Figure] = []
         self.bottom = bottom
         self._new_page()
 
@@ -123,6 +125,7 @@ def _check_table(flow: _Flow, rows, efficacy: bool):
 
 def _summary_pages(content: ReportContent):
     page = content.page1
+    assert page is not None  # build_content always signs page 1
     flow = _Flow(content, content.title, bottom=0.135)
     flow.y = _banner(flow.fig, page, flow.y + 0.005)
     for heading, rows in page.sections:
@@ -194,7 +197,7 @@ def _summary_pages(content: ReportContent):
 def _dvh_page(content: ReportContent, page: int):
     fig = Figure(figsize=A4)
     _header(fig, content, page, "Voxel dosimetry: dose-volume histograms")
-    ax = fig.add_axes([0.11, 0.50, 0.82, 0.38])
+    ax = fig.add_axes((0.11, 0.50, 0.82, 0.38))
     dmax = 1.0
     for c in content.dvh:
         ax.plot(c.dose_gy, c.volume_pct, label=c.name, linewidth=1.8)
@@ -242,7 +245,7 @@ def _slice_page(content: ReportContent, page: int):
     halo = [patheffects.withStroke(linewidth=2.2, foreground="white")]
     for r, row in enumerate(rows):
         for c, s in enumerate(x for x in content.slices if x.row == row):
-            ax = fig.add_axes([0.07 + c * (width + 0.035), top - (r + 1) * height + 0.02, width, height - 0.045])
+            ax = fig.add_axes((0.07 + c * (width + 0.035), top - (r + 1) * height + 0.02, width, height - 0.045))
             left, right, bottom, upper = s.extent_mm
             if s.ct_hu is not None:
                 ax.imshow(s.ct_hu, cmap="gray", vmin=-200, vmax=300, extent=s.extent_mm, interpolation="bilinear")
@@ -277,7 +280,7 @@ def _slice_page(content: ReportContent, page: int):
     y_leg = top - len(rows) * height - 0.005
     fig.legend(handles=handles, loc="upper left", bbox_to_anchor=(0.07, y_leg), ncol=3, fontsize=8, frameon=False)
     if im is not None:
-        cax = fig.add_axes([0.20, y_leg - 0.085, 0.60, 0.014])
+        cax = fig.add_axes((0.20, y_leg - 0.085, 0.60, 0.014))
         cb = fig.colorbar(im, cax=cax, orientation="horizontal")
         cb.set_label("Absorbed dose [Gy] (complete decay); below 2 % of the maximum not coloured", fontsize=8)
         cb.ax.tick_params(labelsize=7)
@@ -293,7 +296,7 @@ def _audit_pages(content: ReportContent, first_page: int):
         lines.append((label, wrapped[0]))
         lines.extend(("", w) for w in wrapped[1:])
     per_page = 52
-    figs = []
+    figs: list[Figure] = []
     for start in range(0, max(len(lines), 1), per_page):
         fig = Figure(figsize=A4)
         _header(fig, content, first_page + len(figs), "Audit trail")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as _dt
 import platform
 import re
+from typing import Any
 
 import numpy as np
 
@@ -169,7 +170,7 @@ def _audit(case, now: _dt.datetime, digests, sources: dict) -> dict:
 def report_record(case, now: _dt.datetime, digests=(), sources: dict | None = None) -> dict:
     """report.json for an assessed case with a plan (see the module docstring)."""
     pp = case.plan
-    doc = {"schema_version": SCHEMA_VERSION}
+    doc: dict[str, Any] = {"schema_version": SCHEMA_VERSION}
     doc.update(pp.to_json())
     doc.update(case.to_json())
     doc["within_limits"] = not case.blocked

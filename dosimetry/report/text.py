@@ -6,6 +6,7 @@ import numpy as np
 import pint
 
 from ..devices import device as _device
+from ..schedule import ResinDraw
 from ..units import unit_string
 from ..workflow import METHOD_NAMES, CaseResult
 from ..workflow.plan import VIAL_RATIO_SHOWN
@@ -52,6 +53,7 @@ def _tumour_text(names, dose) -> str:
 
 def _rows(case: CaseResult) -> list[tuple[str, str]]:
     pp = case.plan
+    assert pp is not None  # written for a planned case
     p, pf = pp.plan, pp.patient
     dev = _device(p.device)
     at_vial = pp.doses_at_vial
@@ -101,7 +103,7 @@ def _rows(case: CaseResult) -> list[tuple[str, str]]:
     v = pp.vial
     if v is not None and dev.whole_vial:
         rows += glass_order_rows(v)
-    elif v is not None:
+    elif isinstance(v, ResinDraw):  # drawn to need (the devices that are not given whole)
         rows.append(("Vial", f"{fmt(v.vial_activity)} in {fmt(v.vial_volume)} calibrated {when(v.calibration_time)}"))
         rows.append(("Volume to draw", f"{fmt(v.volume, 3)} ({fmt(v.concentration)} at administration)"))
     if pp.sphere_count is not None:

@@ -43,6 +43,7 @@ def _u(case: CaseResult):
 
 
 def _tumour_names(case: CaseResult) -> list:
+    assert case.plan is not None  # figures of a planned case
     return [t.name for t in case.plan.patient.target.tumours]
 
 
@@ -58,6 +59,7 @@ def figure_label(key: str, case: CaseResult) -> str:
 
 def _nominal(case: CaseResult, key: str):
     name, _, rest = key.partition("[")
+    assert case.plan is not None  # figures of a planned case
     q = getattr(case.plan.plan, name)
     if rest:
         return q[int(rest.rstrip("]")) - 1]
