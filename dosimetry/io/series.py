@@ -323,6 +323,7 @@ def _slice_stack(items, locs, mod, label, notes, calibration, allow_other, half_
     items = [items[i] for i in order]
     spacing = _slice_spacing(items, d, pos, n, label, tol, warnings)
 
+    dtype: type[np.floating]
     if mod == "CT":
         dtype = np.float32
         unit, scale = ureg.dimensionless, 1.0
@@ -434,7 +435,7 @@ def _stack_pixels(items, locs, rows, cols, slopes, inters, dtype, integer_ok) ->
     )
     if integer:
         out = np.empty((nk, rows, cols), dtype=np.int16)
-        scratch = {}
+        scratch: dict[np.dtype, np.ndarray] = {}
         overflow = False
         for k, (f, ds) in enumerate(items):
             d, stored = layouts[k]

@@ -464,6 +464,7 @@ def _overlap_save(arr, phi, scale: float, f: float, rho, dtype, workers: int, ma
         if single:
             dst = block  # return a view of the padded result (saves a full copy)
         else:
+            assert out is not None  # allocated when there are several slabs
             dst = out[z0:z1]
             np.copyto(dst, block, casting="unsafe")
         if np.ndim(rho):
@@ -472,6 +473,7 @@ def _overlap_save(arr, phi, scale: float, f: float, rho, dtype, workers: int, ma
         del energy, block
         if single:
             out = dst
+    assert out is not None  # the last slab's view, or the array of every slab
     return out
 
 
