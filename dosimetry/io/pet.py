@@ -64,7 +64,7 @@ def _check_delay(dt: float, where: str, admin, when) -> None:
         )
 
 
-def pet_values(items, label, units_raw, calibration, allow_other, half_life, require_administration=True):
+def pet_values(items, label, units_raw, calibration, allow_other, half_life, require_administration=True) -> tuple:
     """Unit, scale and per-slice decay factors of a PT series (slices in position order).
 
     Parameters
