@@ -175,7 +175,7 @@ class Imaging:
     activity: Path
     ct: Path | None
     rtstruct: Path
-    liver_roi: str
+    liver_roi: str | tuple[str, ...]  # several: the liver in parts (a label map: parenchyma + tumours)
     tumour_rois: tuple[str, ...] = ()
     lung_rois: tuple[str, ...] = ()
     perfused_roi: str | None = None

@@ -397,13 +397,13 @@ class ClinicHours:
         bad = [d for d in self.days if d not in _DAYS]
         if bad or not self.days:
             raise InputError("clinic.days", f"expected a non-empty list of {', '.join(_DAYS)}; got {list(self.days)!r}")
-        offsets = [t.utcoffset() for t in (self.opens, self.closes)]
-        if (offsets[0] is None) != (offsets[1] is None):
+        off_open, off_close = self.opens.utcoffset(), self.closes.utcoffset()
+        if (off_open is None) != (off_close is None):
             raise InputError("clinic.hours", "give both opening and closing times with a UTC offset (e.g. 07:00+01:00-18:00+01:00) or neither (local time of the administration)")
-        if offsets[0] is not None:
-            if offsets[0] != offsets[1]:
-                raise InputError("clinic.hours", f"opening and closing times have different UTC offsets ({_offset_text(offsets[0])}, {_offset_text(offsets[1])}); one clinic has one clock")
-            check_utc_offset(offsets[0], "clinic.hours")
+        if off_open is not None and off_close is not None:  # both or neither (above)
+            if off_open != off_close:
+                raise InputError("clinic.hours", f"opening and closing times have different UTC offsets ({_offset_text(off_open)}, {_offset_text(off_close)}); one clinic has one clock")
+            check_utc_offset(off_open, "clinic.hours")
         if not self._opens < self._closes:
             raise InputError("clinic.hours", f"opening {self.opens:%H:%M} must be before closing {self.closes:%H:%M}")
 

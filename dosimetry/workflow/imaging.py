@@ -8,7 +8,7 @@ pure computation over what it returns.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -111,7 +111,7 @@ def load_imaging(
     activity_image,
     segmentation,
     *,
-    liver_roi: str,
+    liver_roi: str | Sequence[str],
     tumour_rois=(),
     lung_rois=(),
     ct=None,

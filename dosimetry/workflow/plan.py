@@ -83,7 +83,7 @@ class PatientPlan:
         tr = self.patient.treatment
         if not _device(self.plan.device).whole_vial or tr.administration is None:
             return None
-        if getattr(self.vial, "choice", None) is not None:
+        if isinstance(self.vial, GlassOrder) and self.vial.choice is not None:  # a whole-vial device's order
             return self.vial.vial, self.vial.calibration_time
         if tr.vial is not None and tr.calibration is not None:
             return tr.vial, tr.calibration
