@@ -279,10 +279,10 @@ def _post_without_rois(activity_image, ct, progress, **reading) -> ImagingInputs
     """The post-treatment activity image and CT without a segmentation (the ROIs come from the plan)."""
     from ..io import load_series
     from ..io.volumes import image_format, read_volume
-    from .voxel import _read_activity, describe_file, describe_series
+    from .image_files import describe_file, describe_series, read_activity
 
     warnings: list[str] = []
-    act, grid, at_admin, note = _read_activity(activity_image, reading.get("activity_unit"), reading.get("activity_time"), reading.get("administration_time"), warnings)
+    act, grid, at_admin, note = read_activity(activity_image, reading.get("activity_unit"), reading.get("activity_time"), reading.get("administration_time"), warnings)
     identities = [act.identity] if act is not None else []
     if image_format(ct) == "dicom":
         series = load_series(ct, modality="CT")
