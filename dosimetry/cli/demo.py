@@ -186,6 +186,7 @@ def demo_verification(out: Path, case, args) -> None:
     if show:
         show("writing the post-treatment Y-90 PET/CT (phantom: Tumour 2 takes half its planned share, lung shunt +2 points)")
     truth = phantoms.make_post_treatment(out / "post", planning={"radionuclide": "Tc-99m", "seed": args.seed}, modality="PT", administered=administered)
+    assert truth.post_treatment is not None  # make_post_treatment writes the post-treatment truth
     im = pf.imaging
     post, _ = load_post(pf, out / "post" / "pt", out / "post" / "rtstruct.dcm", ct=out / "post" / "ct", liver_roi=im.liver_roi,
                         tumour_rois=im.tumour_rois, lung_rois=im.lung_rois, progress=show)

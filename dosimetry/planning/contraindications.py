@@ -146,7 +146,7 @@ def screen_caps(device, clinical: Clinical | None, lung_activity_per_gbq) -> lis
     patient (bilirubin) allows none when raised and any otherwise; the activity shunted to the lungs
     (``lung_activity_per_gbq`` = (1 - residual) x LSF per prepared GBq) allows its limit over it."""
     c = clinical or Clinical()
-    out = []
+    out: list[tuple[str, float | np.ndarray]] = []
     for row in CONTRAINDICATIONS:
         if not row.block or (device is not None and device not in row.devices) or c.extent not in row.extents:
             continue

@@ -100,6 +100,7 @@ def _prescribed_dose(p, pf) -> str:
 def not_to_give(case: CaseResult, units: str = "si") -> tuple:
     """(label, text) rows that replace the activity to administer when the case is BLOCKED or NEEDS A
     DECISION: why not, the largest safe activity, and what to change instead (issue 21)."""
+    assert case.plan is not None  # page 1's directive is a plan's
     p = case.plan.plan
     if case.blocked:
         why = "; ".join(f"{c.label or c.description} fails ({_ORIGIN.get(c.origin, c.origin)})" for c in case.failed)
@@ -127,7 +128,8 @@ def what_to_change(case: CaseResult, units: str = "si") -> str:
             return (f"re-plan at or below {activity_text(amax, units)} (a lower prescribed dose, a smaller perfused territory, or "
                     "a vial and time that deliver less), then issue a new report")
         return "no activity is safe as planned: change the territory or correct the shunt, then re-plan"
-    if getattr(case.plan.vial, "options", ()):
+    options = getattr(case.plan.vial, "options", ()) if case.plan is not None else ()
+    if options:
         return "choose one of the vial options below (or change the planned time), then issue a new report"
     return "resolve the decision above (inputs, vial or timing), then issue a new report"
 

@@ -11,7 +11,7 @@ import contextlib
 import io
 import logging
 import textwrap
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 from matplotlib.figure import Figure
@@ -357,7 +357,7 @@ def render_pdf(content: ReportContent) -> bytes:
 #: (issue 22, docs/performance.md). Their encoding (WinAnsi, cp1252) covers the report's text; a
 #: page holding another character (a patient name in another script) is rendered with the embedded
 #: fonts instead, so no character ever turns into "?".
-_STANDARD_FONTS = {
+_STANDARD_FONTS: dict[Any, Any] = {
     "pdf.use14corefonts": True,
     "font.family": "sans-serif",
     "font.sans-serif": ["Helvetica"],

@@ -123,7 +123,7 @@ def _fused_page(v):
     planes = (("axial", lambda a: a[c[0]], sp[1] / sp[2]), ("coronal", lambda a: a[:, c[1]], sp[0] / sp[2]), ("sagittal", lambda a: a[:, :, c[2]], sp[0] / sp[1]))
     colours = ("#00e5ff", "#ff00ff", "#76ff03", "#ff9100", "#2979ff", "#ff1744")
     for k, (name, cut, aspect) in enumerate(planes):
-        ax = fig.add_axes([0.08, 0.63 - k * 0.29, 0.84, 0.26])
+        ax = fig.add_axes((0.08, 0.63 - k * 0.29, 0.84, 0.26))
         ax.imshow(cut(ct), cmap="gray", vmin=-200, vmax=300, aspect=aspect, origin="lower" if name != "axial" else "upper")
         for j, r in enumerate(d.regions):
             if r.role in ("liver", "tumour", "lung"):

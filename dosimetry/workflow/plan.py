@@ -99,10 +99,10 @@ class PatientPlan:
         choice = getattr(self.vial, "choice", None)
         if choice is not None and getattr(choice, "delivered", None) is not None:
             return choice.delivered.to("GBq")
-        held = self.vial_at_planned_time
-        if held is None:
+        held, when = self.vial_at_planned_time, self.patient.treatment.administration
+        if held is None or when is None:
             return None
-        return glass_activity_at(held[0], held[1], self.patient.treatment.administration).to("GBq")
+        return glass_activity_at(held[0], held[1], when).to("GBq")
 
     @property
     def doses_at_vial(self) -> dict | None:

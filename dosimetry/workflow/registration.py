@@ -107,7 +107,7 @@ class Registration:
     def lines(self) -> list[str]:
         t = self.matrix[:3, 3]
         out = [f"rotation {self.rotation_deg:.2f} degrees, translation ({t[0]:.1f}, {t[1]:.1f}, {t[2]:.1f}) mm; metric {self.metric:.4g} after {self.iterations} iterations (seed {self.seed})"]
-        if self.dice is not None:
+        if self.dice is not None and self.centroid_distance is not None:
             out.append(f"carried liver against the post-treatment liver ROI: Dice {self.dice:.3f}, centroid distance {self.centroid_distance.to('mm').magnitude:.1f} mm")
         else:
             out.append("the post-treatment study has no liver ROI: the carried ROIs are not checked against one (look at the fused check page of report.pdf)")
@@ -237,13 +237,15 @@ def carry_planning_rois(pf: PatientFile, activity_image, ct, *, post_segmentatio
     if ct is None:
         raise InputError("imaging.ct", "carrying the planning ROIs over registers the planning CT to the post-treatment CT: give the post-treatment CT")
     plan = _planning_images(pf, progress)
-    masks = plan.ct_masks
-    im = pf.imaging
+    masks, im = plan.ct_masks, pf.imaging
+    # _planning_images refused a plan without [imaging] and its CT; ct_masks=True gives the masks on the CT
+    assert masks is not None and im is not None and plan.ct is not None
     # the post-treatment image and CT, read as for a dose (its own segmentation, when given, for the check only)
     say("reading the post-treatment study")
     post = load_imaging(activity_image, post_segmentation, ct=ct, liver_roi=post_liver_roi, allow_mismatch=allow_mismatch, progress=progress, **reading) \
         if post_segmentation is not None else _post_without_rois(activity_image, ct, progress, **reading)
     say("registering the planning CT to the post-treatment CT")
+    assert post.ct is not None  # the post-treatment CT was given (refused above otherwise) and read
     reg = register_rigid(plan.ct, post.ct, masks["liver"], seed=seed)
     grid = post.activity
     named = {plan.liver_name: masks["liver"], **masks["tumours"]}

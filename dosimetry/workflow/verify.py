@@ -29,6 +29,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pint
@@ -171,10 +172,15 @@ class RegionComparison:
             "role": self.role,
             "planned": figures(self.planned),
             "delivered": figures(self.delivered),
-            "difference": None if self.planned is None else {m: (None if self.difference(m) is None else to_json(self.difference(m))) for m in shown},
+            "difference": None if self.planned is None else {m: _json_or_none(self.difference(m)) for m in shown},
             "ratio": None if self.planned is None else {m: self.ratio(m) for m in shown},
             "planned_source": self.planned_source,
         }
+
+
+def _json_or_none(q: pint.Quantity | None):
+    """{value, unit} of a quantity, or None."""
+    return None if q is None else to_json(q)
 
 
 def _region_figures(r) -> dict:
@@ -279,7 +285,7 @@ class Verification:
     checks: tuple
     prior_lung_dose: pint.Quantity | None = None
     cumulative_lung_dose: pint.Quantity | None = None
-    registration: object = None
+    registration: Any = None  # Registration (workflow.registration), when the ROIs were carried over
     warnings: tuple = ()
     notes: tuple = ()
     difference_map: Volume | None = None
