@@ -14,10 +14,8 @@ from __future__ import annotations
 import gzip
 import json
 import random
-import signal
 import struct
 import warnings
-from contextlib import contextmanager
 
 import nibabel as nib
 import nrrd
@@ -25,6 +23,7 @@ import numpy as np
 import pydicom
 import pytest
 
+from time_limit import within as _within
 from seg_factory import write_dicom_seg, write_labelmap_nifti, write_seg_nrrd
 from dosimetry.errors import InputError
 from dosimetry.io.bounds import SPACING_MM
@@ -37,18 +36,6 @@ _JUNK = ["nan", "inf", "-inf", "0", "-1", "1e308", "99999999999999999999", "none
          "(1e9,0,0)", "Leber \u00fc", "\u202e", "2 2", "-4 3 2", "LPS", "xyz", "\x00", "18446744073709551616"]
 
 
-@contextmanager
-def _within(seconds):
-    def boom(*_):
-        raise TimeoutError(f"read took more than {seconds} s")
-
-    old = signal.signal(signal.SIGALRM, boom)
-    signal.alarm(seconds)
-    try:
-        yield
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, old)
 
 
 def _grid(shape=(10, 12, 14)):

@@ -7,7 +7,6 @@ main branch before the change (internal error, silent acceptance, hang or gigaby
 
 import gzip
 import os
-import signal
 import threading
 import time
 import tracemalloc
@@ -19,6 +18,7 @@ import nrrd
 import numpy as np
 import pytest
 
+from time_limit import within as _within
 from dosimetry.errors import InputError
 from dosimetry.io.volumes import read_nifti, read_nrrd, read_volume
 
@@ -88,19 +88,6 @@ def _peak_below(limit_bytes):
     assert peak < limit_bytes, f"peak {peak / MB:.0f} MB"
 
 
-@contextmanager
-def _within(seconds):
-    """Fail (instead of hanging) when the block takes longer than ``seconds``."""
-    def boom(*_):
-        raise TimeoutError(f"took more than {seconds} s")
-
-    old = signal.signal(signal.SIGALRM, boom)
-    signal.alarm(seconds)
-    try:
-        yield
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, old)
 
 
 def _refused(path, match, reader=read_volume):
