@@ -60,3 +60,13 @@ def test_the_package_is_marked_typed():
     from importlib import resources
 
     assert resources.files(dosimetry).joinpath("py.typed").is_file()
+
+
+def test_no_benchmark_script_shadows_a_package_of_the_project():
+    """A script run as ``python benchmarks/x.py`` has benchmarks/ first on sys.path: a
+    benchmarks/phantoms.py made ``import phantoms`` in benchmarks/cohort.py import itself."""
+    root = Path(__file__).resolve().parents[1]
+    packages = {p.name for p in root.iterdir() if (p / "__init__.py").is_file()}
+    assert {"dosimetry", "phantoms"} <= packages
+    scripts = {p.stem for p in (root / "benchmarks").glob("*.py")}
+    assert not scripts & packages, f"benchmarks/ shadows {sorted(scripts & packages)}"

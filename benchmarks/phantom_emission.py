@@ -1,6 +1,6 @@
 """Phantom benchmarks: what the volume-averaged (camera-like) emission costs in ``make_patient``.
 
-Run: ``python benchmarks/phantoms.py [--repeat 3]``
+Run: ``python benchmarks/phantom_emission.py [--repeat 3]``
 
 For each phantom, in one process and interleaved: ``make_patient`` (writing the DICOM and the
 truth), the part of it that the volume-averaged emission adds (``phantoms.emission.region_occupancy``
