@@ -112,7 +112,7 @@ def test_plan_refuses_a_folder_and_a_file_over_the_limit(tmp_path, capsys):
     with open(big, "wb") as fh:  # sparse: the size limit + 1 byte
         fh.truncate(MAX_FILE_BYTES + 1)
     code, _, err = run(capsys, "plan", str(big))
-    assert code == 2 and f"at most {MAX_FILE_BYTES} bytes" in err
+    assert code == 2 and "more than the 977 KiB of a plausible patient TOML file" in err
 
 
 # -- 3, 4. `dose -o` ------------------------------------------------------------------------------

@@ -32,6 +32,7 @@ from ..planning.clinical import clinical as _clinical
 from ..errors import OutOfRangeError
 from ..schedule import ClinicHours, check_utc_offset
 from ..units import Q_, fraction
+from .reading import read_bytes
 from ..ranges import COMMAND_RANGES, PLAUSIBLE, VIAL_ACTIVITY, Plausible, check_number, plausible_fraction, plausible_quantity, range_text as _range_text
 
 __all__ = [
@@ -624,41 +625,6 @@ def _voxel_settings(im: dict, base: Path, warns: list | None) -> VoxelSettings:
     )
 
 
-def _read_small_file(p: Path, limit: int, fieldname: str) -> bytes:
-    """The bytes of a regular file of at most ``limit`` bytes.
-
-    A device (``/dev/zero``), a named pipe or a folder is refused before it is opened for reading
-    (os.stat + stat.S_ISREG), and at most ``limit + 1`` bytes are read, so a file that grows or lies
-    about its size cannot exhaust memory. ``O_NONBLOCK`` keeps a pipe swapped in after the check
-    from blocking the open.
-    """
-    import os
-    import stat
-
-    try:
-        st = os.stat(p)
-    except (OSError, ValueError) as exc:
-        raise InputError(fieldname, f"cannot read {p}: {getattr(exc, 'strerror', None) or exc}") from exc
-    if stat.S_ISDIR(st.st_mode):
-        raise InputError(fieldname, f"{p} is a folder; expected a patient TOML file")
-    if not stat.S_ISREG(st.st_mode):
-        raise InputError(fieldname, f"{p} is not a regular file (a device, pipe or socket); expected a patient TOML file")
-    too_big = InputError(fieldname, f"{p} is larger than {limit} bytes; a patient file is at most {limit} bytes")
-    if st.st_size > limit:
-        raise too_big
-    try:
-        fd = os.open(p, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
-        with os.fdopen(fd, "rb") as fh:
-            if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):  # swapped after the first check
-                raise InputError(fieldname, f"{p} is not a regular file; expected a patient TOML file")
-            data = fh.read(limit + 1)
-    except OSError as exc:
-        raise InputError(fieldname, f"cannot read {p}: {exc.strerror or exc}") from exc
-    if len(data) > limit:
-        raise too_big
-    return data
-
-
 #: Deepest dotted key read (``a.b.c = 1``, ``[a.b.c]``): a patient file nests 3 levels
 #: (``imaging.rois.liver``). Python's TOML parser takes time quadratic in a key's depth (100,000
 #: levels in 200 KB take minutes and gigabytes), so deeper keys are refused from the raw text.
@@ -709,7 +675,7 @@ def load_patient(path: str | Path, *, overrides: Mapping[str, Any] | None = None
         Unreadable file, TOML syntax error, or any invalid field.
     """
     p = Path(path)
-    data = _read_small_file(p, MAX_FILE_BYTES, "patient file")
+    data = read_bytes(p, "patient file", limit=MAX_FILE_BYTES, what="patient TOML file")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:

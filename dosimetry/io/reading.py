@@ -30,7 +30,7 @@ from typing import Any
 from ..errors import InputError, OutOfRangeError
 from .bounds import BOUNDS, nbytes_text
 
-__all__ = ["regular_file", "open_regular", "read_text", "ByteStream", "os_reason", "is_gzip"]
+__all__ = ["regular_file", "open_regular", "read_bytes", "read_text", "ByteStream", "os_reason", "is_gzip"]
 
 _CHUNK = 1 << 20  # compressed bytes read at a time
 
@@ -81,8 +81,9 @@ def open_regular(path, field: str, what: str = "file"):
     return fh
 
 
-def read_text(path, field: str, *, limit: float, what: str) -> str:
-    """The text of a regular UTF-8 file of at most ``limit`` bytes (a leading byte-order mark is dropped)."""
+def read_bytes(path, field: str, *, limit: float, what: str) -> bytes:
+    """The bytes of a regular file of at most ``limit`` bytes, read once (at most ``limit + 1`` bytes,
+    so a file that grows after the size check cannot exhaust memory)."""
     regular_file(path, field, limit=limit, what=what)
     try:
         with open_regular(path, field, what) as fh:
@@ -91,6 +92,12 @@ def read_text(path, field: str, *, limit: float, what: str) -> str:
         raise InputError(field, f"cannot read {_shown(path)}: {os_reason(exc)}") from exc
     if len(data) > limit:
         raise OutOfRangeError(field, f"{_shown(path)} is larger than the {nbytes_text(limit)} of a plausible {what}", allowed=f"<= {nbytes_text(limit)}")
+    return data
+
+
+def read_text(path, field: str, *, limit: float, what: str) -> str:
+    """The text of a regular UTF-8 file of at most ``limit`` bytes (a leading byte-order mark is dropped)."""
+    data = read_bytes(path, field, limit=limit, what=what)
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

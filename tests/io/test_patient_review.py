@@ -7,7 +7,8 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from dosimetry.errors import InputError
-from dosimetry.io.patient import MAX_CALIBRATION_GAP, _read_small_file, check_calibration_gap, parse_clinic_days
+from dosimetry.io.patient import MAX_CALIBRATION_GAP, check_calibration_gap, parse_clinic_days
+from dosimetry.io.reading import read_bytes
 
 FULL = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 KNOWN = set(FULL) | {d[:3] for d in FULL}
@@ -43,10 +44,10 @@ def test_read_is_limited_to_the_limit(tmp_path_factory, n):
     p.write_bytes(b"a" * n)
     limit = 32
     if n <= limit:
-        assert _read_small_file(p, limit, "patient file") == b"a" * n
+        assert read_bytes(p, "patient file", limit=limit, what="patient TOML file") == b"a" * n
     else:
-        with pytest.raises(InputError, match=f"at most {limit} bytes"):
-            _read_small_file(p, limit, "patient file")
+        with pytest.raises(InputError, match=f"more than the {limit} bytes of a plausible patient TOML file"):
+            read_bytes(p, "patient file", limit=limit, what="patient TOML file")
 
 
 def test_calibration_gap_is_30_days_each_way():
