@@ -37,30 +37,45 @@ def run(args) -> int:
 
     half_life = _quantity(args.half_life, "half_life", "--half-life") if args.half_life is not None else None
     a0 = _quantity(args.activity, "activity", "activity")
+    unit = _typed_unit(args.activity, a0)
     if args.to_activity is not None:
-        result, text = _time_to(args, a0, half_life)
+        result, text = _time_to(args, a0, half_life, unit)
     else:
-        result, text = _activity_after(args, a0, half_life)
+        result, text = _activity_after(args, a0, half_life, unit)
     if half_life is not None:
         result["half_life"] = to_json(half_life)
-    text += _in_input_unit(args.activity, a0, result)
+    _in_input_unit(unit, result)
     emit(json_doc(result) if args.format == "json" else text, args.output, force=args.force)
     return EXIT_OK
 
 
-def _in_input_unit(typed, a0, result: dict) -> str:
-    """Issue 21: ``y90 decay "81 mCi"`` answers in the unit typed too (text and JSON ``in_input_unit``)."""
-    from ..units import parse_quantity_text, unit_string
+def _typed_unit(typed, q):
+    """The unit an activity was typed in (``"81 mCi"`` -> mCi); a Quantity's own unit."""
+    from ..units import parse_quantity_text
 
-    unit = parse_quantity_text(str(typed), "activity").units if isinstance(typed, str) else a0.units
-    if unit_string(a0.to(unit)) == unit_string(a0.to("GBq")):
-        return ""
-    shown = {k: a0.__class__(v["value"], v["unit"]).to(unit) for k, v in result.items() if isinstance(v, dict) and v.get("unit") == "GBq"}
+    return parse_quantity_text(str(typed), "activity").units if isinstance(typed, str) else q.units
+
+
+def _shown(q, unit) -> str:
+    """An activity in the unit typed, with GBq beside it when that is another unit: '62.48 mCi (2.312 GBq)'."""
+    from ..units import unit_string
+
+    gbq = f"{q.to('GBq').magnitude:.4g} GBq"
+    typed = q.to(unit)
+    return gbq if unit_string(typed) == "GBq" else f"{typed.magnitude:.4g} {unit_string(typed)} ({gbq})"
+
+
+def _in_input_unit(unit, result: dict) -> None:
+    """Issue 21: ``y90 decay "81 mCi"`` answers in the unit typed too (JSON ``in_input_unit``)."""
+    from ..units import Q_, unit_string
+
+    if unit_string(Q_(1, unit)) == "GBq":
+        return
+    shown = {k: Q_(v["value"], v["unit"]).to(unit) for k, v in result.items() if isinstance(v, dict) and v.get("unit") == "GBq"}
     result["in_input_unit"] = {k: {"value": float(q.magnitude), "unit": unit_string(q)} for k, q in shown.items()}
-    return " [" + ", ".join(f"{k.replace('_', ' ')} {q.magnitude:.4g} {unit_string(q)}" for k, q in shown.items()) + "]"
 
 
-def _time_to(args, a0, half_life) -> tuple[dict, str]:
+def _time_to(args, a0, half_life, unit) -> tuple[dict, str]:
     """``--to-activity``: the time ``a0`` takes to decay to it."""
     from ..decay import time_to_activity
     from ..units import to_json
@@ -73,10 +88,11 @@ def _time_to(args, a0, half_life) -> tuple[dict, str]:
     t = time_to_activity(a0, target, half_life)
     _quantity(t, "elapsed", "--to-activity")
     result = {"activity": to_json(a0), "target_activity": to_json(target), "elapsed": to_json(t)}
-    return result, f"{a0:.4g~P} decays to {target:.4g~P} after {t.to('h'):.2f~P} ({t.to('day'):.3f~P})"
+    shown = _shown(target, _typed_unit(args.to_activity, target))
+    return result, f"{_shown(a0, unit)} decays to {shown} after {t.to('h'):.2f~P} ({t.to('day'):.3f~P})"
 
 
-def _activity_after(args, a0, half_life) -> tuple[dict, str]:
+def _activity_after(args, a0, half_life, unit) -> tuple[dict, str]:
     """``--elapsed`` or ``--from``/``--to``: the activity of ``a0`` after that time."""
     from ..decay import activity_at, decay_factor, elapsed_between
     from ..io.patient import parse_datetime
@@ -94,4 +110,4 @@ def _activity_after(args, a0, half_life) -> tuple[dict, str]:
     f = decay_factor(t, half_life)
     a1 = activity_at(a0, t, half_life)
     result = {"activity": to_json(a0), "elapsed": to_json(t), "decay_factor": float(f), "activity_at": to_json(a1)}
-    return result, f"{a0:.4g~P} after {t.to('h'):.2f~P}: {a1:.4g~P} (decay factor {f:.5g})"
+    return result, f"{_shown(a0, unit)} after {t.to('h'):.2f~P}: {_shown(a1, unit)} (decay factor {f:.5g})"

@@ -192,6 +192,20 @@ def test_decay_answers_in_the_unit_typed(capsys):
     out = capsys.readouterr().out
     # 81 mCi x 2^(-24/64.1) = 62.48 mCi; 81 mCi = 2.997 GBq (1 mCi = 37 MBq)
     assert f"{81 * 2 ** (-24 / T_HALF_H):.4g} mCi" in out and "2.997 GBq" in out
+    # each activity in the unit typed first, GBq beside it
+    assert out.startswith("81 mCi (2.997 GBq) after 24.00 h: ")
+    assert f"{81 * 2 ** (-24 / T_HALF_H):.4g} mCi ({2.997 * 2 ** (-24 / T_HALF_H):.4g} GBq)" in out
+
+
+def test_decay_time_to_an_activity_shows_the_target_in_the_unit_typed(capsys):
+    from dosimetry.cli import main
+
+    assert main(["decay", "5 GBq", "--to-activity", "81 mCi"]) == 0
+    out = capsys.readouterr().out
+    # 81 mCi = 2.997 GBq; t = T1/2 log2(5 / 2.997)
+    import math
+    assert out.startswith("5 GBq decays to 81 mCi (2.997 GBq) after ")
+    assert f"{T_HALF_H * math.log2(5 / 2.997):.2f} h" in out
 
 
 def test_compare_table_fits_a_terminal(capsys):
