@@ -32,6 +32,7 @@ from ..planning.clinical import clinical as _clinical
 from ..errors import OutOfRangeError
 from ..schedule import ClinicHours, check_utc_offset
 from ..units import Q_, fraction
+from .lung_record import read_prior_lung_dose
 from .reading import read_bytes
 from ..ranges import COMMAND_RANGES, PLAUSIBLE, VIAL_ACTIVITY, Plausible, check_number, plausible_fraction, plausible_quantity, range_text as _range_text
 
@@ -257,7 +258,7 @@ def parse_patient(doc: dict, base_dir: Path | str = ".") -> PatientFile:
     cl = _table(doc, "clinical", {"indication", "extent", "bilirubin", "compromised_liver", "corrected_tumour_doses"}, required=False)
     clinical = _clinical(**cl)
 
-    lung = _lung(doc, warns)
+    lung = _lung(doc, warns, base, patient.id)
     liver = _liver(doc, method, warns)
     target, tumours, tg = _target(doc, liver, warns)
     _method_requirements(method, patient, liver, target, tumours, tg)
@@ -341,21 +342,37 @@ def _treatment(doc: dict, warns: list) -> Treatment:
     return treatment
 
 
-def _lung(doc: dict, warns: list) -> Lung:
+def _lung(doc: dict, warns: list, base: Path, patient_id: str) -> Lung:
     """``[lung]``."""
-    lt = _table(doc, "lung", {"shunt_fraction", "mass", "prior_dose", "limit", "cumulative_limit", "planar_counts"})
+    lt = _table(doc, "lung", {"shunt_fraction", "mass", "prior_dose", "prior_record", "limit", "cumulative_limit", "planar_counts"})
     lsf, lsf_source = _shunt_fraction(lt, warns)
     lung = Lung(
         shunt_fraction=lsf,
         shunt_fraction_source=lsf_source,
         mass=_image_or(lt.get("mass", "1 kg"), lambda v: _plausible_quantity(v, "lung.mass", "lung.mass", warns)),
-        prior_dose=_plausible_quantity(lt.get("prior_dose", "0 Gy"), "lung.prior_dose", "lung.prior_dose", warns),
+        prior_dose=_prior_lung_dose(lt, warns, base, patient_id),
         limit=_plausible_quantity(lt["limit"], "lung.limit", "lung.limit", warns) if "limit" in lt else None,
         cumulative_limit=(
             _plausible_quantity(lt["cumulative_limit"], "lung.cumulative_limit", "lung.cumulative_limit", warns) if "cumulative_limit" in lt else None
         ),
     )
     return lung
+
+
+def _prior_lung_dose(lt: dict, warns: list, base: Path, patient_id: str) -> pint.Quantity:
+    """``lung.prior_dose`` as typed, or the cumulative lung dose of an earlier ``y90 verify`` record
+    (``lung.prior_record``, relative to the patient file; io/lung_record.py); not both."""
+    if "prior_record" not in lt:
+        return _plausible_quantity(lt.get("prior_dose", "0 Gy"), "lung.prior_dose", "lung.prior_dose", warns)
+    if "prior_dose" in lt:
+        raise InputError("lung.prior_record", "give lung.prior_dose or lung.prior_record, not both (one source for the earlier lung dose)")
+    record = lt["prior_record"]
+    if not isinstance(record, str) or not record.strip():
+        raise InputError("lung.prior_record", "expected the path of a verification.json written by y90 verify")
+    path = base / record
+    dose = _plausible_quantity(read_prior_lung_dose(path, patient_id), "lung.prior_dose", "lung.prior_record", warns)
+    warns.append(f"lung.prior_dose {dose.to('Gy').magnitude:.2f} Gy: the cumulative lung dose of the earlier treatment's record {record}")
+    return dose
 
 
 def _liver(doc: dict, method, warns: list) -> Liver:

@@ -273,6 +273,8 @@ def case_key(pf: PatientFile, overrides, settings, imaging: dict | None = None) 
     doc = {
         "format": RECORD_FORMAT,
         "patient_file_sha256": pf.sha256,
+        # lung.prior_record: the earlier record's lung dose is an input the file's bytes do not hold
+        "prior_lung_dose_Gy": repr(float(pf.lung.prior_dose.to("Gy").magnitude)),
         "imaging": imaging_hashes(pf) if imaging is None else imaging,
         "overrides": [[k, _shown(v)] for k, v in overrides],
         "settings": [list(s) for s in settings],
