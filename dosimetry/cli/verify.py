@@ -113,7 +113,7 @@ def run(args) -> int:
         method = args.method or (pf.imaging.method if pf.imaging is not None else "kernel")
         result = verify(post, delivery, planned=planned, method=method, density_method=args.density_method, registration=registration, progress=show)
     write_verification(result, args.output, inputs, args.dose_format, quiet=args.quiet)
-    return EXIT_BLOCKED if result.findings else EXIT_OK
+    return EXIT_OK if result.complete else EXIT_BLOCKED  # 1: an adverse finding, or the lungs not assessed
 
 
 def write_verification(result, output, inputs, dose_format=None, *, quiet: bool = False) -> None:

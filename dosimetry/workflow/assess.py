@@ -37,7 +37,7 @@ from .voxel import VoxelResult
 if TYPE_CHECKING:  # workflow.uncertainty imports this module
     from .uncertainty import CaseUncertainty
 
-__all__ = ["CaseResult", "assess", "figure_regions", "voxel_limit_checks", "WITHIN_LIMITS", "BLOCKED", "NEEDS_DECISION"]
+__all__ = ["CaseResult", "assess", "figure_regions", "lung_dose_measured", "lungs_not_measured", "voxel_limit_checks", "WITHIN_LIMITS", "BLOCKED", "NEEDS_DECISION"]
 
 WITHIN_LIMITS, BLOCKED, NEEDS_DECISION = Status.WITHIN_LIMITS, Status.BLOCKED, Status.NEEDS_DECISION
 
@@ -187,6 +187,37 @@ def figure_regions(v: VoxelResult) -> dict:
     return out
 
 
+#: Why a voxel lung mean is not a lung dose without a CT (the 1.03 g/mL put in every voxel, against
+#: about 0.3 g/mL of aerated lung: ICRU Report 44 / ICRP 89 lung densities).
+NO_CT_LUNGS = ("there is no CT: the lung density is unknown, and the voxel lung mean at 1.03 g/mL understates the lung dose "
+               "about 3-fold (aerated lung is about 0.3 g/mL)")
+
+
+def lung_dose_measured(v: VoxelResult) -> bool:
+    """Whether the voxel dosimetry's lung region gives a lung dose: a lung ROI and a CT for its
+    density. Without a CT every voxel is 1.03 g/mL and the lung mean is only a lower bound of the
+    lung dose: a limit it exceeds is exceeded, but no pass, cap, objective or cumulative record may
+    rest on it."""
+    return v.ct is not None and any(r.role == Role.LUNG for r in v.regions)
+
+
+_LUNG_FIGURES = ("lung_dose", "cumulative_lung_dose")
+
+
+def _lower_bound_lungs(v: VoxelResult, checks: list) -> list:
+    """Without a CT (:func:`lung_dose_measured`), a lung check that passes on the understated lung
+    mean is dropped (the lungs are then not assessed); one that fails stays, marked a lower bound."""
+    if lung_dose_measured(v):
+        return checks
+    out = []
+    for c in checks:
+        if c.name not in _LUNG_FIGURES:
+            out.append(c)
+        elif not bool(np.all(c.passed)):
+            out.append(replace(c, description=f"{c.description} (lower bound: no CT, lungs at 1.03 g/mL)"))
+    return out
+
+
 def _voxel_figures(v: VoxelResult, prior: float) -> tuple:
     """The voxel mean doses by figure, per-tumour doses, and notes on what stands for what."""
     means = {r.name: r.stats.mean for r in v.regions}
@@ -220,7 +251,7 @@ def _voxel_checks(v: VoxelResult, rows, prior: float, corrected: bool = False) -
         for c in _limits.check([t], figures):
             desc = f"{c.description} ({t.device})" if several_devices else c.description
             checks.append(replace(c, description=desc, origin=Origin.VOXEL, note=""))
-    return checks, figures, notes
+    return _lower_bound_lungs(v, checks), figures, notes
 
 
 def voxel_limit_checks(voxel: VoxelResult, *, device=None, clinical: Clinical | None = None, overrides: dict | None = None, prior_lung_dose="0 Gy") -> tuple:
@@ -259,7 +290,7 @@ def _voxel_objectives(v: VoxelResult, rows, prior: float) -> tuple:
         if t.figure in ("normal_liver_dose", "whole_normal_liver_dose") and normal:
             region = whole if t.figure == "whole_normal_liver_dose" else normal
             limits.append(VoxelObjective(f"{region} mean {t.operator} {t.value.to('Gy').magnitude:g} Gy", v.masks[region], "mean", "max", room(t)))
-        elif t.figure in ("lung_dose", "cumulative_lung_dose") and Role.LUNG in roles:
+        elif t.figure in ("lung_dose", "cumulative_lung_dose") and Role.LUNG in roles and lung_dose_measured(v):
             lung = roles[Role.LUNG]
             prior_gy = prior if t.figure == "cumulative_lung_dose" else 0.0
             limits.append(VoxelObjective(f"{lung} mean {t.operator} {t.value.to('Gy').magnitude:g} Gy" + (" (cumulative)" if prior_gy else ""), v.masks[lung], "mean", "max", room(t, prior_gy)))
@@ -298,6 +329,8 @@ def _voxel_caps(v: VoxelResult, checks) -> list:
     for c in checks:
         if not c.safety or c.bound != "max" or c.value.dimensionless:
             continue
+        if c.name in _LUNG_FIGURES and not lung_dose_measured(v):
+            continue  # a cap from an understated lung dose would allow too much
         value, used = float(np.max(c.value.to("Gy").magnitude)), 0.0
         if c.name == "cumulative_lung_dose":
             lung = next((x for x in checks if x.name == "lung_dose"), None)
@@ -489,6 +522,15 @@ def _add_plan(parts: _Parts, plan: PatientPlan) -> tuple:
     return p.device, p.clinical, pf.overrides, float(pf.lung.prior_dose.to("Gy").magnitude), pf.patient.id
 
 
+def lungs_not_measured(voxel: VoxelResult) -> str:
+    """Why the voxel dosimetry gives no lung dose (:func:`lung_dose_measured` is False)."""
+    if voxel.lungs_out_of_view:
+        return "the activity image's field of view misses the lungs"
+    if not any(r.role == Role.LUNG for r in voxel.regions):
+        return "the voxel dosimetry has no lung ROI"
+    return NO_CT_LUNGS
+
+
 def _add_voxel(parts: _Parts, voxel: VoxelResult, plan: PatientPlan | None, rows_notes: tuple, prior: float, corrected: bool = False) -> None:
     """The voxel dosimetry's checks against the same thresholds, its caps, objectives and notes."""
     rows, row_notes = rows_notes
@@ -501,8 +543,8 @@ def _add_voxel(parts: _Parts, voxel: VoxelResult, plan: PatientPlan | None, rows
     parts.notes += ([] if plan is not None else list(row_notes)) + vnotes
     if plan is not None:
         parts.notes += _plan_vs_voxel(plan, voxel)
-    elif not any(r.role == Role.LUNG for r in voxel.regions):
+    elif not lung_dose_measured(voxel):
         # a missing ROI must not read as a passed check: without a plan nothing else checks the lungs
-        why = "the activity image's field of view misses the lungs" if voxel.lungs_out_of_view else "the voxel dosimetry has no lung ROI"
+        why = lungs_not_measured(voxel)
         parts.decisions.append(f"lung dose not assessed: {why} and there is no plan; "
                                "give lung ROIs in the field of view (or plan the case with a planar or typed lung shunt) before calling it within limits")

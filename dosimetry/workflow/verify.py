@@ -40,7 +40,7 @@ from ..planning.result import LimitCheck
 from ..units import Q_, fraction, quantity, to_json
 from ..vocabulary import Calibration, Origin, Role
 from ..voxel import Volume, resample_to
-from .assess import CaseResult, voxel_limit_checks
+from .assess import CaseResult, lung_dose_measured, lungs_not_measured, voxel_limit_checks
 from .voxel import ImagingInputs, VoxelResult, load_imaging, voxel_dose
 
 __all__ = ["DeliveryInputs", "RegionComparison", "Verification", "verify", "compare_regions", "delivery_inputs", "load_post", "METRICS", "V100_DOSE"]
@@ -275,6 +275,10 @@ class Verification:
         Delivered minus planned dose [Gy] on the delivered grid, when the registration carries the
         planning voxel dose over (the planning dose moved by the transform, resampled linearly).
     warnings, notes : tuple of str
+    lungs_not_assessed : str
+        Why the delivered lung dose is not known ("" when it is): no lung ROI, lungs out of the
+        image's field of view, or no CT for the lung density. The headline says so, and the exit
+        status is not the one of a clean verification.
     """
 
     patient_id: str | None
@@ -289,6 +293,12 @@ class Verification:
     warnings: tuple = ()
     notes: tuple = ()
     difference_map: Volume | None = None
+    lungs_not_assessed: str = ""
+
+    @property
+    def complete(self) -> bool:
+        """No adverse finding, and every safety figure assessed (the lungs included)."""
+        return not self.findings and not self.lungs_not_assessed
 
     @property
     def findings(self) -> tuple:
@@ -305,6 +315,9 @@ class Verification:
     def headline(self) -> str:
         """One line: the adverse findings, or that there are none (never a verdict on a vial or a plan)."""
         f = self.findings
+        if not f and self.lungs_not_assessed:
+            return (f"LUNGS NOT ASSESSED: {self.lungs_not_assessed}; no adverse finding in the {sum(c.safety for c in self.checks)} "
+                    "safety limits checked (give a lung ROI in view and a CT, or assess the lung dose otherwise)")
         if not f:
             return f"NO ADVERSE FINDING: the delivered doses are within the {sum(c.safety for c in self.checks)} safety limits and meet the efficacy thresholds checked"
         n_s = sum(c.safety for c in f)
@@ -314,7 +327,7 @@ class Verification:
         d = self.delivered
         return {
             "schema": "y90-verification",
-            "schema_version": 1,
+            "schema_version": 2,  # 2: lungs_not_assessed
             "patient_id": self.patient_id,
             "headline": self.headline(),
             "adverse_findings": [dict(c.to_json(), text=self.finding_text(c)) for c in self.findings],
@@ -329,6 +342,7 @@ class Verification:
             "checks": [c.to_json() for c in self.checks],
             "prior_lung_dose": None if self.prior_lung_dose is None else to_json(self.prior_lung_dose),
             "cumulative_lung_dose": None if self.cumulative_lung_dose is None else to_json(self.cumulative_lung_dose),
+            "lungs_not_assessed": self.lungs_not_assessed or None,
             "registration": None if self.registration is None else self.registration.to_json(),
             "warnings": list(self.warnings),
             "notes": list(self.notes),
@@ -406,10 +420,11 @@ def verify(
 
     checks = tuple(replace(c, origin=Origin.DELIVERED) for c in safety + efficacy)
     prior = quantity(prior_lung_dose, "Gy", "lung.prior_dose", minimum=0)
-    lung = next((r for r in delivered.regions if r.role == Role.LUNG), None)
+    lung = next((r for r in delivered.regions if r.role == Role.LUNG), None) if lung_dose_measured(delivered) else None
     cumulative = None if lung is None else (prior + lung.stats.mean).to("Gy")
+    not_assessed = "" if lung is not None else lungs_not_measured(delivered)
     if lung is None:
-        notes.append("no lung dose delivered is reported (no lung ROI in the image's field of view): the cumulative lung record is not updated")
+        notes.append(f"no delivered lung dose is reported ({not_assessed}): the cumulative lung record is not updated")
     if planned is not None and planned.voxel is not None and planned.voxel.method != method:
         notes.append(f"the planned voxel figures were computed by {planned.voxel.method}, the delivered ones by {method}: "
                      "part of a difference is the method's (give the same method to compare the distributions alone)")
@@ -424,6 +439,7 @@ def verify(
         checks=checks,
         prior_lung_dose=prior.to("Gy"),
         cumulative_lung_dose=cumulative,
+        lungs_not_assessed=not_assessed,
         registration=registration,
         difference_map=_difference_map(planned, delivered, registration),
         warnings=tuple(dict.fromkeys(delivered.warnings)),
