@@ -154,9 +154,9 @@ def assemble_plan(
     if dev.shunt_limit is not None:
         checks.append(shunt_check(comp.lsf, dev))
     lung_activity = Q_(as_array_or_float(a * (1 - np.asarray(comp.residual, dtype=float)) * np.asarray(comp.lsf, dtype=float)), "GBq")
-    screened, screen_warnings = _screen.screen(dev.name, s.clinical, {"lung_activity": lung_activity})
+    screened, screen_decisions = _screen.screen(dev.name, s.clinical, {"lung_activity": lung_activity})
     checks += list(screened)
-    warn = list(s.warnings) + list(warnings) + list(_limits.warnings_for(checks)) + list(screen_warnings)
+    warn = list(s.warnings) + list(warnings) + list(_limits.warnings_for(checks))
 
     ok = np.asarray(_verdict.within_limits(checks))
     if not np.all(ok):
@@ -198,6 +198,7 @@ def assemble_plan(
         warnings=tuple(warn),
         notes=tuple(notes),
         details=details or {},
+        decisions=screen_decisions,
         **fields,
     )
 

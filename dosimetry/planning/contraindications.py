@@ -24,12 +24,13 @@ Sources, as read (issue 21; docs/formulas.md, "Contraindication screen"):
 - Reviews and consensus lists repeat "bilirubin greater than 2 mg/dL in the absence of a reversible
   cause"; the consensus paper this is usually attributed to (Kennedy et al., REBOC 2007) was NOT
   read here, and no source read states that segmental treatment is exempt: the screen blocks
-  non-segmental treatment (the scenario issue 21 names) and warns for a segmental one.
+  non-segmental treatment (the scenario issue 21 names) and makes a segmental one NEEDS A DECISION.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import Enum
 
 import numpy as np
 import pint
@@ -40,11 +41,20 @@ from .clinical import Clinical, Extent
 from .result import LimitCheck
 from .verdict import headroom, passes
 
-__all__ = ["Contraindication", "CONTRAINDICATIONS", "screen", "screen_caps"]
+__all__ = ["Action", "Contraindication", "CONTRAINDICATIONS", "screen", "screen_caps"]
 
 _TS_IFU = "TheraSphere package insert (USA; BTG / Boston Scientific, revision filed 2014-09-24)"
 _THESIS = "van Roekel, PhD thesis (Utrecht), Table 1: absolute contraindication serum bilirubin > 34.2 umol/L (2 mg/dL)"
 _NOT_SEGMENTAL = (None, Extent.WHOLE_LIVER, Extent.BILOBAR, Extent.LOBAR)
+
+
+class Action(str, Enum):
+    """What a raised row does: BLOCK the plan (a contraindication the source states), or ask for a
+    recorded DECISION (a risk factor the source names without stating a contraindication for this
+    scenario): never a bare warning line under a WITHIN LIMITS verdict."""
+
+    BLOCK = "block"
+    DECIDE = "decide"
 
 
 @dataclass(frozen=True)
@@ -61,8 +71,8 @@ class Contraindication:
         The threshold (a finding above it, or at it when ``inclusive`` is False, is raised).
     inclusive : bool
         Whether a figure equal to the limit passes.
-    block : bool
-        A contraindication (the plan is BLOCKED) or a warning.
+    action : Action
+        BLOCK: a contraindication (the plan is BLOCKED); DECIDE: the plan NEEDS A DECISION.
     source : str
         Instructions for use or guideline, with edition and section.
     devices : tuple of DeviceName
@@ -75,7 +85,7 @@ class Contraindication:
     label: str
     limit: pint.Quantity
     inclusive: bool
-    block: bool
+    action: Action
     source: str
     devices: tuple = tuple(DeviceName)
     extents: tuple = (None, *Extent)
@@ -87,13 +97,13 @@ class Contraindication:
 
 #: The screen (see the module docstring for the sources as read).
 CONTRAINDICATIONS: tuple = (
-    Contraindication("bilirubin", "total bilirubin (non-segmental treatment)", Q_(2.0, "mg/dL"), True, True,
+    Contraindication("bilirubin", "total bilirubin (non-segmental treatment)", Q_(2.0, "mg/dL"), True, Action.BLOCK,
                      _THESIS + "; " + _TS_IFU + ", WARNINGS: bilirubin > 2 mg/dL is a pre-treatment high-risk factor",
                      extents=_NOT_SEGMENTAL),
-    Contraindication("bilirubin", "total bilirubin (segmental treatment)", Q_(2.0, "mg/dL"), True, False,
+    Contraindication("bilirubin", "total bilirubin (segmental treatment)", Q_(2.0, "mg/dL"), True, Action.DECIDE,
                      _TS_IFU + ", WARNINGS: bilirubin > 2 mg/dL is a pre-treatment high-risk factor; no source read exempts "
                      "segmental treatment from the contraindication: decide and record why", extents=(Extent.SEGMENTAL,)),
-    Contraindication("lung_activity", "activity shunted to the lungs", Q_(0.61, "GBq"), True, True,
+    Contraindication("lung_activity", "activity shunted to the lungs", Q_(0.61, "GBq"), True, Action.BLOCK,
                      _TS_IFU + ", CONTRAINDICATIONS: lung shunting that could deliver more than 16.5 mCi (0.61 GBq) of Y-90 to the lungs",
                      devices=(DeviceName.GLASS,)),
 )
@@ -117,13 +127,14 @@ def screen(device, clinical: Clinical | None, figures: dict) -> tuple[tuple, tup
     -------
     (tuple of LimitCheck, tuple of str)
         Blocking rows as safety checks (origin ``"contraindication screen"``; failing or passing,
-        so the report lists what was screened); warning rows that are raised as warning lines.
+        so the report lists what was screened); the decisions of the DECIDE rows that are raised
+        (each with its figure, threshold and source), which make the status NEEDS A DECISION.
     """
     c = clinical or Clinical()
     values = dict(figures)
     if c.bilirubin is not None:
         values["bilirubin"] = c.bilirubin.to("mg/dL")
-    checks, warnings = [], []
+    checks, decisions = [], []
     for row in CONTRAINDICATIONS:
         if (device is not None and device not in row.devices) or c.extent not in row.extents:
             continue
@@ -132,12 +143,12 @@ def screen(device, clinical: Clinical | None, figures: dict) -> tuple[tuple, tup
             continue
         v = v.to(row.limit.units)
         ok = passes(v.magnitude, row.limit.magnitude, "max", row.inclusive)
-        if row.block:
+        if row.action is Action.BLOCK:
             checks.append(LimitCheck(row.name, row.describe(), v, row.limit, "max", True, ok, row.source, label=row.label,
                                      volume="-", inclusive=row.inclusive, origin=Origin.SCREEN))
         elif not np.all(ok):
-            warnings.append(f"CONTRAINDICATION SCREEN: {row.label} {float(np.max(v.magnitude)):.3g} {unit_string(v)} exceeds {row.describe()} ({row.source})")
-    return tuple(checks), tuple(warnings)
+            decisions.append(f"contraindication screen: {row.label} {float(np.max(v.magnitude)):.3g} {unit_string(v)} exceeds {row.describe()} ({row.source})")
+    return tuple(checks), tuple(decisions)
 
 
 def screen_caps(device, clinical: Clinical | None, lung_activity_per_gbq) -> list:
@@ -148,7 +159,7 @@ def screen_caps(device, clinical: Clinical | None, lung_activity_per_gbq) -> lis
     c = clinical or Clinical()
     out: list[tuple[str, float | np.ndarray]] = []
     for row in CONTRAINDICATIONS:
-        if not row.block or (device is not None and device not in row.devices) or c.extent not in row.extents:
+        if row.action is not Action.BLOCK or (device is not None and device not in row.devices) or c.extent not in row.extents:
             continue
         if row.name == "bilirubin" and c.bilirubin is not None:
             ok = passes(c.bilirubin.to(row.limit.units).magnitude, row.limit.magnitude, "max", row.inclusive)

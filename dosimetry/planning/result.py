@@ -220,11 +220,15 @@ class Plan:
     notes: tuple = ()
     details: Mapping[str, Any] = field(default_factory=dict)
     uncertainty: Any = None
+    #: What the physicist must decide and record before the plan is given (the contraindication
+    #: screen's DECIDE rows): the status is then NEEDS A DECISION, never WITHIN LIMITS.
+    decisions: tuple = ()
 
     def __post_init__(self):
         object.__setattr__(self, "limits", tuple(self.limits))
         object.__setattr__(self, "warnings", tuple(self.warnings))
         object.__setattr__(self, "notes", tuple(self.notes))
+        object.__setattr__(self, "decisions", tuple(self.decisions))
         object.__setattr__(self, "details", MappingProxyType(dict(self.details)))
 
     @property
@@ -269,6 +273,7 @@ class Plan:
             "limits": [c.to_json() for c in self.limits],
             "warnings": list(self.warnings),
             "notes": list(self.notes),
+            "decisions": list(self.decisions),
         }
         for key in ("target_mass", "target_dose", "normal_liver_mass", "normal_liver_dose", "whole_normal_liver_mass", "whole_normal_liver_dose", "tumour_mass", "tumour_dose", "tumour_to_normal"):
             v = getattr(self, key)

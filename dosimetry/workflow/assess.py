@@ -459,9 +459,9 @@ def _without_plan(parts, device, clinical, prior_lung_dose) -> tuple:
     clinical = clinical or Clinical()
     # the patient file's plausible range (0-200 Gy), so the library and every command agree
     prior = float(plausible_quantity(prior_lung_dose, PLAUSIBLE["lung.prior_dose"], "lung.prior_dose").to("Gy").magnitude)
-    screened, screen_warnings = _screen.screen(device, clinical, {})
+    screened, screen_decisions = _screen.screen(device, clinical, {})
     parts.safety += list(screened)
-    parts.warnings += list(screen_warnings)
+    parts.decisions += list(screen_decisions)
     parts.caps += [(_limits.FIGURE_LABELS.get(n, n), float(np.min(a))) for n, a in _screen.screen_caps(device, clinical, 0.0)]
     return device, clinical, prior
 

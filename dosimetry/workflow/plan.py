@@ -378,6 +378,7 @@ def plan_patient(pf: PatientFile, *, device: str | None = None, method: str | No
     if "residual_fraction" not in (pf.raw.get("target") or {}):
         notes = notes + (f"residual fraction not given: {pf.target.residual_fraction:.0%} assumed (activity left in the vial and delivery set); "
                          "give the measured residual fraction in the patient file (resin losses of several percent are reported)",)
+    decisions = tuple(plan.decisions) + tuple(decisions)  # the screen's first, then the vial's and the time's
     return PatientPlan(pf, plan, vial, cal, spheres, notes, warnings, decisions, checks)
 
 

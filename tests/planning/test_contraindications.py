@@ -2,7 +2,7 @@
 
 Thresholds as read in the sources (docs/formulas.md, "Contraindication screen"): total bilirubin
 > 2 mg/dL (van Roekel thesis Table 1, absolute; TheraSphere package insert WARNINGS) blocks a
-non-segmental treatment and warns for a segmental one; the TheraSphere package insert contraindicates
+non-segmental treatment and makes a segmental one NEEDS A DECISION; the TheraSphere package insert contraindicates
 lung shunting that could deliver more than 16.5 mCi (0.61 GBq) to the lungs.
 """
 
@@ -58,10 +58,39 @@ def test_bilirubin_at_the_threshold_passes_just_above_fails():
     assert _screen_checks(_plan("40 umol/L"))["bilirubin"].passed is False
 
 
-def test_segmental_raised_bilirubin_warns_not_blocks():
+def test_segmental_raised_bilirubin_needs_a_decision_not_a_block():
+    """No source read exempts segmental treatment: not blocked, but never WITHIN LIMITS with only a
+    warning line (review finding: 25 mg/dL segmental glass printed WITHIN LIMITS, exit 0)."""
     p = _plan("3 mg/dL", extent="segmental")
     assert "bilirubin" not in _screen_checks(p)
-    assert any(w.startswith("CONTRAINDICATION SCREEN: total bilirubin (segmental treatment)") for w in p.warnings)
+    assert len(p.decisions) == 1 and p.decisions[0].startswith("contraindication screen: total bilirubin (segmental treatment) 3 mg/dL exceeds")
+    assert "TheraSphere package insert" in p.decisions[0]
+    assert p.to_json()["decisions"] == list(p.decisions)
+    assert _plan("2 mg/dL", extent="segmental").decisions == ()
+
+
+def test_segmental_raised_bilirubin_is_needs_a_decision_in_y90_plan(tmp_path, capsys):
+    p = tmp_path / "patient.toml"
+    # the review's radiation segmentectomy: 100 mL at 400 Gy, no vial times (nothing else to decide)
+    text = GLASS.read_text().replace('bilirubin = "0.8 mg/dL"', 'bilirubin = "25 mg/dL"').replace('extent = "lobar"', 'extent = "segmental"')
+    text = text.replace('volume = "1456 mL"', 'volume = "100 mL"').replace('tumour_volume = "300 mL"', 'tumour_volume = "50 mL"').replace('dose = "120 Gy"', 'dose = "400 Gy"')
+    text = "\n".join(line for line in text.splitlines() if not line.startswith(("administration =", "calibration =")))
+    p.write_text(text)
+    p.with_name("ok.toml").write_text(text.replace('bilirubin = "25 mg/dL"', 'bilirubin = "0.8 mg/dL"'))
+    assert main(["plan", str(p.with_name("ok.toml")), "--format", "json"]) == 0  # the same plan, normal bilirubin: within limits
+    capsys.readouterr()
+    code = main(["plan", str(p), "--format", "json"])
+    doc = json.loads(capsys.readouterr().out)
+    assert code == 1 and doc["status"] == "NEEDS A DECISION" and doc["activity_to_administer"] is None
+    assert any("total bilirubin (segmental treatment) 25 mg/dL" in d for d in doc["decisions"])
+
+
+def test_voxel_only_segmental_raised_bilirubin_needs_a_decision():
+    from dosimetry.workflow.assess import _Parts, _without_plan
+
+    parts = _Parts()
+    _without_plan(parts, "glass", clinical(indication="hcc", extent="segmental", bilirubin="3 mg/dL", compromised_liver=False), "0 Gy")
+    assert any("total bilirubin (segmental treatment) 3 mg/dL" in d for d in parts.decisions)
 
 
 def test_bilirubin_not_stated_is_not_screened():

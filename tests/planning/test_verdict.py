@@ -67,13 +67,13 @@ def test_a_plan_sized_to_its_inclusive_cap_passes_in_plan_and_in_the_voxel_asses
     plan caps half of it (RTOL/2): a case scaled to its voxel cap sat on the edge of its check."""
     from tests.workflow.test_assess import _phantom_inputs
 
-    v = voxel_dose(_phantom_inputs(lung_activity=3.0), administered="0.01 GBq", method="ldm")
+    v = voxel_dose(_phantom_inputs(lung_activity=3.0, ct=True), administered="0.01 GBq", method="ldm")
     case = assess(voxel=v, device="glass")
     lung = v.region("Lung").stats.mean.to("Gy").magnitude
     assert "lung dose" in case.binding
     # 0.01 GBq x 30 Gy (1 + 0.5e-9) / lung mean: the same headroom as planning.limits.caps
     assert case.max_safe_activity.to("GBq").magnitude == pytest.approx(0.01 * 30 * (1 + 0.5e-9) / lung, rel=1e-13)
-    at_cap = assess(voxel=voxel_dose(_phantom_inputs(lung_activity=3.0), administered=case.max_safe_activity, method="ldm"), device="glass")
+    at_cap = assess(voxel=voxel_dose(_phantom_inputs(lung_activity=3.0, ct=True), administered=case.max_safe_activity, method="ldm"), device="glass")
     assert not at_cap.blocked
     # a plan at its cap (partition, lung binding) passes as well
     p = mird(Q_(30 * (1 + 0.5e-9), "Gy") * 1.0, "1000 mL", 0.0, device="glass")  # no shunt: normal liver only

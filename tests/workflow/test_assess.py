@@ -87,8 +87,10 @@ def test_override_is_shown_as_an_override():
     assert not p.within_limits  # 50 Gy > 45 Gy
 
 
-def _phantom_inputs(lung_activity: float):
-    """A 3-region activity image in memory: liver block, one tumour voxel block, lung block."""
+def _phantom_inputs(lung_activity: float, ct: bool = False):
+    """A 3-region activity image in memory: liver block, one tumour voxel block, lung block; with
+    ``ct`` a CT of 40 HU everywhere (1.03 g/mL on the soft-tissue plateau: the same densities as
+    without a CT, but the lung dose counts as measured)."""
     shape = (10, 10, 10)
     a = np.zeros(shape, np.float32)
     liver = np.zeros(shape, bool)
@@ -102,7 +104,8 @@ def _phantom_inputs(lung_activity: float):
     a[lung] = lung_activity
     vol = Volume(a, (4.0, 4.0, 4.0), unit="cts")
     mask = lambda m: vol.with_array(m, unit="dimensionless")  # noqa: E731
-    return ImagingInputs(activity=vol, liver=mask(liver), tumours={"T": mask(tumour)}, lungs={"Lung": mask(lung)})
+    hu = vol.with_array(np.full(shape, 40.0), "dimensionless") if ct else None
+    return ImagingInputs(activity=vol, liver=mask(liver), tumours={"T": mask(tumour)}, lungs={"Lung": mask(lung)}, ct=hu)
 
 
 def test_voxel_dose_runs_on_in_memory_arrays_and_assess_blocks_on_a_voxel_limit():
