@@ -421,7 +421,7 @@ def assess(
     if plan is not None:
         device, clinical, overrides, prior, patient_id = _add_plan(parts, plan)
     else:
-        device, clinical, prior = _without_plan(parts, device, clinical, prior_lung_dose)
+        device, clinical, prior = _without_plan(parts, device, clinical, prior_lung_dose, voxel)
     if voxel is not None:
         _add_voxel(parts, voxel, plan, _rows_for(device, clinical, overrides), prior, corrected=bool(clinical and clinical.corrected_tumour_doses))
     beside = _beside_the_plan(parts, plan, voxel, input_sources, device, clinical, overrides)
@@ -451,18 +451,33 @@ def assess(
     )
 
 
-def _without_plan(parts, device, clinical, prior_lung_dose) -> tuple:
+def _voxel_lung_activity(voxel: VoxelResult | None) -> tuple:
+    """(the activity in the lung region [GBq] or None, that activity per administered GBq): the
+    contraindication screen's ``lung_activity`` figure of a voxel dosimetry (the activity does not
+    depend on density, so a CT is not needed). The ratio is 0 (no cap) unless the image is
+    calibrated relative to a known administered activity, as for :func:`_voxel_caps`."""
+    lung = next((r for r in voxel.regions if r.role == Role.LUNG), None) if voxel is not None else None
+    if lung is None:
+        return None, 0.0
+    a = lung.activity.to("GBq")
+    if voxel.administered is None or voxel.calibration_method is not Calibration.RELATIVE:
+        return a, 0.0
+    return a, float(a.magnitude / voxel.administered.to("GBq").magnitude)
+
+
+def _without_plan(parts, device, clinical, prior_lung_dose, voxel: VoxelResult | None = None) -> tuple:
     """(device name or None, scenario, prior lung dose [Gy]) of a voxel dosimetry assessed without a
     plan; the scenario's contraindication screen added to ``parts`` (a plan screens itself:
-    planning.assemble)."""
+    planning.assemble), with the activity in the voxel lung region as its lung-activity figure."""
     device = None if device is None else _limits._device_name(device)
     clinical = clinical or Clinical()
     # the patient file's plausible range (0-200 Gy), so the library and every command agree
     prior = float(plausible_quantity(prior_lung_dose, PLAUSIBLE["lung.prior_dose"], "lung.prior_dose").to("Gy").magnitude)
-    screened, screen_decisions = _screen.screen(device, clinical, {})
+    lung_activity, per_gbq = _voxel_lung_activity(voxel)
+    screened, screen_decisions = _screen.screen(device, clinical, {} if lung_activity is None else {"lung_activity": lung_activity})
     parts.safety += list(screened)
     parts.decisions += list(screen_decisions)
-    parts.caps += [(_limits.FIGURE_LABELS.get(n, n), float(np.min(a))) for n, a in _screen.screen_caps(device, clinical, 0.0)]
+    parts.caps += [(_limits.FIGURE_LABELS.get(n, n), float(np.min(a))) for n, a in _screen.screen_caps(device, clinical, per_gbq)]
     return device, clinical, prior
 
 

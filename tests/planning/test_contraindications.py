@@ -127,3 +127,24 @@ def test_voxel_only_assessment_screens_the_scenario():
     checks, _ = screen.screen("glass", c, {})
     assert [x.name for x in checks] == ["bilirubin"] and not checks[0].passed
     assert assess  # the voxel path adds the same checks (tests/workflow/test_assess.py runs it on a phantom)
+
+
+@pytest.mark.parametrize("lung_counts, fails", [(1.0, False), (1.2, True)])
+def test_voxel_only_glass_screens_the_activity_in_the_lung_region(lung_counts, fails):
+    """Review finding: `y90 dose --device glass` never screened the 0.61 GBq lung activity (the lung
+    dose limit binds only for lungs under 0.61 x 50 / 30 = 1.02 kg). Hand figures: liver 136 voxels
+    of 1 count + tumour 8 of 4 = 168 counts, lungs 72 voxels of ``lung_counts``; 2 GBq administered,
+    relative calibration: lung activity = 2 x 72 c / (168 + 72 c) GBq (0.600 passes, 0.679 fails),
+    and the largest activity it allows = 2 x 0.61 / lung activity."""
+    from tests.workflow.test_assess import _phantom_inputs
+    from dosimetry.workflow.voxel import voxel_dose
+
+    v = voxel_dose(_phantom_inputs(lung_activity=lung_counts, ct=True), administered="2 GBq", method="ldm")
+    case = assess(voxel=v, device="glass")
+    expected = 2 * 72 * lung_counts / (168 + 72 * lung_counts)
+    c = next(c for c in case.safety if c.name == "lung_activity")
+    assert c.value.to("GBq").magnitude == pytest.approx(expected, rel=1e-6) and bool(c.passed) is not fails
+    assert c.origin == "contraindication screen"
+    assert case.max_safe_activity.to("GBq").magnitude <= 2 * 0.61 * (1 + 1e-9) / expected
+    if fails:
+        assert case.blocked
