@@ -339,6 +339,10 @@ def _treatment(doc: dict, warns: list) -> Treatment:
             raise InputError(f"treatment.{key}", "expected a non-empty text, e.g. site = \"right lobe (segments 5-8)\", vessel = \"right hepatic artery\"")
     if treatment.vial is not None and not product.whole_vial:
         raise InputError("treatment.vial", "an ordered whole vial is a glass (TheraSphere) key; resin gives treatment.vial_activity")
+    if treatment.vial is not None and treatment.calibration is None:
+        # without it the ordered vial cannot be decayed to the administration: it would go unchecked
+        raise InputError("treatment.calibration", "missing: the ordered vial (treatment.vial) is checked at its activity decayed from its calibration "
+                         "date-time to the administration; give calibration = 2026-11-22T12:00:00-05:00 (with its UTC offset), or leave out treatment.vial")
     return treatment
 
 

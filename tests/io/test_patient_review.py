@@ -58,3 +58,25 @@ def test_calibration_gap_is_30_days_each_way():
     for days in (-30.01, 30.01):
         with pytest.raises(InputError, match="plausible within"):
             check_calibration_gap(cal + dt.timedelta(days=days), cal, "--administration", "--calibration")
+
+
+def test_an_ordered_glass_vial_without_its_calibration_is_refused(tmp_path):
+    """Review finding: vial = "10 GBq" without treatment.calibration was ignored without a word (the plan
+    advised a 5 GBq vial and computed doses at it, WITHIN LIMITS); the clinic holding the 10 GBq vial
+    would believe it was checked."""
+    from pathlib import Path
+
+    import dosimetry
+    from dosimetry.io.patient import load_patient
+
+    text = (Path(dosimetry.__file__).parent / "examples" / "glass.toml").read_text()
+    lines = [line for line in text.splitlines() if not line.startswith("calibration =")]
+    at = next(i for i, line in enumerate(lines) if line.startswith("method ="))
+    lines.insert(at + 1, 'vial = "10 GBq"')
+    p = tmp_path / "patient.toml"
+    p.write_text("\n".join(lines) + "\n")
+    with pytest.raises(InputError) as exc:
+        load_patient(p)
+    assert exc.value.field == "treatment.calibration" and "treatment.vial" in str(exc.value)
+    p.write_text("\n".join(line for line in lines if not line.startswith("vial =")) + "\n")
+    assert load_patient(p).treatment.vial is None  # without the vial the same file is read
