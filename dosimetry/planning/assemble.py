@@ -129,8 +129,19 @@ def safety_caps(s: Setting) -> tuple:
     if s.dev.shunt_limit is not None:
         f = np.round(s.comp.lsf, 12)
         caps.append(("lung_shunt_fraction", np.where(f > s.dev.shunt_limit, 0.0, np.inf)))
-    caps += _screen.screen_caps(s.dev.name, s.clinical, (1 - np.asarray(s.comp.residual, dtype=float)) * np.asarray(s.comp.lsf, dtype=float))
+    caps += _screen.screen_caps(s.dev.name, s.clinical, (1 - np.asarray(s.comp.residual, dtype=float)) * np.asarray(s.comp.lsf, dtype=float),
+                                tumour_conditions(s.comp))
     return rows, notes, caps
+
+
+def tumour_conditions(comp) -> dict:
+    """``{"tumour_replacement": tumours / whole liver}`` when the whole liver is known (one density,
+    so the mass ratio is the volume ratio): every tumour in the liver (``liver.tumour_volume``), else
+    the target's tumours (then a lower bound of the burden). Empty without the whole liver."""
+    if comp.liver_mass is None:
+        return {}
+    tumours = comp.tumour_total if comp.liver_tumour_mass is None else comp.liver_tumour_mass
+    return {"tumour_replacement": Q_(as_array_or_float(np.asarray(tumours, dtype=float) / np.asarray(comp.liver_mass, dtype=float)), "")}
 
 
 def assemble_plan(
@@ -154,7 +165,7 @@ def assemble_plan(
     if dev.shunt_limit is not None:
         checks.append(shunt_check(comp.lsf, dev))
     lung_activity = Q_(as_array_or_float(a * (1 - np.asarray(comp.residual, dtype=float)) * np.asarray(comp.lsf, dtype=float)), "GBq")
-    screened, screen_decisions = _screen.screen(dev.name, s.clinical, {"lung_activity": lung_activity})
+    screened, screen_decisions = _screen.screen(dev.name, s.clinical, {"lung_activity": lung_activity, **tumour_conditions(comp)})
     checks += list(screened)
     warn = list(s.warnings) + list(warnings) + list(_limits.warnings_for(checks))
 

@@ -13,7 +13,9 @@ Sources, as read (issue 21; docs/formulas.md, "Contraindication screen"):
   current "Brief Summary", read on the manufacturer's site): WARNINGS list "bilirubin > 2 mg/dL"
   among the pre-treatment high-risk factors associated with serious adverse events;
   CONTRAINDICATIONS include lung shunting that could deliver more than 16.5 mCi (0.61 GBq) of Y-90
-  to the lungs, and more than 70 % tumour replacement of the liver.
+  to the lungs, and more than 70 % tumour replacement of the liver (also in the CONTRAINDICATIONS of
+  the instructions for use for HCC, the 2021 premarket-approval label, as quoted by a device
+  registry page): screened for glass when the whole liver volume is known.
 - SIR-Spheres instructions for use (Sirtex, "approved indication" pages, US and AP): contraindicated
   with more than 20 % lung shunting on Tc-99m MAA (already a check of every resin plan,
   :func:`dosimetry.planning.assemble.shunt_check`), and with "markedly abnormal synthetic and
@@ -45,6 +47,8 @@ __all__ = ["Action", "Contraindication", "CONTRAINDICATIONS", "screen", "screen_
 
 _TS_IFU = "TheraSphere package insert (USA; BTG / Boston Scientific, revision filed 2014-09-24)"
 _THESIS = "van Roekel, PhD thesis (Utrecht), Table 1: absolute contraindication serum bilirubin > 34.2 umol/L (2 mg/dL)"
+_TS_IFU_HCC = ("TheraSphere instructions for use for HCC (Boston Scientific; the 2021 premarket-approval label, "
+               "CONTRAINDICATIONS: '>70% tumor replacement in the liver')")
 _NOT_SEGMENTAL = (None, Extent.WHOLE_LIVER, Extent.BILOBAR, Extent.LOBAR)
 
 
@@ -92,6 +96,8 @@ class Contraindication:
 
     def describe(self) -> str:
         op = "<=" if self.inclusive else "<"
+        if self.limit.dimensionless:  # a fraction: in percent, as the sources write it
+            return f"{self.label} {op} {self.limit.to('').magnitude * 100:g} %"
         return f"{self.label} {op} {self.limit.magnitude:g} {unit_string(self.limit)}"
 
 
@@ -106,7 +112,12 @@ CONTRAINDICATIONS: tuple = (
     Contraindication("lung_activity", "activity shunted to the lungs", Q_(0.61, "GBq"), True, Action.BLOCK,
                      _TS_IFU + ", CONTRAINDICATIONS: lung shunting that could deliver more than 16.5 mCi (0.61 GBq) of Y-90 to the lungs",
                      devices=(DeviceName.GLASS,)),
+    Contraindication("tumour_replacement", "tumour replacement of the liver (tumour volume / whole liver volume)", Q_(0.70, ""), True, Action.BLOCK,
+                     _TS_IFU_HCC, devices=(DeviceName.GLASS,)),
 )
+
+#: Rows whose figure is a condition of the patient, not of the activity: raised, no activity is safe.
+_CONDITIONS = ("bilirubin", "tumour_replacement")
 
 
 def screen(device, clinical: Clinical | None, figures: dict) -> tuple[tuple, tuple]:
@@ -120,8 +131,8 @@ def screen(device, clinical: Clinical | None, figures: dict) -> tuple[tuple, tup
         The scenario (bilirubin, extent).
     figures : dict
         Figures other than the scenario's, by row name: ``"lung_activity"`` [GBq] (prescribed
-        activity x (1 - residual) x lung shunt fraction; scalar or array). A missing figure skips
-        its row.
+        activity x (1 - residual) x lung shunt fraction; scalar or array), ``"tumour_replacement"``
+        (dimensionless: every tumour's volume over the whole liver's). A missing figure skips its row.
 
     Returns
     -------
@@ -151,19 +162,23 @@ def screen(device, clinical: Clinical | None, figures: dict) -> tuple[tuple, tup
     return tuple(checks), tuple(decisions)
 
 
-def screen_caps(device, clinical: Clinical | None, lung_activity_per_gbq) -> list:
+def screen_caps(device, clinical: Clinical | None, lung_activity_per_gbq, conditions: dict | None = None) -> list:
     """The largest prepared activity each blocking row allows [GBq magnitudes], as
     :func:`dosimetry.planning.limits.caps` gives them for the dose limits: a condition of the
-    patient (bilirubin) allows none when raised and any otherwise; the activity shunted to the lungs
-    (``lung_activity_per_gbq`` = (1 - residual) x LSF per prepared GBq) allows its limit over it."""
+    patient (bilirubin from ``clinical``, ``conditions["tumour_replacement"]``) allows none when
+    raised and any otherwise; the activity shunted to the lungs (``lung_activity_per_gbq`` =
+    (1 - residual) x LSF per prepared GBq) allows its limit over it."""
     c = clinical or Clinical()
+    values = dict(conditions or {})
+    if c.bilirubin is not None:
+        values["bilirubin"] = c.bilirubin
     out: list[tuple[str, float | np.ndarray]] = []
     for row in CONTRAINDICATIONS:
         if row.action is not Action.BLOCK or (device is not None and device not in row.devices) or c.extent not in row.extents:
             continue
-        if row.name == "bilirubin" and c.bilirubin is not None:
-            ok = passes(c.bilirubin.to(row.limit.units).magnitude, row.limit.magnitude, "max", row.inclusive)
-            out.append((row.name, 0.0 if not ok else np.inf))
+        if row.name in _CONDITIONS and values.get(row.name) is not None:
+            ok = passes(values[row.name].to(row.limit.units).magnitude, row.limit.magnitude, "max", row.inclusive)
+            out.append((row.name, np.where(ok, np.inf, 0.0) if np.ndim(ok) else (0.0 if not ok else np.inf)))
         elif row.name == "lung_activity":
             per = np.asarray(lung_activity_per_gbq, dtype=float)
             room = headroom(row.limit.to("GBq").magnitude, row.inclusive)

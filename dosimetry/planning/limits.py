@@ -91,6 +91,7 @@ FIGURE_LABELS: Mapping[str, str] = {
     "lung_shunt_fraction": "lung shunt fraction",
     "bilirubin": "total bilirubin (contraindication screen)",
     "lung_activity": "activity shunted to the lungs (contraindication screen)",
+    "tumour_replacement": "tumour replacement of the liver (contraindication screen)",
 }
 
 #: The volume each figure is a mean over.

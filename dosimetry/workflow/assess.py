@@ -465,6 +465,18 @@ def _voxel_lung_activity(voxel: VoxelResult | None) -> tuple:
     return a, float(a.magnitude / voxel.administered.to("GBq").magnitude)
 
 
+def _voxel_conditions(voxel: VoxelResult | None) -> dict:
+    """``{"tumour_replacement": tumour ROI volumes / liver ROI volume}`` of a voxel dosimetry (the
+    contraindication screen's figure; empty without a liver or tumour region)."""
+    if voxel is None:
+        return {}
+    liver = next((r for r in voxel.regions if r.role == Role.LIVER), None)
+    tumours = [r.stats.volume.to("mL").magnitude for r in voxel.regions if r.role == Role.TUMOUR]
+    if liver is None or not tumours or not liver.stats.volume.magnitude > 0:
+        return {}
+    return {"tumour_replacement": Q_(float(sum(tumours) / liver.stats.volume.to("mL").magnitude), "")}
+
+
 def _without_plan(parts, device, clinical, prior_lung_dose, voxel: VoxelResult | None = None) -> tuple:
     """(device name or None, scenario, prior lung dose [Gy]) of a voxel dosimetry assessed without a
     plan; the scenario's contraindication screen added to ``parts`` (a plan screens itself:
@@ -474,10 +486,12 @@ def _without_plan(parts, device, clinical, prior_lung_dose, voxel: VoxelResult |
     # the patient file's plausible range (0-200 Gy), so the library and every command agree
     prior = float(plausible_quantity(prior_lung_dose, PLAUSIBLE["lung.prior_dose"], "lung.prior_dose").to("Gy").magnitude)
     lung_activity, per_gbq = _voxel_lung_activity(voxel)
-    screened, screen_decisions = _screen.screen(device, clinical, {} if lung_activity is None else {"lung_activity": lung_activity})
+    conditions = _voxel_conditions(voxel)
+    figures = dict(conditions, **({} if lung_activity is None else {"lung_activity": lung_activity}))
+    screened, screen_decisions = _screen.screen(device, clinical, figures)
     parts.safety += list(screened)
     parts.decisions += list(screen_decisions)
-    parts.caps += [(_limits.FIGURE_LABELS.get(n, n), float(np.min(a))) for n, a in _screen.screen_caps(device, clinical, per_gbq)]
+    parts.caps += [(_limits.FIGURE_LABELS.get(n, n), float(np.min(a))) for n, a in _screen.screen_caps(device, clinical, per_gbq, conditions)]
     return device, clinical, prior
 
 

@@ -148,3 +148,45 @@ def test_voxel_only_glass_screens_the_activity_in_the_lung_region(lung_counts, f
     assert case.max_safe_activity.to("GBq").magnitude <= 2 * 0.61 * (1 + 1e-9) / expected
     if fails:
         assert case.blocked
+
+
+def _tumour_burden_plan(tmp_path, capsys, tumours_ml, device="glass"):
+    text = GLASS.read_text().replace('density = "1.03 g/mL"          # default 1.03 g/mL; 0.9-1.2 g/mL',
+                                     f'density = "1.03 g/mL"\ntumour_volume = "{tumours_ml} mL"')
+    if device == "resin":
+        text = text.replace('device = "glass"', 'device = "resin"').replace('dose = "120 Gy"', 'dose = "60 Gy"')
+    p = tmp_path / f"burden-{tumours_ml}-{device}.toml"
+    p.write_text(text)
+    code = main(["plan", str(p), "--format", "json"])
+    return code, json.loads(capsys.readouterr().out)
+
+
+def test_glass_tumour_replacement_above_70_percent_blocks(tmp_path, capsys):
+    """Review finding: 1300 mL of tumour in an 1800 mL liver (72.2 %) was WITHIN LIMITS with no word;
+    the TheraSphere IFU for HCC contraindicates > 70 % tumour replacement of the liver."""
+    code, doc = _tumour_burden_plan(tmp_path, capsys, 1300)
+    c = next(c for c in doc["safety"] if c["name"] == "tumour_replacement")
+    assert c["value"]["value"] == pytest.approx(1300 / 1800) and c["pass"] is False and c["origin"] == "contraindication screen"
+    assert "70" in c["description"] and "%" in c["description"] and "TheraSphere" in c["source"]
+    assert code == 1 and doc["status"] == "BLOCKED" and doc["max_safe_activity"]["value"] == 0.0
+
+
+def test_tumour_replacement_of_exactly_70_percent_passes_the_screen(tmp_path, capsys):
+    _, doc = _tumour_burden_plan(tmp_path, capsys, 1260)  # 1260 / 1800 = 70 %
+    c = next(c for c in doc["safety"] if c["name"] == "tumour_replacement")
+    assert c["value"]["value"] == pytest.approx(0.70) and c["pass"] is True
+
+
+def test_resin_has_no_tumour_replacement_row(tmp_path, capsys):
+    _, doc = _tumour_burden_plan(tmp_path, capsys, 1300, device="resin")
+    assert not any(c["name"] == "tumour_replacement" for c in doc["safety"])
+
+
+def test_voxel_only_glass_screens_tumour_replacement_from_the_rois():
+    """_phantom_inputs: liver ROI 6 x 6 x 4 = 144 voxels, tumour ROI 2 x 2 x 2 = 8 voxels: 8 / 144."""
+    from tests.workflow.test_assess import _phantom_inputs
+    from dosimetry.workflow.voxel import voxel_dose
+
+    case = assess(voxel=voxel_dose(_phantom_inputs(lung_activity=0.0, ct=True), administered="0.01 GBq", method="ldm"), device="glass")
+    c = next(c for c in case.safety if c.name == "tumour_replacement")
+    assert c.value.to("").magnitude == pytest.approx(8 / 144, rel=1e-6) and c.passed

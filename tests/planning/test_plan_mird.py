@@ -143,6 +143,6 @@ def test_to_json_contract():
     assert j["binding_constraint"] == "whole_normal_liver_dose"
     assert j["max_safe_activity"]["value"] == pytest.approx(75 * 0.999 / WN_PER_GBQ, rel=1e-4)
     names = {c["name"] for c in j["limits"]}
-    assert names == {"lung_dose", "cumulative_lung_dose", "whole_normal_liver_dose", "lung_activity"}  # issue 21: the TheraSphere IFU lung activity
+    assert names == {"lung_dose", "cumulative_lung_dose", "whole_normal_liver_dose", "lung_activity", "tumour_replacement"}  # issue 21: the TheraSphere IFU lung activity and tumour replacement (the whole liver is given)
     for c in j["limits"]:
         assert set(c) >= {"name", "value", "limit", "pass", "source", "kind"}
