@@ -55,7 +55,7 @@ def post_study(tmp_path_factory):
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
-    """Under pytest-xdist (``-n``, ``--dist loadgroup``: pyproject.toml), the tests that share a fixture
+    """Under pytest-xdist (``pip install pytest-xdist``, ``python -m pytest -n 2 --dist loadgroup``), the tests that share a fixture
     written once per module or session run on one worker, so that it is written once, not once per worker:
     each module with such a fixture is one group, and modules sharing a session fixture are one group."""
     if not config.pluginmanager.hasplugin("xdist"):
