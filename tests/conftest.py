@@ -51,3 +51,37 @@ def post_study(tmp_path_factory):
         f.write('\n[delivery]\nadministered = "2 GBq"\nresidual_fraction = 0.05\n')
     phantoms.make_post_treatment(base / "post", planning={"radionuclide": "Tc-99m", "fwhm_mm": 0.0}, modality="PT", fwhm_mm=0.0)
     return base / "planning", base / "post"
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items):
+    """Under pytest-xdist (``pip install pytest-xdist``, ``python -m pytest -n 2 --dist loadgroup``), the tests that share a fixture
+    written once per module or session run on one worker, so that it is written once, not once per worker:
+    each module with such a fixture is one group, and modules sharing a session fixture are one group."""
+    if not config.pluginmanager.hasplugin("xdist"):
+        return
+    parent: dict[str, str] = {}
+
+    def find(key):
+        parent.setdefault(key, key)
+        while parent[key] != key:
+            parent[key] = parent[parent[key]]
+            key = parent[key]
+        return key
+
+    shared = {}
+    for item in items:
+        module = item.nodeid.split("::")[0]
+        keys = set()
+        for name in item.fixturenames:
+            defs = item._fixtureinfo.name2fixturedefs.get(name) or ()
+            for fd in defs:
+                if fd.scope == "function" or not fd.baseid:  # function scope, or pytest's own (tmp_path_factory)
+                    continue
+                keys.add(f"{fd.baseid}::{fd.argname}" if fd.scope in ("session", "package") else module)
+        if keys:
+            shared[item] = module
+            for key in keys:
+                parent[find(key)] = find(module)
+    for item, module in shared.items():
+        item.add_marker(pytest.mark.xdist_group(find(module)))

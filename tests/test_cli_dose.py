@@ -2,9 +2,9 @@
 
 import json
 
+import pydicom
 import pytest
 
-import phantoms
 from dosimetry.cli import main
 
 
@@ -16,6 +16,14 @@ def patient(dose_phantom):
 def dose_args(p, out, *extra):
     return ["--quiet", "dose", "--activity-image", str(p / "nm"), "--ct", str(p / "ct"), "--rtstruct", str(p / "rtstruct.dcm"),
             "--administered", "2 GBq", "--tumour", "Tumour 1", "--lung", "Lung L", "--lung", "Lung R", "--device", "glass", "-o", str(out), *extra]
+
+
+@pytest.fixture(scope="module")
+def dose_2gbq(patient, tmp_path_factory):
+    """`y90 dose` with the default arguments (kernel, 2 GBq, glass), run once for the tests that only read
+    its output: (exit code, output folder)."""
+    out = tmp_path_factory.mktemp("dose_2gbq") / "dose"
+    return main(dose_args(patient, out)), out
 
 
 def test_dose_then_dvh_round_trip(patient, tmp_path, capsys):
@@ -60,32 +68,34 @@ def test_dose_refuses_output_inside_input(patient, capsys):
     assert code == 2 and "not an empty folder" in capsys.readouterr().err
 
 
-def test_dvh_unknown_roi(patient, tmp_path, capsys):
-    out = tmp_path / "dose"
-    assert main(dose_args(patient, out)) == 0
-    capsys.readouterr()
+def test_dvh_unknown_roi(patient, dose_2gbq, capsys):
+    code, out = dose_2gbq
+    assert code == 0
     assert main(["dvh", "--dose", str(out / "rtdose.dcm"), "--rtstruct", str(patient / "rtstruct.dcm"), "--roi", "Kidney"]) == 2
     assert "no ROI named 'Kidney'" in capsys.readouterr().err
 
 
-def test_dvh_refuses_structure_set_of_another_patient(patient, tmp_path, capsys):
-    other = tmp_path / "other"
-    phantoms.make_patient(other, seed=8, patient_id="PHANTOM-002")
-    out = tmp_path / "dose"
-    assert main(dose_args(patient, out)) == 0
-    capsys.readouterr()
-    args = ["dvh", "--dose", str(out / "rtdose.dcm"), "--rtstruct", str(other / "rtstruct.dcm"), "--roi", "Liver"]
+def test_dvh_refuses_structure_set_of_another_patient(patient, dose_2gbq, tmp_path, capsys):
+    # the same structure set as another patient's: a copy with that patient's PatientID
+    other = pydicom.dcmread(patient / "rtstruct.dcm")
+    assert other.PatientID != "PHANTOM-002"
+    other.PatientID = "PHANTOM-002"
+    other.save_as(tmp_path / "rtstruct.dcm")
+    code, out = dose_2gbq
+    assert code == 0
+    args = ["dvh", "--dose", str(out / "rtdose.dcm"), "--rtstruct", str(tmp_path / "rtstruct.dcm"), "--roi", "Liver"]
     assert main(args) == 2
     assert "PatientID" in capsys.readouterr().err
     assert main(args + ["--allow-mismatch"]) == 0
 
 
-def test_dose_checks_the_limits_and_exits_1_when_one_fails(patient, tmp_path, capsys):
+def test_dose_checks_the_limits_and_exits_1_when_one_fails(patient, dose_2gbq, tmp_path, capsys):
     """Issue 9: `y90 dose` goes through the same assessment as `y90 plan` and `y90 report`."""
     # 2 GBq gives the lungs a voxel mean of about 12.7 Gy; 6 GBq three times that, about 38 Gy > 30 Gy
     # (dose is linear in the administered activity with relative calibration).
-    assert main(dose_args(patient, tmp_path / "d0")) == 0
-    regions_2gbq = json.loads((tmp_path / "d0" / "regions.json").read_text())["regions"]
+    code, d0 = dose_2gbq
+    assert code == 0
+    regions_2gbq = json.loads((d0 / "regions.json").read_text())["regions"]
     lung_2gbq, normal_2gbq = regions_2gbq["Lungs"]["mean"]["value"], regions_2gbq["Normal liver"]["mean"]["value"]
     args = dose_args(patient, tmp_path / "d1")
     args[args.index("2 GBq")] = "6 GBq"

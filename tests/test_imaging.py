@@ -34,10 +34,9 @@ def sharp(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def blurred(tmp_path_factory):
-    d = tmp_path_factory.mktemp("blurred") / "p"
-    phantoms.make_patient(d, seed=4)
-    return d, json.loads((d / "truth.json").read_text())
+def blurred(dose_phantom):
+    """The default NM phantom (15 mm FWHM, tests/conftest.py: written once per session); tests only read it."""
+    return dose_phantom, json.loads((dose_phantom / "truth.json").read_text())
 
 
 def test_ldm_recovers_truth_exactly_without_blur(sharp):
