@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import io
+from dataclasses import replace
 
 from .build import render_report
 from .content import ReportContent
@@ -16,7 +17,7 @@ from .page1 import STATUS_KINDS, SignedPage, _check
 from .pdf import _summary_pages
 from .text import fmt, identity_rows, prepared_by
 
-__all__ = ["session_content", "render_session_pdf"]
+__all__ = ["session_content", "render_session_pdf", "withheld"]
 
 
 def session_content(result, now: _dt.datetime | None = None) -> tuple:
@@ -25,7 +26,9 @@ def session_content(result, now: _dt.datetime | None = None) -> tuple:
     territories = []
     for name, case in zip(result.names, result.cases):
         c = render_report(case, now=now).content
-        territories.append(ReportContent(**{**c.__dict__, "title": f"Territory {name}: {c.title}"}))
+        page = c.page1 if case.actionable and not result.actionable and c.page1 is not None else None
+        territories.append(ReportContent(**{**c.__dict__, "title": f"Territory {name}: {c.title}",
+                                            "page1": c.page1 if page is None else withheld(page, str(result.status))}))
     s = result.session
     pf = result.cases[0].plan.patient
     rows = [*identity_rows(pf)[:2],
@@ -53,6 +56,16 @@ def session_content(result, now: _dt.datetime | None = None) -> tuple:
     session = ReportContent(patient_id=pid, title=f"Session of {len(result.names)} territories", status=line,
                             blocked=result.blocked, checks=(), warnings=tuple(s.notes), audit=(), page1=page)
     return tuple(territories), session
+
+
+def withheld(page: SignedPage, status: str) -> SignedPage:
+    """A territory's page 1 within its own limits in a session that is not: its activity to
+    administer is withheld, as on the session page (issue 21: never a dose to give in bold under a
+    session that is BLOCKED or NEEDS A DECISION)."""
+    note = f"NONE: the session is {status} (session page); "
+    sections = tuple((h, tuple((k, note + f"{v}, planned, not to be given") if k == "Activity to administer" else (k, v) for k, v in rows))
+                     for h, rows in page.sections)
+    return replace(page, sections=sections, status_line=page.status_line + f" The session is {status}: see the session page.")
 
 
 def render_session_pdf(result, now: _dt.datetime | None = None) -> bytes:

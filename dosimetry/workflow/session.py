@@ -134,7 +134,7 @@ def plan_session(patients, *, names=None, progress: Callable[[str], None] | None
         plans.append(as_given(c.plan))
     session = combine_territories(plans, names, prior_lung_dose=patients[0].lung.prior_dose,
                                   clinical=cases[0].clinical, overrides=patients[0].overrides)
-    if any(c.plan.doses_at_vial for c in cases):
+    if any(c.plan is not None and c.plan.doses_at_vial for c in cases):
         session = replace(session, notes=tuple(session.notes) + (
             "the summed lung and whole-normal-liver doses are at the activities that will be given: a glass vial's at the planned time "
             "(given whole), each other territory's planned activity",))

@@ -240,6 +240,10 @@ def test_two_territories_session_pdf(tmp_path, capsys):
     # gives no territory an activity to administer, though each territory alone is within its limits
     assert whole_given > 75 and "OVERALL STATUS: BLOCKED" in first and code == 1
     assert f"right: activity to administer NONE (the session is BLOCKED; {_gbq(v_r)} planned, not to be given)" in first
+    # each territory's own page 1 withholds its activity too (each is within its own limits)
+    right_page = next(t for t in texts if "Territory right:" in t)
+    assert "OVERALL STATUS: WITHIN LIMITS" in right_page and "The session is BLOCKED: see the session page." in right_page
+    assert f"Activity to administer NONE: the session is BLOCKED (session page); {_gbq(v_r)} (the whole vial, at administration), planned, not to be given" in right_page
     for i, t in enumerate(texts, 1):
         assert f"page {i}" in t and all(f"page {j}" not in t.split("Patient", 1)[1][:40] for j in range(1, i)), i
     assert code in (0, 1)
