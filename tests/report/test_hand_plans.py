@@ -254,4 +254,4 @@ def test_demo_page1(demo):
     text = " ".join(PdfReader(out / "report" / "report.pdf").pages[0].extract_text().split())
     _common(text, "WITHIN LIMITS", "")
     assert "PHANTOM-001" in text and "born not given; sex other (O); record number not given" in text
-    assert "MAA study, shunt method 2026-" in text and "lung shunt measured by not given" in text
+    assert "MAA study, shunt method 2026-" in text and "lung shunt measured by SPECT/CT" in text  # the demo measures it on the SPECT/CT
