@@ -20,21 +20,34 @@ from .schedule import DEFAULT_DELIVERY_TOLERANCE, ClinicHours
 from .units import Q_
 from .vocabulary import Calibration
 
-__all__ = ["IMAGE", "PatientInfo", "Treatment", "Lung", "Liver", "Tumour", "Target", "VoxelSettings", "Imaging", "Delivery", "PatientFile"]
+__all__ = ["IMAGE", "SEXES", "PatientInfo", "Treatment", "Lung", "Liver", "Tumour", "Target", "VoxelSettings", "Imaging", "Delivery", "PatientFile"]
 
 #: Written instead of a value in the patient file, the input is measured on the planning images
 #: (``[imaging]``; see dosimetry.workflow.inputs).
 IMAGE = "image"
 
 
+#: PatientSex (0010,0040) enumerated values (DICOM PS3.3 C.7.1.1): female, male, other.
+SEXES = ("F", "M", "O")
+
+
 @dataclass(frozen=True)
 class PatientInfo:
-    """``[patient]``: identity and body size (height and weight are needed by the resin BSA method)."""
+    """``[patient]``: identity and body size (height and weight are needed by the resin BSA method).
+
+    ``birth_date`` (PatientBirthDate (0010,0030)), ``sex`` (PatientSex (0010,0040), one of
+    :data:`SEXES`) and ``record_number`` (the medical record number) are shown on page 1; None is
+    printed "not given", never invented. With ``[imaging]`` the first two are taken from the images'
+    headers where the file does not give them (:mod:`dosimetry.workflow.identity`).
+    """
 
     id: str
     height: pint.Quantity | None = None
     weight: pint.Quantity | None = None
     name: str | None = None
+    birth_date: dt.date | None = None
+    sex: str | None = None
+    record_number: str | None = None
 
 
 @dataclass(frozen=True)
@@ -61,6 +74,14 @@ class Lung:
     limit: pint.Quantity | None = None
     cumulative_limit: pint.Quantity | None = None
     shunt_fraction_source: str = "typed"
+    #: How the shunt was measured: "planar" or "spect" (None: not given). Planar counts and a
+    #: shunt measured on the images say it themselves.
+    shunt_method: str | None = None
+    #: The Tc-99m MAA study the shunt (and the plan's ratios) come from: StudyDate (0008,0020) and
+    #: the series (SeriesDescription (0008,103E), SeriesNumber (0020,0011)); from the activity
+    #: image's header with [imaging].
+    maa_study_date: dt.date | None = None
+    maa_series: str | None = None
 
 
 @dataclass(frozen=True)
@@ -242,6 +263,8 @@ class PatientFile:
     custom_doses: bool = False
     #: ``[uncertainty]``: the budget, draws, seed and warning bound of the uncertainty analysis.
     uncertainty: UncertaintySettings = field(default_factory=UncertaintySettings)
+    #: ``[report] prepared_by``: who prepared the plan (page 1); None: not given.
+    prepared_by: str | None = None
 
     @property
     def scenario(self) -> Clinical:

@@ -348,7 +348,7 @@ def test_schedule_glass_issue_example_and_plan_json_has_named_tumours(capsys):
     assert code == 1 and "NEEDS A DECISION" in out and "outside clinic hours" in out
     code, out, _ = run(capsys, "plan", str(GLASS), "--format", "json")
     data = json.loads(out)
-    assert data["schema_version"] == "2.0"
+    assert data["schema_version"] == "2.1"
     # glass example: one tumour of 300 mL, ratio 3, MIRD 120 Gy: D_T = 3 * 50 * 3.78866 * 0.95 / (1.19068 + 3 * 0.309) = 254.94 Gy
     (t,) = data["tumours"]
     assert t["name"] == "Tumour" and t["planned_dose"]["value"] == pytest.approx(3 * 50 * 3.78866 * 0.95 / 2.11768, rel=1e-4)

@@ -28,10 +28,11 @@ def add_parser(sub) -> None:
 
 def plan_json(case) -> dict:
     """The JSON document of ``y90 plan``: the plan, the assessment, the verdict and the tumours."""
-    from ..report.record import SCHEMA_VERSION, tumour_records
+    from ..report.record import SCHEMA_VERSION, identity_json, tumour_records
 
     doc: dict[str, object] = {"schema_version": SCHEMA_VERSION}
     doc.update(case.plan.to_json())
+    doc.update(identity_json(case.plan.patient))
     doc.update(case.to_json())
     doc["within_limits"] = not case.blocked
     doc["tumours"] = tumour_records(case)

@@ -72,6 +72,9 @@ class DicomIdentity:
     frame_of_reference_uid : str
         FrameOfReferenceUID (0020,0052); for an RTSTRUCT, the one of its
         ReferencedFrameOfReferenceSequence / StructureSetROISequence.
+    birth_date, sex : str
+        PatientBirthDate (0010,0030) as written (DA, ``YYYYMMDD``) and PatientSex (0010,0040);
+        '' when absent (compared with the patient file, dosimetry.workflow.identity).
     """
 
     source: str
@@ -81,6 +84,8 @@ class DicomIdentity:
     study_uid: str
     series_uid: str
     frame_of_reference_uid: str
+    birth_date: str = ""
+    sex: str = ""
 
 
 class DicomWarning(UserWarning):
@@ -375,6 +380,8 @@ def identity_of(ds: Dataset, source) -> DicomIdentity:
         study_uid=text(ds, "StudyInstanceUID"),
         series_uid=text(ds, "SeriesInstanceUID"),
         frame_of_reference_uid=for_uid,
+        birth_date=text(ds, "PatientBirthDate"),
+        sex=text(ds, "PatientSex"),
     )
 
 

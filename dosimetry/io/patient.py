@@ -26,7 +26,7 @@ from ..devices import device as _device
 from ..vocabulary import Calibration, DeviceName, Method
 from ..errors import InputError
 from ..isotope import LIVER_DENSITY
-from ..model import IMAGE, Delivery, Imaging, Liver, Lung, PatientFile, PatientInfo, Target, Treatment, Tumour, VoxelSettings
+from ..model import IMAGE, SEXES, Delivery, Imaging, Liver, Lung, PatientFile, PatientInfo, Target, Treatment, Tumour, VoxelSettings
 from ..planning.budget import UncertaintySettings, uncertainty_settings
 from ..planning.clinical import clinical as _clinical
 from ..errors import OutOfRangeError
@@ -61,6 +61,10 @@ __all__ = [
     "parse_clinic_days",
     "parse_clinic_hours",
     "check_calibration_gap",
+    "parse_date",
+    "parse_sex",
+    "check_birth_date",
+    "SHUNT_METHODS",
 ]
 
 DEVICES = tuple(DeviceName)
@@ -247,9 +251,9 @@ def parse_patient(doc: dict, base_dir: Path | str = ".") -> PatientFile:
         Naming the first offending field.
     """
     base = Path(base_dir)
-    top_unknown = sorted(set(doc) - {"patient", "treatment", "clinical", "lung", "liver", "target", "imaging", "clinic", "uncertainty", "delivery"})
+    top_unknown = sorted(set(doc) - {"patient", "treatment", "clinical", "lung", "liver", "target", "imaging", "clinic", "uncertainty", "delivery", "report"})
     if top_unknown:
-        raise InputError(top_unknown[0], "unknown table; allowed: patient, treatment, clinical, lung, liver, target, imaging, clinic, uncertainty, delivery")
+        raise InputError(top_unknown[0], "unknown table; allowed: patient, treatment, clinical, lung, liver, target, imaging, clinic, uncertainty, delivery, report")
 
     warns: list[str] = []
     patient = _patient_info(doc, warns)
@@ -265,8 +269,47 @@ def parse_patient(doc: dict, base_dir: Path | str = ".") -> PatientFile:
     imaging = _imaging(doc, base, warns) if "imaging" in doc else None
     uncertainty = _uncertainty(doc)
     delivery = _delivery(doc, warns) if "delivery" in doc else None
+    check_birth_date(patient.birth_date, lung.maa_study_date, "lung.maa_study_date")
+    if treatment.administration is not None:
+        check_birth_date(patient.birth_date, treatment.administration.date(), "treatment.administration")
+    rt = _table(doc, "report", {"prepared_by"}, required=False)
+    prepared_by = _text(rt["prepared_by"], "report.prepared_by", 100) if "prepared_by" in rt else None
     return PatientFile(patient, treatment, lung, liver, target, imaging, clinical=clinical, raw=doc, warnings=tuple(warns), uncertainty=uncertainty,
-                       delivery=delivery, **_clinic(doc))
+                       delivery=delivery, prepared_by=prepared_by, **_clinic(doc))
+
+
+#: Earliest date of birth accepted (the oldest living people were born after it).
+EARLIEST_BIRTH = dt.date(1900, 1, 1)
+
+
+def parse_date(value: Any, fieldname: str, earliest: dt.date, latest: dt.date) -> dt.date:
+    """A calendar date: a TOML date (``1956-03-14``, no time) or ``"YYYY-MM-DD"`` text, in [earliest, latest]."""
+    if isinstance(value, str):
+        try:
+            value = dt.date.fromisoformat(value.strip())
+        except ValueError as exc:
+            raise InputError(fieldname, f"cannot read {value[:40]!r} as a date; write e.g. 1956-03-14") from exc
+    if isinstance(value, dt.datetime) or not isinstance(value, dt.date):
+        raise InputError(fieldname, f"expected a date without a time, e.g. 1956-03-14; got {str(value)[:40]!r}")
+    allowed = f"{earliest.isoformat()} to {latest.isoformat()}"
+    if not earliest <= value <= latest:
+        raise OutOfRangeError(fieldname, f"{value.isoformat()} is outside {allowed}", allowed=allowed)
+    return value
+
+
+def parse_sex(value: Any, fieldname: str) -> str:
+    """PatientSex (0010,0040): one of the DICOM enumerated values F, M, O (any case)."""
+    if not isinstance(value, str) or value.strip().upper() not in SEXES:
+        raise InputError(fieldname, f"{str(value)[:20]!r} is not allowed; choose one of {', '.join(SEXES)} (DICOM PatientSex: female, male, other)",
+                         allowed=", ".join(SEXES))
+    return value.strip().upper()
+
+
+def check_birth_date(birth: dt.date | None, later: dt.date | None, later_field: str) -> None:
+    """Refuse a date of birth after a study or administration date of the same patient."""
+    if birth is not None and later is not None and birth > later:
+        raise InputError("patient.birth_date", f"{birth.isoformat()} is after {later_field} ({later.isoformat()}); "
+                         "a date of birth precedes every study of the patient")
 
 
 def _delivery(doc: dict, warns: list) -> Delivery:
@@ -292,7 +335,7 @@ def _uncertainty(doc: dict):
 
 def _patient_info(doc: dict, warns: list) -> PatientInfo:
     """``[patient]``."""
-    p = _table(doc, "patient", {"id", "name", "height", "weight"})
+    p = _table(doc, "patient", {"id", "name", "height", "weight", "birth_date", "sex", "record_number"})
     pid = _require(p, "patient", "id")
     if not isinstance(pid, str) or not pid.strip():
         raise InputError("patient.id", "expected a non-empty text identifier")
@@ -301,6 +344,9 @@ def _patient_info(doc: dict, warns: list) -> PatientInfo:
         name=_text(p["name"], "patient.name") if "name" in p else None,
         height=_plausible_quantity(p["height"], "patient.height", "patient.height", warns) if "height" in p else None,
         weight=_plausible_quantity(p["weight"], "patient.weight", "patient.weight", warns) if "weight" in p else None,
+        birth_date=parse_date(p["birth_date"], "patient.birth_date", EARLIEST_BIRTH, dt.datetime.now(dt.timezone.utc).date()) if "birth_date" in p else None,
+        sex=parse_sex(p["sex"], "patient.sex") if "sex" in p else None,
+        record_number=_text(p["record_number"], "patient.record_number", 64) if "record_number" in p else None,
     )
     return patient
 
@@ -348,11 +394,15 @@ def _treatment(doc: dict, warns: list) -> Treatment:
 
 def _lung(doc: dict, warns: list, base: Path, patient_id: str) -> Lung:
     """``[lung]``."""
-    lt = _table(doc, "lung", {"shunt_fraction", "mass", "prior_dose", "prior_record", "limit", "cumulative_limit", "planar_counts"})
+    lt = _table(doc, "lung", {"shunt_fraction", "mass", "prior_dose", "prior_record", "limit", "cumulative_limit", "planar_counts", "shunt_method",
+                              "maa_study_date", "maa_series"})
     lsf, lsf_source = _shunt_fraction(lt, warns)
     lung = Lung(
         shunt_fraction=lsf,
         shunt_fraction_source=lsf_source,
+        shunt_method=_shunt_method(lt, lsf, lsf_source),
+        maa_study_date=parse_date(lt["maa_study_date"], "lung.maa_study_date", DATE_RANGE[0].date(), DATE_RANGE[1].date()) if "maa_study_date" in lt else None,
+        maa_series=_text(lt["maa_series"], "lung.maa_series", 120) if "maa_series" in lt else None,
         mass=_image_or(lt.get("mass", "1 kg"), lambda v: _plausible_quantity(v, "lung.mass", "lung.mass", warns)),
         prior_dose=_prior_lung_dose(lt, warns, base, patient_id),
         limit=_plausible_quantity(lt["limit"], "lung.limit", "lung.limit", warns) if "limit" in lt else None,
@@ -377,6 +427,23 @@ def _prior_lung_dose(lt: dict, warns: list, base: Path, patient_id: str) -> pint
     dose = _plausible_quantity(read_prior_lung_dose(path, patient_id), "lung.prior_dose", "lung.prior_record", warns)
     warns.append(f"lung.prior_dose {dose.to('Gy').magnitude:.2f} Gy: the cumulative lung dose of the earlier treatment's record {record}")
     return dose
+
+
+#: How a lung shunt fraction is measured on the Tc-99m MAA study.
+SHUNT_METHODS = ("planar", "spect")
+
+
+def _shunt_method(lt: dict, lsf, source: str) -> str | None:
+    """``lung.shunt_method``: as written; planar counts say "planar" and a shunt measured on the
+    images (``shunt_fraction = "image"``) says "spect"; a contradiction is refused."""
+    known = "planar" if source == "planar" else "spect" if lsf == IMAGE else None
+    if "shunt_method" not in lt:
+        return known
+    method = _choice(lt["shunt_method"], "lung.shunt_method", SHUNT_METHODS)
+    if known is not None and method != known:
+        how = "from planar counts" if known == "planar" else "measured on the SPECT/CT images (shunt_fraction = \"image\")"
+        raise InputError("lung.shunt_method", f"{method!r}, but the shunt fraction is {how}; write shunt_method = {known!r} or leave it out")
+    return method
 
 
 def _liver(doc: dict, method, warns: list) -> Liver:

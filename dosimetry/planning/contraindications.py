@@ -182,7 +182,9 @@ def screen_caps(device, clinical: Clinical | None, lung_activity_per_gbq, condit
         elif row.name == "lung_activity":
             per = np.asarray(lung_activity_per_gbq, dtype=float)
             room = headroom(row.limit.to("GBq").magnitude, row.inclusive)
-            with np.errstate(divide="ignore", invalid="ignore"):
+            # A shunted share so small (a subnormal float) that room / per passes the largest float
+            # allows any activity: the cap is inf, as for per == 0 (not a warning on overflow).
+            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
                 cap = np.where(per > 0, room / np.where(per > 0, per, 1.0), np.inf)
             out.append((row.name, float(cap) if cap.ndim == 0 else cap))
     return out

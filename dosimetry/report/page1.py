@@ -16,7 +16,7 @@ from ..devices import device as _device
 from ..schedule import ResinDraw
 from ..vocabulary import Origin
 from ..workflow import METHOD_NAMES, CaseResult
-from .text import dicom_date, fmt, glass_order_rows, image_text, input_value, when
+from .text import dicom_date, fmt, glass_order_rows, identity_rows, image_text, input_value, prepared_by, when
 from .uncertainty import page1_lines
 
 __all__ = ["SignedPage", "signed_page", "activity_text", "STATUS_KINDS"]
@@ -56,6 +56,8 @@ class SignedPage:
         What must be decided, and the options.
     signatures : tuple of str
         Blank fields to sign.
+    prepared_by : str
+        Who prepared the plan (or "not given"), printed above the signatures.
     uncertainty : tuple of str
         One line per safety limit: the chance it is crossed at the prescribed activity.
     """
@@ -71,6 +73,7 @@ class SignedPage:
     signatures: tuple = ("Prescriber (authorized user)", "Medical physicist")
     uncertainty: tuple = ()
     compartment_header: tuple = COMPARTMENT_HEADER
+    prepared_by: str = ""
 
 
 def activity_text(q, units: str = "si") -> str:
@@ -253,11 +256,8 @@ def input_kind(field: str) -> str:
 def _image_rows(case: CaseResult) -> tuple:
     """The planning image, and which plan inputs were measured on it (issue 12: the report says which)."""
     rows = []
-    if case.imaging:
-        im = case.imaging
-        rows.append(("Activity image", f"{im['modality']} {im['radionuclide']}, acquired {dicom_date(im['acquisition_date']) or '-'}" if im.get("series_uid") else image_text(im)))
-        if im.get("series_uid"):
-            rows.append(("", f"series {im['series_uid']}"))
+    if case.imaging and not case.imaging.get("series_uid"):  # a DICOM image is said in the MAA study row
+        rows.append(("Activity image", image_text(case.imaging)))
     pv = getattr(case.voxel, "partial_volume", None)
     if pv is not None:
         if case.clinical.corrected_tumour_doses:
@@ -285,12 +285,12 @@ def signed_page(case: CaseResult, units: str = "si") -> SignedPage:
     p, pf = pp.plan, pp.patient
     dev = _device(p.device)
     tr_raw = pf.raw.get("treatment") or {}
-    name = (pf.patient.name or "").replace("^", ", ").strip(", ")
+    im = case.imaging or {}
+    image = f"{im['modality']} {im['radionuclide']}, acquired {dicom_date(im['acquisition_date']) or '-'}" if im.get("series_uid") else ""
     patient = (
-        ("Patient", f"{pf.patient.id}" + (f"  ({name})" if name else "")),
+        *identity_rows(pf, image)[:2],  # who prepared the plan: above the signatures
         ("Indication and scenario", p.clinical.describe()),
-        ("Device", f"{dev.product} ({p.device} microspheres)"),
-        ("Method", METHOD_NAMES.get(p.method, p.method)),
+        ("Device, method", f"{dev.product} ({p.device} microspheres); {METHOD_NAMES.get(p.method, p.method)}"),
         ("Treatment site / territory", str(tr_raw.get("site", "")) or "________________________________"),
         ("Vessel (catheter position)", str(tr_raw.get("vessel", "")) or "________________________________"),
     )
@@ -322,4 +322,5 @@ def signed_page(case: CaseResult, units: str = "si") -> SignedPage:
         efficacy=tuple(_check(c) for c in case.efficacy),
         decisions=tuple(decisions),
         uncertainty=page1_lines(case),
+        prepared_by=prepared_by(pf),
     )

@@ -51,16 +51,16 @@ _BOTTOM = 0.07  # lowest text line of a page (page 1 keeps room for the signatur
 class _Flow:
     """Writes lines down A4 pages, starting a continuation page when one is full."""
 
-    def __init__(self, content: ReportContent, heading: str, bottom: float):
-        self.content, self.heading = content, heading
+    def __init__(self, content: ReportContent, heading: str, bottom: float, first_page: int = 1):
+        self.content, self.heading, self.first_page = content, heading, first_page
         self.figs: list[Figure] = []
         self.bottom = bottom
         self._new_page()
 
     def _new_page(self):
         fig = Figure(figsize=A4)
-        n = len(self.figs) + 1
-        _header(fig, self.content, n, self.heading if n == 1 else f"{self.heading} (continued)")
+        n = len(self.figs) + self.first_page
+        _header(fig, self.content, n, self.heading if not self.figs else f"{self.heading} (continued)")
         self.figs.append(fig)
         self.fig, self.y = fig, 0.905
 
@@ -76,8 +76,10 @@ class _Flow:
     def down(self, dy=0.0175):
         self.y -= dy
 
-    def heading_(self, s):
-        self.need(0.06)
+    def heading_(self, s, keep: float = 0.035):
+        """A section heading, kept on one page with ``keep`` of what follows it (a table's header
+        and first rows: issue 21, a heading alone at the foot of a page)."""
+        self.need(0.025 + keep)
         self.y -= 0.006
         self.fig.text(0.06, self.y, s, fontsize=11, weight="bold")
         self.y -= 0.019
@@ -99,6 +101,16 @@ def _banner(fig, page, y):
     for k, line in enumerate(lines):
         fig.text(0.075, y - 0.041 - 0.015 * k, line, fontsize=8.8, color="0.1")
     return y - h - 0.016
+
+
+_ROW = 0.0137  # line pitch of page 1's rows and compartment table
+
+
+def _table_keep(rows) -> float:
+    """The height of a check table's header and first row (with its source lines), kept with its heading."""
+    if not rows:
+        return 0.035
+    return 0.018 + 0.017 + 0.012 * len(textwrap.wrap("Source: " + rows[0][4], 120)[:2]) + 0.004
 
 
 def _check_table(flow: _Flow, rows, efficacy: bool):
@@ -123,20 +135,22 @@ def _check_table(flow: _Flow, rows, efficacy: bool):
         flow.down(0.004)
 
 
-def _summary_pages(content: ReportContent):
+def _summary_pages(content: ReportContent, first_page: int = 1):
+    """The signed page and its continuation pages, numbered from ``first_page`` (a session's PDF
+    numbers its pages once across the document)."""
     page = content.page1
     assert page is not None  # build_content always signs page 1
-    flow = _Flow(content, content.title, bottom=0.135)
+    flow = _Flow(content, content.title, bottom=0.135, first_page=first_page)
     flow.y = _banner(flow.fig, page, flow.y + 0.005)
     for heading, rows in page.sections:
         flow.heading_(heading)
         for label, value in rows:
             lines = textwrap.wrap(str(value), 62) or [""]
-            flow.need(0.0145 * len(lines))
+            flow.need(_ROW * len(lines))
             flow.text(0.06, label, fontsize=9, color="0.25")
             for k, line in enumerate(lines):
                 flow.text(0.36, line, fontsize=9, family="monospace", weight="bold" if heading == "Written directive" and k == 0 and label.startswith("Activity to") else "normal")
-                flow.down(0.0145)
+                flow.down(_ROW)
     if page.decisions:
         flow.heading_("Decision needed (the plan cannot proceed as given)")
         for d in page.decisions:
@@ -144,7 +158,7 @@ def _summary_pages(content: ReportContent):
                 flow.text(0.06, ("- " if k == 0 else "  ") + line, fontsize=8.5, color=_AMBER)
                 flow.down(0.0145)
     if page.compartments:
-        flow.heading_("Compartments")
+        flow.heading_("Compartments", keep=0.022 + 2 * _ROW)
         xs = (0.06, 0.36, 0.47, 0.59, 0.69, 0.81) if len(page.compartment_header) > 5 else (0.06, 0.38, 0.50, 0.62, 0.80)
         cols = tuple(zip(page.compartment_header, xs))
         for col, x in cols:
@@ -155,15 +169,15 @@ def _summary_pages(content: ReportContent):
         for row in page.compartments:
             for (_, x), cell in zip(cols, row):
                 flow.text(x, cell, fontsize=8.8, family=None if x == 0.06 else "monospace")
-            flow.down(0.0145)
-    flow.heading_("Safety checks (any failure blocks the treatment)")
+            flow.down(_ROW)
+    flow.heading_("Safety checks (any failure blocks the treatment)", keep=_table_keep(page.safety))
     _check_table(flow, page.safety, efficacy=False)
     if page.uncertainty:
         flow.heading_("Chance each safety limit is crossed at the prescribed activity (uncertainty page; the verdict is nominal)")
         for line in page.uncertainty:
             flow.text(0.06, textwrap.shorten(line, 120), fontsize=8.3, color=_AMBER if line.endswith("ABOVE THE BOUND") else "0.1")
             flow.down(0.0145)
-    flow.heading_("Efficacy (reported apart; never blocks, never makes a plan safe)")
+    flow.heading_("Efficacy (reported apart; never blocks, never makes a plan safe)", keep=_table_keep(page.efficacy))
     if page.efficacy:
         _check_table(flow, page.efficacy, efficacy=True)
     else:
@@ -182,11 +196,13 @@ def _summary_pages(content: ReportContent):
                 flow.down(0.0145)
     first = flow.figs[0]
     first.add_artist(_hline(0.118))
+    if page.prepared_by:
+        first.text(0.06, 0.104, f"Plan prepared by: {textwrap.shorten(page.prepared_by, 100)}", fontsize=8.5)
     x = 0.06
     for who in page.signatures:
-        first.text(x, 0.095, who, fontsize=8.5, color="0.25")
-        first.text(x, 0.068, "Name / signature: ____________________", fontsize=8.5)
-        first.text(x, 0.045, "Date: ______________", fontsize=8.5)
+        first.text(x, 0.084, who, fontsize=8.5, color="0.25")
+        first.text(x, 0.062, "Name / signature: ____________________", fontsize=8.5)
+        first.text(x, 0.042, "Date: ______________", fontsize=8.5)
         x += 0.45
     first.text(0.06, 0.022, "Doses are for complete decay. Verify every input before treatment.", fontsize=7.5, color="0.35")
     if len(flow.figs) > 1:

@@ -22,10 +22,22 @@ from ..isotope import Y90
 from ..units import to_json
 from .regions import corrected_json, partial_volume_json, region_json
 
-__all__ = ["SCHEMA_VERSION", "report_record", "tumour_records", "dicom_record", "snake"]
+__all__ = ["SCHEMA_VERSION", "identity_json", "report_record", "tumour_records", "dicom_record", "snake"]
 
 #: Version of the report.json layout; bump the major number on any incompatible change.
-SCHEMA_VERSION = "2.0"
+SCHEMA_VERSION = "2.1"
+
+
+def identity_json(pf) -> dict:
+    """``patient``, ``maa_study`` and ``prepared_by`` of report.json (2.1, issue 21 item 6): what the
+    patient file gives or the images' headers (dosimetry.workflow.identity); null when neither does."""
+    p, lung = pf.patient, pf.lung
+    iso = lambda d: None if d is None else d.isoformat()  # noqa: E731
+    return {
+        "patient": {"id": p.id, "name": p.name, "birth_date": iso(p.birth_date), "sex": p.sex, "record_number": p.record_number},
+        "maa_study": {"date": iso(lung.maa_study_date), "series": lung.maa_series, "shunt_method": lung.shunt_method},
+        "prepared_by": pf.prepared_by,
+    }
 
 
 def snake(text: str) -> str:
@@ -172,6 +184,7 @@ def report_record(case, now: _dt.datetime, digests=(), sources: dict | None = No
     pp = case.plan
     doc: dict[str, Any] = {"schema_version": SCHEMA_VERSION}
     doc.update(pp.to_json())
+    doc.update(identity_json(pp.patient))
     doc.update(case.to_json())
     doc["within_limits"] = not case.blocked
     doc["tumours"] = tumour_records(case)

@@ -174,6 +174,39 @@ def image_text(im: dict) -> str:
     return f"{im['modality']} {im['radionuclide']}, acquired {dicom_date(im['acquisition_date']) or 'date not stated'}, series {im['series_uid']}"
 
 
+#: Printed for an identifying value neither the patient file nor the images give (never invented).
+NOT_GIVEN = "not given"
+_SEXES = {"F": "female", "M": "male", "O": "other"}  # PatientSex (0010,0040) enumerated values
+_SHUNT_METHODS = {"planar": "planar scintigraphy", "spect": "SPECT/CT"}
+
+
+def identity_rows(pf, image: str = "") -> list[tuple[str, str]]:
+    """(label, text) rows of what identifies the patient and the plan (issue 21, item 6): the
+    patient with date of birth, sex and record number; the MAA study (date, series; ``image``: what
+    the activity image is) and how the lung shunt was measured; who prepared the plan. "not given"
+    where neither the patient file nor the images say."""
+    lung = pf.lung
+    maa = ", ".join(x for x in (lung.maa_study_date.isoformat() if lung.maa_study_date else "", lung.maa_series or "") if x) or NOT_GIVEN
+    how = _SHUNT_METHODS.get(lung.shunt_method or "", NOT_GIVEN)
+    return [("Patient", identity_line(pf).removeprefix("Patient ")),
+            ("MAA study, shunt method", maa + (f": {image}" if image else "") + f"; lung shunt measured by {how}"),
+            ("Plan prepared by", prepared_by(pf))]
+
+
+def prepared_by(pf) -> str:
+    """Who prepared the plan (``[report] prepared_by``), or "not given"."""
+    return pf.prepared_by or NOT_GIVEN
+
+
+def identity_line(pf) -> str:
+    """The patient in one line: ``Patient EX-001 (Doe, Jane), born 1956-03-14, sex F, record MRN-1``."""
+    p = pf.patient
+    name = (p.name or "").replace("^", ", ").strip(", ")
+    sex = f"{_SEXES[p.sex]} ({p.sex})" if p.sex else NOT_GIVEN
+    return (f"Patient {p.id}" + (f" ({name})" if name else "") + f"; born {p.birth_date.isoformat() if p.birth_date else NOT_GIVEN}"
+            + f"; sex {sex}; record number {p.record_number or NOT_GIVEN}")
+
+
 def dicom_date(da: str) -> str:
     """A DICOM DA value (AcquisitionDate (0008,0022), SeriesDate (0008,0021)) ``YYYYMMDD`` as
     ``YYYY-MM-DD``; anything else unchanged (issue 21: no raw ``20260115`` on a report)."""
@@ -205,9 +238,10 @@ def voxel_ratio_lines(v) -> list[str]:
 
 def case_text(case: CaseResult) -> str:
     """Human-readable verdict: status, plan figures, safety checks, efficacy apart, warnings, notes."""
-    lines = [f"Patient {case.patient_id or '-'}", case.headline(), ""]
+    head = identity_line(case.plan.patient) if case.plan is not None else f"Patient {case.patient_id or '-'}"
+    lines = [head, case.headline(), ""]
     if case.plan is not None:
-        rows = _rows(case)
+        rows = _rows(case) + identity_rows(case.plan.patient)[1:]
         width = max(len(r[0]) for r in rows) + 2
         lines += [f"  {k:<{width}}{v}" for k, v in rows] + [""]
     if case.imaging:

@@ -13,7 +13,7 @@ import textwrap
 
 import numpy as np
 
-from .text import fmt
+from .text import fmt, identity_line
 
 __all__ = ["verification_text", "verification_pdf", "region_rows", "write_verification_files"]
 
@@ -47,10 +47,19 @@ def _table(rows) -> list[str]:
     return [line(_HEAD)] + [line(r) for r in rows]
 
 
+def patient_line(v) -> str:
+    """Who the verification is of (after the word "patient"): the plan's patient (date of birth, sex, record number, issue 21),
+    else the images' PatientID."""
+    plan = getattr(v.planned, "plan", None)
+    if plan is not None:
+        return identity_line(plan.patient).removeprefix("Patient ")
+    return v.patient_id or "not given (no PatientID in the inputs)"
+
+
 def verification_text(v) -> str:
     """The text summary (summary.txt and the terminal)."""
     d, dl = v.delivered, v.delivery
-    out = [f"Post-treatment verification, patient {v.patient_id or 'not given (no PatientID in the inputs)'}", v.headline()]
+    out = [f"Post-treatment verification, patient {patient_line(v)}", v.headline()]
     for c in v.findings:
         out.append(f"  ! {v.finding_text(c)}")
     out += ["", "Delivery"]
@@ -88,6 +97,7 @@ def verification_pdf(v) -> bytes:
     buf = io.BytesIO()
     with PdfPages(buf) as pdf:
         fig = Figure(figsize=(8.27, 11.69))
+        fig.text(0.06, 0.972, f"Patient {patient_line(v)}", fontsize=8.5, color="0.35")
         fig.text(0.06, 0.95, "Post-treatment verification: planned against delivered", fontsize=14, weight="bold")
         fig.text(0.06, 0.925, v.headline(), fontsize=8.5, color="#c62828" if v.findings else "#1a7f37", wrap=True)
         y = 0.9

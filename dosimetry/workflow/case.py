@@ -14,6 +14,7 @@ from ..devices import device as _device
 from ..errors import InputError
 from ..model import Imaging, PatientFile
 from .assess import CaseResult, assess
+from .identity import header_identity
 from .inputs import needs_images, resolve_inputs
 from ..planning.budget import UncertaintySettings
 from .plan import compare_devices, plan_patient
@@ -59,7 +60,7 @@ def plan_inputs(pf: PatientFile, *, progress: Callable[[str], None] | None = Non
         resolved, sources, warnings = resolve_inputs(pf, None)
         return PlanInputs(resolved, sources, warnings, None)
     inputs = read_images(pf.imaging, ct_masks=pf.imaging.ct is not None, progress=progress)
-    mismatch = _same_patient(pf, inputs)
+    pf, mismatch = header_identity(pf, inputs)
     # Every input the images can give is measured; an "image" input they cannot give (a lung shunt
     # without lungs in the field of view, a lung mass without lung ROIs on the CT) is refused by
     # resolve_inputs, naming the field and why, and nothing else needs the lung ROIs.
@@ -115,19 +116,6 @@ def run_voxel_case(im: Imaging, *, residual_fraction=0.0, device=None, clinical=
 def _image_patient_id(voxel: VoxelResult) -> str | None:
     """PatientID (0010,0020) of the first input series that states one (None for NRRD / NIfTI only)."""
     return next((i.patient_id for i in voxel.identities if getattr(i, "patient_id", None)), None)
-
-
-def _same_patient(pf: PatientFile, inputs) -> tuple[str, ...]:
-    """The patient file's ``patient.id`` must be the images' PatientID (0010,0020): planning one
-    patient with another's images is refused, unless ``imaging.allow_mismatch`` overrides it (the
-    warning returned then says so)."""
-    ids = sorted({i.patient_id for i in getattr(inputs, "identities", ()) if i.patient_id})
-    if not ids or ids == [pf.patient.id]:
-        return ()
-    msg = f"{pf.patient.id!r} in the patient file, but the images belong to PatientID {', '.join(map(repr, ids))}"
-    if pf.imaging is None or not pf.imaging.allow_mismatch:  # images without [imaging]: no override
-        raise InputError("patient.id", msg + "; plan each patient with their own images (imaging.allow_mismatch = true overrides)")
-    return (f"patient.id {msg}; accepted because imaging.allow_mismatch overrides the check",)
 
 
 def plan_case(pf: PatientFile, *, progress: Callable[[str], None] | None = None, uncertainty: UncertaintySettings | None = None) -> CaseResult:

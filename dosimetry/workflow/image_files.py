@@ -51,6 +51,8 @@ def describe_file(path, unit) -> dict:
         "modality": "not stated (NRRD / NIfTI)",
         "radionuclide": "not stated",
         "acquisition_date": "",
+        "study_date": "",
+        "series_number": "",
         "series_uid": "",
         "series_description": f"{Path(path).name}, declared unit {unit}",
     }
@@ -58,12 +60,15 @@ def describe_file(path, unit) -> dict:
 
 def describe_series(series: ImageSeries) -> dict:
     """What an activity image is: Modality (0008,0060), radionuclide (RadionuclideCodeSequence or
-    Radionuclide), AcquisitionDate (0008,0022) or SeriesDate, SeriesInstanceUID (0020,000E)."""
+    Radionuclide), AcquisitionDate (0008,0022) or SeriesDate, StudyDate (0008,0020), SeriesNumber
+    (0020,0011), SeriesInstanceUID (0020,000E), SeriesDescription (0008,103E)."""
     h = series.header
     return {
         "modality": str(h.get("Modality", "")),
         "radionuclide": series.radionuclide or "not stated",
         "acquisition_date": str(h.get("AcquisitionDate", "") or h.get("SeriesDate", "") or ""),
+        "study_date": str(h.get("StudyDate", "") or ""),
+        "series_number": str(h.get("SeriesNumber", "") or ""),
         "series_uid": str(h.get("SeriesInstanceUID", "")),
         "series_description": str(h.get("SeriesDescription", "")),
     }

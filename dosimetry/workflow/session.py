@@ -131,10 +131,24 @@ def plan_session(patients, *, names=None, progress: Callable[[str], None] | None
     plans = []
     for c in cases:
         assert c.plan is not None  # run_case always plans
-        plans.append(c.plan.plan)
+        plans.append(as_given(c.plan))
     session = combine_territories(plans, names, prior_lung_dose=patients[0].lung.prior_dose,
                                   clinical=cases[0].clinical, overrides=patients[0].overrides)
+    if any(c.plan is not None and c.plan.doses_at_vial for c in cases):
+        session = replace(session, notes=tuple(session.notes) + (
+            "the summed lung and whole-normal-liver doses are at the activities that will be given: a glass vial's at the planned time "
+            "(given whole), each other territory's planned activity",))
     return SessionResult(names, cases, session)
+
+
+def as_given(pp):
+    """A territory's plan with its lung and whole-normal-liver doses at the activity that will be
+    given (issue 21): the glass vial's at the planned time when it is given whole (:attr:`~dosimetry.
+    workflow.plan.PatientPlan.doses_at_vial`), else the plan's own."""
+    at = pp.doses_at_vial
+    if not at:
+        return pp.plan
+    return replace(pp.plan, **{k: at[k] for k in ("lung_dose", "whole_normal_liver_dose") if k in at})
 
 
 def check_distinct_files(paths: Iterable[str | Path], field: str) -> None:
@@ -185,6 +199,9 @@ def _same_in_every_file(patients) -> None:
         "lung.limit": lambda pf: _gy(pf.lung.limit),
         "lung.cumulative_limit": lambda pf: _gy(pf.lung.cumulative_limit),
         "target.normal_liver_limit": lambda pf: _gy(pf.target.normal_liver_limit),
+        "patient.birth_date": lambda pf: pf.patient.birth_date,
+        "patient.sex": lambda pf: pf.patient.sex,
+        "patient.record_number": lambda pf: pf.patient.record_number,
     }
     for field, get in keys.items():
         values = [get(pf) for pf in patients]

@@ -190,3 +190,31 @@ def test_voxel_only_glass_screens_tumour_replacement_from_the_rois():
     case = assess(voxel=voxel_dose(_phantom_inputs(lung_activity=0.0, ct=True), administered="0.01 GBq", method="ldm"), device="glass")
     c = next(c for c in case.safety if c.name == "tumour_replacement")
     assert c.value.to("").magnitude == pytest.approx(8 / 144, rel=1e-6) and c.passed
+
+
+@pytest.mark.filterwarnings("error::RuntimeWarning")
+@pytest.mark.parametrize("per", [5e-324, 1e-310, [0.0, 1e-310, 0.15]])
+def test_a_vanishing_shunted_share_caps_nothing_without_an_overflow_warning(per):
+    """A shunted share per prepared GBq so small (a subnormal float: LSF 1e-310) that 0.61 GBq / share
+    passes the largest float raised "overflow encountered in divide" in the suite: the cap is inf, as
+    for a share of 0 (nothing reaches the lungs), and the other caps are unchanged (0.61 / 0.15)."""
+    import numpy as np
+
+    from dosimetry.planning.clinical import Clinical
+    from dosimetry.planning.contraindications import screen_caps
+
+    cap = np.atleast_1d(dict(screen_caps("glass", Clinical(), per))["lung_activity"])
+    assert np.isinf(cap[: 2 if np.ndim(per) else 1]).all()
+    if np.ndim(per):
+        assert cap[2] == pytest.approx(0.61 / 0.15, rel=1e-6)
+
+
+@pytest.mark.filterwarnings("error::RuntimeWarning")
+def test_a_subnormal_shunt_plans_without_a_warning():
+    """The suite's source of the warning: hypothesis draws subnormal shunt fractions from
+    st.floats(0.0, 0.4) (tests/planning/test_plan_properties.py). LSF 5e-324 plans as LSF 0:
+    A = D m / 50 = 120 Gy x 1.03 kg / 50 = 2.472 GBq (glass MIRD)."""
+    from dosimetry.units import Q_
+
+    a = mird(Q_(120, "Gy"), Q_(1000, "mL"), 5e-324, device="glass").prescribed_activity.to("GBq").magnitude
+    assert a == pytest.approx(120 * 1.03 / 50, rel=1e-9)

@@ -109,7 +109,7 @@ def test_demo_report_json_validates_and_names_tumours(demo):
     out, _, _ = demo
     rep = json.loads((out / "report" / "report.json").read_text())
     assert errors(rep, load("report.schema.json")) == []
-    assert rep["schema_version"] == "2.0" and list(rep)[0] == "schema_version"
+    assert rep["schema_version"] == "2.1" and list(rep)[0] == "schema_version"
     # the demo writes two tumours; they are named, with their planned dose (partition model: Tumour 1
     # at the 205 Gy prescription, Tumour 2 at 205 * r2 / r1 by its higher uptake ratio, the ratios
     # measured on the MAA SPECT)

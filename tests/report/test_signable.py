@@ -273,8 +273,12 @@ def test_session_writes_one_signable_pdf(tmp_path, capsys):
     capsys.readouterr()
     reader = PdfReader(pdf)
     first = " ".join(reader.pages[0].extract_text().split())
-    # lung: 50 x A x 0.05 / 1 kg per territory, A = 120 x V x 1.03e-3 / (50 x 0.95)
-    lung = sum(50 * (120 * v * 1.03e-3 / 47.5) * 0.05 for v in (800, 500))
+    # lung: 50 x A x 0.05 / 1 kg per territory, at the activity that will be given (issue 21): the right
+    # lobe's plan A = 120 x 800 x 1.03e-3 / (50 x 0.95) = 2.082 GBq is served whole by the 3 GBq vial
+    # calibrated 25.65 h before (2.273 GBq, +9.2 %, within the 10 % tolerance); the left lobe's 1.301
+    # GBq has no vial within it (a decision), so it counts at its planned activity
+    given = (3 * 2 ** (-25.65 / T_HALF_H), 120 * 500 * 1.03e-3 / 47.5)
+    lung = sum(50 * a * 0.05 for a in given)
     assert "Session of 2 territories" in first and f"Summed lung dose (this session) {lung:.4g} Gy" in first
     assert "session lung dose (this treatment) (session)" in first and "Medical physicist" in first
     texts = [" ".join(p.extract_text().split()) for p in reader.pages]

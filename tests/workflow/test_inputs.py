@@ -237,3 +237,70 @@ def test_disagreeing_ratios_print_as_ratios_not_percentages(maa):
     rows = dict(r for _, section in signed_page(case).sections for r in section)
     assert rows["Tumour 1 tumour-to-normal ratio"] == f"typed 2.00, image {image:.2f}: DISAGREE beyond +/-20 % (the typed value is used)"
     assert f"Tumour 1 tumour-to-normal ratio: typed 2.00 but the image gives {image:.2f}" in " ".join(case.warnings)
+
+
+# -- issue 21, item 6: date of birth, sex and MAA study against the images' headers ----------------
+# The PatientID rule, one rule for every identifying value; the headers complete what the file leaves out.
+import datetime as dt  # noqa: E402
+import shutil  # noqa: E402
+import tomllib  # noqa: E402
+
+import pydicom  # noqa: E402
+
+
+def _file(maa, patient: str = "", lung: str = "", imaging: str = ""):
+    out, _, pid = maa
+    text = TEXT.format(pid=pid).replace(f'id = "{pid}"', f'id = "{pid}"\n{patient}').replace("shunt_fraction = 0.08", f"shunt_fraction = 0.08\n{lung}")
+    text = text.replace('rtstruct = "rtstruct.dcm"', f'rtstruct = "rtstruct.dcm"\n{imaging}')
+    return parse_patient(tomllib.loads(text), out)
+
+
+def _header(maa):
+    return pydicom.dcmread(sorted((maa[0] / "nm").iterdir())[0], stop_before_pixels=True)
+
+
+def test_the_headers_complete_what_the_file_leaves_out(maa):
+    h = _header(maa)
+    pf = plan_inputs(_file(maa)).patient
+    study = dt.date(int(h.StudyDate[:4]), int(h.StudyDate[4:6]), int(h.StudyDate[6:8]))
+    assert pf.patient.sex == h.PatientSex == "O"  # the phantom writes O
+    assert pf.patient.birth_date is None and pf.patient.record_number is None  # the phantom's PatientBirthDate is empty: not invented
+    assert pf.lung.maa_study_date == study
+    assert pf.lung.maa_series == f"{h.SeriesDescription} (series {h.SeriesNumber})"
+    assert pf.lung.shunt_method is None  # typed shunt: how it was measured is not said
+
+
+@pytest.mark.parametrize("patient, lung, field", [('sex = "F"', "", "patient.sex"),
+                                                   ("", "maa_study_date = 2020-01-01", "lung.maa_study_date")])
+def test_a_file_value_other_than_the_headers_is_refused(maa, patient, lung, field):
+    with pytest.raises(InputError) as e:
+        plan_inputs(_file(maa, patient, lung))
+    assert e.value.field == field
+    pi = plan_inputs(_file(maa, patient, lung, "allow_mismatch = true"))
+    assert any(w.startswith(field) and "allow_mismatch overrides" in w for w in pi.warnings)
+
+
+def test_the_date_of_birth_is_checked_against_every_series(maa, tmp_path):
+    out = tmp_path / "patient"
+    shutil.copytree(maa[0], out)
+    for f in [*(out / "nm").iterdir(), *(out / "ct").iterdir()]:
+        ds = pydicom.dcmread(f)
+        ds.PatientBirthDate = "19560314"
+        ds.save_as(f)
+    text = lambda born: TEXT.format(pid=maa[2]).replace(f'id = "{maa[2]}"', f'id = "{maa[2]}"\nbirth_date = {born}')  # noqa: E731
+    assert plan_inputs(parse_patient(tomllib.loads(text("1956-03-14")), out)).patient.patient.birth_date == dt.date(1956, 3, 14)
+    with pytest.raises(InputError, match=r"1956-03-15.*PatientBirthDate.*1956-03-14") as e:
+        plan_inputs(parse_patient(tomllib.loads(text("1956-03-15")), out))
+    assert e.value.field == "patient.birth_date"
+
+
+def test_a_header_birth_date_after_the_study_is_refused(maa, tmp_path):
+    out = tmp_path / "patient"
+    shutil.copytree(maa[0], out)
+    for f in (out / "nm").iterdir():
+        ds = pydicom.dcmread(f)
+        ds.PatientBirthDate = "29990101"
+        ds.save_as(f)
+    with pytest.raises(InputError) as e:
+        plan_inputs(parse_patient(tomllib.loads(TEXT.format(pid=maa[2])), out))
+    assert e.value.field == "patient.birth_date"
