@@ -456,7 +456,9 @@ def _voxel_lung_activity(voxel: VoxelResult | None) -> tuple:
     contraindication screen's ``lung_activity`` figure of a voxel dosimetry (the activity does not
     depend on density, so a CT is not needed). The ratio is 0 (no cap) unless the image is
     calibrated relative to a known administered activity, as for :func:`_voxel_caps`."""
-    lung = next((r for r in voxel.regions if r.role == Role.LUNG), None) if voxel is not None else None
+    if voxel is None:
+        return None, 0.0
+    lung = next((r for r in voxel.regions if r.role == Role.LUNG), None)
     if lung is None:
         return None, 0.0
     a = lung.activity.to("GBq")
