@@ -14,12 +14,18 @@ report). For every ROI of the structure set on the dose grid:
   time and the ROI volumes against the default lattice).
 
 Times are medians of interleaved runs; the ratio is dicompyler's time over ours (> 1: faster).
+dicompyler-core 0.5.6 imports only with pydicom < 3 (``from pydicom.dicomio import read_file``); with
+``--dicompyler-python PYTHON`` (an interpreter of a separate environment holding it and pydicom 2)
+its timing runs there, one child process per repetition, interleaved with ours; the child times
+only the ``get_dvh`` calls.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -43,16 +49,34 @@ def _demo(folder: Path) -> tuple[Path, Path]:
     return folder / "report" / "rtdose.dcm", folder / "patient" / "rtstruct.dcm"
 
 
+_CHILD = """
+import json, sys, time
+from dicompylercore import dicomparser, dvhcalc
+rs, dose = sys.argv[1], sys.argv[2]
+numbers = {s["name"]: k for k, s in dicomparser.DicomParser(rs).GetStructures().items()}
+t0 = time.perf_counter()
+out = {n: float(dvhcalc.get_dvh(rs, dose, k).volume) for n, k in numbers.items()}
+print(json.dumps({"seconds": time.perf_counter() - t0, "volumes": out}))
+"""
+
+
+def _dicompyler_child(python: str, rs_path: Path, dose_path: Path) -> dict:
+    r = subprocess.run([python, "-c", _CHILD, str(rs_path), str(dose_path)], capture_output=True, text=True, check=True)
+    return json.loads(r.stdout.strip().splitlines()[-1])
+
+
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--folder", type=Path, default=None, help="a y90 demo folder to reuse (written when absent)")
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--dicompyler-python", default=None, help="python of an environment with dicompyler-core and pydicom < 3")
     args = ap.parse_args(argv)
     try:
         from dicompylercore import dicomparser, dvhcalc
     except ImportError:
         dvhcalc = None
-    print(f"load average {'%.1f %.1f %.1f' % os.getloadavg()}; dicompyler-core {'present' if dvhcalc else 'absent: anchor skipped'}")
+    have = "present" if dvhcalc else f"in {args.dicompyler_python}" if args.dicompyler_python else "absent: anchor skipped"
+    print(f"load average {'%.1f %.1f %.1f' % os.getloadavg()}; dicompyler-core {have}")
     with tempfile.TemporaryDirectory() as tmp:
         dose_path, rs_path = _demo(args.folder or Path(tmp) / "demo")
         dm, seg = read_dose_map(dose_path), read_segmentation(rs_path)
@@ -82,13 +106,15 @@ def main(argv=None) -> None:
         rows = {"fractions (y90 dvh)": fractions, "binary masks": binary, "fractions, 4 per edge": lambda: fractions(4)}
         if dvhcalc is not None:
             rows = {"dicompyler-core get_dvh": dicompyler, **rows}
+        elif args.dicompyler_python:
+            rows = {"dicompyler-core get_dvh": lambda: _dicompyler_child(args.dicompyler_python, rs_path, dose_path), **rows}
         times: dict = {k: [] for k in rows}
         results: dict = {}
         for _ in range(args.repeat):  # interleaved
             for k, fn in rows.items():
                 t0 = time.perf_counter()
                 results[k] = fn()
-                times[k].append(time.perf_counter() - t0)
+                times[k].append(results[k]["seconds"] if isinstance(results[k], dict) and "seconds" in results[k] else time.perf_counter() - t0)
     med = {k: float(np.median(v)) for k, v in times.items()}
     print(f"dose grid {dose.shape}, spacing {tuple(round(s, 3) for s in dose.spacing_mm)} mm; {len(names)} ROIs: {', '.join(names)}")
     anchor = med.get("dicompyler-core get_dvh")
