@@ -107,10 +107,10 @@ _EQUIVALENT_DOSE_NAMES = frozenset({"sievert", "rem"})
 
 
 @functools.lru_cache(maxsize=512)
-def _unit_names(unit) -> frozenset:
-    """Base names of the units in ``unit`` without prefixes, e.g. {'becquerel', 'liter'} for MBq/mL."""
+def _unit_names(units) -> frozenset:
+    """Base names of the units in ``units`` (a UnitsContainer) without prefixes, e.g. {'becquerel', 'liter'} for MBq/mL."""
     out = set()
-    for name in unit._units:
+    for name in units:
         parsed = ureg.parse_unit_name(name)
         out.add(parsed[0][1] if parsed else name)
     return frozenset(out)
@@ -372,7 +372,7 @@ def _check_range(q, mag, target, field: str, minimum, maximum, include_minimum: 
 
 def _check_kind(q: pint.Quantity, target, field: str) -> None:
     """Units pint takes as one dimension but that are not the same quantity: Bq vs Hz / cps, Gy vs Sv."""
-    have, want = _unit_names(q.units), _unit_names(target)
+    have, want = _unit_names(q._units), _unit_names(target._units)
     if want & _ACTIVITY_NAMES and not have & _ACTIVITY_NAMES:
         raise InputError(field, f"{q:~P} is not an activity; write it in Bq or Ci (hertz and counts per second are not becquerels)")
     if have & _EQUIVALENT_DOSE_NAMES and not want & _EQUIVALENT_DOSE_NAMES:
