@@ -132,8 +132,8 @@ def plausible_quantity(value: Any, r: Plausible | str, fieldname: str, warns: li
         )
     except OutOfRangeError as exc:
         raise OutOfRangeError(fieldname, f"{exc.message} (plausible range; {r.source})", allowed=exc.allowed) from exc
-    mag = np.asarray(q.magnitude, dtype=float)
-    warn_range(mag, r, fieldname, f"{float(mag):g} {r.unit}" if mag.ndim == 0 else "some values", warns)
+    mag = q._magnitude if type(q._magnitude) is float else np.asarray(q.magnitude, dtype=float)
+    warn_range(mag, r, fieldname, f"{float(mag):g} {r.unit}" if np.ndim(mag) == 0 else "some values", warns)
     return q
 
 
@@ -165,10 +165,11 @@ def warn_range(x, r: Plausible, fieldname: str, shown: str, warns: list | None) 
     """Append a warning to ``warns`` when ``x`` (number or array, in ``r.unit``) leaves the usual band."""
     if warns is None:
         return
-    a = np.asarray(x, dtype=float)
-    if (r.warn_low is not None and np.any(a < r.warn_low)) or (r.warn_high is not None and np.any(a > r.warn_high)):
+    a = x if type(x) is float else np.asarray(x, dtype=float)
+    any_ = bool if type(a) is float else np.any  # one number: compared without a numpy reduction (issue 22)
+    if (r.warn_low is not None and any_(a < r.warn_low)) or (r.warn_high is not None and any_(a > r.warn_high)):
         band = f"[{'-inf' if r.warn_low is None else _fmt(r.warn_low)}, {_fmt(r.warn_high)}]{' ' + r.unit if r.unit else ''}"
-        said = f"{fieldname}: some values are" if a.ndim else f"{fieldname} = {shown} is"
+        said = f"{fieldname}: some values are" if np.ndim(a) else f"{fieldname} = {shown} is"
         warns.append(f"{said} outside the usual range {band} ({r.source}); check it")
 
 
@@ -179,14 +180,15 @@ def check_number(x, r: Plausible | str, fieldname: str, warns: list | None = Non
     conversion, e.g. a mass from a volume, that may round across a bound).
     """
     r = _range(r)
-    a = np.asarray(x, dtype=float)
+    a = x if type(x) is float else np.asarray(x, dtype=float)
+    any_ = bool if type(a) is float else np.any  # one number: compared without a numpy reduction (issue 22)
     lo = None if r.low is None else r.low - slack * abs(r.low)
     hi = None if r.high is None else r.high + slack * abs(r.high)
-    bad_low = lo is not None and np.any(a < lo if r.include_low else a <= lo)
-    bad_high = hi is not None and np.any(a > hi if r.include_high else a >= hi)
+    bad_low = lo is not None and any_(a < lo if r.include_low else a <= lo)
+    bad_high = hi is not None and any_(a > hi if r.include_high else a >= hi)
     if bad_low or bad_high:
         allowed = range_text(r)
-        shown = f"{float(a):g}{' ' + r.unit if r.unit else ''} is" if a.ndim == 0 else "some values are"
+        shown = f"{float(a):g}{' ' + r.unit if r.unit else ''} is" if np.ndim(a) == 0 else "some values are"
         raise OutOfRangeError(fieldname, f"{shown} out of the plausible range {allowed} ({r.source})", allowed=allowed)
-    warn_range(a, r, fieldname, f"{float(a):g}" if a.ndim == 0 else "some values", warns)
+    warn_range(a, r, fieldname, f"{float(a):g}" if np.ndim(a) == 0 else "some values", warns)
     return x

@@ -92,6 +92,8 @@ __all__ = [
     "from_json",
     "unit_string",
     "parse_quantity_text",
+    "to_unit",
+    "new_quantity",
     "QUANTITY_FORM",
     "FRACTION_FORM",
 ]
@@ -105,10 +107,10 @@ _EQUIVALENT_DOSE_NAMES = frozenset({"sievert", "rem"})
 
 
 @functools.lru_cache(maxsize=512)
-def _unit_names(unit) -> frozenset:
-    """Base names of the units in ``unit`` without prefixes, e.g. {'becquerel', 'liter'} for MBq/mL."""
+def _unit_names(units) -> frozenset:
+    """Base names of the units in ``units`` (a UnitsContainer) without prefixes, e.g. {'becquerel', 'liter'} for MBq/mL."""
     out = set()
-    for name in unit._units:
+    for name in units:
         parsed = ureg.parse_unit_name(name)
         out.add(parsed[0][1] if parsed else name)
     return frozenset(out)
@@ -165,6 +167,20 @@ def parse_quantity_text(text: str, field: str) -> pint.Quantity:
     QuantityFormatError
         Anything else: decimal comma, separators, arithmetic, unknown unit, missing number.
     """
+    try:
+        value, unit = _parsed_text(text) if isinstance(text, str) else _parsed_text.__wrapped__(text)
+    except QuantityFormatError as exc:  # the same refusal, naming this field
+        raise exc.renamed(field) from exc.__cause__
+    return new_quantity(value, unit)
+
+
+@functools.lru_cache(maxsize=1024)
+def _parsed_text(text: str) -> tuple:
+    """(number, unit) of a quantity text, remembered: the same text is read once per process (issue 22).
+
+    Refusals (:class:`QuantityFormatError`, field left empty) are not remembered; the caller names its field.
+    """
+    field = ""
     s = text.strip(" \t") if isinstance(text, str) else ""
     m = _QUANTITY_RE.fullmatch(s) if len(s) <= _MAX_TEXT else None
     if m is None:
@@ -185,7 +201,7 @@ def parse_quantity_text(text: str, field: str) -> pint.Quantity:
             f"in one unit, e.g. '3 GBq', '0.5 kg'",
             allowed=QUANTITY_FORM,
         )
-    return ureg.Quantity(value, unit)
+    return value, unit
 
 
 @functools.lru_cache(maxsize=512)
@@ -285,22 +301,68 @@ def quantity(
     if q.dimensionality != target.dimensionality:
         raise UnitError(field, f"{q:~P} has the wrong dimension; expected {_describe(unit)}", expected=str(unit))
     _check_kind(q, target, field)
+    factor = _linear_factor(q._units, target._units)
     try:
         with np.errstate(over="raise", invalid="raise"):
-            qc = q.to(target)
-            mag = np.asarray(qc.magnitude, dtype=float)
+            # pint's conversion is the magnitude times its (cached) factor; offset units (degC) go through pint
+            qc = q.to(target) if factor is None else new_quantity(q._magnitude * factor, target._units)
+            mag = qc._magnitude if type(qc._magnitude) is float else np.asarray(qc.magnitude, dtype=float)
     except (FloatingPointError, OverflowError, TypeError, ValueError) as exc:
         raise InputError(field, f"{_short(value)} is not a finite number of {target:~P}") from exc
-    if mag.dtype == object or not np.all(np.isfinite(mag)):
+    if not (math.isfinite(mag) if type(mag) is float else mag.dtype != object and np.all(np.isfinite(mag))):
         raise InputError(field, "must be finite")
     _check_range(q, mag, target, field, minimum, maximum, include_minimum, include_maximum)
     return qc if convert else q
 
 
+def new_quantity(magnitude, unit) -> pint.Quantity:
+    """``ureg.Quantity(magnitude, unit)``, ``unit`` a unit text, Unit or UnitsContainer.
+
+    A Python float magnitude gets exactly what pint's constructor stores (the float and the unit
+    container; tests/test_units.py compares them) without its checks for other magnitude and unit
+    types, which cost more than the arithmetic of a scalar plan (issue 22). Anything else goes
+    through pint.
+    """
+    units = _unit(unit)._units if isinstance(unit, str) else unit._units if isinstance(unit, pint.Unit) else unit
+    if type(magnitude) is not float or not isinstance(units, pint.util.UnitsContainer):
+        return ureg.Quantity(magnitude, units)
+    q = object.__new__(Q_)
+    q._magnitude = magnitude
+    q._units = units
+    return q
+
+
+def to_unit(q: pint.Quantity, unit) -> pint.Quantity:
+    """``q.to(unit)``: the same magnitude (pint's own factor times the magnitude), the same new Quantity.
+
+    A float magnitude in a unit pair seen before skips pint's conversion machinery (the factor is
+    remembered per pair; a scalar plan converts the same few units dozens of times, issue 22).
+    Arrays, offset units (degC) and other registries go through pint.
+    """
+    target = _unit(unit) if isinstance(unit, str) else unit
+    if type(q._magnitude) is float and isinstance(target, pint.Unit) and q._REGISTRY is ureg:
+        factor = _linear_factor(q._units, target._units) if q.dimensionality == target.dimensionality else None
+        if factor is not None:
+            return new_quantity(q._magnitude * factor, target._units)
+    return q.to(target)
+
+
+@functools.lru_cache(maxsize=512)
+def _linear_factor(src, dst) -> float | None:
+    """The factor pint multiplies a magnitude by to convert ``src`` units to ``dst`` (same dimension),
+    or None when the conversion is not a pure factor (offset units such as degC). Remembered per pair:
+    a scalar plan converts the same few units many times (issue 22)."""
+    one, zero = ureg.Quantity(1.0, src).to(dst).magnitude, ureg.Quantity(0.0, src).to(dst).magnitude
+    if zero != 0.0 or not isinstance(one, float):
+        return None
+    return one
+
+
 def _check_range(q, mag, target, field: str, minimum, maximum, include_minimum: bool, include_maximum: bool) -> None:
     """Refuse magnitudes ``mag`` (in ``target``) outside [minimum, maximum] (ends as included)."""
-    low = minimum is not None and np.any(mag < minimum if include_minimum else mag <= minimum)
-    high = maximum is not None and np.any(mag > maximum if include_maximum else mag >= maximum)
+    any_ = bool if type(mag) is float else np.any  # a scalar compares to a bool: no numpy reduction
+    low = minimum is not None and any_(mag < minimum if include_minimum else mag <= minimum)
+    high = maximum is not None and any_(mag > maximum if include_maximum else mag >= maximum)
     if low or high:
         lo = "[" if include_minimum else "("
         hi = "]" if include_maximum else ")"
@@ -310,7 +372,7 @@ def _check_range(q, mag, target, field: str, minimum, maximum, include_minimum: 
 
 def _check_kind(q: pint.Quantity, target, field: str) -> None:
     """Units pint takes as one dimension but that are not the same quantity: Bq vs Hz / cps, Gy vs Sv."""
-    have, want = _unit_names(q.units), _unit_names(target)
+    have, want = _unit_names(q._units), _unit_names(target._units)
     if want & _ACTIVITY_NAMES and not have & _ACTIVITY_NAMES:
         raise InputError(field, f"{q:~P} is not an activity; write it in Bq or Ci (hertz and counts per second are not becquerels)")
     if have & _EQUIVALENT_DOSE_NAMES and not want & _EQUIVALENT_DOSE_NAMES:

@@ -366,3 +366,29 @@ def test_glass_plan_without_calibration_orders_by_convention(tmp_path, capsys):
     (wnl,) = [x for x in data["safety"] if x["origin"] == "vial at the planned time" and x["name"] == "whole_normal_liver_dose"]
     assert wnl["value"]["value"] == pytest.approx(65.49 * 5 * 2 ** (-22 / 64.1) / 3.78866, rel=1e-3)
     assert any("convention" in n for n in data["notes"])
+
+
+def test_demo_reads_its_images_once(tmp_path, capsys, monkeypatch):
+    # issue 22: the images read to choose the demo's vial are the report's; before, the report read
+    # and placed them again (read_images called twice)
+    import dosimetry.cli.demo as demo
+    import dosimetry.workflow.case as case
+
+    reads, given = [], []
+    real_read = case.read_images
+
+    def counting(*a, **k):
+        reads.append(1)
+        return real_read(*a, **k)
+
+    def report(path, output, args, keep=None, images=None):
+        given.append(images)  # without them, run_case would read the images again
+        keep.append(None)
+        return 0
+
+    monkeypatch.setattr(case, "read_images", counting)
+    monkeypatch.setattr(demo, "run_report", report)
+    monkeypatch.setattr(demo, "demo_verification", lambda *a, **k: None)
+    code, _, _ = run(capsys, "--quiet", "demo", "-o", str(tmp_path / "d"))
+    assert code == 0 and len(reads) == 1 and given[0] is not None
+    assert given[0].inputs and all(str(tmp_path / "d" / "patient") in p for p in given[0].inputs)  # read at their final paths

@@ -88,8 +88,12 @@ lungs = ["Lung L", "Lung R"]
 """
 
 
-def _demo_calibration(text: str, base: Path) -> tuple[str, str]:
-    """Calibration time at which the smallest standard glass vial holding the plan decays to it at administration."""
+def _demo_calibration(text: str, base: Path, keep: list | None = None) -> tuple[str, str]:
+    """Calibration time at which the smallest standard glass vial holding the plan decays to it at administration.
+
+    ``keep`` receives the patient file's ``[imaging]`` table and the images read for it, for the
+    report to use instead of reading and placing them again (issue 22).
+    """
     import datetime as dt
     import tomllib
 
@@ -99,7 +103,10 @@ def _demo_calibration(text: str, base: Path) -> tuple[str, str]:
     from ..workflow import plan_inputs, plan_patient
 
     pf = parse_patient(tomllib.loads(text), base)
-    a = plan_patient(plan_inputs(pf).patient).plan.prescribed_activity
+    pi = plan_inputs(pf)
+    if keep is not None:
+        keep.append((pf.imaging, pi.imaging))
+    a = plan_patient(pi.patient).plan.prescribed_activity
     vial = min((v for v in GLASS.vial_activities if v >= a), key=lambda v: v.magnitude)
     hours = time_to_activity(vial, a).to("h").magnitude
     planned = pf.treatment.administration
@@ -116,9 +123,12 @@ def write_demo_patient(folder, *, seed: int = 0, **phantom) -> Path:
     The patient file plans from the images; its vial calibration is set so that the smallest glass
     vial holding the plan decays to it at administration. (``y90 demo``, tests and benchmarks.)
     """
-    import phantoms
+    return write_demo_patient_file(folder, write_demo_images(folder, seed=seed, **phantom))
 
-    from ..io.files import write_atomic
+
+def write_demo_images(folder, *, seed: int = 0, **phantom) -> dict:
+    """The phantom's images into the new ``folder`` (see :func:`write_demo_patient`); the fields of its patient file."""
+    import phantoms
 
     folder = Path(folder)
     truth = phantoms.make_patient(folder, seed=seed, radionuclide="Tc-99m", **phantom)
@@ -133,7 +143,17 @@ def write_demo_patient(folder, *, seed: int = 0, **phantom) -> Path:
         tumours=tumour_tables,
         tumour_rois=", ".join(f'"{n}"' for n in tumours),
     )
-    fields["calibration"], fields["vial"] = _demo_calibration(DEMO_PATIENT.format(calibration="2026-01-11T12:00:00-05:00", vial="", **fields), folder)
+    return fields
+
+
+def write_demo_patient_file(folder, fields: dict, keep: list | None = None) -> Path:
+    """The patient file of the phantom written by :func:`write_demo_images` (``fields``) into ``folder``,
+    its vial calibration chosen from the plan; ``keep`` receives the images read (:func:`_demo_calibration`)."""
+    from ..io.files import write_atomic
+
+    folder = Path(folder)
+    fields = dict(fields)
+    fields["calibration"], fields["vial"] = _demo_calibration(DEMO_PATIENT.format(calibration="2026-01-11T12:00:00-05:00", vial="", **fields), folder, keep)
     return write_atomic(folder / "patient.toml", DEMO_PATIENT.format(**fields))
 
 
@@ -161,15 +181,29 @@ def run(args) -> int:
     with staged_directory(out, field="-o") as tmp:
         if show:
             show("writing the phantom patient (CT, Tc-99m MAA SPECT, RTSTRUCT)")
-        write_demo_patient(tmp / "patient", seed=args.seed)
+        fields = write_demo_images(tmp / "patient", seed=args.seed)
     try:
+        # the patient file is written where it stays, so that the images read to choose its vial (at
+        # their final paths, named in the report's audit trail) are the report's: one read (issue 22)
+        read: list = []
+        write_demo_patient_file(out / "patient", fields, keep=read)
+        path = out / "patient" / "patient.toml"  # as the images were read: relative to the same folder
         keep: list = []
-        code = run_report(out / "patient" / "patient.toml", out / "report", args, keep=keep)
+        code = run_report(path, out / "report", args, keep=keep, images=_same_imaging(path, read))
         demo_verification(out, keep[0], args)  # out/post and out/verification; the exit status stays the plan's
         return code
     except BaseException:
         shutil.rmtree(out, ignore_errors=True)  # the demo folder is ours: leave nothing partial
         raise
+
+
+def _same_imaging(path: Path, read: list):
+    """The images read for the vial choice when the written patient file's ``[imaging]`` is the one they
+    were read for (it always is: only the vial calibration differs), else None (they are read again)."""
+    from ..io.patient import load_patient
+
+    imaging, images = read[0] if read else (None, None)
+    return images if images is not None and load_patient(path).imaging == imaging else None
 
 
 def demo_verification(out: Path, case, args) -> None:

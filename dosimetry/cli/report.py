@@ -29,8 +29,9 @@ def run(args) -> int:
     return run_report(args.patient, args.output, args)
 
 
-def run_report(patient_path, output, args, keep: list | None = None) -> int:
-    """Plan, check and report one patient file into the folder ``output`` (``y90 report`` and ``y90 demo``)."""
+def run_report(patient_path, output, args, keep: list | None = None, images=None) -> int:
+    """Plan, check and report one patient file into the folder ``output`` (``y90 report`` and ``y90 demo``;
+    ``images``: its ``[imaging]`` images already read, see :func:`dosimetry.workflow.run_case`)."""
     from ..io.patient import load_patient
     from ..report.build import DOSE_FILES, dose_format_for, write_case_report
     from ..workflow import input_paths, run_case
@@ -40,7 +41,7 @@ def run_report(patient_path, output, args, keep: list | None = None) -> int:
     pf = load_patient(patient_path)
     check_output_folder(output, input_paths(pf), "a report")
     show = progress(args)
-    case = run_case(pf, progress=show, uncertainty=uncertainty.settings(args, pf))
+    case = run_case(pf, progress=show, uncertainty=uncertainty.settings(args, pf), images=images)
     if keep is not None:
         keep.append(case)  # y90 demo verifies the treatment against this plan
     report = write_case_report(case, pf, output, units=getattr(args, "units", "si"), progress=show)

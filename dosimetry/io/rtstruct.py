@@ -325,9 +325,20 @@ class _PlaneStack:
             if not fill.any():  # a contour smaller than the sample spacing: nothing inside
                 self._sdf[g] = np.full(fill.shape, self.band, dtype=np.float32)
             else:
-                outside = ndimage.distance_transform_edt(~fill, sampling=self.sampling)
-                inside = ndimage.distance_transform_edt(fill, sampling=self.sampling)
-                self._sdf[g] = np.clip(outside - inside, -self.band, self.band).astype(np.float32)
+                # Distances beyond the band are clipped to +-L: only the part of the box within L (plus two
+                # samples) of this plane's fill is transformed, the rest is L outside. The same values as
+                # over the whole box (every fill sample and its nearest background are inside the crop;
+                # issue 22: the transforms were most of a DVH's time).
+                rows, cols = np.flatnonzero(fill.any(axis=1)), np.flatnonzero(fill.any(axis=0))
+                my, mx = (int(np.ceil(self.band / s)) + 2 for s in self.sampling)
+                crop = (slice(max(rows[0] - my, 0), min(rows[-1] + my + 1, fill.shape[0])),
+                        slice(max(cols[0] - mx, 0), min(cols[-1] + mx + 1, fill.shape[1])))
+                part = fill[crop]
+                outside = ndimage.distance_transform_edt(~part, sampling=self.sampling)
+                inside = ndimage.distance_transform_edt(part, sampling=self.sampling)
+                sdf = np.full(fill.shape, self.band, dtype=np.float32)
+                sdf[crop] = np.clip(outside - inside, -self.band, self.band).astype(np.float32)
+                self._sdf[g] = sdf
         return self._sdf[g]
 
     def _forget_below(self, g: int) -> None:

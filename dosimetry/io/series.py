@@ -44,7 +44,6 @@ from ._common import (
     floats,
     header_only,
     identity_of,
-    number,
     orientation,
     pixel_array,
     read_dataset,
@@ -305,6 +304,7 @@ def _slice_stack(items, locs, mod, label, notes, calibration, allow_other, half_
     if np.any(ps <= 0):
         raise DicomError(f"{first_path}: PixelSpacing", f"must be > 0, got {list(ps)}")
     iop0 = np.concatenate([r, c])
+    iop_text, ps_text = _raw_text(first, "ImageOrientationPatient"), _raw_text(first, "PixelSpacing")
     pos = np.empty((len(items), 3))
     for idx, (f, ds) in enumerate(items):
         if count(ds, "NumberOfFrames", f, default=1) != 1:
@@ -312,9 +312,12 @@ def _slice_stack(items, locs, mod, label, notes, calibration, allow_other, half_
         if (count(ds, "Rows", f), count(ds, "Columns", f)) != (rows, cols):
             raise DicomError(f"{f}: Rows/Columns", f"{value(ds, 'Rows')} x {value(ds, 'Columns')} differs from {rows} x {cols} in {first_path.name}")
         if idx:
-            if np.max(np.abs(floats(ds, "ImageOrientationPatient", f, 6) - iop0)) > 1e-4:
+            # the same decimal-string bytes as the first slice (checked above) are the same numbers: parsed only when they differ
+            if (iop_text is None or _raw_text(ds, "ImageOrientationPatient") != iop_text) and np.max(
+                np.abs(floats(ds, "ImageOrientationPatient", f, 6) - iop0)
+            ) > 1e-4:
                 raise DicomError(f"{f}: ImageOrientationPatient", f"differs from {first_path.name}; all slices must share one orientation")
-            if np.max(np.abs(floats(ds, "PixelSpacing", f, 2) - ps)) > 1e-4:
+            if (ps_text is None or _raw_text(ds, "PixelSpacing") != ps_text) and np.max(np.abs(floats(ds, "PixelSpacing", f, 2) - ps)) > 1e-4:
                 raise DicomError(f"{f}: PixelSpacing", f"differs from {first_path.name}")
         pos[idx] = floats(ds, "ImagePositionPatient", f, 3)
     d = pos @ n
@@ -341,16 +344,15 @@ def _slice_stack(items, locs, mod, label, notes, calibration, allow_other, half_
 
     # RescaleSlope/Intercept are Type 1 in the CT Image and PET Image modules (PS3.3 C.8.2.1,
     # C.8.9.4): a slice without them would silently be read with slope 1 and intercept 0.
-    for keyword in ("RescaleSlope", "RescaleIntercept"):
-        for f, ds in items:
-            floats(ds, keyword, f, 1)
-    raw_slopes = np.array([number(ds, "RescaleSlope", f, 1.0) for f, ds in items])
+    # Each is read once: required, one finite number (every slice's slope, then every intercept).
+    raw_slopes = np.array([floats(ds, "RescaleSlope", f, 1)[0] for f, ds in items])
+    raw_inters = np.array([floats(ds, "RescaleIntercept", f, 1)[0] for f, ds in items])
     if not np.all(raw_slopes > 0):  # zero or negative: an image of nothing, or inverted (HU, activity)
         k = int(np.argmin(raw_slopes > 0))
         raise DicomError(f"{items[k][0]}: RescaleSlope", f"{raw_slopes[k]:g}; expected a slope > 0")
     with np.errstate(over="ignore", invalid="ignore"):
         slopes = raw_slopes * scale * factors
-        inters = np.array([number(ds, "RescaleIntercept", f, 0.0) for f, ds in items]) * scale * factors
+        inters = raw_inters * scale * factors
         if not (np.all(np.isfinite(slopes)) and np.all(np.isfinite(inters))):
             raise DicomError(f"{label}: RescaleSlope", "slope or intercept times the unit and decay factors is not finite")
         out = _stack_pixels(items, locs, rows, cols, slopes, inters, dtype, integer_ok=(mod == "CT"))
@@ -374,12 +376,26 @@ HU_CEILING, HU_CEILING_FRACTION = 4000.0, 0.05
 
 
 def _check_hounsfield(values: np.ndarray, label: str) -> None:
+    if values.max() <= HU_CEILING:  # nothing above the ceiling (the usual case): no CT-sized boolean array
+        return
     above = float(np.count_nonzero(values > HU_CEILING)) / values.size
     if above > HU_CEILING_FRACTION:
         raise DicomError(
             f"{label}: RescaleIntercept",
             f"{100 * above:.3g} % of the CT is above {HU_CEILING:g} HU (metal); the RescaleIntercept/RescaleSlope cannot give Hounsfield units",
         )
+
+
+def _raw_text(ds: Dataset, keyword: str) -> bytes | None:
+    """The undecoded bytes of a decimal-string attribute (e.g. ImageOrientationPatient), or None
+    when pydicom has already decoded it or it is absent; equal bytes are equal values."""
+    try:
+        elem = ds.get_item(keyword)
+    except Exception:
+        return None
+    if elem is None or not getattr(elem, "is_raw", False) or not isinstance(elem.value, (bytes, bytearray)):
+        return None
+    return bytes(elem.value)
 
 
 def _native_layout(ds: Dataset, loc):

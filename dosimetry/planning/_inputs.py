@@ -17,7 +17,7 @@ import pint
 from ..errors import InputError, UnitError
 from ..isotope import LIVER_DENSITY
 from ..ranges import PLAUSIBLE, Plausible, check_number, plausible_fraction, plausible_quantity, range_text
-from ..units import parse_quantity_text, quantity, ureg
+from ..units import parse_quantity_text, quantity, ureg, to_unit
 
 __all__ = ["mass_of", "lsf", "residual", "coefficient", "density_of", "dose", "positive_dose", "nonneg_dose", "lung_mass_of", "shapes_agree", "field_of", "clinical_of", "overrides_of"]
 
@@ -123,7 +123,7 @@ def residual(value, field: str = "target.residual_fraction", warns: list | None 
 def coefficient(value, default: pint.Quantity, field: str = "treatment.dose_coefficient", warns: list | None = None) -> pint.Quantity:
     """Dose coefficient K [Gy kg/GBq] in ``PLAUSIBLE["treatment.dose_coefficient"]``; ``None`` gives ``default``."""
     if value is None:
-        return default.to("Gy*kg/GBq")
+        return to_unit(default, "Gy*kg/GBq")
     return plausible_quantity(value, "treatment.dose_coefficient", field, warns, scalar=False)
 
 

@@ -17,7 +17,7 @@ import pint
 from ..devices import RESIN, Device
 from ..devices import device as _device
 from . import _inputs as _in
-from ..units import Q_
+from ..units import Q_, new_quantity, to_unit
 from ..vocabulary import Method
 from . import limits as _limits
 from . import verdict as _verdict
@@ -125,7 +125,7 @@ def binding(caps: list) -> tuple:
 def safety_caps(s: Setting) -> tuple:
     """(thresholds, notes, caps): the applicable thresholds and the activity each safety limit allows."""
     rows, notes = _limits.applicable(s.dev.name, s.clinical, s.overrides)
-    caps = _limits.caps(rows, s.comp.per_gbq(), s.prior.to("Gy").magnitude)
+    caps = _limits.caps(rows, s.comp.per_gbq(), to_unit(s.prior, "Gy").magnitude)
     if s.dev.shunt_limit is not None:
         f = np.round(s.comp.lsf, 12)
         caps.append(("lung_shunt_fraction", np.where(f > s.dev.shunt_limit, 0.0, np.inf)))
@@ -159,12 +159,12 @@ def assemble_plan(
     rows, notes, caps = safety_caps(s)
     amax, bind = binding(caps)
     figs = comp.doses(a)
-    pr = np.asarray(prior.to("Gy").magnitude, dtype=float)
-    figs["cumulative_lung_dose"] = Q_(as_array_or_float(np.asarray(figs["lung_dose"].magnitude) + pr), "Gy")
+    pr = np.asarray(to_unit(prior, "Gy").magnitude, dtype=float)
+    figs["cumulative_lung_dose"] = new_quantity(as_array_or_float(np.asarray(figs["lung_dose"].magnitude) + pr), "Gy")
     checks = list(_limits.check(rows, figs, several_tumours=comp.several))
     if dev.shunt_limit is not None:
         checks.append(shunt_check(comp.lsf, dev))
-    lung_activity = Q_(as_array_or_float(a * (1 - np.asarray(comp.residual, dtype=float)) * np.asarray(comp.lsf, dtype=float)), "GBq")
+    lung_activity = new_quantity(as_array_or_float(a * (1 - np.asarray(comp.residual, dtype=float)) * np.asarray(comp.lsf, dtype=float)), "GBq")
     screened, screen_decisions = _screen.screen(dev.name, s.clinical, {"lung_activity": lung_activity, **tumour_conditions(comp)})
     checks += list(screened)
     warn = list(s.warnings) + list(warnings) + list(_limits.warnings_for(checks))
@@ -194,16 +194,16 @@ def assemble_plan(
         method=Method(method),
         device=dev.name,
         clinical=s.clinical,
-        prescribed_activity=Q_(as_array_or_float(a), "GBq"),
-        delivered_activity=Q_(as_array_or_float(a * (1 - comp.residual)), "GBq"),
-        dose_coefficient=s.k.to("Gy*kg/GBq"),
+        prescribed_activity=new_quantity(as_array_or_float(a), "GBq"),
+        delivered_activity=new_quantity(as_array_or_float(a * (1 - comp.residual)), "GBq"),
+        dose_coefficient=to_unit(s.k, "Gy*kg/GBq"),
         lung_shunt_fraction=as_array_or_float(comp.lsf),
         residual_fraction=as_array_or_float(comp.residual),
-        lung_mass=Q_(as_array_or_float(comp.lung_mass), "kg"),
+        lung_mass=new_quantity(as_array_or_float(comp.lung_mass), "kg"),
         lung_dose=figs["lung_dose"],
-        prior_lung_dose=prior.to("Gy"),
+        prior_lung_dose=to_unit(prior, "Gy"),
         cumulative_lung_dose=figs["cumulative_lung_dose"],
-        max_safe_activity=Q_(amax, "GBq"),
+        max_safe_activity=new_quantity(amax, "GBq"),
         binding_constraint=bind,
         limits=tuple(checks),
         warnings=tuple(warn),
@@ -223,8 +223,8 @@ def shunt_check(f, dev: Device = RESIN) -> LimitCheck:
     return LimitCheck(
         "lung_shunt_fraction",
         f"{dev.name} lung shunt fraction <= {limit * 100:g} %",
-        Q_(as_array_or_float(fr), "dimensionless"),
-        Q_(limit, "dimensionless"),
+        new_quantity(as_array_or_float(fr), "dimensionless"),
+        new_quantity(limit, "dimensionless"),
         "max",
         True,
         bool(passed) if passed.ndim == 0 else passed,

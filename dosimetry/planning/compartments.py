@@ -32,7 +32,7 @@ import pint
 
 from ..errors import InputError
 from ..ranges import plausible_quantity
-from ..units import Q_
+from ..units import new_quantity, to_unit
 from . import _inputs as _in
 
 __all__ = ["Compartments", "tumours_of"]
@@ -135,7 +135,7 @@ class Compartments:
         tumours' shapes, every one checked to broadcast with the others.
         """
         shapes = {} if shapes is None else shapes
-        mp = np.asarray(target_mass.to("kg").magnitude, dtype=float)
+        mp = np.asarray(to_unit(target_mass, "kg").magnitude, dtype=float)
         if tumour is None:
             if tumour_to_normal is not None:
                 raise InputError("target.tumour_volume", "a tumour-to-normal ratio needs the tumour volume")
@@ -159,7 +159,7 @@ class Compartments:
                 if np.any(mlt >= ml):
                     raise InputError("liver.tumour_volume", "tumours must be smaller than the whole liver (liver.volume)")
         return cls(
-            k=np.asarray(k.to("Gy*kg/GBq").magnitude, dtype=float),
+            k=np.asarray(to_unit(k, "Gy*kg/GBq").magnitude, dtype=float),
             lsf=np.asarray(lsf, dtype=float),
             residual=np.asarray(residual, dtype=float),
             target_mass=mp,
@@ -168,7 +168,7 @@ class Compartments:
             several=several,
             liver_mass=ml,
             liver_tumour_mass=mlt,
-            lung_mass=np.asarray(lung_mass.to("kg").magnitude, dtype=float),
+            lung_mass=np.asarray(to_unit(lung_mass, "kg").magnitude, dtype=float),
         )
 
     @property
@@ -206,15 +206,15 @@ class Compartments:
 
     def doses(self, activity) -> dict:
         """Every figure [Gy Quantity] for the prepared activity (GBq magnitude or Quantity)."""
-        a = np.asarray(activity.to("GBq").magnitude if isinstance(activity, pint.Quantity) else activity, dtype=float)
-        return {name: Q_(_in.as_array_or_float(a * v), "Gy") for name, v in self.per_gbq().items()}
+        a = np.asarray(to_unit(activity, "GBq").magnitude if isinstance(activity, pint.Quantity) else activity, dtype=float)
+        return {name: new_quantity(_in.as_array_or_float(a * v), "Gy") for name, v in self.per_gbq().items()}
 
     def masses(self) -> dict:
         """The compartment masses as Quantities [kg] (None where unknown)."""
         wn = self.whole_normal_mass
         return {
-            "target_mass": Q_(_in.as_array_or_float(self.target_mass), "kg"),
-            "tumour_mass": Q_(_in.as_array_or_float(self.tumour_mass), "kg") if self.ratio is not None or np.any(self.tumour_total > 0) else None,
-            "normal_liver_mass": Q_(_in.as_array_or_float(self.normal_mass), "kg"),
-            "whole_normal_liver_mass": None if wn is None else Q_(_in.as_array_or_float(wn), "kg"),
+            "target_mass": new_quantity(_in.as_array_or_float(self.target_mass), "kg"),
+            "tumour_mass": new_quantity(_in.as_array_or_float(self.tumour_mass), "kg") if self.ratio is not None or np.any(self.tumour_total > 0) else None,
+            "normal_liver_mass": new_quantity(_in.as_array_or_float(self.normal_mass), "kg"),
+            "whole_normal_liver_mass": None if wn is None else new_quantity(_in.as_array_or_float(wn), "kg"),
         }

@@ -37,7 +37,7 @@ from enum import Enum
 import numpy as np
 import pint
 
-from ..units import Q_, unit_string
+from ..units import Q_, unit_string, to_unit
 from ..vocabulary import DeviceName, Origin
 from .clinical import Clinical, Extent
 from .result import LimitCheck
@@ -144,7 +144,7 @@ def screen(device, clinical: Clinical | None, figures: dict) -> tuple[tuple, tup
     c = clinical or Clinical()
     values = dict(figures)
     if c.bilirubin is not None:
-        values["bilirubin"] = c.bilirubin.to("mg/dL")
+        values["bilirubin"] = to_unit(c.bilirubin, "mg/dL")
     checks, decisions = [], []
     for row in CONTRAINDICATIONS:
         if (device is not None and device not in row.devices) or c.extent not in row.extents:
@@ -152,7 +152,7 @@ def screen(device, clinical: Clinical | None, figures: dict) -> tuple[tuple, tup
         v = values.get(row.name)
         if v is None:
             continue
-        v = v.to(row.limit.units)
+        v = to_unit(v, row.limit.units)
         ok = passes(v.magnitude, row.limit.magnitude, "max", row.inclusive)
         if row.action is Action.BLOCK:
             checks.append(LimitCheck(row.name, row.describe(), v, row.limit, "max", True, ok, row.source, label=row.label,
@@ -181,7 +181,7 @@ def screen_caps(device, clinical: Clinical | None, lung_activity_per_gbq, condit
             out.append((row.name, np.where(ok, np.inf, 0.0) if np.ndim(ok) else (0.0 if not ok else np.inf)))
         elif row.name == "lung_activity":
             per = np.asarray(lung_activity_per_gbq, dtype=float)
-            room = headroom(row.limit.to("GBq").magnitude, row.inclusive)
+            room = headroom(to_unit(row.limit, "GBq").magnitude, row.inclusive)
             # A shunted share so small (a subnormal float) that room / per passes the largest float
             # allows any activity: the cap is inf, as for per == 0 (not a warning on overflow).
             with np.errstate(divide="ignore", invalid="ignore", over="ignore"):

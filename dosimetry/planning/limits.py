@@ -45,6 +45,7 @@ Policy (docs/formulas.md, "Thresholds"):
 from __future__ import annotations
 
 import enum
+import functools
 from dataclasses import dataclass, replace
 from typing import Mapping
 
@@ -52,7 +53,7 @@ import numpy as np
 import pint
 
 from ..errors import InputError
-from ..units import Q_, quantity, unit_string
+from ..units import Q_, quantity, unit_string, to_unit
 from .clinical import Clinical, Extent, Indication
 from .result import LimitCheck
 from .verdict import RTOL, STRICT_MARGIN, headroom, passes
@@ -115,7 +116,7 @@ class Condition(str, enum.Enum):
     def holds(self, c: Clinical):
         """True, False, or None when the scenario does not say."""
         if self is Condition.BILIRUBIN_ABOVE_1_1:
-            return None if c.bilirubin is None else bool(c.bilirubin.to("mg/dL").magnitude > 1.1)
+            return None if c.bilirubin is None else bool(to_unit(c.bilirubin, "mg/dL").magnitude > 1.1)
         if c.extent is Extent.LOBAR or c.extent is Extent.SEGMENTAL:
             return False
         return c.compromised_liver
@@ -188,9 +189,24 @@ class Threshold:
 
     def describe(self) -> str:
         """e.g. ``"whole normal liver dose < 75 Gy"``."""
+        return self._described
+
+    # A threshold is immutable (``replace`` makes a new one): its text and Gy value are computed once
+    # (issue 22: every plan describes and converts every applicable threshold).
+    @functools.cached_property
+    def _described(self) -> str:
         v = self.value
-        shown = f"{v.to('dimensionless').magnitude * 100:g} %" if v.dimensionless else f"{v.to('Gy').magnitude:g} Gy"
+        shown = f"{to_unit(v, 'dimensionless').magnitude * 100:g} %" if self.dimensionless else f"{to_unit(v, 'Gy').magnitude:g} Gy"
         return f"{self.label} {self.operator} {shown}"
+
+    @functools.cached_property
+    def dimensionless(self) -> bool:
+        """The threshold is a fraction, not a dose."""
+        return bool(self.value.dimensionless)
+
+    @functools.cached_property
+    def _gy_value(self) -> float:
+        return to_unit(self.value, "Gy").magnitude
 
     def passes(self, value):
         """Whether a figure (magnitude in the threshold's unit, or an array of them) meets it."""
@@ -198,7 +214,7 @@ class Threshold:
 
     def headroom(self, used=0.0):
         """The largest figure [Gy magnitude] an activity may be sized to under this ``max`` limit."""
-        return headroom(self.value.to("Gy").magnitude, self.inclusive, used)
+        return headroom(self._gy_value, self.inclusive, used)
 
     def applies(self, device: str, c: Clinical) -> bool:
         if self.device != device or c.indication not in self.indications or c.extent not in self.extents:
@@ -343,7 +359,7 @@ def check(thresholds, figures: Mapping[str, pint.Quantity | None], *, several_tu
         val, note = _figure_for(t, figures)
         if val is None:
             continue
-        val = val.to(t.value.units)
+        val = to_unit(val, t.value.units)
         mag = np.asarray(val.magnitude, dtype=float)
         if t.figure == "tumour_dose" and several_tumours:
             mag = mag.min(axis=0) if t.bound == "min" else mag.max(axis=0)
@@ -371,7 +387,7 @@ def caps(thresholds, per_gbq: Mapping[str, np.ndarray], prior_lung_dose=0.0) -> 
     """
     out = []
     for t in thresholds:
-        if not (t.safety and t.bound == "max") or t.value.dimensionless:
+        if not (t.safety and t.bound == "max") or t.dimensionless:
             continue
         figure = t.figure
         if figure == "cumulative_lung_dose":
@@ -402,7 +418,7 @@ def warnings_for(checks) -> tuple:
         kind = "SAFETY LIMIT EXCEEDED" if c.safety else "below efficacy threshold" if c.bound == "min" else "above threshold"
         if p.ndim == 0:
             if c.value.dimensionless:
-                shown = f"{float(c.value.to('dimensionless').magnitude) * 100:.4g} %"
+                shown = f"{float(to_unit(c.value, 'dimensionless').magnitude) * 100:.4g} %"
             else:
                 shown = f"{float(c.value.magnitude):.4g} {unit_string(c.value)}"
             out.append(f"{kind}: {c.label} {shown} fails '{c.description}' ({c.source})")

@@ -357,6 +357,33 @@ def _kernel_spectrum(phi: np.ndarray, n_fft: tuple, dtype) -> np.ndarray:
     return out.reshape(n_fft[0], n_fft[1], n_fft[2] // 2 + 1)
 
 
+#: Kernel spectra of small grids, by (kernel array bytes, shape, FFT size, dtype): a run convolves
+#: the same kernel on the same grid several times (dose, lungs, uncertainty samples) and at 64^3
+#: the spectrum cost as much as the FFTs (issue 22). Keyed on the scaled kernel itself, so another
+#: spacing, density, unit or nuclide is another entry; large spectra are not kept (memory).
+_SPECTRA: dict = {}
+_SPECTRA_MAX_BYTES = 2**25  # 32 MiB in all; a 128^3 grid's spectrum is about 8 MiB in float32
+_SPECTRUM_CACHED_MAX = 2**24  # 16 MiB: spectra above this are recomputed
+
+
+def _remembered_spectrum(phi: np.ndarray, n_fft: tuple, dtype) -> np.ndarray:
+    """:func:`_kernel_spectrum`, remembered for small grids (read-only array; see :data:`_SPECTRA`)."""
+    dtype = np.dtype(dtype)
+    size = n_fft[0] * n_fft[1] * (n_fft[2] // 2 + 1) * dtype.itemsize
+    if size > _SPECTRUM_CACHED_MAX:
+        return _kernel_spectrum(phi, n_fft, dtype)
+    phi = np.ascontiguousarray(phi)
+    key = (phi.tobytes(), phi.dtype.str, phi.shape, tuple(n_fft), dtype.str)
+    spec = _SPECTRA.get(key)
+    if spec is None:
+        spec = _kernel_spectrum(phi, n_fft, dtype)
+        spec.flags.writeable = False
+        while _SPECTRA and sum(v.nbytes for v in _SPECTRA.values()) + spec.nbytes > _SPECTRA_MAX_BYTES:
+            _SPECTRA.pop(next(iter(_SPECTRA)))  # the oldest first
+        _SPECTRA[key] = spec
+    return spec
+
+
 def convolve_dose(
     activity: Volume,
     kernel=None,
@@ -451,7 +478,7 @@ def _overlap_save(arr, phi, scale: float, f: float, rho, dtype, workers: int, ma
         del buf
         if spec is None:
             # fold the unit scale, K / V and a constant density into the kernel (tiny array)
-            spec = _kernel_spectrum(phi * (scale * (f if np.ndim(rho) else f / rho)), nfft, dtype)
+            spec = _remembered_spectrum(phi * (scale * (f if np.ndim(rho) else f / rho)), nfft, dtype)
         spectrum *= spec
         if single:  # free the kernel spectrum before the inverse transform
             spec = None

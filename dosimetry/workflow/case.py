@@ -46,8 +46,11 @@ class PlanInputs:
     imaging: ImagingInputs | None = None
 
 
-def plan_inputs(pf: PatientFile, *, progress: Callable[[str], None] | None = None) -> PlanInputs:
+def plan_inputs(pf: PatientFile, *, progress: Callable[[str], None] | None = None, images: ImagingInputs | None = None) -> PlanInputs:
     """Read the planning images of ``[imaging]`` (if any), measure the plan inputs, resolve ``"image"``.
+
+    ``images``: the images of this very ``[imaging]`` table already read (:func:`read_images`, e.g.
+    by ``y90 demo`` to choose its vial); they are then not read again.
 
     Raises
     ------
@@ -59,7 +62,7 @@ def plan_inputs(pf: PatientFile, *, progress: Callable[[str], None] | None = Non
             resolve_inputs(pf, None)  # raises, naming the first "image" field
         resolved, sources, warnings = resolve_inputs(pf, None)
         return PlanInputs(resolved, sources, warnings, None)
-    inputs = read_images(pf.imaging, ct_masks=pf.imaging.ct is not None, progress=progress)
+    inputs = images if images is not None else read_images(pf.imaging, ct_masks=pf.imaging.ct is not None, progress=progress)
     pf, mismatch = header_identity(pf, inputs)
     # Every input the images can give is measured; an "image" input they cannot give (a lung shunt
     # without lungs in the field of view, a lung mass without lung ROIs on the CT) is refused by
@@ -128,7 +131,8 @@ def plan_case(pf: PatientFile, *, progress: Callable[[str], None] | None = None,
     return run_case(pf, progress=progress, uncertainty=uncertainty)
 
 
-def run_case(pf: PatientFile, *, progress: Callable[[str], None] | None = None, uncertainty: UncertaintySettings | None = None) -> CaseResult:
+def run_case(pf: PatientFile, *, progress: Callable[[str], None] | None = None, uncertainty: UncertaintySettings | None = None,
+             images: ImagingInputs | None = None) -> CaseResult:
     """Plan the patient, run the voxel dosimetry of its ``[imaging]`` (if any), and assess both.
 
     The planning images are read once: their measurements resolve the ``"image"`` inputs, and the
@@ -138,6 +142,7 @@ def run_case(pf: PatientFile, *, progress: Callable[[str], None] | None = None, 
     ``uncertainty`` (default the patient file's ``[uncertainty]``; ``samples = 0`` switches it off)
     adds each figure's 95 % interval and each safety check's probability of being crossed
     (:func:`dosimetry.workflow.uncertainty.case_uncertainty`); the verdict stays nominal.
+    ``images``: the images of ``pf.imaging`` already read (see :func:`plan_inputs`).
 
     Returns
     -------
@@ -145,7 +150,7 @@ def run_case(pf: PatientFile, *, progress: Callable[[str], None] | None = None, 
         One verdict over every safety check of the plan and of the voxel dosimetry.
     """
     say = progress or (lambda m: None)
-    pi = plan_inputs(pf, progress=say)
+    pi = plan_inputs(pf, progress=say, images=images)
     say("planning")
     return _assessed(pf, pi, plan_patient(pi.patient), say, uncertainty)
 

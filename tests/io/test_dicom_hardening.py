@@ -305,3 +305,28 @@ def test_implausible_voxel_spacing_refused(tmp_path, rtdose):
     path, _ = rtdose
     _edit(path, PixelSpacing=[0.01, 0.01])
     _refused(load_rtdose, path, attribute="PixelSpacing")
+
+
+def test_slice_orientation_and_spacing_compared_by_value_not_text(tmp_path):
+    # issue 22 compares each slice's undecoded text with the first slice's, parsing only when the
+    # texts differ: the same numbers written differently are accepted, a different number refused
+    def same_values(ds, k):
+        if k == 1:
+            ds.ImageOrientationPatient = ["1.000", "0", "0.0", "0", "1.0", "0"]
+            ds.PixelSpacing = [f"{float(v):.4f}" for v in ds.PixelSpacing]
+
+    write_slices(tmp_path / "ct", np.zeros((3, 2, 2), np.int16), per_slice=same_values)
+    assert load_series(tmp_path / "ct").volume.array.shape == (3, 2, 2)
+
+    for keyword, edit in (("ImageOrientationPatient", lambda ds: setattr(ds, "ImageOrientationPatient", ["1", "0", "0", "0", "0.99", "0.141"])),
+                          ("PixelSpacing", lambda ds: setattr(ds, "PixelSpacing", [f"{float(v) * 1.01:.4f}" for v in ds.PixelSpacing]))):
+        write_slices(tmp_path / keyword, np.zeros((3, 2, 2), np.int16), per_slice=lambda ds, k, edit=edit: edit(ds) if k == 2 else None)
+        _refused(load_series, tmp_path / keyword, attribute=keyword)
+
+
+def test_ct_above_the_hu_ceiling_counted_only_when_present(tmp_path):
+    # the maximum is looked at first; a CT with 2 of 12 voxels (17 %) above 4000 HU is still refused
+    stored = np.zeros((3, 2, 2), np.int16)
+    stored[1, 0, :] = 6000
+    write_slices(tmp_path / "ct", stored)
+    _refused(load_series, tmp_path / "ct", attribute="RescaleIntercept")

@@ -375,3 +375,30 @@ def test_contours_in_another_frame_of_reference_are_checked(tmp_path):
     ds.save_as(p)
     with pytest.raises(DicomError, match="2 frames of reference"):
         read_rtstruct(p)
+
+
+@pytest.mark.parametrize("spacing, m", [((5.0, 4.42, 4.42), 5), ((2.0, 0.8, 0.8), 4), ((3.0, 2.0, 4.0), 4)])
+def test_signed_distances_on_the_cropped_box_equal_the_whole_box(spacing, m):
+    # issue 22: each plane's signed distance is transformed only within the band (plus two samples)
+    # around its fill; the values must be those of the transform over the ROI's whole box
+    from scipy import ndimage
+
+    from dosimetry.io.rtstruct import _contour_planes, _PlaneStack
+
+    target = Volume(np.zeros((30, 60, 60), np.float32), spacing)
+    sk, sj, si = spacing
+    contours = []
+    for k in range(3, 27):  # an ellipsoid that shrinks towards its ends, plus a second small lesion on some planes
+        z = k * sk
+        r = 40.0 * math.sqrt(max(1 - ((k - 15) / 13) ** 2, 0.01))
+        c = circle(30 * si, 30 * sj, z, r)
+        contours.append(c)
+        if 10 <= k <= 14:
+            contours.append(circle(50 * si, 8 * sj, z, 4.0))
+    planes, pos, half = _contour_planes("roi", contours, target)
+    stack = _PlaneStack(planes, pos, half, target, m)
+    for g in range(len(pos)):
+        fill = stack._box_fill(g)
+        whole = np.clip(ndimage.distance_transform_edt(~fill, sampling=stack.sampling) - ndimage.distance_transform_edt(fill, sampling=stack.sampling),
+                        -stack.band, stack.band).astype(np.float32)
+        assert np.array_equal(stack._signed_distance(g), whole)
