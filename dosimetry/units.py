@@ -309,7 +309,7 @@ def quantity(
             mag = qc._magnitude if type(qc._magnitude) is float else np.asarray(qc.magnitude, dtype=float)
     except (FloatingPointError, OverflowError, TypeError, ValueError) as exc:
         raise InputError(field, f"{_short(value)} is not a finite number of {target:~P}") from exc
-    if not (math.isfinite(mag) if type(mag) is float else mag.dtype != object and np.all(np.isfinite(mag))):
+    if not (math.isfinite(mag) if isinstance(mag, float) else mag.dtype != object and np.all(np.isfinite(mag))):
         raise InputError(field, "must be finite")
     _check_range(q, mag, target, field, minimum, maximum, include_minimum, include_maximum)
     return qc if convert else q
