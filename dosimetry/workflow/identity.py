@@ -21,7 +21,7 @@ from ..errors import InputError
 from ..io.patient import check_birth_date
 from ..model import SEXES, PatientFile
 
-__all__ = ["header_identity", "dicom_da"]
+__all__ = ["header_identity", "post_identity", "dicom_da"]
 
 
 def dicom_da(value: str) -> dt.date | None:
@@ -43,14 +43,41 @@ def _header_values(inputs, attr: str, parse) -> tuple[list, list[str]]:
     return sorted({p for p in parsed if p is not None}), [r for r, p in zip(raw, parsed) if p is None]
 
 
-def _agree(pf: PatientFile, field: str, typed, values: list, keyword: str, shown=str) -> list[str]:
+#: How a mismatch is overridden, and what the refusal asks for: planning images ([imaging]) and
+#: post-treatment images (``y90 verify --allow-mismatch``).
+_PLANNING = ("imaging.allow_mismatch", "plan each patient with their own images (imaging.allow_mismatch = true overrides)", "images")
+_POST = ("--allow-mismatch", "verify each patient with their own images (--allow-mismatch overrides)", "post-treatment images")
+
+
+def _agree(allow: bool, field: str, typed, values: list, keyword: str, shown=str, how: tuple = _PLANNING) -> list[str]:
     """The rule: the file's value must be the headers' (several header values: all of them)."""
     if typed is None or not values or values == [typed]:
         return []
-    msg = f"{shown(typed)!r} in the patient file, but the images' {keyword} is {', '.join(repr(shown(v)) for v in values)}"
-    if pf.imaging is None or not pf.imaging.allow_mismatch:
-        raise InputError(field, msg + "; plan each patient with their own images (imaging.allow_mismatch = true overrides)")
-    return [f"{field} {msg}; accepted because imaging.allow_mismatch overrides the check"]
+    flag, ask, images = how
+    msg = f"{shown(typed)!r} in the patient file, but the {images}' {keyword} is {', '.join(repr(shown(v)) for v in values)}"
+    if not allow:
+        raise InputError(field, f"{msg}; {ask}")
+    return [f"{field} {msg}; accepted because {flag} overrides the check"]
+
+
+def _person(inputs, allow: bool, pf: PatientFile, how: tuple) -> tuple[list, list, list[str]]:
+    """PatientID, PatientBirthDate and PatientSex of every series read against the file (the
+    header dates and sexes read, and the warnings)."""
+    ids, _ = _header_values(inputs, "patient_id", lambda v: v)
+    warns = _agree(allow, "patient.id", pf.patient.id, ids, "PatientID (0010,0020)", how=how)
+    births, bad_births = _header_values(inputs, "birth_date", dicom_da)
+    warns += _agree(allow, "patient.birth_date", pf.patient.birth_date, births, "PatientBirthDate (0010,0030)", lambda d: d.isoformat(), how)
+    sexes, bad_sexes = _header_values(inputs, "sex", lambda v: v.upper() if v.upper() in SEXES else None)
+    warns += _agree(allow, "patient.sex", pf.patient.sex, sexes, "PatientSex (0010,0040)", how=how)
+    warns += [f"PatientBirthDate (0010,0030) {v!r} is not a DICOM date (YYYYMMDD); not used" for v in bad_births]
+    warns += [f"PatientSex (0010,0040) {v!r} is not one of {', '.join(SEXES)}; not used" for v in bad_sexes]
+    return births, sexes, warns
+
+
+def post_identity(pf: PatientFile, post, allow_mismatch: bool) -> tuple[str, ...]:
+    """The post-treatment images' PatientID, birth date and sex against the patient file: the rule
+    of :func:`header_identity` (``y90 verify --allow-mismatch`` overrides); the warnings."""
+    return tuple(_person(post, allow_mismatch, pf, _POST)[2])
 
 
 def header_identity(pf: PatientFile, inputs) -> tuple[PatientFile, tuple[str, ...]]:
@@ -64,18 +91,11 @@ def header_identity(pf: PatientFile, inputs) -> tuple[PatientFile, tuple[str, ..
         ``patient.sex`` or ``lung.maa_study_date``), unless ``imaging.allow_mismatch``; a date of
         birth after the MAA study date.
     """
-    warns: list[str] = []
-    ids, _ = _header_values(inputs, "patient_id", lambda v: v)
-    warns += _agree(pf, "patient.id", pf.patient.id, ids, "PatientID (0010,0020)")
-    births, bad_births = _header_values(inputs, "birth_date", dicom_da)
-    warns += _agree(pf, "patient.birth_date", pf.patient.birth_date, births, "PatientBirthDate (0010,0030)", lambda d: d.isoformat())
-    sexes, bad_sexes = _header_values(inputs, "sex", lambda v: v.upper() if v.upper() in SEXES else None)
-    warns += _agree(pf, "patient.sex", pf.patient.sex, sexes, "PatientSex (0010,0040)")
-    warns += [f"PatientBirthDate (0010,0030) {v!r} is not a DICOM date (YYYYMMDD); not used" for v in bad_births]
-    warns += [f"PatientSex (0010,0040) {v!r} is not one of {', '.join(SEXES)}; not used" for v in bad_sexes]
+    allow = pf.imaging is not None and pf.imaging.allow_mismatch
+    births, sexes, warns = _person(inputs, allow, pf, _PLANNING)
     desc = getattr(inputs, "description", None) or {}
     study = dicom_da(desc.get("study_date", ""))
-    warns += _agree(pf, "lung.maa_study_date", pf.lung.maa_study_date, [study] if study else [], "StudyDate (0008,0020)", lambda d: d.isoformat())
+    warns += _agree(allow, "lung.maa_study_date", pf.lung.maa_study_date, [study] if study else [], "StudyDate (0008,0020)", lambda d: d.isoformat())
     patient = replace(pf.patient, birth_date=pf.patient.birth_date or (births[0] if len(births) == 1 else None),
                       sex=pf.patient.sex or (sexes[0] if len(sexes) == 1 else None))
     lung = replace(pf.lung, maa_study_date=pf.lung.maa_study_date or study, maa_series=pf.lung.maa_series or _series(desc))

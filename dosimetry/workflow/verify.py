@@ -28,7 +28,7 @@ exposure be verified. The steps:
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -40,6 +40,7 @@ from ..planning.result import LimitCheck
 from ..units import Q_, fraction, quantity, to_json
 from ..vocabulary import Calibration, Origin, Role
 from ..voxel import Volume, resample_to
+from .identity import post_identity
 from .assess import CaseResult, lung_dose_measured, lungs_not_measured, voxel_limit_checks
 from .voxel import ImagingInputs, VoxelResult, load_imaging, voxel_dose
 
@@ -416,8 +417,6 @@ def verify(
     delivered = voxel_dose(post, administered=delivery.administered, method=method, density_method=density_method, lung_method=lung_method,
                            calibration=delivery.calibration, residual_fraction=delivery.residual_fraction, lung_shunt_fraction=lsf, progress=progress)
     safety, efficacy, check_notes = voxel_limit_checks(delivered, device=device, clinical=clinical, overrides=overrides, prior_lung_dose=prior_lung_dose)
-    from dataclasses import replace
-
     checks = tuple(replace(c, origin=Origin.DELIVERED) for c in safety + efficacy)
     prior = quantity(prior_lung_dose, "Gy", "lung.prior_dose", minimum=0)
     lung = next((r for r in delivered.regions if r.role == Role.LUNG), None) if lung_dose_measured(delivered) else None
@@ -497,13 +496,8 @@ def load_post(pf: PatientFile, activity_image, segmentation=None, *, ct=None, re
 
         post, registration = carry_planning_rois(pf, activity_image, ct, post_segmentation=segmentation, allow_mismatch=allow_mismatch,
                                                  progress=progress, post_liver_roi=liver_roi, **reading)
-    _same_patient(pf, post, allow_mismatch)
+    # PatientID, birth date and sex against the patient file: the one identity rule (workflow/identity.py)
+    overridden = post_identity(pf, post, allow_mismatch)
+    if overridden:
+        post = replace(post, warnings=tuple(post.warnings) + overridden)
     return post, registration
-
-
-def _same_patient(pf: PatientFile, post: ImagingInputs, allow_mismatch: bool) -> None:
-    """The post-treatment images' PatientID (0010,0020) must be the patient file's ``patient.id``."""
-    ids = sorted({i.patient_id for i in post.identities if getattr(i, "patient_id", None)})
-    if ids and ids != [pf.patient.id] and not allow_mismatch:
-        raise InputError("patient.id", f"{pf.patient.id!r} in the patient file, but the post-treatment images belong to PatientID "
-                         f"{', '.join(map(repr, ids))}; verify each patient with their own images (--allow-mismatch overrides)")

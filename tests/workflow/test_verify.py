@@ -293,6 +293,21 @@ def test_post_treatment_images_of_another_patient_are_refused(post_study):
     assert inputs.liver_name == "Liver"
 
 
+def test_post_treatment_images_of_another_sex_are_refused_by_the_one_identity_rule(post_study):
+    """The post-treatment images are checked as the planning images are (workflow/identity.py):
+    PatientID, and PatientSex (0010,0040) 'O' of the phantom against a patient file saying 'F'."""
+    import dataclasses
+
+    planning, post = post_study
+    pf = load_patient(planning / "patient.toml")
+    other = dataclasses.replace(pf, patient=dataclasses.replace(pf.patient, sex="F"))
+    with pytest.raises(InputError) as e:
+        load_post(other, post / "pt", post / "rtstruct.dcm", ct=post / "ct")
+    assert e.value.field == "patient.sex" and "post-treatment images' PatientSex (0010,0040)" in str(e.value) and "--allow-mismatch" in str(e.value)
+    inputs, _ = load_post(other, post / "pt", post / "rtstruct.dcm", ct=post / "ct", allow_mismatch=True)
+    assert any(w.startswith("patient.sex 'F' in the patient file") and "--allow-mismatch overrides" in w for w in inputs.warnings)
+
+
 def test_register_without_planning_images_names_the_flag(clinic, tmp_path, capsys):
     from dosimetry.cli import main
 
