@@ -13,6 +13,7 @@ view): a plan never reads a missing lung dose as zero.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 
@@ -29,13 +30,16 @@ RECORD_SCHEMA = "y90-verification"  # verification.json "schema" (dosimetry.work
 _LIMIT = 20_000_000  # bytes: a verification.json is tens of kB
 
 
-def read_prior_lung_dose(path: Path, patient_id: str) -> pint.Quantity:
-    """The record's ``cumulative_lung_dose`` [Gy], checked against ``patient_id`` (PatientID of the plan).
+def read_prior_lung_dose(path: Path, patient_id: str, administration: dt.datetime | None = None) -> pint.Quantity:
+    """The record's ``cumulative_lung_dose`` [Gy], checked against ``patient_id`` (PatientID of the
+    plan) and, when both are known, against the plan's ``administration``: the recorded treatment
+    must come before it.
 
     Raises
     ------
     InputError
-        Unreadable or not a ``y90-verification`` record, another patient's, or no lung dose in it.
+        Unreadable or not a ``y90-verification`` record, another patient's, a treatment not before
+        this plan's, or no lung dose in it.
     """
     try:
         doc = json.loads(read_text(path, FIELD, limit=_LIMIT, what="verification record (verification.json)"))
@@ -45,6 +49,7 @@ def read_prior_lung_dose(path: Path, patient_id: str) -> pint.Quantity:
         raise InputError(FIELD, f"{path} is not a y90 verify record (its \"schema\" is not {RECORD_SCHEMA!r})")
     if doc.get("patient_id") != patient_id:
         raise InputError(FIELD, f"{path} is the record of patient {doc.get('patient_id')!r}, not of patient.id {patient_id!r}")
+    _before(path, doc.get("administration"), administration)
     dose = doc.get("cumulative_lung_dose")
     if not isinstance(dose, dict) or not isinstance(dose.get("value"), (int, float)) or isinstance(dose.get("value"), bool):
         raise InputError(FIELD, f"{path} holds no delivered lung dose (no lung in the post-treatment image): give lung.prior_dose from another measurement")
@@ -55,3 +60,16 @@ def read_prior_lung_dose(path: Path, patient_id: str) -> pint.Quantity:
     if not 0 <= q.magnitude < 1000:
         raise InputError(FIELD, f"{path}: cumulative_lung_dose {q.magnitude:g} Gy is outside [0, 1000) Gy", allowed="[0, 1000) Gy")
     return q
+
+
+def _before(path: Path, recorded, planned: dt.datetime | None) -> None:
+    """The recorded treatment (ISO 8601 text with UTC offset, or None) must be before ``planned``."""
+    if recorded is None or planned is None:
+        return
+    try:
+        when = dt.datetime.fromisoformat(str(recorded))
+    except ValueError as exc:
+        raise InputError(FIELD, f"{path}: administration {recorded!r} is not an ISO 8601 date-time") from exc
+    if when.tzinfo is None or when >= planned:
+        raise InputError(FIELD, f"{path} records a treatment on {recorded}, not before this plan's administration {planned.isoformat()}: "
+                         "a prior lung dose must come from an earlier treatment")

@@ -262,7 +262,7 @@ def parse_patient(doc: dict, base_dir: Path | str = ".") -> PatientFile:
     cl = _table(doc, "clinical", {"indication", "extent", "bilirubin", "compromised_liver", "corrected_tumour_doses"}, required=False)
     clinical = _clinical(**cl)
 
-    lung = _lung(doc, warns, base, patient.id)
+    lung = _lung(doc, warns, base, patient.id, treatment.administration)
     liver = _liver(doc, method, warns)
     target, tumours, tg = _target(doc, liver, warns)
     _method_requirements(method, patient, liver, target, tumours, tg)
@@ -392,7 +392,7 @@ def _treatment(doc: dict, warns: list) -> Treatment:
     return treatment
 
 
-def _lung(doc: dict, warns: list, base: Path, patient_id: str) -> Lung:
+def _lung(doc: dict, warns: list, base: Path, patient_id: str, administration: dt.datetime | None = None) -> Lung:
     """``[lung]``."""
     lt = _table(doc, "lung", {"shunt_fraction", "mass", "prior_dose", "prior_record", "limit", "cumulative_limit", "planar_counts", "shunt_method",
                               "maa_study_date", "maa_series"})
@@ -404,7 +404,7 @@ def _lung(doc: dict, warns: list, base: Path, patient_id: str) -> Lung:
         maa_study_date=parse_date(lt["maa_study_date"], "lung.maa_study_date", DATE_RANGE[0].date(), DATE_RANGE[1].date()) if "maa_study_date" in lt else None,
         maa_series=_text(lt["maa_series"], "lung.maa_series", 120) if "maa_series" in lt else None,
         mass=_image_or(lt.get("mass", "1 kg"), lambda v: _plausible_quantity(v, "lung.mass", "lung.mass", warns)),
-        prior_dose=_prior_lung_dose(lt, warns, base, patient_id),
+        prior_dose=_prior_lung_dose(lt, warns, base, patient_id, administration),
         limit=_plausible_quantity(lt["limit"], "lung.limit", "lung.limit", warns) if "limit" in lt else None,
         cumulative_limit=(
             _plausible_quantity(lt["cumulative_limit"], "lung.cumulative_limit", "lung.cumulative_limit", warns) if "cumulative_limit" in lt else None
@@ -413,7 +413,7 @@ def _lung(doc: dict, warns: list, base: Path, patient_id: str) -> Lung:
     return lung
 
 
-def _prior_lung_dose(lt: dict, warns: list, base: Path, patient_id: str) -> pint.Quantity:
+def _prior_lung_dose(lt: dict, warns: list, base: Path, patient_id: str, administration: dt.datetime | None) -> pint.Quantity:
     """``lung.prior_dose`` as typed, or the cumulative lung dose of an earlier ``y90 verify`` record
     (``lung.prior_record``, relative to the patient file; io/lung_record.py); not both."""
     if "prior_record" not in lt:
@@ -424,7 +424,7 @@ def _prior_lung_dose(lt: dict, warns: list, base: Path, patient_id: str) -> pint
     if not isinstance(record, str) or not record.strip():
         raise InputError("lung.prior_record", "expected the path of a verification.json written by y90 verify")
     path = base / record
-    dose = _plausible_quantity(read_prior_lung_dose(path, patient_id), "lung.prior_dose", "lung.prior_record", warns)
+    dose = _plausible_quantity(read_prior_lung_dose(path, patient_id, administration), "lung.prior_dose", "lung.prior_record", warns)
     warns.append(f"lung.prior_dose {dose.to('Gy').magnitude:.2f} Gy: the cumulative lung dose of the earlier treatment's record {record}")
     return dose
 

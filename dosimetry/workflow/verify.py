@@ -297,6 +297,17 @@ class Verification:
     lungs_not_assessed: str = ""
 
     @property
+    def administration_text(self) -> str | None:
+        """When this treatment was given (ISO 8601 with its UTC offset): ``delivery.administration``,
+        else the plan's ``treatment.administration``; None when the patient file gives neither. A later
+        plan that reads this record (``lung.prior_record``) checks that it comes before it."""
+        pf = self.planned.plan.patient if self.planned is not None and self.planned.plan is not None else None
+        if pf is None:
+            return None
+        when = (pf.delivery.administration if pf.delivery is not None else None) or pf.treatment.administration
+        return None if when is None else when.isoformat()
+
+    @property
     def complete(self) -> bool:
         """No adverse finding, and every safety figure assessed (the lungs included)."""
         return not self.findings and not self.lungs_not_assessed
@@ -328,8 +339,9 @@ class Verification:
         d = self.delivered
         return {
             "schema": "y90-verification",
-            "schema_version": 2,  # 2: lungs_not_assessed
+            "schema_version": 2,  # 2: lungs_not_assessed, administration
             "patient_id": self.patient_id,
+            "administration": self.administration_text,
             "headline": self.headline(),
             "adverse_findings": [dict(c.to_json(), text=self.finding_text(c)) for c in self.findings],
             "delivery": dict(self.delivery.to_json(), image_activity=to_json(d.image_activity),

@@ -20,8 +20,8 @@ GLASS = Path(dosimetry.__file__).parent / "examples" / "glass.toml"
 LUNG_DOSE_HAND = 50 * (120 * 1.456 * 1.03 / (50 * 0.95)) * 0.05 / 1.0
 
 
-def _record(folder: Path, cumulative, patient_id="EX-001", schema="y90-verification") -> Path:
-    doc = {"schema": schema, "schema_version": 1, "patient_id": patient_id,
+def _record(folder: Path, cumulative, patient_id="EX-001", schema="y90-verification", administration=None) -> Path:
+    doc = {"schema": schema, "schema_version": 2, "patient_id": patient_id, "administration": administration,
            "prior_lung_dose": {"value": 0.0, "unit": "Gy"}, "cumulative_lung_dose": cumulative}
     p = folder / "verification-1" / "verification.json"
     p.parent.mkdir(parents=True, exist_ok=True)
@@ -121,6 +121,8 @@ def test_the_record_y90_verify_wrote_is_read_back(post_study, tmp_path):
     p.write_text(text)
     pf = load_patient(p)
     assert written["cumulative_lung_dose"]["unit"] == "Gy"
+    import datetime as dt
+    assert dt.datetime.fromisoformat(written["administration"]).tzinfo is not None  # the treatment's time is recorded
     assert pf.lung.prior_dose.to("Gy").magnitude == pytest.approx(written["cumulative_lung_dose"]["value"])
     assert pf.lung.prior_dose.to("Gy").magnitude > 0
 
@@ -137,3 +139,20 @@ def test_a_changed_record_changes_the_cohort_case_key(tmp_path):
     second = load_patient(p)
     assert first.sha256 == second.sha256
     assert case_key(first, (), (), imaging={}) != case_key(second, (), (), imaging={})
+
+
+@pytest.mark.parametrize("recorded, refused", [
+    ("2026-10-20T09:30:00-04:00", False),   # a month before the plan's 2026-11-25T10:00:00-05:00
+    ("2026-11-25T10:00:00-05:00", True),    # the same treatment
+    ("2026-12-02T10:00:00-05:00", True),    # a later one
+    ("2026-10-20T09:30:00", True),          # no UTC offset: cannot be ordered
+])
+def test_a_record_must_come_before_the_plan(tmp_path, recorded, refused):
+    _record(tmp_path, {"value": 12.5, "unit": "Gy"}, administration=recorded)
+    p = _patient(tmp_path, 'prior_record = "../verification-1/verification.json"\n')
+    if not refused:
+        assert load_patient(p).lung.prior_dose.to("Gy").magnitude == pytest.approx(12.5)
+        return
+    with pytest.raises(InputError, match="not before this plan's administration") as exc:
+        load_patient(p)
+    assert exc.value.field == "lung.prior_record"
