@@ -33,6 +33,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
+from functools import cached_property
 
 import numpy as np
 import pint
@@ -95,6 +96,10 @@ class Contraindication:
     extents: tuple = (None, *Extent)
 
     def describe(self) -> str:
+        return self._description
+
+    @cached_property
+    def _description(self) -> str:  # the rows are constants: built once (issue 22, the scalar plan)
         op = "<=" if self.inclusive else "<"
         if self.limit.dimensionless:  # a fraction: in percent, as the sources write it
             return f"{self.label} {op} {self.limit.to('').magnitude * 100:g} %"
