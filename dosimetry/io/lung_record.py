@@ -47,6 +47,10 @@ def read_prior_lung_dose(path: Path, patient_id: str, administration: dt.datetim
         raise InputError(FIELD, f"{path} is not JSON ({exc.msg}, line {exc.lineno}); expected the verification.json y90 verify wrote") from exc
     if not isinstance(doc, dict) or doc.get("schema") != RECORD_SCHEMA:
         raise InputError(FIELD, f"{path} is not a y90 verify record (its \"schema\" is not {RECORD_SCHEMA!r})")
+    version = doc.get("schema_version")
+    if not isinstance(version, int) or isinstance(version, bool) or version < 2:
+        raise InputError(FIELD, f"{path} is a verification record of schema_version {version!r}: records before version 2 may hold a lung dose "
+                         "computed without a CT (understated about 3-fold); run y90 verify again, or give lung.prior_dose", allowed="schema_version >= 2")
     if doc.get("patient_id") != patient_id:
         raise InputError(FIELD, f"{path} is the record of patient {doc.get('patient_id')!r}, not of patient.id {patient_id!r}")
     _before(path, doc.get("administration"), administration)
@@ -70,6 +74,8 @@ def _before(path: Path, recorded, planned: dt.datetime | None) -> None:
         when = dt.datetime.fromisoformat(str(recorded))
     except ValueError as exc:
         raise InputError(FIELD, f"{path}: administration {recorded!r} is not an ISO 8601 date-time") from exc
-    if when.tzinfo is None or when >= planned:
+    if when.tzinfo is None:
+        raise InputError(FIELD, f"{path}: administration {recorded!r} has no UTC offset, so it cannot be ordered against this plan's {planned.isoformat()}")
+    if when >= planned:
         raise InputError(FIELD, f"{path} records a treatment on {recorded}, not before this plan's administration {planned.isoformat()}: "
                          "a prior lung dose must come from an earlier treatment")

@@ -22,7 +22,7 @@ from ..vocabulary import Method
 from . import limits as _limits
 from . import verdict as _verdict
 from . import contraindications as _screen
-from .clinical import Clinical
+from .clinical import Clinical, Extent
 from .compartments import Compartments
 from .result import LimitCheck, Plan
 from .settings import PlanSettings
@@ -129,19 +129,26 @@ def safety_caps(s: Setting) -> tuple:
     if s.dev.shunt_limit is not None:
         f = np.round(s.comp.lsf, 12)
         caps.append(("lung_shunt_fraction", np.where(f > s.dev.shunt_limit, 0.0, np.inf)))
+    conditions = tumour_conditions(s.comp, s.clinical)
     caps += _screen.screen_caps(s.dev.name, s.clinical, (1 - np.asarray(s.comp.residual, dtype=float)) * np.asarray(s.comp.lsf, dtype=float),
-                                tumour_conditions(s.comp))
+                                conditions)
+    if not conditions and any(r.name == "tumour_replacement" and s.dev.name in r.devices for r in _screen.CONTRAINDICATIONS):
+        notes = list(notes) + ["tumour replacement of the liver (> 70 % contraindicates glass) not screened: the whole liver volume (liver.volume) is not given"]
     return rows, notes, caps
 
 
-def tumour_conditions(comp) -> dict:
+def tumour_conditions(comp, clinical: Clinical | None = None) -> dict:
     """``{"tumour_replacement": tumours / whole liver}`` when the whole liver is known (one density,
     so the mass ratio is the volume ratio): every tumour in the liver (``liver.tumour_volume``), else
-    the target's tumours (then a lower bound of the burden). Empty without the whole liver."""
-    if comp.liver_mass is None:
+    the target's tumours (then a lower bound of the burden). A whole-liver treatment's target is the
+    liver. Empty when the whole liver is not known."""
+    liver = comp.liver_mass
+    if liver is None and clinical is not None and clinical.extent is Extent.WHOLE_LIVER:
+        liver = comp.target_mass
+    if liver is None:
         return {}
     tumours = comp.tumour_total if comp.liver_tumour_mass is None else comp.liver_tumour_mass
-    return {"tumour_replacement": Q_(as_array_or_float(np.asarray(tumours, dtype=float) / np.asarray(comp.liver_mass, dtype=float)), "")}
+    return {"tumour_replacement": Q_(as_array_or_float(np.asarray(tumours, dtype=float) / np.asarray(liver, dtype=float)), "")}
 
 
 def assemble_plan(
@@ -165,7 +172,7 @@ def assemble_plan(
     if dev.shunt_limit is not None:
         checks.append(shunt_check(comp.lsf, dev))
     lung_activity = new_quantity(as_array_or_float(a * (1 - np.asarray(comp.residual, dtype=float)) * np.asarray(comp.lsf, dtype=float)), "GBq")
-    screened, screen_decisions = _screen.screen(dev.name, s.clinical, {"lung_activity": lung_activity, **tumour_conditions(comp)})
+    screened, screen_decisions = _screen.screen(dev.name, s.clinical, {"lung_activity": lung_activity, **tumour_conditions(comp, s.clinical)})
     checks += list(screened)
     warn = list(s.warnings) + list(warnings) + list(_limits.warnings_for(checks))
 

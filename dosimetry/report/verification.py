@@ -99,7 +99,7 @@ def verification_pdf(v) -> bytes:
         fig = Figure(figsize=(8.27, 11.69))
         fig.text(0.06, 0.972, f"Patient {patient_line(v)}", fontsize=8.5, color="0.35")
         fig.text(0.06, 0.95, "Post-treatment verification: planned against delivered", fontsize=14, weight="bold")
-        fig.text(0.06, 0.925, v.headline(), fontsize=8.5, color="#c62828" if v.findings else "#1a7f37", wrap=True)
+        fig.text(0.06, 0.925, v.headline(), fontsize=8.5, color="#1a7f37" if v.complete else "#c62828", wrap=True)
         y = 0.9
         for c in v.findings:  # wrapped, never cut: a finding is read whole
             for part in textwrap.wrap("! " + v.finding_text(c), 120, subsequent_indent="  "):

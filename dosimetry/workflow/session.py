@@ -226,6 +226,12 @@ def _one_liver(cases) -> None:
             shown = ", ".join("not given" if v is None else f"{v:.1f} mL" for v in values)
             raise InputError(field, f"differs between the territories' files ({shown}); the territories share one liver: give the same {field} in every file")
     liver = livers[0]
+    with_tumours = any(c.plan.patient.target.tumour_volume is not None and c.plan.patient.target.tumour_volume.magnitude > 0 for c in cases)
+    if len(cases) > 1 and with_tumours and liver.volume is not None and liver.tumour_volume is None:
+        # each territory alone would count only its own tumours: the whole normal liver (liver minus
+        # every tumour) and the tumour replacement of the liver would be overstated / understated
+        raise InputError("liver.tumour_volume", "missing: territories treated in one session share one liver, and the summed whole-normal-liver "
+                         "dose and the tumour replacement of the liver need every tumour in it; give liver.tumour_volume (the same in every file)")
     targets = sum(float(c.plan.patient.target.volume.to("mL").magnitude) for c in cases)
     if liver.volume is not None and targets > float(liver.volume.to("mL").magnitude) * 1.001:
         raise InputError("target.volume", f"the territories' targets add up to {targets:.1f} mL, more than the whole liver ({liver.volume.to('mL').magnitude:.1f} mL); territories must not overlap")

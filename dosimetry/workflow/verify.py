@@ -333,7 +333,8 @@ class Verification:
         if not f:
             return f"NO ADVERSE FINDING: the delivered doses are within the {sum(c.safety for c in self.checks)} safety limits and meet the efficacy thresholds checked"
         n_s = sum(c.safety for c in f)
-        return f"ADVERSE FINDINGS: {n_s} safety limit(s) exceeded, {len(f) - n_s} efficacy threshold(s) not reached (see findings)"
+        lungs = f"; LUNGS NOT ASSESSED: {self.lungs_not_assessed}" if self.lungs_not_assessed else ""
+        return f"ADVERSE FINDINGS: {n_s} safety limit(s) exceeded, {len(f) - n_s} efficacy threshold(s) not reached (see findings){lungs}"
 
     def to_json(self) -> dict:
         d = self.delivered

@@ -20,8 +20,8 @@ GLASS = Path(dosimetry.__file__).parent / "examples" / "glass.toml"
 LUNG_DOSE_HAND = 50 * (120 * 1.456 * 1.03 / (50 * 0.95)) * 0.05 / 1.0
 
 
-def _record(folder: Path, cumulative, patient_id="EX-001", schema="y90-verification", administration=None) -> Path:
-    doc = {"schema": schema, "schema_version": 2, "patient_id": patient_id, "administration": administration,
+def _record(folder: Path, cumulative, patient_id="EX-001", schema="y90-verification", administration=None, version=2) -> Path:
+    doc = {"schema": schema, "schema_version": version, "patient_id": patient_id, "administration": administration,
            "prior_lung_dose": {"value": 0.0, "unit": "Gy"}, "cumulative_lung_dose": cumulative}
     p = folder / "verification-1" / "verification.json"
     p.parent.mkdir(parents=True, exist_ok=True)
@@ -142,10 +142,10 @@ def test_a_changed_record_changes_the_cohort_case_key(tmp_path):
 
 
 @pytest.mark.parametrize("recorded, refused", [
-    ("2026-10-20T09:30:00-04:00", False),   # a month before the plan's 2026-11-25T10:00:00-05:00
-    ("2026-11-25T10:00:00-05:00", True),    # the same treatment
-    ("2026-12-02T10:00:00-05:00", True),    # a later one
-    ("2026-10-20T09:30:00", True),          # no UTC offset: cannot be ordered
+    ("2026-10-20T09:30:00-04:00", None),   # a month before the plan's 2026-11-25T10:00:00-05:00
+    ("2026-11-25T10:00:00-05:00", "not before this plan's administration"),    # the same treatment
+    ("2026-12-02T10:00:00-05:00", "not before this plan's administration"),    # a later one
+    ("2026-10-20T09:30:00", "has no UTC offset"),          # cannot be ordered
 ])
 def test_a_record_must_come_before_the_plan(tmp_path, recorded, refused):
     _record(tmp_path, {"value": 12.5, "unit": "Gy"}, administration=recorded)
@@ -153,6 +153,17 @@ def test_a_record_must_come_before_the_plan(tmp_path, recorded, refused):
     if not refused:
         assert load_patient(p).lung.prior_dose.to("Gy").magnitude == pytest.approx(12.5)
         return
-    with pytest.raises(InputError, match="not before this plan's administration") as exc:
+    with pytest.raises(InputError, match=refused) as exc:
+        load_patient(p)
+    assert exc.value.field == "lung.prior_record"
+
+
+@pytest.mark.parametrize("version", [1, None, "2", True])
+def test_a_record_before_schema_version_2_is_refused(tmp_path, version):
+    """Review finding: version-1 records of y90 verify without a CT hold a lung dose at 1.03 g/mL
+    (about 3-fold understated), and they were read as the prior dose."""
+    _record(tmp_path, {"value": 4.7, "unit": "Gy"}, version=version)
+    p = _patient(tmp_path, 'prior_record = "../verification-1/verification.json"\n')
+    with pytest.raises(InputError, match="schema_version") as exc:
         load_patient(p)
     assert exc.value.field == "lung.prior_record"

@@ -218,3 +218,23 @@ def test_a_subnormal_shunt_plans_without_a_warning():
 
     a = mird(Q_(120, "Gy"), Q_(1000, "mL"), 5e-324, device="glass").prescribed_activity.to("GBq").magnitude
     assert a == pytest.approx(120 * 1.03 / 50, rel=1e-9)
+
+
+def test_tumour_replacement_without_the_liver_volume(tmp_path, capsys):
+    """Review finding: no liver.volume skipped the screen without a word. A whole-liver treatment's
+    target is the liver: 1200 / 1500 mL = 80 % > 70 % blocks; a lobar one says it was not screened."""
+    text = GLASS.read_text().replace('volume = "1800 mL"             # whole liver, tumours included; 100-10000 mL\n', "")
+    text = text.replace('volume = "1456 mL"', 'volume = "1500 mL"').replace('tumour_volume = "300 mL"', 'tumour_volume = "1200 mL"')
+    assert 'volume = "1800 mL"' not in text
+    whole = tmp_path / "whole.toml"
+    whole.write_text(text.replace('extent = "lobar"', 'extent = "whole_liver"'))
+    code = main(["plan", str(whole), "--format", "json"])
+    doc = json.loads(capsys.readouterr().out)
+    c = next(c for c in doc["safety"] if c["name"] == "tumour_replacement")
+    assert c["value"]["value"] == pytest.approx(0.8) and not c["pass"] and code == 1 and doc["status"] == "BLOCKED"
+    lobar = tmp_path / "lobar.toml"
+    lobar.write_text(text)
+    main(["plan", str(lobar), "--format", "json"])
+    doc = json.loads(capsys.readouterr().out)
+    assert not any(c["name"] == "tumour_replacement" for c in doc["safety"])
+    assert any("tumour replacement of the liver (> 70 % contraindicates glass) not screened" in n for n in doc["notes"])

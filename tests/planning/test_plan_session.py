@@ -10,6 +10,7 @@ Left, resin MIRD 200 Gy to 150 mL, LSF 3 %: A = 200 * 0.1545 / (49.67 * 0.97) = 
 Session: lungs 8.84503 Gy, whole normal liver 71.4286 Gy (< 75 Gy glass, EANM 2022 T2).
 """
 
+import json
 from pathlib import Path
 
 import pytest
@@ -128,6 +129,9 @@ def test_a_territory_needing_a_decision_keeps_the_session_from_exit_0():
     from dosimetry.workflow import plan_session
 
     base = (Path(__file__).parents[2] / "dosimetry" / "examples" / "glass.toml").read_text()
+    # one liver: every tumour in it (300 + 30 mL) in both files
+    base = base.replace('density = "1.03 g/mL"          # default 1.03 g/mL; 0.9-1.2 g/mL', 'density = "1.03 g/mL"\ntumour_volume = "330 mL"')
+    assert 'tumour_volume = "330 mL"' in base
     a = parse_patient(tomllib.loads(base.replace("2026-11-24T08:21:00-05:00", "2026-11-22T12:00:00-05:00")))
     small = base.replace('volume = "1456 mL"', 'volume = "150 mL"').replace('tumour_volume = "300 mL"', 'tumour_volume = "30 mL"')
     b = parse_patient(tomllib.loads(small))
@@ -218,3 +222,35 @@ def test_session_targets_must_fit_in_the_liver(tmp_path):
     with pytest.raises(InputError) as e:
         plan_session([load_patient(r), load_patient(l_)])
     assert e.value.field == "target.tumours"
+
+
+def _two_territories_with_tumours(tmp_path, liver_tumours: str | None):
+    base = (Path(__file__).parents[2] / "dosimetry" / "examples" / "glass.toml").read_text()
+    liver = 'volume = "2000 mL"' + (f'\ntumour_volume = "{liver_tumours}"' if liver_tumours else "")
+    base = base.replace('volume = "1800 mL"             # whole liver, tumours included; 100-10000 mL', liver)
+    assert 'volume = "2000 mL"' in base
+    paths = []
+    for name, target, tumour in (("a", "1000 mL", "750 mL"), ("b", "900 mL", "700 mL")):
+        p = tmp_path / f"{name}.toml"
+        p.write_text(base.replace('volume = "1456 mL"', f'volume = "{target}"').replace('tumour_volume = "300 mL"', f'tumour_volume = "{tumour}"'))
+        paths.append(p)
+    return paths
+
+
+def test_a_session_with_tumours_needs_every_tumour_of_the_liver(tmp_path, capsys):
+    """Review finding: each territory counted only its own tumours (750 / 2000 = 37.5 %, 700 / 2000 =
+    35 %: both pass) although together they replace (750 + 700) / 2000 = 72.5 % of the liver (> 70 %:
+    TheraSphere IFU contraindication), and each whole-normal-liver dose divided by the liver minus its
+    own tumours only. The session now asks for liver.tumour_volume; given, the screen blocks."""
+    from dosimetry.cli import main
+
+    a, b = _two_territories_with_tumours(tmp_path, None)
+    assert main(["session", str(a), str(b)]) == 2
+    err = capsys.readouterr().err
+    assert "liver.tumour_volume" in err and "missing" in err
+    a, b = _two_territories_with_tumours(tmp_path, "1450 mL")
+    code = main(["session", str(a), str(b), "--format", "json"])
+    doc = json.loads(capsys.readouterr().out)
+    assert code == 1 and doc["status"] == "BLOCKED"
+    screened = [c for t in doc["territories"] for c in t["safety"] if c["name"] == "tumour_replacement"]
+    assert screened and all(c["value"]["value"] == pytest.approx(1450 / 2000) and not c["pass"] for c in screened)

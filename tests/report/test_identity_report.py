@@ -74,13 +74,14 @@ def test_absent_values_are_printed_not_given(tmp_path):
 def test_session_pdf_and_verification_header_show_the_patient(tmp_path, capsys):
     from dosimetry.cli import main
 
-    right = _file(tmp_path, "right.toml", **{**IDENTITY, 'volume = "1456 mL"': 'volume = "800 mL"'})
-    left = _file(tmp_path, "left.toml", **{**IDENTITY, 'volume = "1456 mL"': 'volume = "500 mL"'})
+    one_liver = {'density = "1.03 g/mL"          # default 1.03 g/mL; 0.9-1.2 g/mL': 'density = "1.03 g/mL"\ntumour_volume = "600 mL"'}  # both tumours
+    right = _file(tmp_path, "right.toml", **{**IDENTITY, **one_liver, 'volume = "1456 mL"': 'volume = "800 mL"'})
+    left = _file(tmp_path, "left.toml", **{**IDENTITY, **one_liver, 'volume = "1456 mL"': 'volume = "500 mL"'})
     pdf = tmp_path / "session.pdf"
     main(["--quiet", "session", str(right), str(left), "--pdf", str(pdf)])
     first = " ".join(PdfReader(pdf).pages[0].extract_text().split())
     assert "EX-001; born 1956-03-14; sex female (F); record number MRN-0042" in first
-    other = _file(tmp_path, "other.toml", **{'volume = "1456 mL"': 'volume = "500 mL"'})  # no date of birth
+    other = _file(tmp_path, "other.toml", **{**one_liver, 'volume = "1456 mL"': 'volume = "500 mL"'})  # no date of birth
     assert main(["--quiet", "session", str(right), str(other)]) == 2
     assert "patient.birth_date" in capsys.readouterr().err
     pf = load_patient(right)

@@ -36,6 +36,10 @@ def _patient(tmp_path, name="patient.toml", **replace) -> Path:
     return p
 
 
+#: Territories of one session share one liver: every tumour in it (each file's 300 mL tumour) in both files
+ONE_LIVER = {'density = "1.03 g/mL"          # default 1.03 g/mL; 0.9-1.2 g/mL': 'density = "1.03 g/mL"\ntumour_volume = "600 mL"'}
+
+
 def _report(path):
     pf = load_patient(path)
     case = run_case(pf, uncertainty=None)
@@ -233,9 +237,9 @@ def test_session_prints_vial_options_and_compartment_doses(tmp_path, capsys):
     +46 % of its 2.082 GBq plan: a decision, with options); left lobe 500 mL, vial chosen by convention."""
     from dosimetry.cli import main
 
-    right = _patient(tmp_path, "right.toml", **{'volume = "1456 mL"': 'volume = "800 mL"',
+    right = _patient(tmp_path, "right.toml", **{**ONE_LIVER, 'volume = "1456 mL"': 'volume = "800 mL"',
                                                  "calibration = 2026-11-24T08:21:00-05:00": 'calibration = 2026-11-23T12:00:00-05:00\nvial = "5 GBq"'})
-    left = _patient(tmp_path, "left.toml", **{'volume = "1456 mL"': 'volume = "500 mL"', "calibration = 2026-11-24T08:21:00-05:00": ""})
+    left = _patient(tmp_path, "left.toml", **{**ONE_LIVER, 'volume = "1456 mL"': 'volume = "500 mL"', "calibration = 2026-11-24T08:21:00-05:00": ""})
     code = main(["session", str(right), str(left)])
     out = capsys.readouterr().out
     assert code == 1 and "NEEDS A DECISION" in out
@@ -266,8 +270,8 @@ def test_session_writes_one_signable_pdf(tmp_path, capsys):
     against their limits, the one status, signatures) then each territory's page 1."""
     from dosimetry.cli import main
 
-    right = _patient(tmp_path, "right.toml", **{'volume = "1456 mL"': 'volume = "800 mL"'})
-    left = _patient(tmp_path, "left.toml", **{'volume = "1456 mL"': 'volume = "500 mL"'})
+    right = _patient(tmp_path, "right.toml", **{**ONE_LIVER, 'volume = "1456 mL"': 'volume = "800 mL"'})
+    left = _patient(tmp_path, "left.toml", **{**ONE_LIVER, 'volume = "1456 mL"': 'volume = "500 mL"'})
     pdf = tmp_path / "session.pdf"
     code = main(["--quiet", "session", str(right), str(left), "--pdf", str(pdf)])
     capsys.readouterr()

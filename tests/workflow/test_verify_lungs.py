@@ -54,6 +54,17 @@ def test_a_lung_limit_exceeded_even_at_1_03_g_per_ml_stays_a_finding_marked_lowe
     v = verify(_tiny(0.5), delivery_inputs(None, administered="20 GBq", residual_fraction=0.0), device="glass", method="ldm")
     lung = [c for c in v.findings if c.name == "lung_dose"]
     assert lung and "lower bound" in lung[0].description and not v.complete
+    # the headline of a verification with findings still says the lungs were not assessed (review finding)
+    assert v.headline().startswith("ADVERSE FINDINGS") and "LUNGS NOT ASSESSED: there is no CT" in v.headline()
+
+
+def test_the_verification_schema_takes_every_headline():
+    import re
+
+    schema = json.loads((Path(__import__("dosimetry").__file__).parent / "report" / "schemas" / "verification.schema.json").read_text())
+    pattern = schema["properties"]["headline"]["pattern"]
+    v = verify(_tiny(0.01), delivery_inputs(None, administered="0.01 GBq", residual_fraction=0.0), device="glass", method="ldm")
+    assert v.headline().startswith("LUNGS NOT ASSESSED") and re.match(pattern, v.headline())
 
 
 def test_with_a_ct_the_lung_check_and_record_are_made():
