@@ -243,12 +243,14 @@ def compare_regions(planned: CaseResult | None, delivered: VoxelResult) -> tuple
     out = []
     for r in delivered.regions:
         keys = [("name", r.name)] + ([("role", r.role)] if r.role in _UNIQUE_ROLES else [])
+        # without a CT the lung mean is a lower bound (assess.lung_dose_measured): the table says so
+        shown = f"{r.name} (lower bound: no CT)" if r.role == Role.LUNG and not lung_dose_measured(delivered) else r.name
         hit = next((vox[k] for k in keys if k in vox and (k[0] == "name" or vox[k].role == r.role)), None)
         if hit is not None and hit.role == r.role:
-            out.append(RegionComparison(r.name, r.role, _region_figures(hit), _region_figures(r), "planning voxel dosimetry"))
+            out.append(RegionComparison(shown, r.role, _region_figures(hit), _region_figures(r), "planning voxel dosimetry"))
             continue
         figs = next((comp[k] for k in keys if k in comp), None)
-        out.append(RegionComparison(r.name, r.role, figs, _region_figures(r), "plan (compartment model)" if figs else ""))
+        out.append(RegionComparison(shown, r.role, figs, _region_figures(r), "plan (compartment model)" if figs else ""))
     return tuple(out)
 
 

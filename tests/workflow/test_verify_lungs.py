@@ -47,6 +47,8 @@ def test_a_lung_pass_without_a_ct_is_not_assessed_and_writes_no_record():
     assert not any(c.name in ("lung_dose", "cumulative_lung_dose") for c in v.checks)
     assert v.cumulative_lung_dose is None and "no CT" in v.lungs_not_assessed
     assert v.headline().startswith("LUNGS NOT ASSESSED") and not v.complete
+    # the planned-against-delivered table marks the lung figure as a lower bound (review finding)
+    assert [r.name for r in v.regions if r.role == "lung"] == ["Lungs (lower bound: no CT)"]
     assert v.to_json()["lungs_not_assessed"] and v.to_json()["cumulative_lung_dose"] is None
 
 
@@ -72,6 +74,7 @@ def test_with_a_ct_the_lung_check_and_record_are_made():
     v = verify(inputs, delivery_inputs(None, administered="0.01 GBq", residual_fraction=0.0), device="glass", method="ldm")
     assert any(c.name == "lung_dose" for c in v.checks) and v.cumulative_lung_dose is not None
     assert v.lungs_not_assessed == "" and v.complete
+    assert [r.name for r in v.regions if r.role == "lung"] == ["Lungs"]
     assert v.headline().startswith("NO ADVERSE FINDING")
 
 
