@@ -89,6 +89,12 @@ class Clinical:
     compromised_liver: bool | None = None
     corrected_tumour_doses: bool = False
 
+    def __post_init__(self):
+        # built directly (not through clinical()): the bilirubin is read as the factory reads it, so
+        # "34.3 umol/L" is 2.005 mg/dL and a bad value is an InputError naming clinical.bilirubin
+        if self.bilirubin is not None:
+            object.__setattr__(self, "bilirubin", _bilirubin(self.bilirubin))
+
     def to_json(self) -> dict:
         return {
             "indication": None if self.indication is None else self.indication.value,

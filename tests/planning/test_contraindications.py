@@ -238,3 +238,18 @@ def test_tumour_replacement_without_the_liver_volume(tmp_path, capsys):
     doc = json.loads(capsys.readouterr().out)
     assert not any(c["name"] == "tumour_replacement" for c in doc["safety"])
     assert any("tumour replacement of the liver (> 70 % contraindicates glass) not screened" in n for n in doc["notes"])
+
+
+def test_clinical_built_directly_reads_bilirubin_as_the_factory_does():
+    """Review finding: Clinical(bilirubin=34.3 umol/L) raised pint's DimensionalityError; 34.3 umol/L
+    x 584.66 g/mol = 2.0054 mg/dL (blocks non-segmental treatment), and a bad value names the field."""
+    from dosimetry.errors import InputError
+    from dosimetry.planning.clinical import Clinical, Extent
+    from dosimetry.units import Q_
+
+    c = Clinical(extent=Extent.LOBAR, bilirubin=Q_(34.3, "umol/L"))
+    assert c.bilirubin.to("mg/dL").magnitude == pytest.approx(34.3e-6 * 584.66 * 100, rel=1e-6)
+    assert Clinical(bilirubin="0.8 mg/dL").bilirubin.to("mg/dL").magnitude == pytest.approx(0.8)
+    with pytest.raises(InputError) as exc:
+        Clinical(bilirubin=Q_(-1.0, "mg/dL"))
+    assert exc.value.field == "clinical.bilirubin"
