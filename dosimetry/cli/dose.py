@@ -7,7 +7,7 @@ import argparse
 
 from ..errors import InputError
 from ..vocabulary import DeviceName
-from .flags import FlagNames, checked, subcommand
+from .flags import FlagNames, checked, residual_fraction, subcommand
 from .output import EXIT_BLOCKED, EXIT_OK, check_output_folder, progress
 
 
@@ -68,7 +68,7 @@ def _roi_flags(ds) -> None:
 
 def _assessment_flags(ds) -> None:
     """What the safety limits are checked with: residual fraction, device, prior lung dose, clinical scenario."""
-    ds.add_argument("--residual-fraction", default=0.0, type=_residual_fraction, help="activity left in vial and tubing, e.g. 0.02 or '2 %%' (at most 50 %%)")
+    ds.add_argument("--residual-fraction", default=0.0, type=residual_fraction("--residual-fraction"), help="activity left in vial and tubing, e.g. 0.02 or '2 %%' (at most 50 %%)")
     ds.add_argument("--device", choices=tuple(DeviceName), help="device whose safety limits apply (default: both devices' limits, the stricter binds)")
     ds.add_argument("--prior-lung-dose", default="0 Gy", help="lung dose of earlier treatments, for the cumulative lung limit (default 0 Gy; as lung.prior_dose)")
     ds.add_argument("--indication", help="clinical.indication: hcc, icc, colorectal, neuroendocrine or other (tumour thresholds)")
@@ -76,16 +76,6 @@ def _assessment_flags(ds) -> None:
     ds.add_argument("--bilirubin", help="clinical.bilirubin: serum total bilirubin, e.g. '1.5 mg/dL' or '26 umol/L'")
     ds.add_argument("--compromised-liver", action=argparse.BooleanOptionalAction, default=None,
                     help="clinical.compromised_liver: pretreated or compromised liver (--no-compromised-liver: not)")
-
-
-def _residual_fraction(text: str) -> float:
-    """``--residual-fraction``: the patient file's grammar and plausible range (target.residual_fraction)."""
-    from ..io.patient import _plausible_fraction
-
-    try:
-        return _plausible_fraction(text, "target.residual_fraction", "--residual-fraction", None)
-    except InputError as exc:
-        raise argparse.ArgumentTypeError(exc.message) from exc
 
 
 def run(args) -> int:

@@ -72,6 +72,21 @@ def checked(key: str):
     return parse
 
 
+def residual_fraction(flag: str):
+    """An argparse ``type`` for a residual-fraction flag: the patient file's grammar and plausible
+    range (``target.residual_fraction``); returns the fraction, a refusal names ``flag``."""
+
+    def parse(text: str) -> float:
+        from ..io.patient import _plausible_fraction
+
+        try:
+            return _plausible_fraction(text, "target.residual_fraction", flag, None)
+        except InputError as exc:
+            raise argparse.ArgumentTypeError(exc.message) from exc
+
+    return parse
+
+
 def command_range(key: str):
     """An argparse ``type`` for a flag with a range in ``io.patient.COMMAND_RANGES`` (or the resin vial's)."""
 

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import argparse
-
 from ..errors import InputError
 from .dose import DOSE_FLAGS
-from .flags import FlagNames, checked, subcommand
+from .flags import FlagNames, checked, residual_fraction, subcommand
 from .output import EXIT_BLOCKED, EXIT_OK, check_output_folder, progress
 
 #: ``y90 verify``'s flags for the field keys its library calls name.
@@ -27,16 +25,6 @@ EXAMPLES = [
 ]
 
 
-def _residual(text: str) -> float:
-    """``--residual``: the patient file's grammar and plausible range (target.residual_fraction)."""
-    from ..io.patient import _plausible_fraction
-
-    try:
-        return _plausible_fraction(text, "target.residual_fraction", "--residual", None)
-    except InputError as exc:
-        raise argparse.ArgumentTypeError(exc.message) from exc
-
-
 def add_parser(sub) -> None:
     vf = subcommand(sub, "verify", help="post-treatment verification: delivered dose from the Y-90 PET / SPECT against the plan",
                     description=DESCRIPTION, examples=EXAMPLES, codes="verify")
@@ -53,7 +41,7 @@ def add_parser(sub) -> None:
     vf.add_argument("--calibration", choices=("relative", "absolute"), default="relative",
                     help="relative (default): the image scaled to administered x (1 - residual); absolute: PET Bq/mL at administration, its total checked")
     vf.add_argument("--administered", type=checked("imaging.administered"), help="activity administered, e.g. '2.1 GBq' (default delivery.administered)")
-    vf.add_argument("--residual", type=_residual, help="measured residual fraction in vial and delivery set, e.g. 0.03 or '3 %%' (default delivery.residual_fraction)")
+    vf.add_argument("--residual", type=residual_fraction("--residual"), help="measured residual fraction in vial and delivery set, e.g. 0.03 or '3 %%' (default delivery.residual_fraction)")
     vf.add_argument("--method", choices=("ldm", "kernel"), help="local deposition or kernel convolution (default: the plan's [imaging] method, else kernel)")
     vf.add_argument("--density-method", choices=("ct_curve", "liver_nominal"), default="ct_curve", help="as y90 dose")
     vf.add_argument("--liver", action="append", help="liver ROI name of the post-treatment segmentation (default the patient file's, else 'Liver')")
