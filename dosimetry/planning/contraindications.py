@@ -125,6 +125,14 @@ CONTRAINDICATIONS: tuple = (
 _CONDITIONS = ("bilirubin", "tumour_replacement")
 
 
+def _figures(c: Clinical, figures: dict) -> dict:
+    """The screened figures by row name: the scenario's bilirubin [mg/dL] and the ``figures`` given."""
+    values = dict(figures)
+    if c.bilirubin is not None:
+        values["bilirubin"] = to_unit(c.bilirubin, "mg/dL")
+    return values
+
+
 def screen(device, clinical: Clinical | None, figures: dict) -> tuple[tuple, tuple]:
     """The contraindication checks and warnings of a scenario.
 
@@ -147,9 +155,7 @@ def screen(device, clinical: Clinical | None, figures: dict) -> tuple[tuple, tup
         (each with its figure, threshold and source), which make the status NEEDS A DECISION.
     """
     c = clinical or Clinical()
-    values = dict(figures)
-    if c.bilirubin is not None:
-        values["bilirubin"] = to_unit(c.bilirubin, "mg/dL")
+    values = _figures(c, figures)
     checks, decisions = [], []
     for row in CONTRAINDICATIONS:
         if (device is not None and device not in row.devices) or c.extent not in row.extents:
@@ -174,9 +180,7 @@ def screen_caps(device, clinical: Clinical | None, lung_activity_per_gbq, condit
     raised and any otherwise; the activity shunted to the lungs (``lung_activity_per_gbq`` =
     (1 - residual) x LSF per prepared GBq) allows its limit over it."""
     c = clinical or Clinical()
-    values = dict(conditions or {})
-    if c.bilirubin is not None:
-        values["bilirubin"] = c.bilirubin
+    values = _figures(c, conditions or {})
     out: list[tuple[str, float | np.ndarray]] = []
     for row in CONTRAINDICATIONS:
         if row.action is not Action.BLOCK or (device is not None and device not in row.devices) or c.extent not in row.extents:

@@ -577,6 +577,7 @@ def _add_voxel(parts: _Parts, voxel: VoxelResult, plan: PatientPlan | None, rows
     elif not lung_dose_measured(voxel):
         # a missing ROI must not read as a passed check: without a plan nothing else checks the lungs
         why = lungs_not_measured(voxel)
-        fix = "give the CT (--ct)" if why == NO_CT_LUNGS else "give lung ROIs in the field of view"
+        needs_ct = not voxel.lungs_out_of_view and any(r.role == Role.LUNG for r in voxel.regions)  # the lungs are there, their density is not
+        fix = "give the CT (--ct)" if needs_ct else "give lung ROIs in the field of view"
         parts.decisions.append(f"lung dose not assessed: {why} and there is no plan; "
                                f"{fix} (or plan the case with a planar or typed lung shunt) before calling it within limits")
