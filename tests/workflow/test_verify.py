@@ -253,6 +253,8 @@ def test_real_shaped_pet_with_a_slicer_segmentation_and_a_typed_plan_end_to_end(
     assert doc["delivery"]["image_activity"]["value"] == pytest.approx(total, rel=1e-6)
     assert doc["delivery"]["image_to_delivered"] == pytest.approx(total / (2.6 * 0.95), rel=1e-6)
     assert doc["cumulative_lung_dose"] is None  # the PET misses the lungs
+    # ... so the lungs are not assessed, the headline says so and the exit status is not a clean one
+    assert doc["lungs_not_assessed"] and code == 1 and "LUNGS NOT ASSESSED" in doc["headline"]
     assert "Post-treatment verification, patient CLINIC-7" in text
 
 
