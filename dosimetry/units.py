@@ -52,6 +52,8 @@ class _Registry(pint.UnitRegistry):
     def define(self, definition):
         self.__dict__.pop("_y90_unit_names", None)
         self.__dict__.pop("_y90_unit_texts", None)
+        if "dimensionality_of" in globals():  # a new definition may change what a unit's dimension is
+            dimensionality_of.cache_clear()
         return super().define(definition)
 
 
@@ -114,6 +116,13 @@ def _unit_names(units) -> frozenset:
         parsed = ureg.parse_unit_name(name)
         out.add(parsed[0][1] if parsed else name)
     return frozenset(out)
+
+
+@functools.lru_cache(maxsize=512)
+def dimensionality_of(units):
+    """``ureg.get_dimensionality(units)`` of a UnitsContainer (what ``Quantity.dimensionality`` gives),
+    remembered per container: a plan compares the dimensions of the same few units dozens of times (issue 22)."""
+    return ureg._get_dimensionality(units)
 
 
 @functools.lru_cache(maxsize=512)
@@ -298,7 +307,7 @@ def quantity(
         raise InputTypeError(field, f"expected {_describe(unit)}, got {type(value).__name__} {_short(value)}", allowed=QUANTITY_FORM)
     if scalar and np.ndim(q.magnitude) != 0:
         raise InputTypeError(field, f"expected one value ({QUANTITY_FORM}), got an array", allowed=QUANTITY_FORM)
-    if q.dimensionality != target.dimensionality:
+    if dimensionality_of(q._units) != dimensionality_of(target._units):
         raise UnitError(field, f"{q:~P} has the wrong dimension; expected {_describe(unit)}", expected=str(unit))
     _check_kind(q, target, field)
     factor = _linear_factor(q._units, target._units)
@@ -341,7 +350,7 @@ def to_unit(q: pint.Quantity, unit) -> pint.Quantity:
     """
     target = _unit(unit) if isinstance(unit, str) else unit
     if type(q._magnitude) is float and isinstance(target, pint.Unit) and q._REGISTRY is ureg:
-        factor = _linear_factor(q._units, target._units) if q.dimensionality == target.dimensionality else None
+        factor = _linear_factor(q._units, target._units) if dimensionality_of(q._units) == dimensionality_of(target._units) else None
         if factor is not None:
             return new_quantity(q._magnitude * factor, target._units)
     return q.to(target)
