@@ -54,6 +54,7 @@ class _Registry(pint.UnitRegistry):
         self.__dict__.pop("_y90_unit_texts", None)
         if "dimensionality_of" in globals():  # a new definition may change what a unit's dimension is
             dimensionality_of.cache_clear()
+            same_dimension.cache_clear()
         return super().define(definition)
 
 
@@ -123,6 +124,12 @@ def dimensionality_of(units):
     """``ureg.get_dimensionality(units)`` of a UnitsContainer (what ``Quantity.dimensionality`` gives),
     remembered per container: a plan compares the dimensions of the same few units dozens of times (issue 22)."""
     return ureg._get_dimensionality(units)
+
+
+@functools.lru_cache(maxsize=512)
+def same_dimension(units, other) -> bool:
+    """Whether two UnitsContainers have one dimension (``q.dimensionality == u.dimensionality``), remembered per pair."""
+    return dimensionality_of(units) == dimensionality_of(other)
 
 
 @functools.lru_cache(maxsize=512)
@@ -307,10 +314,18 @@ def quantity(
         raise InputTypeError(field, f"expected {_describe(unit)}, got {type(value).__name__} {_short(value)}", allowed=QUANTITY_FORM)
     if scalar and np.ndim(q.magnitude) != 0:
         raise InputTypeError(field, f"expected one value ({QUANTITY_FORM}), got an array", allowed=QUANTITY_FORM)
-    if dimensionality_of(q._units) != dimensionality_of(target._units):
+    if not same_dimension(q._units, target._units):
         raise UnitError(field, f"{q:~P} has the wrong dimension; expected {_describe(unit)}", expected=str(unit))
     _check_kind(q, target, field)
     factor = _linear_factor(q._units, target._units)
+    if factor is not None and type(q._magnitude) is float:
+        # a Python float times a float never raises (numpy's errstate does not apply); overflow gives inf, refused below
+        qc = new_quantity(q._magnitude * factor, target._units)
+        mag = qc._magnitude
+        if not math.isfinite(mag):
+            raise InputError(field, "must be finite")
+        _check_range(q, mag, target, field, minimum, maximum, include_minimum, include_maximum)
+        return qc if convert else q
     try:
         with np.errstate(over="raise", invalid="raise"):
             # pint's conversion is the magnitude times its (cached) factor; offset units (degC) go through pint
@@ -350,7 +365,7 @@ def to_unit(q: pint.Quantity, unit) -> pint.Quantity:
     """
     target = _unit(unit) if isinstance(unit, str) else unit
     if type(q._magnitude) is float and isinstance(target, pint.Unit) and q._REGISTRY is ureg:
-        factor = _linear_factor(q._units, target._units) if dimensionality_of(q._units) == dimensionality_of(target._units) else None
+        factor = _linear_factor(q._units, target._units) if same_dimension(q._units, target._units) else None
         if factor is not None:
             return new_quantity(q._magnitude * factor, target._units)
     return q.to(target)
@@ -438,6 +453,8 @@ def fraction(
         if not value.dimensionless:
             raise InputError(field, f"{value:~P} is not a fraction; expected {form}", allowed=form)
         value = value.to("dimensionless").magnitude
+    if type(value) is float and math.isfinite(value) and (0 <= value if include_zero else 0 < value) and (value <= 1 if include_one else value < 1):
+        return value  # one number inside the range: what the checks below return for it (float of a 0-d array)
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.ndarray, np.number, list, tuple)):
         raise InputTypeError(field, f"expected {form}, got {_short(value)}", allowed=form)
     if scalar and not isinstance(value, (int, float, np.number)):

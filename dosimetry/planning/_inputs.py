@@ -17,13 +17,14 @@ import pint
 from ..errors import InputError, UnitError
 from ..isotope import LIVER_DENSITY
 from ..ranges import PLAUSIBLE, Plausible, check_number, plausible_fraction, plausible_quantity, range_text
-from ..units import dimensionality_of, new_quantity, parse_quantity_text, quantity, ureg, to_unit
+from ..units import new_quantity, same_dimension, parse_quantity_text, quantity, ureg, to_unit
 
 __all__ = ["mass_of", "lsf", "residual", "coefficient", "density_of", "dose", "positive_dose", "nonneg_dose", "lung_mass_of", "shapes_agree", "field_of", "clinical_of", "overrides_of"]
 
 _MASS = ureg.kg.dimensionality
 _VOLUME = ureg.mL.dimensionality
 _KG = ureg.kg
+_VOLUME_UNITS = ureg.mL._units
 
 
 def density_of(density, field: str = "liver.density", warns: list | None = None) -> pint.Quantity:
@@ -102,14 +103,14 @@ def field_of(value, mass_field: str, volume_field: str) -> str:
 
 def _is_volume(value) -> bool:
     """A Quantity of this package's registry with the dimension of a volume."""
-    return isinstance(value, pint.Quantity) and value._REGISTRY is ureg and dimensionality_of(value._units) == _VOLUME
+    return isinstance(value, pint.Quantity) and value._REGISTRY is ureg and same_dimension(value._units, _VOLUME_UNITS)
 
 
 def _looks_volume(text: str) -> bool:
     # The package's grammar first (its unit parse is remembered: issue 22, a scalar plan under 1 ms);
     # a text it cannot read is classified by pint's parser, so its refusal names the same field as before.
     try:
-        return dimensionality_of(parse_quantity_text(text, "")._units) == _VOLUME
+        return same_dimension(parse_quantity_text(text, "")._units, _VOLUME_UNITS)
     except Exception:
         pass
     try:

@@ -148,7 +148,7 @@ def tumour_conditions(comp, clinical: Clinical | None = None) -> dict:
     if liver is None:
         return {}
     tumours = comp.tumour_total if comp.liver_tumour_mass is None else comp.liver_tumour_mass
-    return {"tumour_replacement": Q_(as_array_or_float(np.asarray(tumours, dtype=float) / np.asarray(liver, dtype=float)), "")}
+    return {"tumour_replacement": new_quantity(as_array_or_float(np.asarray(tumours, dtype=float) / np.asarray(liver, dtype=float)), "")}
 
 
 def assemble_plan(
