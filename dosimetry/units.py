@@ -52,9 +52,9 @@ class _Registry(pint.UnitRegistry):
     def define(self, definition):
         self.__dict__.pop("_y90_unit_names", None)
         self.__dict__.pop("_y90_unit_texts", None)
-        if "dimensionality_of" in globals():  # a new definition may change what a unit's dimension is
-            dimensionality_of.cache_clear()
-            same_dimension.cache_clear()
+        for name in ("dimensionality_of", "same_dimension", "_same_dimension_factor", "_linear_factor"):
+            if name in globals():  # a new definition may change a unit's dimension or factor
+                globals()[name].cache_clear()
         return super().define(definition)
 
 
@@ -307,7 +307,7 @@ def quantity(
         q = value
     elif isinstance(value, (int, float, np.ndarray, np.number)) and not isinstance(value, (bool, np.bool_)):
         if target.dimensionless:
-            q = ureg.Quantity(value, target)
+            q = new_quantity(value, target._units) if type(value) is float else ureg.Quantity(value, target)
         else:
             raise UnitError(field, f"a bare number {value!r} has no unit; give {_describe(unit)}, e.g. '{value} {unit}'", expected=str(unit))
     else:
@@ -365,7 +365,7 @@ def to_unit(q: pint.Quantity, unit) -> pint.Quantity:
     """
     target = _unit(unit) if isinstance(unit, str) else unit
     if type(q._magnitude) is float and isinstance(target, pint.Unit) and q._REGISTRY is ureg:
-        factor = _linear_factor(q._units, target._units) if same_dimension(q._units, target._units) else None
+        factor = _same_dimension_factor(q._units, target._units)
         if factor is not None:
             return new_quantity(q._magnitude * factor, target._units)
     return q.to(target)
@@ -380,6 +380,12 @@ def _linear_factor(src, dst) -> float | None:
     if zero != 0.0 or not isinstance(one, float):
         return None
     return one
+
+
+@functools.lru_cache(maxsize=512)
+def _same_dimension_factor(src, dst) -> float | None:
+    """:func:`_linear_factor` of two units of one dimension, else None (one remembered lookup for :func:`to_unit`)."""
+    return _linear_factor(src, dst) if same_dimension(src, dst) else None
 
 
 def _check_range(q, mag, target, field: str, minimum, maximum, include_minimum: bool, include_maximum: bool) -> None:
