@@ -84,7 +84,7 @@ def list_files(path_or_files) -> list[Path]:
 
 def _read_all(files: list[Path]) -> tuple[list[tuple[Path, Dataset]], list[str], dict]:
     """Headers of all files (pixel data located, not read), skipping stray non-DICOM files."""
-    out, skipped, other, locs = [], [], [], {}
+    out, skipped, other, locs, memo = [], [], [], {}, {}
     for f in files:
         try:
             ds, loc, has_pixels = read_header(f)
@@ -93,8 +93,8 @@ def _read_all(files: list[Path]) -> tuple[list[tuple[Path, Dataset]], list[str],
                 skipped.append(f.name)  # stray non-DICOM file in a series directory
                 continue
             raise
-        mod = text(ds, "Modality").upper()
-        if not mod or not text(ds, "SOPClassUID"):
+        mod = _text_remembered(memo, ds, "Modality").upper()
+        if not mod or not _text_remembered(memo, ds, "SOPClassUID"):
             raise DicomError(f"{f}: Modality", "header incomplete (no Modality or SOPClassUID): truncated or damaged file")
         if not has_pixels:
             if mod in _NON_IMAGE and len(files) > 1:
@@ -116,8 +116,9 @@ _NON_IMAGE = {"RTSTRUCT", "RTPLAN", "RTRECORD", "SR", "KO", "PR", "REG", "SEG", 
 
 def _select_series(items, series_uid: str | None, label: str):
     groups: dict[str, list] = {}
+    memo: dict = {}
     for f, ds in items:
-        groups.setdefault(text(ds, "SeriesInstanceUID"), []).append((f, ds))
+        groups.setdefault(_text_remembered(memo, ds, "SeriesInstanceUID"), []).append((f, ds))
     if series_uid is not None:
         if series_uid not in groups:
             raise DicomError(f"{label}: SeriesInstanceUID", f"series {series_uid!r} not found; present: {sorted(groups)}")
@@ -133,10 +134,11 @@ def _select_series(items, series_uid: str | None, label: str):
 
 def _check_one_patient(items, label: str) -> None:
     """Every file of one series must name the same patient and frame of reference."""
+    memo: dict = {}
     for keyword in ("Modality", "PatientID", "StudyInstanceUID", "FrameOfReferenceUID"):
         values: dict[str, str] = {}
         for f, ds in items:
-            values.setdefault(text(ds, keyword), f.name)
+            values.setdefault(_text_remembered(memo, ds, keyword), f.name)
         if len(values) > 1:
             shown = "; ".join(f"{v or '<empty>'!r} ({name})" for v, name in list(values.items())[:4])
             raise DicomError(f"{label}: {keyword}", f"differs between files of one series ({shown}); a series belongs to one patient, study and frame of reference")
@@ -441,6 +443,22 @@ def _remembered(memo: dict, ds: Dataset, keywords: tuple, parse):
     if key not in memo:
         memo[key] = parse()
     return memo[key]
+
+
+def _text_remembered(memo: dict, ds: Dataset, keyword: str) -> str:
+    """:func:`~dosimetry.io._common.text` of an attribute, remembered in ``memo`` by its raw key
+    (:func:`_raw_key`): the UIDs and codes every slice of a series repeats are decoded once. A value
+    of another VR than UI or CS (e.g. PatientID, LO) is keyed on the SpecificCharacterSet too."""
+    key = _raw_key(ds, keyword)
+    if key is None or key is _ABSENT or key[0] not in ("UI", "CS"):
+        charset = _raw_key(ds, "SpecificCharacterSet")
+        if key is None or charset is None:
+            return text(ds, keyword)
+        key = (key, charset)
+    k = (keyword, key)
+    if k not in memo:
+        memo[k] = text(ds, keyword)
+    return memo[k]
 
 
 def _native_layout(ds: Dataset, loc):
