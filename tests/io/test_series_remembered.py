@@ -93,3 +93,18 @@ def test_equal_bytes_in_another_byte_order_are_another_value(tmp_path):
     with pytest.raises(DicomError, match="Rows/Columns") as e:
         load_series(tmp_path)
     assert e.value.field.endswith("z_big_endian.dcm: Rows/Columns") and "257 x 2 differs from 257 x 512" in e.value.message
+
+
+@pytest.mark.parametrize("keyword", ["StudyInstanceUID", "FrameOfReferenceUID", "PatientID"])
+def test_a_slice_of_another_study_frame_or_patient_is_refused(tmp_path, keyword):
+    # the UIDs and codes every slice repeats are decoded once per distinct value: another value is still seen
+    ids, uid = ident(), generate_uid()
+
+    def other(ds, k):
+        if k == 3:
+            setattr(ds, keyword, "OTHER1" if keyword == "PatientID" else generate_uid())
+
+    write_slices(tmp_path, RNG.integers(0, 3000, size=(4, 2, 2)).astype(np.int16), ids=ids, series_uid=uid, per_slice=other)
+    with pytest.raises(DicomError, match="differs between files of one series") as e:
+        load_series(tmp_path)
+    assert e.value.field.endswith(keyword)
