@@ -317,15 +317,20 @@ def quantity(
     if not same_dimension(q._units, target._units):
         raise UnitError(field, f"{q:~P} has the wrong dimension; expected {_describe(unit)}", expected=str(unit))
     _check_kind(q, target, field)
+    qc, mag = _converted(q, target, value, field)
+    _check_range(q, mag, target, field, minimum, maximum, include_minimum, include_maximum)
+    return qc if convert else q
+
+
+def _converted(q: pint.Quantity, target, value, field: str) -> tuple:
+    """(``q`` in ``target``, its finite magnitude as a float or float array); refuses non-finite values."""
     factor = _linear_factor(q._units, target._units)
     if factor is not None and type(q._magnitude) is float:
         # a Python float times a float never raises (numpy's errstate does not apply); overflow gives inf, refused below
         qc = new_quantity(q._magnitude * factor, target._units)
-        mag = qc._magnitude
-        if not math.isfinite(mag):
+        if not math.isfinite(qc._magnitude):
             raise InputError(field, "must be finite")
-        _check_range(q, mag, target, field, minimum, maximum, include_minimum, include_maximum)
-        return qc if convert else q
+        return qc, qc._magnitude
     try:
         with np.errstate(over="raise", invalid="raise"):
             # pint's conversion is the magnitude times its (cached) factor; offset units (degC) go through pint
@@ -335,8 +340,7 @@ def quantity(
         raise InputError(field, f"{_short(value)} is not a finite number of {target:~P}") from exc
     if not (math.isfinite(mag) if isinstance(mag, float) else mag.dtype != object and np.all(np.isfinite(mag))):
         raise InputError(field, "must be finite")
-    _check_range(q, mag, target, field, minimum, maximum, include_minimum, include_maximum)
-    return qc if convert else q
+    return qc, mag
 
 
 def new_quantity(magnitude, unit) -> pint.Quantity:
