@@ -52,6 +52,9 @@ class _Registry(pint.UnitRegistry):
     def define(self, definition):
         self.__dict__.pop("_y90_unit_names", None)
         self.__dict__.pop("_y90_unit_texts", None)
+        for name in ("dimensionality_of", "same_dimension", "_same_dimension_factor", "_linear_factor"):
+            if name in globals():  # a new definition may change a unit's dimension or factor
+                globals()[name].cache_clear()
         return super().define(definition)
 
 
@@ -114,6 +117,19 @@ def _unit_names(units) -> frozenset:
         parsed = ureg.parse_unit_name(name)
         out.add(parsed[0][1] if parsed else name)
     return frozenset(out)
+
+
+@functools.lru_cache(maxsize=512)
+def dimensionality_of(units):
+    """``ureg.get_dimensionality(units)`` of a UnitsContainer (what ``Quantity.dimensionality`` gives),
+    remembered per container: a plan compares the dimensions of the same few units dozens of times (issue 22)."""
+    return ureg._get_dimensionality(units)
+
+
+@functools.lru_cache(maxsize=512)
+def same_dimension(units, other) -> bool:
+    """Whether two UnitsContainers have one dimension (``q.dimensionality == u.dimensionality``), remembered per pair."""
+    return dimensionality_of(units) == dimensionality_of(other)
 
 
 @functools.lru_cache(maxsize=512)
@@ -291,17 +307,30 @@ def quantity(
         q = value
     elif isinstance(value, (int, float, np.ndarray, np.number)) and not isinstance(value, (bool, np.bool_)):
         if target.dimensionless:
-            q = ureg.Quantity(value, target)
+            q = new_quantity(value, target._units) if type(value) is float else ureg.Quantity(value, target)
         else:
             raise UnitError(field, f"a bare number {value!r} has no unit; give {_describe(unit)}, e.g. '{value} {unit}'", expected=str(unit))
     else:
         raise InputTypeError(field, f"expected {_describe(unit)}, got {type(value).__name__} {_short(value)}", allowed=QUANTITY_FORM)
     if scalar and np.ndim(q.magnitude) != 0:
         raise InputTypeError(field, f"expected one value ({QUANTITY_FORM}), got an array", allowed=QUANTITY_FORM)
-    if q.dimensionality != target.dimensionality:
+    if not same_dimension(q._units, target._units):
         raise UnitError(field, f"{q:~P} has the wrong dimension; expected {_describe(unit)}", expected=str(unit))
     _check_kind(q, target, field)
+    qc, mag = _converted(q, target, value, field)
+    _check_range(q, mag, target, field, minimum, maximum, include_minimum, include_maximum)
+    return qc if convert else q
+
+
+def _converted(q: pint.Quantity, target, value, field: str) -> tuple:
+    """(``q`` in ``target``, its finite magnitude as a float or float array); refuses non-finite values."""
     factor = _linear_factor(q._units, target._units)
+    if factor is not None and type(q._magnitude) is float:
+        # a Python float times a float never raises (numpy's errstate does not apply); overflow gives inf, refused below
+        qc = new_quantity(q._magnitude * factor, target._units)
+        if not math.isfinite(qc._magnitude):
+            raise InputError(field, "must be finite")
+        return qc, qc._magnitude
     try:
         with np.errstate(over="raise", invalid="raise"):
             # pint's conversion is the magnitude times its (cached) factor; offset units (degC) go through pint
@@ -311,8 +340,7 @@ def quantity(
         raise InputError(field, f"{_short(value)} is not a finite number of {target:~P}") from exc
     if not (math.isfinite(mag) if isinstance(mag, float) else mag.dtype != object and np.all(np.isfinite(mag))):
         raise InputError(field, "must be finite")
-    _check_range(q, mag, target, field, minimum, maximum, include_minimum, include_maximum)
-    return qc if convert else q
+    return qc, mag
 
 
 def new_quantity(magnitude, unit) -> pint.Quantity:
@@ -341,7 +369,7 @@ def to_unit(q: pint.Quantity, unit) -> pint.Quantity:
     """
     target = _unit(unit) if isinstance(unit, str) else unit
     if type(q._magnitude) is float and isinstance(target, pint.Unit) and q._REGISTRY is ureg:
-        factor = _linear_factor(q._units, target._units) if q.dimensionality == target.dimensionality else None
+        factor = _same_dimension_factor(q._units, target._units)
         if factor is not None:
             return new_quantity(q._magnitude * factor, target._units)
     return q.to(target)
@@ -356,6 +384,12 @@ def _linear_factor(src, dst) -> float | None:
     if zero != 0.0 or not isinstance(one, float):
         return None
     return one
+
+
+@functools.lru_cache(maxsize=512)
+def _same_dimension_factor(src, dst) -> float | None:
+    """:func:`_linear_factor` of two units of one dimension, else None (one remembered lookup for :func:`to_unit`)."""
+    return _linear_factor(src, dst) if same_dimension(src, dst) else None
 
 
 def _check_range(q, mag, target, field: str, minimum, maximum, include_minimum: bool, include_maximum: bool) -> None:
@@ -429,6 +463,8 @@ def fraction(
         if not value.dimensionless:
             raise InputError(field, f"{value:~P} is not a fraction; expected {form}", allowed=form)
         value = value.to("dimensionless").magnitude
+    if type(value) is float and math.isfinite(value) and (0 <= value if include_zero else 0 < value) and (value <= 1 if include_one else value < 1):
+        return value  # one number inside the range: what the checks below return for it (float of a 0-d array)
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.ndarray, np.number, list, tuple)):
         raise InputTypeError(field, f"expected {form}, got {_short(value)}", allowed=form)
     if scalar and not isinstance(value, (int, float, np.number)):

@@ -74,3 +74,38 @@ def test_quantity_range_and_finiteness_on_the_fast_path():
         quantity("1e308 GBq", "MBq", "a")  # 1e311 MBq is not finite
     assert quantity(Q_(25.0, "degC"), "K", "t").magnitude == pytest.approx(298.15)
     assert quantity("5 mL", "mL", "v", convert=True).units == ureg.mL
+
+
+# -- the remembered dimension of a unit and the one-lookup factor (issue 22, third pass) ---------
+DIM_UNITS = ["mL", "L", "cm**3", "kg", "g", "Gy", "Sv", "GBq", "Hz", "Gy*kg/GBq", "J/GBq", "g/mL", "kg/m**3", "dimensionless", "%", "degC", "K", "m**2", "cm"]
+
+
+@given(a=st.sampled_from(DIM_UNITS), b=st.sampled_from(DIM_UNITS))
+def test_remembered_dimensions_are_pints_for_every_pair(a, b):
+    # every pair in any order, the caches warmed by the others: an entry is never taken for another pair
+    from dosimetry.units import _same_dimension_factor, dimensionality_of, same_dimension
+
+    ua, ub = ureg.Unit(a)._units, ureg.Unit(b)._units
+    assert dimensionality_of(ua) == Q_(1.0, a).dimensionality
+    same = Q_(1.0, a).dimensionality == Q_(1.0, b).dimensionality
+    assert same_dimension(ua, ub) is same
+    factor = _same_dimension_factor(ua, ub)
+    if not same:
+        assert factor is None
+    elif "degC" not in (a, b) or a == b:
+        assert factor == Q_(1.0, a).to(b).magnitude
+        assert to_unit(Q_(3.7, a), b).magnitude == Q_(3.7, a).to(b).magnitude
+
+
+def test_a_volume_mass_is_pints_product_bit_for_bit():
+    # mass_of: (v * density).to("kg") computed as pint computes it, for floats and arrays
+    from dosimetry.planning._inputs import mass_of
+
+    for v, rho in [("1456 mL", Q_(1.03, "g/mL")), ("0.35 L", Q_(1.05, "g/mL")), (Q_(np.array([900.0, 1456.3]), "mL"), Q_(1.1, "g/mL")),
+                   (Q_(77.7, "cm**3"), Q_(np.array([0.95, 1.2]), "g/mL"))]:
+        q = quantity(v, "mL", "target.volume")
+        expected = (q * rho).to("kg")
+        got = mass_of(v, rho, "target.mass", "target.volume")
+        assert got.units == expected.units
+        assert np.array_equal(np.asarray(got.magnitude), np.asarray(expected.magnitude))
+        assert type(got.magnitude) is type(expected.magnitude)

@@ -25,9 +25,11 @@ from __future__ import annotations
 
 import os
 import warnings as _warnings
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
+from pydicom.datadict import tag_for_keyword
 from pydicom.dataset import Dataset
 
 from ..units import ureg
@@ -82,7 +84,7 @@ def list_files(path_or_files) -> list[Path]:
 
 def _read_all(files: list[Path]) -> tuple[list[tuple[Path, Dataset]], list[str], dict]:
     """Headers of all files (pixel data located, not read), skipping stray non-DICOM files."""
-    out, skipped, other, locs = [], [], [], {}
+    out, skipped, other, locs, memo = [], [], [], {}, {}
     for f in files:
         try:
             ds, loc, has_pixels = read_header(f)
@@ -91,8 +93,8 @@ def _read_all(files: list[Path]) -> tuple[list[tuple[Path, Dataset]], list[str],
                 skipped.append(f.name)  # stray non-DICOM file in a series directory
                 continue
             raise
-        mod = text(ds, "Modality").upper()
-        if not mod or not text(ds, "SOPClassUID"):
+        mod = _text_remembered(memo, ds, "Modality").upper()
+        if not mod or not _text_remembered(memo, ds, "SOPClassUID"):
             raise DicomError(f"{f}: Modality", "header incomplete (no Modality or SOPClassUID): truncated or damaged file")
         if not has_pixels:
             if mod in _NON_IMAGE and len(files) > 1:
@@ -114,8 +116,9 @@ _NON_IMAGE = {"RTSTRUCT", "RTPLAN", "RTRECORD", "SR", "KO", "PR", "REG", "SEG", 
 
 def _select_series(items, series_uid: str | None, label: str):
     groups: dict[str, list] = {}
+    memo: dict = {}
     for f, ds in items:
-        groups.setdefault(text(ds, "SeriesInstanceUID"), []).append((f, ds))
+        groups.setdefault(_text_remembered(memo, ds, "SeriesInstanceUID"), []).append((f, ds))
     if series_uid is not None:
         if series_uid not in groups:
             raise DicomError(f"{label}: SeriesInstanceUID", f"series {series_uid!r} not found; present: {sorted(groups)}")
@@ -131,10 +134,11 @@ def _select_series(items, series_uid: str | None, label: str):
 
 def _check_one_patient(items, label: str) -> None:
     """Every file of one series must name the same patient and frame of reference."""
+    memo: dict = {}
     for keyword in ("Modality", "PatientID", "StudyInstanceUID", "FrameOfReferenceUID"):
         values: dict[str, str] = {}
         for f, ds in items:
-            values.setdefault(text(ds, keyword), f.name)
+            values.setdefault(_text_remembered(memo, ds, keyword), f.name)
         if len(values) > 1:
             shown = "; ".join(f"{v or '<empty>'!r} ({name})" for v, name in list(values.items())[:4])
             raise DicomError(f"{label}: {keyword}", f"differs between files of one series ({shown}); a series belongs to one patient, study and frame of reference")
@@ -306,10 +310,11 @@ def _slice_stack(items, locs, mod, label, notes, calibration, allow_other, half_
     iop0 = np.concatenate([r, c])
     iop_text, ps_text = _raw_text(first, "ImageOrientationPatient"), _raw_text(first, "PixelSpacing")
     pos = np.empty((len(items), 3))
+    memo: dict = {}
     for idx, (f, ds) in enumerate(items):
-        if count(ds, "NumberOfFrames", f, default=1) != 1:
+        if _remembered(memo, ds, ("NumberOfFrames",), lambda: count(ds, "NumberOfFrames", f, default=1)) != 1:
             raise DicomError(f"{f}: NumberOfFrames", "enhanced multi-frame CT/PT is not supported; export one file per slice")
-        if (count(ds, "Rows", f), count(ds, "Columns", f)) != (rows, cols):
+        if _remembered(memo, ds, ("Rows", "Columns"), lambda: (count(ds, "Rows", f), count(ds, "Columns", f))) != (rows, cols):
             raise DicomError(f"{f}: Rows/Columns", f"{value(ds, 'Rows')} x {value(ds, 'Columns')} differs from {rows} x {cols} in {first_path.name}")
         if idx:
             # the same decimal-string bytes as the first slice (checked above) are the same numbers: parsed only when they differ
@@ -345,8 +350,9 @@ def _slice_stack(items, locs, mod, label, notes, calibration, allow_other, half_
     # RescaleSlope/Intercept are Type 1 in the CT Image and PET Image modules (PS3.3 C.8.2.1,
     # C.8.9.4): a slice without them would silently be read with slope 1 and intercept 0.
     # Each is read once: required, one finite number (every slice's slope, then every intercept).
-    raw_slopes = np.array([floats(ds, "RescaleSlope", f, 1)[0] for f, ds in items])
-    raw_inters = np.array([floats(ds, "RescaleIntercept", f, 1)[0] for f, ds in items])
+    # (Parsed once per distinct undecoded value: :func:`_remembered`.)
+    raw_slopes = np.array([_remembered(memo, ds, ("RescaleSlope",), lambda: floats(ds, "RescaleSlope", f, 1)[0]) for f, ds in items])
+    raw_inters = np.array([_remembered(memo, ds, ("RescaleIntercept",), lambda: floats(ds, "RescaleIntercept", f, 1)[0]) for f, ds in items])
     if not np.all(raw_slopes > 0):  # zero or negative: an image of nothing, or inverted (HU, activity)
         k = int(np.argmin(raw_slopes > 0))
         raise DicomError(f"{items[k][0]}: RescaleSlope", f"{raw_slopes[k]:g}; expected a slope > 0")
@@ -398,6 +404,63 @@ def _raw_text(ds: Dataset, keyword: str) -> bytes | None:
     return bytes(elem.value)
 
 
+@lru_cache(maxsize=None)
+def _tag_of(keyword: str):
+    return tag_for_keyword(keyword)
+
+
+_ABSENT = ("absent",)
+
+
+def _raw_key(ds: Dataset, keyword: str):
+    """What decides a numeric attribute's value as read from the file: (VR, little endian, undecoded
+    bytes); ``_ABSENT`` when the attribute is absent; None when pydicom has already decoded it (then
+    the caller parses it). Equal keys of one tag are equal values (the same bytes read the same way)."""
+    try:
+        elem = ds.get_item(_tag_of(keyword))
+    except Exception:
+        return None
+    if elem is None:
+        return _ABSENT
+    if not getattr(elem, "is_raw", False) or not isinstance(elem.value, (bytes, bytearray)):
+        return None
+    return (elem.VR, elem.is_little_endian, bytes(elem.value))
+
+
+def _remembered(memo: dict, ds: Dataset, keywords: tuple, parse):
+    """``parse()``, remembered in ``memo`` by the raw keys of ``keywords`` (:func:`_raw_key`).
+
+    Most slices of a series carry the same bytes for their rows, columns, bit layout and rescale
+    attributes: those are parsed and checked once, on the first slice that has them (issue 22). A
+    slice whose bytes differ is parsed and checked itself, so a refusal still names its file.
+    Only numeric attributes (US, IS, DS) are read this way: their value does not depend on the
+    character set.
+    """
+    keys = tuple(_raw_key(ds, k) for k in keywords)
+    if any(k is None for k in keys):
+        return parse()
+    key = (keywords, keys)
+    if key not in memo:
+        memo[key] = parse()
+    return memo[key]
+
+
+def _text_remembered(memo: dict, ds: Dataset, keyword: str) -> str:
+    """:func:`~dosimetry.io._common.text` of an attribute, remembered in ``memo`` by its raw key
+    (:func:`_raw_key`): the UIDs and codes every slice of a series repeats are decoded once. A value
+    of another VR than UI or CS (e.g. PatientID, LO) is keyed on the SpecificCharacterSet too."""
+    key = _raw_key(ds, keyword)
+    if key is None or key is _ABSENT or key[0] not in ("UI", "CS"):
+        charset = _raw_key(ds, "SpecificCharacterSet")
+        if key is None or charset is None:
+            return text(ds, keyword)
+        key = (key, charset)
+    k = (keyword, key)
+    if k not in memo:
+        memo[k] = text(ds, keyword)
+    return memo[k]
+
+
 def _native_layout(ds: Dataset, loc):
     """(dtype, bits_stored) of values readable straight from the file, else None."""
     if loc is None:
@@ -413,6 +476,10 @@ def _native_layout(ds: Dataset, loc):
         return None  # the general path refuses it, naming the attribute
     signed = rep == 1
     return np.dtype(f"{'i' if signed else 'u'}{bits // 8}"), stored
+
+
+#: The attributes :func:`_native_layout` reads.
+_LAYOUT = ("BitsAllocated", "SamplesPerPixel", "BitsStored", "PixelRepresentation")
 
 
 def _value_range(dtype: np.dtype, stored: int) -> tuple[int, int]:
@@ -442,7 +509,10 @@ def _stack_pixels(items, locs, rows, cols, slopes, inters, dtype, integer_ok) ->
     integer intercept, result within int16), otherwise float32 (CT) or float64 (PT).
     """
     nk = len(items)
-    layouts = [_native_layout(ds, locs.get(f)) for f, ds in items]
+    memo: dict = {}
+    layouts = [
+        _remembered(memo, ds, _LAYOUT, lambda: _native_layout(ds, locs.get(f))) if locs.get(f) is not None else None for f, ds in items
+    ]
     integer = (
         integer_ok
         and np.all(slopes == 1.0)

@@ -17,12 +17,14 @@ import pint
 from ..errors import InputError, UnitError
 from ..isotope import LIVER_DENSITY
 from ..ranges import PLAUSIBLE, Plausible, check_number, plausible_fraction, plausible_quantity, range_text
-from ..units import parse_quantity_text, quantity, ureg, to_unit
+from ..units import new_quantity, same_dimension, parse_quantity_text, quantity, ureg, to_unit
 
 __all__ = ["mass_of", "lsf", "residual", "coefficient", "density_of", "dose", "positive_dose", "nonneg_dose", "lung_mass_of", "shapes_agree", "field_of", "clinical_of", "overrides_of"]
 
 _MASS = ureg.kg.dimensionality
 _VOLUME = ureg.mL.dimensionality
+_KG = ureg.kg
+_VOLUME_UNITS = ureg.mL._units
 
 
 def density_of(density, field: str = "liver.density", warns: list | None = None) -> pint.Quantity:
@@ -76,9 +78,11 @@ def mass_of(value, density, mass_field: str, volume_field: str, warns: list | No
     """
     if isinstance(value, str) and _looks_volume(value):
         value = quantity(value, "mL", volume_field, convert=False)
-    if isinstance(value, pint.Quantity) and value._REGISTRY is ureg and value.dimensionality == _VOLUME:
+    if _is_volume(value):
         v = plausible_quantity(value, _range_key(volume_field), volume_field, warns, scalar=False)
-        return (v * density).to("kg")
+        # (v * density).to("kg") as pint computes it (the product of the magnitudes in the product of the
+        # units, then pint's conversion factor), without pint's operator dispatch (issue 22)
+        return to_unit(new_quantity(v._magnitude * density._magnitude, v._units * density._units), _KG)
     try:
         m = quantity(value, "kg", mass_field)
     except UnitError as exc:
@@ -92,16 +96,21 @@ def field_of(value, mass_field: str, volume_field: str) -> str:
     """The field name ``value`` stands for: ``volume_field`` for a volume, else ``mass_field``."""
     if isinstance(value, str):
         return volume_field if _looks_volume(value) else mass_field
-    if isinstance(value, pint.Quantity) and value._REGISTRY is ureg and value.dimensionality == _VOLUME:
+    if _is_volume(value):
         return volume_field
     return mass_field
+
+
+def _is_volume(value) -> bool:
+    """A Quantity of this package's registry with the dimension of a volume."""
+    return isinstance(value, pint.Quantity) and value._REGISTRY is ureg and same_dimension(value._units, _VOLUME_UNITS)
 
 
 def _looks_volume(text: str) -> bool:
     # The package's grammar first (its unit parse is remembered: issue 22, a scalar plan under 1 ms);
     # a text it cannot read is classified by pint's parser, so its refusal names the same field as before.
     try:
-        return parse_quantity_text(text, "").dimensionality == _VOLUME
+        return same_dimension(parse_quantity_text(text, "")._units, _VOLUME_UNITS)
     except Exception:
         pass
     try:
@@ -155,6 +164,8 @@ def shapes_agree(shapes: dict) -> tuple:
     InputError
         Naming the first field whose shape does not broadcast with the fields before it, and them.
     """
+    if not any(shapes.values()):  # every input one number (a scalar plan): nothing to broadcast
+        return ()
     acc: tuple[int, ...] = ()
     seen: list[tuple[str, tuple]] = []
     for name, shape in shapes.items():

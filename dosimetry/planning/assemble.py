@@ -8,6 +8,7 @@ activity within every safety limit and the limit that binds, and collects the wa
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -63,8 +64,10 @@ def setting(ps: PlanSettings, *, target, lung_shunt_fraction, tumour=None, tumou
     dev = _device(ps.device)
     rho = _in.density_of(ps.density, warns=warns)
     k = _in.coefficient(ps.dose_coefficient, dev.dose_coefficient, warns=warns)
-    if liver is not None:  # the whole liver is named first when it is wrong
-        ml = _in.mass_of(liver, rho, "liver.mass", "liver.volume")
+    ml = liver_warns = None
+    if liver is not None:  # the whole liver is named first when it is wrong; validated once, its warnings given in their place below
+        liver_warns = []
+        ml = _in.mass_of(liver, rho, "liver.mass", "liver.volume", liver_warns)
     f = _in.lsf(lung_shunt_fraction, warns=warns)
     r = _in.residual(ps.residual_fraction, warns=warns)
     mp = _in.mass_of(target, rho, "target.mass", "target.volume", warns)
@@ -90,6 +93,7 @@ def setting(ps: PlanSettings, *, target, lung_shunt_fraction, tumour=None, tumou
         tumour=tumour,
         tumour_to_normal=tumour_to_normal,
         liver=liver,
+        liver_mass=None if ml is None else (ml, liver_warns),
         liver_tumour=ps.liver_tumour,
         lung_mass=m_lung,
         density=rho,
@@ -112,6 +116,12 @@ def setting(ps: PlanSettings, *, target, lung_shunt_fraction, tumour=None, tumou
 def binding(caps: list) -> tuple:
     """Smallest cap and its name. ``caps`` = [(name, GBq magnitude array), ...]."""
     names = [c[0] for c in caps]
+    if all(type(c[1]) is float or (isinstance(c[1], np.ndarray) and c[1].ndim == 0) for c in caps):
+        # one plan: the same smallest cap (the first of equal ones, as argmin) without stacking 0-d arrays (issue 22)
+        values = [float(c[1]) for c in caps]
+        if values and not any(math.isnan(v) for v in values):
+            amin = min(values)
+            return amin, "none" if math.isinf(amin) else names[values.index(amin)]
     stack = np.stack(np.broadcast_arrays(*[np.asarray(c[1], dtype=float) for c in caps]))
     idx = np.argmin(stack, axis=0)
     amax = np.min(stack, axis=0)
@@ -148,7 +158,7 @@ def tumour_conditions(comp, clinical: Clinical | None = None) -> dict:
     if liver is None:
         return {}
     tumours = comp.tumour_total if comp.liver_tumour_mass is None else comp.liver_tumour_mass
-    return {"tumour_replacement": Q_(as_array_or_float(np.asarray(tumours, dtype=float) / np.asarray(liver, dtype=float)), "")}
+    return {"tumour_replacement": new_quantity(as_array_or_float(np.asarray(tumours, dtype=float) / np.asarray(liver, dtype=float)), "")}
 
 
 def assemble_plan(

@@ -127,12 +127,15 @@ class Compartments:
 
     @classmethod
     def build(
-        cls, *, k, lsf, residual, target_mass, tumour=None, tumour_to_normal=None, liver=None, liver_tumour=None, lung_mass, density, warns=None, shapes=None
+        cls, *, k, lsf, residual, target_mass, tumour=None, tumour_to_normal=None, liver=None, liver_tumour=None, lung_mass, density, warns=None, shapes=None,
+        liver_mass=None,
     ) -> "Compartments":
         """Validate and assemble (inputs as in the planning functions; see module docstring).
 
         ``warns`` collects inputs outside their usual band; ``shapes`` (field -> shape) receives the
-        tumours' shapes, every one checked to broadcast with the others.
+        tumours' shapes, every one checked to broadcast with the others. ``liver_mass``: ``liver``
+        already validated by the caller (:func:`~dosimetry.planning._inputs.mass_of` with the same
+        density), as (mass, its warnings); they are not validated again.
         """
         shapes = {} if shapes is None else shapes
         mp = np.asarray(to_unit(target_mass, "kg").magnitude, dtype=float)
@@ -147,7 +150,11 @@ class Compartments:
             raise InputError("target.tumours" if several else "target.tumour_volume", "tumours must be smaller than the perfused target (target.volume / target.mass)")
         ml = mlt = None
         if liver is not None:
-            ml = np.asarray(_in.mass_of(liver, density, "liver.mass", "liver.volume", warns).magnitude, dtype=float)
+            if liver_mass is None:
+                liver_mass = (_in.mass_of(liver, density, "liver.mass", "liver.volume", warns), [])
+            elif warns is not None:
+                warns.extend(liver_mass[1])
+            ml = np.asarray(liver_mass[0].magnitude, dtype=float)
             if np.any(mp > ml * (1 + 1e-6)):
                 raise InputError("target.volume", "the perfused target must not exceed the whole liver (liver.volume)")
             if liver_tumour is not None:

@@ -412,6 +412,8 @@ def warnings_for(checks) -> tuple:
     """One line per failed check, naming the threshold and its source (array plans: how many fail)."""
     out = []
     for c in checks:
+        if c.passed is True:  # one plan that passes (a bool): nothing to say, no numpy reduction (issue 22)
+            continue
         p = np.asarray(c.passed, dtype=bool)
         if np.all(p):
             continue
