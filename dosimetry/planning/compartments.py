@@ -85,6 +85,18 @@ def tumours_of(tumour, ratio, rho, warns: list | None = None, shapes: dict | Non
     return m, r, False
 
 
+def _tumours_first(stacked: np.ndarray, plan_ndim: int) -> np.ndarray:
+    """Several tumours' figures (tumours on axis 0, then their plans' axes) given the plans' leading axes the
+    activity has and they lack, so that the tumour axis stays first when they meet the activity.
+
+    Without it numpy aligns trailing axes: 3 scalar tumours against 3 plans (an array of 3 doses, lung shunt
+    fractions or targets) paired tumour i with plan i, a silent mix of plans; 2 tumours against 3 plans
+    stopped with numpy's broadcast error (found with the recorded plans of issue 22).
+    """
+    missing = plan_ndim - (stacked.ndim - 1)
+    return stacked.reshape(stacked.shape[:1] + (1,) * missing + stacked.shape[1:]) if missing > 0 else stacked
+
+
 @dataclass(frozen=True)
 class Compartments:
     """Masses and uptake of the compartments a prepared activity is shared between.
@@ -204,7 +216,8 @@ class Compartments:
         else:
             weighted = self.normal_mass + ((self.ratio * self.tumour_mass).sum(axis=0) if self.several else self.ratio * self.tumour_mass)
             out["normal_liver_dose"] = liver_share / weighted
-            out["tumour_dose"] = self.ratio * out["normal_liver_dose"]
+            ratio = _tumours_first(self.ratio, np.ndim(out["normal_liver_dose"])) if self.several else self.ratio
+            out["tumour_dose"] = ratio * out["normal_liver_dose"]
         wn = self.whole_normal_mass
         if wn is not None:
             out["whole_normal_liver_dose"] = out["normal_liver_dose"] * self.normal_mass / wn
@@ -214,7 +227,10 @@ class Compartments:
     def doses(self, activity) -> dict:
         """Every figure [Gy Quantity] for the prepared activity (GBq magnitude or Quantity)."""
         a = np.asarray(to_unit(activity, "GBq").magnitude if isinstance(activity, pint.Quantity) else activity, dtype=float)
-        return {name: new_quantity(_in.as_array_or_float(a * v), "Gy") for name, v in self.per_gbq().items()}
+        per = self.per_gbq()
+        if self.several and "tumour_dose" in per:
+            per["tumour_dose"] = _tumours_first(per["tumour_dose"], a.ndim)
+        return {name: new_quantity(_in.as_array_or_float(a * v), "Gy") for name, v in per.items()}
 
     def masses(self) -> dict:
         """The compartment masses as Quantities [kg] (None where unknown)."""
