@@ -54,3 +54,14 @@ def test_star_import_gives_the_public_names():
     space: dict = {}
     exec("from dosimetry.io import *", space)
     assert set(dosimetry.io.dicom.__all__) <= set(space)
+
+
+def test_the_type_checking_imports_are_the_lazy_names():
+    """voxel/__init__.py lists its names twice (for type checkers, and for loading): the same names from the same modules."""
+    import ast
+    from pathlib import Path
+
+    tree = ast.parse(Path(dosimetry.voxel.__file__).read_text())
+    block = next(n for n in tree.body if isinstance(n, ast.If) and getattr(n.test, "id", "") == "TYPE_CHECKING")
+    typed = {a.name: node.module for node in block.body if isinstance(node, ast.ImportFrom) for a in node.names}
+    assert typed == dosimetry.voxel._LAZY

@@ -9,6 +9,11 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the names as type checkers see them; __getattr__ loads them at run time
+    from .dicom import *  # noqa: F401,F403
+    from .dicom import __all__  # noqa: F401
 
 
 def __getattr__(name: str):

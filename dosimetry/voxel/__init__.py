@@ -7,6 +7,24 @@ computes no dose imports neither scipy.fft nor scipy.ndimage).
 from __future__ import annotations
 
 import importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the names as type checkers see them; _LAZY below loads the same at run time
+    from .dose import (
+        DENSITY_METHODS,
+        HU_DENSITY_CURVE,
+        LUNG_METHODS,
+        activity_per_voxel,
+        convolve_dose,
+        density_from_hu,
+        local_deposition,
+        lung_kernel_dose,
+        with_nominal_density,
+    )
+    from .geometry import Volume
+    from .kernel import absorbed_fraction_kernel, dose_voxel_kernel
+    from .metrics import DVH, RegionStats, bed, dvh, eud, mean_bed, region_stats, sampled_mean_fraction, sampling_recovery, tumour_to_normal_ratio
+    from .resample import resample_to
 
 #: Each public name and the submodule that holds it.
 _LAZY = {
