@@ -23,7 +23,9 @@ Rows (grid sizes in the output):
 7. ``--largest``: ``y90 report`` of the largest case a user may give, a 512 x 512 x 600 int16 CT
    with a 256^3 float32 SPECT and a label map on the CT grid (NRRD files written here), kernel
    dose: wall time and peak resident memory.
-8. ``--rows 8``: ``y90 demo`` in a child process, wall and CPU time (median of ``--repeat``).
+8. ``--rows 8``: ``y90 demo`` in a child process, wall and CPU time (median of ``--repeat``), and
+   each step's share under cProfile; ``--demo-against /work/main`` runs that tree's demo too,
+   interleaved run for run, for the ratio (``python benchmarks/footprint.py --rows 8 --demo-against /work/main``).
 
 The DVH row (against dicompyler-core) is ``benchmarks/dvh.py``.
 
@@ -34,6 +36,7 @@ arrays to it).
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import resource
@@ -227,23 +230,79 @@ def bench_startup(repeat=3) -> None:
 
     tb = min(run("pass") for _ in range(repeat))
     ti = min(run("import dosimetry.cli") for _ in range(repeat))
-    print(f"\n5. start-up: python -c pass {tb:6.2f} s; import dosimetry.cli {ti:6.2f} s (ratio {ti / tb:4.1f}x)")
+    tp = min(run("import dosimetry.io.patient") for _ in range(repeat))
+    print(f"\n5. start-up: python -c pass {tb:6.2f} s; import dosimetry.cli {ti:6.2f} s (ratio {ti / tb:4.1f}x); "
+          f"import dosimetry.io.patient (the patient-file reader) {tp:6.2f} s")
 
 
 # -- 8. y90 demo -------------------------------------------------------------------------------
-def bench_demo(repeat: int) -> None:
-    """``y90 --quiet demo`` in a child process: wall time and CPU time (user + system) of the child."""
-    walls, cpus = [], []
+#: The steps of ``y90 demo`` whose shares row 8 prints (cumulative time under cProfile; a step's
+#: imports are inside it, and the imports also have their own line).
+DEMO_STEPS = (
+    ("imports (all, inside the steps too)", "<frozen importlib._bootstrap>", "_find_and_load"),
+    ("phantoms: arrays and truths (_build)", "phantoms/patient.py", "_build"),
+    ("phantoms: CT files", "phantoms/write.py", "write_ct"),
+    ("phantoms: NM/PT files", "phantoms/write.py", "write_pt"),
+    ("phantoms: RTSTRUCT files", "phantoms/write.py", "write_rtstruct"),
+    ("load_imaging (read, place ROIs)", "dosimetry/workflow/imaging.py", "load_imaging"),
+    ("voxel_dose", "dosimetry/workflow/voxel.py", "voxel_dose"),
+    ("report PDF (render_pdf)", "dosimetry/report/pdf.py", "render_pdf"),
+    ("verification PDF", "dosimetry/report/verification.py", "verification_pdf"),
+)
+
+_DEMO_PROFILE = """
+import cProfile, json, pstats, sys
+out, prof, steps = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
+cProfile.run("from dosimetry.cli import main; main(['--quiet', 'demo', '-o', out])", prof)
+stats = pstats.Stats(prof).stats
+total = max(v[3] for v in stats.values())
+shares = {label: sum(v[3] for (f, _, n), v in stats.items() if n == name and f.replace(chr(92), '/').endswith(suffix)) for label, suffix, name in steps}
+print(json.dumps({"total": total, **shares}))
+"""
+
+
+def _demo_child(out: Path, tree: Path | None) -> tuple[float, float]:
+    """(wall, CPU) of ``y90 --quiet demo`` in a child process; ``tree``: another source tree to run (PYTHONPATH)."""
+    env = dict(os.environ, PYTHONPATH=str(tree)) if tree else None
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "dosimetry", "--quiet", "demo", "-o", str(out)], check=True, capture_output=True, env=env)
+    wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+
+
+def _demo_shares(out: Path, tree: Path | None) -> dict:
+    env = dict(os.environ, PYTHONPATH=str(tree)) if tree else None
+    steps = json.dumps([list(s) for s in DEMO_STEPS])
+    r = subprocess.run([sys.executable, "-c", _DEMO_PROFILE, str(out), str(out) + ".prof", steps], check=True, capture_output=True, text=True, env=env)
+    return json.loads(r.stdout.strip().splitlines()[-1])
+
+
+def bench_demo(repeat: int, against: Path | None = None) -> None:
+    """``y90 --quiet demo`` in a child process: wall time and CPU time (user + system) of the child;
+    with ``against`` (another source tree, e.g. /work/main), that tree's demo interleaved with this
+    one's, run for run, and each step's share under cProfile for both."""
+    trees = [("this tree", None)] + ([(f"{against}", against)] if against else [])
+    runs: dict = {name: [] for name, _ in trees}
     with tempfile.TemporaryDirectory() as tmp:
         for r in range(repeat):
-            before = resource.getrusage(resource.RUSAGE_CHILDREN)
-            t0 = time.perf_counter()
-            subprocess.run([sys.executable, "-m", "dosimetry", "--quiet", "demo", "-o", str(Path(tmp) / f"d{r}")], check=True, capture_output=True)
-            walls.append(time.perf_counter() - t0)
-            after = resource.getrusage(resource.RUSAGE_CHILDREN)
-            cpus.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
-    print(f"\n8. y90 demo (phantom, plan, report, post-treatment verification), median of {repeat}")
-    print(f"   wall {np.median(walls):6.1f} s   CPU {np.median(cpus):6.1f} s   ({load()})")
+            for name, tree in trees if r % 2 == 0 else trees[::-1]:
+                runs[name].append(_demo_child(Path(tmp) / f"d{r}-{len(runs[name])}-{'b' if tree else 'a'}", tree))
+        shares = {name: _demo_shares(Path(tmp) / f"p-{'b' if tree else 'a'}", tree) for name, tree in trees}
+    print(f"\n8. y90 demo (phantom, plan, report, post-treatment verification), median of {repeat}" + (", interleaved" if against else ""))
+    for name, _ in trees:
+        walls, cpus = zip(*runs[name])
+        print(f"   {name:<24} wall {np.median(walls):6.1f} s   CPU {np.median(cpus):6.1f} s")
+    if against:
+        wa = np.median([x[0] for x in runs[trees[0][0]]]); ca = np.median([x[1] for x in runs[trees[0][0]]])
+        wb = np.median([x[0] for x in runs[trees[1][0]]]); cb = np.median([x[1] for x in runs[trees[1][0]]])
+        print(f"   this tree / {against}: wall {wa / wb:5.2f}x, CPU {ca / cb:5.2f}x")
+    print("   shares under cProfile (seconds, % of the profiled run):")
+    for label, _, _ in (("total", "", ""),) + DEMO_STEPS:
+        cells = "   ".join(f"{shares[n][label]:6.2f} s {100 * shares[n][label] / shares[n]['total']:4.0f} %" for n, _ in trees)
+        print(f"     {label:<40} {cells}")
+    print(f"   ({load()})")
 
 
 # -- 6. y90 report at CT size ----------------------------------------------------------------
@@ -361,6 +420,7 @@ def main(argv=None) -> None:
     ap.add_argument("--only-reports", action="store_true", help="skip rows 1-5")
     ap.add_argument("--keep", type=Path, default=None, help="folder to keep (and reuse) the CT-size phantom in")
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--demo-against", type=Path, default=None, help="row 8: also run this source tree's demo (e.g. /work/main), interleaved")
     ap.add_argument("--rows", default="1,2,3,4,5", help="in-process rows to run, e.g. 2,3,4 (8: y90 demo, not run by default)")
     args = ap.parse_args(argv)
     chosen = {int(x) for x in args.rows.split(",") if x.strip()}
@@ -368,7 +428,7 @@ def main(argv=None) -> None:
     slices = 150 if args.quick else 300
     if not args.only_reports:
         rows = {1: lambda: bench_measure((slices, 512, 512)), 2: lambda: bench_convolution((64, 128, 256) if args.quick else (64, 128, 256, 320)),
-                3: bench_scalar_plan, 4: lambda: bench_series(slices, args.repeat), 5: bench_startup, 8: lambda: bench_demo(args.repeat)}
+                3: bench_scalar_plan, 4: lambda: bench_series(slices, args.repeat), 5: bench_startup, 8: lambda: bench_demo(args.repeat, args.demo_against)}
         for k in sorted(chosen & set(rows)):
             rows[k]()
     if args.report_ct:

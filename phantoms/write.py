@@ -31,12 +31,15 @@ photopeak energy window at 140.5 keV (see :data:`phantoms.spec.TC99M`).
 from __future__ import annotations
 
 import datetime as _dt
+from copy import deepcopy
 from pathlib import Path
 
 import numpy as np
 import pydicom
 from pydicom.dataelem import RawDataElement
-from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.dataset import Dataset, FileMetaDataset, validate_file_meta
+from pydicom.filebase import DicomBytesIO
+from pydicom.filewriter import correct_ambiguous_vr, correct_ambiguous_vr_element, write_data_element, write_file_meta_info
 from pydicom.sequence import Sequence
 from pydicom.uid import UID, ExplicitVRLittleEndian, generate_uid
 
@@ -203,6 +206,57 @@ def _save(ds: Dataset, path: Path) -> None:
     pydicom.dcmwrite(str(path), ds, enforce_file_format=True)
 
 
+class _Series:
+    """The files of one series, which differ from its first file in a few elements only (the SOP
+    instance UID, the slice position, the pixels, ...): the first file's elements are encoded once
+    and each file is written as those bytes with its own elements put in their place.
+
+    The bytes are pydicom's own (``write_data_element`` of each element in Explicit VR Little
+    Endian, after the ambiguous-VR correction ``dcmwrite`` applies; the File Meta Information as
+    ``dcmwrite(..., enforce_file_format=True)`` writes it), in increasing tag order (PS3.5 7.1):
+    each file is byte for byte what ``dcmwrite`` writes of the same dataset (tests/phantoms/test_write_series.py),
+    without building and validating ~40 elements per slice again (issue 22).
+    """
+
+    def __init__(self, first: Dataset):
+        self._first = first
+        self._encoding = first.get("SpecificCharacterSet", pydicom.charset.default_encoding)
+        shown = correct_ambiguous_vr(deepcopy(first), True)
+        self._common = {int(tag): self._encoded(shown[tag]) for tag in shown.keys() if not (tag.element == 0 and tag.group > 6)}
+
+    def _encoded(self, elem) -> bytes:
+        fp = DicomBytesIO()
+        fp.is_implicit_VR, fp.is_little_endian = False, True
+        write_data_element(fp, elem, self._encoding)
+        return fp.getvalue()
+
+    def dataset(self, own: Dataset) -> Dataset:
+        """The whole dataset of a file: the first file's with ``own``'s elements (for the tests)."""
+        ds = deepcopy(self._first)
+        for elem in own:
+            ds[elem.tag] = elem
+        ds.file_meta.MediaStorageSOPInstanceUID = own.SOPInstanceUID
+        return ds
+
+    def write(self, path: Path, own: Dataset) -> None:
+        """Write the file whose elements are the first file's, with ``own``'s (SOPInstanceUID included)."""
+        fp = DicomBytesIO()
+        fp.is_implicit_VR, fp.is_little_endian = False, True
+        meta = deepcopy(self._first.file_meta)
+        meta.MediaStorageSOPInstanceUID = own.SOPInstanceUID
+        validate_file_meta(meta, enforce_standard=True)
+        fp.write(self._first.preamble)
+        fp.write(b"DICM")
+        write_file_meta_info(fp, meta, enforce_standard=True)
+        encoded = dict(self._common)
+        for elem in own:
+            encoded[int(elem.tag)] = self._encoded(correct_ambiguous_vr_element(elem, self._first, True))
+        body = b"".join(encoded[tag] for tag in sorted(encoded))
+        with open(path, "wb") as f:
+            f.write(fp.getvalue())
+            f.write(body)
+
+
 def _radiopharmaceutical(hdr: dict) -> Dataset:
     """RadiopharmaceuticalInformationSequence item of the imaged radionuclide (``hdr["nuclide"]``)."""
     nuc = hdr["nuclide"]
@@ -245,36 +299,56 @@ def write_ct(folder: Path, hu: np.ndarray, grid, hdr: dict) -> list:
     """
     nk, nj, ni, dz, dy, dx, x0, y0, z0 = _axes(grid)
     when = hdr["study_datetime"]
-    names = []
     stored = (np.asarray(hu, dtype=np.int32) + 1024).clip(0, 65535).astype("<u2")
+    series = _Series(_ct_dataset(hdr, grid, when, 0, stored[0]))  # the elements every slice shares, encoded once
+    names = []
     for k in range(nk):
-        uid = hdr["uids"]["ct_instances"][k]
-        ds = _base(hdr, CT_IMAGE_STORAGE, uid, "CT", hdr["uids"]["ct_series"], 1, "Phantom CT", when)
-        ds.ImageType = ["ORIGINAL", "PRIMARY", "AXIAL"]
-        ds.AcquisitionDate = _da(when)
-        ds.AcquisitionTime = _tm(when)
-        ds.ContentDate = _da(when)
-        ds.ContentTime = _tm(when)
-        ds.KVP = "120"
-        ds.AcquisitionNumber = 1
-        ds.InstanceNumber = k + 1
-        ds.FrameOfReferenceUID = hdr["uids"]["frame_of_reference"]
-        ds.PositionReferenceIndicator = ""
-        z = z0 + k * dz
-        _image_plane(ds, (dy, dx), (x0, y0, z), dz)
-        ds.SpacingBetweenSlices = _ds(dz)
-        ds.SliceLocation = _ds(z)
-        _pixels_u16(ds, nj, ni)
-        ds.RescaleIntercept = "-1024"
-        ds.RescaleSlope = "1"
-        ds.RescaleType = "HU"
-        ds.WindowCenter = "40"
-        ds.WindowWidth = "400"
-        ds.PixelData = stored[k].tobytes()
         name = f"CT_{k + 1:04d}.dcm"
-        _save(ds, folder / name)
+        series.write(folder / name, _ct_own(hdr, grid, k, stored[k]))
         names.append(name)
     return names
+
+
+def _ct_own(hdr: dict, grid, k: int, stored_k: np.ndarray) -> Dataset:
+    """The elements of CT slice ``k`` that differ from slice to slice (as :func:`_ct_dataset` sets them)."""
+    nk, nj, ni, dz, dy, dx, x0, y0, z0 = _axes(grid)
+    z = z0 + k * dz
+    own = Dataset()
+    own.SOPInstanceUID = hdr["uids"]["ct_instances"][k]
+    own.InstanceNumber = k + 1
+    own.ImagePositionPatient = [_ds(v) for v in (x0, y0, z)]
+    own.SliceLocation = _ds(z)
+    own.PixelData = stored_k.tobytes()
+    return own
+
+
+def _ct_dataset(hdr: dict, grid, when: _dt.datetime, k: int, stored_k: np.ndarray) -> Dataset:
+    """The whole CT Image dataset of slice ``k`` (``stored_k``: its stored values, HU + 1024)."""
+    nk, nj, ni, dz, dy, dx, x0, y0, z0 = _axes(grid)
+    uid = hdr["uids"]["ct_instances"][k]
+    ds = _base(hdr, CT_IMAGE_STORAGE, uid, "CT", hdr["uids"]["ct_series"], 1, "Phantom CT", when)
+    ds.ImageType = ["ORIGINAL", "PRIMARY", "AXIAL"]
+    ds.AcquisitionDate = _da(when)
+    ds.AcquisitionTime = _tm(when)
+    ds.ContentDate = _da(when)
+    ds.ContentTime = _tm(when)
+    ds.KVP = "120"
+    ds.AcquisitionNumber = 1
+    ds.InstanceNumber = k + 1
+    ds.FrameOfReferenceUID = hdr["uids"]["frame_of_reference"]
+    ds.PositionReferenceIndicator = ""
+    z = z0 + k * dz
+    _image_plane(ds, (dy, dx), (x0, y0, z), dz)
+    ds.SpacingBetweenSlices = _ds(dz)
+    ds.SliceLocation = _ds(z)
+    _pixels_u16(ds, nj, ni)
+    ds.RescaleIntercept = "-1024"
+    ds.RescaleSlope = "1"
+    ds.RescaleType = "HU"
+    ds.WindowCenter = "40"
+    ds.WindowWidth = "400"
+    ds.PixelData = stored_k.tobytes()
+    return ds
 
 
 def _u16_scale(values: np.ndarray, integer_ok: bool):
@@ -404,52 +478,76 @@ def write_pt(folder: Path, bqml: np.ndarray, grid, hdr: dict) -> list:
     list of str
         File names written.
     """
-    nk, nj, ni, dz, dy, dx, x0, y0, z0 = _axes(grid)
+    nk = grid.shape[0]
     when = hdr["acquisition_datetime"]
+    series = None
     names = []
     for k in range(nk):
-        uid = hdr["uids"]["emission_instances"][k]
-        ds = _base(hdr, PET_IMAGE_STORAGE, uid, "PT", hdr["uids"]["emission_series"], 2, "Phantom Y-90 PET", when)
-        ds.ImageType = ["ORIGINAL", "PRIMARY"]
-        ds.AcquisitionDate = _da(when)
-        ds.AcquisitionTime = _tm(when)
-        ds.ContentDate = _da(when)
-        ds.ContentTime = _tm(when)
-        ds.InstanceNumber = k + 1
-        ds.FrameOfReferenceUID = hdr["uids"]["frame_of_reference"]
-        ds.PositionReferenceIndicator = ""
-        _patient_orientation(ds)
-        # PET Series
-        ds.Units = "BQML"
-        ds.CountsSource = "EMISSION"
-        ds.SeriesType = ["STATIC", "IMAGE"]
-        ds.CorrectedImage = ["DECY", "ATTN", "SCAT", "DTIM", "RAN", "NORM"]
-        ds.DecayCorrection = "START"
-        ds.RandomsCorrectionMethod = "DLYD"
-        ds.AttenuationCorrectionMethod = "CTAC"
-        ds.ReconstructionMethod = "OSEM"
-        ds.CollimatorType = "NONE"
-        ds.NumberOfSlices = nk
-        # PET Isotope
-        ds.RadiopharmaceuticalInformationSequence = Sequence([_radiopharmaceutical(hdr)])
-        # Image Plane / Pixel
-        z = z0 + k * dz
-        _image_plane(ds, (dy, dx), (x0, y0, z), dz)
-        ds.SliceLocation = _ds(z)
-        _pixels_u16(ds, nj, ni)
         stored, slope = _u16_scale(np.asarray(bqml[k], dtype=float), integer_ok=False)
-        ds.RescaleIntercept = "0"
-        ds.RescaleSlope = _ds(slope)
-        # PET Image: pixel values refer to the series (acquisition start) time
-        ds.FrameReferenceTime = "0"
-        ds.ActualFrameDuration = int(round(hdr["duration_s"] * 1000.0))
-        ds.DecayFactor = "1"
-        ds.ImageIndex = k + 1
-        ds.PixelData = stored.tobytes()
+        if series is None:  # the elements every slice shares, encoded once
+            series = _Series(_pt_dataset(hdr, grid, when, k, stored, slope))
         name = f"PT_{k + 1:04d}.dcm"
-        _save(ds, folder / name)
+        series.write(folder / name, _pt_own(hdr, grid, k, stored, slope))
         names.append(name)
     return names
+
+
+def _pt_own(hdr: dict, grid, k: int, stored: np.ndarray, slope: float) -> Dataset:
+    """The elements of PET slice ``k`` that differ from slice to slice (as :func:`_pt_dataset` sets them)."""
+    nk, nj, ni, dz, dy, dx, x0, y0, z0 = _axes(grid)
+    z = z0 + k * dz
+    own = Dataset()
+    own.SOPInstanceUID = hdr["uids"]["emission_instances"][k]
+    own.InstanceNumber = k + 1
+    own.ImagePositionPatient = [_ds(v) for v in (x0, y0, z)]
+    own.SliceLocation = _ds(z)
+    own.RescaleSlope = _ds(slope)
+    own.ImageIndex = k + 1
+    own.PixelData = stored.tobytes()
+    return own
+
+
+def _pt_dataset(hdr: dict, grid, when: _dt.datetime, k: int, stored: np.ndarray, slope: float) -> Dataset:
+    """The whole PET Image dataset of slice ``k`` (``stored`` x ``slope``: its Bq/mL, :func:`_u16_scale`)."""
+    nk, nj, ni, dz, dy, dx, x0, y0, z0 = _axes(grid)
+    uid = hdr["uids"]["emission_instances"][k]
+    ds = _base(hdr, PET_IMAGE_STORAGE, uid, "PT", hdr["uids"]["emission_series"], 2, "Phantom Y-90 PET", when)
+    ds.ImageType = ["ORIGINAL", "PRIMARY"]
+    ds.AcquisitionDate = _da(when)
+    ds.AcquisitionTime = _tm(when)
+    ds.ContentDate = _da(when)
+    ds.ContentTime = _tm(when)
+    ds.InstanceNumber = k + 1
+    ds.FrameOfReferenceUID = hdr["uids"]["frame_of_reference"]
+    ds.PositionReferenceIndicator = ""
+    _patient_orientation(ds)
+    # PET Series
+    ds.Units = "BQML"
+    ds.CountsSource = "EMISSION"
+    ds.SeriesType = ["STATIC", "IMAGE"]
+    ds.CorrectedImage = ["DECY", "ATTN", "SCAT", "DTIM", "RAN", "NORM"]
+    ds.DecayCorrection = "START"
+    ds.RandomsCorrectionMethod = "DLYD"
+    ds.AttenuationCorrectionMethod = "CTAC"
+    ds.ReconstructionMethod = "OSEM"
+    ds.CollimatorType = "NONE"
+    ds.NumberOfSlices = nk
+    # PET Isotope
+    ds.RadiopharmaceuticalInformationSequence = Sequence([_radiopharmaceutical(hdr)])
+    # Image Plane / Pixel
+    z = z0 + k * dz
+    _image_plane(ds, (dy, dx), (x0, y0, z), dz)
+    ds.SliceLocation = _ds(z)
+    _pixels_u16(ds, nj, ni)
+    ds.RescaleIntercept = "0"
+    ds.RescaleSlope = _ds(slope)
+    # PET Image: pixel values refer to the series (acquisition start) time
+    ds.FrameReferenceTime = "0"
+    ds.ActualFrameDuration = int(round(hdr["duration_s"] * 1000.0))
+    ds.DecayFactor = "1"
+    ds.ImageIndex = k + 1
+    ds.PixelData = stored.tobytes()
+    return ds
 
 
 # --- RTSTRUCT ----------------------------------------------------------------------------------

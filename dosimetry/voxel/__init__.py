@@ -1,43 +1,68 @@
-"""Vectorized voxel dosimetry: geometry, Y-90 dose-voxel kernel, dose maps and metrics (numpy/scipy only)."""
+"""Vectorized voxel dosimetry: geometry, Y-90 dose-voxel kernel, dose maps and metrics (numpy/scipy only).
 
-from .dose import (
-    DENSITY_METHODS,
-    HU_DENSITY_CURVE,
-    LUNG_METHODS,
-    activity_per_voxel,
-    convolve_dose,
-    density_from_hu,
-    local_deposition,
-    lung_kernel_dose,
-    with_nominal_density,
-)
-from .geometry import Volume
-from .kernel import absorbed_fraction_kernel, dose_voxel_kernel
-from .metrics import DVH, RegionStats, bed, dvh, eud, mean_bed, region_stats, sampled_mean_fraction, sampling_recovery, tumour_to_normal_ratio
-from .resample import resample_to
+The names are loaded on first use from the submodule that holds them (issue 22: a command that
+computes no dose imports neither scipy.fft nor scipy.ndimage).
+"""
 
-__all__ = [
-    "Volume",
-    "resample_to",
-    "dose_voxel_kernel",
-    "absorbed_fraction_kernel",
-    "HU_DENSITY_CURVE",
-    "DENSITY_METHODS",
-    "LUNG_METHODS",
-    "with_nominal_density",
-    "lung_kernel_dose",
-    "density_from_hu",
-    "activity_per_voxel",
-    "local_deposition",
-    "convolve_dose",
-    "DVH",
-    "RegionStats",
-    "dvh",
-    "region_stats",
-    "bed",
-    "mean_bed",
-    "eud",
-    "tumour_to_normal_ratio",
-    "sampling_recovery",
-    "sampled_mean_fraction",
-]
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the names as type checkers see them; _LAZY below loads the same at run time
+    from .dose import (
+        DENSITY_METHODS,
+        HU_DENSITY_CURVE,
+        LUNG_METHODS,
+        activity_per_voxel,
+        convolve_dose,
+        density_from_hu,
+        local_deposition,
+        lung_kernel_dose,
+        with_nominal_density,
+    )
+    from .geometry import Volume
+    from .kernel import absorbed_fraction_kernel, dose_voxel_kernel
+    from .metrics import DVH, RegionStats, bed, dvh, eud, mean_bed, region_stats, sampled_mean_fraction, sampling_recovery, tumour_to_normal_ratio
+    from .resample import resample_to
+
+#: Each public name and the submodule that holds it.
+_LAZY = {
+    "Volume": "geometry",
+    "resample_to": "resample",
+    "dose_voxel_kernel": "kernel",
+    "absorbed_fraction_kernel": "kernel",
+    "HU_DENSITY_CURVE": "dose",
+    "DENSITY_METHODS": "dose",
+    "LUNG_METHODS": "dose",
+    "with_nominal_density": "dose",
+    "lung_kernel_dose": "dose",
+    "density_from_hu": "dose",
+    "activity_per_voxel": "dose",
+    "local_deposition": "dose",
+    "convolve_dose": "dose",
+    "DVH": "metrics",
+    "RegionStats": "metrics",
+    "dvh": "metrics",
+    "region_stats": "metrics",
+    "bed": "metrics",
+    "mean_bed": "metrics",
+    "eud": "metrics",
+    "tumour_to_normal_ratio": "metrics",
+    "sampling_recovery": "metrics",
+    "sampled_mean_fraction": "metrics",
+}
+
+__all__ = list(_LAZY)
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        value = getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(__all__)

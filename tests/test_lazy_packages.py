@@ -1,0 +1,67 @@
+"""Issue 22 (start-up): dosimetry.io and dosimetry.voxel load their public names on first use, so a
+command that reads only a patient file imports neither pydicom nor scipy's FFT and ndimage."""
+
+import json
+import subprocess
+import sys
+
+import dosimetry.io
+import dosimetry.io.dicom
+import dosimetry.voxel
+
+HEAVY = ("pydicom", "scipy.fft", "scipy.ndimage", "matplotlib", "phantoms")
+
+
+def _loaded_after(code: str) -> list:
+    probe = f"import json, sys; {code}; print(json.dumps([m for m in {list(HEAVY)!r} if m in sys.modules]))"
+    out = subprocess.run([sys.executable, "-c", probe], check=True, capture_output=True, text=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def test_the_patient_file_reader_imports_no_image_library():
+    assert _loaded_after("import dosimetry.io.patient") == []  # main: pydicom, scipy.fft, scipy.ndimage
+
+
+def test_the_cli_imports_no_image_library_before_a_command_runs():
+    assert _loaded_after("import dosimetry.cli") == []
+
+
+def test_every_public_name_resolves_as_before():
+    for name in dosimetry.io.dicom.__all__:
+        assert getattr(dosimetry.io, name) is getattr(dosimetry.io.dicom, name)
+    assert sorted(dosimetry.io.__all__) == sorted(dosimetry.io.dicom.__all__)
+    for name in dosimetry.voxel.__all__:
+        assert getattr(dosimetry.voxel, name) is not None
+    from dosimetry.voxel.dose import convolve_dose
+    assert dosimetry.voxel.convolve_dose is convolve_dose
+    assert set(dir(dosimetry.voxel)) >= set(dosimetry.voxel.__all__)
+
+
+def test_submodules_and_unknown_names():
+    from dosimetry.io import files  # a submodule, not a name of io.dicom
+
+    assert files.__name__ == "dosimetry.io.files"
+    for package in (dosimetry.io, dosimetry.voxel):
+        try:
+            package.no_such_name
+        except AttributeError as exc:
+            assert "no_such_name" in str(exc)
+        else:
+            raise AssertionError("an unknown name must raise AttributeError")
+
+
+def test_star_import_gives_the_public_names():
+    space: dict = {}
+    exec("from dosimetry.io import *", space)
+    assert set(dosimetry.io.dicom.__all__) <= set(space)
+
+
+def test_the_type_checking_imports_are_the_lazy_names():
+    """voxel/__init__.py lists its names twice (for type checkers, and for loading): the same names from the same modules."""
+    import ast
+    from pathlib import Path
+
+    tree = ast.parse(Path(dosimetry.voxel.__file__).read_text())
+    block = next(n for n in tree.body if isinstance(n, ast.If) and getattr(n.test, "id", "") == "TYPE_CHECKING")
+    typed = {a.name: node.module for node in block.body if isinstance(node, ast.ImportFrom) for a in node.names}
+    assert typed == dosimetry.voxel._LAZY
