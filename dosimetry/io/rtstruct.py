@@ -320,6 +320,7 @@ class _PlaneStack:
         self._sdf: dict[int, np.ndarray] = {}
         self._count: dict[int, np.ndarray] = {}
         self._pair: dict[int, tuple] = {}
+        self._padded: dict[int, np.ndarray] = {}
 
     def _box_fill(self, g: int) -> np.ndarray:
         if g not in self._fill:
@@ -360,9 +361,12 @@ class _PlaneStack:
             return self._signed_distance(g)[y, x]
         oy, ox, dist, (ry, rx) = table
         fill = self._box_fill(g)
-        # 1 inside, 0 outside, 2 beyond the box (no sample there: the transforms see only the box)
-        padded = np.full((fill.shape[0] + 2 * ry, fill.shape[1] + 2 * rx), 2, dtype=np.int8)
-        padded[ry:ry + fill.shape[0], rx:rx + fill.shape[1]] = fill
+        if g not in self._padded:
+            # 1 inside, 0 outside, 2 beyond the box (no sample there: the transforms see only the box)
+            padded = np.full((fill.shape[0] + 2 * ry, fill.shape[1] + 2 * rx), 2, dtype=np.int8)
+            padded[ry:ry + fill.shape[0], rx:rx + fill.shape[1]] = fill
+            self._padded[g] = padded
+        padded = self._padded[g]
         flat, offsets = padded.ravel(), oy * padded.shape[1] + ox
         inside = fill[y, x]
         base = (y + ry) * padded.shape[1] + (x + rx)
@@ -374,8 +378,9 @@ class _PlaneStack:
             found = hit.any(axis=1)
             d[todo[found]] = dist[a + hit[found].argmax(axis=1)]
             todo, a, step = todo[~found], a + step, min(2 * step, 256)
-        # as _signed_distance: outside - inside (one of them 0), clipped to +-L
-        return np.clip(np.where(inside, 0.0 - d, d - 0.0), -self.band, self.band).astype(np.float32)
+        # as _signed_distance: outside - inside (one of them 0, the other > 0), clipped to +-L
+        d = np.minimum(d, self.band)
+        return np.where(inside, -d, d).astype(np.float32)
 
     def _voxel_counts(self, g: int) -> np.ndarray:
         """Samples of plane g's fill in each target voxel of :attr:`voxels` (int32)."""
@@ -399,7 +404,7 @@ class _PlaneStack:
 
     def _forget_below(self, g: int) -> None:
         # samples come in increasing z: planes below g are not needed again
-        for cache in (self._fill, self._sdf, self._count, self._pair):
+        for cache in (self._fill, self._sdf, self._count, self._pair, self._padded):
             for key in [k for k in cache if k < g]:
                 del cache[key]
 
