@@ -500,12 +500,15 @@ def test_fractions_equal_the_blend_of_whole_distance_maps_bit_for_bit(data):
 
 
 @pytest.mark.parametrize("spacing, m", [((5.0, 4.42, 4.42), 5), ((2.0, 0.8, 0.8), 4), ((3.0, 2.0, 4.0), 4), ((2.5, 0.9765625, 0.9765625), 4)])
-def test_signed_distances_at_samples_equal_the_whole_transform(spacing, m):
+def test_signed_distances_at_samples_equal_the_whole_transform(spacing, m, monkeypatch):
     # issue 22: a plane's signed distance at a sample, from the lattice offsets within L nearest
     # first, is the float32 value of scipy's transforms over the whole box, at every sample of it
     from scipy import ndimage
 
+    from dosimetry.io import rtstruct
     from dosimetry.io.rtstruct import _contour_planes, _nearest_offsets, _PlaneStack
+
+    monkeypatch.setattr(rtstruct, "_TRANSFORM_COST", 1e12)  # every sample looked up, none from the transforms
 
     target = Volume(np.zeros((30, 60, 60), np.float32), spacing)
     contours = [circle(30 * spacing[2], 30 * spacing[1], k * spacing[0], 40.0 * math.sqrt(max(1 - ((k - 15) / 13) ** 2, 0.01))) for k in range(3, 27)]
@@ -521,6 +524,23 @@ def test_signed_distances_at_samples_equal_the_whole_transform(spacing, m):
         y, x = np.indices(fill.shape)
         some = (7 * y + x) % 4 == g % 4  # a quarter of the samples, a different quarter on each plane
         assert np.array_equal(stack._distances_at(g, y[some], x[some]), whole[some])
+
+
+@pytest.mark.parametrize("cost", [0.0, 1.0, 1e12])
+def test_distances_looked_up_in_batches_or_from_the_transforms_are_the_same(cost, monkeypatch):
+    # the lookups run in batches of samples (bounded memory on fine lattices), and the samples whose
+    # lookups would cost more than the plane's transforms take the transforms' values: neither the
+    # batch size nor where the lookups stop changes a fraction (the nearest 8 offsets looked up and the rest
+    # from the transforms, mixed, all looked up)
+    from dosimetry.io import rtstruct
+
+    contours = [circle(0.0, 0.0, z, 12.0 - 0.6 * z, n=60) for z in np.arange(-10.0, 10.5, 5.0)]
+    contours += [circle(6.0, 2.0, z, 5.0, n=40) for z in (-10.0, -5.0)]  # a lesion ending within the ROI: far samples
+    g = Volume(np.zeros((12, 30, 30)), (2.0, 1.0, 1.0), (-15.0, -15.0, -12.0))
+    whole = _whole_map_fractions(contours, g, 4)
+    monkeypatch.setattr(rtstruct, "_QUERY_CHUNK", 37)
+    monkeypatch.setattr(rtstruct, "_TRANSFORM_COST", cost)
+    assert np.array_equal(rasterize_roi(contours, g, fractional=True, supersample=4).array, whole) and whole.sum() > 0
 
 
 def test_a_lattice_with_ambiguous_equal_distances_uses_the_whole_transform(monkeypatch):
