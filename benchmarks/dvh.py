@@ -14,6 +14,9 @@ report). For every ROI of the structure set on the dose grid:
   time and the ROI volumes against the default lattice).
 
 Times are medians of interleaved runs; the ratio is dicompyler's time over ours (> 1: faster).
+With ``--before TREE`` (a checkout of the code before a change, e.g. ``/work/main``) the rows also
+run with that tree's ``io/rtstruct.py`` and ``voxel/metrics.py`` (loaded beside this tree's, in
+the same process, interleaved), after checking that both give the same fractions bit for bit.
 dicompyler-core 0.5.6 imports only with pydicom < 3 (``from pydicom.dicomio import read_file``); with
 ``--dicompyler-python PYTHON`` (an interpreter of a separate environment holding it and pydicom 2)
 its timing runs there, one child process per repetition, interleaved with ours; the child times
@@ -65,11 +68,26 @@ def _dicompyler_child(python: str, rs_path: Path, dose_path: Path) -> dict:
     return json.loads(r.stdout.strip().splitlines()[-1])
 
 
+def _module_of(tree: Path, package: str, name: str):
+    """``package.name`` loaded from another checkout ``tree``, beside this tree's (its relative imports
+    resolve to this tree's modules)."""
+    import importlib.util
+
+    path = tree / Path(*package.split(".")) / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"{package}._before_{name}", path)
+    mod = importlib.util.module_from_spec(spec)
+    mod.__package__ = package
+    sys.modules[spec.name] = mod
+    spec.loader.exec_module(mod)
+    return mod
+
+
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--folder", type=Path, default=None, help="a y90 demo folder to reuse (written when absent)")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--dicompyler-python", default=None, help="python of an environment with dicompyler-core and pydicom < 3")
+    ap.add_argument("--before", type=Path, default=None, help="a checkout of the code before a change (its rtstruct and metrics are timed beside these)")
     args = ap.parse_args(argv)
     try:
         from dicompylercore import dicomparser, dvhcalc
@@ -100,27 +118,51 @@ def main(argv=None) -> None:
         def binary():
             return {n: region_stats(dose, rasterize_roi(seg.structure_set.roi(n), dose)) for n in names}
 
+        before = {}
+        if args.before is not None:
+            from dosimetry.io import rtstruct
+
+            rt0, met0 = _module_of(args.before, "dosimetry.io", "rtstruct"), _module_of(args.before, "dosimetry.voxel", "metrics")
+            rt0.Roi = rtstruct.Roi  # the structure set read by this tree
+            ss = seg.structure_set
+            for n in names:
+                a, b = rt0.roi_fractions(ss, n, dose).array, rtstruct.roi_fractions(ss, n, dose).array
+                if not np.array_equal(a, b):
+                    raise SystemExit(f"{n}: the fractions differ from those of {args.before}")
+            def fractions_before():
+                masks = {n: rt0.roi_fractions(ss, n, dose) for n in names}
+                return {n: (met0.region_stats(dose, m), float(np.asarray(m.array, dtype=np.float64).sum())) for n, m in masks.items()}
+
+            before = {"fractions (y90 dvh), before": fractions_before,
+                      "binary masks, before": lambda: {n: met0.region_stats(dose, rt0.rasterize_roi(ss.roi(n), dose)) for n in names}}
+
         def dicompyler():
             return {n: dvhcalc.get_dvh(str(rs_path), str(dose_path), numbers[n]) for n in names if n in numbers}
 
-        rows = {"fractions (y90 dvh)": fractions, "binary masks": binary, "fractions, 4 per edge": lambda: fractions(4)}
+        rows = {"fractions (y90 dvh)": fractions, "binary masks": binary, "fractions, 4 per edge": lambda: fractions(4), **before}
         if dvhcalc is not None:
             rows = {"dicompyler-core get_dvh": dicompyler, **rows}
         elif args.dicompyler_python:
             rows = {"dicompyler-core get_dvh": lambda: _dicompyler_child(args.dicompyler_python, rs_path, dose_path), **rows}
         times: dict = {k: [] for k in rows}
+        cpu: dict = {k: [] for k in rows}
         results: dict = {}
         for _ in range(args.repeat):  # interleaved
             for k, fn in rows.items():
-                t0 = time.perf_counter()
+                t0, c0 = time.perf_counter(), time.process_time()
                 results[k] = fn()
+                cpu[k].append(time.process_time() - c0)
                 times[k].append(results[k]["seconds"] if isinstance(results[k], dict) and "seconds" in results[k] else time.perf_counter() - t0)
     med = {k: float(np.median(v)) for k, v in times.items()}
     print(f"dose grid {dose.shape}, spacing {tuple(round(s, 3) for s in dose.spacing_mm)} mm; {len(names)} ROIs: {', '.join(names)}")
     anchor = med.get("dicompyler-core get_dvh")
     for k, t in med.items():
         ratio = f"   {anchor / t:5.2f}x faster than dicompyler-core" if anchor and k != "dicompyler-core get_dvh" else ""
-        print(f"   {k:26s} {t:7.3f} s (median of {args.repeat}){ratio}")
+        own = "" if k == "dicompyler-core get_dvh" and "seconds" in results.get(k, {}) else f", CPU {float(np.median(cpu[k])):.3f} s"
+        print(f"   {k:30s} {t:7.3f} s (median of {args.repeat}{own}){ratio}")
+    for k in before:
+        now = k.replace(", before", "")
+        print(f"   {now}: before / after {med[k] / med[now]:.2f}x wall, {np.median(cpu[k]) / np.median(cpu[now]):.2f}x CPU")
     five, four = results["fractions (y90 dvh)"], results["fractions, 4 per edge"]
     print("   4 per edge against the default lattice: ROI volume (sum of fractions) and mean dose, relative difference")
     for n in names:

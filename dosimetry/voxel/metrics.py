@@ -23,6 +23,7 @@ Conventions (volumes are voxel counts, or the sum of mask weights for fractional
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -68,6 +69,27 @@ def _mask_weights(mask, like: Volume, name: str = "mask") -> np.ndarray:
     if not np.any(w > 0):
         raise ValueError(f"{name}: mask is empty")
     return w
+
+
+def _mask_voxels(mask, like: Volume, name: str = "mask") -> tuple:
+    """(voxels with a weight > 0 (bool array), their weights as float64): :func:`_mask_weights`'s
+    checks and values without a float64 copy of the whole mask (issue 22; float32 fractions and
+    booleans convert exactly, so the checks and the selection are the same)."""
+    if isinstance(mask, Volume) and mask.same_grid(like) and np.asarray(mask.array).dtype in (np.dtype(bool), np.dtype(np.float32), np.dtype(np.float64)):
+        m = np.asarray(mask.array)
+        if m.dtype == bool:
+            if not m.any():
+                raise ValueError(f"{name}: mask is empty")
+            return m, np.ones(int(np.count_nonzero(m)), dtype=np.float64)
+        if not np.all(np.isfinite(m)) or m.min() < 0 or m.max() > 1:
+            raise ValueError(f"{name}: mask values must be booleans or fractions in [0, 1]")
+        sel = m > 0
+        if not sel.any():
+            raise ValueError(f"{name}: mask is empty")
+        return sel, m[sel].astype(np.float64)
+    w = _mask_weights(mask, like, name)  # every other case, and the refusals of a wrong type or grid
+    sel = w > 0
+    return sel, w[sel]
 
 
 def _dose_values(dose: Volume) -> np.ndarray:
@@ -119,10 +141,17 @@ class DVH:
         """Maximum voxel dose [Gy]."""
         return Q_(float(self.doses[0]), "Gy")
 
+    @functools.cached_property
+    def _cumulative(self) -> tuple:
+        """(cumulative volume fraction with a leading 0, the same without it), computed once per DVH
+        (region_stats asks for 5 D_x and 3 V_x; issue 22)."""
+        return (np.concatenate([[0.0], np.cumsum(self.weights)]) / self.weights.sum(),
+                np.cumsum(self.weights) / self.weights.sum())
+
     def volume_fraction(self, dose) -> np.ndarray | float:
         """V(d): fraction of the volume receiving at least ``dose`` (array or scalar) [Gy]."""
         d = quantity(dose, "Gy", "dose").magnitude
-        cum = np.concatenate([[0.0], np.cumsum(self.weights)]) / self.weights.sum()
+        cum = self._cumulative[0]
         # number of voxels with dose >= d: doses are sorted decreasing
         count = np.searchsorted(-self.doses, -np.asarray(d, dtype=float), side="right")
         out = cum[count]
@@ -133,7 +162,7 @@ class DVH:
         x = np.asarray(percent, dtype=float)
         if not np.all(np.isfinite(x)) or np.any(x < 0) or np.any(x > 100):
             raise ValueError(f"percent: expected values in [0, 100] %, got {percent!r}")
-        cum = np.cumsum(self.weights) / self.weights.sum()
+        cum = self._cumulative[1]
         # first voxel at which the cumulative volume reaches x % (tolerate float round-off)
         idx = np.searchsorted(cum, x / 100.0 - 1e-12, side="left")
         idx = np.clip(idx, 0, self.doses.size - 1)
@@ -161,9 +190,8 @@ def dvh(dose: Volume, mask: Volume) -> DVH:
     DVH
     """
     d = _dose_values(dose)
-    w = _mask_weights(mask, dose)
-    sel = w > 0
-    vals, wts = d[sel], w[sel]
+    sel, wts = _mask_voxels(mask, dose)
+    vals = d[sel]
     order = np.argsort(-vals, kind="stable")
     return DVH(vals[order], wts[order], dose.voxel_volume)
 

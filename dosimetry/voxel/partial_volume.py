@@ -31,7 +31,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pint
-from scipy import ndimage, signal
+from scipy import ndimage
 
 from ..errors import InputError
 from ..isotope import LIVER_DENSITY
@@ -296,5 +296,7 @@ def self_absorbed_fraction(mask: Volume, *, density=LIVER_DENSITY, fine_mm: floa
         raise ValueError("mask: too small to resolve on the fine grid")
     level = np.partition(up.ravel(), up.size - count)[up.size - count]
     region = np.pad(up >= level, [(m * k, m * k) for m, k in zip(margin, n)]).astype(np.float64)
+    from scipy import signal  # imported here: scipy.signal costs ~2 s at the start of every command (issue 22)
+
     absorbed = signal.fftconvolve(region, kernel, mode="same")
     return float(absorbed[region > 0].mean())

@@ -402,3 +402,171 @@ def test_signed_distances_on_the_cropped_box_equal_the_whole_box(spacing, m):
         whole = np.clip(ndimage.distance_transform_edt(~fill, sampling=stack.sampling) - ndimage.distance_transform_edt(fill, sampling=stack.sampling),
                         -stack.band, stack.band).astype(np.float32)
         assert np.array_equal(stack._signed_distance(g), whole)
+
+
+# --- issue 22: the sections counted per voxel, distances only where two neighbouring fills differ ----------
+
+
+def _whole_map_fractions(contours, target, m):
+    """The fractions as the rasterization computed them before issue 22's third pass, written out:
+    every section between two planes is the blend of the two planes' signed distance maps over the
+    ROI's whole box (scipy's transforms, no crop), summed per voxel sub-sample by sub-sample."""
+    from scipy import ndimage
+
+    from dosimetry.io.rtstruct import _contour_planes, _PlaneStack
+
+    planes, pos, half = _contour_planes("roi", contours, target)
+    stack = _PlaneStack(planes, pos, half, target, m)
+    L = stack.band
+
+    def sdf(g):
+        f = stack._box_fill(g)
+        return np.clip(ndimage.distance_transform_edt(~f, sampling=stack.sampling) - ndimage.distance_transform_edt(f, sampling=stack.sampling), -L, L).astype(np.float32)
+
+    def section(z):
+        if z < pos[0] - half * (1 + 1e-9) - 1e-9 or z > pos[-1] + half * (1 + 1e-9) + 1e-9:
+            return None
+        j = int(np.searchsorted(pos, z, side="right")) - 1
+        if j < 0 or j >= pos.size - 1 or abs(z - pos[j]) <= 1e-6:
+            box = stack._box_fill(min(max(j, 0), pos.size - 1))
+        elif abs(pos[j + 1] - z) <= 1e-6:
+            box = stack._box_fill(j + 1)
+        elif pos[j + 1] - pos[j] > 1.5 * 2 * half:
+            g = j if z - pos[j] <= pos[j + 1] - z else j + 1
+            if abs(z - pos[g]) > half * (1 + 1e-9) + 1e-9:
+                return None
+            box = stack._box_fill(g)
+        else:
+            t = (z - pos[j]) / (pos[j + 1] - pos[j])
+            box = (1.0 - t) * sdf(j) + t * sdf(j + 1) < 0.0
+        return box[stack.cut]
+
+    nk = target.shape[0]
+    zs = (np.arange(nk)[:, None] + ((np.arange(m) + 0.5) / m - 0.5)[None, :]).ravel()
+    (vj, vi), rows, cols = stack.nvox, stack.rows, stack.cols
+    if m == 1:
+        out = np.zeros(target.shape, dtype=bool)
+        for k in range(nk):
+            s = section(float(zs[k]))
+            if s is not None:
+                out[k, rows, cols] = s
+        return out
+    out = np.zeros(target.shape, dtype=np.float32)
+    lo_end, hi_end = pos[0] - half, pos[-1] + half
+    cover = (np.minimum(zs + 0.5 / m, hi_end) - np.maximum(zs - 0.5 / m, lo_end)) * m
+    for s in np.flatnonzero(cover > 1e-9):
+        sec = section(float(np.clip(zs[s], lo_end, hi_end)))
+        if sec is not None:
+            out[s // m, rows, cols] += sec.reshape(vj, m, vi, m).sum(axis=(1, 3), dtype=np.float32) * (min(float(cover[s]), 1.0) / m**3)
+    return np.clip(out, 0.0, 1.0)
+
+
+def _random_roi(data, spacing):
+    """Star-shaped sections of varying size and centre on unevenly spaced planes, with a hole on
+    some planes, a second lesion on others and, sometimes, a gap in the contouring."""
+    n_planes = data.draw(st.integers(2, 9))
+    steps = data.draw(st.lists(st.floats(1.0, 6.0), min_size=n_planes - 1, max_size=n_planes - 1))
+    zs = 20.0 + np.concatenate([[0.0], np.cumsum(steps)])
+    if data.draw(st.booleans()) and n_planes > 3:
+        zs[n_planes // 2:] += 15.0  # a gap
+    contours = []
+    for z in zs:
+        r = np.array(data.draw(st.lists(st.floats(4.0, 16.0), min_size=5, max_size=12)))
+        t = np.linspace(0, 2 * np.pi, r.size, endpoint=False)
+        cx, cy = data.draw(st.floats(-4.0, 4.0)), data.draw(st.floats(-4.0, 4.0))
+        contours.append(np.column_stack([cx + r * np.cos(t), cy + r * np.sin(t), np.full(r.size, z)]))
+        if data.draw(st.booleans()):
+            contours.append(circle(cx, cy, z, data.draw(st.floats(0.3, 3.5)), n=24))  # a hole (or nothing: inside no sample)
+        if data.draw(st.booleans()):
+            contours.append(circle(cx + 22.0, cy, z, data.draw(st.floats(0.3, 5.0)), n=24))  # another lesion
+    return contours
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.data())
+def test_fractions_equal_the_blend_of_whole_distance_maps_bit_for_bit(data):
+    # issue 22: the voxel counts of the samples inside both fills, plus the blend at the samples
+    # where the fills differ, with distances from the samples within L: the same float32 fractions
+    # (and boolean masks) as blending whole-box distance maps, bit for bit
+    spacing = (data.draw(st.sampled_from([2.0, 3.0, 4.42, 5.0])),
+               data.draw(st.sampled_from([1.0, 2.0, 3.3, 4.42])), data.draw(st.sampled_from([1.0, 2.7, 4.42])))
+    m = data.draw(st.sampled_from([1, 3, 4, 5]))
+    origin = (-30.0 + data.draw(st.floats(0.0, 4.0)), -30.0 + data.draw(st.floats(0.0, 4.0)), 10.0 + data.draw(st.floats(0.0, 5.0)))
+    target = Volume(np.zeros((int(70 / spacing[0]), int(50 / spacing[1]), int(70 / spacing[2])), np.float32), spacing, origin)
+    contours = _random_roi(data, spacing)
+    got = rasterize_roi(contours, target, fractional=m > 1, supersample=m, allow_empty=True).array
+    want = _whole_map_fractions(contours, target, m)
+    assert got.dtype == want.dtype and np.array_equal(got, want)
+
+
+@pytest.mark.parametrize("spacing, m", [((5.0, 4.42, 4.42), 5), ((2.0, 0.8, 0.8), 4), ((3.0, 2.0, 4.0), 4), ((2.5, 0.9765625, 0.9765625), 4)])
+def test_signed_distances_at_samples_equal_the_whole_transform(spacing, m, monkeypatch):
+    # issue 22: a plane's signed distance at a sample, from the lattice offsets within L nearest
+    # first, is the float32 value of scipy's transforms over the whole box, at every sample of it
+    from scipy import ndimage
+
+    from dosimetry.io import rtstruct
+    from dosimetry.io.rtstruct import _contour_planes, _nearest_offsets, _PlaneStack
+
+    monkeypatch.setattr(rtstruct, "_TRANSFORM_COST", 1e12)  # every sample looked up, none from the transforms
+
+    target = Volume(np.zeros((30, 60, 60), np.float32), spacing)
+    contours = [circle(30 * spacing[2], 30 * spacing[1], k * spacing[0], 40.0 * math.sqrt(max(1 - ((k - 15) / 13) ** 2, 0.01))) for k in range(3, 27)]
+    contours += [circle(50 * spacing[2], 8 * spacing[1], k * spacing[0], 4.0) for k in range(10, 15)]
+    contours += [circle(30 * spacing[2], 30 * spacing[1], k * spacing[0], 9.0) for k in range(12, 18)]  # a hole
+    planes, pos, half = _contour_planes("roi", contours, target)
+    stack = _PlaneStack(planes, pos, half, target, m)
+    assert _nearest_offsets(stack.sampling, stack.band) is not None  # the fast path is the one tested
+    for g in [*range(0, len(pos), 4), len(pos) - 1]:  # planes with one, two and no lesion, with and without the hole
+        fill = stack._box_fill(g)
+        whole = np.clip(ndimage.distance_transform_edt(~fill, sampling=stack.sampling) - ndimage.distance_transform_edt(fill, sampling=stack.sampling),
+                        -stack.band, stack.band).astype(np.float32)
+        y, x = np.indices(fill.shape)
+        some = (7 * y + x) % 4 == g % 4  # a quarter of the samples, a different quarter on each plane
+        assert np.array_equal(stack._distances_at(g, y[some], x[some]), whole[some])
+
+
+@pytest.mark.parametrize("cost", [0.0, 1.0, 1e12])
+def test_distances_looked_up_in_batches_or_from_the_transforms_are_the_same(cost, monkeypatch):
+    # the lookups run in batches of samples (bounded memory on fine lattices), and the samples whose
+    # lookups would cost more than the plane's transforms take the transforms' values: neither the
+    # batch size nor where the lookups stop changes a fraction (the nearest 8 offsets looked up and the rest
+    # from the transforms, mixed, all looked up)
+    from dosimetry.io import rtstruct
+
+    contours = [circle(0.0, 0.0, z, 12.0 - 0.6 * z, n=60) for z in np.arange(-10.0, 10.5, 5.0)]
+    contours += [circle(6.0, 2.0, z, 5.0, n=40) for z in (-10.0, -5.0)]  # a lesion ending within the ROI: far samples
+    g = Volume(np.zeros((12, 30, 30)), (2.0, 1.0, 1.0), (-15.0, -15.0, -12.0))
+    whole = _whole_map_fractions(contours, g, 4)
+    monkeypatch.setattr(rtstruct, "_QUERY_CHUNK", 37)
+    monkeypatch.setattr(rtstruct, "_TRANSFORM_COST", cost)
+    assert np.array_equal(rasterize_roi(contours, g, fractional=True, supersample=4).array, whole) and whole.sum() > 0
+
+
+def test_a_lattice_with_ambiguous_equal_distances_uses_the_whole_transform(monkeypatch):
+    # where two equally near samples would give two float32 distances, the whole transform is used:
+    # the same fractions
+    from dosimetry.io import rtstruct
+
+    contours = [circle(0.0, 0.0, z, 12.0 - 0.4 * z, n=60) for z in np.arange(-10.0, 10.5, 5.0)]
+    g = Volume(np.zeros((12, 15, 15)), (2.0, 4.42, 4.42), (-30.0, -30.0, -12.0))
+    fast = rasterize_roi(contours, g, fractional=True, supersample=5).array
+    monkeypatch.setattr(rtstruct, "_nearest_offsets", lambda sampling, band: None)
+    slow = rasterize_roi(contours, g, fractional=True, supersample=5).array
+    assert np.array_equal(fast, slow) and fast.sum() > 0
+
+
+def test_the_offset_table_is_that_of_its_own_lattice_and_band():
+    # the table is remembered per (sampling, band): another lattice or band never reuses an entry
+    from dosimetry.io.rtstruct import _nearest_offsets
+
+    a = _nearest_offsets((0.884, 0.884), 5.0)
+    b = _nearest_offsets((0.884, 0.884), 2.5)
+    c = _nearest_offsets((0.5, 1.0), 5.0)
+    for (oy, ox, dist, _), (sy, sx), band in ((a, (0.884, 0.884), 5.0), (b, (0.884, 0.884), 2.5), (c, (0.5, 1.0), 5.0)):
+        assert np.all(dist < band) and np.all(np.diff(dist) >= 0)
+        np.testing.assert_allclose(dist, np.hypot(oy * sy, ox * sx), rtol=1e-15)
+        # every lattice offset nearer than the band is in the table, once
+        yy, xx = np.mgrid[-20:21, -20:21]
+        near = (np.hypot(yy * sy, xx * sx) < band) & ((yy != 0) | (xx != 0))
+        assert len(oy) == np.count_nonzero(near) == len(set(zip(oy.tolist(), ox.tolist())))

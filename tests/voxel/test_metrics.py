@@ -173,3 +173,43 @@ def test_sampling_recovery_of_a_half_voxel_shifted_cube():
     assert sampling_recovery(Volume(f > 0.99, (4.0, 4.0, 4.0), (0.0, 0.0, 0.0))) == 1.0
     with pytest.raises(ValueError, match="ratio"):
         sampled_mean_fraction(s, 0.0)
+
+
+# --- issue 22: the DVH selects the mask's voxels without a float64 copy and computes its cumulative volume once ---
+
+
+@settings(max_examples=40, deadline=None)
+@given(arrays(np.float32, (4, 5, 6), elements=st.sampled_from([0.0, 0.25, 1e-7, 0.5, 1.0, 0.999, 0.125])), st.sampled_from(["float32", "float64", "bool", "uint8"]))
+def test_dvh_voxels_and_weights_are_those_of_the_float64_mask(w, kind):
+    from dosimetry.voxel.metrics import _mask_voxels
+
+    if kind == "bool":
+        w = w > 0.3
+    elif kind != "float32":
+        w = w.astype(kind)
+    dose = Volume(np.arange(120, dtype=float).reshape(4, 5, 6) % 7, (2.0, 2.0, 2.0), unit="Gy")
+    mask = dose.with_array(w, unit="dimensionless")
+    full = np.asarray(w, dtype=np.float64)
+    if not np.any(full > 0):
+        with pytest.raises(ValueError, match="mask is empty"):
+            _mask_voxels(mask, dose)
+        return
+    sel, wts = _mask_voxels(mask, dose)
+    assert np.array_equal(sel, full > 0) and wts.dtype == np.float64 and np.array_equal(wts, full[full > 0])
+    # the figures from the weights by hand: volume, weighted mean
+    h = dvh(dose, mask)
+    assert h.volume.to("mL").magnitude == pytest.approx(full.sum() * 8.0 / 1000.0, rel=1e-12)
+    assert h.mean.to("Gy").magnitude == pytest.approx((full * dose.array).sum() / full.sum(), rel=1e-12)
+
+
+def test_each_dvh_has_its_own_cumulative_volume():
+    # the cumulative volume is remembered per DVH: another region (or the same voxels with other
+    # weights) never reuses it
+    dose = Volume(np.arange(8, dtype=float).reshape(2, 2, 2), (1.0, 1.0, 1.0), unit="Gy")
+    a = dvh(dose, dose.with_array(np.ones((2, 2, 2), bool), unit="dimensionless"))
+    w = np.zeros((2, 2, 2), np.float32)
+    w[1] = 1.0  # doses 4..7
+    b = dvh(dose, dose.with_array(w, unit="dimensionless"))
+    assert a.dose_at(50).to("Gy").magnitude == 4.0 and a.volume_fraction(Q_(6, "Gy")) == 0.25
+    assert b.dose_at(50).to("Gy").magnitude == 6.0 and b.volume_fraction(Q_(6, "Gy")) == 0.5
+    assert a.dose_at(50).to("Gy").magnitude == 4.0  # a again, after b
