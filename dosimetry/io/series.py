@@ -366,7 +366,7 @@ def _slice_stack(items, locs, mod, label, notes, calibration, allow_other, half_
     if mod == "CT":
         _check_hounsfield(out, label)
         if np.ptp(inters) > 0 or np.ptp(slopes) > 0:
-            warnings.append(f"{label}: RescaleSlope/RescaleIntercept differ between slices (intercepts {np.min(inters):g} to {np.max(inters):g}); check the CT")
+            warnings.append(f"{label}: RescaleSlope/RescaleIntercept differ between slices (slopes {np.min(slopes):g} to {np.max(slopes):g}, intercepts {np.min(inters):g} to {np.max(inters):g}); check the CT")
     check_spacing(ps, mod, f"{first_path}: PixelSpacing")
     check_spacing([spacing], mod, f"{label}: {'ImagePositionPatient' if len(items) > 1 else 'SliceThickness'}", "slice")
     direction = np.column_stack([n, c, r])

@@ -33,7 +33,9 @@ def test_each_slice_rescaled_with_its_own_intercept_and_slope(tmp_path):
     assert any("differ between slices" in w for w in s.warnings)
     slopes = [1.0, 0.5, 1.0, 0.5]
     write_slices(tmp_path / "s", st, slope=slopes, intercept=-1024.0)
-    np.testing.assert_array_equal(read_series(tmp_path / "s").array, st * np.array(slopes)[:, None, None] - 1024.0)
+    s = load_series(tmp_path / "s")
+    np.testing.assert_array_equal(s.volume.array, st * np.array(slopes)[:, None, None] - 1024.0)
+    assert any("slopes 0.5 to 1, intercepts -1024 to -1024" in w for w in s.warnings)  # the slopes that differ are named
 
 
 def test_the_same_number_written_differently_is_the_same_number(tmp_path):
