@@ -1,8 +1,42 @@
 """Fixtures shared across test packages: phantoms written once per session (read-only for tests)."""
 
+import dataclasses
+
+import numpy as np
 import pytest
 
 import phantoms
+
+
+def read_only(obj, _seen=None):
+    """Make every numpy array reachable from ``obj`` (dataclass fields, dicts, lists, tuples, objects'
+    attributes) read-only and return ``obj``: images read once and shared by several tests then
+    cannot be changed by one test for the next (an in-place write raises instead)."""
+    seen = set() if _seen is None else _seen
+    if id(obj) in seen or obj is None or isinstance(obj, (str, bytes, int, float, bool)):
+        return obj
+    seen.add(id(obj))
+    if isinstance(obj, np.ndarray):
+        obj.flags.writeable = False
+    elif isinstance(obj, dict):
+        for v in obj.values():
+            read_only(v, seen)
+    elif isinstance(obj, (list, tuple, set, frozenset)):
+        for v in obj:
+            read_only(v, seen)
+    elif dataclasses.is_dataclass(obj):
+        for f in dataclasses.fields(obj):
+            read_only(getattr(obj, f.name), seen)
+    elif hasattr(obj, "__dict__") and type(obj).__module__.startswith("dosimetry"):
+        for v in vars(obj).values():
+            read_only(v, seen)
+    return obj
+
+
+@pytest.fixture(scope="session")
+def shared_read_only():
+    """:func:`read_only` for module fixtures that share images read once between tests."""
+    return read_only
 
 
 @pytest.fixture(scope="session")
