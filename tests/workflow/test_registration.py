@@ -110,20 +110,10 @@ def test_y90_verify_register_carries_the_planning_rois_and_measures_them_against
     assert float(np.asarray(diff.array)[normal].mean()) == pytest.approx(expected, abs=0.03 * planned)
 
 
-def test_y90_verify_register_without_a_post_segmentation_carries_every_planning_roi(post_study, tmp_path, monkeypatch):
+def test_y90_verify_register_without_a_post_segmentation_carries_every_planning_roi(post_study, tmp_path):
     """The usual case (the post-treatment PET has no contours of its own): was an ImportError traceback
-    after the workflow/voxel.py split. The carried ROIs give the regions; no Dice without a post liver.
-
-    The registration runs on the coarse pyramid levels (FAST): this test's claim is the path without a
-    post-treatment segmentation, and the shift within 2 mm, which the coarse levels meet
-    (test_registration_recovers_the_phantom_transform_within_2_mm_at_the_liver); the full-resolution
-    default runs end to end in the test above."""
-    import functools
-
+    after the workflow/voxel.py split. The carried ROIs give the regions; no Dice without a post liver."""
     from dosimetry.cli import main
-    from dosimetry.workflow import registration
-
-    monkeypatch.setattr(registration, "register_rigid", functools.partial(registration.register_rigid, shrink_factors=FAST))
 
     planning, post = post_study
     out = tmp_path / "verification"
