@@ -1,8 +1,42 @@
 """Fixtures shared across test packages: phantoms written once per session (read-only for tests)."""
 
+import dataclasses
+
+import numpy as np
 import pytest
 
 import phantoms
+
+
+def read_only(obj, _seen=None):
+    """Make every numpy array reachable from ``obj`` (dataclass fields, dicts, lists, tuples, objects'
+    attributes) read-only and return ``obj``: images read once and shared by several tests then
+    cannot be changed by one test for the next (an in-place write raises instead)."""
+    seen = set() if _seen is None else _seen
+    if id(obj) in seen or obj is None or isinstance(obj, (str, bytes, int, float, bool)):
+        return obj
+    seen.add(id(obj))
+    if isinstance(obj, np.ndarray):
+        obj.flags.writeable = False
+    elif isinstance(obj, dict):
+        for v in obj.values():
+            read_only(v, seen)
+    elif isinstance(obj, (list, tuple, set, frozenset)):
+        for v in obj:
+            read_only(v, seen)
+    elif dataclasses.is_dataclass(obj):
+        for f in dataclasses.fields(obj):
+            read_only(getattr(obj, f.name), seen)
+    elif hasattr(obj, "__dict__") and type(obj).__module__.startswith("dosimetry"):
+        for v in vars(obj).values():
+            read_only(v, seen)
+    return obj
+
+
+@pytest.fixture(scope="session")
+def shared_read_only():
+    """:func:`read_only` for module fixtures that share images read once between tests."""
+    return read_only
 
 
 @pytest.fixture(scope="session")
@@ -53,13 +87,25 @@ def post_study(tmp_path_factory):
     return base / "planning", base / "post"
 
 
-@pytest.hookimpl(tryfirst=True)
+@pytest.hookimpl(hookwrapper=True)
 def pytest_collection_modifyitems(config, items):
     """Under pytest-xdist (``pip install pytest-xdist``, ``python -m pytest -n 2 --dist loadgroup``), the tests that share a fixture
     written once per module or session run on one worker, so that it is written once, not once per worker:
-    each module with such a fixture is one group, and modules sharing a session fixture are one group."""
-    if not config.pluginmanager.hasplugin("xdist"):
-        return
+    each module with such a fixture is one group, and modules sharing a session fixture are one group.
+
+    A hook wrapper, so that the groups are marked before xdist's own hook turns the ``xdist_group`` marks into
+    the test ids' ``@group`` suffix on each worker.
+
+    With pytest 9.2 and pytest-xdist 3.8 that suffix has no effect (xdist sets ``item._nodeid``, which pytest 9.2
+    no longer reads): ``--dist loadgroup`` then spreads a module's tests over both workers and computes its
+    module fixtures on each. ``--dist loadfile`` keeps each module on one worker (a session fixture is then
+    computed at most once per worker); docs/performance.md has the measured figures."""
+    if config.pluginmanager.hasplugin("xdist"):
+        _mark_groups(items)
+    yield
+
+
+def _mark_groups(items):
     parent: dict[str, str] = {}
 
     def find(key):

@@ -7,7 +7,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import phantoms
 from dosimetry.cli import main
 from dosimetry.io import load_rtdose, load_series, read_rtstruct, roi_mask
 from dosimetry.io.volumes import read_volume, write_volume
@@ -18,10 +17,12 @@ ROI_ARGS = ["--tumour", "Tumour 1", "--tumour", "Tumour 2", "--lung", "Lung L", 
 
 
 @pytest.fixture(scope="module")
-def forms(tmp_path_factory):
+def forms(tmp_path_factory, dose_phantom):
+    """The session's default NM phantom (tests/conftest.py, read only; it was a seed-21 copy of it: the seed
+    changes only noise, which is off, and the transport truth, not read here) and its images as NRRD /
+    NIfTI / .seg.nrrd in this module's own folder, where the tests also write their outputs."""
     d = tmp_path_factory.mktemp("cli_formats")
-    p = d / "patient"
-    phantoms.make_patient(p, seed=21)
+    p = dose_phantom
     nm, ct = load_series(p / "nm").volume, load_series(p / "ct").volume
     write_volume(nm, d / "spect.nrrd")
     write_volume(ct, d / "ct.nii.gz")

@@ -20,3 +20,11 @@ def pt_phantom(tmp_path_factory):
     d = tmp_path_factory.mktemp("io_pt") / "p"
     phantoms.make_patient(d, seed=12, modality="PT")
     return d
+
+
+@pytest.fixture(scope="session")
+def pt_exact_phantom(tmp_path_factory):
+    """A Y-90 PET phantom on the CT grid, no blur, no noise (seed 3); tests only read it."""
+    d = tmp_path_factory.mktemp("io_pt_exact") / "p"
+    phantoms.make_patient(d, seed=3, modality="PT", fwhm_mm=0, emission_grid="ct")
+    return d

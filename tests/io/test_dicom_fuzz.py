@@ -31,17 +31,16 @@ _REPLACEMENTS = [b"SQ", b"OB", b"UN", b"FD", b"AT", b"US", b"SS", b"UL", b"DS", 
 
 
 @pytest.fixture(scope="module")
-def phantom(tmp_path_factory):
-    """An NM and a PT phantom patient and an RT Dose on its CT, written once for the module."""
-    from phantoms import make_patient
-
+def phantom(tmp_path_factory, nm_phantom, pt_phantom):
+    """The session's NM and PT phantom patients (tests/io/conftest.py; read only: every damaged copy is
+    written elsewhere) and an RT Dose on the PT patient's CT, written once for the module. The phantoms'
+    parameters (seed, tumours, activity) do not matter here: each damaged file is compared with the
+    reading of its own undamaged original."""
     root = tmp_path_factory.mktemp("fuzz")
-    make_patient(root / "n", tumours=1)
-    make_patient(root / "p", modality="PT", tumours=1)
-    ct = load_series(root / "p" / "ct")
+    ct = load_series(pt_phantom / "ct")
     dose = Volume(np.random.default_rng(3).random((6, 8, 9)) * 50, (3.0, 2.0, 2.0), (0.0, 0.0, 0.0), unit="Gy")
     write_rtdose(dose, ct, root / "dose.dcm")
-    return {"nm": root / "n" / "nm" / "NM_0001.dcm", "pt": root / "p" / "pt", "rd": root / "dose.dcm", "rs": root / "p" / "rtstruct.dcm"}
+    return {"nm": nm_phantom / "nm" / "NM_0001.dcm", "pt": pt_phantom / "pt", "rd": root / "dose.dcm", "rs": pt_phantom / "rtstruct.dcm"}
 
 
 def _read(kind, path):

@@ -6,7 +6,6 @@ import shutil
 import pydicom
 import pytest
 
-import phantoms
 from dosimetry.io import load_series
 from dosimetry.voxel.calibration import activity_map
 
@@ -16,9 +15,8 @@ def _total_gbq(series) -> float:
     return float(a.array.sum()) * float((1 * a.unit).to("GBq").magnitude)
 
 
-def test_series_time_after_acquisition_falls_back_to_acquisition_time(tmp_path):
-    src = tmp_path / "p"
-    phantoms.make_patient(src, seed=2, modality="PT", fwhm_mm=0, emission_grid="ct")
+def test_series_time_after_acquisition_falls_back_to_acquisition_time(pt_exact_phantom, tmp_path):
+    src = pt_exact_phantom  # PT on the CT grid, unblurred (was a seed-2 twin: the seed changes only noise, off); read only
     assert _total_gbq(load_series(src / "pt")) == pytest.approx(2.0, rel=1e-4)
     moved = tmp_path / "pt2"
     shutil.copytree(src / "pt", moved)

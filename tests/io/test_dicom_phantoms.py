@@ -31,13 +31,16 @@ def nm_exact(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def pt_exact(tmp_path_factory):
-    return _make(tmp_path_factory, "pt_exact", modality="PT", seed=3, fwhm_mm=0, emission_grid="ct")
+def pt_exact(pt_exact_phantom):
+    """PT on the CT grid, no blur, no noise (tests/io/conftest.py, written once per session, read only)."""
+    return pt_exact_phantom, json.loads((pt_exact_phantom / "truth.json").read_text())
 
 
 @pytest.fixture(scope="module")
-def nm_blurred(tmp_path_factory):
-    return _make(tmp_path_factory, "nm_blur", modality="NM", seed=4)
+def nm_blurred(dose_phantom):
+    """The default NM phantom, 15 mm FWHM on its 4.42 mm grid (tests/conftest.py, read only). It was a
+    seed-4 twin: the seed changes only noise (off) and the transport truth, not read here."""
+    return dose_phantom, json.loads((dose_phantom / "truth.json").read_text())
 
 
 def _val(d):

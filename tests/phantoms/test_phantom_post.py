@@ -5,6 +5,7 @@ computed here (transform by quaternion, partition by hand, decay factor from the
 import datetime as dt
 import json
 import math
+import shutil
 
 import numpy as np
 import pydicom
@@ -22,9 +23,13 @@ K_HAND = 64.1 * 3600 / LN2 * 0.9331e6 * 1.602176634e-19 * 1e9  # Gy kg / GBq (IC
 
 
 @pytest.fixture(scope="module")
-def studies(tmp_path_factory):
+def studies(tmp_path_factory, maa_blurred_phantom):
+    """The planning study is the session's ``maa_blurred_phantom`` (``make_patient(radionuclide="Tc-99m",
+    tumours=4)``: PLANNING exactly), copied here rather than written again; the post studies are written."""
     base = tmp_path_factory.mktemp("post")
-    plan = make_patient(base / "planning", **PLANNING)
+    shutil.copytree(maa_blurred_phantom[0], base / "planning")
+    plan = maa_blurred_phantom[1]
+    assert plan.half_life.to("h").magnitude == pytest.approx(6.0067) and sum(n.startswith("Tumour") for n in plan.regions) == 4  # PLANNING's phantom
     pt = make_post_treatment(base / "post_pt", planning=PLANNING, modality="PT", fwhm_mm=0)
     nm = make_post_treatment(base / "post_nm", planning=PLANNING, modality="NM")
     return base, plan, pt, nm

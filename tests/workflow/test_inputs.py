@@ -17,7 +17,8 @@ import pytest
 import phantoms
 from dosimetry.errors import InputError
 from dosimetry.io.patient import IMAGE, parse_patient
-from dosimetry.workflow import plan_case, plan_inputs, resolve_inputs
+from dosimetry.workflow import plan_case, plan_inputs, resolve_inputs, run_case
+from dosimetry.workflow.case import read_images
 
 TEXT = """
 [patient]
@@ -63,6 +64,16 @@ def maa(tmp_path_factory):
     return out, json.loads((out / "truth.json").read_text())["plan_inputs"], truth.patient_id
 
 
+@pytest.fixture(scope="module")
+def images(maa, shared_read_only):
+    """The planning images of TEXT's [imaging] table read once (``read_images``, CT masks as ``plan_inputs``
+    reads them), for the tests whose claim is about what the plan does with the measurements, not about
+    reading: they pass them as ``images=`` (the product's own reuse, e.g. ``y90 demo``), so the same
+    images are not read again for each test. The tests about reading (identity, headers changed on disk,
+    end to end from a patient file) read them themselves."""
+    return shared_read_only(read_images(_pf(maa).imaging, ct_masks=True))  # read-only: no test changes them for the next
+
+
 def _tn_image(maa, name):
     """The unblurred image's own occupancy-weighted tumour-to-normal ratio (truth.json)."""
     return json.loads((maa[0] / "truth.json").read_text())["regions"][name]["tumour_to_normal_occupancy"]
@@ -86,7 +97,7 @@ def _pf(maa, **images):
 
 def test_image_inputs_are_measured_within_the_issue_tolerances(maa):
     _, truth, _ = maa
-    pi = plan_inputs(_pf(maa, all=True))
+    pi = plan_inputs(_pf(maa, all=True))  # read here: the measurement from the files, not the shared images
     p = pi.patient
     assert p.lung.shunt_fraction == pytest.approx(truth["lung_shunt_fraction"], abs=0.005)
     assert p.lung.mass.to("kg").magnitude == pytest.approx(truth["lung_mass"]["value"], rel=0.02)
@@ -100,8 +111,8 @@ def test_image_inputs_are_measured_within_the_issue_tolerances(maa):
     assert {s.field for s in pi.sources} >= {"lung.shunt_fraction", "lung.mass", "target.tumours[2].tumour_to_normal"}
 
 
-def test_the_plan_uses_the_image_values(maa):
-    case = plan_case(_pf(maa, all=True))
+def test_the_plan_uses_the_image_values(maa, images):
+    case = run_case(_pf(maa, all=True), images=images)
     p = case.plan.plan
     by = {s.field: s for s in case.inputs}
     assert p.lung_shunt_fraction == pytest.approx(by["lung.shunt_fraction"].value.magnitude)
@@ -110,8 +121,8 @@ def test_the_plan_uses_the_image_values(maa):
     assert case.imaging["radionuclide"] == "Tc-99m" and case.imaging["modality"] == "NM"
 
 
-def test_typed_values_that_disagree_with_the_image_are_kept_and_flagged(maa):
-    pi = plan_inputs(_pf(maa))  # typed: lung mass 1 kg vs about 0.6 kg on the CT
+def test_typed_values_that_disagree_with_the_image_are_kept_and_flagged(maa, images):
+    pi = plan_inputs(_pf(maa), images=images)  # typed: lung mass 1 kg vs about 0.6 kg on the CT
     by = {s.field: s for s in pi.sources}
     assert by["lung.mass"].used == "typed" and by["lung.mass"].agree is False
     assert by["lung.shunt_fraction"].agree is True  # 8 % typed, 8 % measured
@@ -180,12 +191,11 @@ dose = "100 Gy"
     assert e.value.field.startswith("lung.planar_counts")
 
 
-def test_plan_sees_the_voxel_checks_too(maa):
+def test_plan_sees_the_voxel_checks_too(maa, images):
     # Adversarial case: LSF typed 3 % (the image says 8 %) and a clinic lung limit of 12 Gy. The
     # plan's own lung dose (3 % of the activity) passes; the voxel lung dose (8 %) does not. y90 plan
     # and y90 report must give the same verdict: BLOCKED by the voxel lung check.
     from dosimetry.units import Q_
-    from dosimetry.workflow import run_case
 
     pf = _pf(maa)
     pf = replace(pf, lung=replace(pf.lung, shunt_fraction=0.03, limit=Q_(12.0, "Gy")))
@@ -193,7 +203,7 @@ def test_plan_sees_the_voxel_checks_too(maa):
     assert case.blocked
     failed = [c for c in case.safety if not c.passed]
     assert failed and all(c.origin == "voxel" for c in failed), [(c.label, c.origin) for c in failed]
-    assert run_case(pf).blocked == case.blocked
+    assert run_case(pf, images=images).blocked == case.blocked  # y90 report's path: the images read once
 
 
 def test_the_patient_file_must_name_the_images_patient(maa):
@@ -224,14 +234,14 @@ def test_device_comparison_sees_the_voxel_checks(maa):
     assert resin.voxel.administered < glass.voxel.administered  # resin's prescription, glass's whole vial
 
 
-def test_disagreeing_ratios_print_as_ratios_not_percentages(maa):
+def test_disagreeing_ratios_print_as_ratios_not_percentages(maa, images):
     """Issue 18: 'typed 300 %, image 400.5 %' on page 1 and in the warning; a ratio reads 2.00."""
     from dosimetry.report.page1 import signed_page
 
     pf = _pf(maa)
     t = pf.target
     pf = replace(pf, target=replace(t, tumours=(replace(t.tumours[0], tumour_to_normal=2.0), t.tumours[1])))
-    case = plan_case(pf)
+    case = run_case(pf, images=images)
     image = next(s for s in case.inputs if s.field == "target.tumours[1].tumour_to_normal").image.magnitude  # truth 4.0
     assert image > 2.0 * 1.2  # beyond the 20 % tolerance, so the disagreement is shown
     rows = dict(r for _, section in signed_page(case).sections for r in section)
@@ -259,9 +269,9 @@ def _header(maa):
     return pydicom.dcmread(sorted((maa[0] / "nm").iterdir())[0], stop_before_pixels=True)
 
 
-def test_the_headers_complete_what_the_file_leaves_out(maa):
+def test_the_headers_complete_what_the_file_leaves_out(maa, images):
     h = _header(maa)
-    pf = plan_inputs(_file(maa)).patient
+    pf = plan_inputs(_file(maa), images=images).patient
     study = dt.date(int(h.StudyDate[:4]), int(h.StudyDate[4:6]), int(h.StudyDate[6:8]))
     assert pf.patient.sex == h.PatientSex == "O"  # the phantom writes O
     assert pf.patient.birth_date is None and pf.patient.record_number is None  # the phantom's PatientBirthDate is empty: not invented
@@ -272,11 +282,11 @@ def test_the_headers_complete_what_the_file_leaves_out(maa):
 
 @pytest.mark.parametrize("patient, lung, field", [('sex = "F"', "", "patient.sex"),
                                                    ("", "maa_study_date = 2020-01-01", "lung.maa_study_date")])
-def test_a_file_value_other_than_the_headers_is_refused(maa, patient, lung, field):
+def test_a_file_value_other_than_the_headers_is_refused(maa, images, patient, lung, field):
     with pytest.raises(InputError) as e:
-        plan_inputs(_file(maa, patient, lung))
+        plan_inputs(_file(maa, patient, lung), images=images)  # the same [imaging] table: the shared images
     assert e.value.field == field
-    pi = plan_inputs(_file(maa, patient, lung, "allow_mismatch = true"))
+    pi = plan_inputs(_file(maa, patient, lung, "allow_mismatch = true"))  # another [imaging] table: read for it
     assert any(w.startswith(field) and "allow_mismatch overrides" in w for w in pi.warnings)
 
 
