@@ -88,6 +88,7 @@ def pet_values(items, label, units_raw, calibration, allow_other, half_life, req
     warnings: list[str] = []
     f0, ds0 = items[0]
     unit, scale = _pet_unit(items, units_raw, calibration, warnings)
+    _same_radiopharmaceutical(items)
     rinfo, nuclide, lam = _pet_radionuclide(ds0, f0, allow_other, half_life, warnings)
 
     # -- decay correction to administration time (DICOM PS3.3 C.8.9.1.1.5 DecayCorrection)
@@ -126,6 +127,35 @@ def _pet_unit(items, units_raw: str, calibration, warnings: list) -> tuple:
         scale, unit = apply_calibration(raw_unit, calibration, "calibration")
         warnings.append(f"PT Units {units_raw!r} converted to Bq/mL with the given calibration")
     return unit, scale
+
+
+#: What each slice of one PET series must state alike: the radionuclide and its administration are read
+#: from the first slice (RadiopharmaceuticalInformationSequence (0054,0016)).
+_RADIOPHARMACEUTICAL = ("Radiopharmaceutical", "Radionuclide", "RadionuclideHalfLife", "RadionuclideTotalDose",
+                        "RadiopharmaceuticalStartDateTime", "RadiopharmaceuticalStartTime")
+
+
+def _radiopharmaceutical(ds) -> tuple:
+    """The slice's RadiopharmaceuticalInformationSequence[0] as text: RadionuclideCodeSequence[0] >
+    CodeMeaning and the elements of ``_RADIOPHARMACEUTICAL`` ("" where absent)."""
+    if "RadiopharmaceuticalInformationSequence" not in ds or not len(ds.RadiopharmaceuticalInformationSequence):
+        return ()
+    rinfo = ds.RadiopharmaceuticalInformationSequence[0]
+    code = rinfo.RadionuclideCodeSequence[0] if "RadionuclideCodeSequence" in rinfo and len(rinfo.RadionuclideCodeSequence) else None
+    return (text(code, "CodeMeaning") if code is not None else "",) + tuple(text(rinfo, k) for k in _RADIOPHARMACEUTICAL)
+
+
+def _same_radiopharmaceutical(items) -> None:
+    """Refuse a series whose slices name another radionuclide, half-life, dose or administration time than
+    its first slice (they would be read as the first slice's: a Y-90 PET with an F-18 slice, say)."""
+    f0, ds0 = items[0]
+    first = _radiopharmaceutical(ds0)
+    for f, ds in items[1:]:
+        this = _radiopharmaceutical(ds)
+        if this != first:
+            raise DicomError(f"{f}: RadiopharmaceuticalInformationSequence",
+                             f"{' / '.join(x for x in this if x) or 'absent'!r} differs from {' / '.join(x for x in first if x) or 'absent'!r} "
+                             f"in {f0.name}; every slice of one PET series must name the same radionuclide and administration")
 
 
 def _pet_radionuclide(ds0, f0, allow_other: bool, half_life, warnings: list) -> tuple:
