@@ -73,7 +73,7 @@ def test_a_mass_field_that_takes_a_volume_is_told_apart_by_the_error_type_not_it
 
 
 def test_a_stray_file_in_a_dicom_folder_is_told_apart_by_its_error_type(tmp_path):
-    from dosimetry.io._common import DicomError, NotDicomError, read_header
+    from dosimetry.io.dicom_elements import DicomError, NotDicomError, read_header
 
     (tmp_path / "notes.txt").write_text("not an image")
     with pytest.raises(NotDicomError) as e:

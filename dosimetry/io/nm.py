@@ -28,7 +28,7 @@ from pydicom.dataset import Dataset
 from ..units import Q_, ureg
 from ..voxel.geometry import Volume
 from ..isotope import Y90
-from ._common import DicomError, ImageSeries, check_finite, check_spacing, count, floats, header_only, identity_of, number, orientation, pixel_array, text
+from .dicom_elements import DicomError, ImageSeries, check_finite, check_spacing, count, floats, header_only, identity_of, number, orientation, pixel_array, text
 from .pet import _Y90_RE, administration_time, apply_calibration, decay_factors
 
 __all__ = ["read_nm", "nm_radionuclide"]

@@ -14,7 +14,7 @@ import pint
 
 from ..isotope import Y90
 from ..units import Q_, quantity, ureg
-from ._common import DicomError, floats, parse_da_tm, parse_dt, text
+from .dicom_elements import DicomError, floats, parse_da_tm, parse_dt, text
 
 __all__ = ["apply_calibration", "pet_values", "administration_time", "decay_factors"]
 

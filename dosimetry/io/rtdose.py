@@ -28,7 +28,7 @@ from pydicom.uid import UID, ExplicitVRLittleEndian, PYDICOM_IMPLEMENTATION_UID,
 from ..units import Q_, ureg
 from ..voxel.geometry import Volume
 from .files import write_atomic
-from ._common import DicomError, DicomIdentity, check_spacing, damaged, floats, get, identity_of, orientation, pixel_array, pixel_representation, read_dataset, text
+from .dicom_elements import DicomError, DicomIdentity, check_spacing, damaged, floats, get, identity_of, orientation, pixel_array, pixel_representation, read_dataset, text
 from .series import ImageSeries
 
 __all__ = ["RTDOSE_SOP_CLASS", "DoseGrid", "read_rtdose", "load_rtdose", "write_rtdose"]

@@ -35,7 +35,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from ..voxel.geometry import Volume
-from ._common import DicomError, DicomIdentity, identity_of, one_line, read_dataset, text
+from .dicom_elements import DicomError, DicomIdentity, identity_of, one_line, read_dataset, text
 from .names import find_name
 
 __all__ = ["Roi", "StructureSet", "read_rtstruct", "list_rois", "rasterize_roi", "roi_mask", "roi_fractions", "PARTIAL_VOLUME_SAMPLE_MM"]

@@ -49,7 +49,7 @@ from pydicom.dataset import Dataset
 from ..errors import InputError
 from ..units import ureg
 from ..voxel.geometry import Volume
-from ._common import DicomError, check_spacing, count, floats, identity_of, orientation, pixel_array, read_dataset, text
+from .dicom_elements import DicomError, check_spacing, count, floats, identity_of, orientation, pixel_array, read_dataset, text
 from .rtstruct import StructureSet, read_rtstruct, roi_mask
 from .bounds import BOUNDS, check_array, check_grid
 from .names import find_name, name_key

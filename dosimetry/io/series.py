@@ -34,7 +34,7 @@ from pydicom.dataset import Dataset
 
 from ..units import ureg
 from ..voxel.geometry import Volume
-from ._common import (
+from .dicom_elements import (
     DicomError,
     NotDicomError,
     DicomWarning,
@@ -446,7 +446,7 @@ def _remembered(memo: dict, ds: Dataset, keywords: tuple, parse):
 
 
 def _text_remembered(memo: dict, ds: Dataset, keyword: str) -> str:
-    """:func:`~dosimetry.io._common.text` of an attribute, remembered in ``memo`` by its raw key
+    """:func:`~dosimetry.io.dicom_elements.text` of an attribute, remembered in ``memo`` by its raw key
     (:func:`_raw_key`): the UIDs and codes every slice of a series repeats are decoded once. A value
     of another VR than UI or CS (e.g. PatientID, LO) is keyed on the SpecificCharacterSet too."""
     key = _raw_key(ds, keyword)

@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import TextIO
 
 from ..errors import InputError, OutputError
-from ..io._common import one_line
+from ..io.dicom_elements import one_line
 from ..io.files import check_not_input, json_text, staged_directory, write_atomic
 from ..io.manifest import ManifestRow
 from ..io.patient import load_patient

@@ -5,7 +5,7 @@ import pytest
 
 from dosimetry.errors import InputError, OutOfRangeError
 from dosimetry.io import bounds
-from dosimetry.io._common import VOXEL_SPACING_MM as DICOM_SPACING
+from dosimetry.io.dicom_elements import VOXEL_SPACING_MM as DICOM_SPACING
 from dosimetry.io.bounds import BOUNDS, SPACING_MM, VOXEL_SPACING_MM, check_array, check_dose_memory, check_grid, nbytes_text
 from dosimetry.voxel.memory import dose_memory_estimate
 

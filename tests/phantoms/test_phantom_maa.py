@@ -9,7 +9,7 @@ import pydicom
 import pytest
 
 from dosimetry.errors import InputError
-from dosimetry.io._common import DicomError
+from dosimetry.io.dicom_elements import DicomError
 from dosimetry.io.rtstruct import read_rtstruct, roi_mask
 from dosimetry.io.series import load_series
 from dosimetry.units import ureg

@@ -1,4 +1,5 @@
-"""Shared helpers of the DICOM readers: safe file reading, header fields, identities, pixel data.
+"""DICOM elements as the readers use them: the file header read safely, element values (text, numbers,
+dates), the patient/study identity of a file, pixel data, and the DICOM error types.
 
 Every failure to read or interpret a file is turned into an :class:`~dosimetry.errors.InputError`
 (or its subclass :class:`DicomError`) whose field names the file and the DICOM attribute, so that
