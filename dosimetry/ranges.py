@@ -133,7 +133,7 @@ def plausible_quantity(value: Any, r: Plausible | str, fieldname: str, warns: li
     except OutOfRangeError as exc:
         raise OutOfRangeError(fieldname, f"{exc.message} (plausible range; {r.source})", allowed=exc.allowed) from exc
     mag = q._magnitude if type(q._magnitude) is float else np.asarray(q.magnitude, dtype=float)
-    warn_range(mag, r, fieldname, f"{float(mag):g} {r.unit}" if type(mag) is float or mag.ndim == 0 else "some values", warns)
+    warn_range(mag, r, fieldname, f"{float(mag):g} {r.unit}" if isinstance(mag, float) or mag.ndim == 0 else "some values", warns)
     return q
 
 

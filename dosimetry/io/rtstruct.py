@@ -382,9 +382,9 @@ class _PlaneStack:
         # as _signed_distance: outside - inside (one of them 0, the other > 0), clipped to +-L
         d = np.minimum(d, self.band)
         out = np.where(inside, -d, d).astype(np.float32)
-        rest = np.concatenate(rest) if rest else np.zeros(0, dtype=np.intp)
-        if rest.size:
-            out[rest] = self._signed_distance(g)[y[rest], x[rest]]
+        left_over = np.concatenate(rest) if rest else np.zeros(0, dtype=np.intp)
+        if left_over.size:
+            out[left_over] = self._signed_distance(g)[y[left_over], x[left_over]]
         return out
 
     def _voxel_counts(self, g: int) -> np.ndarray:

@@ -27,6 +27,7 @@ import os
 import warnings as _warnings
 from functools import lru_cache
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 from pydicom.datadict import tag_for_keyword
@@ -84,7 +85,11 @@ def list_files(path_or_files) -> list[Path]:
 
 def _read_all(files: list[Path]) -> tuple[list[tuple[Path, Dataset]], list[str], dict]:
     """Headers of all files (pixel data located, not read), skipping stray non-DICOM files."""
-    out, skipped, other, locs, memo = [], [], [], {}, {}
+    out: list = []
+    skipped: list = []
+    other: list = []
+    locs: dict = {}
+    memo: dict = {}
     for f in files:
         try:
             ds, loc, has_pixels = read_header(f)
@@ -524,7 +529,7 @@ def _stack_pixels(items, locs, rows, cols, slopes, inters, dtype, integer_ok) ->
         scratch: dict[np.dtype, np.ndarray] = {}
         overflow = False
         for k, (f, ds) in enumerate(items):
-            d, stored = layouts[k]
+            d, stored = cast(tuple, layouts[k])  # every layout is known on this path (``integer`` above)
             direct = d == np.int16
             if direct:
                 plane = out[k]
@@ -546,8 +551,9 @@ def _stack_pixels(items, locs, rows, cols, slopes, inters, dtype, integer_ok) ->
     out = np.empty((nk, rows, cols), dtype=dtype)
     scratch = {}
     for k, (f, ds) in enumerate(items):
-        if layouts[k] is not None:
-            d, stored = layouts[k]
+        lay = layouts[k]
+        if lay is not None:
+            d, stored = lay
             raw = scratch.setdefault(d, np.empty((rows, cols), d))
             read_pixels_into(f, locs[f], raw)
             _clean_bits(raw, stored)

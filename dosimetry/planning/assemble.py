@@ -64,7 +64,8 @@ def setting(ps: PlanSettings, *, target, lung_shunt_fraction, tumour=None, tumou
     dev = _device(ps.device)
     rho = _in.density_of(ps.density, warns=warns)
     k = _in.coefficient(ps.dose_coefficient, dev.dose_coefficient, warns=warns)
-    ml = liver_warns = None
+    ml: pint.Quantity | None = None
+    liver_warns: list | None = None
     if liver is not None:  # the whole liver is named first when it is wrong; validated once, its warnings given in their place below
         liver_warns = []
         ml = _in.mass_of(liver, rho, "liver.mass", "liver.volume", liver_warns)
@@ -82,7 +83,7 @@ def setting(ps: PlanSettings, *, target, lung_shunt_fraction, tumour=None, tumou
         "lung.mass": np.shape(m_lung.magnitude),
         "lung.prior_dose": np.shape(prior.magnitude),
     }
-    if liver is not None:
+    if ml is not None:
         shapes[_in.field_of(liver, "liver.mass", "liver.volume")] = np.shape(ml.magnitude)
     _in.shapes_agree(shapes)
     comp = Compartments.build(
