@@ -179,7 +179,7 @@ def test_sampling_recovery_of_a_half_voxel_shifted_cube():
 
 
 @settings(max_examples=40, deadline=None)
-@given(arrays(np.float32, (4, 5, 6), elements=st.sampled_from([0.0, 0.25, 1e-7, 0.5, 1.0, 0.999, 0.125])), st.sampled_from(["float32", "float64", "bool", "uint8"]))
+@given(arrays(np.float32, (4, 5, 6), elements=st.sampled_from([0.0, 0.25, float(np.float32(1e-7)), 0.5, 1.0, float(np.float32(0.999)), 0.125])), st.sampled_from(["float32", "float64", "bool", "uint8"]))
 def test_dvh_voxels_and_weights_are_those_of_the_float64_mask(w, kind):
     from dosimetry.voxel.metrics import _mask_voxels
 
