@@ -14,7 +14,7 @@ report). For every ROI of the structure set on the dose grid:
   time and the ROI volumes against the default lattice).
 
 Times are medians of interleaved runs; the ratio is dicompyler's time over ours (> 1: faster).
-With ``--before TREE`` (a checkout of the code before a change, e.g. ``/work/main``) the rows also
+With ``--before TREE`` (a checkout of the code before a change, e.g. ``../main``) the rows also
 run with that tree's ``io/rtstruct.py`` and ``voxel/metrics.py`` (loaded beside this tree's, in
 the same process, interleaved), after checking that both give the same fractions bit for bit.
 dicompyler-core 0.5.6 imports only with pydicom < 3 (``from pydicom.dicomio import read_file``); with

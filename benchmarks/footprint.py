@@ -24,8 +24,8 @@ Rows (grid sizes in the output):
    with a 256^3 float32 SPECT and a label map on the CT grid (NRRD files written here), kernel
    dose: wall time and peak resident memory.
 8. ``--rows 8``: ``y90 demo`` in a child process, wall and CPU time (median of ``--repeat``), and
-   each step's share under cProfile; ``--demo-against /work/main`` runs that tree's demo too,
-   interleaved run for run, for the ratio (``python benchmarks/footprint.py --rows 8 --demo-against /work/main``).
+   each step's share under cProfile; ``--demo-against ../main`` runs that tree's demo too,
+   interleaved run for run, for the ratio (``python benchmarks/footprint.py --rows 8 --demo-against ../main``).
 
 The DVH row (against dicompyler-core) is ``benchmarks/dvh.py``.
 
@@ -281,7 +281,7 @@ def _demo_shares(out: Path, tree: Path | None) -> dict:
 
 def bench_demo(repeat: int, against: Path | None = None) -> None:
     """``y90 --quiet demo`` in a child process: wall time and CPU time (user + system) of the child;
-    with ``against`` (another source tree, e.g. /work/main), that tree's demo interleaved with this
+    with ``against`` (another source tree, e.g. ../main), that tree's demo interleaved with this
     one's, run for run, and each step's share under cProfile for both."""
     trees = [("this tree", None)] + ([(f"{against}", against)] if against else [])
     runs: dict = {name: [] for name, _ in trees}
@@ -420,7 +420,7 @@ def main(argv=None) -> None:
     ap.add_argument("--only-reports", action="store_true", help="skip rows 1-5")
     ap.add_argument("--keep", type=Path, default=None, help="folder to keep (and reuse) the CT-size phantom in")
     ap.add_argument("--repeat", type=int, default=3)
-    ap.add_argument("--demo-against", type=Path, default=None, help="row 8: also run this source tree's demo (e.g. /work/main), interleaved")
+    ap.add_argument("--demo-against", type=Path, default=None, help="row 8: also run this source tree's demo (e.g. ../main, a git worktree of another commit), interleaved")
     ap.add_argument("--rows", default="1,2,3,4,5", help="in-process rows to run, e.g. 2,3,4 (8: y90 demo, not run by default)")
     args = ap.parse_args(argv)
     chosen = {int(x) for x in args.rows.split(",") if x.strip()}
