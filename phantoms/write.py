@@ -309,17 +309,23 @@ def write_ct(folder: Path, hu: np.ndarray, grid, hdr: dict) -> list:
     return names
 
 
-def _ct_own(hdr: dict, grid, k: int, stored_k: np.ndarray) -> Dataset:
-    """The elements of CT slice ``k`` that differ from slice to slice (as :func:`_ct_dataset` sets them)."""
+def _slice_own(uid: str, grid, k: int, pixels: np.ndarray) -> Dataset:
+    """The elements every image slice ``k`` has of its own: SOPInstanceUID, InstanceNumber,
+    ImagePositionPatient, SliceLocation and PixelData (as :func:`_ct_dataset` and :func:`_pt_dataset` set them)."""
     nk, nj, ni, dz, dy, dx, x0, y0, z0 = _axes(grid)
     z = z0 + k * dz
     own = Dataset()
-    own.SOPInstanceUID = hdr["uids"]["ct_instances"][k]
+    own.SOPInstanceUID = uid
     own.InstanceNumber = k + 1
     own.ImagePositionPatient = [_ds(v) for v in (x0, y0, z)]
     own.SliceLocation = _ds(z)
-    own.PixelData = stored_k.tobytes()
+    own.PixelData = pixels.tobytes()
     return own
+
+
+def _ct_own(hdr: dict, grid, k: int, stored_k: np.ndarray) -> Dataset:
+    """The elements of CT slice ``k`` that differ from slice to slice (as :func:`_ct_dataset` sets them)."""
+    return _slice_own(hdr["uids"]["ct_instances"][k], grid, k, stored_k)
 
 
 def _ct_dataset(hdr: dict, grid, when: _dt.datetime, k: int, stored_k: np.ndarray) -> Dataset:
@@ -494,16 +500,9 @@ def write_pt(folder: Path, bqml: np.ndarray, grid, hdr: dict) -> list:
 
 def _pt_own(hdr: dict, grid, k: int, stored: np.ndarray, slope: float) -> Dataset:
     """The elements of PET slice ``k`` that differ from slice to slice (as :func:`_pt_dataset` sets them)."""
-    nk, nj, ni, dz, dy, dx, x0, y0, z0 = _axes(grid)
-    z = z0 + k * dz
-    own = Dataset()
-    own.SOPInstanceUID = hdr["uids"]["emission_instances"][k]
-    own.InstanceNumber = k + 1
-    own.ImagePositionPatient = [_ds(v) for v in (x0, y0, z)]
-    own.SliceLocation = _ds(z)
+    own = _slice_own(hdr["uids"]["emission_instances"][k], grid, k, stored)
     own.RescaleSlope = _ds(slope)
     own.ImageIndex = k + 1
-    own.PixelData = stored.tobytes()
     return own
 
 
