@@ -41,7 +41,7 @@ import pydicom
 from pydicom.dataelem import DataElement, RawDataElement
 from pydicom.dataset import Dataset, FileMetaDataset, validate_file_meta
 from pydicom.filebase import DicomBytesIO
-from pydicom.filewriter import correct_ambiguous_vr, correct_ambiguous_vr_element, write_data_element, write_file_meta_info
+from pydicom.filewriter import correct_ambiguous_vr, correct_ambiguous_vr_element, write_data_element
 from pydicom.sequence import Sequence
 from pydicom.uid import UID, ExplicitVRLittleEndian, generate_uid
 
@@ -208,6 +208,9 @@ def _save(ds: Dataset, path: Path) -> None:
     pydicom.dcmwrite(str(path), ds, enforce_file_format=True)
 
 
+_GROUP_LENGTH, _MEDIA_SOP_INSTANCE = 0x00020000, 0x00020003  # File Meta Information Group Length, Media Storage SOP Instance UID
+
+
 class _Series:
     """The files of one series, which differ from its first file in a few elements only (the SOP
     instance UID, the slice position, the pixels, ...): the first file's elements are encoded once
@@ -225,6 +228,11 @@ class _Series:
         self._encoding = first.get("SpecificCharacterSet", pydicom.charset.default_encoding)
         shown = correct_ambiguous_vr(deepcopy(first), True)
         self._common = {int(tag): self.encoded(shown[tag]) for tag in shown.keys() if not (tag.element == 0 and tag.group > 6)}
+        # File Meta Information as write_file_meta_info(enforce_standard=True) writes it: validated
+        # (the version and implementation elements added), then its group length first
+        meta = deepcopy(first.file_meta)
+        validate_file_meta(meta, enforce_standard=True)
+        self._meta = {int(e.tag): self.encoded(e) for e in meta if int(e.tag) not in (_GROUP_LENGTH, _MEDIA_SOP_INSTANCE)}
 
     def encoded(self, elem) -> bytes:
         """``elem`` encoded by pydicom's ``write_data_element`` (Explicit VR Little Endian, this series' character set)."""
@@ -244,22 +252,18 @@ class _Series:
     def write(self, path: Path, own: Dataset, extra: dict | None = None) -> None:
         """Write the file whose elements are the first file's, with ``own``'s (SOPInstanceUID included)
         and ``extra``'s (tag -> the element already encoded)."""
-        fp = DicomBytesIO()
-        fp.is_implicit_VR, fp.is_little_endian = False, True
-        meta = deepcopy(self._first.file_meta)
-        meta.MediaStorageSOPInstanceUID = own.SOPInstanceUID
-        validate_file_meta(meta, enforce_standard=True)
-        fp.write(self._first.preamble)
-        fp.write(b"DICM")
-        write_file_meta_info(fp, meta, enforce_standard=True)
+        meta = dict(self._meta)
+        meta[_MEDIA_SOP_INSTANCE] = self.encoded(DataElement(_MEDIA_SOP_INSTANCE, "UI", own.SOPInstanceUID))
+        meta_body = b"".join(meta[tag] for tag in sorted(meta))
         encoded = dict(self._common)
         for elem in own:
             encoded[int(elem.tag)] = self.encoded(correct_ambiguous_vr_element(elem, self._first, True))
         encoded.update(extra or {})
-        body = b"".join(encoded[tag] for tag in sorted(encoded))
         with open(path, "wb") as f:
-            f.write(fp.getvalue())
-            f.write(body)
+            f.write(self._first.preamble + b"DICM")
+            f.write(self.encoded(DataElement(_GROUP_LENGTH, "UL", len(meta_body))))
+            f.write(meta_body)
+            f.write(b"".join(encoded[tag] for tag in sorted(encoded)))
 
 
 def _radiopharmaceutical(hdr: dict) -> Dataset:
