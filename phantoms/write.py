@@ -226,8 +226,8 @@ class _Series:
     def __init__(self, first: Dataset):
         self._first = first
         self._encoding = first.get("SpecificCharacterSet", pydicom.charset.default_encoding)
-        shown = correct_ambiguous_vr(deepcopy(first), True)
-        self._common = {int(tag): self.encoded(shown[tag]) for tag in shown.keys() if not (tag.element == 0 and tag.group > 6)}
+        correct_ambiguous_vr(first, True)  # in place (the dataset is the series' own): the VRs dcmwrite writes
+        self._common = {int(tag): self.encoded(first[tag]) for tag in first.keys() if not (tag.element == 0 and tag.group > 6)}
         # File Meta Information as write_file_meta_info(enforce_standard=True) writes it: validated
         # (the version and implementation elements added), then its group length first
         meta = deepcopy(first.file_meta)
