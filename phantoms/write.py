@@ -41,7 +41,7 @@ import pydicom
 from pydicom.dataelem import DataElement, RawDataElement
 from pydicom.dataset import Dataset, FileMetaDataset, validate_file_meta
 from pydicom.filebase import DicomBytesIO
-from pydicom.filewriter import correct_ambiguous_vr, correct_ambiguous_vr_element, write_data_element
+from pydicom.filewriter import correct_ambiguous_vr, write_data_element
 from pydicom.sequence import Sequence
 from pydicom.uid import UID, ExplicitVRLittleEndian, generate_uid
 
@@ -241,23 +241,15 @@ class _Series:
         write_data_element(fp, elem, self._encoding)
         return fp.getvalue()
 
-    def dataset(self, own: Dataset) -> Dataset:
-        """The whole dataset of a file: the first file's with ``own``'s elements (for the tests)."""
-        ds = deepcopy(self._first)
-        for elem in own:
-            ds[elem.tag] = elem
-        ds.file_meta.MediaStorageSOPInstanceUID = own.SOPInstanceUID
-        return ds
-
-    def write(self, path: Path, own: Dataset, extra: dict | None = None) -> None:
-        """Write the file whose elements are the first file's, with ``own``'s (SOPInstanceUID included)
-        and ``extra``'s (tag -> the element already encoded)."""
+    def write(self, path: Path, uid: str, own: list, extra: dict | None = None) -> None:
+        """Write the file of SOP instance ``uid`` whose elements are the first file's, with ``own``'s
+        (DataElements of the VR ``dcmwrite`` writes) and ``extra``'s (tag -> the element already encoded)."""
         meta = dict(self._meta)
-        meta[_MEDIA_SOP_INSTANCE] = self.encoded(DataElement(_MEDIA_SOP_INSTANCE, "UI", own.SOPInstanceUID))
+        meta[_MEDIA_SOP_INSTANCE] = self.encoded(DataElement(_MEDIA_SOP_INSTANCE, "UI", uid))
         meta_body = b"".join(meta[tag] for tag in sorted(meta))
         encoded = dict(self._common)
         for elem in own:
-            encoded[int(elem.tag)] = self.encoded(correct_ambiguous_vr_element(elem, self._first, True))
+            encoded[elem.tag] = self.encoded(elem)
         encoded.update(extra or {})
         with open(path, "wb") as f:
             f.write(self._first.preamble + b"DICM")
@@ -313,26 +305,27 @@ def write_ct(folder: Path, hu: np.ndarray, grid, hdr: dict) -> list:
     names = []
     for k in range(nk):
         name = f"CT_{k + 1:04d}.dcm"
-        series.write(folder / name, _ct_own(hdr, grid, k, stored[k]))
+        series.write(folder / name, hdr["uids"]["ct_instances"][k], _ct_own(hdr, grid, k, stored[k]))
         names.append(name)
     return names
 
 
-def _slice_own(uid: str, grid, k: int, pixels: np.ndarray) -> Dataset:
-    """The elements every image slice ``k`` has of its own: SOPInstanceUID, InstanceNumber,
-    ImagePositionPatient, SliceLocation and PixelData (as :func:`_ct_dataset` and :func:`_pt_dataset` set them)."""
+def _slice_own(uid: str, grid, k: int, pixels: np.ndarray) -> list:
+    """The elements every image slice ``k`` has of its own, as :func:`_ct_dataset` and :func:`_pt_dataset`
+    set them: SOPInstanceUID, InstanceNumber, ImagePositionPatient, SliceLocation and PixelData (OW:
+    16 bits allocated), built as DataElements of their VR (without a Dataset's per-attribute lookups)."""
     nk, nj, ni, dz, dy, dx, x0, y0, z0 = _axes(grid)
     z = z0 + k * dz
-    own = Dataset()
-    own.SOPInstanceUID = uid
-    own.InstanceNumber = k + 1
-    own.ImagePositionPatient = [_ds(v) for v in (x0, y0, z)]
-    own.SliceLocation = _ds(z)
-    own.PixelData = pixels.tobytes()
-    return own
+    return [
+        DataElement(0x00080018, "UI", uid),  # SOPInstanceUID
+        DataElement(0x00200013, "IS", k + 1),  # InstanceNumber
+        DataElement(0x00200032, "DS", [_ds(v) for v in (x0, y0, z)]),  # ImagePositionPatient
+        DataElement(0x00201041, "DS", _ds(z)),  # SliceLocation
+        DataElement(0x7FE00010, "OW", pixels.tobytes()),  # PixelData
+    ]
 
 
-def _ct_own(hdr: dict, grid, k: int, stored_k: np.ndarray) -> Dataset:
+def _ct_own(hdr: dict, grid, k: int, stored_k: np.ndarray) -> list:
     """The elements of CT slice ``k`` that differ from slice to slice (as :func:`_ct_dataset` sets them)."""
     return _slice_own(hdr["uids"]["ct_instances"][k], grid, k, stored_k)
 
@@ -502,17 +495,17 @@ def write_pt(folder: Path, bqml: np.ndarray, grid, hdr: dict) -> list:
         if series is None:  # the elements every slice shares, encoded once
             series = _Series(_pt_dataset(hdr, grid, when, k, stored, slope))
         name = f"PT_{k + 1:04d}.dcm"
-        series.write(folder / name, _pt_own(hdr, grid, k, stored, slope))
+        series.write(folder / name, hdr["uids"]["emission_instances"][k], _pt_own(hdr, grid, k, stored, slope))
         names.append(name)
     return names
 
 
-def _pt_own(hdr: dict, grid, k: int, stored: np.ndarray, slope: float) -> Dataset:
+def _pt_own(hdr: dict, grid, k: int, stored: np.ndarray, slope: float) -> list:
     """The elements of PET slice ``k`` that differ from slice to slice (as :func:`_pt_dataset` sets them)."""
-    own = _slice_own(hdr["uids"]["emission_instances"][k], grid, k, stored)
-    own.RescaleSlope = _ds(slope)
-    own.ImageIndex = k + 1
-    return own
+    return _slice_own(hdr["uids"]["emission_instances"][k], grid, k, stored) + [
+        DataElement(0x00281053, "DS", _ds(slope)),  # RescaleSlope
+        DataElement(0x00541330, "US", k + 1),  # ImageIndex
+    ]
 
 
 def _pt_dataset(hdr: dict, grid, when: _dt.datetime, k: int, stored: np.ndarray, slope: float) -> Dataset:
@@ -654,7 +647,7 @@ def write_rtstruct(path: Path, rois: list, ct_grid, hdr: dict) -> None:
         parts = {int(e.tag): series.encoded(e) for e in item}
         parts[0x30060040] = _sequence(0x30060040, body)  # ContourSequence
         items.append(_item(b"".join(parts[t] for t in sorted(parts))))
-    series.write(path, ds, {0x30060039: _sequence(0x30060039, items)})  # ROIContourSequence
+    series.write(path, ds.SOPInstanceUID, [], {0x30060039: _sequence(0x30060039, items)})  # ROIContourSequence
 
 
 def _item(body: bytes) -> bytes:
@@ -727,6 +720,14 @@ def _rtstruct_parts(rois: list, ct_grid, hdr: dict) -> tuple:
     ds.PositionReferenceIndicator = ""
 
     text = _ContourText()
+    sections: dict = {}  # (shape, plane k) -> its section: a shape in several ROIs is cut once per plane
+
+    def section(shape, k):
+        key = (id(shape), k)
+        if key not in sections:
+            sections[key] = shape.section(z0 + k * dz)
+        return sections[key]
+
     roi_items, contour_items, obs_items, contours = [], [], [], []
     for number, (name, itype, outers, holes) in enumerate(rois, 1):
         roi = Dataset()
@@ -740,7 +741,7 @@ def _rtstruct_parts(rois: list, ct_grid, hdr: dict) -> tuple:
             z = z0 + k * dz
             for shapes, is_hole in ((outers, False), (holes, True)):
                 for shape in shapes:
-                    sec = shape.section(z)
+                    sec = section(shape, k)
                     if sec is not None:
                         found.append((k, *text(sec, z, is_hole)))
         contours.append(found)
