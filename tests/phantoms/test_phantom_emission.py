@@ -251,3 +251,13 @@ def test_chord_fractions_in_place_equal_the_formula_bit_for_bit(rotation):
         for n in (1, 8, 11):
             got = _chord_fractions(e, centres, (4.42, 3.0, 5.0), axis, n)
             assert got.tobytes() == _chords_as_written(e, centres, (4.42, 3.0, 5.0), axis, n).tobytes()
+
+
+@pytest.mark.parametrize("sizes", [(0, 0), (0, 5), (7, 0), (1, 1), (25_000, 3_000), (4_000, 4_000)])
+def test_sorted_union_is_numpys_union(sizes):
+    from phantoms.emission import _sorted_union
+
+    rng = np.random.default_rng(sum(sizes))
+    a, b = (np.unique(rng.integers(0, 2 * max(sizes) + 3, n)).astype(np.int64) for n in sizes)
+    got, want = _sorted_union(a, b), np.union1d(a, b)
+    assert got.dtype == want.dtype and np.array_equal(got, want)
