@@ -336,7 +336,7 @@ def _build(spec: PhantomSpec) -> PhantomArrays:
     anatomy = _anatomy(spec, ct, dz)
     lab_ct = label_map(anatomy, *_axes(ct))
     hu = _hu_map(spec, lab_ct, len(spec.tumours))
-    lab_em = label_map(anatomy, *_axes(em))
+    lab_em = lab_ct.copy() if em is ct else label_map(anatomy, *_axes(em))  # emission on the CT grid: the same map
     vols = analytic_volumes_mm3(anatomy)
     part = _partition_gbq(spec, vols)
     activity, occ = _activity_map(anatomy, em, lab_em, part)
