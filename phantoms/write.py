@@ -642,12 +642,23 @@ def write_rtstruct(path: Path, rois: list, ct_grid, hdr: dict) -> None:
                 planes[k] = series.encoded(DataElement(0x30060016, "SQ", Sequence([image_ref(k)])))
             body.append(_item(b"".join([
                 planes[k], encoded(0x30060042, "CS", "CLOSED_PLANAR"), encoded(0x30060046, "IS", n),
-                encoded(0x30060048, "IS", number), series.encoded(_raw_ds(_CONTOUR_DATA, text)),
+                encoded(0x30060048, "IS", number), _contour_data(text) or series.encoded(_raw_ds(_CONTOUR_DATA, text)),
             ])))
         parts = {int(e.tag): series.encoded(e) for e in item}
         parts[0x30060040] = _sequence(0x30060040, body)  # ContourSequence
         items.append(_item(b"".join(parts[t] for t in sorted(parts))))
     series.write(path, ds.SOPInstanceUID, [], {0x30060039: _sequence(0x30060039, items)})  # ROIContourSequence
+
+
+def _contour_data(text: bytes) -> bytes | None:
+    """The ContourData (3006,0050) element of encoded ``text`` as ``write_data_element`` writes the
+    element of :func:`_raw_ds` in Explicit VR Little Endian (tag, "DS", 2-byte length, the value padded
+    to even length), or None for a value over 64 KiB (pydicom writes that one as UN: left to it)."""
+    if len(text) % 2:
+        text += b" "
+    if len(text) > 0xFFFF:
+        return None
+    return b"\x06\x30\x50\x00DS" + struct.pack("<H", len(text)) + text
 
 
 def _item(body: bytes) -> bytes:

@@ -133,3 +133,21 @@ def test_contour_text_is_each_value_formatted_with_percent_10g(section, hole):
     other = (0.0, -0.0) + section[2:] if section[:2] == (-0.0, 0.0) else None
     if other is not None:  # a cached section is never reused for another one
         assert texts(other, 1.0, hole)[1] == "\\".join("%.10g" % v for v in w.contour_points(*other, 1.0, hole=hole).ravel().tolist()).encode()
+
+
+@pytest.mark.filterwarnings("ignore:The value for the data element")  # pydicom, writing the long ones as UN
+@pytest.mark.parametrize("n", [0, 1, 2, 13, 65_534, 65_535, 65_536, 70_001])
+def test_contour_data_element_is_pydicoms(n):
+    text = (b"1.25\\" * (n // 5 + 1))[:n]
+    mine = w._contour_data(text)
+    from pydicom.filebase import DicomBytesIO
+    from pydicom.filewriter import write_data_element
+
+    fp = DicomBytesIO()
+    fp.is_implicit_VR, fp.is_little_endian = False, True
+    write_data_element(fp, w._raw_ds(w._CONTOUR_DATA, text), "ISO_IR 100")
+    theirs = fp.getvalue()
+    if n + n % 2 > 0xFFFF:
+        assert mine is None  # left to pydicom
+    else:
+        assert mine == theirs
