@@ -278,6 +278,30 @@ def _activity_map(anatomy: Anatomy, em: GridInfo, lab_em: np.ndarray, part: dict
     return flat.reshape(em.shape), occ
 
 
+def _blurred(counts: np.ndarray, sigma: list) -> np.ndarray:
+    """``ndimage.gaussian_filter(counts, sigma, mode="constant", cval=0.0, truncate=4.0)``, filtered
+    over the box of the nonzero voxels widened by each axis's kernel radius (``int(4 sigma + 0.5)``,
+    scipy's) and one voxel, zeros elsewhere.
+
+    The same values (tested bit for bit): the filter runs axis by axis, each pass spreading the
+    nonzero voxels by at most its radius along its own axis, so every voxel outside the box is a sum
+    of zeros (0.0) and every voxel inside sees, beyond the box, the zeros the constant mode pads
+    with. The activity (liver and lungs) fills about a sixth of the emission grid (issue 22).
+    """
+    nonzero = counts != 0
+    if not nonzero.any():
+        return ndimage.gaussian_filter(counts, sigma=sigma, mode="constant", cval=0.0, truncate=4.0)
+    box = []
+    for axis, s in enumerate(sigma):
+        hit = np.flatnonzero(nonzero.any(axis=tuple(a for a in range(counts.ndim) if a != axis)))
+        margin = int(4.0 * float(s) + 0.5) + 1
+        box.append(slice(max(int(hit[0]) - margin, 0), min(int(hit[-1]) + 1 + margin, counts.shape[axis])))
+    out = np.zeros(counts.shape)
+    out[tuple(box)] = ndimage.gaussian_filter(np.ascontiguousarray(counts[tuple(box)]), sigma=sigma, mode="constant", cval=0.0,
+                                              truncate=4.0)
+    return out
+
+
 def _emission_image(spec: PhantomSpec, em: GridInfo, activity: np.ndarray):
     """(image, unit, decay factor): counts or Bq/mL at the acquisition start, blurred, noisy if asked.
 
@@ -291,7 +315,7 @@ def _emission_image(spec: PhantomSpec, em: GridInfo, activity: np.ndarray):
     counts = activity * (tracer_scale * df * sens)  # expected counts per voxel, whole acquisition
     if spec.fwhm_mm > 0:
         sigma = [spec.fwhm_mm / (2.0 * math.sqrt(2.0 * math.log(2.0))) / s for s in em.spacing_mm]
-        counts = ndimage.gaussian_filter(counts, sigma=sigma, mode="constant", cval=0.0, truncate=4.0)
+        counts = _blurred(counts, sigma)
         counts = np.clip(counts, 0.0, None)
     if spec.noise:
         rng = np.random.default_rng([spec.seed, 0x59390])
@@ -312,7 +336,7 @@ def _build(spec: PhantomSpec) -> PhantomArrays:
     anatomy = _anatomy(spec, ct, dz)
     lab_ct = label_map(anatomy, *_axes(ct))
     hu = _hu_map(spec, lab_ct, len(spec.tumours))
-    lab_em = label_map(anatomy, *_axes(em))
+    lab_em = lab_ct.copy() if em is ct else label_map(anatomy, *_axes(em))  # emission on the CT grid: the same map
     vols = analytic_volumes_mm3(anatomy)
     part = _partition_gbq(spec, vols)
     activity, occ = _activity_map(anatomy, em, lab_em, part)

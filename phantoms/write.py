@@ -31,15 +31,17 @@ photopeak energy window at 140.5 keV (see :data:`phantoms.spec.TC99M`).
 from __future__ import annotations
 
 import datetime as _dt
+import functools
+import struct
 from copy import deepcopy
 from pathlib import Path
 
 import numpy as np
 import pydicom
-from pydicom.dataelem import RawDataElement
+from pydicom.dataelem import DataElement, RawDataElement
 from pydicom.dataset import Dataset, FileMetaDataset, validate_file_meta
 from pydicom.filebase import DicomBytesIO
-from pydicom.filewriter import correct_ambiguous_vr, correct_ambiguous_vr_element, write_data_element, write_file_meta_info
+from pydicom.filewriter import correct_ambiguous_vr, write_data_element
 from pydicom.sequence import Sequence
 from pydicom.uid import UID, ExplicitVRLittleEndian, generate_uid
 
@@ -206,6 +208,9 @@ def _save(ds: Dataset, path: Path) -> None:
     pydicom.dcmwrite(str(path), ds, enforce_file_format=True)
 
 
+_GROUP_LENGTH, _MEDIA_SOP_INSTANCE = 0x00020000, 0x00020003  # File Meta Information Group Length, Media Storage SOP Instance UID
+
+
 class _Series:
     """The files of one series, which differ from its first file in a few elements only (the SOP
     instance UID, the slice position, the pixels, ...): the first file's elements are encoded once
@@ -221,40 +226,36 @@ class _Series:
     def __init__(self, first: Dataset):
         self._first = first
         self._encoding = first.get("SpecificCharacterSet", pydicom.charset.default_encoding)
-        shown = correct_ambiguous_vr(deepcopy(first), True)
-        self._common = {int(tag): self._encoded(shown[tag]) for tag in shown.keys() if not (tag.element == 0 and tag.group > 6)}
+        correct_ambiguous_vr(first, True)  # in place (the dataset is the series' own): the VRs dcmwrite writes
+        self._common = {int(tag): self.encoded(first[tag]) for tag in first.keys() if not (tag.element == 0 and tag.group > 6)}
+        # File Meta Information as write_file_meta_info(enforce_standard=True) writes it: validated
+        # (the version and implementation elements added), then its group length first
+        meta = deepcopy(first.file_meta)
+        validate_file_meta(meta, enforce_standard=True)
+        self._meta = {int(e.tag): self.encoded(e) for e in meta if int(e.tag) not in (_GROUP_LENGTH, _MEDIA_SOP_INSTANCE)}
 
-    def _encoded(self, elem) -> bytes:
+    def encoded(self, elem) -> bytes:
+        """``elem`` encoded by pydicom's ``write_data_element`` (Explicit VR Little Endian, this series' character set)."""
         fp = DicomBytesIO()
         fp.is_implicit_VR, fp.is_little_endian = False, True
         write_data_element(fp, elem, self._encoding)
         return fp.getvalue()
 
-    def dataset(self, own: Dataset) -> Dataset:
-        """The whole dataset of a file: the first file's with ``own``'s elements (for the tests)."""
-        ds = deepcopy(self._first)
-        for elem in own:
-            ds[elem.tag] = elem
-        ds.file_meta.MediaStorageSOPInstanceUID = own.SOPInstanceUID
-        return ds
-
-    def write(self, path: Path, own: Dataset) -> None:
-        """Write the file whose elements are the first file's, with ``own``'s (SOPInstanceUID included)."""
-        fp = DicomBytesIO()
-        fp.is_implicit_VR, fp.is_little_endian = False, True
-        meta = deepcopy(self._first.file_meta)
-        meta.MediaStorageSOPInstanceUID = own.SOPInstanceUID
-        validate_file_meta(meta, enforce_standard=True)
-        fp.write(self._first.preamble)
-        fp.write(b"DICM")
-        write_file_meta_info(fp, meta, enforce_standard=True)
+    def write(self, path: Path, uid: str, own: list, extra: dict | None = None) -> None:
+        """Write the file of SOP instance ``uid`` whose elements are the first file's, with ``own``'s
+        (DataElements of the VR ``dcmwrite`` writes) and ``extra``'s (tag -> the element already encoded)."""
+        meta = dict(self._meta)
+        meta[_MEDIA_SOP_INSTANCE] = self.encoded(DataElement(_MEDIA_SOP_INSTANCE, "UI", uid))
+        meta_body = b"".join(meta[tag] for tag in sorted(meta))
         encoded = dict(self._common)
         for elem in own:
-            encoded[int(elem.tag)] = self._encoded(correct_ambiguous_vr_element(elem, self._first, True))
-        body = b"".join(encoded[tag] for tag in sorted(encoded))
+            encoded[elem.tag] = self.encoded(elem)
+        encoded.update(extra or {})
         with open(path, "wb") as f:
-            f.write(fp.getvalue())
-            f.write(body)
+            f.write(self._first.preamble + b"DICM")
+            f.write(self.encoded(DataElement(_GROUP_LENGTH, "UL", len(meta_body))))
+            f.write(meta_body)
+            f.write(b"".join(encoded[tag] for tag in sorted(encoded)))
 
 
 def _radiopharmaceutical(hdr: dict) -> Dataset:
@@ -304,26 +305,27 @@ def write_ct(folder: Path, hu: np.ndarray, grid, hdr: dict) -> list:
     names = []
     for k in range(nk):
         name = f"CT_{k + 1:04d}.dcm"
-        series.write(folder / name, _ct_own(hdr, grid, k, stored[k]))
+        series.write(folder / name, hdr["uids"]["ct_instances"][k], _ct_own(hdr, grid, k, stored[k]))
         names.append(name)
     return names
 
 
-def _slice_own(uid: str, grid, k: int, pixels: np.ndarray) -> Dataset:
-    """The elements every image slice ``k`` has of its own: SOPInstanceUID, InstanceNumber,
-    ImagePositionPatient, SliceLocation and PixelData (as :func:`_ct_dataset` and :func:`_pt_dataset` set them)."""
+def _slice_own(uid: str, grid, k: int, pixels: np.ndarray) -> list:
+    """The elements every image slice ``k`` has of its own, as :func:`_ct_dataset` and :func:`_pt_dataset`
+    set them: SOPInstanceUID, InstanceNumber, ImagePositionPatient, SliceLocation and PixelData (OW:
+    16 bits allocated), built as DataElements of their VR (without a Dataset's per-attribute lookups)."""
     nk, nj, ni, dz, dy, dx, x0, y0, z0 = _axes(grid)
     z = z0 + k * dz
-    own = Dataset()
-    own.SOPInstanceUID = uid
-    own.InstanceNumber = k + 1
-    own.ImagePositionPatient = [_ds(v) for v in (x0, y0, z)]
-    own.SliceLocation = _ds(z)
-    own.PixelData = pixels.tobytes()
-    return own
+    return [
+        DataElement(0x00080018, "UI", uid),  # SOPInstanceUID
+        DataElement(0x00200013, "IS", k + 1),  # InstanceNumber
+        DataElement(0x00200032, "DS", [_ds(v) for v in (x0, y0, z)]),  # ImagePositionPatient
+        DataElement(0x00201041, "DS", _ds(z)),  # SliceLocation
+        DataElement(0x7FE00010, "OW", pixels.tobytes()),  # PixelData
+    ]
 
 
-def _ct_own(hdr: dict, grid, k: int, stored_k: np.ndarray) -> Dataset:
+def _ct_own(hdr: dict, grid, k: int, stored_k: np.ndarray) -> list:
     """The elements of CT slice ``k`` that differ from slice to slice (as :func:`_ct_dataset` sets them)."""
     return _slice_own(hdr["uids"]["ct_instances"][k], grid, k, stored_k)
 
@@ -493,17 +495,17 @@ def write_pt(folder: Path, bqml: np.ndarray, grid, hdr: dict) -> list:
         if series is None:  # the elements every slice shares, encoded once
             series = _Series(_pt_dataset(hdr, grid, when, k, stored, slope))
         name = f"PT_{k + 1:04d}.dcm"
-        series.write(folder / name, _pt_own(hdr, grid, k, stored, slope))
+        series.write(folder / name, hdr["uids"]["emission_instances"][k], _pt_own(hdr, grid, k, stored, slope))
         names.append(name)
     return names
 
 
-def _pt_own(hdr: dict, grid, k: int, stored: np.ndarray, slope: float) -> Dataset:
+def _pt_own(hdr: dict, grid, k: int, stored: np.ndarray, slope: float) -> list:
     """The elements of PET slice ``k`` that differ from slice to slice (as :func:`_pt_dataset` sets them)."""
-    own = _slice_own(hdr["uids"]["emission_instances"][k], grid, k, stored)
-    own.RescaleSlope = _ds(slope)
-    own.ImageIndex = k + 1
-    return own
+    return _slice_own(hdr["uids"]["emission_instances"][k], grid, k, stored) + [
+        DataElement(0x00281053, "DS", _ds(slope)),  # RescaleSlope
+        DataElement(0x00541330, "US", k + 1),  # ImageIndex
+    ]
 
 
 def _pt_dataset(hdr: dict, grid, when: _dt.datetime, k: int, stored: np.ndarray, slope: float) -> Dataset:
@@ -566,16 +568,39 @@ def contour_points(cx: float, cy: float, ax: float, ay: float, theta: float, z: 
 _CONTOUR_DATA = pydicom.tag.Tag(0x3006, 0x0050)
 
 
-def _raw_ds(tag, values) -> RawDataElement:
-    """A DS element encoded directly (pydicom's per-value DS objects are slow for large contours).
-
-    Each value uses ``%.10g``, at most 16 characters (PS3.5 6.2); the value is padded with a
-    space to even length.
-    """
-    text = "\\".join(["%.10g" % v for v in np.asarray(values, dtype=float).ravel().tolist()]).encode("ascii")
+def _raw_ds(tag, text: bytes) -> RawDataElement:
+    """A DS element of already encoded ``text`` (pydicom's per-value DS objects are slow for large
+    contours), padded with a space to even length."""
     if len(text) % 2:
         text += b" "
     return RawDataElement(tag, "DS", len(text), text, 0, False, True)
+
+
+class _ContourText:
+    """ContourData (3006,0050) values: ``x\\y\\z`` of each vertex with ``%.10g`` (at most 16
+    characters, PS3.5 6.2), as :func:`contour_points` orders them.
+
+    Every value is formatted by the same ``%`` operator as before; what is saved is formatting the
+    same value twice: the vertices of a section (:func:`phantoms.anatomy.polygon_vertices` of its
+    (cx, cy, ax, ay, theta)) are formatted once per section, whichever ROI or plane repeats it (the
+    liver in Liver and Normal Liver, a tumour in its ROI and as a hole, each lung in Lungs, the
+    straight spine on every plane), and a plane's z once per contour (issue 22).
+    """
+
+    def __init__(self):
+        self._xy: dict = {}
+
+    def __call__(self, section: tuple, z: float, hole: bool) -> tuple:
+        """(number of points, the encoded value) of the contour of ``section`` on plane ``z``."""
+        key = struct.pack("<5d", *section)  # the exact values (0.0 and -0.0 format differently)
+        xy = self._xy.get(key)
+        if xy is None:
+            v = polygon_vertices(*section)
+            xy = self._xy[key] = ("%.10g\\%.10g\n" * len(v) % tuple(v.ravel().tolist())).split("\n")[:-1]
+        if hole:  # clockwise: the first vertex, then the others backwards (contour_points)
+            xy = xy[:1] + xy[:0:-1]
+        zs = "%.10g" % float(z)
+        return len(xy), (("\\" + zs + "\\").join(xy) + "\\" + zs).encode("ascii")
 
 
 _COLOURS = {
@@ -586,6 +611,12 @@ _COLOURS = {
 
 def write_rtstruct(path: Path, rois: list, ct_grid, hdr: dict) -> None:
     """RT Structure Set with one ROI per region, contoured on every CT slice plane it crosses.
+
+    The file is byte for byte what ``dcmwrite`` writes of :func:`_rtstruct_dataset` (the whole
+    dataset, tests/phantoms/test_write_series.py); the ~600 contour items are encoded from a few
+    pieces each encoded once by pydicom (the plane's ContourImageSequence, the geometric type, the
+    point counts and numbers) with the explicit lengths ``dcmwrite`` gives a new sequence and its
+    items (PS3.5 7.5), instead of building and validating two datasets per contour (issue 22).
 
     Parameters
     ----------
@@ -599,6 +630,73 @@ def write_rtstruct(path: Path, rois: list, ct_grid, hdr: dict) -> None:
     hdr : dict
         Patient, study and UID information.
     """
+    ds, image_ref, contours = _rtstruct_parts(rois, ct_grid, hdr)
+    series = _Series(ds)
+    encoded = functools.lru_cache(maxsize=None)(lambda tag, vr, value: series.encoded(DataElement(tag, vr, value)))
+    planes = {}  # plane k -> its ContourImageSequence, encoded
+    items = []
+    for item, roi_contours in zip(ds.ROIContourSequence, contours):
+        body = []
+        for number, (k, n, text) in enumerate(roi_contours, 1):
+            if k not in planes:
+                planes[k] = series.encoded(DataElement(0x30060016, "SQ", Sequence([image_ref(k)])))
+            body.append(_item(b"".join([
+                planes[k], encoded(0x30060042, "CS", "CLOSED_PLANAR"), encoded(0x30060046, "IS", n),
+                encoded(0x30060048, "IS", number), _contour_data(text) or series.encoded(_raw_ds(_CONTOUR_DATA, text)),
+            ])))
+        parts = {int(e.tag): series.encoded(e) for e in item}
+        parts[0x30060040] = _sequence(0x30060040, body)  # ContourSequence
+        items.append(_item(b"".join(parts[t] for t in sorted(parts))))
+    series.write(path, ds.SOPInstanceUID, [], {0x30060039: _sequence(0x30060039, items)})  # ROIContourSequence
+
+
+def _contour_data(text: bytes) -> bytes | None:
+    """The ContourData (3006,0050) element of encoded ``text`` as ``write_data_element`` writes the
+    element of :func:`_raw_ds` in Explicit VR Little Endian (tag, "DS", 2-byte length, the value padded
+    to even length), or None for a value over 64 KiB (pydicom writes that one as UN: left to it)."""
+    if len(text) % 2:
+        text += b" "
+    if len(text) > 0xFFFF:
+        return None
+    return b"\x06\x30\x50\x00DS" + struct.pack("<H", len(text)) + text
+
+
+def _item(body: bytes) -> bytes:
+    """A sequence item of explicit length (PS3.5 7.5.1), as ``dcmwrite`` writes one."""
+    return b"\xfe\xff\x00\xe0" + struct.pack("<I", len(body)) + body
+
+
+def _sequence(tag: int, items: list) -> bytes:
+    """An SQ element of explicit length in Explicit VR Little Endian (PS3.5 7.1.2), as ``dcmwrite`` writes one."""
+    body = b"".join(items)
+    return struct.pack("<HH", tag >> 16, tag & 0xFFFF) + b"SQ\x00\x00" + struct.pack("<I", len(body)) + body
+
+
+def _rtstruct_dataset(rois: list, ct_grid, hdr: dict) -> Dataset:
+    """The whole RT Structure Set dataset that :func:`write_rtstruct` writes (for the tests), built
+    element by element: one dataset per contour, its ContourData encoded (:func:`_raw_ds`)."""
+    ds, image_ref, contours = _rtstruct_parts(rois, ct_grid, hdr)
+    for item, roi_contours in zip(ds.ROIContourSequence, contours):
+        items = []
+        for number, (k, n, text) in enumerate(roi_contours, 1):
+            c = Dataset()
+            c.ContourImageSequence = Sequence([image_ref(k)])
+            c.ContourGeometricType = "CLOSED_PLANAR"
+            c.NumberOfContourPoints = n
+            c.ContourNumber = number
+            c[_CONTOUR_DATA] = _raw_ds(_CONTOUR_DATA, text)
+            # already encoded (explicit VR little endian): pydicom writes the raw ContourData as is
+            c.set_original_encoding(False, True, c._character_set)
+            items.append(c)
+        item.ContourSequence = Sequence(items)
+    return ds
+
+
+def _rtstruct_parts(rois: list, ct_grid, hdr: dict) -> tuple:
+    """(dataset, image_ref, contours): the RT Structure Set without the ContourSequence of its
+    ROIContourSequence items; ``image_ref(k)``, the ContourImageSequence item of CT plane k; and per
+    ROI its contours as (plane k, number of points, encoded ContourData), outer sections and holes
+    on each plane in order."""
     nk, nj, ni, dz, dy, dx, x0, y0, z0 = _axes(ct_grid)
     when = hdr["study_datetime"] + _dt.timedelta(hours=1)
     uids = hdr["uids"]
@@ -632,7 +730,16 @@ def write_rtstruct(path: Path, rois: list, ct_grid, hdr: dict) -> None:
     ds.FrameOfReferenceUID = uids["frame_of_reference"]
     ds.PositionReferenceIndicator = ""
 
-    roi_items, contour_items, obs_items = [], [], []
+    text = _ContourText()
+    sections: dict = {}  # (shape, plane k) -> its section: a shape in several ROIs is cut once per plane
+
+    def section(shape, k):
+        key = (id(shape), k)
+        if key not in sections:
+            sections[key] = shape.section(z0 + k * dz)
+        return sections[key]
+
+    roi_items, contour_items, obs_items, contours = [], [], [], []
     for number, (name, itype, outers, holes) in enumerate(rois, 1):
         roi = Dataset()
         roi.ROINumber = number
@@ -640,26 +747,17 @@ def write_rtstruct(path: Path, rois: list, ct_grid, hdr: dict) -> None:
         roi.ROIName = name
         roi.ROIGenerationAlgorithm = "AUTOMATIC"
         roi_items.append(roi)
-        contours: list[Dataset] = []
+        found = []
         for k in range(nk):
             z = z0 + k * dz
             for shapes, is_hole in ((outers, False), (holes, True)):
                 for shape in shapes:
-                    sec = shape.section(z)
-                    if sec is None:
-                        continue
-                    cx, cy, ax, ay, theta = sec
-                    pts = contour_points(cx, cy, ax, ay, theta, z, hole=is_hole)
-                    c = Dataset()
-                    c.ContourImageSequence = Sequence([image_ref(k)])
-                    c.ContourGeometricType = "CLOSED_PLANAR"
-                    c.NumberOfContourPoints = len(pts)
-                    c.ContourNumber = len(contours) + 1
-                    c[_CONTOUR_DATA] = _raw_ds(_CONTOUR_DATA, pts.ravel())
-                    contours.append(c)
+                    sec = section(shape, k)
+                    if sec is not None:
+                        found.append((k, *text(sec, z, is_hole)))
+        contours.append(found)
         item = Dataset()
         item.ROIDisplayColor = list(_COLOURS.get(name, (220, 40, 40) if itype == "GTV" else (128, 128, 128)))
-        item.ContourSequence = Sequence(contours)
         item.ReferencedROINumber = number
         contour_items.append(item)
         obs = Dataset()
@@ -672,11 +770,4 @@ def write_rtstruct(path: Path, rois: list, ct_grid, hdr: dict) -> None:
     ds.StructureSetROISequence = Sequence(roi_items)
     ds.ROIContourSequence = Sequence(contour_items)
     ds.RTROIObservationsSequence = Sequence(obs_items)
-    # Mark the contour items as already encoded (explicit VR little endian) so that pydicom writes
-    # their raw ContourData as is instead of decoding it value by value.
-    for item in ds.ROIContourSequence:
-        for c in item.ContourSequence:
-            c.set_original_encoding(False, True, c._character_set)
-    _save(ds, path)
-
-
+    return ds, image_ref, contours

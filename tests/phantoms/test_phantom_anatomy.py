@@ -185,3 +185,15 @@ def test_tilted_cylinder_volume_and_section():
     # the axis direction is R e_z = (0, -sin 20, cos 20): at z = 50 it has moved by -50 tan 20 in y
     assert (cx, cy) == pytest.approx((0.0, 95.0 - 50 * math.tan(math.radians(20))))
     assert c.volume_between_mm3(0.0, 100.0) == pytest.approx(math.pi * 256 * 100 / math.cos(math.radians(20)))
+
+
+@pytest.mark.parametrize("n", [2, 16384, 16385, 16386, 32769, 100_000])
+def test_rotated_in_blocks_is_the_whole_product_bit_for_bit(n):
+    from phantoms.anatomy import _rotated
+    from phantoms.pose import DEFAULT_POST_TRANSFORM, RigidTransform
+
+    rng = np.random.default_rng(n)
+    p = rng.normal(size=(n, 3)) * (98.0, 80.0, 50.0) + (-55.0, -5.0, 0.0)
+    for rotation in (DEFAULT_POST_TRANSFORM.rotation, RigidTransform(27.0, (1.0, -2.0, 0.5), (0.0, 0.0, 0.0)).rotation):
+        rt = np.asarray(rotation).T
+        assert _rotated(p, rt).tobytes() == (p @ rt).tobytes()

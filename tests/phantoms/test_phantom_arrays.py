@@ -235,3 +235,18 @@ def test_contrast_option_changes_only_the_liver_ct_number():
     assert plain.truth.regions["Liver"].mean_dose == enhanced.truth.regions["Liver"].mean_dose
     # an explicit hu override still wins over the contrast preset
     assert make_arrays(fwhm_mm=0, contrast=True, hu={"liver": 150}).truth.hu["liver"] == 150
+
+
+@pytest.mark.parametrize("sigma", [[0.96, 0.96, 0.96], [0.4, 1.7, 0.6], [2.5, 0.2, 3.1]])
+def test_blur_over_the_activity_box_equals_the_whole_grid_bit_for_bit(sigma):
+    from scipy import ndimage
+
+    from phantoms.patient import _blurred
+
+    rng = np.random.default_rng(int(sigma[1] * 10))
+    for box in [(slice(10, 30), slice(5, 20), slice(12, 40)), (slice(0, 3), slice(25, 32), slice(0, 48)), (slice(7, 8), slice(9, 10), slice(47, 48))]:
+        counts = np.zeros((30, 32, 48))
+        counts[box] = rng.gamma(2.0, 50.0, counts[box].shape) * (rng.random(counts[box].shape) < 0.7)
+        whole = ndimage.gaussian_filter(counts, sigma=sigma, mode="constant", cval=0.0, truncate=4.0)
+        assert _blurred(counts, sigma).tobytes() == whole.tobytes()
+    assert _blurred(np.zeros((4, 5, 6)), sigma).tobytes() == np.zeros((4, 5, 6)).tobytes()

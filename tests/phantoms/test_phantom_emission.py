@@ -215,3 +215,49 @@ def test_property_occupancy_volume_and_sums(radius, dx, dy, dz, ratio):
     c_t = t.activity.to("MBq").magnitude / (occ.total * H**3 / 1000)
     c_n = n.activity.to("MBq").magnitude / (a.occupancy["Normal Liver"].total * H**3 / 1000)
     np.testing.assert_allclose(act[occ.index], H**3 / 1000 * (c_t * occ.fraction + c_n * (1 - occ.fraction)), rtol=1e-9)
+
+
+def _chords_as_written(e, centres, spacing_xyz, axis, n):
+    """The chord fractions with the formula written out (one new array per operation)."""
+    q = e.quadric()
+    j, k = [a for a in range(3) if a != axis]
+    off = (np.arange(n) + 0.5) / n - 0.5
+    oj, ok = np.meshgrid(off * spacing_xyz[j], off * spacing_xyz[k], indexing="ij")
+    c = np.asarray(e.centre_mm)
+    dj = centres[:, j:j + 1] - c[j] + oj.ravel()[None, :]
+    dk = centres[:, k:k + 1] - c[k] + ok.ravel()[None, :]
+    a = q[axis, axis]
+    b = q[axis, j] * dj + q[axis, k] * dk
+    cc = q[j, j] * dj * dj + 2.0 * q[j, k] * dj * dk + q[k, k] * dk * dk - 1.0
+    disc = b * b - a * cc
+    root = np.sqrt(np.clip(disc, 0.0, None))
+    shift = centres[:, axis:axis + 1] - c[axis]
+    lo = (-b - root) / a - shift
+    hi = (-b + root) / a - shift
+    half = spacing_xyz[axis] / 2.0
+    length = np.where(disc > 0.0, np.clip(np.minimum(hi, half) - np.maximum(lo, -half), 0.0, None), 0.0)
+    return (length / spacing_xyz[axis]).mean(axis=1)
+
+
+@pytest.mark.parametrize("rotation", [None, ((0.8, -0.6, 0.0), (0.6, 0.8, 0.0), (0.0, 0.0, 1.0))])
+def test_chord_fractions_in_place_equal_the_formula_bit_for_bit(rotation):
+    from phantoms.anatomy import Ellipsoid
+    from phantoms.emission import _chord_fractions
+
+    e = Ellipsoid((1.5, -2.0, 3.0), (20.0, 14.0, 9.0), rotation)
+    rng = np.random.default_rng(5)
+    centres = rng.uniform(-25.0, 25.0, (500, 3)) + e.centre_mm
+    for axis in range(3):
+        for n in (1, 8, 11):
+            got = _chord_fractions(e, centres, (4.42, 3.0, 5.0), axis, n)
+            assert got.tobytes() == _chords_as_written(e, centres, (4.42, 3.0, 5.0), axis, n).tobytes()
+
+
+@pytest.mark.parametrize("sizes", [(0, 0), (0, 5), (7, 0), (1, 1), (25_000, 3_000), (4_000, 4_000)])
+def test_sorted_union_is_numpys_union(sizes):
+    from phantoms.emission import _sorted_union
+
+    rng = np.random.default_rng(sum(sizes))
+    a, b = (np.unique(rng.integers(0, 2 * max(sizes) + 3, n)).astype(np.int64) for n in sizes)
+    got, want = _sorted_union(a, b), np.union1d(a, b)
+    assert got.dtype == want.dtype and np.array_equal(got, want)

@@ -78,3 +78,11 @@ def test_no_transport_truth_when_tumours_are_denser_than_liver():
     a = make_arrays(fwhm_mm=0, tumours=1, density={"tumour": "1.2 g/mL"})
     assert a.truth.regions["Tumour 1"].mean_dose_transport is None
     assert a.truth.regions["Tumour 1"].mean_dose is not None
+
+
+def test_row_norms_are_numpys_bit_for_bit():
+    from phantoms.transport import _norms
+
+    rng = np.random.default_rng(22)
+    d = rng.normal(size=(100_003, 3)) * 10.0 ** rng.integers(-3, 4, (100_003, 3))
+    assert _norms(d).tobytes() == np.linalg.norm(d, axis=1).tobytes()
