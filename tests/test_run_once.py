@@ -113,3 +113,15 @@ def test_a_phantom_truth_survives_the_pickle(maa_blurred_phantom):
     back = pickle.loads(run_once.dumps(truth))
     assert back == truth and back.to_json() == truth.to_json()
     assert back.administered.to("MBq") == truth.administered.to("MBq")
+
+
+def test_every_file_handed_out_first_exists():
+    """tests/conftest.py's COSTLY_FIRST names test files (moved or renamed ones would silently lose their place)."""
+    import ast
+    from pathlib import Path
+
+    here = Path(__file__).parent
+    tree = ast.parse((here / "conftest.py").read_text())
+    names = next(ast.literal_eval(n.value) for n in tree.body if isinstance(n, ast.Assign) and n.targets[0].id == "COSTLY_FIRST")
+    assert names and len(set(names)) == len(names)
+    assert [n for n in names if not (here.parent / n).is_file()] == []
