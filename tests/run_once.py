@@ -11,6 +11,8 @@ it and read it. Without xdist it is computed in this process's temporary folder,
   their own absolute paths, as the demo's patient file does), and published last by a small ``.done``
   file written under a temporary name and renamed (``os.replace`` is atomic); readers wait for it.
 - A writer that fails removes its partial folder and the lock; a waiting worker then tries itself.
+  A writer whose process died (its pid, written in the lock, no longer runs) leaves a stale lock: a
+  waiting worker removes it and tries itself.
 - A name is one result: the ``.done`` file records where ``make`` is defined, and a reader whose
   ``make`` is defined elsewhere is refused (two fixtures can never share an entry by their name).
 
@@ -74,22 +76,40 @@ def once(tmp_path_factory, name: str, make):
         try:
             os.mkdir(lock)
         except FileExistsError:
+            if _stale(lock):
+                shutil.rmtree(lock, ignore_errors=True)
+                continue
             if time.monotonic() > deadline:
                 raise TimeoutError(f"{name}: another worker holds {lock} for more than {WAIT_S} s")
             time.sleep(0.05)
             continue
         try:
+            (lock / "pid").write_text(str(os.getpid()))
             if not done.exists():  # published between our check and the lock
                 return folder, _write(folder, done, worker, make, origin)
         except BaseException:
             shutil.rmtree(folder, ignore_errors=True)
             raise
         finally:
-            os.rmdir(lock)
+            shutil.rmtree(lock, ignore_errors=True)
     written_by, value = pickle.loads(done.read_bytes())
     if written_by != origin:
         raise ValueError(f"{name}: written by {written_by}, asked for by {origin}: give each result its own name")
     return folder, value
+
+
+def _stale(lock: Path) -> bool:
+    try:
+        pid = int((lock / "pid").read_text())
+    except (OSError, ValueError):
+        return False  # just made: its pid is not written yet
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
 
 
 def _origin(make) -> str:

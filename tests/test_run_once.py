@@ -101,6 +101,22 @@ def test_a_waiting_worker_reads_only_the_published_result(tmp_path, monkeypatch)
     assert calls == [1] and seen == [(["1.txt", "2.txt"], "v")] * 2
 
 
+def test_the_lock_of_a_writer_that_died_is_taken_over(tmp_path, monkeypatch):
+    """A worker killed while it wrote (its pid no longer runs) does not make the others wait for ever."""
+    import subprocess
+    import sys
+
+    _as_worker(monkeypatch)
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True)
+    lock = tmp_path / "shared" / "r.lock"
+    lock.mkdir(parents=True)
+    (lock / "pid").write_text(dead.stdout.strip())
+    (tmp_path / "shared" / "r").mkdir()  # its half-written folder
+    (tmp_path / "shared" / "r" / "half.txt").write_text("half")
+    folder, value = run_once.once(_Factory(tmp_path), "r", lambda f: 7)
+    assert value == 7 and list(folder.iterdir()) == [] and not lock.exists()
+
+
 def test_without_xdist_each_session_computes_in_its_own_folder(tmp_path, monkeypatch):
     monkeypatch.delenv("PYTEST_XDIST_WORKER", raising=False)
     folder, value = run_once.once(_Factory(tmp_path), "r", lambda f: 5)
