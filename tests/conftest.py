@@ -1,4 +1,5 @@
-"""Fixtures shared across test packages: phantoms written once per session (read-only for tests)."""
+"""Fixtures shared across test packages: phantoms written once per test run (read-only for tests; under
+pytest-xdist one worker writes each and the others read it: tests/run_once.py)."""
 
 import dataclasses
 
@@ -6,6 +7,7 @@ import numpy as np
 import pytest
 
 import phantoms
+from run_once import once
 
 
 def read_only(obj, _seen=None):
@@ -42,34 +44,44 @@ def shared_read_only():
 @pytest.fixture(scope="session")
 def dose_phantom(tmp_path_factory):
     """The seed-7 Y-90 SPECT phantom used by the `y90 dose` command tests; tests only read it."""
-    d = tmp_path_factory.mktemp("dose_phantom") / "patient"
-    phantoms.make_patient(d, seed=7)
-    return d
+    folder, _ = once(tmp_path_factory, "dose_phantom", lambda f: phantoms.make_patient(f / "patient", seed=7))
+    return folder / "patient"
 
 
 @pytest.fixture(scope="session")
 def maa_blurred_phantom(tmp_path_factory):
     """Tc-99m MAA SPECT phantom, four tumours, the demo's 10 mm FWHM camera (issue 25); tests only read it."""
-    d = tmp_path_factory.mktemp("maa_blurred") / "patient"
-    truth = phantoms.make_patient(d, radionuclide="Tc-99m", tumours=4)
-    return d, truth
+    folder, truth = once(tmp_path_factory, "maa_blurred", lambda f: phantoms.make_patient(f / "patient", radionuclide="Tc-99m", tumours=4))
+    return folder / "patient", truth
 
 
 @pytest.fixture(scope="session")
 def nm_unblurred_phantom(tmp_path_factory):
     """Y-90 SPECT phantom on the 4.42 mm grid, four tumours, no blur (issue 25); tests only read it."""
-    d = tmp_path_factory.mktemp("nm_unblurred") / "patient"
-    truth = phantoms.make_patient(d, modality="NM", fwhm_mm=0, tumours=4)
-    return d, truth
+    folder, truth = once(tmp_path_factory, "nm_unblurred", lambda f: phantoms.make_patient(f / "patient", modality="NM", fwhm_mm=0, tumours=4))
+    return folder / "patient", truth
+
+
+@pytest.fixture(scope="session")
+def pt_exact_phantom(tmp_path_factory):
+    """A Y-90 PET phantom on the CT grid, no blur, no noise (seed 3); tests only read it."""
+    folder, _ = once(tmp_path_factory, "io_pt_exact", lambda f: phantoms.make_patient(f / "p", seed=3, modality="PT", fwhm_mm=0, emission_grid="ct"))
+    return folder / "p"
+
+
+@pytest.fixture(scope="session")
+def nm_exact_phantom(tmp_path_factory):
+    """Its NM twin: the Y-90 SPECT on the CT grid, no blur, no noise (seed 3); tests only read it."""
+    folder, _ = once(tmp_path_factory, "nm_exact", lambda f: phantoms.make_patient(f / "patient", seed=3, modality="NM", fwhm_mm=0, emission_grid="ct"))
+    return folder / "patient"
 
 
 @pytest.fixture(scope="session")
 def maa_phantom(tmp_path_factory):
     """The seed-7 Tc-99m MAA SPECT/CT phantom (``make_patient(seed=7, radionuclide="Tc-99m")``),
     written once for the test modules that use it; tests only read it (their own files go elsewhere)."""
-    d = tmp_path_factory.mktemp("maa_phantom") / "patient"
-    phantoms.make_patient(d, seed=7, radionuclide="Tc-99m")
-    return d
+    folder, _ = once(tmp_path_factory, "maa_phantom", lambda f: phantoms.make_patient(f / "patient", seed=7, radionuclide="Tc-99m"))
+    return folder / "patient"
 
 
 @pytest.fixture(scope="session")
@@ -79,12 +91,65 @@ def post_study(tmp_path_factory):
     Y-90 PET (unblurred, no noise) in its own frame; tests only read them. (planning folder, post folder)."""
     from dosimetry.cli import write_demo_patient
 
-    base = tmp_path_factory.mktemp("post_study")
-    patient = write_demo_patient(base / "planning", fwhm_mm=0.0)
-    with open(patient, "a") as f:
-        f.write('\n[delivery]\nadministered = "2 GBq"\nresidual_fraction = 0.05\n')
-    phantoms.make_post_treatment(base / "post", planning={"radionuclide": "Tc-99m", "fwhm_mm": 0.0}, modality="PT", fwhm_mm=0.0)
+    def make(base):
+        patient = write_demo_patient(base / "planning", fwhm_mm=0.0)
+        with open(patient, "a") as f:
+            f.write('\n[delivery]\nadministered = "2 GBq"\nresidual_fraction = 0.05\n')
+        phantoms.make_post_treatment(base / "post", planning={"radionuclide": "Tc-99m", "fwhm_mm": 0.0}, modality="PT", fwhm_mm=0.0)
+
+    base, _ = once(tmp_path_factory, "post_study", make)
     return base / "planning", base / "post"
+
+
+# The test files that cost most (seconds of one worker, `--durations` of the README command on this
+# 2-core machine, issue 22), most expensive first. Under pytest-xdist they are handed out first, so the
+# two workers end together instead of one running a whole-pipeline file alone at the end; files not
+# named here follow in the order collected. Only the order changes: each file still runs whole on one
+# worker, and without xdist nothing is reordered.
+COSTLY_FIRST = (
+    "tests/test_imaging.py",
+    "tests/workflow/test_inputs.py",
+    "tests/report/test_signable.py",
+    "tests/io/test_dicom_fuzz.py",
+    "tests/workflow/test_registration.py",
+    "tests/phantoms/test_phantom_dicom.py",
+    "tests/phantoms/test_phantom_post.py",
+    "tests/test_cli_dose.py",
+    "tests/workflow/test_verify.py",
+    "tests/report/test_report.py",
+    "tests/phantoms/test_phantom_maa.py",
+    "tests/test_cli_dose_formats.py",
+    "tests/test_cli_dose_inputs.py",
+    "tests/workflow/test_cohort.py",
+    "tests/io/test_segmentation_roundtrip.py",
+    "tests/voxel/test_kernel.py",
+    "tests/report/test_hand_plans.py",
+    "tests/workflow/test_partial_volume_phantom.py",
+    "tests/workflow/test_voxel_accuracy.py",
+    "tests/report/test_partial_volume_report.py",
+    "tests/io/test_lung_record.py",
+    "tests/phantoms/test_phantom_arrays.py",
+    "tests/workflow/test_verify_bremsstrahlung.py",
+    "tests/workflow/test_verify_lungs.py",
+    "tests/io/test_dicom_phantoms.py",
+    "tests/io/test_segmentation_hardening.py",
+    "tests/test_cli.py",
+    "tests/report/test_identity_report.py",
+    "tests/voxel/test_convolve_same.py",
+    "tests/io/test_outputs_hardening.py",
+)
+
+
+def pytest_configure(config):
+    """``--dist loadfile`` hands out the files in the order of the collection (xdist's default sorts them
+    by their number of tests, which put the few-test whole-pipeline files last); see COSTLY_FIRST."""
+    if hasattr(config.option, "loadscopereorder"):
+        config.option.loadscopereorder = False
+
+
+def _costly_first(items):
+    rank = {name: i for i, name in enumerate(COSTLY_FIRST)}
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::")[0], len(rank)))  # stable: a file's tests keep their order
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -103,6 +168,8 @@ def pytest_collection_modifyitems(config, items):
     if config.pluginmanager.hasplugin("xdist"):
         _mark_groups(items)
     yield
+    if hasattr(config, "workerinput"):  # a pytest-xdist worker: the controller hands out its collection's files in order
+        _costly_first(items)
 
 
 def _mark_groups(items):

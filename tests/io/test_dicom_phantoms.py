@@ -17,17 +17,11 @@ from dosimetry.io import check_consistency, load_series, read_rtdose, read_rtstr
 from dosimetry.voxel.calibration import activity_in, lung_shunt_fraction, relative_calibration, tumour_to_normal_ratio  # noqa: E402
 
 
-def _make(tmp_path_factory, name, **kw):
-    out = tmp_path_factory.mktemp(name) / "patient"
-    phantoms.make_patient(out, **kw)
-    truth = json.loads((out / "truth.json").read_text())
-    return out, truth
-
-
 @pytest.fixture(scope="module")
-def nm_exact(tmp_path_factory):
-    """NM on the CT grid, no blur, no noise: masks from the RTSTRUCT coincide with emission voxels."""
-    return _make(tmp_path_factory, "nm_exact", modality="NM", seed=3, fwhm_mm=0, emission_grid="ct")
+def nm_exact(nm_exact_phantom):
+    """NM on the CT grid, no blur, no noise: masks from the RTSTRUCT coincide with emission voxels
+    (tests/conftest.py, written once per run, read only)."""
+    return nm_exact_phantom, json.loads((nm_exact_phantom / "truth.json").read_text())
 
 
 @pytest.fixture(scope="module")

@@ -39,9 +39,10 @@ def maa_native(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def maa_blurred(tmp_path_factory):
-    """Default MAA phantom: 10 mm FWHM."""
-    return _write(tmp_path_factory, "maa_blur")
+def maa_blurred(maa_blurred_phantom):
+    """Default MAA phantom: 10 mm FWHM. The session's ``maa_blurred_phantom`` (tests/conftest.py), which
+    is ``make_patient(radionuclide="Tc-99m", tumours=4)`` exactly, as this module wrote it; read only."""
+    return maa_blurred_phantom
 
 
 def _measure(out, fractional=False):
@@ -111,9 +112,8 @@ def test_reader_accepts_tc99m_only_as_relative_counts(maa_native):
     assert any("not a Y-90 activity" in w for w in s2.warnings)
 
 
-def test_reader_y90_nm_unchanged(tmp_path):
-    out = tmp_path / "y90"
-    make_patient(out, fwhm_mm=0)
+def test_reader_y90_nm_unchanged(nm_unblurred_phantom):
+    out, _ = nm_unblurred_phantom  # a Y-90 NM phantom, unblurred (the session's, four tumours; was two): read only
     s = load_series(out / "nm", calibration="2 Bq/mL/cts")
     assert s.radionuclide == "Y-90" and s.volume.unit == ureg.Unit("Bq/mL")
 
