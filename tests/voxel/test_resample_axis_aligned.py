@@ -50,7 +50,9 @@ def test_nearest_is_scipys_affine_transform(shape, out, scales, offsets, dtype, 
         arr.flat[0] = -0.0  # scipy's sum turns -0.0 into 0.0
         arr.flat[-1] = np.nan
     matrix = np.diag(scales)
+    before = arr.copy()
     _same_bits(sample_nearest(arr, matrix, offsets, out, cval=cval), _scipy_nearest(arr, matrix, offsets, out, cval))
+    _same_bits(arr, before)  # the input is never written (a view of it is copied first)
 
 
 def test_nearest_off_diagonal_or_inexact_fill_goes_to_scipy():
