@@ -8,8 +8,8 @@ import hashlib
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..devices import device as _device
 from ..errors import InputError
