@@ -113,11 +113,12 @@ def check_activity_placement(activity: Volume, liver: Volume, lungs: dict, ct: V
     InputError
         Another frame of the image puts markedly more of its counts into the ROIs (module docstring).
     """
-    roi = np.asarray(liver.array, np.float64).copy()
+    liver_w = np.asarray(liver.array, np.float64)
+    roi = np.array(liver_w, np.float64)  # one copy (the liver's float64 weights are used below as they are)
     for m in lungs.values():
         roi += np.asarray(m.array, np.float64)
     np.clip(roi, 0.0, 1.0, out=roi)
-    grid, (act, wl, roi) = _strided(activity, [np.clip(np.asarray(activity.array, np.float64), 0.0, None), np.asarray(liver.array, np.float64), roi])
+    grid, (act, wl, roi) = _strided(activity, [np.clip(np.asarray(activity.array, np.float64), 0.0, None), liver_w, roi])
     total = float(act.sum())
     if not total > 0:
         return []
