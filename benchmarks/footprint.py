@@ -265,21 +265,32 @@ print(json.dumps({"total": total, **shares}))
 """
 
 
+#: This source tree (the one holding this script).
+HERE = Path(__file__).resolve().parents[1]
+
+
+def _child_env(tree: Path | None) -> dict:
+    """The environment of a child that runs ``tree``'s package (this tree's when None). The child runs
+    in a neutral folder: ``python -m`` puts its working folder first on sys.path, before PYTHONPATH,
+    so a child started in a source tree would run that tree's package whatever PYTHONPATH says."""
+    return dict(os.environ, PYTHONPATH=str(Path(tree or HERE).resolve()))
+
+
 def _demo_child(out: Path, tree: Path | None) -> tuple[float, float]:
     """(wall, CPU) of ``y90 --quiet demo`` in a child process; ``tree``: another source tree to run (PYTHONPATH)."""
-    env = dict(os.environ, PYTHONPATH=str(tree)) if tree else None
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "dosimetry", "--quiet", "demo", "-o", str(out)], check=True, capture_output=True, env=env)
+    subprocess.run([sys.executable, "-m", "dosimetry", "--quiet", "demo", "-o", str(out)], check=True, capture_output=True, env=_child_env(tree),
+                   cwd=out.parent)
     wall = time.perf_counter() - t0
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     return wall, after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
 
 
 def _demo_shares(out: Path, tree: Path | None) -> dict:
-    env = dict(os.environ, PYTHONPATH=str(tree)) if tree else None
     steps = json.dumps([list(s) for s in DEMO_STEPS])
-    r = subprocess.run([sys.executable, "-c", _DEMO_PROFILE, str(out), str(out) + ".prof", steps], check=True, capture_output=True, text=True, env=env)
+    r = subprocess.run([sys.executable, "-c", _DEMO_PROFILE, str(out), str(out) + ".prof", steps], check=True, capture_output=True, text=True,
+                       env=_child_env(tree), cwd=out.parent)
     return json.loads(r.stdout.strip().splitlines()[-1])
 
 
@@ -312,10 +323,9 @@ def bench_demo(repeat: int, against: Path | None = None) -> None:
 # -- 9. y90 report of the demo patient, y90 plan without images ---------------------------------
 def _cli_cpu(args, tree: Path | None) -> tuple[float, float]:
     """(wall, CPU) of ``python -m dosimetry ARGS`` in a child process; ``tree``: another source tree (PYTHONPATH)."""
-    env = dict(os.environ, PYTHONPATH=str(tree)) if tree else None
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
-    r = subprocess.run([sys.executable, "-m", "dosimetry", *args], capture_output=True, text=True, env=env)
+    r = subprocess.run([sys.executable, "-m", "dosimetry", *args], capture_output=True, text=True, env=_child_env(tree), cwd=tempfile.gettempdir())
     wall = time.perf_counter() - t0
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if r.returncode not in (0, 1):
