@@ -26,6 +26,10 @@ Rows (grid sizes in the output):
 8. ``--rows 8``: ``y90 demo`` in a child process, wall and CPU time (median of ``--repeat``), and
    each step's share under cProfile; ``--demo-against ../main`` runs that tree's demo too,
    interleaved run for run, for the ratio (``python benchmarks/footprint.py --rows 8 --demo-against ../main``).
+9. ``--rows 9``: ``y90 report`` of the demo patient (written once here, 80 x 128 x 128 SPECT, CT,
+   RTSTRUCT, kernel dose, partial-volume correction) and ``y90 plan`` of the glass example (no
+   images), each in a child process: CPU time (user + system) of the child, median of ``--repeat``;
+   with ``--against ../main`` that tree's commands interleaved run for run, and the CPU ratio.
 
 The DVH row (against dicompyler-core) is ``benchmarks/dvh.py``.
 
@@ -261,21 +265,32 @@ print(json.dumps({"total": total, **shares}))
 """
 
 
+#: This source tree (the one holding this script).
+HERE = Path(__file__).resolve().parents[1]
+
+
+def _child_env(tree: Path | None) -> dict:
+    """The environment of a child that runs ``tree``'s package (this tree's when None). The child runs
+    in a neutral folder: ``python -m`` puts its working folder first on sys.path, before PYTHONPATH,
+    so a child started in a source tree would run that tree's package whatever PYTHONPATH says."""
+    return dict(os.environ, PYTHONPATH=str(Path(tree or HERE).resolve()))
+
+
 def _demo_child(out: Path, tree: Path | None) -> tuple[float, float]:
     """(wall, CPU) of ``y90 --quiet demo`` in a child process; ``tree``: another source tree to run (PYTHONPATH)."""
-    env = dict(os.environ, PYTHONPATH=str(tree)) if tree else None
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "dosimetry", "--quiet", "demo", "-o", str(out)], check=True, capture_output=True, env=env)
+    subprocess.run([sys.executable, "-m", "dosimetry", "--quiet", "demo", "-o", str(out)], check=True, capture_output=True, env=_child_env(tree),
+                   cwd=out.parent)
     wall = time.perf_counter() - t0
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     return wall, after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
 
 
 def _demo_shares(out: Path, tree: Path | None) -> dict:
-    env = dict(os.environ, PYTHONPATH=str(tree)) if tree else None
     steps = json.dumps([list(s) for s in DEMO_STEPS])
-    r = subprocess.run([sys.executable, "-c", _DEMO_PROFILE, str(out), str(out) + ".prof", steps], check=True, capture_output=True, text=True, env=env)
+    r = subprocess.run([sys.executable, "-c", _DEMO_PROFILE, str(out), str(out) + ".prof", steps], check=True, capture_output=True, text=True,
+                       env=_child_env(tree), cwd=out.parent)
     return json.loads(r.stdout.strip().splitlines()[-1])
 
 
@@ -302,6 +317,49 @@ def bench_demo(repeat: int, against: Path | None = None) -> None:
     for label, _, _ in (("total", "", ""),) + DEMO_STEPS:
         cells = "   ".join(f"{shares[n][label]:6.2f} s {100 * shares[n][label] / shares[n]['total']:4.0f} %" for n, _ in trees)
         print(f"     {label:<40} {cells}")
+    print(f"   ({load()})")
+
+
+# -- 9. y90 report of the demo patient, y90 plan without images ---------------------------------
+def _cli_cpu(args, tree: Path | None) -> tuple[float, float]:
+    """(wall, CPU) of ``python -m dosimetry ARGS`` in a child process; ``tree``: another source tree (PYTHONPATH)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.perf_counter()
+    r = subprocess.run([sys.executable, "-m", "dosimetry", *args], capture_output=True, text=True, env=_child_env(tree), cwd=tempfile.gettempdir())
+    wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if r.returncode not in (0, 1):
+        raise RuntimeError(f"{args}: exit {r.returncode}: {r.stderr[-2000:]}")
+    return wall, after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+
+
+def bench_pipelines(repeat: int, against: Path | None = None, folder: Path | None = None) -> None:
+    """``y90 report`` of the demo patient and ``y90 plan`` of the glass example, this tree and ``against``
+    interleaved run for run; CPU of each child (the figure that holds on a shared machine)."""
+    from dosimetry.cli import write_demo_patient
+
+    trees = [("this tree", None)] + ([(f"{against}", against)] if against else [])
+    glass = Path(__file__).resolve().parents[1] / "dosimetry" / "examples" / "glass.toml"
+    with tempfile.TemporaryDirectory() as tmp:
+        base = folder or Path(tmp)
+        patient = base / "demo-patient"
+        if not (patient / "patient.toml").exists():
+            write_demo_patient(patient, seed=0)
+        commands = {"y90 report, demo patient": lambda out: ["--quiet", "report", str(patient / "patient.toml"), "-o", str(out)],
+                    "y90 plan, glass example (no images)": lambda out: ["--quiet", "plan", str(glass), "-o", str(out / "plan.txt")]}
+        runs: dict = {(c, n): [] for c in commands for n, _ in trees}
+        for r in range(repeat):
+            for c, make in commands.items():
+                for name, tree in trees if r % 2 == 0 else trees[::-1]:
+                    out = base / f"out-{time.time_ns()}"
+                    out.mkdir(parents=True) if "plan" in c else None
+                    runs[(c, name)].append(_cli_cpu(make(out), tree))
+    print(f"\n9. the product pipelines in a child process, median of {repeat}" + (", interleaved" if against else ""))
+    for c in commands:
+        cells = {n: (np.median([x[0] for x in runs[(c, n)]]), np.median([x[1] for x in runs[(c, n)]])) for n, _ in trees}
+        line = "   ".join(f"{n}: wall {w:5.2f} s, CPU {cpu:5.2f} s" for n, (w, cpu) in cells.items())
+        ratio = f"   CPU ratio {cells[trees[0][0]][1] / cells[trees[1][0]][1]:4.2f}x" if against else ""
+        print(f"   {c:<36} {line}{ratio}")
     print(f"   ({load()})")
 
 
@@ -421,14 +479,16 @@ def main(argv=None) -> None:
     ap.add_argument("--keep", type=Path, default=None, help="folder to keep (and reuse) the CT-size phantom in")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--demo-against", type=Path, default=None, help="row 8: also run this source tree's demo (e.g. ../main, a git worktree of another commit), interleaved")
-    ap.add_argument("--rows", default="1,2,3,4,5", help="in-process rows to run, e.g. 2,3,4 (8: y90 demo, not run by default)")
+    ap.add_argument("--against", type=Path, default=None, help="row 9: also run this source tree's y90 report and y90 plan (e.g. ../main), interleaved")
+    ap.add_argument("--rows", default="1,2,3,4,5", help="in-process rows to run, e.g. 2,3,4 (8: y90 demo, 9: y90 report and plan; not run by default)")
     args = ap.parse_args(argv)
     chosen = {int(x) for x in args.rows.split(",") if x.strip()}
     print(f"python {platform.python_version()}, numpy {np.__version__}, scipy {scipy.__version__}, cpus {os.cpu_count()}, {platform.machine()}; {load()}")
     slices = 150 if args.quick else 300
     if not args.only_reports:
         rows = {1: lambda: bench_measure((slices, 512, 512)), 2: lambda: bench_convolution((64, 128, 256) if args.quick else (64, 128, 256, 320)),
-                3: bench_scalar_plan, 4: lambda: bench_series(slices, args.repeat), 5: bench_startup, 8: lambda: bench_demo(args.repeat, args.demo_against)}
+                3: bench_scalar_plan, 4: lambda: bench_series(slices, args.repeat), 5: bench_startup, 8: lambda: bench_demo(args.repeat, args.demo_against),
+                9: lambda: bench_pipelines(args.repeat, args.against, args.keep)}
         for k in sorted(chosen & set(rows)):
             rows[k]()
     if args.report_ct:

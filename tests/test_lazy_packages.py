@@ -1,13 +1,19 @@
-"""Issue 22 (start-up): dosimetry.io and dosimetry.voxel load their public names on first use, so a
-command that reads only a patient file imports neither pydicom nor scipy's FFT and ndimage."""
+"""Issue 22 (start-up): dosimetry.io, dosimetry.voxel and dosimetry.workflow load their public names on
+first use, so a command that reads only a patient file (``y90 plan`` of a patient file with numbers
+only) imports neither pydicom nor scipy's FFT and ndimage."""
 
 import json
 import subprocess
 import sys
 
+from pathlib import Path
+
 import dosimetry.io
 import dosimetry.io.dicom
 import dosimetry.voxel
+import dosimetry.workflow
+
+EXAMPLES = Path(dosimetry.io.__file__).resolve().parents[1] / "examples"
 
 HEAVY = ("pydicom", "scipy.fft", "scipy.ndimage", "matplotlib", "phantoms")
 
@@ -24,6 +30,34 @@ def test_the_patient_file_reader_imports_no_image_library():
 
 def test_the_cli_imports_no_image_library_before_a_command_runs():
     assert _loaded_after("import dosimetry.cli") == []
+
+
+def test_plan_of_a_patient_file_with_numbers_only_imports_no_image_library():
+    """``y90 plan`` of the README's glass example (typed inputs, no [imaging]), and ``--compare``: the
+    whole command, planning and text output included (main: pydicom, scipy.fft and scipy.ndimage)."""
+    for extra in ((), ("--compare",)):
+        args = ["--quiet", "plan", str(EXAMPLES / "glass.toml"), *extra]
+        code = f"from dosimetry.cli import main\ntry:\n    main({args!r})\nexcept SystemExit:\n    pass"
+        assert _loaded_after(f"exec({code!r})") == []
+
+
+def test_the_workflow_names_resolve_from_their_modules():
+    import importlib
+
+    for name, module in dosimetry.workflow._LAZY.items():
+        assert getattr(dosimetry.workflow, name) is getattr(importlib.import_module(f"dosimetry.workflow.{module}"), name)
+    assert sorted(dosimetry.workflow.__all__) == sorted([*dosimetry.workflow._LAZY, "BLOCKED", "WITHIN_LIMITS", "CaseResult", "assess"])
+    from dosimetry.workflow import assess
+    from dosimetry.workflow.assess import assess as the_function
+
+    assert assess is the_function  # not its module of the same name
+    assert set(dir(dosimetry.workflow)) >= set(dosimetry.workflow.__all__)
+    try:
+        dosimetry.workflow.no_such_name
+    except AttributeError as exc:
+        assert "no_such_name" in str(exc)
+    else:
+        raise AssertionError("an unknown name must raise AttributeError")
 
 
 def test_every_public_name_resolves_as_before():
@@ -59,9 +93,9 @@ def test_star_import_gives_the_public_names():
 def test_the_type_checking_imports_are_the_lazy_names():
     """voxel/__init__.py lists its names twice (for type checkers, and for loading): the same names from the same modules."""
     import ast
-    from pathlib import Path
 
-    tree = ast.parse(Path(dosimetry.voxel.__file__).read_text())
-    block = next(n for n in tree.body if isinstance(n, ast.If) and getattr(n.test, "id", "") == "TYPE_CHECKING")
-    typed = {a.name: node.module for node in block.body if isinstance(node, ast.ImportFrom) for a in node.names}
-    assert typed == dosimetry.voxel._LAZY
+    for package in (dosimetry.voxel, dosimetry.workflow):
+        tree = ast.parse(Path(package.__file__).read_text())
+        block = next(n for n in tree.body if isinstance(n, ast.If) and getattr(n.test, "id", "") == "TYPE_CHECKING")
+        typed = {a.name: node.module for node in block.body if isinstance(node, ast.ImportFrom) for a in node.names}
+        assert typed == package._LAZY

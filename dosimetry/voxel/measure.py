@@ -87,9 +87,10 @@ def _mask(mask, like: Volume, name: str) -> np.ndarray:
         if not m.any():
             raise InputError(name, "mask is empty")
         return m
-    if m.size == 0 or not np.isfinite(m.min()) or not np.isfinite(m.max()) or m.min() < 0 or m.max() > 1:
+    lo, hi = (m.min(), m.max()) if m.size else (np.nan, np.nan)  # each reduced once (issue 22)
+    if m.size == 0 or not np.isfinite(lo) or not np.isfinite(hi) or lo < 0 or hi > 1:
         raise InputError(name, "mask values must be booleans or occupancy fractions in [0, 1]")
-    if not m.max() > 0:
+    if not hi > 0:
         raise InputError(name, "mask is empty")
     return m
 

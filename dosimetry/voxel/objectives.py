@@ -125,7 +125,10 @@ def objective_metric(dose: Volume, objective: VoxelObjective) -> pint.Quantity:
     """The objective's metric of a dose map [Gy] (mean or D_x over its ROI)."""
     w = mask_weights(objective.roi, dose, f"objectives[{objective.name!r}].roi")
     if objective.metric == "mean":
-        d = np.asarray(dose.array, dtype=np.float64) * float(Q_(1, dose.unit).to("Gy").magnitude)
+        to_gy = float(Q_(1, dose.unit).to("Gy").magnitude)
+        d = np.asarray(dose.array, dtype=np.float64)
+        if to_gy != 1.0:  # x * 1.0 is x: a map in Gy (solve_activity's) is not copied for each objective (issue 22)
+            d = d * to_gy
         return Q_(float(np.dot(d.ravel(), w.ravel()) / w.sum()), "Gy")
     return dvh(dose, objective.roi).dose_at(float(objective.metric[1:]))
 

@@ -29,10 +29,10 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import scipy.ndimage
 
 from ..errors import InputError
 from .geometry import Volume
+from .resample import sample_nearest
 
 __all__ = ["check_activity_placement", "ROI_SHARE_WARNING", "MIRROR_GAIN", "MIRROR_RATIO", "BODY_HU", "BODY_SHARE_WARNING"]
 
@@ -55,8 +55,9 @@ _MAX_SAMPLES = 4_000_000  # voxels evaluated (a larger grid is sampled with a st
 def _moved(roi: np.ndarray, grid: Volume):
     """(description, the ROI weights as the image would see them) for each other frame the image could be meant in.
 
-    World sign flips (the patient-space labels) are sampled at the nearest voxel; axis reversals
-    (an array stored the other way round) are exact flips.
+    World sign flips (the patient-space labels) are sampled at the nearest voxel (scipy's
+    ``affine_transform``, ``order=0``; axis by axis when the grid's axes are the patient axes:
+    :func:`~.resample.sample_nearest`); axis reversals (an array stored the other way round) are exact flips.
     """
     a = grid.affine
     inv = np.linalg.inv(a)
@@ -64,7 +65,7 @@ def _moved(roi: np.ndarray, grid: Volume):
                         ((-1, 1, 1), "mirrored left-right"),
                         ((1, -1, 1), "mirrored anterior-posterior")):
         m = inv @ np.diag([*signs, 1.0]) @ a
-        yield what, scipy.ndimage.affine_transform(roi, m[:3, :3], offset=m[:3, 3], order=0, mode="constant", cval=0.0)
+        yield what, sample_nearest(roi, m[:3, :3], m[:3, 3], roi.shape, cval=0.0)
     for ax, name in enumerate(("slice (k)", "row (j)", "column (i)")):
         yield f"with its {name} axis reversed", np.flip(roi, axis=ax)
 
@@ -83,7 +84,7 @@ def _strided(vol: Volume, arrays):
 def _body_share(act: np.ndarray, grid: Volume, ct: Volume) -> float:
     """Share of the counts on voxels the CT shows as body; outside the CT is not body."""
     m = np.linalg.inv(ct.affine) @ grid.affine  # activity index -> CT index
-    hu = scipy.ndimage.affine_transform(np.asarray(ct.array), m[:3, :3], offset=m[:3, 3], output_shape=grid.shape, order=0, mode="constant", cval=-1000.0)
+    hu = sample_nearest(np.asarray(ct.array), m[:3, :3], m[:3, 3], grid.shape, cval=-1000.0)
     body = hu > BODY_HU
     return float(act[body].sum() / act.sum())
 
@@ -112,11 +113,12 @@ def check_activity_placement(activity: Volume, liver: Volume, lungs: dict, ct: V
     InputError
         Another frame of the image puts markedly more of its counts into the ROIs (module docstring).
     """
-    roi = np.asarray(liver.array, np.float64).copy()
+    liver_w = np.asarray(liver.array, np.float64)
+    roi = np.array(liver_w, np.float64)  # one copy (the liver's float64 weights are used below as they are)
     for m in lungs.values():
         roi += np.asarray(m.array, np.float64)
     np.clip(roi, 0.0, 1.0, out=roi)
-    grid, (act, wl, roi) = _strided(activity, [np.clip(np.asarray(activity.array, np.float64), 0.0, None), np.asarray(liver.array, np.float64), roi])
+    grid, (act, wl, roi) = _strided(activity, [np.clip(np.asarray(activity.array, np.float64), 0.0, None), liver_w, roi])
     total = float(act.sum())
     if not total > 0:
         return []

@@ -10,12 +10,46 @@
   assessed without a plan (:func:`run_voxel_case`, ``y90 dose``).
 """
 
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+# assess first and at once: its function has the name of its module, which importing the module later
+# would set on this package (the module, not the function)
 from .assess import BLOCKED, WITHIN_LIMITS, CaseResult, assess
-from .case import PlanInputs, compare_case, input_digests, input_paths, plan_case, plan_inputs, run_case, run_voxel_case
-from .inputs import InputSource, resolve_inputs
-from .session import SessionResult, plan_session
-from .plan import METHOD_NAMES, PatientPlan, compare_devices, plan_patient
-from .voxel import BED_PARAMETERS, ImagingInputs, RegionResult, VoxelResult, compute_dose, load_imaging, voxel_dose
+
+if TYPE_CHECKING:  # the names as type checkers see them; _LAZY below loads the same at run time
+    from .case import PlanInputs, compare_case, input_digests, input_paths, plan_case, plan_inputs, run_case, run_voxel_case
+    from .inputs import InputSource, resolve_inputs
+    from .plan import METHOD_NAMES, PatientPlan, compare_devices, plan_patient
+    from .session import SessionResult, plan_session
+    from .voxel import BED_PARAMETERS, ImagingInputs, RegionResult, VoxelResult, compute_dose, load_imaging, voxel_dose
+
+#: Each public name and the submodule that holds it, loaded on first use (issue 22: ``y90 plan`` on a
+#: patient file without images imports neither pydicom nor scipy's FFT and ndimage).
+_LAZY = {
+    "PlanInputs": "case", "compare_case": "case", "input_digests": "case", "input_paths": "case", "plan_case": "case",
+    "plan_inputs": "case", "run_case": "case", "run_voxel_case": "case",
+    "InputSource": "inputs", "resolve_inputs": "inputs",
+    "METHOD_NAMES": "plan", "PatientPlan": "plan", "compare_devices": "plan", "plan_patient": "plan",
+    "SessionResult": "session", "plan_session": "session",
+    "BED_PARAMETERS": "voxel", "ImagingInputs": "voxel", "RegionResult": "voxel", "VoxelResult": "voxel", "compute_dose": "voxel",
+    "load_imaging": "voxel", "voxel_dose": "voxel",
+}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        value = getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(__all__)
+
 
 __all__ = [
     "PatientPlan",

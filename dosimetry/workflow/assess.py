@@ -32,10 +32,10 @@ from ..units import Q_, to_json
 from ..vocabulary import Calibration, DeviceName, Origin, Role, Status
 from .partial_volume import plan_notes, plan_tumours_beside
 from .plan import PatientPlan
-from .voxel import VoxelResult
 
-if TYPE_CHECKING:  # workflow.uncertainty imports this module
+if TYPE_CHECKING:  # workflow.uncertainty imports this module; the voxel workflow (pydicom, scipy) only where it runs (issue 22)
     from .uncertainty import CaseUncertainty
+    from .voxel import VoxelResult
 
 __all__ = ["CaseResult", "assess", "figure_regions", "lung_dose_measured", "lungs_not_measured", "voxel_limit_checks", "WITHIN_LIMITS", "BLOCKED", "NEEDS_DECISION"]
 

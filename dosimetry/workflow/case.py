@@ -9,6 +9,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..devices import device as _device
 from ..errors import InputError
@@ -19,7 +20,9 @@ from .inputs import needs_images, resolve_inputs
 from ..planning.budget import UncertaintySettings
 from .plan import compare_devices, plan_patient
 from .uncertainty import case_uncertainty
-from .voxel import ImagingInputs, VoxelResult, load_imaging, measure_images, voxel_dose
+
+if TYPE_CHECKING:  # the voxel workflow (pydicom, scipy) is imported where images are read (issue 22)
+    from .voxel import ImagingInputs, VoxelResult
 
 __all__ = ["PlanInputs", "plan_inputs", "plan_case", "run_case", "run_voxel_case", "read_images", "image_dose", "compare_case", "input_digests", "InputDigest", "folder_manifest", "input_paths"]
 
@@ -68,6 +71,8 @@ def plan_inputs(pf: PatientFile, *, progress: Callable[[str], None] | None = Non
     # without lungs in the field of view, a lung mass without lung ROIs on the CT) is refused by
     # resolve_inputs, naming the field and why, and nothing else needs the lung ROIs.
     unmeasured: tuple[str, ...] = ()
+    from .imaging import measure_images
+
     try:
         measured = measure_images(inputs)
     except InputError as exc:
@@ -83,6 +88,8 @@ def read_images(im: Imaging, *, ct_masks: bool = False, progress: Callable[[str]
     """Read the images of ``im`` (the patient file's ``[imaging]``, or ``y90 dose``'s flags) and put its
     ROIs on the activity grid (:func:`~dosimetry.workflow.voxel.load_imaging`); ``ct_masks`` also puts
     them on the CT grid, where the plan inputs are measured."""
+    from .imaging import load_imaging
+
     return load_imaging(
         im.activity,
         im.rtstruct,
@@ -102,6 +109,8 @@ def image_dose(im: Imaging, images: ImagingInputs, *, administered=None, residua
                progress: Callable[[str], None] | None = None) -> VoxelResult:
     """The voxel dosimetry of the images read for ``im``, with its settings (:class:`~dosimetry.model.VoxelSettings`);
     ``administered`` when the settings give none (a plan's activity)."""
+    from .voxel import voxel_dose
+
     return voxel_dose(images, progress=progress, lung_shunt_fraction=lung_shunt_fraction,
                       **im.settings.dosimetry(administered=administered, residual_fraction=residual_fraction))
 

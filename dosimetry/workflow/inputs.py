@@ -15,6 +15,7 @@ value, and one :class:`InputSource` per input saying where the value used comes 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 import pint
 
@@ -22,7 +23,9 @@ from ..errors import InputError
 from ..model import IMAGE, PatientFile
 from ..ranges import PLAUSIBLE, plausible_quantity
 from ..units import Q_
-from ..voxel.measure import ImageMeasurements
+
+if TYPE_CHECKING:  # the measurements come from the images: their module (and scipy) only when there are images
+    from ..voxel.measure import ImageMeasurements
 
 __all__ = ["InputSource", "resolve_inputs", "TOLERANCES", "needs_images"]
 

@@ -15,6 +15,7 @@ of their parts.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pint
@@ -22,8 +23,13 @@ import pint
 from ..errors import InputError
 from ..units import Q_
 from ..vocabulary import Role
-from ..voxel import Volume, absorbed_fraction_kernel, local_deposition
-from ..voxel.partial_volume import PVC_METHODS, GTMResult, gtm_correct, self_absorbed_fraction
+from ..voxel.geometry import Volume
+
+if TYPE_CHECKING:
+    from ..voxel.partial_volume import GTMResult
+
+# The correction's own computations (scipy.fft, scipy.ndimage) are imported where they run, so that
+# a plan without images, which only uses plan_tumours_beside and plan_notes, never loads them (issue 22).
 
 __all__ = ["PartialVolume", "PlanTumour", "correct_regions", "plan_tumours_beside", "plan_notes"]
 
@@ -57,7 +63,7 @@ class PartialVolume:
         Beta self-absorbed fraction of each tumour (kernel method only).
     calibration_scale : float
         Factor re-applying a relative calibration to the corrected image (1 for absolute).
-    gtm : GTMResult
+    gtm : dosimetry.voxel.partial_volume.GTMResult
         The transfer matrix and its solution.
     """
 
@@ -138,6 +144,8 @@ def correct_regions(activity: Volume, masks: dict, roles: dict, *, fwhm, method:
     tumour's beta self-absorbed fraction (:func:`dosimetry.voxel.partial_volume.self_absorbed_fraction`)
     and ``c'_N`` the corrected normal liver: the tumour is taken to lie in normal liver.
     """
+    from ..voxel.partial_volume import gtm_correct
+
     members = _members(masks, roles)
     try:
         gtm = gtm_correct(activity, members, fwhm)
@@ -170,6 +178,10 @@ def correct_regions(activity: Volume, masks: dict, roles: dict, *, fwhm, method:
 
 def _tumour_doses(activity: Volume, masks: dict, tumours: list, normal: str, obs: dict, cor: dict, method: str, density) -> tuple:
     """({tumour: corrected mean dose}, {tumour: phi}) by the model in :func:`correct_regions`."""
+    from ..voxel.dose import local_deposition
+    from ..voxel.kernel import absorbed_fraction_kernel
+    from ..voxel.partial_volume import self_absorbed_fraction
+
     ldm = np.asarray(local_deposition(activity, density=density).array, np.float64)
     doses, phis = {}, {}
     for t in tumours:

@@ -70,6 +70,7 @@ from ..voxel import (
 from ..voxel.calibration import activity_in, screen_activity
 from ..voxel.metrics import SAMPLING_WARNING
 from ..voxel.partial_volume import check_partial_volume
+from ..voxel.resample import covered_by
 from .activity_units import ACTIVITY_UNITS, activity_unit
 from .field_of_view import LUNG_FIELD_OF_VIEW, share_in_view
 from .image_calibration import IMAGE_TOTAL_RATIO, calibrate
@@ -425,8 +426,7 @@ def _density(inputs: ImagingInputs, grid: Volume, liver, tumours: dict, in_roi, 
         return Q_(1.03, "g/mL"), None, ["no CT: density 1.03 g/mL everywhere, so lung dose is underestimated (lung density is about 0.3 g/mL)"]
     say("resampling the CT to the activity grid")
     ct_on_grid = resample_to(inputs.ct, grid, kind="linear", fill=-1000.0)
-    ones = inputs.ct.with_array(np.broadcast_to(np.float32(1.0), inputs.ct.shape))  # a view: no CT-sized array (issue 22)
-    covered = np.asarray(resample_to(ones, grid, kind="linear", fill=0.0).array) >= 0.5
+    covered = covered_by(inputs.ct, grid)  # resample_to of ones >= 0.5, axis by axis where it can (issue 22)
     outside = in_roi & ~covered
     if outside.any():
         raise InputError(
