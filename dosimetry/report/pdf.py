@@ -8,17 +8,18 @@ is given); dose slices fused on CT (when imaging is given); last the audit trail
 from __future__ import annotations
 
 import contextlib
+import gc
 import io
 import logging
 import textwrap
-from typing import Any, Literal
+from typing import Any, Callable, Literal
 
 import numpy as np
 from matplotlib.figure import Figure
 
 from .content import ReportContent
 
-__all__ = ["render_pdf"]
+__all__ = ["render_pdf", "pdf_pages"]
 
 A4 = (8.27, 11.69)  # inches, portrait
 _GREEN, _RED, _AMBER = "#1a7f37", "#c62828", "#b26a00"
@@ -352,20 +353,47 @@ def render_pdf(content: ReportContent) -> bytes:
     bytes
         The PDF document.
     """
+    return pdf_pages(lambda: _pages(content), metadata={"Title": f"Y-90 dosimetry report {content.patient_id}", "Creator": "y90-dosimetry"})
+
+
+def pdf_pages(build: Callable[[], list], metadata: dict | None = None) -> bytes:
+    """The PDF of the pages ``build()`` makes (matplotlib Figures), in the standard fonts when they can
+    show every text of the pages, else (a character outside cp1252) built again and drawn in the
+    embedded fonts; the report's and the verification's PDF (issue 22).
+
+    The cyclic garbage collector is paused while the pages are built and drawn (:func:`_collection_paused`)."""
     import matplotlib
     from matplotlib.backends.backend_pdf import PdfPages
 
     buf = io.BytesIO()
-    with _font_substitutions_quiet(), matplotlib.rc_context(_STANDARD_FONTS):  # fonts chosen when a text is made, encoded when drawn
-        figs = _pages(content)
-        standard = _standard_fonts_suffice(figs)
-    if not standard:  # a character outside the standard fonts' encoding: embedded fonts (matplotlib's default)
-        figs = _pages(content)
-    with _font_substitutions_quiet(), matplotlib.rc_context(_STANDARD_FONTS if standard else {}):
-        with PdfPages(buf, metadata={"Title": f"Y-90 dosimetry report {content.patient_id}", "Creator": "y90-dosimetry"}) as pdf:
-            for f in figs:
-                pdf.savefig(f)
+    with _collection_paused():
+        with _font_substitutions_quiet(), matplotlib.rc_context(_STANDARD_FONTS):  # fonts chosen when a text is made, encoded when drawn
+            figs = build()
+            standard = _standard_fonts_suffice(figs)
+        if not standard:  # a character outside the standard fonts' encoding: embedded fonts (matplotlib's default)
+            figs = build()
+        with _font_substitutions_quiet(), matplotlib.rc_context(_STANDARD_FONTS if standard else {}):
+            with PdfPages(buf, metadata=metadata) as pdf:
+                for f in figs:
+                    pdf.savefig(f)
     return buf.getvalue()
+
+
+@contextlib.contextmanager
+def _collection_paused():
+    """Pause Python's cyclic garbage collector (``gc``) while the pages are built and drawn: every
+    artist made stays referenced by its page until the PDF is written, so a collection in between
+    frees nothing, yet each one walks every object of the process (the demo's phantoms, pydicom
+    datasets, the pint registry). Reference counting still frees what is not in a cycle; the pages'
+    cycles are collected as usual afterwards. The collector's state is restored (left off when the
+    caller had it off)."""
+    was_on = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_on:
+            gc.enable()
 
 
 #: The PDF's text in the standard Type 1 fonts every PDF reader has (Helvetica, Courier; PDF 1.7,
