@@ -124,6 +124,8 @@ def _fused_page(v):
     """The check of the registration: the post-treatment CT with the carried ROIs outlined, three planes through the liver."""
     from matplotlib.figure import Figure
 
+    from .pdf import _outline
+
     d = v.delivered
     ct = np.asarray(d.ct.array, dtype=float)
     liver = next(r.name for r in d.regions if r.role == "liver")
@@ -142,8 +144,8 @@ def _fused_page(v):
         for j, r in enumerate(d.regions):
             if r.role in ("liver", "tumour", "lung"):
                 m = cut(np.asarray(d.masks[r.name].array, dtype=float))
-                if m.max() >= 0.5:
-                    ax.contour(m, levels=[0.5], colors=[colours[j % len(colours)]], linewidths=0.8)
+                if m.max() >= 0.5:  # as ax.contour(m, levels=[0.5], ...) draws it, on the voxel indices (report.pdf._outline)
+                    _outline(ax, np.arange(m.shape[1]), np.arange(m.shape[0]), m, colours[j % len(colours)], linewidth=0.8)
         ax.set_title(f"{name} (post-treatment CT; outlines: carried ROIs)", fontsize=8)
         ax.set_xticks([])
         ax.set_yticks([])

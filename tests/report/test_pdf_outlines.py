@@ -55,3 +55,17 @@ def test_an_outline_is_drawn_as_ax_contour_draws_it(name, mask, descending):
         _outline(ax, xs, ys, mask, "#ff00ff")
 
     assert _pdf(outline) == _pdf(contour)
+
+
+@pytest.mark.parametrize(("name", "mask"), list(_masks())[1:6], ids=[n for n, _ in list(_masks())[1:6]])
+def test_an_outline_on_voxel_indices_is_drawn_as_ax_contour_without_coordinates(name, mask):
+    # the verification's registration page: ax.contour(m, levels=[0.5], ...) on the voxel indices
+    m = mask.astype(float)
+
+    def contour(ax):
+        ax.contour(m, levels=[0.5], colors=["#00e5ff"], linewidths=0.8)
+
+    def outline(ax):
+        _outline(ax, np.arange(m.shape[1]), np.arange(m.shape[0]), m, "#00e5ff", linewidth=0.8)
+
+    assert _pdf(outline) == _pdf(contour)
