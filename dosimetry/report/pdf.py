@@ -8,17 +8,18 @@ is given); dose slices fused on CT (when imaging is given); last the audit trail
 from __future__ import annotations
 
 import contextlib
+import gc
 import io
 import logging
 import textwrap
-from typing import Any, Literal
+from typing import Any, Callable, Literal
 
 import numpy as np
 from matplotlib.figure import Figure
 
 from .content import ReportContent
 
-__all__ = ["render_pdf"]
+__all__ = ["render_pdf", "pdf_pages"]
 
 A4 = (8.27, 11.69)  # inches, portrait
 _GREEN, _RED, _AMBER = "#1a7f37", "#c62828", "#b26a00"
@@ -271,7 +272,7 @@ def _slice_page(content: ReportContent, page: int):
             xs = left + (np.arange(nx) + 0.5) * (right - left) / nx
             ys = upper + (np.arange(ny) + 0.5) * (bottom - upper) / ny
             for name, mask in s.outlines:
-                ax.contour(xs, ys, mask.astype(float), levels=[0.5], colors=[colour[name]], linewidths=1.1)
+                _outline(ax, xs, ys, mask, colour[name])
             for n_iso, (label, gy) in enumerate(s.isodoses):
                 if np.nanmax(s.dose_gy) >= gy:
                     cs = ax.contour(xs, ys, s.dose_gy, levels=[gy], colors=["black"], linewidths=1.1, linestyles=[_ISO_STYLES[n_iso % len(_ISO_STYLES)]])
@@ -303,6 +304,28 @@ def _slice_page(content: ReportContent, page: int):
     fig.text(0.07, y_leg - 0.125, "Radiological convention: patient's right (R) on the image left; A anterior, P posterior, "
              "S superior, I inferior.", fontsize=7.5, color="0.3")
     return fig
+
+
+def _outline(ax, xs, ys, mask, colour: str, linewidth: float = 1.1):
+    """A region's outline: the 0.5 contour of its mask, drawn as ``ax.contour(xs, ys, mask.astype(float),
+    levels=[0.5], colors=[colour], linewidths=linewidth)`` draws it, without a contour set's colour
+    mapping (a third of the dose page's build time, issue 22): the same contourpy lines (matplotlib's
+    algorithm, corner mask and line type, on the same grid) joined into one path as matplotlib joins
+    them, in one collection drawn at the same z-order. The PDF operators are the same
+    (tests/report/test_pdf_outlines.py compares the files byte for byte)."""
+    import contourpy
+    import matplotlib
+    from matplotlib.collections import PathCollection
+    from matplotlib.path import Path
+
+    x, y = np.meshgrid(xs, ys)
+    lines = contourpy.contour_generator(x, y, np.asarray(mask, dtype=np.float64), name=matplotlib.rcParams["contour.algorithm"],
+                                        corner_mask=matplotlib.rcParams["contour.corner_mask"],
+                                        line_type=contourpy.LineType.SeparateCode, chunk_size=0)
+    found: Any = lines.lines(0.5)  # SeparateCode: (list of vertex arrays, list of code arrays)
+    vertices, kinds = found
+    path = Path(np.concatenate(vertices), np.concatenate(kinds)) if len(vertices) else Path(np.empty((0, 2)))
+    ax.add_collection(PathCollection([path], facecolors="none", edgecolors=[colour], linewidths=linewidth, zorder=2), autolim=False)
 
 
 def _audit_pages(content: ReportContent, first_page: int):
@@ -352,20 +375,47 @@ def render_pdf(content: ReportContent) -> bytes:
     bytes
         The PDF document.
     """
+    return pdf_pages(lambda: _pages(content), metadata={"Title": f"Y-90 dosimetry report {content.patient_id}", "Creator": "y90-dosimetry"})
+
+
+def pdf_pages(build: Callable[[], list], metadata: dict | None = None) -> bytes:
+    """The PDF of the pages ``build()`` makes (matplotlib Figures), in the standard fonts when they can
+    show every text of the pages, else (a character outside cp1252) built again and drawn in the
+    embedded fonts; the report's and the verification's PDF (issue 22).
+
+    The cyclic garbage collector is paused while the pages are built and drawn (:func:`_collection_paused`)."""
     import matplotlib
     from matplotlib.backends.backend_pdf import PdfPages
 
     buf = io.BytesIO()
-    with _font_substitutions_quiet(), matplotlib.rc_context(_STANDARD_FONTS):  # fonts chosen when a text is made, encoded when drawn
-        figs = _pages(content)
-        standard = _standard_fonts_suffice(figs)
-    if not standard:  # a character outside the standard fonts' encoding: embedded fonts (matplotlib's default)
-        figs = _pages(content)
-    with _font_substitutions_quiet(), matplotlib.rc_context(_STANDARD_FONTS if standard else {}):
-        with PdfPages(buf, metadata={"Title": f"Y-90 dosimetry report {content.patient_id}", "Creator": "y90-dosimetry"}) as pdf:
-            for f in figs:
-                pdf.savefig(f)
+    with _collection_paused():
+        with _font_substitutions_quiet(), matplotlib.rc_context(_STANDARD_FONTS):  # fonts chosen when a text is made, encoded when drawn
+            figs = build()
+            standard = _standard_fonts_suffice(figs)
+        if not standard:  # a character outside the standard fonts' encoding: embedded fonts (matplotlib's default)
+            figs = build()
+        with _font_substitutions_quiet(), matplotlib.rc_context(_STANDARD_FONTS if standard else {}):
+            with PdfPages(buf, metadata=metadata) as pdf:
+                for f in figs:
+                    pdf.savefig(f)
     return buf.getvalue()
+
+
+@contextlib.contextmanager
+def _collection_paused():
+    """Pause Python's cyclic garbage collector (``gc``) while the pages are built and drawn: every
+    artist made stays referenced by its page until the PDF is written, so a collection in between
+    frees nothing, yet each one walks every object of the process (the demo's phantoms, pydicom
+    datasets, the pint registry). Reference counting still frees what is not in a cycle; the pages'
+    cycles are collected as usual afterwards. The collector's state is restored (left off when the
+    caller had it off)."""
+    was_on = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_on:
+            gc.enable()
 
 
 #: The PDF's text in the standard Type 1 fonts every PDF reader has (Helvetica, Courier; PDF 1.7,

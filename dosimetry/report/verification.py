@@ -8,7 +8,6 @@ the planning ROIs were carried over, and the planned and delivered DVHs overlaid
 
 from __future__ import annotations
 
-import io
 import textwrap
 
 import numpy as np
@@ -90,35 +89,42 @@ def verification_text(v) -> str:
 
 
 def verification_pdf(v) -> bytes:
-    """A PDF section: findings and the table, then the planned and delivered DVHs overlaid (one panel per region)."""
-    from matplotlib.backends.backend_pdf import PdfPages
+    """A PDF section: findings and the table, then the planned and delivered DVHs overlaid (one panel per region).
+
+    Its text is set in the standard PDF fonts as the report's is (:func:`dosimetry.report.pdf.pdf_pages`),
+    in the embedded fonts when a text holds a character outside their encoding."""
+    from .pdf import pdf_pages
+
+    return pdf_pages(lambda: _pages(v))
+
+
+def _pages(v) -> list:
     from matplotlib.figure import Figure
 
-    buf = io.BytesIO()
-    with PdfPages(buf) as pdf:
-        fig = Figure(figsize=(8.27, 11.69))
-        fig.text(0.06, 0.972, f"Patient {patient_line(v)}", fontsize=8.5, color="0.35")
-        fig.text(0.06, 0.95, "Post-treatment verification: planned against delivered", fontsize=14, weight="bold")
-        fig.text(0.06, 0.925, v.headline(), fontsize=8.5, color="#1a7f37" if v.complete else "#c62828", wrap=True)
-        y = 0.9
-        for c in v.findings:  # wrapped, never cut: a finding is read whole
-            for part in textwrap.wrap("! " + v.finding_text(c), 120, subsequent_indent="  "):
-                fig.text(0.07, y, part, fontsize=7, color="#c62828")
-                y -= 0.014
-            y -= 0.004
-        for line in _table(region_rows(v)):
-            fig.text(0.06, y - 0.01, line, fontsize=6.2, family="monospace")
-            y -= 0.016
-        _dvh_panels(fig, v, top=y - 0.04)
-        pdf.savefig(fig)
-        if v.registration is not None and v.delivered.ct is not None:
-            pdf.savefig(_fused_page(v))
-    return buf.getvalue()
+    fig = Figure(figsize=(8.27, 11.69))
+    fig.text(0.06, 0.972, f"Patient {patient_line(v)}", fontsize=8.5, color="0.35")
+    fig.text(0.06, 0.95, "Post-treatment verification: planned against delivered", fontsize=14, weight="bold")
+    fig.text(0.06, 0.925, v.headline(), fontsize=8.5, color="#1a7f37" if v.complete else "#c62828", wrap=True)
+    y = 0.9
+    for c in v.findings:  # wrapped, never cut: a finding is read whole
+        for part in textwrap.wrap("! " + v.finding_text(c), 120, subsequent_indent="  "):
+            fig.text(0.07, y, part, fontsize=7, color="#c62828")
+            y -= 0.014
+        y -= 0.004
+    for line in _table(region_rows(v)):
+        fig.text(0.06, y - 0.01, line, fontsize=6.2, family="monospace")
+        y -= 0.016
+    _dvh_panels(fig, v, top=y - 0.04)
+    if v.registration is not None and v.delivered.ct is not None:
+        return [fig, _fused_page(v)]
+    return [fig]
 
 
 def _fused_page(v):
     """The check of the registration: the post-treatment CT with the carried ROIs outlined, three planes through the liver."""
     from matplotlib.figure import Figure
+
+    from .pdf import _outline
 
     d = v.delivered
     ct = np.asarray(d.ct.array, dtype=float)
@@ -138,8 +144,8 @@ def _fused_page(v):
         for j, r in enumerate(d.regions):
             if r.role in ("liver", "tumour", "lung"):
                 m = cut(np.asarray(d.masks[r.name].array, dtype=float))
-                if m.max() >= 0.5:
-                    ax.contour(m, levels=[0.5], colors=[colours[j % len(colours)]], linewidths=0.8)
+                if m.max() >= 0.5:  # as ax.contour(m, levels=[0.5], ...) draws it, on the voxel indices (report.pdf._outline)
+                    _outline(ax, np.arange(m.shape[1]), np.arange(m.shape[0]), m, colours[j % len(colours)], linewidth=0.8)
         ax.set_title(f"{name} (post-treatment CT; outlines: carried ROIs)", fontsize=8)
         ax.set_xticks([])
         ax.set_yticks([])

@@ -39,3 +39,24 @@ def test_a_patient_id_outside_the_standard_encoding_is_shown_as_typed(tmp_path):
     page = PdfReader(tmp_path / "r" / "report.pdf").pages[0].extract_text()
     assert "Patient Ωμέγα-7" in page and "?" not in page.splitlines()[0]
     assert not {name for name, _ in _fonts(tmp_path / "r" / "report.pdf")} <= STANDARD
+
+
+def _verification(patient_id: str):
+    """The least a verification needs to be drawn: no region, no finding, no plan (the page's header,
+    headline and empty table)."""
+    from types import SimpleNamespace
+
+    return SimpleNamespace(planned=None, patient_id=patient_id, headline=lambda: "NO ADVERSE FINDING", complete=True,
+                           findings=[], regions=[], delivered=SimpleNamespace(regions=[]), registration=None)
+
+
+def test_the_verification_pdf_uses_the_standard_fonts_and_the_embedded_ones_for_other_characters(tmp_path):
+    from dosimetry.report.verification import verification_pdf
+
+    for pid, standard in (("PHANTOM-001", True), ("Ωμέγα-7", False)):
+        pdf = tmp_path / f"{standard}.pdf"
+        pdf.write_bytes(verification_pdf(_verification(pid)))
+        fonts = _fonts(pdf)
+        assert ({name for name, _ in fonts} <= STANDARD) is standard
+        assert not (standard and any(embedded for _, embedded in fonts))  # DejaVu otherwise (Type 3: drawn, not a font file)
+        assert f"Patient {pid}" in PdfReader(pdf).pages[0].extract_text()
