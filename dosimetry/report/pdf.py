@@ -328,12 +328,47 @@ def _outline(ax, xs, ys, mask, colour: str, linewidth: float = 1.1):
     ax.add_collection(PathCollection([path], facecolors="none", edgecolors=[colour], linewidths=linewidth, zorder=2), autolim=False)
 
 
+#: Width of an audit label's line [pt]: the label column runs from x = 0.06 to 0.38 of the A4 width
+#: (190 pt); 180 pt leaves a gap before the value column.
+_AUDIT_LABEL_PT = 180.0
+
+
+def _wrap_to_width(text: str, width_pt: float, size: float) -> list[str]:
+    """``text`` in lines no wider than ``width_pt`` at ``size`` pt, measured in DejaVu Sans (wider than
+    the Helvetica the PDF shows, so a line that fits here fits on the page); a word wider than a line
+    is cut by characters."""
+    from matplotlib.font_manager import FontProperties
+    from matplotlib.textpath import TextToPath
+
+    measure, prop = TextToPath().get_text_width_height_descent, FontProperties(family="DejaVu Sans", size=size)
+
+    def fits(s: str) -> bool:
+        return measure(s, prop, ismath=False)[0] <= width_pt
+
+    lines: list[str] = []
+    line = ""
+    for word in text.split():
+        while not fits(word):  # cut a word wider than the column
+            k = next((i for i in range(len(word) - 1, 0, -1) if fits(word[:i])), 1)
+            lines.extend([line] if line else [])
+            lines.append(word[:k])
+            line, word = "", word[k:]
+        if line and not fits(f"{line} {word}"):
+            lines.append(line)
+            line = word
+        else:
+            line = f"{line} {word}" if line else word
+    return lines + ([line] if line else [])
+
+
 def _audit_pages(content: ReportContent, first_page: int):
     lines = []
     for label, value in content.audit:
-        wrapped = textwrap.wrap(str(value), 70) or [""]
-        lines.append((label, wrapped[0]))
-        lines.extend(("", w) for w in wrapped[1:])
+        # a long label wraps in its own column instead of running into the value (a signed page)
+        labels = _wrap_to_width(str(label), _AUDIT_LABEL_PT, 8) or [""]
+        values = textwrap.wrap(str(value), 70) or [""]
+        n = max(len(labels), len(values))
+        lines.extend(zip(labels + [""] * (n - len(labels)), values + [""] * (n - len(values))))
     per_page = 52
     figs: list[Figure] = []
     for start in range(0, max(len(lines), 1), per_page):
