@@ -329,14 +329,15 @@ def _outline(ax, xs, ys, mask, colour: str, linewidth: float = 1.1):
 
 
 #: Width of an audit label's line [pt]: the label column runs from x = 0.06 to 0.38 of the A4 width
-#: (190 pt); 180 pt leaves a gap before the value column.
-_AUDIT_LABEL_PT = 180.0
+#: (190.5 pt); measured in DejaVu Sans, about a tenth wider than the Helvetica shown, so a gap remains.
+_AUDIT_LABEL_PT = 184.0
 
 
 def _wrap_to_width(text: str, width_pt: float, size: float) -> list[str]:
     """``text`` in lines no wider than ``width_pt`` at ``size`` pt, measured in DejaVu Sans (wider than
     the Helvetica the PDF shows, so a line that fits here fits on the page); a word wider than a line
-    is cut by characters."""
+    is cut by characters. A number keeps the word after it (its unit: "0.61 GBq"), and a sign
+    such as "<=" the words it binds ("<= 70 %"), on one line."""
     from matplotlib.font_manager import FontProperties
     from matplotlib.textpath import TextToPath
 
@@ -347,7 +348,13 @@ def _wrap_to_width(text: str, width_pt: float, size: float) -> list[str]:
 
     lines: list[str] = []
     line = ""
-    for word in text.split():
+    words: list[str] = []
+    for w in text.split():
+        if words and (words[-1][-1].isdigit() or not any(c.isalnum() for c in words[-1])):
+            words[-1] += " " + w  # a number and its unit, a sign and what follows it ("<= 70 %") stay together
+        else:
+            words.append(w)
+    for word in words:
         while not fits(word):  # cut a word wider than the column
             k = next((i for i in range(len(word) - 1, 0, -1) if fits(word[:i])), 1)
             lines.extend([line] if line else [])
