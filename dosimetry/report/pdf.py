@@ -369,7 +369,7 @@ def _wrap_to_width(text: str, width_pt: float, size: float) -> list[str]:
 
 
 def _audit_pages(content: ReportContent, first_page: int):
-    lines = []
+    lines: list[tuple[str, str]] = []
     for label, value in content.audit:
         # a long label wraps in its own column instead of running into the value (a signed page)
         labels = _wrap_to_width(str(label), _AUDIT_LABEL_PT, 8) or [""]
