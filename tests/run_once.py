@@ -6,13 +6,15 @@ the first worker to ask computes the result in a folder every worker of the run 
 each worker's base temporary folder, as the pytest-xdist documentation recommends); the others wait for
 it and read it. Without xdist it is computed in this process's temporary folder, as before.
 
-- One writer: the lock is a directory, ``os.mkdir`` is atomic (fails if it exists).
+- One writer: each name has a lock file held with ``fcntl.flock`` while its result is written. The
+  kernel releases a flock when its process ends, however it ends (a worker killed mid-write, and not
+  yet reaped by the controller, holds nothing), so a crashed writer never leaves a stale lock.
 - No reader sees a half-written result: the result is written in its final folder (files may hold
   their own absolute paths, as the demo's patient file does), and published last by a small ``.done``
   file written under a temporary name and renamed (``os.replace`` is atomic); readers wait for it.
-- A writer that fails removes its partial folder and the lock; a waiting worker then tries itself.
-  A writer whose process died (its pid, written in the lock, no longer runs) leaves a stale lock: a
-  waiting worker removes it and tries itself.
+- A writer that fails (or dies) leaves no ``.done``: the next worker to take the lock removes the
+  partial folder and computes the result itself.
+- Without ``fcntl`` (Windows) each worker computes its own result, as without xdist.
 - A name is one result: the ``.done`` file records where ``make`` is defined, and a reader whose
   ``make`` is defined elsewhere is refused (two fixtures can never share an entry by their name).
 
@@ -28,6 +30,11 @@ import pickle
 import shutil
 import time
 from pathlib import Path
+
+try:
+    import fcntl
+except ImportError:  # Windows: no flock; each worker computes its own results
+    fcntl = None  # type: ignore[assignment]
 
 import pint
 
@@ -64,52 +71,42 @@ def once(tmp_path_factory, name: str, make):
     ``(folder, value)`` with ``value`` what ``make`` returned (read back from its pickle for the
     workers that did not compute it)."""
     worker = os.environ.get("PYTEST_XDIST_WORKER")
-    if worker is None:
+    if worker is None or fcntl is None:
         folder = tmp_path_factory.mktemp(name)
         return folder, make(folder)
     root = tmp_path_factory.getbasetemp().parent / "shared"
     root.mkdir(exist_ok=True)
     folder, done, lock = root / name, root / f"{name}.done", root / f"{name}.lock"
-    deadline = time.monotonic() + WAIT_S
     origin = _origin(make)
-    while not done.exists():
-        try:
-            os.mkdir(lock)
-        except FileExistsError:
-            if _stale(lock):
-                shutil.rmtree(lock, ignore_errors=True)
-                continue
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"{name}: another worker holds {lock} for more than {WAIT_S} s")
-            time.sleep(0.05)
-            continue
-        try:
-            (lock / "pid").write_text(str(os.getpid()))
-            if not done.exists():  # published between our check and the lock
-                return folder, _write(folder, done, worker, make, origin)
-        except BaseException:
-            shutil.rmtree(folder, ignore_errors=True)
-            raise
-        finally:
-            shutil.rmtree(lock, ignore_errors=True)
+    if not done.exists():
+        with open(lock, "a") as held:
+            _hold(held, name, lock)
+            try:
+                if not done.exists():  # not published while we waited for the lock
+                    try:
+                        return folder, _write(folder, done, worker, make, origin)
+                    except BaseException:
+                        shutil.rmtree(folder, ignore_errors=True)
+                        raise
+            finally:
+                fcntl.flock(held, fcntl.LOCK_UN)
     written_by, value = pickle.loads(done.read_bytes())
     if written_by != origin:
         raise ValueError(f"{name}: written by {written_by}, asked for by {origin}: give each result its own name")
     return folder, value
 
 
-def _stale(lock: Path) -> bool:
-    try:
-        pid = int((lock / "pid").read_text())
-    except (OSError, ValueError):
-        return False  # just made: its pid is not written yet
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return False
+def _hold(held, name: str, lock: Path) -> None:
+    """Take the exclusive flock on the open ``held`` file, waiting at most ``WAIT_S``."""
+    deadline = time.monotonic() + WAIT_S
+    while True:
+        try:
+            fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{name}: another worker holds {lock} for more than {WAIT_S} s") from None
+            time.sleep(0.05)
 
 
 def _origin(make) -> str:

@@ -12,6 +12,7 @@ import dosimetry.io
 import dosimetry.io.dicom
 import dosimetry.voxel
 import dosimetry.workflow
+import dosimetry.workflow
 
 EXAMPLES = Path(dosimetry.io.__file__).resolve().parents[1] / "examples"
 
@@ -37,7 +38,7 @@ def test_plan_of_a_patient_file_with_numbers_only_imports_no_image_library():
     whole command, planning and text output included (main: pydicom, scipy.fft and scipy.ndimage)."""
     for extra in ((), ("--compare",)):
         args = ["--quiet", "plan", str(EXAMPLES / "glass.toml"), *extra]
-        code = f"from dosimetry.cli import main\ntry:\n    main({args!r})\nexcept SystemExit:\n    pass"
+        code = f"from dosimetry.cli import main\nrc = main({args!r})\nassert rc == 0, rc"  # a refusal would load nothing
         assert _loaded_after(f"exec({code!r})") == []
 
 
@@ -99,3 +100,18 @@ def test_the_type_checking_imports_are_the_lazy_names():
         block = next(n for n in tree.body if isinstance(n, ast.If) and getattr(n.test, "id", "") == "TYPE_CHECKING")
         typed = {a.name: node.module for node in block.body if isinstance(node, ast.ImportFrom) for a in node.names}
         assert typed == package._LAZY
+
+
+def test_type_checkers_see_no_module_getattr():
+    """A module-level ``__getattr__`` makes mypy accept any name (``from dosimetry.workflow import
+    plan_patinet``); each lazy package defines it only under ``if not TYPE_CHECKING``."""
+    import ast
+    from pathlib import Path
+
+    for package in (dosimetry.io, dosimetry.voxel, dosimetry.workflow):
+        tree = ast.parse(Path(package.__file__).read_text())
+        top = [n.name for n in tree.body if isinstance(n, ast.FunctionDef)]
+        assert "__getattr__" not in top, package.__name__
+        hidden = [n for n in tree.body if isinstance(n, ast.If) and ast.unparse(n.test) == "not TYPE_CHECKING"]
+        assert any(isinstance(f, ast.FunctionDef) and f.name == "__getattr__" for n in hidden for f in n.body), package.__name__
+    assert "__file__" in dir(dosimetry.workflow) and "run_case" in dir(dosimetry.workflow)

@@ -1,5 +1,6 @@
 """tests/run_once.py: a session result computed once for the run, by one worker, read by the others."""
 
+import os
 import pickle
 import threading
 import time
@@ -72,7 +73,7 @@ def test_a_failed_writer_leaves_nothing_and_the_next_caller_computes(tmp_path, m
     with pytest.raises(RuntimeError):
         run_once.once(_Factory(tmp_path), "r", make)
     shared = tmp_path / "shared"
-    assert sorted(p.name for p in shared.iterdir()) == []  # no lock, no folder, no .done
+    assert sorted(p.name for p in shared.iterdir()) == ["r.lock"]  # no folder, no .done; the lock file is not held
     (tmp_path / "second").mkdir()
     assert run_once.once(_Factory(tmp_path), "r", make)[1] == "whole"
 
@@ -101,20 +102,44 @@ def test_a_waiting_worker_reads_only_the_published_result(tmp_path, monkeypatch)
     assert calls == [1] and seen == [(["1.txt", "2.txt"], "v")] * 2
 
 
+@pytest.mark.skipif(not os.path.exists("/proc/self/stat") or run_once.fcntl is None, reason="process states are read from /proc; flock is POSIX")
 def test_the_lock_of_a_writer_that_died_is_taken_over(tmp_path, monkeypatch):
-    """A worker killed while it wrote (its pid no longer runs) does not make the others wait for ever."""
+    """A worker killed while it wrote does not make the others wait: its flock ends with it, even while
+    it is a zombie its parent has not reaped (a crashed xdist worker, until the controller reaps it)."""
+    import signal
     import subprocess
     import sys
 
     _as_worker(monkeypatch)
-    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True)
-    lock = tmp_path / "shared" / "r.lock"
-    lock.mkdir(parents=True)
-    (lock / "pid").write_text(dead.stdout.strip())
-    (tmp_path / "shared" / "r").mkdir()  # its half-written folder
-    (tmp_path / "shared" / "r" / "half.txt").write_text("half")
-    folder, value = run_once.once(_Factory(tmp_path), "r", lambda f: 7)
-    assert value == 7 and list(folder.iterdir()) == [] and not lock.exists()
+    monkeypatch.setattr(run_once, "WAIT_S", 20)
+    shared = tmp_path / "shared"
+    (shared / "r").mkdir(parents=True)  # its half-written folder
+    (shared / "r" / "half.txt").write_text("half")
+    holder = (
+        "import fcntl, os, signal, sys\n"
+        f"f = open({str(shared / 'r.lock')!r}, 'a')\n"
+        "fcntl.flock(f, fcntl.LOCK_EX)\n"
+        "print('held', flush=True)\n"
+        "os.kill(os.getpid(), signal.SIGKILL)\n"
+    )
+    child = subprocess.Popen([sys.executable, "-c", holder], stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout.readline().strip() == "held"
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and _state(child.pid) != "Z":
+            time.sleep(0.01)
+        assert _state(child.pid) == "Z"  # killed and not reaped: os.kill(pid, 0) would still find it
+        folder, value = run_once.once(_Factory(tmp_path), "r", lambda f: 7)
+        assert value == 7 and list(folder.iterdir()) == []
+    finally:
+        child.wait()
+        assert child.returncode == -signal.SIGKILL
+
+
+def _state(pid: int) -> str:
+    """The process state letter of /proc/<pid>/stat (Linux)."""
+    with open(f"/proc/{pid}/stat") as f:
+        return f.read().rsplit(")", 1)[1].split()[0]
 
 
 def test_without_xdist_each_session_computes_in_its_own_folder(tmp_path, monkeypatch):

@@ -16,18 +16,19 @@ if TYPE_CHECKING:  # the names as type checkers see them; __getattr__ loads them
     from .dicom import __all__  # noqa: F401
 
 
-def __getattr__(name: str):
-    if name.startswith("__") and name != "__all__":
+if not TYPE_CHECKING:  # type checkers see the imports above, and refuse a misspelt name
+
+    def __getattr__(name: str):
+        if name.startswith("__") and name != "__all__":
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        if importlib.util.find_spec(f"{__name__}.{name}") is not None:  # a submodule (``from dosimetry.io import files``)
+            return importlib.import_module(f"{__name__}.{name}")
+        dicom = importlib.import_module(f"{__name__}.dicom")
+        if name == "__all__" or name in dicom.__all__:
+            value = getattr(dicom, name)
+            globals()[name] = value
+            return value
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    if importlib.util.find_spec(f"{__name__}.{name}") is not None:  # a submodule (``from dosimetry.io import files``)
-        return importlib.import_module(f"{__name__}.{name}")
-    dicom = importlib.import_module(f"{__name__}.dicom")
-    if name == "__all__" or name in dicom.__all__:
-        value = getattr(dicom, name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
-
-def __dir__():
-    return sorted(importlib.import_module(f"{__name__}.dicom").__all__)
+    def __dir__():
+        return sorted({*globals(), *importlib.import_module(f"{__name__}.dicom").__all__})
