@@ -107,11 +107,22 @@ def _banner(fig, page, y):
 _ROW = 0.0137  # line pitch of page 1's rows and compartment table
 
 
+#: Width of a check's label [pt] on page 1: from x = 0.06 to the value column at 0.52 of the A4 width
+#: (274 pt), measured in DejaVu Sans (wider than the Helvetica shown), a gap kept.
+_CHECK_LABEL_PT = 262.0
+
+
+def _check_label(label: str) -> list[str]:
+    """A check's label in lines that end before the value column: wrapped, never shortened (a signed page)."""
+    return _wrap_to_width(str(label), _CHECK_LABEL_PT, 8.8) or [""]
+
+
 def _table_keep(rows) -> float:
-    """The height of a check table's header and first row (with its source lines), kept with its heading."""
+    """The height of a check table's header and first row (with its label and source lines), kept with its heading."""
     if not rows:
         return 0.035
-    return 0.018 + 0.017 + 0.012 * len(textwrap.wrap("Source: " + rows[0][4], 120)[:2]) + 0.004
+    extra = 0.0125 * (len(_check_label(rows[0][0])) - 1)
+    return 0.018 + 0.017 + extra + 0.012 * len(textwrap.wrap("Source: " + rows[0][4], 120)[:2]) + 0.004
 
 
 def _check_table(flow: _Flow, rows, efficacy: bool):
@@ -122,14 +133,18 @@ def _check_table(flow: _Flow, rows, efficacy: bool):
     flow.down(0.012)
     for label, value, limit, result, source in rows:
         src = textwrap.wrap("Source: " + source, 120)[:2]
-        flow.need(0.017 + 0.012 * len(src))
+        labels = _check_label(label)
+        flow.need(0.017 + 0.0125 * (len(labels) - 1) + 0.012 * len(src))
         ok = result == "PASS"
         colour = _GREEN if ok else (_AMBER if efficacy else _RED)
-        flow.text(0.06, textwrap.shorten(label, 58, placeholder='...'), fontsize=8.8)  # ends before the value column
+        flow.text(0.06, labels[0], fontsize=8.8)
         flow.text(0.52, value, fontsize=8.8, family="monospace")
         flow.text(0.66, limit, fontsize=8.8, family="monospace")
         flow.text(0.80, result, fontsize=8.8, weight="bold", color=colour)
         flow.down(0.0125)
+        for more in labels[1:]:  # the rest of a long label, below its first line
+            flow.text(0.06, more, fontsize=8.8)
+            flow.down(0.0125)
         for line in src:
             flow.text(0.075, line, fontsize=6.8, color="0.4")
             flow.down(0.011)
@@ -176,8 +191,11 @@ def _summary_pages(content: ReportContent, first_page: int = 1):
     if page.uncertainty:
         flow.heading_("Chance each safety limit is crossed at the prescribed activity (uncertainty page; the verdict is nominal)")
         for line in page.uncertainty:
-            flow.text(0.06, textwrap.shorten(line, 120), fontsize=8.3, color=_AMBER if line.endswith("ABOVE THE BOUND") else "0.1")
-            flow.down(0.0145)
+            colour = _AMBER if line.endswith("ABOVE THE BOUND") else "0.1"
+            for k, part in enumerate(textwrap.wrap(line, 120)):  # wrapped, never shortened
+                flow.need(0.0145)
+                flow.text(0.06 if k == 0 else 0.075, part, fontsize=8.3, color=colour)
+                flow.down(0.0145)
     flow.heading_("Efficacy (reported apart; never blocks, never makes a plan safe)", keep=_table_keep(page.efficacy))
     if page.efficacy:
         _check_table(flow, page.efficacy, efficacy=True)

@@ -202,16 +202,21 @@ def uncertainty_page(content, page: int, header_fn):
         fig.text(x, y, col, fontsize=8.5, weight="bold")
     y -= 0.017
     for label, nominal, median, interval in uc.rows:
-        for cell, x in ((textwrap.shorten(label, 52), 0.06), (nominal, 0.42), (median, 0.56), (interval, 0.70)):
+        parts = textwrap.wrap(label, 52) or [""]  # wrapped, never shortened
+        for cell, x in ((parts[0], 0.06), (nominal, 0.42), (median, 0.56), (interval, 0.70)):
             fig.text(x, y, cell, fontsize=8.3, family=None if x == 0.06 else "monospace")
+        for part in parts[1:]:
+            y -= 0.0145
+            fig.text(0.075, y, part, fontsize=8.3)
         y -= 0.0145
     y -= 0.01
     fig.text(0.06, y, "Chance each safety limit is crossed at the prescribed activity", fontsize=10, weight="bold")
     y -= 0.017
     for desc, where, p in uc.limits:
-        fig.text(0.06, y, textwrap.shorten(f"{desc} ({where})", 80), fontsize=8.3)
         fig.text(0.70, y, p, fontsize=8.3, family="monospace")
-        y -= 0.0145
+        for k, part in enumerate(textwrap.wrap(f"{desc} ({where})", 80)):  # wrapped, never shortened
+            fig.text(0.06 if k == 0 else 0.075, y, part, fontsize=8.3)
+            y -= 0.0145
     _tornado(fig, uc, top=y - 0.02)
     for k, line in enumerate(textwrap.wrap(uc.note, 120)):
         fig.text(0.06, 0.05 - 0.012 * k, line, fontsize=7, color="0.35")

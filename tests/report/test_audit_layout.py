@@ -49,3 +49,22 @@ def test_no_character_of_a_label_or_value_is_lost():
 def test_a_short_label_is_not_wrapped():
     figs = _audit_pages(_content([("Limit: tumour dose >= 205 Gy", "EANM 2022")]), first_page=8)
     assert [t.get_text() for t in figs[0].texts if t.get_position()[1] < 0.92] == ["Limit: tumour dose >= 205 Gy", "EANM 2022"]
+
+
+def test_a_check_label_on_the_signed_pages_is_wrapped_not_shortened(tmp_path):
+    """Page 1's check table cut labels at 58 characters ("tumour replacement of the liver (tumour
+    volume / whole..."); the signed pages now carry every word of every check label."""
+    from pathlib import Path
+
+    from pypdf import PdfReader
+
+    import dosimetry
+    from dosimetry.cli import main
+
+    example = Path(dosimetry.__file__).parent / "examples" / "glass.toml"
+    assert main(["--quiet", "report", str(example), "-o", str(tmp_path / "r")]) == 0
+    pages = PdfReader(tmp_path / "r" / "report.pdf").pages
+    signed = " ".join(" ".join(p.extract_text().split()) for p in pages if "MIRD single compartment" in p.extract_text())
+    # the label's two lines (the value, limit and result columns sit between them in the text)
+    assert "tumour replacement of the liver (tumour volume / whole" in signed and "liver volume) (screen)" in signed  # main: "/ whole..."
+    assert "..." not in signed and "[...]" not in signed
