@@ -239,13 +239,15 @@ def _tornado(fig, uc: UncertaintyContent, top: float) -> None:
         ax.barh(range(len(bars)), highs - lows, left=lows, color="#5c85d6", height=0.6)
         ax.axvline(nominal, color="black", linewidth=1)
         ax.set_yticks(range(len(bars)))
-        ax.set_yticklabels([_short(s) for s in labels], fontsize=6.5)
+        ax.set_yticklabels([_tick_label(s) for s in labels], fontsize=6.5)
         ax.tick_params(axis="x", labelsize=6.5)
         ax.set_xlabel(unit, fontsize=7)
         ax.set_title(title, fontsize=8.5)
 
 
-def _short(s: str, width: int = 36) -> str:
+def _tick_label(s: str, width: int = 30) -> str:
+    """A tornado bar's label in lines of about ``width`` characters: wrapped, never shortened (the
+    page is signed with the plan; "activity given (dose..." did not say which input)."""
     import textwrap
 
-    return textwrap.shorten(s, width, placeholder="...")
+    return "\n".join(textwrap.wrap(s, width)) or s

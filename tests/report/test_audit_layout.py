@@ -68,3 +68,6 @@ def test_a_check_label_on_the_signed_pages_is_wrapped_not_shortened(tmp_path):
     # the label's two lines (the value, limit and result columns sit between them in the text)
     assert "tumour replacement of the liver (tumour volume / whole" in signed and "liver volume) (screen)" in signed  # main: "/ whole..."
     assert "..." not in signed and "[...]" not in signed
+    every = " ".join(" ".join(p.extract_text().split()) for p in pages)
+    assert "..." not in every  # main: the uncertainty page's bars read "lung mass (measured on CT or..."
+    assert "lung mass (measured on CT or typed)" in every.replace("\n", " ")
