@@ -25,38 +25,28 @@ The job's entry points are loaded on first use, so ``import dosimetry`` stays li
 
 from __future__ import annotations
 
-import importlib
-
 from .errors import InputError
+from .lazy import lazy_names
 from .units import Q_, ureg
 
 __version__ = "0.1.0"
 
 _LAZY = {
-    "load_patient": "dosimetry.io.patient",
-    "plan_patient": "dosimetry.workflow",
-    "compare_devices": "dosimetry.workflow",
-    "load_imaging": "dosimetry.workflow",
-    "voxel_dose": "dosimetry.workflow",
-    "compute_dose": "dosimetry.workflow",
-    "assess": "dosimetry.workflow",
-    "run_case": "dosimetry.workflow",
-    "CaseResult": "dosimetry.workflow",
-    "run_cohort": "dosimetry.workflow.cohort",
-    "render_report": "dosimetry.report.build",
-    "write_report": "dosimetry.report.build",
+    "load_patient": "io.patient",
+    "plan_patient": "workflow",
+    "compare_devices": "workflow",
+    "load_imaging": "workflow",
+    "voxel_dose": "workflow",
+    "compute_dose": "workflow",
+    "assess": "workflow",
+    "run_case": "workflow",
+    "CaseResult": "workflow",
+    "run_cohort": "workflow.cohort",
+    "render_report": "report.build",
+    "write_report": "report.build",
 }
 
 __all__ = ["InputError", "Q_", "ureg", "__version__", *_LAZY]
 
 
-def __getattr__(name: str):
-    if name in _LAZY:
-        value = getattr(importlib.import_module(_LAZY[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'dosimetry' has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_names(__name__, _LAZY, globals())

@@ -1,6 +1,6 @@
 """Issue 9: the package's layers, and that imports only point down.
 
-units/errors/ranges/vocabulary -> isotope/decay -> devices -> planning -> schedule -> model ->
+units/errors/ranges/vocabulary/lazy -> isotope/decay -> devices -> planning -> schedule -> model ->
 voxel -> io -> workflow -> report -> cli. A module may import its own layer or a lower one, never a higher one; ``phantoms``
 (test patients) is imported only by the demo command of the CLI.
 """
@@ -20,6 +20,7 @@ LAYERS = {
     "units": 0,
     "ranges": 0,
     "vocabulary": 0,
+    "lazy": 0,
     "isotope": 1,
     "decay": 1,
     "devices": 2,

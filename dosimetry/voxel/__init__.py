@@ -6,8 +6,9 @@ computes no dose imports neither scipy.fft nor scipy.ndimage).
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
+
+from ..lazy import lazy_names
 
 if TYPE_CHECKING:  # the names as type checkers see them; _LAZY below loads the same at run time
     from .dose import (
@@ -57,13 +58,4 @@ __all__ = list(_LAZY)
 
 
 if not TYPE_CHECKING:  # type checkers see the imports above, and refuse a misspelt name
-
-    def __getattr__(name: str):
-        if name in _LAZY:
-            value = getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
-            globals()[name] = value
-            return value
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-    def __dir__():
-        return sorted({*globals(), *__all__})
+    __getattr__, __dir__ = lazy_names(__name__, _LAZY, globals())

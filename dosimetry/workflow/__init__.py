@@ -12,8 +12,9 @@
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
+
+from ..lazy import lazy_names
 
 # assess first and at once: its function has the name of its module, which importing the module later
 # would set on this package (the module, not the function)
@@ -40,16 +41,7 @@ _LAZY = {
 
 
 if not TYPE_CHECKING:  # type checkers see the imports above, and refuse a misspelt name
-
-    def __getattr__(name: str):
-        if name in _LAZY:
-            value = getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
-            globals()[name] = value
-            return value
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-    def __dir__():
-        return sorted({*globals(), *__all__})
+    __getattr__, __dir__ = lazy_names(__name__, _LAZY, globals())
 
 
 __all__ = [
